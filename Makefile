@@ -1,0 +1,43 @@
+# Webhook Actions for Rasa. `make run` starts it; `make test` sets up and runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON311 ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help venv test lint typecheck unit bench run migrate lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.complete  ## create or reuse the plugin environment (.venv, Python 3.11)
+
+$(VENV)/.complete: requirements.lock scripts/venv.sh
+	@scripts/venv.sh $(VENV) $(PYTHON311) requirements.lock
+
+lint: venv  ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv  ## mypy strict on the packages
+	$(VENV)/bin/mypy
+
+test: venv lint typecheck  ## set up and run all tests (SQLite and PostgreSQL)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv  ## run the benchmarks and print the figures
+	$(PY) -m bench
+
+migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by default)
+	$(PY) -m webhooks migrate
+
+run: venv  ## set up and start what exists so far (see README)
+	@scripts/run.sh
+
+lock:  ## re-resolve requirements.in into requirements.lock
+	scripts/lock.sh $(PYTHON311)
+
+clean:  ## remove the local links and data (the cached environments stay)
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
