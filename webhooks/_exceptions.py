@@ -1,0 +1,240 @@
+"""Every error the core raises, under one root.
+
+    WebhookError                      root; ``str(exc)`` is safe to log (no secrets, no bodies)
+    ├── ConfigurationError            bad settings at start-up (missing/invalid variable)
+    │   └── KeyringError              no usable encryption key
+    │       └── KeyMismatch           stored secrets cannot be decrypted with the configured keys
+    ├── InvalidDefinition             a definition breaks a product rule; ``.errors`` by field
+    ├── StoreError                    the store refused an operation
+    │   ├── NotFound                  no such tenant / operator / definition (``.kind``, ``.key``)
+    │   ├── AlreadyExists             the name is taken (``.kind``, ``.key``)
+    │   ├── ActionLimitReached        the tenant already has the maximum number of actions
+    │   ├── Unauthenticated           no such API token, or it was revoked
+    │   └── PermissionDenied          the operator lacks a permission, or the skill is off
+    └── CallFailed                    a webhook call did not produce a 2xx result (``.category``)
+        ├── InvalidURL                the URL breaks the URL rules (``.reason``)
+        ├── DestinationBlocked        the host is, or resolves to, a blocked address (``.reason``)
+        ├── WebhookTimeout            the call's deadline passed
+        ├── ConnectionFailed          no connection could be made (refused, reset, DNS failure)
+        ├── TLSFailed                 certificate or handshake failure
+        ├── HTTPStatusError           the webhook answered with a non-2xx status (``.status``)
+        ├── InvalidResponse           the webhook's answer could not be read as HTTP
+        └── ConversationLimitReached  the conversation already made its maximum number of calls
+
+``CallFailed.category`` is one short word the bot turns into a polite sentence; see
+:data:`CATEGORIES`. Foreign exceptions are translated into this tree in one place per
+concern (``raise ... from exc``), never leaked through the public API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CATEGORIES",
+    "ActionLimitReached",
+    "AlreadyExists",
+    "CallFailed",
+    "ConfigurationError",
+    "ConnectionFailed",
+    "ConversationLimitReached",
+    "DestinationBlocked",
+    "FieldError",
+    "HTTPStatusError",
+    "InvalidDefinition",
+    "InvalidResponse",
+    "InvalidURL",
+    "KeyMismatch",
+    "KeyringError",
+    "NotFound",
+    "PermissionDenied",
+    "StoreError",
+    "TLSFailed",
+    "Unauthenticated",
+    "WebhookError",
+    "WebhookTimeout",
+]
+
+#: The failure categories a caller (the bot) maps to a message for the user.
+CATEGORIES: dict[str, str] = {
+    "refused": "the destination is not allowed (URL rules or blocked address)",
+    "timeout": "the webhook did not answer within its timeout",
+    "unavailable": "the webhook could not be reached, failed TLS, or answered 5xx",
+    "rejected": "the webhook answered with a 4xx status",
+    "invalid_response": "the webhook's answer was not valid HTTP",
+    "rate_limited": "the conversation reached its limit of webhook calls",
+}
+
+
+class WebhookError(Exception):
+    """Root of every error raised by the core."""
+
+
+class ConfigurationError(WebhookError):
+    """A setting is missing or invalid; raised at start-up, never mid-conversation."""
+
+    def __init__(self, message: str, *, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class KeyringError(ConfigurationError):
+    """No usable encryption key was configured."""
+
+
+class KeyMismatch(KeyringError):
+    """Stored header values cannot be decrypted with any configured key."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One broken rule: ``field`` is a path such as ``parameters[2].type``."""
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class InvalidDefinition(WebhookError):
+    """A definition (or part of one) breaks a product rule.
+
+    ``errors`` lists every broken rule; ``field`` is the first one's path.
+    """
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        if not errors:
+            raise ValueError("InvalidDefinition needs at least one FieldError")
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        first = self.errors[0]
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(f"{first.field}: {first.message}{more}")
+
+    @property
+    def field(self) -> str:
+        return self.errors[0].field
+
+
+class StoreError(WebhookError):
+    """The store refused an operation."""
+
+
+class NotFound(StoreError):
+    """No such object; ``kind`` is e.g. ``"tenant"``, ``key`` its name or id."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} does not exist")
+        self.kind = kind
+        self.key = key
+
+
+class AlreadyExists(StoreError):
+    """The name is already taken within its scope."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} already exists")
+        self.kind = kind
+        self.key = key
+
+
+class ActionLimitReached(StoreError):
+    """The tenant already has ``limit`` webhook actions."""
+
+    def __init__(self, tenant: str, limit: int) -> None:
+        super().__init__(f"tenant {tenant!r} already has the maximum of {limit} webhook actions")
+        self.tenant = tenant
+        self.limit = limit
+
+
+class Unauthenticated(StoreError):
+    """The API token is unknown or revoked (the message never contains the token)."""
+
+    def __init__(self) -> None:
+        super().__init__("unknown or revoked API token")
+
+
+class PermissionDenied(StoreError):
+    """The operator lacks ``permission``, or the tenant's skill is switched off."""
+
+    def __init__(self, message: str, *, permission: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
+class CallFailed(WebhookError):
+    """A webhook call failed; ``category`` is one of :data:`CATEGORIES`."""
+
+    category: str = "unavailable"
+
+    def __init__(self, message: str, *, category: str | None = None) -> None:
+        super().__init__(message)
+        if category is not None:
+            self.category = category
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown failure category {self.category!r}")
+
+
+class InvalidURL(CallFailed):
+    """The URL breaks the URL rules; ``reason`` says which."""
+
+    category = "refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid webhook URL: {reason}")
+        self.reason = reason
+
+
+class DestinationBlocked(CallFailed):
+    """The host is, or resolves to, an address the policy blocks."""
+
+    category = "refused"
+
+    def __init__(self, reason: str, *, address: str | None = None) -> None:
+        where = f" ({address})" if address else ""
+        super().__init__(f"destination blocked: {reason}{where}")
+        self.reason = reason
+        self.address = address
+
+
+class WebhookTimeout(CallFailed):
+    """The call's deadline (connect to last byte) passed."""
+
+    category = "timeout"
+
+
+class ConnectionFailed(CallFailed):
+    """No connection could be made: refused, reset, unreachable or no DNS answer."""
+
+    category = "unavailable"
+
+
+class TLSFailed(CallFailed):
+    """The TLS handshake failed or the certificate was not valid for the host."""
+
+    category = "unavailable"
+
+
+class HTTPStatusError(CallFailed):
+    """The webhook answered with a non-2xx status; the result is kept for the caller."""
+
+    def __init__(self, status: int, *, result: object | None = None) -> None:
+        category = "unavailable" if status >= 500 else "rejected"
+        super().__init__(f"webhook answered HTTP {status}", category=category)
+        self.status = status
+        self.result = result
+
+
+class InvalidResponse(CallFailed):
+    """The webhook's answer was not valid HTTP."""
+
+    category = "invalid_response"
+
+
+class ConversationLimitReached(CallFailed):
+    """The conversation already made ``limit`` webhook calls."""
+
+    category = "rate_limited"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this conversation already made the maximum of {limit} webhook calls")
+        self.limit = limit

@@ -1,0 +1,98 @@
+"""Settings, read once from the environment into one frozen object.
+
+Every variable the project reads is listed in :data:`VARIABLES` with its default and meaning;
+the README's configuration table is this list. Nothing reads the environment at import time:
+call :meth:`Settings.from_environ` at start-up (tests pass ``environ=``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._exceptions import ConfigurationError
+
+__all__ = ["VARIABLES", "Settings"]
+
+logger = logging.getLogger("webhooks")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: name -> (default, meaning). The single source for the README's configuration table.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "DATABASE_URL": (
+        "sqlite:///.data/webhooks.db",
+        "SQLAlchemy URL of the store: a SQLite file, or postgresql+psycopg://user@host/db",
+    ),
+    "WEBHOOKS_KEYS": (
+        "",
+        "comma-separated Fernet keys, newest first: the first encrypts, all decrypt",
+    ),
+    "WEBHOOKS_KEY_FILE": (
+        ".data/webhooks.key",
+        "file with one Fernet key per line (newest first), used when WEBHOOKS_KEYS is empty",
+    ),
+    "WEBHOOKS_EGRESS_ALLOW": (
+        "",
+        "comma-separated networks webhooks may reach despite the blocklist (development only; "
+        "off by default and logged as a warning)",
+    ),
+    "WEBHOOKS_LOG_LEVEL": ("INFO", "log level of the project's loggers"),
+}
+
+
+def _networks(raw: str, variable: str) -> tuple[Network, ...]:
+    networks: list[Network] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{variable}: {item!r} is not a network (e.g. 127.0.0.1/32)", variable=variable
+            ) from exc
+    return tuple(networks)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The project's configuration. Build it with :meth:`from_environ`."""
+
+    database_url: str = VARIABLES["DATABASE_URL"][0]
+    keys: tuple[str, ...] = field(default=(), repr=False)
+    key_file: Path = Path(VARIABLES["WEBHOOKS_KEY_FILE"][0])
+    egress_allow: tuple[Network, ...] = ()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every variable once; raise :class:`ConfigurationError` on a bad value."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str:
+            return env.get(name, "").strip() or VARIABLES[name][0]
+
+        level = get("WEBHOOKS_LOG_LEVEL").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigurationError(
+                f"WEBHOOKS_LOG_LEVEL: {level!r} is not a log level", variable="WEBHOOKS_LOG_LEVEL"
+            )
+        settings = cls(
+            database_url=get("DATABASE_URL"),
+            keys=tuple(k.strip() for k in get("WEBHOOKS_KEYS").split(",") if k.strip()),
+            key_file=Path(get("WEBHOOKS_KEY_FILE")),
+            egress_allow=_networks(get("WEBHOOKS_EGRESS_ALLOW"), "WEBHOOKS_EGRESS_ALLOW"),
+            log_level=level,
+        )
+        if settings.egress_allow:
+            logger.warning(
+                "WEBHOOKS_EGRESS_ALLOW is set: webhooks may reach %s despite the blocklist; "
+                "never use this in production",
+                ", ".join(str(n) for n in settings.egress_allow),
+            )
+        return settings
