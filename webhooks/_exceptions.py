@@ -154,10 +154,17 @@ class Unauthenticated(StoreError):
 
 
 class PermissionDenied(StoreError):
-    """The operator lacks ``permission``, or the tenant's skill is switched off."""
+    """The operator may not do this; ``code`` says why.
 
-    def __init__(self, message: str, *, permission: str | None = None) -> None:
+    ``"skill_disabled"``: the tenant's webhook skill is off; ``"permission_denied"``: the
+    operator lacks ``permission``; ``"admin_required"``: only a tenant admin may do it.
+    """
+
+    def __init__(
+        self, message: str, *, code: str = "permission_denied", permission: str | None = None
+    ) -> None:
         super().__init__(message)
+        self.code = code
         self.permission = permission
 
 

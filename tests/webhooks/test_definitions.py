@@ -1,0 +1,253 @@
+"""The product rules of a definition, as tables of good and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from webhooks import InvalidDefinition, merge_definition, parse_definition
+
+
+def valid(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "order_status",
+        "description": "Look up the status of an order",
+        "url": "https://api.example.com/orders",
+    }
+    base.update(changes)
+    return base
+
+
+def errors_of(data: object) -> dict[str, str]:
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_definition(data)
+    return {error.field: error.code for error in caught.value.errors}
+
+
+def test_minimal_definition_gets_the_documented_defaults() -> None:
+    definition = parse_definition(valid())
+    assert definition.method == "POST"
+    assert definition.timeout == 10
+    assert definition.parameters == []
+    assert definition.headers == {}
+    assert definition.enabled is True
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"name": "a"}, id="one-letter-name"),
+        pytest.param({"name": "get_order_2"}, id="digits-and-underscores"),
+        pytest.param({"name": "a" * 64}, id="name-at-max-length"),
+        pytest.param({"method": "GET"}, id="get"),
+        pytest.param({"timeout": 1}, id="timeout-min-int"),
+        pytest.param({"timeout": 30.0}, id="timeout-max"),
+        pytest.param({"timeout": 2.5}, id="timeout-fraction"),
+        pytest.param({"enabled": False}, id="disabled"),
+        pytest.param({"url": "https://api.example.com:8443/v1/x?a=1"}, id="port-and-query"),
+        pytest.param({"url": "https://93.184.215.14/hook"}, id="public-ipv4-literal"),
+        pytest.param(
+            {
+                "parameters": [
+                    {"name": "order_id", "type": "integer", "description": "The order number"},
+                    {
+                        "name": "amount",
+                        "type": "number",
+                        "description": "Amount",
+                        "required": False,
+                    },
+                    {"name": "express", "type": "boolean", "description": "Express?"},
+                    {"name": "note", "description": "A note"},
+                ]
+            },
+            id="every-parameter-type",
+        ),
+        pytest.param({"headers": {"Authorization": "Bearer abc", "X-Api-Key": "k"}}, id="headers"),
+        pytest.param({"headers": {"X-Tab": "a\tb"}}, id="header-value-with-tab"),
+    ],
+)
+def test_valid_definitions_are_accepted(changes: dict[str, Any]) -> None:
+    parse_definition(valid(**changes))
+
+
+BAD = [
+    pytest.param({"name": ""}, "name", id="empty-name"),
+    pytest.param({"name": "Order"}, "name", id="uppercase-name"),
+    pytest.param({"name": "1order"}, "name", id="name-starts-with-digit"),
+    pytest.param({"name": "_order"}, "name", id="name-starts-with-underscore"),
+    pytest.param({"name": "order-status"}, "name", id="name-with-dash"),
+    pytest.param({"name": "order status"}, "name", id="name-with-space"),
+    pytest.param({"name": "a" * 65}, "name", id="name-too-long"),
+    pytest.param({"name": 7}, "name", id="name-not-a-string"),
+    pytest.param({"description": ""}, "description", id="empty-description"),
+    pytest.param({"description": "x" * 1001}, "description", id="description-too-long"),
+    pytest.param({"url": "http://api.example.com/x"}, "url", id="plain-http"),
+    pytest.param({"url": "ftp://api.example.com/x"}, "url", id="ftp"),
+    pytest.param({"url": "https://user:pw@api.example.com/x"}, "url", id="userinfo"),
+    pytest.param({"url": "https://127.0.0.1/x"}, "url", id="loopback-literal"),
+    pytest.param({"url": "https://10.0.0.1/x"}, "url", id="rfc1918-literal"),
+    pytest.param({"url": "https://169.254.169.254/latest"}, "url", id="metadata-literal"),
+    pytest.param({"url": "https://[::1]/x"}, "url", id="ipv6-loopback"),
+    pytest.param({"url": "https://localhost/x"}, "url", id="localhost"),
+    pytest.param({"url": "not a url"}, "url", id="garbage-url"),
+    pytest.param({"url": ""}, "url", id="empty-url"),
+    pytest.param({"method": "PUT"}, "method", id="put"),
+    pytest.param({"method": "post"}, "method", id="lowercase-method"),
+    pytest.param({"timeout": 0.5}, "timeout", id="timeout-too-small"),
+    pytest.param({"timeout": 31}, "timeout", id="timeout-too-large"),
+    pytest.param({"timeout": "10"}, "timeout", id="timeout-as-string"),
+    pytest.param({"enabled": "yes"}, "enabled", id="enabled-not-boolean"),
+    pytest.param({"parameters": {}}, "parameters", id="parameters-not-a-list"),
+    pytest.param(
+        {"parameters": [{"name": "x", "type": "date", "description": "d"}]},
+        "parameters[0].type",
+        id="unknown-parameter-type",
+    ),
+    pytest.param(
+        {"parameters": [{"name": "X", "description": "d"}]},
+        "parameters[0].name",
+        id="bad-parameter-name",
+    ),
+    pytest.param(
+        {"parameters": [{"name": "x"}]}, "parameters[0].description", id="parameter-no-description"
+    ),
+    pytest.param(
+        {"parameters": [{"name": "x", "description": "d", "required": "no"}]},
+        "parameters[0].required",
+        id="required-not-boolean",
+    ),
+    pytest.param(
+        {"parameters": [{"name": "x", "description": "d", "default": 1}]},
+        "parameters[0].default",
+        id="unknown-parameter-field",
+    ),
+    pytest.param(
+        {
+            "parameters": [
+                {"name": "a", "description": "d"},
+                {"name": "b", "description": "d"},
+                {"name": "a", "description": "d"},
+            ]
+        },
+        "parameters[2].name",
+        id="duplicate-parameter",
+    ),
+    pytest.param(
+        {"parameters": [{"name": f"p{i}", "description": "d"} for i in range(21)]},
+        "parameters",
+        id="too-many-parameters",
+    ),
+    pytest.param({"headers": {"Bad Name": "v"}}, "headers", id="header-name-with-space"),
+    pytest.param({"headers": {"": "v"}}, "headers", id="empty-header-name"),
+    pytest.param({"headers": {"X-A": "a\r\nX-B: b"}}, "headers.X-A", id="header-injection"),
+    pytest.param({"headers": {"X-A": "a\x00"}}, "headers.X-A", id="header-nul"),
+    pytest.param({"headers": {"X-A": "v" * 4097}}, "headers.X-A", id="header-too-long"),
+    pytest.param({"headers": {"Host": "evil"}}, "headers.Host", id="reserved-host"),
+    pytest.param(
+        {"headers": {"transfer-encoding": "chunked"}},
+        "headers.transfer-encoding",
+        id="reserved-transfer-encoding",
+    ),
+    pytest.param({"headers": {"X-A": "1", "x-a": "2"}}, "headers.x-a", id="duplicate-header"),
+    pytest.param({"headers": {"X-A": None}}, "headers.X-A", id="null-header-on-create"),
+    pytest.param({"headers": {"X-A": 5}}, "headers.X-A", id="header-value-not-string"),
+    pytest.param({"headers": ["X-A"]}, "headers", id="headers-not-an-object"),
+    pytest.param({"colour": "blue"}, "colour", id="unknown-field"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), BAD)
+def test_invalid_definitions_name_the_offending_field(changes: dict[str, Any], field: str) -> None:
+    assert field in errors_of(valid(**changes))
+
+
+@pytest.mark.parametrize("missing", ["name", "description", "url"])
+def test_missing_required_field_is_reported_as_required(missing: str) -> None:
+    data = valid()
+    del data[missing]
+    assert errors_of(data) == {missing: "required"}
+
+
+def test_every_error_is_reported_at_once() -> None:
+    fields = errors_of(valid(name="Bad", timeout=99, method="DELETE"))
+    assert set(fields) == {"name", "timeout", "method"}
+
+
+def test_body_must_be_an_object() -> None:
+    assert errors_of(["not", "an", "object"]) == {"body": "invalid_type"}
+
+
+def test_error_messages_say_what_is_allowed() -> None:
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_definition(valid(parameters=[{"name": "x", "type": "date", "description": "d"}]))
+    message = caught.value.errors[0].message
+    assert all(kind in message for kind in ("string", "number", "integer", "boolean"))
+    assert str(caught.value).startswith("parameters[0].type:")
+
+
+def test_errors_never_echo_a_header_value() -> None:
+    secret = "canary-" + "s" * 5000
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_definition(valid(headers={"X-Secret": secret}))
+    assert "canary" not in str(caught.value)
+    assert all("canary" not in e.message for e in caught.value.errors)
+
+
+def test_header_values_are_masked_in_repr() -> None:
+    definition = parse_definition(valid(headers={"X-Secret": "canary-value"}))
+    assert "canary-value" not in repr(definition)
+    assert "canary-value" not in str(definition.public())
+    assert definition.public()["headers"] == ["X-Secret"]
+
+
+CURRENT = {
+    "name": "order_status",
+    "description": "Look up an order",
+    "url": "https://api.example.com/orders",
+    "method": "GET",
+    "timeout": 5.0,
+    "parameters": [{"name": "order_id", "type": "integer", "description": "d", "required": True}],
+    "headers": ["X-Api-Key"],
+    "enabled": True,
+}
+
+
+def test_patch_keeps_fields_not_given() -> None:
+    merged = merge_definition(CURRENT, {"enabled": False}, replace=False)
+    assert merged.enabled is False
+    assert merged.method == "GET"
+    assert merged.timeout == 5.0
+    assert merged.parameters[0].type == "integer"
+    assert merged.headers == {}
+
+
+def test_put_resets_fields_not_given_to_defaults() -> None:
+    merged = merge_definition(
+        CURRENT,
+        {"description": "New", "url": "https://api.example.com/v2"},
+        replace=True,
+    )
+    assert merged.method == "POST"
+    assert merged.timeout == 10
+    assert merged.parameters == []
+
+
+def test_update_may_remove_a_header_with_null() -> None:
+    merged = merge_definition(CURRENT, {"headers": {"X-Api-Key": None}}, replace=False)
+    assert merged.headers == {"X-Api-Key": None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"name": "renamed"}, "name", id="rename"),
+        pytest.param({"timeout": 0}, "timeout", id="bad-timeout"),
+        pytest.param({"url": "https://192.168.1.1/"}, "url", id="private-url"),
+        pytest.param({"surprise": 1}, "surprise", id="unknown-field"),
+    ],
+)
+def test_bad_updates_name_the_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidDefinition) as caught:
+        merge_definition(CURRENT, changes, replace=False)
+    assert caught.value.field == field

@@ -1,0 +1,58 @@
+"""Settings are read once, from an injectable environment, with safe defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import pytest
+
+from webhooks import VARIABLES, ConfigurationError, Settings
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = Settings.from_environ({})
+    assert settings.database_url == VARIABLES["DATABASE_URL"][0]
+    assert settings.keys == ()
+    assert settings.egress_allow == ()
+
+
+def test_keys_are_an_ordered_list_and_hidden_from_repr() -> None:
+    settings = Settings.from_environ({"WEBHOOKS_KEYS": " k1 , k2 ,"})
+    assert settings.keys == ("k1", "k2")
+    assert "k1" not in repr(settings)
+
+
+def test_egress_allowance_is_parsed_and_logged_as_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="webhooks"):
+        settings = Settings.from_environ({"WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32"})
+    assert settings.egress_allow == (ipaddress.ip_network("127.0.0.1/32"),)
+    assert "WEBHOOKS_EGRESS_ALLOW" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        pytest.param({"WEBHOOKS_EGRESS_ALLOW": "everything"}, "WEBHOOKS_EGRESS_ALLOW", id="allow"),
+        pytest.param(
+            {"WEBHOOKS_EGRESS_ALLOW": "10.0.0.1/8"}, "WEBHOOKS_EGRESS_ALLOW", id="host-bits"
+        ),
+        pytest.param({"WEBHOOKS_LOG_LEVEL": "loud"}, "WEBHOOKS_LOG_LEVEL", id="log-level"),
+    ],
+)
+def test_bad_values_name_their_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_environ(environ)
+    assert caught.value.variable == variable
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_environ({})
+    with pytest.raises(AttributeError):
+        settings.database_url = "x"  # type: ignore[misc]
+
+
+def test_every_variable_is_documented() -> None:
+    assert all(meaning for _, meaning in VARIABLES.values())

@@ -1,0 +1,228 @@
+"""Webhook definitions: the operator's input, checked against every product rule.
+
+Input arrives as plain JSON-like data (from the admin API or a file). :func:`parse_definition`
+and :func:`merge_definition` return a :class:`DefinitionInput` or raise
+:class:`~webhooks.InvalidDefinition` listing every broken rule with its field path
+(``parameters[2].type``, ``headers.X-Api-Key``), so the caller can point at the offending field.
+
+Headers are write-only. In input they are an object of name -> value; ``null`` as a value
+removes a stored header (JSON merge-patch style), and a header left out keeps its stored value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from ._exceptions import CallFailed, FieldError, InvalidDefinition
+from ._urls import check_url
+
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAMETERS",
+    "NAME_PATTERN",
+    "DefinitionInput",
+    "Parameter",
+    "ParameterType",
+    "merge_definition",
+    "parse_definition",
+]
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+#: Long enough for any sensible action or slot name, short enough for Rasa's UIs and logs.
+MAX_NAME_LENGTH = 64
+MAX_PARAMETERS = 20
+MAX_HEADERS = 20
+MAX_HEADER_VALUE = 4096
+MAX_URL_LENGTH = 2048
+
+ParameterType = Literal["string", "number", "integer", "boolean"]
+Method = Literal["POST", "GET"]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+# RFC 9110 "token": the characters a header field name may contain.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
+# Values may not smuggle a second header or a request line.
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Headers the egress sets itself or that would change how the request is framed or routed.
+RESERVED_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "host",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Parameter(_Strict):
+    """One typed value the bot collects from the user and sends to the webhook."""
+
+    name: Name
+    type: ParameterType = "string"
+    description: Text
+    required: bool = True
+
+
+class DefinitionInput(_Strict):
+    """A complete, valid definition as given by an operator (header values still in clear).
+
+    ``headers`` maps a name to its new value, or to ``None`` to remove it; only the store ever
+    sees the values, and it keeps them encrypted.
+    """
+
+    name: Name
+    description: Text
+    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
+    method: Method = "POST"
+    timeout: Annotated[float, Field(ge=1, le=30)] = 10.0
+    parameters: Annotated[list[Parameter], Field(max_length=MAX_PARAMETERS)] = []
+    headers: dict[str, SecretStr | None] = {}
+    enabled: bool = True
+
+    def public(self) -> dict[str, Any]:
+        """The definition without header values (names of headers being set only)."""
+        data = self.model_dump(exclude={"headers"})
+        data["headers"] = sorted(name for name, value in self.headers.items() if value is not None)
+        return data
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "body"
+
+
+_CODES = {"missing": "required", "extra_forbidden": "unknown_field"}
+
+
+def _from_pydantic(exc: ValidationError) -> list[FieldError]:
+    # The message never includes the input: it could be a header value.
+    return [
+        FieldError(
+            field=_path(error["loc"]),
+            message=error["msg"],
+            code=_CODES.get(error["type"], "invalid"),
+        )
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+def _semantic_errors(definition: DefinitionInput, *, creating: bool) -> list[FieldError]:
+    errors: list[FieldError] = []
+    try:
+        check_url(definition.url)
+    except CallFailed as exc:
+        errors.append(FieldError("url", str(exc), code="invalid_url"))
+
+    seen: dict[str, int] = {}
+    for index, parameter in enumerate(definition.parameters):
+        if parameter.name in seen:
+            errors.append(
+                FieldError(
+                    f"parameters[{index}].name",
+                    f"duplicate parameter name {parameter.name!r} "
+                    f"(also parameters[{seen[parameter.name]}])",
+                    code="duplicate",
+                )
+            )
+        seen.setdefault(parameter.name, index)
+
+    lowered: dict[str, str] = {}
+    for name, value in definition.headers.items():
+        field = f"headers.{name}"
+        if not _HEADER_NAME.match(name):
+            errors.append(
+                FieldError(
+                    "headers",
+                    "header names are 1-128 characters of letters, digits and !#$%&'*+-.^_`|~",
+                    code="invalid_header_name",
+                )
+            )
+            continue
+        if name.lower() in RESERVED_HEADERS:
+            errors.append(
+                FieldError(field, "this header is set by the webhook client itself", "reserved")
+            )
+        if name.lower() in lowered:
+            errors.append(
+                FieldError(field, f"duplicate header (also {lowered[name.lower()]!r})", "duplicate")
+            )
+        lowered.setdefault(name.lower(), name)
+        if value is None:
+            if creating:
+                errors.append(FieldError(field, "a new header needs a string value", "required"))
+            continue
+        secret = value.get_secret_value()
+        if len(secret) > MAX_HEADER_VALUE:
+            errors.append(
+                FieldError(field, f"header values are at most {MAX_HEADER_VALUE} characters")
+            )
+        elif _HEADER_VALUE_FORBIDDEN.search(secret):
+            errors.append(FieldError(field, "header values may not contain control characters"))
+    if len(definition.headers) > MAX_HEADERS:
+        errors.append(FieldError("headers", f"at most {MAX_HEADERS} headers"))
+    return errors
+
+
+def _validate(data: object, *, creating: bool) -> DefinitionInput:
+    if not isinstance(data, Mapping):
+        raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
+    try:
+        definition = DefinitionInput.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InvalidDefinition(_from_pydantic(exc)) from None
+    errors = _semantic_errors(definition, creating=creating)
+    if errors:
+        raise InvalidDefinition(errors)
+    return definition
+
+
+def parse_definition(data: object) -> DefinitionInput:
+    """Validate a whole new definition; raise :class:`InvalidDefinition` listing every error."""
+    return _validate(data, creating=True)
+
+
+def merge_definition(
+    current: Mapping[str, Any], changes: object, *, replace: bool
+) -> DefinitionInput:
+    """Validate ``changes`` applied to the stored ``current`` (its public form).
+
+    With ``replace`` (HTTP PUT) every field not given returns to its default; otherwise
+    (PATCH) it keeps its current value. Either way, headers not named keep their stored values
+    and the name cannot change.
+    """
+    if not isinstance(changes, Mapping):
+        raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
+    if "name" in changes and changes["name"] != current["name"]:
+        raise InvalidDefinition(
+            [FieldError("name", "an action cannot be renamed; create a new one", "immutable")]
+        )
+    base = {"name": current["name"]}
+    if not replace:
+        base |= {k: v for k, v in current.items() if k not in {"headers", "name"}}
+    merged = base | {k: v for k, v in changes.items() if k != "headers"}
+    merged["headers"] = changes.get("headers", {})
+    return _validate(merged, creating=False)

@@ -1,0 +1,87 @@
+"""What the store returns: frozen value objects, detached from any database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._permissions import implied
+
+__all__ = ["AuditEntry", "Operator", "Tenant", "Webhook"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tenant:
+    """A customer with its own assistant; ``skill_enabled`` is the (experimental) skill switch."""
+
+    name: str
+    skill_enabled: bool
+    action_count: int
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operator:
+    """A person or script acting on one tenant's configuration."""
+
+    id: int
+    tenant: str
+    name: str
+    is_admin: bool
+    permissions: frozenset[str]
+    created_at: datetime
+
+    def has(self, permission: str) -> bool:
+        """Whether the operator holds ``permission`` (manage implies read)."""
+        return permission in implied(self.permissions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Webhook:
+    """A stored definition. Header values stay sealed (encrypted) and out of the repr."""
+
+    tenant: str
+    name: str
+    description: str
+    url: str
+    method: str
+    timeout: float
+    parameters: tuple[dict[str, Any], ...]
+    enabled: bool
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    sealed_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.sealed_headers)
+
+    def public(self) -> dict[str, Any]:
+        """The configuration as operators may see it: header names, never values."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "url": self.url,
+            "method": self.method,
+            "timeout": self.timeout,
+            "parameters": [dict(p) for p in self.parameters],
+            "headers": list(self.header_names),
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One change: who did what to which target, when, with the state before and after."""
+
+    id: int
+    tenant: str
+    actor: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
