@@ -1,0 +1,107 @@
+"""Fixtures shared by every test: a clean environment and real databases (SQLite, PostgreSQL).
+
+PostgreSQL comes from ``TEST_POSTGRES_URL`` (default: the local server, trust auth, database
+``test``). Each test session makes its own throw-away database there. When the server is down
+the PostgreSQL cases skip with the reason, except in CI (``CI=true``) where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks._settings import VARIABLES
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Captured before the autouse fixture below clears the environment of each test.
+
+_PROJECT_VARIABLES = [*VARIABLES, "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the variables the project reads, nor proxies, unless it sets them."""
+    for name in _PROJECT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    engine = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the server means "not available"
+        engine.dispose()
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+        if IN_CI:
+            pytest.fail(reason + " (CI must run the PostgreSQL tests)", pytrace=False)
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_admin: Engine) -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    name = f"webhooks_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring([generate_key()])
+
+
+def _truncate(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "TRUNCATE audit_events, webhook_headers, webhooks, api_tokens, "
+                "operator_permissions, operators, tenants RESTART IDENTITY CASCADE"
+            )
+        )
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine(postgres_database: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_database)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database on each engine: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'webhooks.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        return url
+    engine = request.getfixturevalue("_postgres_engine")
+    _truncate(engine)
+    return str(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def store(database_url: str, keyring: Keyring) -> Iterator[Store]:
+    engine = make_engine(database_url)
+    yield Store(engine, keyring)
+    engine.dispose()

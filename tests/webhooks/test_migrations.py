@@ -1,0 +1,70 @@
+"""Migrations build the schema from an empty database on both engines, and match the models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from webhooks import make_engine, migrate
+from webhooks._database import downgrade
+from webhooks._schema import Base
+
+TABLES = {
+    "tenants",
+    "operators",
+    "operator_permissions",
+    "api_tokens",
+    "webhooks",
+    "webhook_headers",
+    "audit_events",
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = f"webhooks_migrate_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_build_the_schema_from_nothing(empty_engine: Engine) -> None:
+    assert _tables(empty_engine) == set()
+    migrate(empty_engine)
+    assert _tables(empty_engine) == TABLES
+
+
+def test_migrated_schema_matches_the_models(empty_engine: Engine) -> None:
+    migrate(empty_engine)
+    with empty_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_migrating_twice_is_harmless_and_downgrade_round_trips(empty_engine: Engine) -> None:
+    migrate(empty_engine)
+    migrate(empty_engine)
+    downgrade(empty_engine, "base")
+    assert _tables(empty_engine) == set()
+    migrate(empty_engine)
+    assert _tables(empty_engine) == TABLES

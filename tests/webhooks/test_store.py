@@ -1,0 +1,381 @@
+"""The store on real SQLite and real PostgreSQL: definitions, accounts, limits, audit, secrets."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from webhooks import (
+    MANAGE,
+    READ,
+    ActionLimitReached,
+    AlreadyExists,
+    InvalidDefinition,
+    KeyMismatch,
+    Keyring,
+    NotFound,
+    PermissionDenied,
+    Store,
+    Unauthenticated,
+    generate_key,
+    make_engine,
+)
+
+CANARY = "canary-header-value-7f3a9c"
+
+
+def definition(name: str = "order_status", **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": name,
+        "description": "Look up an order",
+        "url": "https://api.example.com/orders",
+        "parameters": [{"name": "order_id", "type": "integer", "description": "Order number"}],
+        "headers": {"X-Api-Key": CANARY},
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def tenant(store: Store) -> str:
+    store.create_tenant("acme", actor="test")
+    return "acme"
+
+
+def raw_dump(store: Store) -> str:
+    """Every row of every table as text, read past the ORM."""
+    chunks: list[str] = []
+    with store.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                chunks.append(repr(tuple(row)))
+    return "\n".join(chunks)
+
+
+# -- tenants, operators, permissions ----------------------------------------------------------
+
+
+def test_tenant_starts_with_the_skill_off(store: Store) -> None:
+    tenant = store.create_tenant("acme", actor="cli")
+    assert tenant.skill_enabled is False
+    assert tenant.action_count == 0
+
+
+def test_duplicate_tenant_is_refused(store: Store, tenant: str) -> None:
+    with pytest.raises(AlreadyExists):
+        store.create_tenant(tenant, actor="cli")
+
+
+@pytest.mark.parametrize("name", ["", "Acme", "1acme", "a" * 65, "ac me"])
+def test_bad_tenant_names_are_refused(store: Store, name: str) -> None:
+    with pytest.raises(InvalidDefinition):
+        store.create_tenant(name, actor="cli")
+
+
+def test_switching_the_skill_on_grants_admins_both_permissions(store: Store, tenant: str) -> None:
+    admin, _ = store.create_operator(tenant, "root", admin=True, actor="cli")
+    reader, _ = store.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
+    assert admin.permissions == frozenset()
+    store.set_skill(tenant, True, actor="cli")
+    assert store.get_operator(tenant, admin.id).permissions == {READ, MANAGE}
+    assert store.get_operator(tenant, reader.id).permissions == {READ}
+    later, _ = store.create_operator(tenant, "root2", admin=True, actor="cli")
+    assert later.permissions == {READ, MANAGE}
+
+
+def test_token_authenticates_its_operator_until_revoked(store: Store, tenant: str) -> None:
+    operator, token = store.create_operator(tenant, "alice", permissions=[MANAGE], actor="cli")
+    assert store.authenticate(token) == operator
+    second = store.issue_token(tenant, operator.id, actor="cli")
+    assert store.authenticate(second).id == operator.id
+    assert store.revoke_tokens(tenant, operator.id, actor="cli") == 2
+    for revoked in (token, second):
+        with pytest.raises(Unauthenticated):
+            store.authenticate(revoked)
+
+
+@pytest.mark.parametrize("token", ["", "wha_unknown", "Bearer x", "wha_" + "a" * 300])
+def test_unknown_tokens_are_refused(store: Store, tenant: str, token: str) -> None:
+    store.create_operator(tenant, "alice", actor="cli")
+    with pytest.raises(Unauthenticated):
+        store.authenticate(token)
+
+
+def test_tokens_are_stored_only_as_hashes(store: Store, tenant: str) -> None:
+    _, token = store.create_operator(tenant, "alice", actor="cli")
+    assert token.removeprefix("wha_") not in raw_dump(store)
+
+
+def test_require_checks_skill_then_permission(store: Store, tenant: str) -> None:
+    reader, _ = store.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
+    manager, _ = store.create_operator(tenant, "editor", permissions=[MANAGE], actor="cli")
+    with pytest.raises(PermissionDenied, match="switched off"):
+        store.require(manager, READ)
+    store.set_skill(tenant, True, actor="cli")
+    store.require(reader, READ)
+    store.require(manager, READ)  # manage implies read
+    store.require(manager, MANAGE)
+    with pytest.raises(PermissionDenied, match="webhooks:manage"):
+        store.require(reader, MANAGE)
+
+
+def test_set_permissions_replaces_and_rejects_unknown(store: Store, tenant: str) -> None:
+    operator, _ = store.create_operator(tenant, "alice", permissions=[READ], actor="cli")
+    assert store.set_permissions(tenant, operator.id, [MANAGE], actor="cli").permissions == {MANAGE}
+    with pytest.raises(InvalidDefinition):
+        store.set_permissions(tenant, operator.id, ["webhooks:everything"], actor="cli")
+
+
+def test_operators_of_another_tenant_are_not_found(store: Store, tenant: str) -> None:
+    store.create_tenant("other", actor="cli")
+    stranger, _ = store.create_operator("other", "bob", actor="cli")
+    with pytest.raises(NotFound):
+        store.get_operator(tenant, stranger.id)
+    with pytest.raises(NotFound):
+        store.set_permissions(tenant, stranger.id, [MANAGE], actor="cli")
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def test_create_and_read_back(store: Store, tenant: str) -> None:
+    created = store.create_webhook(tenant, definition(), actor="op")
+    assert created.header_names == ("X-Api-Key",)
+    assert created.parameters[0] == {
+        "name": "order_id",
+        "type": "integer",
+        "description": "Order number",
+        "required": True,
+    }
+    assert store.get_webhook(tenant, "order_status") == created
+    assert [w.name for w in store.list_webhooks(tenant)] == ["order_status"]
+    assert store.headers_for(created) == {"X-Api-Key": CANARY}
+    assert CANARY not in repr(created)
+    assert CANARY not in str(created.public())
+
+
+def test_header_values_never_reach_the_database_in_clear(
+    store: Store, tenant: str, database_url: str
+) -> None:
+    store.create_webhook(tenant, definition(), actor="op")
+    store.update_webhook(tenant, "order_status", {"headers": {"X-Other": CANARY + "2"}}, actor="op")
+    assert CANARY not in raw_dump(store)
+    if database_url.startswith("sqlite"):
+        store.engine.dispose()  # checkpoint the WAL so the main file holds everything
+        path = Path(database_url.removeprefix("sqlite:///"))
+        for file in path.parent.glob(path.name + "*"):
+            assert CANARY.encode() not in file.read_bytes(), file.name
+
+
+def test_duplicate_name_is_refused_and_changes_nothing(store: Store, tenant: str) -> None:
+    store.create_webhook(tenant, definition(), actor="op")
+    before = store.get_tenant(tenant)
+    with pytest.raises(AlreadyExists):
+        store.create_webhook(tenant, definition(), actor="op")
+    assert store.get_tenant(tenant) == before
+    assert len(store.audit(tenant)) == 2  # tenant.create, webhook.create
+
+
+def test_invalid_definition_leaves_the_store_unchanged(store: Store, tenant: str) -> None:
+    with pytest.raises(InvalidDefinition):
+        store.create_webhook(tenant, definition(url="https://10.0.0.1/"), actor="op")
+    assert store.list_webhooks(tenant) == []
+    assert store.get_tenant(tenant).action_count == 0
+
+
+def test_invalid_update_leaves_the_definition_unchanged(store: Store, tenant: str) -> None:
+    created = store.create_webhook(tenant, definition(), actor="op")
+    for bad in (
+        {"timeout": 99},
+        {"headers": {"X-Unknown": None}},
+        {"headers": {"X-New": "ok", "Host": "evil"}},
+        {"name": "renamed"},
+    ):
+        with pytest.raises(InvalidDefinition):
+            store.update_webhook(tenant, "order_status", bad, actor="op")
+    assert store.get_webhook(tenant, "order_status") == created
+    assert store.headers_for(store.get_webhook(tenant, "order_status")) == {"X-Api-Key": CANARY}
+
+
+def test_headers_are_write_only_and_merge(store: Store, tenant: str) -> None:
+    store.create_webhook(
+        tenant, definition(headers={"X-Api-Key": "one", "X-Team": "t"}), actor="op"
+    )
+    kept = store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op")
+    assert store.headers_for(kept) == {"X-Api-Key": "one", "X-Team": "t"}
+    replaced = store.update_webhook(
+        tenant, "order_status", {"headers": {"x-api-key": "two"}}, actor="op"
+    )
+    assert store.headers_for(replaced) == {"x-api-key": "two", "X-Team": "t"}
+    removed = store.update_webhook(
+        tenant, "order_status", {"headers": {"X-Team": None}}, actor="op"
+    )
+    assert store.headers_for(removed) == {"x-api-key": "two"}
+
+
+def test_put_replaces_every_other_field(store: Store, tenant: str) -> None:
+    store.create_webhook(tenant, definition(method="GET", timeout=3), actor="op")
+    replaced = store.update_webhook(
+        tenant,
+        "order_status",
+        {"description": "New", "url": "https://api.example.com/v2"},
+        replace=True,
+        actor="op",
+    )
+    assert (replaced.method, replaced.timeout, replaced.parameters) == ("POST", 10, ())
+    assert replaced.header_names == ("X-Api-Key",)
+    assert replaced.revision == 2
+
+
+def test_every_change_bumps_the_tenant_version(store: Store, tenant: str) -> None:
+    versions = [store.versions()[tenant]]
+    store.create_webhook(tenant, definition(), actor="op")
+    versions.append(store.versions()[tenant])
+    store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op")
+    versions.append(store.versions()[tenant])
+    store.set_skill(tenant, True, actor="op")
+    versions.append(store.versions()[tenant])
+    store.delete_webhook(tenant, "order_status", actor="op")
+    versions.append(store.versions()[tenant])
+    assert versions == sorted(set(versions))
+
+
+def test_delete_frees_a_slot(store: Store, tenant: str) -> None:
+    for index in range(store.max_actions):
+        store.create_webhook(tenant, definition(f"action_{index}"), actor="op")
+    with pytest.raises(ActionLimitReached):
+        store.create_webhook(tenant, definition("one_too_many"), actor="op")
+    store.delete_webhook(tenant, "action_0", actor="op")
+    store.create_webhook(tenant, definition("one_too_many"), actor="op")
+    assert store.get_tenant(tenant).action_count == store.max_actions
+    with pytest.raises(NotFound):
+        store.get_webhook(tenant, "action_0")
+
+
+def test_tenants_do_not_see_each_other(store: Store, tenant: str) -> None:
+    store.create_tenant("other", actor="cli")
+    store.create_webhook(tenant, definition(), actor="op")
+    assert store.list_webhooks("other") == []
+    with pytest.raises(NotFound):
+        store.get_webhook("other", "order_status")
+    with pytest.raises(NotFound):
+        store.delete_webhook("other", "order_status", actor="op")
+    store.create_webhook("other", definition(), actor="op")  # same name, other tenant
+
+
+def _create_concurrently(store: Store, tenant: str, count: int) -> list[BaseException | None]:
+    barrier = threading.Barrier(count)
+    outcomes: list[BaseException | None] = [None] * count
+
+    def create(index: int) -> None:
+        barrier.wait()
+        try:
+            store.create_webhook(tenant, definition(f"action_{index}"), actor="op")
+        except BaseException as exc:  # collected and checked below
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_concurrent_creates_never_make_an_eleventh_action(store: Store, tenant: str) -> None:
+    store.engine.dispose()
+    engine = make_engine(
+        store.engine.url.render_as_string(hide_password=False), pool_size=24, max_overflow=0
+    )
+    concurrent = Store(engine, store.keyring)
+    try:
+        outcomes = _create_concurrently(concurrent, tenant, 24)
+    finally:
+        engine.dispose()
+    failures = [o for o in outcomes if o is not None]
+    assert len(outcomes) - len(failures) == 10
+    assert all(isinstance(f, ActionLimitReached) for f in failures), failures
+    assert len(store.list_webhooks(tenant)) == 10
+    assert store.get_tenant(tenant).action_count == 10
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def test_audit_log_records_who_what_when_and_before_after(store: Store, tenant: str) -> None:
+    store.create_operator(tenant, "root", admin=True, actor="cli")
+    store.set_skill(tenant, True, actor="cli")
+    store.create_webhook(tenant, definition(), actor="operator:1:root")
+    store.update_webhook(
+        tenant,
+        "order_status",
+        {"timeout": 5, "headers": {"X-Api-Key": CANARY + "-new"}},
+        actor="operator:1:root",
+    )
+    store.delete_webhook(tenant, "order_status", actor="operator:1:root")
+    entries = store.audit(tenant)
+    assert [e.action for e in entries] == [
+        "webhook.delete",
+        "webhook.update",
+        "webhook.create",
+        "skill.enable",
+        "operator.create",
+        "tenant.create",
+    ]
+    delete, update, create, skill = entries[:4]
+    assert update.actor == "operator:1:root"
+    assert update.target == "webhook:order_status"
+    assert update.before is not None
+    assert update.before["timeout"] == 10
+    assert update.after is not None
+    assert update.after["timeout"] == 5
+    assert update.after["headers_set"] == ["X-Api-Key"]
+    assert create.before is None
+    assert create.after is not None
+    assert create.after["headers"] == ["X-Api-Key"]
+    assert delete.before is not None
+    assert delete.after is None
+    assert skill.after == {"skill_enabled": True, "granted": [f"root:{MANAGE}", f"root:{READ}"]}
+    assert entries[0].at >= entries[-1].at
+    assert entries[0].at.tzinfo is not None
+    assert CANARY not in repr(entries)
+
+
+def test_audit_log_pages_newest_first(store: Store, tenant: str) -> None:
+    for index in range(5):
+        store.create_webhook(tenant, definition(f"a{index}"), actor="op")
+    first = store.audit(tenant, limit=2)
+    second = store.audit(tenant, limit=2, before_id=first[-1].id)
+    assert [e.target for e in first + second] == [
+        "webhook:a4",
+        "webhook:a3",
+        "webhook:a2",
+        "webhook:a1",
+    ]
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def test_rotation_re_encrypts_every_value_with_the_new_key(store: Store, tenant: str) -> None:
+    old_key, new_key = generate_key(), generate_key()
+    old = Store(store.engine, Keyring([old_key]))
+    old.create_webhook(tenant, definition(), actor="op")
+    assert Store(store.engine, Keyring([new_key, old_key])).rotate_keys() == 1
+    only_new = Store(store.engine, Keyring([new_key]))
+    only_new.verify_keys()
+    assert only_new.headers_for(only_new.get_webhook(tenant, "order_status")) == {
+        "X-Api-Key": CANARY
+    }
+    with pytest.raises(KeyMismatch):
+        old.verify_keys()
+
+
+def test_wrong_key_is_caught_at_start_up(store: Store, tenant: str) -> None:
+    store.create_webhook(tenant, definition(), actor="op")
+    with pytest.raises(KeyMismatch):
+        Store(store.engine, Keyring([generate_key()])).verify_keys()

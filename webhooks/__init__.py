@@ -1,0 +1,121 @@
+"""Webhook Actions for Rasa: the framework-free core.
+
+Definitions and their rules, the store (SQLAlchemy 2 + Alembic), encryption of header values,
+settings and the exception tree. The adapters (``actions``, ``admin``, ``bot``) import only the
+names listed in ``__all__`` here.
+"""
+
+from __future__ import annotations
+
+from ._database import make_engine, migrate
+from ._definitions import (
+    MAX_HEADERS,
+    MAX_NAME_LENGTH,
+    MAX_PARAMETERS,
+    NAME_PATTERN,
+    DefinitionInput,
+    Parameter,
+    merge_definition,
+    parse_definition,
+)
+from ._exceptions import (
+    CATEGORIES,
+    ActionLimitReached,
+    AlreadyExists,
+    CallFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    ConversationLimitReached,
+    DestinationBlocked,
+    FieldError,
+    HTTPStatusError,
+    InvalidDefinition,
+    InvalidResponse,
+    InvalidURL,
+    KeyMismatch,
+    KeyringError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    TLSFailed,
+    Unauthenticated,
+    WebhookError,
+    WebhookTimeout,
+)
+from ._keyring import Keyring, generate_key
+from ._permissions import MANAGE, PERMISSIONS, READ
+from ._records import AuditEntry, Operator, Tenant, Webhook
+from ._settings import VARIABLES, Settings
+from ._store import MAX_ACTIONS, Store, actor_of
+from ._urls import check_url
+
+__all__ = [
+    "CATEGORIES",
+    "MANAGE",
+    "MAX_ACTIONS",
+    "MAX_HEADERS",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAMETERS",
+    "NAME_PATTERN",
+    "PERMISSIONS",
+    "READ",
+    "VARIABLES",
+    "ActionLimitReached",
+    "AlreadyExists",
+    "AuditEntry",
+    "CallFailed",
+    "ConfigurationError",
+    "ConnectionFailed",
+    "ConversationLimitReached",
+    "DefinitionInput",
+    "DestinationBlocked",
+    "FieldError",
+    "HTTPStatusError",
+    "InvalidDefinition",
+    "InvalidResponse",
+    "InvalidURL",
+    "KeyMismatch",
+    "Keyring",
+    "KeyringError",
+    "NotFound",
+    "Operator",
+    "Parameter",
+    "PermissionDenied",
+    "Settings",
+    "Store",
+    "StoreError",
+    "TLSFailed",
+    "Tenant",
+    "Unauthenticated",
+    "Webhook",
+    "WebhookError",
+    "WebhookTimeout",
+    "actor_of",
+    "check_url",
+    "generate_key",
+    "make_engine",
+    "merge_definition",
+    "migrate",
+    "open_store",
+    "parse_definition",
+]
+
+
+def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = False) -> Store:
+    """The store described by ``settings``, with its keys checked against stored values.
+
+    ``create_key`` makes the key file when neither ``WEBHOOKS_KEYS`` nor the file exists (local
+    runs); ``upgrade`` applies pending migrations first. Raises :class:`ConfigurationError` (or
+    :class:`KeyMismatch`) at once rather than in the middle of a conversation.
+    """
+    keyring = (
+        Keyring(settings.keys)
+        if settings.keys
+        else Keyring.from_file(settings.key_file, create=create_key)
+    )
+    engine = make_engine(settings.database_url)
+    if upgrade:
+        migrate(engine)
+    store = Store(engine, keyring)
+    store.verify_keys()
+    return store
