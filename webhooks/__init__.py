@@ -7,6 +7,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
+from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._database import make_engine, migrate
 from ._definitions import (
     MAX_HEADERS,
@@ -18,6 +19,7 @@ from ._definitions import (
     merge_definition,
     parse_definition,
 )
+from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress
 from ._exceptions import (
     CATEGORIES,
     ActionLimitReached,
@@ -43,6 +45,7 @@ from ._exceptions import (
     WebhookTimeout,
 )
 from ._keyring import Keyring, generate_key
+from ._messages import TRUNCATION_MARK, WebhookRequest, WebhookResult, WebhookTestResult
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, Webhook
 from ._settings import VARIABLES, Settings
@@ -50,17 +53,22 @@ from ._store import MAX_ACTIONS, Store, actor_of
 from ._urls import check_url
 
 __all__ = [
+    "BLOCKED_NETWORKS",
     "CATEGORIES",
     "MANAGE",
     "MAX_ACTIONS",
+    "MAX_BODY_BYTES",
     "MAX_HEADERS",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",
     "PERMISSIONS",
     "READ",
+    "TEST_PREVIEW_CHARS",
+    "TRUNCATION_MARK",
     "VARIABLES",
     "ActionLimitReached",
+    "Allowance",
     "AlreadyExists",
     "AuditEntry",
     "CallFailed",
@@ -69,6 +77,7 @@ __all__ = [
     "ConversationLimitReached",
     "DefinitionInput",
     "DestinationBlocked",
+    "Egress",
     "FieldError",
     "HTTPStatusError",
     "InvalidDefinition",
@@ -89,8 +98,12 @@ __all__ = [
     "Unauthenticated",
     "Webhook",
     "WebhookError",
+    "WebhookRequest",
+    "WebhookResult",
+    "WebhookTestResult",
     "WebhookTimeout",
     "actor_of",
+    "blocked_reason",
     "check_url",
     "generate_key",
     "make_engine",
@@ -116,6 +129,6 @@ def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = 
     engine = make_engine(settings.database_url)
     if upgrade:
         migrate(engine)
-    store = Store(engine, keyring)
+    store = Store(engine, keyring, allow=settings.egress_allow)
     store.verify_keys()
     return store

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from ._addresses import Allowance
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._urls import check_url
 
@@ -130,10 +131,12 @@ def _from_pydantic(exc: ValidationError) -> list[FieldError]:
     ]
 
 
-def _semantic_errors(definition: DefinitionInput, *, creating: bool) -> list[FieldError]:
+def _semantic_errors(
+    definition: DefinitionInput, *, creating: bool, allow: Allowance
+) -> list[FieldError]:
     errors: list[FieldError] = []
     try:
-        check_url(definition.url)
+        check_url(definition.url, allow=allow)
     except CallFailed as exc:
         errors.append(FieldError("url", str(exc), code="invalid_url"))
 
@@ -187,26 +190,30 @@ def _semantic_errors(definition: DefinitionInput, *, creating: bool) -> list[Fie
     return errors
 
 
-def _validate(data: object, *, creating: bool) -> DefinitionInput:
+def _validate(data: object, *, creating: bool, allow: Allowance) -> DefinitionInput:
     if not isinstance(data, Mapping):
         raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
     try:
         definition = DefinitionInput.model_validate(dict(data))
     except ValidationError as exc:
         raise InvalidDefinition(_from_pydantic(exc)) from None
-    errors = _semantic_errors(definition, creating=creating)
+    errors = _semantic_errors(definition, creating=creating, allow=allow)
     if errors:
         raise InvalidDefinition(errors)
     return definition
 
 
-def parse_definition(data: object) -> DefinitionInput:
-    """Validate a whole new definition; raise :class:`InvalidDefinition` listing every error."""
-    return _validate(data, creating=True)
+def parse_definition(data: object, *, allow: Allowance = ()) -> DefinitionInput:
+    """Validate a whole new definition; raise :class:`InvalidDefinition` listing every error.
+
+    ``allow`` is the deployment's explicit egress allowance (empty unless a developer set
+    ``WEBHOOKS_EGRESS_ALLOW``), so a URL saved here is one the egress would also accept.
+    """
+    return _validate(data, creating=True, allow=allow)
 
 
 def merge_definition(
-    current: Mapping[str, Any], changes: object, *, replace: bool
+    current: Mapping[str, Any], changes: object, *, replace: bool, allow: Allowance = ()
 ) -> DefinitionInput:
     """Validate ``changes`` applied to the stored ``current`` (its public form).
 
@@ -225,4 +232,4 @@ def merge_definition(
         base |= {k: v for k, v in current.items() if k not in {"headers", "name"}}
     merged = base | {k: v for k, v in changes.items() if k != "headers"}
     merged["headers"] = changes.get("headers", {})
-    return _validate(merged, creating=False)
+    return _validate(merged, creating=False, allow=allow)

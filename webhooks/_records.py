@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ._permissions import implied
 
@@ -46,7 +46,7 @@ class Webhook:
     name: str
     description: str
     url: str
-    method: str
+    method: Literal["POST", "GET"]
     timeout: float
     parameters: tuple[dict[str, Any], ...]
     enabled: bool

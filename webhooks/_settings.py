@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._addresses import allowance
 from ._exceptions import ConfigurationError
 
 __all__ = ["VARIABLES", "Settings"]
@@ -41,6 +42,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "comma-separated networks webhooks may reach despite the blocklist (development only; "
         "off by default and logged as a warning)",
     ),
+    "WEBHOOKS_CA_FILE": (
+        "",
+        "PEM file of extra certificate authorities trusted for webhooks besides the system's "
+        "(the demo service's own CA; empty by default)",
+    ),
     "WEBHOOKS_LOG_LEVEL": ("INFO", "log level of the project's loggers"),
 }
 
@@ -56,7 +62,10 @@ def _networks(raw: str, variable: str) -> tuple[Network, ...]:
             raise ConfigurationError(
                 f"{variable}: {item!r} is not a network (e.g. 127.0.0.1/32)", variable=variable
             ) from exc
-    return tuple(networks)
+    try:
+        return allowance(networks)
+    except ValueError as exc:
+        raise ConfigurationError(f"{variable}: {exc}", variable=variable) from exc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +76,7 @@ class Settings:
     keys: tuple[str, ...] = field(default=(), repr=False)
     key_file: Path = Path(VARIABLES["WEBHOOKS_KEY_FILE"][0])
     egress_allow: tuple[Network, ...] = ()
+    ca_file: Path | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -87,8 +97,13 @@ class Settings:
             keys=tuple(k.strip() for k in get("WEBHOOKS_KEYS").split(",") if k.strip()),
             key_file=Path(get("WEBHOOKS_KEY_FILE")),
             egress_allow=_networks(get("WEBHOOKS_EGRESS_ALLOW"), "WEBHOOKS_EGRESS_ALLOW"),
+            ca_file=Path(get("WEBHOOKS_CA_FILE")) if get("WEBHOOKS_CA_FILE") else None,
             log_level=level,
         )
+        if settings.ca_file is not None and not settings.ca_file.is_file():
+            raise ConfigurationError(
+                f"WEBHOOKS_CA_FILE: {settings.ca_file} is not a file", variable="WEBHOOKS_CA_FILE"
+            )
         if settings.egress_allow:
             logger.warning(
                 "WEBHOOKS_EGRESS_ALLOW is set: webhooks may reach %s despite the blocklist; "

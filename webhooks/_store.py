@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import _schema as db
+from ._addresses import Allowance
 from ._definitions import MAX_HEADERS, DefinitionInput, merge_definition, parse_definition
 from ._exceptions import (
     ActionLimitReached,
@@ -44,6 +45,7 @@ logger = logging.getLogger("webhooks.store")
 
 #: At most this many webhook actions per tenant (product rule).
 MAX_ACTIONS = 10
+MAX_ID = 2**31 - 1
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 
@@ -66,10 +68,18 @@ def actor_of(operator: Operator) -> str:
 class Store:
     """Synchronous access to the store; adapters call it from a worker thread when async."""
 
-    def __init__(self, engine: Engine, keyring: Keyring, *, max_actions: int = MAX_ACTIONS):
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        *,
+        max_actions: int = MAX_ACTIONS,
+        allow: Allowance = (),
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.max_actions = max_actions
+        self.allow = allow
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def __repr__(self) -> str:
@@ -205,6 +215,14 @@ class Store:
         )
         return frozenset(session.scalars(query))
 
+    @staticmethod
+    def _operator_row(session: Session, tenant: db.Tenant, operator_id: int) -> db.Operator:
+        # Ids are 32-bit columns on PostgreSQL; a larger one cannot exist (and must not error).
+        row = session.get(db.Operator, operator_id) if 0 < operator_id <= MAX_ID else None
+        if row is None or row.tenant_id != tenant.id:
+            raise NotFound("operator", operator_id)
+        return row
+
     def _operator(self, session: Session, row: db.Operator, tenant: str) -> Operator:
         return Operator(
             id=row.id,
@@ -277,9 +295,7 @@ class Store:
     def get_operator(self, tenant: str, operator_id: int) -> Operator:
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
-            row = session.get(db.Operator, operator_id)
-            if row is None or row.tenant_id != tenant_row.id:
-                raise NotFound("operator", operator_id)
+            row = self._operator_row(session, tenant_row, operator_id)
             return self._operator(session, row, tenant)
 
     def list_operators(self, tenant: str) -> list[Operator]:
@@ -299,9 +315,7 @@ class Store:
         wanted = self._check_permissions(permissions)
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
-            row = session.get(db.Operator, operator_id)
-            if row is None or row.tenant_id != tenant_row.id:
-                raise NotFound("operator", operator_id)
+            row = self._operator_row(session, tenant_row, operator_id)
             before = self._permissions(session, row.id)
             for permission in before - wanted:
                 session.execute(
@@ -328,9 +342,7 @@ class Store:
         """Another API token for the operator, returned once."""
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
-            row = session.get(db.Operator, operator_id)
-            if row is None or row.tenant_id != tenant_row.id:
-                raise NotFound("operator", operator_id)
+            row = self._operator_row(session, tenant_row, operator_id)
             token = self._issue_token(session, row.id)
             self._audit(
                 session,
@@ -345,9 +357,7 @@ class Store:
         """Revoke every live token of the operator; returns how many were revoked."""
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
-            row = session.get(db.Operator, operator_id)
-            if row is None or row.tenant_id != tenant_row.id:
-                raise NotFound("operator", operator_id)
+            row = self._operator_row(session, tenant_row, operator_id)
             result = session.execute(
                 update(db.ApiToken)
                 .where(db.ApiToken.operator_id == row.id, db.ApiToken.revoked_at.is_(None))
@@ -414,7 +424,7 @@ class Store:
             name=row.name,
             description=row.description,
             url=row.url,
-            method=row.method,
+            method="GET" if row.method == "GET" else "POST",
             timeout=row.timeout,
             parameters=tuple(dict(p) for p in row.parameters),
             enabled=row.enabled,
@@ -476,7 +486,7 @@ class Store:
 
     def create_webhook(self, tenant: str, data: object, *, actor: str) -> Webhook:
         """Validate and store a new definition; refuse the tenant's (max_actions + 1)th."""
-        definition = parse_definition(data)
+        definition = parse_definition(data, allow=self.allow)
         try:
             with self._transaction() as session:
                 tenant_row = self._tenant_row(session, tenant)
@@ -523,7 +533,9 @@ class Store:
             tenant_row = self._tenant_row(session, tenant)
             row = self._webhook_row(session, tenant_row, name)
             before = self._webhook(session, row, tenant)
-            definition = merge_definition(before.public(), changes, replace=replace)
+            definition = merge_definition(
+                before.public(), changes, replace=replace, allow=self.allow
+            )
             row.description = definition.description
             row.url = definition.url
             row.method = definition.method
@@ -606,7 +618,7 @@ class Store:
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
             query = select(db.AuditEvent).where(db.AuditEvent.tenant_id == tenant_row.id)
-            if before_id is not None:
+            if before_id is not None and before_id <= MAX_ID:
                 query = query.where(db.AuditEvent.id < before_id)
             rows = session.scalars(
                 query.order_by(db.AuditEvent.id.desc()).limit(max(1, min(limit, 500)))

@@ -39,6 +39,8 @@ def test_egress_allowance_is_parsed_and_logged_as_a_warning(
         pytest.param(
             {"WEBHOOKS_EGRESS_ALLOW": "10.0.0.1/8"}, "WEBHOOKS_EGRESS_ALLOW", id="host-bits"
         ),
+        pytest.param({"WEBHOOKS_EGRESS_ALLOW": "0.0.0.0/0"}, "WEBHOOKS_EGRESS_ALLOW", id="global"),
+        pytest.param({"WEBHOOKS_CA_FILE": "/nonexistent.pem"}, "WEBHOOKS_CA_FILE", id="ca-file"),
         pytest.param({"WEBHOOKS_LOG_LEVEL": "loud"}, "WEBHOOKS_LOG_LEVEL", id="log-level"),
     ],
 )

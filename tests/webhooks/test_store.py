@@ -379,3 +379,11 @@ def test_wrong_key_is_caught_at_start_up(store: Store, tenant: str) -> None:
     store.create_webhook(tenant, definition(), actor="op")
     with pytest.raises(KeyMismatch):
         Store(store.engine, Keyring([generate_key()])).verify_keys()
+
+
+@pytest.mark.parametrize("operator_id", [0, -1, 2**31, 2**62])
+def test_out_of_range_operator_ids_are_not_found(
+    store: Store, tenant: str, operator_id: int
+) -> None:
+    with pytest.raises(NotFound):
+        store.get_operator(tenant, operator_id)

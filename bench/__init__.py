@@ -1,0 +1,3 @@
+"""Benchmarks: ``python -m bench`` (what ``make bench`` runs) runs every module in
+:data:`bench.__main__.BENCHMARKS`; each exposes ``run() -> int`` and prints its own figures.
+"""

@@ -1,0 +1,34 @@
+"""Run the benchmarks: ``python -m bench [NAME ...]`` (all of them by default).
+
+To add one, write ``bench/<name>.py`` with a ``run() -> int`` function (0 when its targets are
+met) and list it in :data:`BENCHMARKS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: name -> module; run in this order.
+BENCHMARKS: dict[str, str] = {
+    "egress": "bench.egress",
+    "admin": "bench.admin",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME")
+    args = parser.parse_args(argv)
+    status = 0
+    for name in args.names or list(BENCHMARKS):
+        print(f"== {name} ==", flush=True)
+        module = importlib.import_module(BENCHMARKS[name])
+        status |= module.run()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""A real HTTPS webhook server on 127.0.0.1 for the egress tests, and a scripted resolver.
+
+The server counts TCP connections at accept time (before TLS), so a test can prove that a
+refused call never connected. Its routes cover each behaviour the egress must handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+GZIP_JSON = gzip.compress(b'{"inflated": true}')
+TEN_MB = 10 * 1024 * 1024
+
+
+@dataclass
+class Seen:
+    """What the server observed."""
+
+    connections: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    stream_ends: list[str] = field(default_factory=list)
+    stream_bytes: list[int] = field(default_factory=list)
+
+
+class LocalServer:
+    """aiohttp.web on 127.0.0.1, a random port, TLS with the given context."""
+
+    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        self.ssl_context = ssl_context
+        self.seen = Seen()
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
+
+    def url(self, path: str, *, host: str = "127.0.0.1") -> str:
+        return f"https://{host}:{self.port}{path}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/echo", self._echo)
+        app.router.add_get("/text", self._text)
+        app.router.add_get("/redirect", self._redirect)
+        app.router.add_route("*", "/status/{code}", self._status)
+        app.router.add_get("/drip", self._drip)
+        app.router.add_get("/big", self._big)
+        app.router.add_get("/endless", self._endless)
+        app.router.add_get("/exact", self._exact)
+        app.router.add_get("/gzip", self._gzip)
+        app.router.add_get("/close", self._close)
+        app.router.add_get("/long", self._long)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        protocol_factory = self._runner.server
+        if protocol_factory is None:
+            raise RuntimeError("the runner has no server")
+
+        def counting_factory() -> asyncio.BaseProtocol:
+            self.seen.connections += 1
+            return protocol_factory()
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            counting_factory, "127.0.0.1", 0, ssl=self.ssl_context, family=socket.AF_INET
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._runner is not None:
+            if self._runner.server is not None:
+                await self._runner.server.shutdown(0.5)
+            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _record(self, request: web.Request, body: bytes) -> None:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.seen.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": list(request.query.items()),
+                "headers": dict(request.headers),
+                "body": body,
+                "peer_port": peer[1] if peer else None,
+            }
+        )
+
+    async def _echo(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self._record(request, body)
+        return web.json_response({"method": request.method, "query": list(request.query.items())})
+
+    async def _text(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        return web.Response(text="plain words, not JSON")
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        return web.Response(status=302, headers={"Location": "/echo"}, text="moved")
+
+    async def _status(self, request: web.Request) -> web.Response:
+        self._record(request, await request.read())
+        return web.json_response({"error": "nope"}, status=int(request.match_info["code"]))
+
+    async def _drip(self, request: web.Request) -> web.StreamResponse:
+        self._record(request, b"")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(200):
+            await response.write(b"x")
+            await asyncio.sleep(0.1)
+        return response
+
+    async def _write_until_stopped(
+        self, request: web.Request, total: int | None, chunk: bytes
+    ) -> web.StreamResponse:
+        self._record(request, b"")
+        response = web.StreamResponse()
+        if total is not None:
+            response.content_length = total
+        await response.prepare(request)
+        written = 0
+        try:
+            while total is None or written < total:
+                piece = chunk if total is None else chunk[: total - written]
+                await response.write(piece)
+                written += len(piece)
+            await response.write_eof()
+            self.seen.stream_ends.append("complete")
+        except (ConnectionError, asyncio.CancelledError) as exc:
+            self.seen.stream_ends.append(type(exc).__name__)
+            raise
+        finally:
+            self.seen.stream_bytes.append(written)
+        return response
+
+    async def _big(self, request: web.Request) -> web.StreamResponse:
+        return await self._write_until_stopped(request, TEN_MB, b"a" * 65536)
+
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        return await self._write_until_stopped(request, None, b'{"endless": "' + b"z" * 65536)
+
+    async def _exact(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        return web.Response(body=b"e" * int(request.query.get("size", "51200")))
+
+    async def _gzip(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        return web.Response(
+            body=GZIP_JSON,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    async def _close(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        response = web.json_response({"closing": True})
+        response.force_close()
+        return response
+
+    async def _long(self, request: web.Request) -> web.Response:
+        self._record(request, b"")
+        return web.Response(text=json.dumps({"items": ["é" * 10] * 100}, ensure_ascii=False))
+
+
+class ScriptedResolver(AbstractResolver):
+    """Answers from a script: each lookup of a name takes the next list of addresses.
+
+    The last answer repeats. ``lookups`` records every (host, port) asked, so a test can prove
+    that a new connection resolved again.
+    """
+
+    def __init__(self, script: dict[str, list[list[str]]]) -> None:
+        self._script = {host: list(answers) for host, answers in script.items()}
+        self.lookups: list[tuple[str, int]] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups.append((host, port))
+        answers = self._script.get(host)
+        if not answers:
+            raise OSError(f"scripted resolver has no answer for {host}")
+        addresses = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,641 @@
+"""The guarded client against a real local HTTPS server (trustme CA), and its error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohappyeyeballs
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from webhooks._checkurl import check_url_command
+from webhooks._egress import (
+    MAX_BODY_BYTES,
+    Egress,
+    map_client_errors,
+    mapping_for,
+    translate_error,
+)
+from webhooks._exceptions import (
+    CallFailed,
+    ConnectionFailed,
+    DestinationBlocked,
+    HTTPStatusError,
+    InvalidResponse,
+    InvalidURL,
+    TLSFailed,
+    WebhookTimeout,
+)
+from webhooks._messages import TRUNCATION_MARK, WebhookRequest, query_value
+from webhooks._urls import check_url
+
+from .conftest import LOOPBACK_ALLOWANCE, WEBHOOK_HOST, StartServer
+from .https_server import GZIP_JSON, LocalServer, ScriptedResolver
+
+pytestmark = pytest.mark.asyncio
+
+PUBLIC = "93.184.216.34"
+SECRET = "s3cr3t-header-value-7f1d"
+QUERY_SECRET = "query-secret-5a9e"
+
+
+@pytest.fixture(autouse=True)
+def connection_attempts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every address aiohttp tries to connect to; anything off loopback fails at once.
+
+    This is where aiohttp opens sockets, after the resolver: a guard regression shows up here
+    as a recorded attempt, and no test traffic ever leaves the machine.
+    """
+    attempts: list[str] = []
+    real = aiohappyeyeballs.start_connection
+
+    async def recording(addr_infos: Any, **kwargs: Any) -> socket.socket:
+        hosts = [info[4][0] for info in addr_infos]
+        attempts.extend(hosts)
+        if not all(ipaddress.ip_address(h).is_loopback for h in hosts):
+            raise OSError(101, "tests never leave loopback")
+        return await real(addr_infos, **kwargs)
+
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", recording)
+    return attempts
+
+
+@pytest_asyncio.fixture
+async def egress(client_ssl_context: ssl.SSLContext) -> AsyncIterator[Egress]:
+    """A client allowed to reach 127.0.0.1 only, trusting the test CA."""
+    async with Egress(allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context) as client:
+        yield client
+
+
+def scripted(*answers: list[str]) -> ScriptedResolver:
+    return ScriptedResolver({WEBHOOK_HOST: list(answers)})
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+async def test_post_sends_arguments_as_one_json_object(egress: Egress, server: LocalServer) -> None:
+    arguments = {"order": "4521", "count": 3, "price": 9.5, "gift": True, "note": None}
+    await egress.call(WebhookRequest(url=server.url("/echo"), arguments=arguments))
+
+    (seen,) = server.seen.requests
+    assert seen["method"] == "POST"
+    assert seen["headers"]["Content-Type"] == "application/json"
+    assert seen["body"] == b'{"order":"4521","count":3,"price":9.5,"gift":true,"note":null}'
+
+
+async def test_get_sends_arguments_as_query_string(egress: Egress, server: LocalServer) -> None:
+    arguments = {"q": "a b&c", "n": 7, "big": 1e16, "small": 1e-7, "yes": True, "no": False}
+    url = server.url("/echo") + "?key=kept"
+    await egress.call(WebhookRequest(url=url, method="GET", arguments={**arguments, "x": None}))
+
+    (seen,) = server.seen.requests
+    assert seen["method"] == "GET"
+    assert seen["body"] == b""
+    assert seen["query"] == [
+        ("key", "kept"),
+        ("q", "a b&c"),
+        ("n", "7"),
+        ("big", "10000000000000000"),
+        ("small", "0.0000001"),
+        ("yes", "true"),
+        ("no", "false"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param(True, "true", id="true"),
+        pytest.param(0, "0", id="zero"),
+        pytest.param(-12, "-12", id="negative"),
+        pytest.param(2.0, "2.0", id="whole-float"),
+        pytest.param(0.1, "0.1", id="shortest-repr"),
+        pytest.param(1.5e300, "15" + "0" * 299, id="no-exponent"),
+        pytest.param("é&=", "é&=", id="string-as-is"),
+    ],
+)
+async def test_query_values_use_plain_forms(value: Any, text: str) -> None:
+    assert query_value(value) == text
+
+
+# --- headers and logs -----------------------------------------------------------------------
+
+
+async def test_headers_are_sent_and_never_logged(
+    egress: Egress, server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    request = WebhookRequest(
+        url=server.url(f"/status/500?token={QUERY_SECRET}"),
+        headers={"Authorization": f"Bearer {SECRET}", "X-Api-Key": SECRET},
+    )
+    with pytest.raises(HTTPStatusError) as caught:
+        await egress.call(request)
+
+    (seen,) = server.seen.requests
+    assert seen["headers"]["Authorization"] == f"Bearer {SECRET}"
+    assert seen["headers"]["X-Api-Key"] == SECRET
+    assert seen["headers"]["Accept-Encoding"] == "identity"
+    assert "/status/500" in caplog.text  # the call was logged, so the check below means something
+    for text in (caplog.text, str(caught.value), repr(request)):
+        assert SECRET not in text
+        assert QUERY_SECRET not in text
+
+
+async def test_request_refuses_header_values_that_would_smuggle_lines() -> None:
+    with pytest.raises(ValueError, match="X-Key") as caught:
+        WebhookRequest(url="https://example.com/", headers={"X-Key": f"{SECRET}\r\nHost: evil"})
+    assert SECRET not in str(caught.value)
+
+
+async def test_request_refuses_headers_the_client_sets_itself() -> None:
+    with pytest.raises(ValueError, match="Host"):
+        WebhookRequest(url="https://example.com/", headers={"Host": "internal.example.com"})
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+async def test_json_body_becomes_structured_data(egress: Egress, server: LocalServer) -> None:
+    result = await egress.call(WebhookRequest(url=server.url("/echo?a=1"), method="GET"))
+    assert result.status == 200
+    assert result.data == {"method": "GET", "query": [["a", "1"]]}
+    assert result.truncated is False
+    assert 0 < result.elapsed < 5
+
+
+async def test_text_body_becomes_response_text(egress: Egress, server: LocalServer) -> None:
+    result = await egress.call(WebhookRequest(url=server.url("/text"), method="GET"))
+    assert result.data == {"response_text": "plain words, not JSON"}
+
+
+async def test_non_2xx_status_raises_with_the_result(egress: Egress, server: LocalServer) -> None:
+    with pytest.raises(HTTPStatusError) as caught:
+        await egress.call(WebhookRequest(url=server.url("/status/404")))
+    assert caught.value.status == 404
+    assert caught.value.category == "rejected"
+    assert caught.value.result is not None
+    assert caught.value.result.data == {"error": "nope"}  # type: ignore[attr-defined]
+
+    with pytest.raises(HTTPStatusError) as caught:
+        await egress.call(WebhookRequest(url=server.url("/status/503")))
+    assert caught.value.category == "unavailable"
+
+
+async def test_redirect_is_not_followed(egress: Egress, server: LocalServer) -> None:
+    with pytest.raises(HTTPStatusError) as caught:
+        await egress.call(WebhookRequest(url=server.url("/redirect"), method="GET"))
+    assert caught.value.status == 302
+    assert [r["path"] for r in server.seen.requests] == ["/redirect"]
+
+
+async def test_gzip_body_is_not_inflated(egress: Egress, server: LocalServer) -> None:
+    result = await egress.call(WebhookRequest(url=server.url("/gzip"), method="GET"))
+    assert result.body == GZIP_JSON
+    assert result.data != {"inflated": True}
+    assert "response_text" in result.data
+
+
+# --- the cap --------------------------------------------------------------------------------
+
+
+async def test_ten_megabyte_body_is_capped_and_marked(egress: Egress, server: LocalServer) -> None:
+    result = await egress.call(WebhookRequest(url=server.url("/big"), method="GET"))
+    assert result.truncated is True
+    assert len(result.body) == MAX_BODY_BYTES == 51_200
+    assert result.text.endswith(TRUNCATION_MARK.format(limit=51_200))
+    assert result.data == {"response_text": result.text}
+
+
+async def test_endless_body_is_capped_and_the_connection_dropped(
+    egress: Egress, server: LocalServer
+) -> None:
+    started = time.monotonic()
+    result = await egress.call(WebhookRequest(url=server.url("/endless"), method="GET"))
+    assert time.monotonic() - started < 5
+    assert result.truncated is True
+    assert len(result.body) == 51_200
+    assert result.data == {"response_text": result.text}  # cut JSON is text, not JSON
+    # The server learns the client hung up: its endless write loop ends with an error.
+    for _ in range(100):
+        if server.seen.stream_ends:
+            break
+        await asyncio.sleep(0.02)
+    assert server.seen.stream_ends
+    assert server.seen.stream_ends[0] != "complete"
+
+
+@pytest.mark.parametrize(
+    ("size", "truncated"),
+    [
+        pytest.param(51_199, False, id="under"),
+        pytest.param(51_200, False, id="exactly-the-cap"),
+        pytest.param(51_201, True, id="one-byte-over"),
+    ],
+)
+async def test_cap_boundary(
+    egress: Egress, server: LocalServer, size: int, truncated: bool
+) -> None:
+    url = server.url(f"/exact?size={size}")
+    result = await egress.call(WebhookRequest(url=url, method="GET"))
+    assert result.truncated is truncated
+    assert len(result.body) == min(size, 51_200)
+
+
+# --- deadline and TLS -----------------------------------------------------------------------
+
+
+async def test_slow_drip_is_stopped_by_the_deadline(egress: Egress, server: LocalServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(WebhookTimeout) as caught:
+        await egress.call(WebhookRequest(url=server.url("/drip"), method="GET", timeout=1.0))
+    took = time.monotonic() - started
+    assert 0.9 <= took < 2.5
+    assert caught.value.category == "timeout"
+
+
+async def test_certificate_for_another_name_is_refused(
+    start_server: StartServer, client_ssl_context: ssl.SSLContext
+) -> None:
+    other = await start_server(("other.example.com",))
+    resolver = scripted(["127.0.0.1"])
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+    ) as client:
+        with pytest.raises(TLSFailed):
+            await client.call(WebhookRequest(url=other.url("/echo", host=WEBHOOK_HOST)))
+        with pytest.raises(TLSFailed):
+            await client.call(WebhookRequest(url=other.url("/echo")))  # 127.0.0.1 not in cert
+    assert other.seen.requests == []
+
+
+async def test_certificate_from_an_untrusted_ca_is_refused(server: LocalServer) -> None:
+    async with Egress(allow=LOOPBACK_ALLOWANCE) as client:  # system trust only
+        with pytest.raises(TLSFailed):
+            await client.call(WebhookRequest(url=server.url("/echo")))
+
+
+async def test_name_with_matching_certificate_connects_to_the_checked_address(
+    client_ssl_context: ssl.SSLContext, server: LocalServer
+) -> None:
+    resolver = scripted(["127.0.0.1"])
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+    ) as client:
+        result = await client.call(WebhookRequest(url=server.url("/echo", host=WEBHOOK_HOST)))
+    assert result.status == 200
+    assert server.seen.requests[0]["headers"]["Host"] == f"{WEBHOOK_HOST}:{server.port}"
+
+
+# --- proxies --------------------------------------------------------------------------------
+
+
+async def test_environment_proxies_are_ignored(
+    egress: Egress, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy_connections = 0
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal proxy_connections
+        proxy_connections += 1
+        writer.close()
+
+    proxy = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    try:
+        result = await egress.call(WebhookRequest(url=server.url("/echo")))
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+    assert result.status == 200
+    assert proxy_connections == 0
+    assert len(server.seen.requests) == 1
+
+
+# --- the SSRF guard at connection time -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rebound",
+    [
+        pytest.param(["127.0.0.1"], id="loopback"),
+        pytest.param(["10.1.2.3"], id="rfc1918"),
+        pytest.param(["::ffff:127.0.0.1"], id="ipv4-mapped-loopback"),
+        pytest.param(["169.254.169.254"], id="metadata"),
+        pytest.param([PUBLIC, "127.0.0.1"], id="mixed-answer"),
+    ],
+)
+async def test_dns_rebinding_is_refused_before_connecting(
+    client_ssl_context: ssl.SSLContext,
+    server: LocalServer,
+    connection_attempts: list[str],
+    rebound: list[str],
+) -> None:
+    resolver = scripted([PUBLIC], rebound)
+    url = server.url("/echo", host=WEBHOOK_HOST)
+    # Save time: the URL passes and the name resolves to a public address.
+    check_url(url)
+    verdict = await asyncio.to_thread(check_url_command, url, out=io.StringIO(), resolver=resolver)
+    assert verdict == 0
+    # Call time: the same name now points inside.
+    async with Egress(ssl_context=client_ssl_context, resolver=resolver) as client:
+        with pytest.raises(DestinationBlocked) as caught:
+            await client.call(WebhookRequest(url=url))
+    assert caught.value.category == "refused"
+    assert caught.value.address in rebound
+    assert connection_attempts == []
+    assert server.seen.connections == 0
+
+
+async def test_default_client_refuses_the_loopback_server(
+    client_ssl_context: ssl.SSLContext, server: LocalServer, connection_attempts: list[str]
+) -> None:
+    async with Egress(ssl_context=client_ssl_context, resolver=scripted(["127.0.0.1"])) as client:
+        with pytest.raises(DestinationBlocked):
+            await client.call(WebhookRequest(url=server.url("/echo")))  # IP literal: URL rules
+        with pytest.raises(DestinationBlocked):
+            await client.call(WebhookRequest(url=server.url("/echo", host=WEBHOOK_HOST)))
+    assert connection_attempts == []
+    assert server.seen.connections == 0
+
+
+# Addresses the resolver may return; each must be refused at connection time on its own,
+# whatever the URL rules do (STYLE.md habit 14).
+BLOCKED_ANSWERS = [
+    "127.0.0.1", "127.255.255.254", "0.0.0.0", "0.1.2.3",  # noqa: S104 - refused, not bound
+    "10.0.0.1", "172.16.0.1",
+    "172.31.255.255", "192.168.1.1", "169.254.169.254", "169.254.0.1", "100.64.0.1",
+    "100.100.100.200", "192.0.0.1", "192.0.0.192", "192.0.2.1", "198.51.100.7", "203.0.113.9",
+    "198.18.0.1", "198.19.255.255", "192.88.99.1", "224.0.0.1", "239.255.255.250",
+    "240.0.0.1", "255.255.255.255", "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254", "::ffff:0:7f00:1", "::127.0.0.1", "64:ff9b::a00:1",
+    "64:ff9b::808:808", "64:ff9b:1::1", "100::1", "2001::1", "2001:db8::1", "2001:20::1",
+    "2002:7f00:1::1", "3fff::1", "fc00::1", "fd12:3456::1", "fe80::1", "fe80::1%lo",
+    "fec0::1", "ff02::1", "ff05::1:3", "not-an-address",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("answer", [pytest.param(a, id=a) for a in BLOCKED_ANSWERS])
+async def test_connection_time_guard_refuses_blocked_answers(
+    client_ssl_context: ssl.SSLContext, connection_attempts: list[str], answer: str
+) -> None:
+    resolver = ScriptedResolver({"api.example.com": [[answer]]})
+    async with Egress(ssl_context=client_ssl_context, resolver=resolver) as client:
+        with pytest.raises(DestinationBlocked):
+            await client.call(WebhookRequest(url="https://api.example.com/hook"))
+    assert resolver.lookups == [("api.example.com", 443)]
+    assert connection_attempts == []
+
+
+async def test_allowance_reaches_only_the_named_network(
+    client_ssl_context: ssl.SSLContext, connection_attempts: list[str]
+) -> None:
+    resolver = ScriptedResolver({"api.example.com": [["127.0.0.2"]]})
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+    ) as client:
+        with pytest.raises(DestinationBlocked):
+            await client.call(WebhookRequest(url="https://api.example.com/hook"))
+    assert connection_attempts == []
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        pytest.param("0.0.0.0/0", id="all-ipv4"),
+        pytest.param("::/0", id="all-ipv6"),
+        pytest.param("0.0.0.0/1", id="half"),
+    ],
+)
+async def test_allowance_cannot_be_a_global_switch(network: str) -> None:
+    with pytest.raises(ValueError, match="too broad"):
+        Egress(allow=[network])
+
+
+async def test_pooled_connection_is_reused(
+    client_ssl_context: ssl.SSLContext, server: LocalServer
+) -> None:
+    resolver = scripted(["127.0.0.1"])
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+    ) as client:
+        for _ in range(2):
+            await client.call(WebhookRequest(url=server.url("/echo", host=WEBHOOK_HOST)))
+    ports = {r["peer_port"] for r in server.seen.requests}
+    assert len(server.seen.requests) == 2
+    assert len(ports) == 1
+    assert server.seen.connections == 1
+    assert len(resolver.lookups) == 1
+
+
+async def test_new_connection_checks_the_address_again(
+    client_ssl_context: ssl.SSLContext, server: LocalServer, connection_attempts: list[str]
+) -> None:
+    resolver = scripted(["127.0.0.1"], ["10.0.0.7"])
+    url = server.url("/close", host=WEBHOOK_HOST)  # the server closes after answering
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+    ) as client:
+        await client.call(WebhookRequest(url=url, method="GET"))
+        with pytest.raises(DestinationBlocked):
+            await client.call(WebhookRequest(url=url, method="GET"))
+    assert len(resolver.lookups) == 2
+    assert server.seen.connections == 1
+    assert connection_attempts == ["127.0.0.1"]
+
+
+async def test_url_rules_are_applied_at_every_call(egress: Egress) -> None:
+    with pytest.raises(InvalidURL):
+        await egress.call(WebhookRequest(url="http://api.example.com/"))
+    with pytest.raises(DestinationBlocked):
+        await egress.call(WebhookRequest(url="https://10.0.0.1/"))
+    with pytest.raises(InvalidURL):
+        await egress.test(WebhookRequest(url="https://user:pw@api.example.com/"))
+
+
+# --- the Test call --------------------------------------------------------------------------
+
+
+async def test_test_call_posts_an_empty_object_with_the_headers(
+    egress: Egress, server: LocalServer
+) -> None:
+    request = WebhookRequest(
+        url=server.url("/status/418"), headers={"X-Api-Key": SECRET}, arguments={"a": 1}
+    )
+    outcome = await egress.test(request)
+    assert outcome.status == 418
+    assert outcome.preview == '{"error": "nope"}'
+    (seen,) = server.seen.requests
+    assert seen["body"] == b"{}"
+    assert seen["headers"]["X-Api-Key"] == SECRET
+
+
+async def test_test_call_gets_without_parameters_and_previews_500_characters(
+    egress: Egress, server: LocalServer
+) -> None:
+    request = WebhookRequest(url=server.url("/long"), method="GET", arguments={"a": 1})
+    outcome = await egress.test(request)
+    assert outcome.status == 200
+    assert len(outcome.preview) == 500
+    assert outcome.preview.startswith('{"items": ["éééééééééé"')
+    assert outcome.truncated is True
+    assert server.seen.requests[0]["query"] == []
+
+
+async def test_test_call_still_raises_transport_failures(egress: Egress) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(ConnectionFailed):
+        await egress.test(WebhookRequest(url=f"https://127.0.0.1:{port}/"))
+
+
+# --- error mapping --------------------------------------------------------------------------
+
+
+def _aiohttp_client_errors() -> list[type[BaseException]]:
+    found = set()
+    for name in aiohttp.__all__:
+        candidate = getattr(aiohttp, name)
+        if inspect.isclass(candidate) and issubclass(candidate, aiohttp.ClientError):
+            found.add(candidate)
+    pending = list(found)
+    while pending:  # also the subclasses aiohttp does not export
+        for subclass in pending.pop().__subclasses__():
+            if subclass.__module__.startswith("aiohttp") and subclass not in found:
+                found.add(subclass)
+                pending.append(subclass)
+    return sorted(found, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize(
+    "error_class", [pytest.param(c, id=c.__name__) for c in _aiohttp_client_errors()]
+)
+async def test_every_aiohttp_client_error_is_mapped(error_class: type[BaseException]) -> None:
+    error = error_class.__new__(error_class)  # constructors differ; the class is what matters
+    mapped = translate_error(error)
+    assert isinstance(mapped, CallFailed)
+    assert type(mapped) is not CallFailed
+    if error_class is not aiohttp.ClientError:
+        # Matched by a deliberate entry, not only by the catch-all for the root.
+        assert mapping_for(error_class) is not aiohttp.ClientError
+
+
+async def test_the_walk_found_aiohttp_errors() -> None:
+    assert len(_aiohttp_client_errors()) >= 25  # so the table above cannot be empty
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(TimeoutError(), WebhookTimeout, id="timeout"),
+        pytest.param(ssl.SSLError(1, "bad"), TLSFailed, id="ssl"),
+        pytest.param(ConnectionRefusedError(111, "refused"), ConnectionFailed, id="refused"),
+        pytest.param(aiohttp.ServerDisconnectedError(), ConnectionFailed, id="disconnected"),
+        pytest.param(aiohttp.ClientPayloadError("cut"), InvalidResponse, id="payload"),
+    ],
+)
+async def test_foreign_errors_are_translated_with_cause(
+    error: BaseException, expected: type[CallFailed]
+) -> None:
+    with pytest.raises(expected) as caught, map_client_errors():
+        raise error
+    assert caught.value.__cause__ is error
+
+
+async def test_garbage_answer_is_an_invalid_response(
+    egress: Egress, ca: Any, connection_attempts: list[str]
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(garbage, "127.0.0.1", 0, ssl=context)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(InvalidResponse):
+            await egress.call(WebhookRequest(url=f"https://127.0.0.1:{port}/"))
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+# --- value objects and lifecycle ------------------------------------------------------------
+
+
+async def test_reprs_hide_secrets(egress: Egress, server: LocalServer) -> None:
+    request = WebhookRequest(
+        url=server.url(f"/echo?token={QUERY_SECRET}"),
+        headers={"X-Api-Key": SECRET},
+        arguments={"email": "person@example.com"},
+    )
+    result = await egress.call(request)
+    for text in (repr(request), repr(result), repr(egress)):
+        assert SECRET not in text
+        assert QUERY_SECRET not in text
+        assert "person@example.com" not in text
+    assert "X-Api-Key" in repr(request)
+
+
+async def test_closed_client_refuses_calls(client_ssl_context: ssl.SSLContext) -> None:
+    client = Egress(ssl_context=client_ssl_context)
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.call(WebhookRequest(url="https://api.example.com/"))
+
+
+async def test_check_url_command_prints_the_verdict() -> None:
+    out = io.StringIO()
+    resolver = ScriptedResolver({"api.example.com": [[PUBLIC]], "bad.example.com": [["10.0.0.1"]]})
+    cases = [
+        (f"https://api.example.com/?k={QUERY_SECRET}", 0),
+        ("https://bad.example.com/", 1),
+        ("https://localhost/", 1),
+        ("https://nowhere.example.com/", 1),
+    ]
+    for url, expected in cases:
+        verdict = await asyncio.to_thread(check_url_command, url, out=out, resolver=resolver)
+        assert verdict == expected, url
+    text = out.getvalue()
+    assert (
+        "allowed: https://api.example.com/\n"
+        f"  reason: api.example.com resolves only to allowed addresses: {PUBLIC}"
+    ) in text
+    assert "refused: https://bad.example.com/" in text
+    assert "10.0.0.1" in text
+    assert "localhost" in text
+    assert "could not be resolved" in text
+    assert QUERY_SECRET not in text
+
+
+class _HangingResolver(ScriptedResolver):
+    async def resolve(self, host: str, port: int = 0, family: Any = socket.AF_INET) -> Any:
+        await asyncio.sleep(30)
+        return await super().resolve(host, port, family)
+
+
+async def test_deadline_also_covers_name_resolution(client_ssl_context: ssl.SSLContext) -> None:
+    resolver = _HangingResolver({})
+    started = time.monotonic()
+    async with Egress(ssl_context=client_ssl_context, resolver=resolver) as client:
+        with pytest.raises(WebhookTimeout):
+            await client.call(WebhookRequest(url="https://api.example.com/", timeout=0.5))
+    assert 0.4 <= time.monotonic() - started < 2.0
