@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["make_engine", "migrate", "normalize_url"]
+__all__ = ["READ_ONLY", "make_engine", "migrate", "normalize_url"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -52,8 +52,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option marking a transaction that only reads: SQLite may then begin it deferred,
+#: so readers run alongside each other and alongside a writer (WAL).
+READ_ONLY = "webhooks_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # deferred
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(database_url: str, **options: Any) -> Engine:

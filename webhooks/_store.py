@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import _schema as db
 from ._addresses import Allowance
+from ._database import READ_ONLY
 from ._definitions import MAX_HEADERS, DefinitionInput, merge_definition, parse_definition
 from ._exceptions import (
     ActionLimitReached,
@@ -88,6 +89,13 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A transaction that only reads (SQLite begins it deferred instead of IMMEDIATE)."""
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={READ_ONLY: True})
             yield session
 
     # -- tenants --------------------------------------------------------------------------
@@ -159,11 +167,11 @@ class Store:
             raise AlreadyExists("tenant", name) from exc
 
     def get_tenant(self, name: str) -> Tenant:
-        with self._transaction() as session:
+        with self._reading() as session:
             return self._tenant(self._tenant_row(session, name))
 
     def list_tenants(self) -> list[Tenant]:
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.scalars(select(db.Tenant).order_by(db.Tenant.name))
             return [self._tenant(row) for row in rows]
 
@@ -202,7 +210,7 @@ class Store:
 
     def versions(self) -> dict[str, int]:
         """Every tenant's change version, in one cheap query, for readers that cache."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(select(db.Tenant.name, db.Tenant.version))
             return {name: version for name, version in rows}
 
@@ -293,13 +301,13 @@ class Store:
             raise AlreadyExists("operator", name) from exc
 
     def get_operator(self, tenant: str, operator_id: int) -> Operator:
-        with self._transaction() as session:
+        with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             row = self._operator_row(session, tenant_row, operator_id)
             return self._operator(session, row, tenant)
 
     def list_operators(self, tenant: str) -> list[Operator]:
-        with self._transaction() as session:
+        with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             rows = session.scalars(
                 select(db.Operator)
@@ -379,7 +387,7 @@ class Store:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise Unauthenticated()
         digest = _hash_token(token)
-        with self._transaction() as session:
+        with self._reading() as session:
             found = session.execute(
                 select(db.ApiToken, db.Operator, db.Tenant)
                 .join(db.Operator, db.ApiToken.operator_id == db.Operator.id)
@@ -413,12 +421,31 @@ class Store:
 
     # -- webhooks -------------------------------------------------------------------------
 
-    def _webhook(self, session: Session, row: db.Webhook, tenant: str) -> Webhook:
-        headers = session.execute(
-            select(db.WebhookHeader.name, db.WebhookHeader.value_encrypted)
-            .where(db.WebhookHeader.webhook_id == row.id)
-            .order_by(db.WebhookHeader.name)
+    @staticmethod
+    def _sealed_headers(
+        session: Session, webhook_ids: list[int]
+    ) -> dict[int, list[tuple[str, str]]]:
+        found: dict[int, list[tuple[str, str]]] = {webhook_id: [] for webhook_id in webhook_ids}
+        rows = session.execute(
+            select(
+                db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
+            )
+            .where(db.WebhookHeader.webhook_id.in_(webhook_ids))
+            .order_by(db.WebhookHeader.webhook_id, db.WebhookHeader.name)
         )
+        for webhook_id, name, sealed in rows:
+            found[webhook_id].append((name, sealed))
+        return found
+
+    def _webhook(
+        self,
+        session: Session,
+        row: db.Webhook,
+        tenant: str,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> Webhook:
+        if headers is None:
+            headers = self._sealed_headers(session, [row.id])[row.id]
         return Webhook(
             tenant=tenant,
             name=row.name,
@@ -431,7 +458,7 @@ class Store:
             revision=row.revision,
             created_at=_utc(row.created_at),
             updated_at=_utc(row.updated_at),
-            sealed_headers=tuple((name, sealed) for name, sealed in headers),
+            sealed_headers=tuple(headers),
         )
 
     @staticmethod
@@ -584,7 +611,7 @@ class Store:
             )
 
     def get_webhook(self, tenant: str, name: str) -> Webhook:
-        with self._transaction() as session:
+        with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             row = session.scalars(
                 select(db.Webhook).where(
@@ -596,14 +623,17 @@ class Store:
             return self._webhook(session, row, tenant)
 
     def list_webhooks(self, tenant: str) -> list[Webhook]:
-        with self._transaction() as session:
+        with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
-            rows = session.scalars(
-                select(db.Webhook)
-                .where(db.Webhook.tenant_id == tenant_row.id)
-                .order_by(db.Webhook.name)
+            rows = list(
+                session.scalars(
+                    select(db.Webhook)
+                    .where(db.Webhook.tenant_id == tenant_row.id)
+                    .order_by(db.Webhook.name)
+                )
             )
-            return [self._webhook(session, row, tenant) for row in rows]
+            headers = self._sealed_headers(session, [row.id for row in rows])
+            return [self._webhook(session, row, tenant, headers[row.id]) for row in rows]
 
     def headers_for(self, webhook: Webhook) -> dict[str, str]:
         """The decrypted header values, for the request about to be sent and nothing else."""
@@ -615,7 +645,7 @@ class Store:
         self, tenant: str, *, limit: int = 50, before_id: int | None = None
     ) -> list[AuditEntry]:
         """The tenant's audit log, newest first; page with ``before_id`` (an entry's id)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             query = select(db.AuditEvent).where(db.AuditEvent.tenant_id == tenant_row.id)
             if before_id is not None and before_id <= MAX_ID:
@@ -639,7 +669,7 @@ class Store:
 
     def verify_keys(self) -> None:
         """Raise :class:`KeyMismatch` now if stored values cannot be decrypted (start-up check)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             for order in (db.WebhookHeader.webhook_id.asc(), db.WebhookHeader.webhook_id.desc()):
                 sealed = session.scalars(
                     select(db.WebhookHeader.value_encrypted).order_by(order).limit(1)
@@ -658,5 +688,5 @@ class Store:
         return count
 
     def count_webhooks(self) -> int:
-        with self._transaction() as session:
+        with self._reading() as session:
             return int(session.scalar(select(func.count()).select_from(db.Webhook)) or 0)
