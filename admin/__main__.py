@@ -1,0 +1,215 @@
+"""Command line for tenant setup and the admin API: ``python -m admin COMMAND``.
+
+    serve [--host H] [--port P]                 start the admin API (default 127.0.0.1:5056)
+    migrate                                     apply the database migrations
+    tenant create NAME | tenant list
+    skill enable|disable TENANT                 switch the (experimental) webhook skill
+    operator create TENANT NAME [--admin] [--permission P ...]   prints the token once
+    operator list TENANT
+    token issue TENANT OPERATOR_ID              another token for an operator, printed once
+    token revoke TENANT OPERATOR_ID             revoke every token of an operator
+    keys generate | keys rotate                 new Fernet key; re-encrypt stored headers
+
+``--json`` (before the command) prints machine-readable output. Exit codes: 0 done, 1 refused
+(not found, already exists, invalid), 2 usage or configuration error. The database comes from
+``DATABASE_URL`` and the keys from ``WEBHOOKS_KEYS`` / ``WEBHOOKS_KEY_FILE``, as everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from webhooks import (
+    PERMISSIONS,
+    ConfigurationError,
+    Settings,
+    StoreError,
+    WebhookError,
+    generate_key,
+    make_engine,
+    migrate,
+    open_store,
+)
+
+from ._schemas import OperatorOut
+
+CLI_ACTOR = "cli"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m admin",
+        description="Tenant setup and the admin API of Webhook Actions for Rasa.",
+        epilog="Exit codes: 0 done, 1 refused, 2 usage or configuration error.",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the admin API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5056, help="port to listen on")
+
+    commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
+
+    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    create = tenant.add_parser("create", help="create a tenant (skill off)")
+    create.add_argument("name")
+    tenant.add_parser("list", help="list the tenants")
+
+    skill = commands.add_parser("skill", help="switch the webhook skill of a tenant")
+    skill.add_argument("action", choices=["enable", "disable"])
+    skill.add_argument("tenant")
+
+    operator = commands.add_parser("operator", help="operators").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    op_create = operator.add_parser("create", help="create an operator and print its token")
+    op_create.add_argument("tenant")
+    op_create.add_argument("name")
+    op_create.add_argument("--admin", action="store_true", help="make a tenant admin")
+    op_create.add_argument(
+        "--permission",
+        action="append",
+        default=[],
+        choices=sorted(PERMISSIONS),
+        help="grant a permission (repeatable)",
+    )
+    op_list = operator.add_parser("list", help="list a tenant's operators")
+    op_list.add_argument("tenant")
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    for action, text in (("issue", "issue another token"), ("revoke", "revoke every token")):
+        sub = token.add_parser(action, help=f"{text} of an operator")
+        sub.add_argument("tenant")
+        sub.add_argument("operator_id", type=int)
+
+    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    keys.add_parser("generate", help="print a new Fernet key")
+    keys.add_parser("rotate", help="re-encrypt every stored header value with the first key")
+    return parser
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ._app import create_app
+    from ._tester import Tester
+
+    store = open_store(settings)
+    app = create_app(store, Tester(settings), name="webhooks_admin")
+    logging.getLogger("admin").info("admin API on http://%s:%s/api/v1", args.host, args.port)
+    app.run(
+        host=args.host,
+        port=args.port,
+        single_process=True,
+        access_log=False,
+        motd=False,
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        return _serve(args, settings)
+    if args.command == "migrate":
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        engine.dispose()
+        _emit(args, {"migrated": True}, "migrations applied")
+        return 0
+    if args.command == "keys" and args.action == "generate":
+        key = generate_key()
+        _emit(args, {"key": key}, key)
+        return 0
+
+    store = open_store(settings)
+    if args.command == "keys":
+        count = store.rotate_keys()
+        _emit(args, {"rotated": count}, f"re-encrypted {count} header value(s)")
+    elif args.command == "tenant" and args.action == "create":
+        tenant = store.create_tenant(args.name, actor=CLI_ACTOR)
+        _emit(
+            args, {"tenant": tenant.name, "skill_enabled": False}, f"created tenant {tenant.name}"
+        )
+    elif args.command == "tenant":
+        tenants = store.list_tenants()
+        _emit(
+            args,
+            [{"tenant": t.name, "skill_enabled": t.skill_enabled} for t in tenants],
+            "\n".join(f"{t.name}\tskill {'on' if t.skill_enabled else 'off'}" for t in tenants),
+        )
+    elif args.command == "skill":
+        tenant = store.set_skill(args.tenant, args.action == "enable", actor=CLI_ACTOR)
+        state = "on" if tenant.skill_enabled else "off"
+        _emit(
+            args,
+            {"tenant": tenant.name, "skill_enabled": tenant.skill_enabled},
+            f"webhook skill of {tenant.name}: {state}",
+        )
+    elif args.command == "operator" and args.action == "create":
+        operator, token = store.create_operator(
+            args.tenant, args.name, admin=args.admin, permissions=args.permission, actor=CLI_ACTOR
+        )
+        data = OperatorOut.of(operator).model_dump() | {"token": token}
+        _emit(
+            args,
+            data,
+            f"operator {operator.id} ({operator.name}) created; its token, shown once:\n{token}",
+        )
+    elif args.command == "operator":
+        operators = store.list_operators(args.tenant)
+        _emit(
+            args,
+            [OperatorOut.of(o).model_dump() for o in operators],
+            "\n".join(
+                "\t".join(
+                    [
+                        str(o.id),
+                        o.name,
+                        "admin" if o.is_admin else "",
+                        ",".join(sorted(o.permissions)),
+                    ]
+                )
+                for o in operators
+            ),
+        )
+    elif args.command == "token" and args.action == "issue":
+        token = store.issue_token(args.tenant, args.operator_id, actor=CLI_ACTOR)
+        _emit(args, {"token": token}, token)
+    elif args.command == "token":
+        count = store.revoke_tokens(args.tenant, args.operator_id, actor=CLI_ACTOR)
+        _emit(args, {"revoked": count}, f"revoked {count} token(s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ()
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        return _run(args, settings)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, WebhookError) as exc:
+        if args.json:
+            print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The admin HTTP API on Sanic: operators manage their tenant's webhook actions.
+
+Every route is under ``/api/v1``. The tenant is always the authenticated operator's own; no
+route takes a tenant from the request. The store is synchronous, so handlers call it in a worker
+thread and the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, empty
+from sanic.response import json as json_response
+
+from webhooks import (
+    MANAGE,
+    READ,
+    CallFailed,
+    FieldError,
+    InvalidDefinition,
+    Operator,
+    PermissionDenied,
+    Store,
+    Unauthenticated,
+    actor_of,
+)
+
+from ._errors import ApiError, handle_exception
+from ._schemas import (
+    AuditOut,
+    AuditPage,
+    OperatorList,
+    OperatorOut,
+    PermissionsIn,
+    SkillIn,
+    SkillOut,
+    TestOut,
+    WebhookList,
+    WebhookOut,
+    openapi_document,
+)
+from ._tester import Tester
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+logger = logging.getLogger("admin")
+
+#: A definition with every field at its maximum stays far below this.
+MAX_BODY_BYTES = 256 * 1024
+T = TypeVar("T")
+#: Ids are 32-bit integer columns on PostgreSQL; a larger ?before= is a 422, not a 500.
+MAX_ID = 2**31 - 1
+_names = itertools.count(1)
+
+
+def _reject_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not valid JSON")
+
+
+def _body(request: Request) -> object:
+    if not request.body:
+        raise ApiError(400, "malformed_json", "expected a JSON body")
+    try:
+        return json.loads(request.body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+
+
+def _model(model: type[BaseModel], data: object) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(
+                ".".join(str(p) for p in e["loc"]) or "body",
+                e["msg"],
+                "unknown_field" if e["type"] == "extra_forbidden" else "invalid",
+            )
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        raise InvalidDefinition(errors) from None
+
+
+def _out(model: BaseModel, status: int = 200) -> HTTPResponse:
+    return json_response(model.model_dump(mode="json"), status=status)
+
+
+class AdminApi:
+    """The route handlers, bound to one store and one tester."""
+
+    def __init__(self, store: Store, tester: Tester) -> None:
+        self.store = store
+        self.tester = tester
+
+    async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    @staticmethod
+    def _token(request: Request) -> str:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated()
+        return token.strip()
+
+    async def operator(self, request: Request) -> Operator:
+        return await self._call(self.store.authenticate, self._token(request))
+
+    async def allowed(self, request: Request, permission: str) -> Operator:
+        token = self._token(request)
+
+        def authorize() -> Operator:
+            operator = self.store.authenticate(token)
+            self.store.require(operator, permission)
+            return operator
+
+        # One worker-thread hop for both checks: each hop costs more than the queries.
+        return await self._call(authorize)
+
+    async def admin(self, request: Request) -> Operator:
+        operator = await self.operator(request)
+        if not operator.is_admin:
+            raise PermissionDenied("only a tenant admin may do this", code="admin_required")
+        return operator
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    async def list_webhooks(self, request: Request) -> HTTPResponse:
+        operator = await self.allowed(request, READ)
+        webhooks = await self._call(self.store.list_webhooks, operator.tenant)
+        return _out(WebhookList(items=[WebhookOut.of(w) for w in webhooks]))
+
+    async def create_webhook(self, request: Request) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+        data = _body(request)
+        webhook = await self._call(
+            self.store.create_webhook, operator.tenant, data, actor=actor_of(operator)
+        )
+        return _out(WebhookOut.of(webhook), status=201)
+
+    async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
+        operator = await self.allowed(request, READ)
+        webhook = await self._call(self.store.get_webhook, operator.tenant, name)
+        return _out(WebhookOut.of(webhook))
+
+    async def replace_webhook(self, request: Request, name: str) -> HTTPResponse:
+        return await self._update(request, name, replace=True)
+
+    async def patch_webhook(self, request: Request, name: str) -> HTTPResponse:
+        return await self._update(request, name, replace=False)
+
+    async def _update(self, request: Request, name: str, *, replace: bool) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+        data = _body(request)
+        webhook = await self._call(
+            self.store.update_webhook,
+            operator.tenant,
+            name,
+            data,
+            replace=replace,
+            actor=actor_of(operator),
+        )
+        return _out(WebhookOut.of(webhook))
+
+    async def delete_webhook(self, request: Request, name: str) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+        await self._call(self.store.delete_webhook, operator.tenant, name, actor=actor_of(operator))
+        return empty(status=204)
+
+    async def test_webhook(self, request: Request, name: str) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+        webhook = await self._call(self.store.get_webhook, operator.tenant, name)
+        headers = self.store.headers_for(webhook)
+        try:
+            outcome = await self.tester.test(webhook, headers)
+        except CallFailed as exc:
+            return _out(TestOut(ok=False, category=exc.category, message=str(exc)))
+        return _out(
+            TestOut(
+                ok=True,
+                status=outcome.status,
+                body=outcome.body,
+                elapsed_ms=round(outcome.elapsed * 1000, 1),
+            )
+        )
+
+    # -- skill, operators, audit ----------------------------------------------------------
+
+    async def get_skill(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        return _out(SkillOut.of(await self._call(self.store.get_tenant, operator.tenant)))
+
+    async def put_skill(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        wanted: SkillIn = _model(SkillIn, _body(request))
+        tenant = await self._call(
+            self.store.set_skill, operator.tenant, wanted.enabled, actor=actor_of(operator)
+        )
+        return _out(SkillOut.of(tenant))
+
+    async def list_operators(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        operators = await self._call(self.store.list_operators, operator.tenant)
+        return _out(OperatorList(items=[OperatorOut.of(o) for o in operators]))
+
+    async def put_permissions(self, request: Request, operator_id: int) -> HTTPResponse:
+        operator = await self.admin(request)
+        wanted: PermissionsIn = _model(PermissionsIn, _body(request))
+        changed = await self._call(
+            self.store.set_permissions,
+            operator.tenant,
+            operator_id,
+            wanted.permissions,
+            actor=actor_of(operator),
+        )
+        return _out(OperatorOut.of(changed))
+
+    async def audit(self, request: Request) -> HTTPResponse:
+        operator = await self.allowed(request, READ)
+        limit = _int_arg(request, "limit", default=50, low=1, high=500)
+        before = _int_arg(request, "before", default=None, low=1, high=MAX_ID)
+        entries = await self._call(self.store.audit, operator.tenant, limit=limit, before_id=before)
+        next_before = entries[-1].id if len(entries) == limit else None
+        return _out(AuditPage(items=[AuditOut.of(e) for e in entries], next_before=next_before))
+
+
+def _int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid", f"{name} must be an integer", field=name) from None
+    if not low <= value <= high:
+        raise ApiError(422, "invalid", f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+async def _health(request: Request) -> HTTPResponse:
+    return json_response({"status": "ok"})
+
+
+def create_app(store: Store, tester: Tester, *, name: str | None = None) -> Sanic[Any, Any]:
+    """The admin API application for ``store``; ``tester`` performs Test calls."""
+    app: Sanic[Any, Any] = Sanic(name or f"webhooks_admin_{next(_names)}", configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.MOTD = False
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    api = AdminApi(store, tester)
+    document = openapi_document()
+
+    async def openapi(request: Request) -> HTTPResponse:
+        return json_response(document)
+
+    v1 = Blueprint("v1", url_prefix="/api/v1", strict_slashes=False)
+    v1.add_route(_health, "/health", methods=["GET"], name="health")
+    v1.add_route(openapi, "/openapi.json", methods=["GET"], name="openapi")
+    v1.add_route(api.list_webhooks, "/webhooks", methods=["GET"], name="list_webhooks")
+    v1.add_route(api.create_webhook, "/webhooks", methods=["POST"], name="create_webhook")
+    v1.add_route(api.get_webhook, "/webhooks/<name:str>", methods=["GET"], name="get_webhook")
+    v1.add_route(api.replace_webhook, "/webhooks/<name:str>", methods=["PUT"], name="put_webhook")
+    v1.add_route(api.patch_webhook, "/webhooks/<name:str>", methods=["PATCH"], name="patch_webhook")
+    v1.add_route(
+        api.delete_webhook, "/webhooks/<name:str>", methods=["DELETE"], name="delete_webhook"
+    )
+    v1.add_route(
+        api.test_webhook, "/webhooks/<name:str>/test", methods=["POST"], name="test_webhook"
+    )
+    v1.add_route(api.get_skill, "/skill", methods=["GET"], name="get_skill")
+    v1.add_route(api.put_skill, "/skill", methods=["PUT"], name="put_skill")
+    v1.add_route(api.list_operators, "/operators", methods=["GET"], name="list_operators")
+    v1.add_route(
+        api.put_permissions,
+        "/operators/<operator_id:int>/permissions",
+        methods=["PUT"],
+        name="put_permissions",
+    )
+    v1.add_route(api.audit, "/audit", methods=["GET"], name="audit")
+    app.blueprint(v1)
+    app.error_handler.add(Exception, handle_exception)
+
+    @app.after_server_stop
+    async def _close(app: Sanic[Any, Any]) -> None:
+        await tester.aclose()
+
+    return app

@@ -1,0 +1,50 @@
+"""The Test call of the admin API: one guarded egress client per server process."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from webhooks import Egress, Settings, Webhook, WebhookRequest
+
+__all__ = ["TestOutcome", "Tester"]
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcome:
+    status: int
+    body: str
+    elapsed: float
+
+
+class Tester:
+    """Sends the specification's Test request for a stored webhook, through the core's egress.
+
+    The egress client is made on first use, inside the server's event loop, with the
+    deployment's allowance and extra CA (both empty unless a developer set them).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._egress: Egress | None = None
+
+    def _client(self) -> Egress:
+        if self._egress is None:
+            context = None
+            if self._settings.ca_file is not None:
+                context = ssl.create_default_context(cafile=str(self._settings.ca_file))
+            self._egress = Egress(allow=self._settings.egress_allow, ssl_context=context)
+        return self._egress
+
+    async def test(self, webhook: Webhook, headers: Mapping[str, str]) -> TestOutcome:
+        result = await self._client().test(
+            WebhookRequest(
+                url=webhook.url, method=webhook.method, timeout=webhook.timeout, headers=headers
+            )
+        )
+        return TestOutcome(status=result.status, body=result.preview, elapsed=result.elapsed)
+
+    async def aclose(self) -> None:
+        if self._egress is not None:
+            await self._egress.aclose()

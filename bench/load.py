@@ -1,0 +1,61 @@
+"""A small HTTP load generator, run as its own process: ``python -m bench.load SPEC``.
+
+SPEC is a JSON object: ``url``, ``method``, ``concurrency``, ``total``, ``tokens`` (bearer
+tokens, request i uses ``tokens[i // per_token]``), ``per_token``, and ``body`` (for POST; the
+string ``{i}`` in it becomes the request's number). Prints one JSON line: requests per second,
+median and p99 latency in ms, and the count of each status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import aiohttp
+
+
+async def _load(spec: dict[str, Any]) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    counter = iter(range(spec["total"]))
+    tokens: list[str] = spec["tokens"]
+    per_token: int = spec.get("per_token") or spec["total"]
+    body_template: str | None = spec.get("body")
+    connector = aiohttp.TCPConnector(limit=spec["concurrency"])
+
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for index in counter:
+                headers = {"Authorization": f"Bearer {tokens[index // per_token % len(tokens)]}"}
+                data = None
+                if body_template is not None:
+                    data = body_template.replace("{i}", str(index)).encode()
+                    headers["Content-Type"] = "application/json"
+                started = time.perf_counter()
+                async with session.request(
+                    spec["method"], spec["url"], data=data, headers=headers
+                ) as response:
+                    await response.read()
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status] += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "per_second": len(latencies) / elapsed,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "statuses": dict(statuses),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(_load(json.loads(sys.argv[1])))))

@@ -1,0 +1,172 @@
+"""A real admin API server (``python -m admin serve`` in a subprocess) on each engine.
+
+The test process sets data up through the store on the same database, then talks HTTP to the
+server like any client. The server's log goes to a file that the canary test reads.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from webhooks import MANAGE, READ, Keyring, Store, generate_key, make_engine, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Used as a header value everywhere in this package; must never come back out.
+CANARY = "canary-8d1f0e2b-secret-header-value"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Identity:
+    name: str
+    token: str | None
+    operator_id: int | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+@dataclass
+class AdminServer:
+    base_url: str
+    store: Store
+    log_path: Path
+    identities: dict[str, Identity]
+    responses: list[str] = field(default_factory=list)
+
+    def client(self, identity: str | None = None) -> httpx.Client:
+        headers = self.identities[identity].headers if identity else {}
+
+        def record(response: httpx.Response) -> None:
+            response.read()
+            self.responses.append(response.text + repr(dict(response.headers)))
+
+        return httpx.Client(
+            base_url=self.base_url + "/api/v1",
+            headers=headers,
+            timeout=30,
+            event_hooks={"response": [record]},
+        )
+
+    def definition(self, name: str, **changes: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": name,
+            "description": "Look up an order",
+            "url": "https://api.example.com/orders",
+            "timeout": 2,
+            "parameters": [{"name": "order_id", "type": "integer", "description": "Order"}],
+            "headers": {"X-Api-Key": CANARY},
+        }
+        data.update(changes)
+        return data
+
+
+def _database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'admin.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = f"webhooks_admin_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _seed(store: Store) -> dict[str, Identity]:
+    identities = {"none": Identity("none", None), "bad": Identity("bad", "wha_not-a-real-token")}
+    for tenant in ("acme", "globex", "initech"):
+        store.create_tenant(tenant, actor="test")
+    for tenant in ("acme", "globex"):
+        store.set_skill(tenant, True, actor="test")
+    people = {
+        "reader": ("acme", False, [READ]),
+        "manager": ("acme", False, [MANAGE]),
+        "admin": ("acme", True, []),
+        "stranger": ("globex", True, []),
+        "skill_off": ("initech", True, [MANAGE]),
+    }
+    for label, (tenant, admin, permissions) in people.items():
+        operator, token = store.create_operator(
+            tenant, label, admin=admin, permissions=permissions, actor="test"
+        )
+        identities[label] = Identity(label, token, operator.id)
+    return identities
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def admin_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AdminServer]:
+    tmp = tmp_path_factory.mktemp("admin")
+    databases = _database(request.param, tmp, request)
+    database_url = next(databases)
+    key = generate_key()
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]))
+    identities = _seed(store)
+
+    port = free_port()
+    log_path = tmp / "server.log"
+    extra = getattr(request.module, "SERVER_ENV", {})
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": database_url,
+        "WEBHOOKS_KEYS": key,
+        "WEBHOOKS_LOG_LEVEL": "DEBUG",
+        **(extra(tmp) if callable(extra) else extra),
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "admin", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"admin server exited early:\n{log_path.read_text()}")
+            try:
+                if httpx.get(base_url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"admin server did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield AdminServer(base_url, store, log_path, identities)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        engine.dispose()
+        next(databases, None)

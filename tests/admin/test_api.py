@@ -1,0 +1,281 @@
+"""The admin API over real HTTP: permissions, tenancy, errors, write-only headers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.admin.conftest import CANARY, AdminServer
+from tests.webhooks.test_definitions import BAD
+
+_names = itertools.count()
+
+
+def fresh(server: AdminServer, tenant: str = "acme") -> str:
+    """A new action of ``tenant`` made through the store, for one request to act on."""
+    name = f"action_{next(_names)}"
+    for webhook in server.store.list_webhooks(tenant):
+        server.store.delete_webhook(tenant, webhook.name, actor="test")
+    server.store.create_webhook(tenant, server.definition(name), actor="test")
+    return name
+
+
+# route -> (method, path template, body); {name} is a fresh acme action, {op} the reader's id.
+ROUTES: dict[str, tuple[str, str, Any]] = {
+    "list": ("GET", "/webhooks", None),
+    "create": ("POST", "/webhooks", "new"),
+    "get": ("GET", "/webhooks/{name}", None),
+    "put": (
+        "PUT",
+        "/webhooks/{name}",
+        {"description": "Replaced", "url": "https://api.example.com/v2"},
+    ),
+    "patch": ("PATCH", "/webhooks/{name}", {"enabled": False}),
+    "delete": ("DELETE", "/webhooks/{name}", None),
+    "test": ("POST", "/webhooks/{name}/test", None),
+    "get_skill": ("GET", "/skill", None),
+    "put_skill": ("PUT", "/skill", {"enabled": True}),
+    "operators": ("GET", "/operators", None),
+    "permissions": ("PUT", "/operators/{op}/permissions", {"permissions": ["webhooks:read"]}),
+    "audit": ("GET", "/audit", None),
+}
+# The Test call goes to api.example.com, which this machine cannot reach: the outcome is a
+# 200 with ok=false, which is what the permission check is about here.
+EXPECTED: dict[str, dict[str, int]] = {
+    #             none bad  reader manager admin stranger
+    "list":        dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
+    "create":      dict(none=401, bad=401, reader=403, manager=201, admin=201, stranger=201),
+    "get":         dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=404),
+    "put":         dict(none=401, bad=401, reader=403, manager=200, admin=200, stranger=404),
+    "patch":       dict(none=401, bad=401, reader=403, manager=200, admin=200, stranger=404),
+    "delete":      dict(none=401, bad=401, reader=403, manager=204, admin=204, stranger=404),
+    "test":        dict(none=401, bad=401, reader=403, manager=200, admin=200, stranger=404),
+    "get_skill":   dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=200),
+    "put_skill":   dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=200),
+    "operators":   dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=200),
+    "permissions": dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=404),
+    "audit":       dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("identity", ["none", "bad", "reader", "manager", "admin", "stranger"])
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_permission_matrix(admin_server: AdminServer, route: str, identity: str) -> None:
+    method, template, body = ROUTES[route]
+    name = fresh(admin_server)
+    reader = admin_server.identities["reader"]
+    path = template.format(name=name, op=reader.operator_id)
+    if body == "new":
+        body = admin_server.definition(f"created_{next(_names)}")
+        for tenant in ("acme", "globex"):
+            for webhook in admin_server.store.list_webhooks(tenant):
+                admin_server.store.delete_webhook(tenant, webhook.name, actor="test")
+    with admin_server.client(identity) as client:
+        response = client.request(method, path, json=body)
+    assert response.status_code == EXPECTED[route][identity], response.text
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert set(error) == {"code", "message", "field"}
+    if response.status_code == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    if identity == "stranger" and response.status_code == 200:
+        assert "acme" not in response.text
+        assert name not in response.text
+        assert f"operator:{reader.operator_id}:" not in response.text
+
+
+def test_skill_switched_off_refuses_every_webhook_route(admin_server: AdminServer) -> None:
+    with admin_server.client("skill_off") as client:
+        for route in ("list", "create", "get", "put", "patch", "delete", "test", "audit"):
+            method, template, body = ROUTES[route]
+            response = client.request(
+                method,
+                template.format(name="anything"),
+                json=admin_server.definition("x") if body == "new" else body,
+            )
+            assert response.status_code == 403, route
+            assert response.json()["error"]["code"] == "skill_disabled"
+        # The tenant admin can still switch it on, which grants the permissions.
+        assert client.get("/skill").json() == {"enabled": False, "experimental": True}
+
+
+def test_switching_the_skill_on_grants_the_admin_and_opens_the_routes(
+    admin_server: AdminServer,
+) -> None:
+    store = admin_server.store
+    store.create_tenant("hooli", actor="test")
+    _, token = store.create_operator("hooli", "boss", admin=True, actor="test")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=admin_server.base_url + "/api/v1", headers=headers) as client:
+        assert client.get("/webhooks").json()["error"]["code"] == "skill_disabled"
+        assert client.put("/skill", json={"enabled": True}).json()["enabled"] is True
+        assert client.get("/webhooks").json() == {"items": []}
+        me = client.get("/operators").json()["items"][0]
+        assert me["permissions"] == ["webhooks:manage", "webhooks:read"]
+
+
+def test_create_get_update_delete_round_trip(admin_server: AdminServer) -> None:
+    fresh(admin_server)
+    admin_server.store.delete_webhook(
+        "acme", admin_server.store.list_webhooks("acme")[0].name, actor="t"
+    )
+    with admin_server.client("manager") as client:
+        created = client.post("/webhooks", json=admin_server.definition("lookup"))
+        assert created.status_code == 201
+        body = created.json()
+        assert body["headers"] == ["X-Api-Key"]
+        assert body["revision"] == 1
+        assert body["method"] == "POST"
+        assert body["timeout"] == 2
+        assert client.get("/webhooks/lookup").json() == body
+        patched = client.patch("/webhooks/lookup", json={"enabled": False, "timeout": 3})
+        assert (patched.json()["enabled"], patched.json()["timeout"]) == (False, 3)
+        assert patched.json()["parameters"] == body["parameters"]
+        assert client.delete("/webhooks/lookup").status_code == 204
+        assert client.get("/webhooks/lookup").json()["error"]["code"] == "webhook_not_found"
+
+
+def test_header_values_are_write_only(admin_server: AdminServer) -> None:
+    name = fresh(admin_server)
+    store = admin_server.store
+    with admin_server.client("manager") as client:
+        client.patch(f"/webhooks/{name}", json={"description": "changed"})
+        assert store.headers_for(store.get_webhook("acme", name)) == {"X-Api-Key": CANARY}
+        response = client.patch(f"/webhooks/{name}", json={"headers": {"X-Team": CANARY + "2"}})
+        assert response.json()["headers"] == ["X-Api-Key", "X-Team"]
+        response = client.put(
+            f"/webhooks/{name}",
+            json={
+                "description": "d",
+                "url": "https://api.example.com/",
+                "headers": {"X-Team": None},
+            },
+        )
+        assert response.json()["headers"] == ["X-Api-Key"]
+        bad = client.patch(f"/webhooks/{name}", json={"headers": {"X-Absent": None}})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "headers.X-Absent"
+
+
+def test_duplicate_name_is_409_and_the_eleventh_action_is_refused(
+    admin_server: AdminServer,
+) -> None:
+    fresh(admin_server)
+    with admin_server.client("manager") as client:
+        duplicate = client.post("/webhooks", json=admin_server.definition("action_dup"))
+        assert duplicate.status_code == 201
+        again = client.post("/webhooks", json=admin_server.definition("action_dup"))
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "already_exists"
+        for index in range(8):
+            assert (
+                client.post("/webhooks", json=admin_server.definition(f"x{index}")).status_code
+                == 201
+            )
+        eleventh = client.post("/webhooks", json=admin_server.definition("eleventh"))
+        assert eleventh.status_code == 409
+        assert eleventh.json()["error"]["code"] == "action_limit_reached"
+        assert "10" in eleventh.json()["error"]["message"]
+        assert len(client.get("/webhooks").json()["items"]) == 10
+
+
+@pytest.mark.parametrize(("changes", "field"), BAD)
+def test_core_validation_errors_surface_as_422_with_the_field(
+    admin_server: AdminServer, changes: dict[str, Any], field: str
+) -> None:
+    data = admin_server.definition("valid_name") | changes
+    with admin_server.client("manager") as client:
+        response = client.post("/webhooks", json=data)
+    assert response.status_code == 422, response.text
+    fields = [response.json()["error"]["field"]] + [
+        e["field"] for e in response.json().get("errors", [])
+    ]
+    assert field in fields
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        pytest.param(b"{not json", 400, "malformed_json", id="malformed"),
+        pytest.param(b"", 400, "malformed_json", id="empty"),
+        pytest.param(b'{"timeout": NaN}', 400, "malformed_json", id="nan"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "malformed_json", id="deep-nesting"),
+        pytest.param(b"\xff\xfe\x00", 400, "malformed_json", id="not-utf8"),
+        pytest.param(b'"a string"', 422, "invalid_type", id="not-an-object"),
+        pytest.param(b"x" * 300_000, 413, "payload_too_large", id="too-large"),
+    ],
+)
+def test_bad_bodies_get_clear_json_errors(
+    admin_server: AdminServer, content: bytes, status: int, code: str
+) -> None:
+    with admin_server.client("manager") as client:
+        response = client.post(
+            "/webhooks", content=content, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert "Traceback" not in response.text
+
+
+def test_unknown_fields_are_rejected_not_dropped(admin_server: AdminServer) -> None:
+    with admin_server.client("admin") as client:
+        response = client.put("/skill", json={"enabled": True, "force": True})
+        assert response.status_code == 422
+        assert response.json()["error"] == {
+            "code": "unknown_field",
+            "message": "Extra inputs are not permitted",
+            "field": "force",
+        }
+
+
+def test_unknown_route_and_method_are_json(admin_server: AdminServer) -> None:
+    with admin_server.client("manager") as client:
+        missing = client.get("/nothing-here")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        wrong = client.request("DELETE", "/webhooks")
+        assert wrong.status_code == 405
+        assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_audit_is_paginated_newest_first(admin_server: AdminServer) -> None:
+    fresh(admin_server)
+    with admin_server.client("reader") as client:
+        first = client.get("/audit", params={"limit": 2}).json()
+        assert len(first["items"]) == 2
+        assert first["items"][0]["id"] > first["items"][1]["id"]
+        second = client.get("/audit", params={"limit": 2, "before": first["next_before"]}).json()
+        assert second["items"][0]["id"] < first["items"][1]["id"]
+        assert client.get("/audit", params={"limit": 0}).status_code == 422
+        assert client.get("/audit", params={"limit": "x"}).json()["error"]["field"] == "limit"
+
+
+def test_openapi_document_lists_every_route(admin_server: AdminServer) -> None:
+    with admin_server.client() as client:
+        document = client.get("/openapi.json").json()
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    routed = {(m, t.replace("{op}", "{id}")) for m, t, _ in ROUTES.values()}
+    assert routed | {("GET", "/health")} == documented
+
+
+def test_canary_header_value_never_leaves_the_server(admin_server: AdminServer) -> None:
+    """Runs last in this module: every response so far, and the server log, are clean."""
+    with admin_server.client("manager") as client:
+        for webhook in client.get("/webhooks").json()["items"]:
+            client.get(f"/webhooks/{webhook['name']}")
+        client.get("/audit", params={"limit": 500})
+    assert admin_server.responses, "no response was recorded"
+    leaks = [r for r in admin_server.responses if CANARY in r]
+    assert leaks == []
+    log = admin_server.log_path.read_text()
+    assert CANARY not in log
+    assert json.dumps(CANARY) not in log

@@ -1,0 +1,163 @@
+"""The admin command line, run as a real process against a SQLite store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from admin.__main__ import main
+from webhooks import Keyring, Store, generate_key, make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Cli:
+    def __init__(self, tmp: Path) -> None:
+        self.database_url = f"sqlite:///{tmp / 'cli.db'}"
+        self.key = generate_key()
+
+    def run(self, *args: str, keys: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"DATABASE_URL": self.database_url, "WEBHOOKS_KEYS": keys or self.key}
+        return subprocess.run(
+            [sys.executable, "-m", "admin", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def json(self, *args: str, keys: str | None = None) -> Any:
+        result = self.run("--json", *args, keys=keys)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def store(self, key: str | None = None) -> Store:
+        return Store(make_engine(self.database_url), Keyring([key or self.key]))
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    cli = Cli(tmp_path)
+    assert cli.run("migrate").returncode == 0
+    return cli
+
+
+def test_tenant_setup_from_scratch(cli: Cli) -> None:
+    assert cli.json("tenant", "create", "acme") == {"tenant": "acme", "skill_enabled": False}
+    admin = cli.json("operator", "create", "acme", "root", "--admin")
+    assert admin["permissions"] == []
+    assert cli.json("skill", "enable", "acme")["skill_enabled"] is True
+    viewer = cli.json("operator", "create", "acme", "viewer", "--permission", "webhooks:read")
+    store = cli.store()
+    assert store.authenticate(admin["token"]).permissions == {"webhooks:read", "webhooks:manage"}
+    assert store.authenticate(viewer["token"]).permissions == {"webhooks:read"}
+    listed = cli.json("operator", "list", "acme")
+    assert [o["name"] for o in listed] == ["root", "viewer"]
+    assert "token" not in json.dumps(listed)
+    assert cli.json("tenant", "list") == [{"tenant": "acme", "skill_enabled": True}]
+
+
+def test_tokens_are_printed_once_and_can_be_revoked(cli: Cli) -> None:
+    cli.json("tenant", "create", "acme")
+    created = cli.json("operator", "create", "acme", "bot")
+    extra = cli.json("token", "issue", "acme", str(created["id"]))["token"]
+    assert cli.json("token", "revoke", "acme", str(created["id"])) == {"revoked": 2}
+    store = cli.store()
+    for token in (created["token"], extra):
+        with pytest.raises(Exception, match="unknown or revoked"):
+            store.authenticate(token)
+
+
+def test_keys_rotate_re_encrypts_with_the_first_key(cli: Cli) -> None:
+    cli.json("tenant", "create", "acme")
+    cli.store().create_webhook(
+        "acme",
+        {
+            "name": "hook",
+            "description": "d",
+            "url": "https://api.example.com/",
+            "headers": {"X-Key": "value"},
+        },
+        actor="test",
+    )
+    new = generate_key()
+    assert cli.json("keys", "rotate", keys=f"{new},{cli.key}") == {"rotated": 1}
+    store = cli.store(new)
+    assert store.headers_for(store.get_webhook("acme", "hook")) == {"X-Key": "value"}
+    # The old key alone no longer opens the store: a clear start-up error, exit 2.
+    refused = cli.run("tenant", "list")
+    assert refused.returncode == 2
+    assert "cannot be decrypted" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(["tenant", "create", "Bad Name"], 1, id="invalid-name"),
+        pytest.param(["skill", "enable", "nobody"], 1, id="unknown-tenant"),
+        pytest.param(["operator", "create", "nobody", "x"], 1, id="operator-unknown-tenant"),
+        pytest.param(["token", "revoke", "acme", "999"], 1, id="unknown-operator"),
+        pytest.param(["operator", "create", "acme", "x", "--permission", "root"], 2, id="bad-perm"),
+        pytest.param(["frobnicate"], 2, id="unknown-command"),
+    ],
+)
+def test_refusals_have_exit_codes(cli: Cli, args: list[str], code: int) -> None:
+    cli.json("tenant", "create", "acme")
+    result = cli.run(*args)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_tenant_is_refused_with_json_error(cli: Cli) -> None:
+    cli.json("tenant", "create", "acme")
+    result = cli.run("--json", "tenant", "create", "acme")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"]["type"] == "AlreadyExists"
+
+
+def test_missing_key_is_a_configuration_error(cli: Cli, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "admin", "tenant", "list"],
+        cwd=ROOT,
+        env={
+            "DATABASE_URL": cli.database_url,
+            "WEBHOOKS_KEY_FILE": str(tmp_path / "absent.key"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "no encryption key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["tenant"],
+        ["tenant", "create"],
+        ["skill"],
+        ["operator"],
+        ["operator", "create"],
+        ["token"],
+        ["token", "revoke"],
+        ["keys"],
+        ["keys", "rotate"],
+    ],
+)
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m admin")

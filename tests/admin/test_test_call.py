@@ -1,0 +1,124 @@
+"""The Test endpoint against a real local HTTPS server (trustme CA), through the allowance.
+
+The admin server process is started with ``WEBHOOKS_EGRESS_ALLOW=127.0.0.1/32`` and the test CA
+in ``WEBHOOKS_CA_FILE``: the explicit development allowance, never a switch of the policy.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import trustme
+
+from tests.admin.conftest import CANARY, AdminServer, free_port
+from tests.webhooks.https_server import LocalServer
+
+CA = trustme.CA()
+
+
+def SERVER_ENV(tmp: Path) -> dict[str, str]:
+    pem = tmp / "test-ca.pem"
+    CA.cert_pem.write_to_path(str(pem))
+    return {"WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32", "WEBHOOKS_CA_FILE": str(pem)}
+
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def webhook_server() -> AsyncIterator[LocalServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    CA.issue_cert("127.0.0.1").configure_cert(context)
+    server = LocalServer(context)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def _test(admin_server: AdminServer, definition: dict[str, object]) -> dict[str, object]:
+    headers = admin_server.identities["manager"].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        for webhook in (await client.get("/webhooks")).json()["items"]:
+            await client.delete(f"/webhooks/{webhook['name']}")
+        created = await client.post("/webhooks", json=definition)
+        assert created.status_code == 201, created.text
+        response = await client.post(f"/webhooks/{definition['name']}/test")
+        assert response.status_code == 200
+        admin_server.responses.append(response.text)
+        return dict(response.json())
+
+
+async def test_post_test_sends_empty_object_and_configured_headers(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url("/echo?x=1"))
+    )
+    assert outcome["ok"] is True
+    assert outcome["status"] == 200
+    assert outcome["body"] == '{"method": "POST", "query": [["x", "1"]]}'
+    seen = webhook_server.seen.requests[-1]
+    assert seen["body"] == b"{}"
+    assert seen["headers"]["X-Api-Key"] == CANARY
+
+
+async def test_get_test_sends_no_parameters(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server,
+        admin_server.definition("probe", method="GET", url=webhook_server.url("/echo")),
+    )
+    assert outcome["body"] == '{"method": "GET", "query": []}'
+    assert webhook_server.seen.requests[-1]["query"] == []
+
+
+async def test_body_preview_is_the_first_500_characters(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server,
+        admin_server.definition("probe", method="GET", url=webhook_server.url("/long")),
+    )
+    body = outcome["body"]
+    assert isinstance(body, str)
+    assert len(body) == 500
+    assert body.startswith('{"items": ["éééééééééé"')
+
+
+async def test_error_status_is_reported_not_raised(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url("/status/503"))
+    )
+    assert (outcome["ok"], outcome["status"]) == (True, 503)
+
+
+async def test_unreachable_webhook_gives_a_category(admin_server: AdminServer) -> None:
+    outcome = await _test(
+        admin_server,
+        admin_server.definition("probe", url=f"https://127.0.0.1:{free_port()}/hook"),
+    )
+    assert outcome["ok"] is False
+    assert outcome["category"] == "unavailable"
+    assert CANARY not in str(outcome)
+
+
+async def test_allowance_is_narrow(admin_server: AdminServer) -> None:
+    headers = admin_server.identities["manager"].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        refused = await client.post(
+            "/webhooks", json=admin_server.definition("other", url="https://127.0.0.2/hook")
+        )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "url"
