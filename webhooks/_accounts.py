@@ -1,0 +1,315 @@
+"""Tenants, the skill switch, operators, permissions and API tokens."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import _schema as db
+from ._exceptions import (
+    AlreadyExists,
+    FieldError,
+    InvalidDefinition,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from ._permissions import PERMISSIONS
+from ._records import Operator, Tenant
+from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
+
+__all__ = ["Accounts", "actor_of"]
+
+TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
+
+
+def actor_of(operator: Operator) -> str:
+    """How an operator is named in the audit log."""
+    return f"operator:{operator.id}:{operator.name}"
+
+
+class Accounts(StoreBase):
+    """The store's tenants, operators and tokens."""
+
+    def create_tenant(self, name: str, *, actor: str) -> Tenant:
+        """A new tenant, with the skill switched off."""
+        if not TENANT_PATTERN.match(name):
+            raise InvalidDefinition(
+                [
+                    FieldError(
+                        "name",
+                        "tenant names are 1-64 lowercase letters, digits, '_' or '-', "
+                        "starting with a letter",
+                    )
+                ]
+            )
+        try:
+            with self._transaction() as session:
+                row = db.Tenant(name=name, skill_enabled=False, action_count=0, version=1)
+                session.add(row)
+                session.flush()
+                self._audit(
+                    session, row, actor=actor, action="tenant.create", target=f"tenant:{name}"
+                )
+                return self._tenant(row)
+        except IntegrityError as exc:
+            raise AlreadyExists("tenant", name) from exc
+
+    def get_tenant(self, name: str) -> Tenant:
+        with self._reading() as session:
+            return self._tenant(self._tenant_row(session, name))
+
+    def list_tenants(self) -> list[Tenant]:
+        with self._reading() as session:
+            rows = session.scalars(select(db.Tenant).order_by(db.Tenant.name))
+            return [self._tenant(row) for row in rows]
+
+    def set_skill(self, tenant: str, enabled: bool, *, actor: str) -> Tenant:
+        """Switch the webhook skill; switching it on grants both permissions to the admins."""
+        with self._transaction() as session:
+            row = self._tenant_row(session, tenant, lock=True)
+            before = {"skill_enabled": row.skill_enabled}
+            row.skill_enabled = enabled
+            row.version += 1
+            granted: list[str] = []
+            if enabled:
+                admins = session.scalars(
+                    select(db.Operator).where(
+                        db.Operator.tenant_id == row.id, db.Operator.is_admin.is_(True)
+                    )
+                )
+                for admin in admins:
+                    held = self._permissions(session, admin.id)
+                    for permission in sorted(PERMISSIONS - held):
+                        session.add(
+                            db.OperatorPermission(operator_id=admin.id, permission=permission)
+                        )
+                        granted.append(f"{admin.name}:{permission}")
+            self._audit(
+                session,
+                row,
+                actor=actor,
+                action="skill.enable" if enabled else "skill.disable",
+                target=f"tenant:{tenant}",
+                before=before,
+                after={"skill_enabled": enabled, "granted": granted},
+            )
+            session.flush()
+            return self._tenant(row)
+
+    def versions(self) -> dict[str, int]:
+        """Every tenant's change version, in one cheap query, for readers that cache."""
+        with self._reading() as session:
+            rows = session.execute(select(db.Tenant.name, db.Tenant.version))
+            return {name: version for name, version in rows}
+
+    # -- operators and tokens -------------------------------------------------------------
+
+    @staticmethod
+    def _permissions(session: Session, operator_id: int) -> frozenset[str]:
+        query = select(db.OperatorPermission.permission).where(
+            db.OperatorPermission.operator_id == operator_id
+        )
+        return frozenset(session.scalars(query))
+
+    @staticmethod
+    def _operator_row(session: Session, tenant: db.Tenant, operator_id: int) -> db.Operator:
+        # Ids are 32-bit columns on PostgreSQL; a larger one cannot exist (and must not error).
+        row = session.get(db.Operator, operator_id) if 0 < operator_id <= MAX_ID else None
+        if row is None or row.tenant_id != tenant.id:
+            raise NotFound("operator", operator_id)
+        return row
+
+    def _operator(self, session: Session, row: db.Operator, tenant: str) -> Operator:
+        return Operator(
+            id=row.id,
+            tenant=tenant,
+            name=row.name,
+            is_admin=row.is_admin,
+            permissions=self._permissions(session, row.id),
+            created_at=utc(row.created_at),
+        )
+
+    @staticmethod
+    def _check_permissions(permissions: Iterable[str]) -> frozenset[str]:
+        wanted = frozenset(permissions)
+        unknown = sorted(wanted - PERMISSIONS)
+        if unknown:
+            raise InvalidDefinition(
+                [
+                    FieldError(
+                        "permissions",
+                        f"unknown permission {unknown[0]!r}; "
+                        f"allowed: {', '.join(sorted(PERMISSIONS))}",
+                    )
+                ]
+            )
+        return wanted
+
+    def _issue_token(self, session: Session, operator_id: int) -> str:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        session.add(db.ApiToken(operator_id=operator_id, token_hash=hash_token(token)))
+        return token
+
+    def create_operator(
+        self,
+        tenant: str,
+        name: str,
+        *,
+        admin: bool = False,
+        permissions: Iterable[str] = (),
+        actor: str,
+    ) -> tuple[Operator, str]:
+        """A new operator and its first API token (shown once; only its hash is stored)."""
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            raise InvalidDefinition([FieldError("name", "1-64 printable characters")])
+        wanted = set(self._check_permissions(permissions))
+        try:
+            with self._transaction() as session:
+                tenant_row = self._tenant_row(session, tenant)
+                if admin and tenant_row.skill_enabled:
+                    wanted |= PERMISSIONS
+                row = db.Operator(tenant_id=tenant_row.id, name=name, is_admin=admin)
+                session.add(row)
+                session.flush()
+                for permission in sorted(wanted):
+                    session.add(db.OperatorPermission(operator_id=row.id, permission=permission))
+                token = self._issue_token(session, row.id)
+                session.flush()
+                operator = self._operator(session, row, tenant)
+                self._audit(
+                    session,
+                    tenant_row,
+                    actor=actor,
+                    action="operator.create",
+                    target=f"operator:{row.id}:{name}",
+                    after={"admin": admin, "permissions": sorted(wanted)},
+                )
+                return operator, token
+        except IntegrityError as exc:
+            raise AlreadyExists("operator", name) from exc
+
+    def get_operator(self, tenant: str, operator_id: int) -> Operator:
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._operator_row(session, tenant_row, operator_id)
+            return self._operator(session, row, tenant)
+
+    def list_operators(self, tenant: str) -> list[Operator]:
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            rows = session.scalars(
+                select(db.Operator)
+                .where(db.Operator.tenant_id == tenant_row.id)
+                .order_by(db.Operator.id)
+            )
+            return [self._operator(session, row, tenant) for row in rows]
+
+    def set_permissions(
+        self, tenant: str, operator_id: int, permissions: Iterable[str], *, actor: str
+    ) -> Operator:
+        """Replace an operator's webhook permissions."""
+        wanted = self._check_permissions(permissions)
+        with self._transaction() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._operator_row(session, tenant_row, operator_id)
+            before = self._permissions(session, row.id)
+            for permission in before - wanted:
+                session.execute(
+                    delete(db.OperatorPermission).where(
+                        db.OperatorPermission.operator_id == row.id,
+                        db.OperatorPermission.permission == permission,
+                    )
+                )
+            for permission in sorted(wanted - before):
+                session.add(db.OperatorPermission(operator_id=row.id, permission=permission))
+            session.flush()
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="operator.permissions",
+                target=f"operator:{row.id}:{row.name}",
+                before={"permissions": sorted(before)},
+                after={"permissions": sorted(wanted)},
+            )
+            return self._operator(session, row, tenant)
+
+    def issue_token(self, tenant: str, operator_id: int, *, actor: str) -> str:
+        """Another API token for the operator, returned once."""
+        with self._transaction() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._operator_row(session, tenant_row, operator_id)
+            token = self._issue_token(session, row.id)
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="token.issue",
+                target=f"operator:{row.id}:{row.name}",
+            )
+            return token
+
+    def revoke_tokens(self, tenant: str, operator_id: int, *, actor: str) -> int:
+        """Revoke every live token of the operator; returns how many were revoked."""
+        with self._transaction() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._operator_row(session, tenant_row, operator_id)
+            result = session.execute(
+                update(db.ApiToken)
+                .where(db.ApiToken.operator_id == row.id, db.ApiToken.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+            count = int(result.rowcount)  # type: ignore[attr-defined]
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="token.revoke",
+                target=f"operator:{row.id}:{row.name}",
+                after={"revoked": count},
+            )
+            return count
+
+    def authenticate(self, token: str) -> Operator:
+        """The operator owning a live ``token``; :class:`Unauthenticated` otherwise."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            raise Unauthenticated()
+        digest = hash_token(token)
+        with self._reading() as session:
+            found = session.execute(
+                select(db.ApiToken, db.Operator, db.Tenant)
+                .join(db.Operator, db.ApiToken.operator_id == db.Operator.id)
+                .join(db.Tenant, db.Operator.tenant_id == db.Tenant.id)
+                .where(db.ApiToken.token_hash == digest)
+            ).one_or_none()
+            # The lookup is by digest; the constant-time compare keeps it honest if that changes.
+            if (
+                found is None
+                or found[0].revoked_at is not None
+                or not hmac.compare_digest(found[0].token_hash, digest)
+            ):
+                raise Unauthenticated()
+            return self._operator(session, found[1], found[2].name)
+
+    def require(self, operator: Operator, permission: str) -> Tenant:
+        """The operator's tenant if its skill is on and the operator holds ``permission``."""
+        tenant = self.get_tenant(operator.tenant)
+        if not tenant.skill_enabled:
+            raise PermissionDenied(
+                "the webhook actions skill is switched off for this tenant "
+                "(a tenant admin can switch it on)",
+                code="skill_disabled",
+                permission=permission,
+            )
+        if not operator.has(permission):
+            raise PermissionDenied(
+                f"this operator lacks the {permission!r} permission", permission=permission
+            )
+        return tenant

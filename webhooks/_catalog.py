@@ -1,0 +1,247 @@
+"""Webhook definitions in the store: create, change, delete, read; header values sealed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import _schema as db
+from ._definitions import MAX_HEADERS, DefinitionInput, merge_definition, parse_definition
+from ._exceptions import (
+    ActionLimitReached,
+    AlreadyExists,
+    FieldError,
+    InvalidDefinition,
+    NotFound,
+)
+from ._records import Webhook
+from ._storebase import StoreBase, utc
+
+__all__ = ["Catalog"]
+
+
+class Catalog(StoreBase):
+    """The store's webhook definitions, limited to ``max_actions`` per tenant."""
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    @staticmethod
+    def _sealed_headers(
+        session: Session, webhook_ids: list[int]
+    ) -> dict[int, list[tuple[str, str]]]:
+        found: dict[int, list[tuple[str, str]]] = {webhook_id: [] for webhook_id in webhook_ids}
+        rows = session.execute(
+            select(
+                db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
+            )
+            .where(db.WebhookHeader.webhook_id.in_(webhook_ids))
+            .order_by(db.WebhookHeader.webhook_id, db.WebhookHeader.name)
+        )
+        for webhook_id, name, sealed in rows:
+            found[webhook_id].append((name, sealed))
+        return found
+
+    def _webhook(
+        self,
+        session: Session,
+        row: db.Webhook,
+        tenant: str,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> Webhook:
+        if headers is None:
+            headers = self._sealed_headers(session, [row.id])[row.id]
+        return Webhook(
+            tenant=tenant,
+            name=row.name,
+            description=row.description,
+            url=row.url,
+            method="GET" if row.method == "GET" else "POST",
+            timeout=row.timeout,
+            parameters=tuple(dict(p) for p in row.parameters),
+            enabled=row.enabled,
+            revision=row.revision,
+            created_at=utc(row.created_at),
+            updated_at=utc(row.updated_at),
+            sealed_headers=tuple(headers),
+        )
+
+    @staticmethod
+    def _webhook_row(session: Session, tenant: db.Tenant, name: str) -> db.Webhook:
+        row = session.scalars(
+            select(db.Webhook)
+            .where(db.Webhook.tenant_id == tenant.id, db.Webhook.name == name)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFound("webhook", name)
+        return row
+
+    def _apply_headers(
+        self, session: Session, row: db.Webhook, definition: DefinitionInput
+    ) -> list[str]:
+        stored = {
+            header.name.lower(): header
+            for header in session.scalars(
+                select(db.WebhookHeader).where(db.WebhookHeader.webhook_id == row.id)
+            )
+        }
+        kept = set(stored)
+        changed: list[str] = []
+        errors: list[FieldError] = []
+        for name, value in definition.headers.items():
+            existing = stored.pop(name.lower(), None)
+            kept.discard(name.lower())
+            if existing is not None:
+                session.delete(existing)
+                session.flush()
+            if value is None:
+                if existing is None:
+                    errors.append(
+                        FieldError(f"headers.{name}", "no such header to remove", "not_found")
+                    )
+                continue
+            session.add(
+                db.WebhookHeader(
+                    webhook_id=row.id,
+                    name=name,
+                    value_encrypted=self.keyring.encrypt(value.get_secret_value()),
+                )
+            )
+            kept.add(name.lower())
+            changed.append(name)
+        if len(kept) > MAX_HEADERS:
+            errors.append(FieldError("headers", f"at most {MAX_HEADERS} headers"))
+        if errors:
+            raise InvalidDefinition(errors)
+        return sorted(changed)
+
+    def create_webhook(self, tenant: str, data: object, *, actor: str) -> Webhook:
+        """Validate and store a new definition; refuse the tenant's (max_actions + 1)th."""
+        definition = parse_definition(data, allow=self.allow)
+        try:
+            with self._transaction() as session:
+                tenant_row = self._tenant_row(session, tenant)
+                claimed = session.execute(
+                    update(db.Tenant)
+                    .where(db.Tenant.id == tenant_row.id, db.Tenant.action_count < self.max_actions)
+                    .values(action_count=db.Tenant.action_count + 1, version=db.Tenant.version + 1)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise ActionLimitReached(tenant, self.max_actions)
+                row = db.Webhook(
+                    tenant_id=tenant_row.id,
+                    name=definition.name,
+                    description=definition.description,
+                    url=definition.url,
+                    method=definition.method,
+                    timeout=definition.timeout,
+                    parameters=[p.model_dump() for p in definition.parameters],
+                    enabled=definition.enabled,
+                    revision=1,
+                )
+                session.add(row)
+                session.flush()
+                changed = self._apply_headers(session, row, definition)
+                session.flush()
+                webhook = self._webhook(session, row, tenant)
+                self._audit(
+                    session,
+                    tenant_row,
+                    actor=actor,
+                    action="webhook.create",
+                    target=f"webhook:{definition.name}",
+                    after=webhook.public() | {"headers_set": changed},
+                )
+                return webhook
+        except IntegrityError as exc:
+            raise AlreadyExists("webhook", definition.name) from exc
+
+    def update_webhook(
+        self, tenant: str, name: str, changes: object, *, replace: bool = False, actor: str
+    ) -> Webhook:
+        """Change a definition (PATCH, or PUT with ``replace``); header values are write-only."""
+        with self._transaction() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._webhook_row(session, tenant_row, name)
+            before = self._webhook(session, row, tenant)
+            definition = merge_definition(
+                before.public(), changes, replace=replace, allow=self.allow
+            )
+            row.description = definition.description
+            row.url = definition.url
+            row.method = definition.method
+            row.timeout = definition.timeout
+            row.parameters = [p.model_dump() for p in definition.parameters]
+            row.enabled = definition.enabled
+            row.revision += 1
+            row.updated_at = datetime.now(UTC)
+            changed = self._apply_headers(session, row, definition)
+            session.execute(
+                update(db.Tenant)
+                .where(db.Tenant.id == tenant_row.id)
+                .values(version=db.Tenant.version + 1)
+            )
+            session.flush()
+            after = self._webhook(session, row, tenant)
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="webhook.update",
+                target=f"webhook:{name}",
+                before=before.public(),
+                after=after.public() | {"headers_set": changed},
+            )
+            return after
+
+    def delete_webhook(self, tenant: str, name: str, *, actor: str) -> None:
+        with self._transaction() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = self._webhook_row(session, tenant_row, name)
+            before = self._webhook(session, row, tenant).public()
+            session.delete(row)
+            session.execute(
+                update(db.Tenant)
+                .where(db.Tenant.id == tenant_row.id)
+                .values(action_count=db.Tenant.action_count - 1, version=db.Tenant.version + 1)
+            )
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="webhook.delete",
+                target=f"webhook:{name}",
+                before=before,
+            )
+
+    def get_webhook(self, tenant: str, name: str) -> Webhook:
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            row = session.scalars(
+                select(db.Webhook).where(
+                    db.Webhook.tenant_id == tenant_row.id, db.Webhook.name == name
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("webhook", name)
+            return self._webhook(session, row, tenant)
+
+    def list_webhooks(self, tenant: str) -> list[Webhook]:
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            rows = list(
+                session.scalars(
+                    select(db.Webhook)
+                    .where(db.Webhook.tenant_id == tenant_row.id)
+                    .order_by(db.Webhook.name)
+                )
+            )
+            headers = self._sealed_headers(session, [row.id for row in rows])
+            return [self._webhook(session, row, tenant, headers[row.id]) for row in rows]
+
+    def headers_for(self, webhook: Webhook) -> dict[str, str]:
+        """The decrypted header values, for the request about to be sent and nothing else."""
+        return {name: self.keyring.decrypt(sealed) for name, sealed in webhook.sealed_headers}

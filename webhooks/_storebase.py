@@ -1,0 +1,116 @@
+"""The store's shared machinery: engine, sessions, transactions, tenant rows, audit entries."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import _schema as db
+from ._addresses import Allowance
+from ._database import READ_ONLY
+from ._exceptions import (
+    NotFound,
+)
+from ._keyring import Keyring
+from ._records import Tenant
+
+__all__ = ["MAX_ACTIONS", "MAX_ID", "TENANT_PATTERN", "StoreBase", "hash_token", "utc"]
+
+#: At most this many webhook actions per tenant (product rule).
+MAX_ACTIONS = 10
+MAX_ID = 2**31 - 1
+TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+def utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a plain digest is enough (no salt or slow hash needed).
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class StoreBase:
+    """Sessions and helpers shared by the parts of :class:`~webhooks.Store`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        *,
+        max_actions: int = MAX_ACTIONS,
+        allow: Allowance = (),
+    ) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.max_actions = max_actions
+        self.allow = allow
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"<Store {self.engine.url.render_as_string(hide_password=True)}>"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A transaction that only reads (SQLite begins it deferred instead of IMMEDIATE)."""
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={READ_ONLY: True})
+            yield session
+
+    # -- tenants --------------------------------------------------------------------------
+
+    @staticmethod
+    def _tenant_row(session: Session, name: str, *, lock: bool = False) -> db.Tenant:
+        query = select(db.Tenant).where(db.Tenant.name == name)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalars(query).one_or_none()
+        if row is None:
+            raise NotFound("tenant", name)
+        return row
+
+    @staticmethod
+    def _tenant(row: db.Tenant) -> Tenant:
+        return Tenant(
+            name=row.name,
+            skill_enabled=row.skill_enabled,
+            action_count=row.action_count,
+            version=row.version,
+            created_at=utc(row.created_at),
+        )
+
+    @staticmethod
+    def _audit(
+        session: Session,
+        tenant: db.Tenant,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(
+            db.AuditEvent(
+                tenant_id=tenant.id,
+                actor=actor,
+                action=action,
+                target=target,
+                before=before,
+                after=after,
+            )
+        )
