@@ -72,7 +72,7 @@ def _truncate(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "TRUNCATE audit_events, webhook_headers, webhooks, api_tokens, "
+                "TRUNCATE conversation_calls, audit_events, webhook_headers, webhooks, api_tokens, "
                 "operator_permissions, operators, tenants RESTART IDENTITY CASCADE"
             )
         )

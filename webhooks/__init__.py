@@ -7,6 +7,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
+from ._accounts import token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._database import make_engine, migrate
 from ._definitions import (
@@ -45,9 +46,10 @@ from ._exceptions import (
     WebhookTimeout,
 )
 from ._keyring import Keyring, generate_key
+from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._messages import TRUNCATION_MARK, WebhookRequest, WebhookResult, WebhookTestResult
 from ._permissions import MANAGE, PERMISSIONS, READ
-from ._records import AuditEntry, Operator, Tenant, Webhook
+from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._urls import check_url
@@ -58,6 +60,7 @@ __all__ = [
     "MANAGE",
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
+    "MAX_CALLS_PER_CONVERSATION",
     "MAX_HEADERS",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
@@ -75,6 +78,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "ConversationLimitReached",
+    "ConversationLimits",
     "DefinitionInput",
     "DestinationBlocked",
     "Egress",
@@ -95,6 +99,7 @@ __all__ = [
     "StoreError",
     "TLSFailed",
     "Tenant",
+    "TenantSnapshot",
     "Unauthenticated",
     "Webhook",
     "WebhookError",
@@ -111,6 +116,7 @@ __all__ = [
     "migrate",
     "open_store",
     "parse_definition",
+    "token_matches",
 ]
 
 

@@ -24,14 +24,20 @@ from ._permissions import PERMISSIONS
 from ._records import Operator, Tenant
 from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
 
-__all__ = ["Accounts", "actor_of"]
+__all__ = ["Accounts", "actor_of", "token_matches"]
 
 TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
+ACTION_TOKEN_PREFIX = "wht_"  # noqa: S105 - the same, for tokens Rasa sends to action servers
 
 
 def actor_of(operator: Operator) -> str:
     """How an operator is named in the audit log."""
     return f"operator:{operator.id}:{operator.name}"
+
+
+def token_matches(token: str, digest: str | None) -> bool:
+    """Whether ``token`` is the one whose SHA-256 is ``digest``, compared in constant time."""
+    return digest is not None and hmac.compare_digest(hash_token(token), digest)
 
 
 class Accounts(StoreBase):
@@ -102,6 +108,28 @@ class Accounts(StoreBase):
             )
             session.flush()
             return self._tenant(row)
+
+    def issue_action_token(self, tenant: str, *, actor: str) -> str:
+        """A new token for the tenant's Rasa ``action_endpoint`` (replaces the old one).
+
+        Returned once; only its digest is stored. Action servers pick it up with the
+        tenant's next version.
+        """
+        token = ACTION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._transaction() as session:
+            row = self._tenant_row(session, tenant, lock=True)
+            replaced = row.action_token_hash is not None
+            row.action_token_hash = hash_token(token)
+            row.version += 1
+            self._audit(
+                session,
+                row,
+                actor=actor,
+                action="action_token.issue",
+                target=f"tenant:{tenant}",
+                after={"replaced": replaced},
+            )
+        return token
 
     def versions(self) -> dict[str, int]:
         """Every tenant's change version, in one cheap query, for readers that cache."""

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from ._permissions import implied
 
-__all__ = ["AuditEntry", "Operator", "Tenant", "Webhook"]
+__all__ = ["AuditEntry", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,3 +85,15 @@ class AuditEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantSnapshot:
+    """Everything an action server needs about one tenant, read in one go.
+
+    ``action_token_hash`` is the SHA-256 of the token Rasa must present (None: none issued).
+    """
+
+    tenant: Tenant
+    action_token_hash: str | None = field(repr=False)
+    webhooks: dict[str, Webhook]

@@ -27,6 +27,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "ConversationCalls",
     "Operator",
     "OperatorPermission",
     "Tenant",
@@ -63,6 +64,8 @@ class Tenant(Base):
     action_count: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped by every change a reader of definitions must see; polled by the action servers.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # SHA-256 of the token Rasa's action_endpoint sends; None until one is issued.
+    action_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -125,6 +128,19 @@ class WebhookHeader(Base):
     # Stored as given; uniqueness is case-insensitive and enforced by the definitions rules.
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value_encrypted: Mapped[str] = mapped_column(Text)
+
+
+class ConversationCalls(Base):
+    """Webhook calls made so far in one conversation (a Rasa session of one sender)."""
+
+    __tablename__ = "conversation_calls"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class AuditEvent(Base):

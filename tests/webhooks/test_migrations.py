@@ -23,6 +23,7 @@ TABLES = {
     "webhooks",
     "webhook_headers",
     "audit_events",
+    "conversation_calls",
 }
 
 

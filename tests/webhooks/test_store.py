@@ -23,6 +23,7 @@ from webhooks import (
     Unauthenticated,
     generate_key,
     make_engine,
+    token_matches,
 )
 
 CANARY = "canary-header-value-7f3a9c"
@@ -387,3 +388,33 @@ def test_out_of_range_operator_ids_are_not_found(
 ) -> None:
     with pytest.raises(NotFound):
         store.get_operator(tenant, operator_id)
+
+
+def test_action_token_is_stored_as_a_digest_and_bumps_the_version(
+    store: Store, tenant: str
+) -> None:
+    before = store.versions()[tenant]
+    token = store.issue_action_token(tenant, actor="cli")
+    snapshot = store.snapshot([tenant])[tenant]
+    assert token_matches(token, snapshot.action_token_hash)
+    assert not token_matches(token + "x", snapshot.action_token_hash)
+    assert not token_matches(token, None)
+    assert store.versions()[tenant] > before
+    assert token.removeprefix("wht_") not in raw_dump(store)
+    replaced = store.issue_action_token(tenant, actor="cli")
+    assert not token_matches(token, store.snapshot([tenant])[tenant].action_token_hash)
+    assert token_matches(replaced, store.snapshot([tenant])[tenant].action_token_hash)
+
+
+def test_snapshot_holds_every_tenant_with_its_webhooks(store: Store, tenant: str) -> None:
+    store.create_tenant("other", actor="cli")
+    store.create_webhook(tenant, definition("a"), actor="op")
+    store.create_webhook(tenant, definition("b", headers={}), actor="op")
+    store.create_webhook("other", definition("c"), actor="op")
+    everything = store.snapshot()
+    assert set(everything) == {tenant, "other"}
+    assert list(everything[tenant].webhooks) == ["a", "b"]
+    assert everything[tenant].webhooks["a"] == store.get_webhook(tenant, "a")
+    assert everything[tenant].webhooks["b"].header_names == ()
+    assert store.snapshot(["other"])["other"].webhooks["c"] == store.get_webhook("other", "c")
+    assert store.snapshot(["nobody"]) == {}
