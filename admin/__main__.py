@@ -3,6 +3,7 @@
     serve [--host H] [--port P]                 start the admin API (default 127.0.0.1:5056)
     migrate                                     apply the database migrations
     tenant create NAME | tenant list
+    tenant action-token NAME                    token for Rasa's action_endpoint, printed once
     skill enable|disable TENANT                 switch the (experimental) webhook skill
     operator create TENANT NAME [--admin] [--permission P ...]   prints the token once
     operator list TENANT
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant (skill off)")
     create.add_argument("name")
     tenant.add_parser("list", help="list the tenants")
+    action_token = tenant.add_parser(
+        "action-token", help="issue the token Rasa's action_endpoint sends (printed once)"
+    )
+    action_token.add_argument("name")
 
     skill = commands.add_parser("skill", help="switch the webhook skill of a tenant")
     skill.add_argument("action", choices=["enable", "disable"])
@@ -144,6 +149,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _emit(
             args, {"tenant": tenant.name, "skill_enabled": False}, f"created tenant {tenant.name}"
         )
+    elif args.command == "tenant" and args.action == "action-token":
+        token = store.issue_action_token(args.name, actor=CLI_ACTOR)
+        _emit(args, {"tenant": args.name, "action_token": token}, token)
     elif args.command == "tenant":
         tenants = store.list_tenants()
         _emit(

@@ -47,6 +47,14 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "PEM file of extra certificate authorities trusted for webhooks besides the system's "
         "(the demo service's own CA; empty by default)",
     ),
+    "WEBHOOKS_DEFAULT_TENANT": (
+        "",
+        "tenant served by the action server's plain /webhook route (single-bot setups)",
+    ),
+    "WEBHOOKS_REFRESH_INTERVAL": (
+        "0.25",
+        "seconds between the action server's checks for changed definitions (0.05-10)",
+    ),
     "WEBHOOKS_LOG_LEVEL": ("INFO", "log level of the project's loggers"),
 }
 
@@ -77,6 +85,8 @@ class Settings:
     key_file: Path = Path(VARIABLES["WEBHOOKS_KEY_FILE"][0])
     egress_allow: tuple[Network, ...] = ()
     ca_file: Path | None = None
+    default_tenant: str | None = None
+    refresh_interval: float = 0.25
     log_level: str = "INFO"
 
     @classmethod
@@ -92,12 +102,23 @@ class Settings:
             raise ConfigurationError(
                 f"WEBHOOKS_LOG_LEVEL: {level!r} is not a log level", variable="WEBHOOKS_LOG_LEVEL"
             )
+        try:
+            interval = float(get("WEBHOOKS_REFRESH_INTERVAL"))
+        except ValueError:
+            interval = -1.0
+        if not 0.05 <= interval <= 10:
+            raise ConfigurationError(
+                "WEBHOOKS_REFRESH_INTERVAL: seconds between 0.05 and 10",
+                variable="WEBHOOKS_REFRESH_INTERVAL",
+            )
         settings = cls(
             database_url=get("DATABASE_URL"),
             keys=tuple(k.strip() for k in get("WEBHOOKS_KEYS").split(",") if k.strip()),
             key_file=Path(get("WEBHOOKS_KEY_FILE")),
             egress_allow=_networks(get("WEBHOOKS_EGRESS_ALLOW"), "WEBHOOKS_EGRESS_ALLOW"),
             ca_file=Path(get("WEBHOOKS_CA_FILE")) if get("WEBHOOKS_CA_FILE") else None,
+            default_tenant=get("WEBHOOKS_DEFAULT_TENANT") or None,
+            refresh_interval=interval,
             log_level=level,
         )
         if settings.ca_file is not None and not settings.ca_file.is_file():

@@ -1,0 +1,44 @@
+"""``python -m actions serve [--host H] [--port P]``: start the action server.
+
+Rasa's endpoints.yml points its ``action_endpoint`` at ``/tenants/<tenant>/webhook`` with the
+tenant's action token (``python -m admin tenant action-token TENANT`` issues one) as ``token:``.
+Exit codes: 0 stopped, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from webhooks import ConfigurationError, Settings, open_store
+
+from ._server import build, create_app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m actions", description="The Rasa action server of Webhook Actions."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="start the action server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5055, help="port to listen on")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_environ()
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        server = build(settings, open_store(settings))
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger("actions").info("action server on http://%s:%s", args.host, args.port)
+    create_app(server).run(
+        host=args.host, port=args.port, single_process=True, access_log=False, motd=False
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

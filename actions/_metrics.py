@@ -1,0 +1,48 @@
+"""The action server's Prometheus metrics, in a registry of its own (not the global one)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Counters of webhook calls by outcome, their latency, and the cache's size."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.calls = Counter(
+            "webhook_calls",
+            "Webhook action runs by tenant, action and outcome (ok or a failure category).",
+            ["tenant", "action", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "webhook_call_seconds",
+            "Time spent in webhook calls that reached the network.",
+            ["tenant"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.definitions = Gauge(
+            "webhook_definitions",
+            "Webhook definitions in this action server's cache.",
+            registry=self.registry,
+        )
+        self.refresh_age = Gauge(
+            "webhook_cache_age_seconds",
+            "Seconds since the cache last checked the store for changes.",
+            registry=self.registry,
+        )
+
+    def record(self, tenant: str, action: str, outcome: str, elapsed: float) -> None:
+        self.calls.labels(tenant, action, outcome).inc()
+        if elapsed > 0:
+            self.latency.labels(tenant).observe(elapsed)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

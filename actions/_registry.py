@@ -1,0 +1,99 @@
+"""The action server's cache of the store: every tenant's definitions, kept fresh by polling.
+
+The database is the source of truth. At start the registry reads everything once; then every
+``interval`` it reads the tenants' change versions (one small query) and re-reads only the
+tenants whose version moved. So a change made through the admin API reaches every replica
+within about one interval, and a call in steady state reads no definition from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from webhooks import Store, TenantSnapshot
+
+__all__ = ["DEFAULT_REFRESH_INTERVAL", "Registry"]
+
+logger = logging.getLogger("actions.registry")
+
+#: Seconds between version checks; changes are live within about this long.
+DEFAULT_REFRESH_INTERVAL = 0.25
+
+Listener = Callable[[str, TenantSnapshot | None], None]
+
+
+class Registry:
+    """Tenant snapshots by name; ``listener(name, snapshot_or_None)`` hears every change."""
+
+    def __init__(
+        self, store: Store, *, interval: float = DEFAULT_REFRESH_INTERVAL, listener: Listener
+    ) -> None:
+        self._store = store
+        self._interval = interval
+        self._listener = listener
+        self._tenants: dict[str, TenantSnapshot] = {}
+        self.refreshed_at = 0.0
+        self.reloads = 0
+
+    def get(self, tenant: str) -> TenantSnapshot | None:
+        return self._tenants.get(tenant)
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+    def version(self) -> int:
+        return sum(snapshot.tenant.version for snapshot in self._tenants.values())
+
+    def definitions(self) -> int:
+        return sum(len(snapshot.webhooks) for snapshot in self._tenants.values())
+
+    def load(self) -> None:
+        """Read every tenant (synchronously, at start-up)."""
+        for name, snapshot in self._store.snapshot().items():
+            self._apply(name, snapshot)
+        self.refreshed_at = time.monotonic()
+        logger.info(
+            "loaded %s tenant(s) with %s webhook action(s)", len(self._tenants), self.definitions()
+        )
+
+    def _apply(self, name: str, snapshot: TenantSnapshot | None) -> None:
+        if snapshot is None:
+            self._tenants.pop(name, None)
+        else:
+            self._tenants[name] = snapshot
+        self._listener(name, snapshot)
+
+    async def refresh(self) -> set[str]:
+        """Re-read the tenants whose version moved; returns their names."""
+        versions = await asyncio.to_thread(self._store.versions)
+        changed = {
+            name
+            for name, version in versions.items()
+            if (known := self._tenants.get(name)) is None or known.tenant.version != version
+        }
+        gone = set(self._tenants) - set(versions)
+        if changed:
+            fresh = await asyncio.to_thread(self._store.snapshot, changed)
+            for name in changed:
+                self._apply(name, fresh.get(name))
+            self.reloads += 1
+        for name in gone:
+            self._apply(name, None)
+        self.refreshed_at = time.monotonic()
+        if changed or gone:
+            logger.info("refreshed tenant(s) %s", ", ".join(sorted(changed | gone)))
+        return changed | gone
+
+    async def run(self) -> None:
+        """Refresh forever; a failing refresh is logged and retried, never fatal."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database may be briefly away; keep serving
+                logger.warning(
+                    "refresh failed (%s); serving the cached definitions", type(exc).__name__
+                )

@@ -1,0 +1,107 @@
+"""What the bot says: the webhook's own data, or a polite sentence for a failure.
+
+The bot never invents data. A successful call is answered from the result only: a designer's
+``utter_<action>_result`` response filled from the result's fields, else the result's ``text``
+or ``message`` field, else a compact rendering of the result. A failure is answered with a
+sentence chosen by category; a designer overrides one with ``utter_<action>_<category>`` or,
+for every action, ``utter_webhook_<category>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["FAILURE_MESSAGES", "failure_response", "render_result", "result_response"]
+
+#: category -> the default sentence. The categories of the core's CallFailed, plus the
+#: action server's own: disabled (action, or the tenant's skill, switched off) and
+#: not_configured (the action is unknown to the store, or its definition and the model differ).
+FAILURE_MESSAGES: dict[str, str] = {
+    "timeout": "Sorry, the service took too long to answer. Please try again in a moment.",
+    "unavailable": "Sorry, I can't reach that service right now. Please try again later.",
+    "rejected": "Sorry, the service could not handle that request.",
+    "refused": "Sorry, I'm not allowed to contact that service.",
+    "invalid_response": "Sorry, the service sent an answer I couldn't read.",
+    "rate_limited": (
+        "Sorry, I've already made as many lookups as I can in this conversation. "
+        "Please start a new conversation to continue."
+    ),
+    "disabled": "Sorry, that feature is switched off at the moment.",
+    "not_configured": "Sorry, that feature isn't set up yet.",
+}
+
+#: Longest rendering of a result the bot sends.
+MAX_RENDERED = 1000
+TRUNCATED_NOTE = "(The answer was cut short.)"
+_UTTER_ARGUMENTS = frozenset(
+    {"text", "image", "json_message", "template", "response", "attachment", "buttons", "elements"}
+)
+
+
+def _responses(domain: Mapping[str, Any]) -> Mapping[str, Any]:
+    responses = domain.get("responses")
+    return responses if isinstance(responses, Mapping) else {}
+
+
+def failure_response(domain: Mapping[str, Any], action: str, category: str) -> dict[str, Any]:
+    """``utter_message`` arguments for a failure of ``category``: an override or the default."""
+    responses = _responses(domain)
+    for name in (f"utter_{action}_{category}", f"utter_webhook_{category}"):
+        if name in responses:
+            return {"response": name}
+    return {"text": FAILURE_MESSAGES.get(category, FAILURE_MESSAGES["unavailable"])}
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def render_result(data: object, *, truncated: bool) -> str:
+    """A readable sentence from the result: its text/message field, or its fields compactly."""
+    if isinstance(data, Mapping):
+        for key in ("text", "message"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                text = value.strip()
+                break
+        else:
+            if set(data) == {"response_text"}:
+                text = str(data["response_text"]).strip()
+            else:
+                text = "; ".join(f"{key}: {_scalar(value)}" for key, value in data.items())
+    elif isinstance(data, list):
+        text = "\n".join(f"- {_scalar(item)}" for item in data)
+    else:
+        text = _scalar(data)
+    if len(text) > MAX_RENDERED:
+        text = text[: MAX_RENDERED - 1].rstrip() + "…"
+        truncated = True
+    if not text:
+        text = "The service answered with nothing."
+    return f"{text}\n{TRUNCATED_NOTE}" if truncated else text
+
+
+def result_response(
+    domain: Mapping[str, Any], action: str, data: object, *, truncated: bool
+) -> dict[str, Any]:
+    """``utter_message`` arguments for a successful result."""
+    name = f"utter_{action}_result"
+    if name in _responses(domain):
+        items = data.items() if isinstance(data, Mapping) else [("result", data)]
+        fields: dict[str, str] = {}
+        for key, value in items:
+            if isinstance(key, str) and key.isidentifier():
+                fields[f"result_{key}"] = _scalar(value)
+                # Plain names too, unless they are utter_message's own arguments.
+                if key not in _UTTER_ARGUMENTS:
+                    fields[key] = _scalar(value)
+        return {"response": name, **fields}
+    return {"text": render_result(data, truncated=truncated)}

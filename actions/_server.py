@@ -1,0 +1,228 @@
+"""The action server: Rasa's action protocol over Sanic, one rasa-sdk executor per tenant.
+
+Routes: ``POST /tenants/<tenant>/webhook`` (Rasa's ``action_endpoint``, token in ``?token=``),
+``POST /webhook`` for the configured default tenant, ``GET /tenants/<tenant>/actions`` and
+``GET /actions`` (same token), ``GET /health`` and ``GET /metrics``. rasa-sdk 3.21's executor
+caches one domain per instance, so each tenant has its own. Errors are JSON and never echo the
+request (rasa-sdk's own 500 handler does; we do not use it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import ssl
+import time
+import zlib
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, raw
+from sanic.response import json as json_response
+
+from webhooks import (
+    ConversationLimits,
+    Egress,
+    Settings,
+    Store,
+    TenantSnapshot,
+    token_matches,
+)
+
+from ._metrics import CONTENT_TYPE, Metrics
+from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
+from ._service import WebhookService
+
+__all__ = ["ActionServer", "build", "create_app"]
+
+logger = logging.getLogger("actions")
+
+_VALIDATOR = re.compile(r"^validate_([a-z][a-z0-9_]*)_form$")
+MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with every call
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
+    return json_response({"error": message, "code": code, **extra}, status=status)
+
+
+class ActionServer:
+    """The registry, the executors and the service of one action-server process."""
+
+    def __init__(
+        self,
+        store: Store,
+        egress: Egress,
+        *,
+        default_tenant: str | None = None,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+    ) -> None:
+        self.metrics = Metrics()
+        self.executors: dict[str, ActionExecutor] = {}
+        self.registry = Registry(store, interval=refresh_interval, listener=self._on_change)
+        self.service = WebhookService(
+            store=store,
+            registry=self.registry,
+            egress=egress,
+            limits=ConversationLimits(store.engine),
+            metrics=self.metrics,
+        )
+        self.egress = egress
+        self.default_tenant = default_tenant
+
+    def _callables(self, tenant: str, action: str) -> dict[str, Any]:
+        return {
+            action: functools.partial(self.service.run, tenant, action),
+            f"validate_{action}_form": functools.partial(self.service.validate, tenant, action),
+        }
+
+    def _on_change(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
+        if snapshot is None:
+            self.executors.pop(tenant, None)
+            return
+        executor = self.executors.get(tenant) or ActionExecutor()
+        actions: dict[str, Any] = {}
+        for name in snapshot.webhooks:
+            actions |= self._callables(tenant, name)
+        # Replaced whole, not edited: a request being served keeps a consistent view. Set
+        # directly rather than through register_function, which logs a line per action.
+        executor.actions = actions
+        self.executors[tenant] = executor
+
+    def _drift_executor(self, tenant: str, action: str, call: dict[str, Any]) -> ActionExecutor:
+        """An executor for an action the model knows but the store does not (deleted)."""
+        domain = call.get("domain")
+        if not isinstance(domain, dict):
+            domain = {}
+        known = set(domain.get("actions") or []) | set(domain.get("forms") or {})
+        match = _VALIDATOR.match(action)
+        executor = ActionExecutor()
+        if match and f"{match.group(1)}_form" in known:
+            executor.actions = self._callables(tenant, match.group(1))
+        elif action in known and not match:
+            executor.actions = self._callables(tenant, action)
+        return executor
+
+    async def handle(self, request: Request, tenant: str) -> HTTPResponse:
+        snapshot = self.registry.get(tenant)
+        token = request.args.get("token")
+        if snapshot is None or not token or not token_matches(token, snapshot.action_token_hash):
+            return _error(401, "unauthenticated", "unknown tenant or bad token")
+        try:
+            body = request.body
+            if request.headers.get("content-encoding") == "deflate":
+                body = zlib.decompress(body)
+            call = json.loads(body)
+        except (ValueError, zlib.error):
+            return _error(400, "malformed_json", "the body is not a JSON action call")
+        if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
+            return _error(400, "invalid_call", "the body is not an action call")
+        action = call.get("next_action")
+        executor = self.executors[tenant]
+        if isinstance(action, str) and action not in executor.actions:
+            executor = self._drift_executor(tenant, action, call)
+        try:
+            result = await executor.run(call)
+        except ActionNotFoundException as exc:
+            return _error(404, "action_not_found", exc.message, action_name=exc.action_name)
+        except ActionMissingDomainException as exc:
+            return _error(449, "domain_missing", exc.message, action_name=exc.action_name)
+        except ActionExecutionRejection as exc:
+            return _error(400, "rejected", exc.message, action_name=exc.action_name)
+        return json_response(result.model_dump() if result else None)
+
+    def actions(self, request: Request, tenant: str) -> HTTPResponse:
+        snapshot = self.registry.get(tenant)
+        token = request.args.get("token")
+        if snapshot is None or not token or not token_matches(token, snapshot.action_token_hash):
+            return _error(401, "unauthenticated", "unknown tenant or bad token")
+        return json_response([{"name": name} for name in sorted(self.executors[tenant].actions)])
+
+
+def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[Any, Any]:
+    """The Sanic application serving ``server``."""
+    app: Sanic[Any, Any] = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.MOTD = False
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+
+    async def tenant_webhook(request: Request, tenant: str) -> HTTPResponse:
+        return await server.handle(request, tenant)
+
+    async def default_webhook(request: Request) -> HTTPResponse:
+        if not server.default_tenant:
+            return _error(404, "no_default_tenant", "set WEBHOOKS_DEFAULT_TENANT to use /webhook")
+        return await server.handle(request, server.default_tenant)
+
+    async def tenant_actions(request: Request, tenant: str) -> HTTPResponse:
+        return server.actions(request, tenant)
+
+    async def default_actions(request: Request) -> HTTPResponse:
+        if not server.default_tenant:
+            return _error(404, "no_default_tenant", "set WEBHOOKS_DEFAULT_TENANT to use /actions")
+        return server.actions(request, server.default_tenant)
+
+    async def health(request: Request) -> HTTPResponse:
+        return json_response(
+            {
+                "status": "ok",
+                "tenants": len(server.registry),
+                "definitions": server.registry.definitions(),
+                # The sum of the tenants' change versions: grows with every change seen.
+                "version": server.registry.version(),
+            }
+        )
+
+    async def metrics(request: Request) -> HTTPResponse:
+        server.metrics.refresh_age.set(time.monotonic() - server.registry.refreshed_at)
+        server.metrics.definitions.set(server.registry.definitions())
+        return raw(server.metrics.render(), content_type=CONTENT_TYPE)
+
+    app.add_route(tenant_webhook, "/tenants/<tenant:str>/webhook", methods=["POST"])
+    app.add_route(default_webhook, "/webhook", methods=["POST"])
+    app.add_route(tenant_actions, "/tenants/<tenant:str>/actions", methods=["GET"])
+    app.add_route(default_actions, "/actions", methods=["GET"])
+    app.add_route(health, "/health", methods=["GET"])
+    app.add_route(metrics, "/metrics", methods=["GET"])
+
+    async def on_error(request: Request, exc: Exception) -> HTTPResponse:
+        status = getattr(exc, "status_code", 500)
+        if isinstance(status, int) and 400 <= status < 500:
+            return _error(status, "bad_request", "the request could not be served")
+        # The type only: an exception's text could carry anything from the tracker.
+        logger.error("unexpected %s while serving %s", type(exc).__name__, request.path)
+        return _error(500, "internal_error", "internal error; see the action server log")
+
+    app.error_handler.add(Exception, on_error)
+
+    @app.before_server_start
+    async def _start(app: Sanic[Any, Any]) -> None:
+        app.add_task(server.registry.run(), name="registry-refresh")
+
+    @app.after_server_stop
+    async def _stop(app: Sanic[Any, Any]) -> None:
+        await server.egress.aclose()
+
+    return app
+
+
+def build(settings: Settings, store: Store) -> ActionServer:
+    """An action server for ``settings``: the egress with the deployment's allowance and CA."""
+    context = None
+    if settings.ca_file is not None:
+        context = ssl.create_default_context(cafile=str(settings.ca_file))
+    server = ActionServer(
+        store,
+        Egress(allow=settings.egress_allow, ssl_context=context),
+        default_tenant=settings.default_tenant,
+        refresh_interval=settings.refresh_interval,
+    )
+    server.registry.load()
+    return server

@@ -1,0 +1,270 @@
+"""The one generic implementation behind every webhook action and its form validator.
+
+Looked up by (tenant, action name) in the registry's cache; never by a tenant id from a chat
+client. The action collects the parameters from slots, claims one call of the conversation's
+allowance, calls the webhook through the core's guarded egress and answers from the result only.
+The validator converts each value the form collected and re-asks on a bad one. Whenever the
+action cannot run (skill off, action disabled or unknown, model and store out of step) the
+validator fills the form so it asks nothing, and the action answers politely without a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from webhooks import (
+    CallFailed,
+    ConversationLimitReached,
+    ConversationLimits,
+    Egress,
+    HTTPStatusError,
+    Store,
+    Webhook,
+    WebhookRequest,
+)
+
+from ._metrics import Metrics
+from ._registry import Registry
+from ._replies import failure_response, result_response
+from ._values import BadValue, convert
+
+__all__ = ["UNAVAILABLE_FILL", "WebhookService", "conversation_key"]
+
+logger = logging.getLogger("actions.calls")
+
+#: What the validator puts in a form's slots when the action cannot run, so the form asks
+#: nothing and completes; the action then answers politely and clears them.
+UNAVAILABLE_FILL = "n/a"
+
+Events = list[dict[str, Any]]
+
+
+def conversation_key(tracker: Tracker) -> str:
+    """A conversation is a Rasa session of one sender: the sender and its session's start."""
+    started = 0.0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            started = float(event.get("timestamp") or 0.0)
+            break
+    return f"{tracker.sender_id}:{started:.6f}"
+
+
+def _domain_slots(domain: Mapping[str, Any]) -> set[str]:
+    slots = domain.get("slots")
+    return set(slots) if isinstance(slots, Mapping) else set()
+
+
+def _form_slots(domain: Mapping[str, Any], form: str) -> list[str]:
+    forms = domain.get("forms")
+    spec = forms.get(form) if isinstance(forms, Mapping) else None
+    required = spec.get("required_slots") if isinstance(spec, Mapping) else None
+    return (
+        [slot for slot in required if isinstance(slot, str)] if isinstance(required, list) else []
+    )
+
+
+class WebhookService:
+    """Runs webhook actions and validators for every tenant of this action server."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        egress: Egress,
+        limits: ConversationLimits,
+        metrics: Metrics,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.egress = egress
+        self.limits = limits
+        self.metrics = metrics
+
+    def _usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
+        """The definition, or why the action cannot run (a failure category)."""
+        snapshot = self.registry.get(tenant)
+        if snapshot is None or not snapshot.tenant.skill_enabled:
+            return None, "disabled"
+        webhook = snapshot.webhooks.get(action)
+        if webhook is None:
+            logger.warning(
+                "drift: tenant=%s action=%s is in the model but not in the store; "
+                "run `python -m bot check` (retrain needed)",
+                tenant,
+                action,
+            )
+            return None, "not_configured"
+        if not webhook.enabled:
+            return None, "disabled"
+        return webhook, None
+
+    # -- the form validator ----------------------------------------------------------------
+
+    async def validate(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Validate what the form ``<action>_form`` collected this turn."""
+        webhook, _ = self._usable(tenant, action)
+        form_slots = _form_slots(domain, f"{action}_form")
+        if webhook is None:
+            # Ask for nothing: fill the form; the action will explain and clear it.
+            return [SlotSet(slot, UNAVAILABLE_FILL) for slot in form_slots]
+        parameters = {p["name"]: p for p in webhook.parameters}
+        events: Events = []
+        for slot, value in tracker.slots_to_validate().items():
+            parameter = parameters.get(slot)
+            # None reaches the validator when the form starts or a slot was cleared: not a
+            # user's answer, so nothing to judge.
+            if parameter is None or value is None:
+                continue
+            try:
+                events.append(SlotSet(slot, convert(value, parameter["type"])))
+            except BadValue as bad:
+                dispatcher.utter_message(text=f"{bad.hint}")
+                events.append(SlotSet(slot, None))
+        # A slot the model's form requires but this definition no longer has: fill it, so the
+        # form does not ask a question the webhook will never use.
+        for slot in form_slots:
+            if slot not in parameters:
+                events.append(SlotSet(slot, UNAVAILABLE_FILL))
+        return events
+
+    # -- the action -------------------------------------------------------------------------
+
+    def _clear(
+        self, webhook_parameters: list[str], domain: Mapping[str, Any], action: str
+    ) -> Events:
+        slots = _domain_slots(domain)
+        names = set(webhook_parameters) | set(_form_slots(domain, f"{action}_form"))
+        return [SlotSet(name, None) for name in sorted(names) if name in slots]
+
+    def _fail(
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        tenant: str,
+        action: str,
+        category: str,
+        *,
+        status: int | None = None,
+        elapsed: float = 0.0,
+    ) -> None:
+        dispatcher.utter_message(**failure_response(domain, action, category))
+        self.metrics.record(tenant, action, category, elapsed)
+        logger.info(
+            "webhook_call tenant=%s action=%s status=%s category=%s elapsed_ms=%.1f "
+            "truncated=False",
+            tenant,
+            action,
+            status if status is not None else "-",
+            category,
+            elapsed * 1000,
+        )
+
+    def _arguments(
+        self, webhook: Webhook, tracker: Tracker
+    ) -> tuple[dict[str, str | int | float | bool], str | None]:
+        """The typed arguments from the slots, or the name of a required one missing."""
+        arguments: dict[str, str | int | float | bool] = {}
+        for parameter in webhook.parameters:
+            value = tracker.get_slot(parameter["name"])
+            if value is None or value == UNAVAILABLE_FILL:
+                if parameter["required"]:
+                    return {}, parameter["name"]
+                continue  # optional parameters are sent only when known
+            try:
+                arguments[parameter["name"]] = convert(value, parameter["type"])
+            except BadValue:
+                if parameter["required"]:
+                    return {}, parameter["name"]
+        return arguments, None
+
+    async def run(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Call the webhook for ``action`` with the collected parameters and answer."""
+        webhook, problem = self._usable(tenant, action)
+        if webhook is None:
+            self._fail(dispatcher, domain, tenant, action, problem or "not_configured")
+            return self._clear([], domain, action)
+        names = [p["name"] for p in webhook.parameters]
+        arguments, missing = self._arguments(webhook, tracker)
+        if missing is not None:
+            logger.warning(
+                "drift: tenant=%s action=%s required parameter %s has no value; the model "
+                "may predate the definition (retrain needed)",
+                tenant,
+                action,
+                missing,
+            )
+            self._fail(dispatcher, domain, tenant, action, "not_configured")
+            return self._clear(names, domain, action)
+        try:
+            await asyncio.to_thread(self.limits.claim, tenant, conversation_key(tracker))
+        except ConversationLimitReached:
+            self._fail(dispatcher, domain, tenant, action, "rate_limited")
+            return self._clear(names, domain, action)
+
+        request = WebhookRequest(
+            url=webhook.url,
+            method=webhook.method,
+            timeout=webhook.timeout,
+            headers=self.store.headers_for(webhook),
+            arguments=arguments,
+        )
+        started = time.perf_counter()
+        try:
+            result = await self.egress.call(request)
+        except CallFailed as exc:
+            status = exc.status if isinstance(exc, HTTPStatusError) else None
+            self._fail(
+                dispatcher,
+                domain,
+                tenant,
+                action,
+                exc.category,
+                status=status,
+                elapsed=time.perf_counter() - started,
+            )
+            return self._clear(names, domain, action)
+
+        self.metrics.record(tenant, action, "ok", result.elapsed)
+        logger.info(
+            "webhook_call tenant=%s action=%s status=%s category=ok elapsed_ms=%.1f truncated=%s",
+            tenant,
+            action,
+            result.status,
+            result.elapsed * 1000,
+            result.truncated,
+        )
+        dispatcher.utter_message(
+            **result_response(domain, action, result.data, truncated=result.truncated)
+        )
+        events = self._clear(names, domain, action)
+        slots = _domain_slots(domain)
+        for slot, value in (
+            (f"{action}_result", result.data),
+            (f"{action}_truncated", result.truncated),
+        ):
+            if slot in slots:
+                events.append(SlotSet(slot, value))
+        return events

@@ -1,0 +1,111 @@
+"""Turning what a user typed (or an entity extracted) into a parameter's typed value.
+
+Forgiving but unambiguous: ``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521;
+``"yes"``/``"no"`` are booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would
+send the wrong value to the webhook. A refusal carries a short explanation for the user.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["BadValue", "convert"]
+
+#: Longest string value accepted from a user.
+MAX_TEXT = 500
+
+_TRUE = {"yes", "y", "yeah", "yep", "yup", "sure", "true", "on", "1", "ok", "okay", "correct"}
+_FALSE = {"no", "n", "nope", "nah", "false", "off", "0", "not", "incorrect"}
+# A number as people write it: optional sign, digits with optional thousands commas, optional
+# decimal part. Standing alone (not glued to letters, so "a1b2" yields nothing).
+_NUMBER = re.compile(r"(?<![\w.,])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|[.,]\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class BadValue(Exception):
+    """The value cannot be read as the parameter's type; ``hint`` says what is expected."""
+
+    hint: str
+
+    def __str__(self) -> str:
+        return self.hint
+
+
+def _numbers(text: str) -> list[str]:
+    # "#4521" and "No. 4521" are common ways to write an order number: drop the marks.
+    return _NUMBER.findall(text.replace("#", " "))
+
+
+def _decimal(raw: object, *, what: str) -> Decimal:
+    if isinstance(raw, bool):
+        raise BadValue(f"Please give {what}, not yes or no.")
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise BadValue(f"Please give {what}.")
+        return Decimal(str(raw))
+    found = _numbers(str(raw))
+    if not found:
+        raise BadValue(f"Please give {what}, for example 4521.")
+    if len(found) > 1:
+        raise BadValue(f"I found several numbers there; please give just one ({what}).")
+    try:
+        return Decimal(found[0].replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern only matches valid numbers
+        raise BadValue(f"Please give {what}.") from None
+
+
+def _integer(raw: object) -> int:
+    value = _decimal(raw, what="a whole number")
+    if value != value.to_integral_value():
+        raise BadValue("Please give a whole number, without decimals.")
+    return int(value)
+
+
+def _number(raw: object) -> int | float:
+    value = _decimal(raw, what="a number")
+    as_float = float(value)
+    if not math.isfinite(as_float):
+        raise BadValue("Please give a smaller number.")
+    return int(value) if value == value.to_integral_value() else as_float
+
+
+def _boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    words = re.findall(r"[a-z0-9]+", str(raw).lower())
+    verdicts = {True for w in words if w in _TRUE} | {False for w in words if w in _FALSE}
+    if len(verdicts) != 1:
+        raise BadValue("Please answer yes or no.")
+    return verdicts.pop()
+
+
+def _string(raw: object) -> str:
+    text = " ".join(str(raw).split())
+    if not text:
+        raise BadValue("Please give a value.")
+    if len(text) > MAX_TEXT:
+        raise BadValue(f"That is too long; please keep it under {MAX_TEXT} characters.")
+    return text
+
+
+_CONVERTERS = {"integer": _integer, "number": _number, "boolean": _boolean, "string": _string}
+
+
+def convert(raw: object, kind: str) -> str | int | float | bool:
+    """``raw`` as a value of ``kind`` (string, number, integer, boolean); :class:`BadValue` if not.
+
+    Lists (an entity extracted twice) are accepted when they hold one distinct value.
+    """
+    if isinstance(raw, list):
+        distinct = {repr(item) for item in raw}
+        if len(distinct) != 1:
+            raise BadValue("I got more than one value there; please give just one.")
+        raw = raw[0]
+    if raw is None:
+        raise BadValue("Please give a value.")
+    return _CONVERTERS[kind](raw)
