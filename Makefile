@@ -6,8 +6,9 @@ SHELL := /bin/bash
 PYTHON311 ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+VENV_BOT := .venv-bot
 
-.PHONY: help venv test lint typecheck unit bench run migrate lock clean
+.PHONY: help venv venv-bot test lint typecheck unit bench run migrate lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -16,6 +17,11 @@ venv: $(VENV)/.complete  ## create or reuse the plugin environment (.venv, Pytho
 
 $(VENV)/.complete: requirements.lock scripts/venv.sh
 	@scripts/venv.sh $(VENV) $(PYTHON311) requirements.lock
+
+venv-bot: $(VENV_BOT)/.complete  ## create or reuse the bot environment (.venv-bot, Python 3.10, rasa 3.6.21)
+
+$(VENV_BOT)/.complete: requirements-bot.lock scripts/venv.sh scripts/python310.sh
+	@scripts/venv.sh $(VENV_BOT) "$(shell scripts/python310.sh)" requirements-bot.lock
 
 lint: venv  ## ruff lint + format check
 	$(VENV)/bin/ruff check .
@@ -40,4 +46,4 @@ lock:  ## re-resolve requirements.in into requirements.lock
 	scripts/lock.sh $(PYTHON311)
 
 clean:  ## remove the local links and data (the cached environments stay)
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_BOT) .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,269 @@
+"""A real action server (``python -m actions serve``) and a real HTTPS webhook (trustme CA).
+
+The webhook server runs on its own event loop in a thread, so the tests can stay plain
+functions that talk HTTP to the action server like Rasa does, with request bodies built from
+payloads captured from a real Rasa 3.6.21 (``fixtures/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+from sqlalchemy import Engine, text
+
+from tests.admin.conftest import free_port
+from tests.webhooks.https_server import LocalServer
+from webhooks import Keyring, Store, generate_key, make_engine, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).with_name("fixtures")
+CANARY = "canary-5c0e1f-action-header-value"
+
+
+class ThreadedWebhook:
+    """A LocalServer on its own loop in a daemon thread."""
+
+    def __init__(self, ca: trustme.CA) -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        self.server = LocalServer(context)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+
+    def url(self, path: str) -> str:
+        return self.server.url(path)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.server.seen.requests
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    return dict(json.loads((FIXTURES / name).read_text()))
+
+
+@dataclass
+class ActionEnv:
+    base_url: str
+    store: Store
+    token: str
+    webhook: ThreadedWebhook
+    log_path: Path
+    database_url: str
+
+    def definition(self, name: str, path: str = "/echo", **changes: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": name,
+            "description": "Look up the status of an order",
+            "url": self.webhook.url(path),
+            "parameters": [
+                {"name": "order_id", "type": "integer", "description": "your order number"}
+            ],
+            "headers": {"X-Api-Key": CANARY},
+            "timeout": 2,
+        }
+        data.update(changes)
+        return data
+
+    def put(self, name: str, **changes: Any) -> None:
+        """Create or replace ``name`` in tenant acme and wait until the server has it."""
+        try:
+            self.store.get_webhook("acme", name)
+            self.store.delete_webhook("acme", name, actor="test")
+        except Exception:  # noqa: S110 - absent is fine
+            pass
+        self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
+        self.wait_refreshed()
+
+    def wait_refreshed(self) -> None:
+        version = sum(self.store.versions().values())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if httpx.get(self.base_url + "/health").json()["version"] >= version:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the action server did not pick up the change")
+
+    def call(
+        self,
+        payload: dict[str, Any],
+        *,
+        tenant: str = "acme",
+        token: str | None = None,
+    ) -> httpx.Response:
+        return httpx.post(
+            f"{self.base_url}/tenants/{tenant}/webhook",
+            params={"token": token or self.token},
+            json=payload,
+            timeout=30,
+        )
+
+
+def _database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'actions.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = f"webhooks_actions_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def start_action_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "actions", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"action server exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"action server did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def action_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ActionEnv]:
+    tmp = tmp_path_factory.mktemp("actions")
+    databases = _database(request.param, tmp, request)
+    database_url = next(databases)
+    key = generate_key()
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("acme", actor="test")
+    store.set_skill("acme", True, actor="test")
+    token = store.issue_action_token("acme", actor="test")
+    ca = trustme.CA()
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    webhook = ThreadedWebhook(ca)
+    log_path = tmp / "actions.log"
+    process, base_url = start_action_server(
+        {
+            "DATABASE_URL": database_url,
+            "WEBHOOKS_KEYS": key,
+            "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+            "WEBHOOKS_CA_FILE": str(ca_file),
+            "WEBHOOKS_DEFAULT_TENANT": "acme",
+            "WEBHOOKS_REFRESH_INTERVAL": "0.1",
+            "WEBHOOKS_LOG_LEVEL": "DEBUG",
+        },
+        log_path,
+    )
+    try:
+        yield ActionEnv(base_url, store, token, webhook, log_path, database_url)
+    finally:
+        stop(process)
+        webhook.stop()
+        engine.dispose()
+        next(databases, None)
+
+
+def payload(
+    template: str,
+    *,
+    action: str | None = None,
+    sender: str | None = None,
+    slots: dict[str, Any] | None = None,
+    text: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    validate: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A captured Rasa request, adapted: the action to run, the sender, slot values.
+
+    ``validate`` appends slot events at the end of the tracker, as Rasa does for the slot
+    candidates a form's validation action must judge. Fixture names say what was captured.
+    """
+    call = copy.deepcopy(load_fixture(template))
+    original = call["tracker"]["sender_id"]
+    sender = sender or f"user-{uuid.uuid4().hex[:8]}"
+    if action is not None:
+        old = call["next_action"]
+        call["next_action"] = action
+        _rename(call, old, action)
+    call["sender_id"] = sender
+    call["tracker"]["sender_id"] = sender
+    assert original
+    if slots:
+        call["tracker"]["slots"].update(slots)
+    if text is not None:
+        call["tracker"]["latest_message"]["text"] = text
+    if entities is not None:
+        call["tracker"]["latest_message"]["entities"] = entities
+    if validate is not None:
+        events = call["tracker"]["events"]
+        while events and events[-1].get("event") == "slot":
+            events.pop()
+        for name, value in validate.items():
+            events.append({"event": "slot", "name": name, "value": value, "timestamp": time.time()})
+            call["tracker"]["slots"][name] = value
+    return call
+
+
+def _rename(call: dict[str, Any], old: str, new: str) -> None:
+    """Make the captured domain describe ``new`` as it described ``old`` (action and form)."""
+    old_base = old.removeprefix("validate_").removesuffix("_form")
+    new_base = new.removeprefix("validate_").removesuffix("_form")
+    domain = call.get("domain") or {}
+    actions = domain.get("actions") or []
+    for name in (new_base, f"validate_{new_base}_form"):
+        if name not in actions:
+            actions.append(name)
+    forms = domain.get("forms") or {}
+    if f"{old_base}_form" in forms and f"{new_base}_form" not in forms:
+        forms[f"{new_base}_form"] = copy.deepcopy(forms[f"{old_base}_form"])
+    active = call["tracker"].get("active_loop") or {}
+    if active.get("name") == f"{old_base}_form":
+        active["name"] = f"{new_base}_form"

@@ -1,0 +1,87 @@
+"""Two action-server processes on one PostgreSQL store agree on the conversation limit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import trustme
+from sqlalchemy import Engine, text
+
+from tests.actions.conftest import ThreadedWebhook, payload, start_action_server, stop
+from webhooks import Keyring, Store, generate_key, make_engine, migrate
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def database(postgres_admin: Engine) -> Iterator[str]:
+    name = f"webhooks_replicas_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
+    database: str, tmp_path: Path
+) -> None:
+    key = generate_key()
+    engine = make_engine(database)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("acme", actor="test")
+    store.set_skill("acme", True, actor="test")
+    token = store.issue_action_token("acme", actor="test")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    webhook = ThreadedWebhook(ca)
+    store.create_webhook(
+        "acme",
+        {
+            "name": "order_status",
+            "description": "Look up an order",
+            "url": webhook.url("/echo"),
+            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
+        },
+        actor="test",
+    )
+    env = {
+        "DATABASE_URL": database,
+        "WEBHOOKS_KEYS": key,
+        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+        "WEBHOOKS_CA_FILE": str(tmp_path / "ca.pem"),
+    }
+    replicas = [start_action_server(env, tmp_path / f"replica{i}.log") for i in range(2)]
+    call = payload("prefill_2_order_status.json", sender="busy-user", slots={"order_id": "1"})
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"{replicas[i % 2][1]}/tenants/acme/webhook",
+                        params={"token": token},
+                        json=call,
+                    )
+                    for i in range(50)
+                )
+            )
+
+    try:
+        responses = asyncio.run(fire())
+    finally:
+        for process, _ in replicas:
+            stop(process)
+        webhook.stop()
+        engine.dispose()
+    assert all(r.status_code == 200 for r in responses)
+    answers = [r.json()["responses"][0]["text"] for r in responses]
+    assert sum(a.startswith("method: POST") for a in answers) == 10
+    assert sum("as many lookups" in a for a in answers) == 40
+    assert len(webhook.requests) == 10

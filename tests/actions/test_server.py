@@ -1,0 +1,343 @@
+"""The action server over HTTP, with request bodies captured from a real Rasa 3.6.21.
+
+Each test adapts a captured payload (fixtures/) and checks what a Rasa would receive back,
+and what the real HTTPS webhook received.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.actions.conftest import CANARY, ActionEnv, payload
+
+VALIDATE = "prefill_1_validate_order_status_form.json"
+ACTION = "prefill_2_order_status.json"
+
+
+def slot_events(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    return {e["name"]: e["value"] for e in response.json()["events"] if e["event"] == "slot"}
+
+
+def texts(response: httpx.Response) -> list[str]:
+    return [r["text"] for r in response.json()["responses"] if r.get("text")]
+
+
+def run_action(
+    env: ActionEnv,
+    name: str = "order_status",
+    *,
+    domain: dict[str, Any] | None = None,
+    **slots: Any,
+) -> httpx.Response:
+    call = payload(ACTION, action=name, slots=slots, sender=slots.pop("sender", None))
+    if domain:
+        for key, value in domain.items():
+            call["domain"].setdefault(key, {}).update(value)
+    return env.call(call)
+
+
+# -- forms: conversion, re-asking, prefill --------------------------------------------------
+
+
+def test_entity_prefill_is_validated_and_converted(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    response = action_env.call(payload(VALIDATE))
+    assert slot_events(response) == {"order_id": 4521}
+    assert texts(response) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "expected"),
+    [
+        pytest.param("integer", "#4521", 4521, id="integer"),
+        pytest.param("number", "12.5 kg", 12.5, id="number"),
+        pytest.param("boolean", "yes please", True, id="boolean"),
+        pytest.param("string", "  blue  ", "blue", id="string"),
+    ],
+)
+def test_each_type_is_converted(
+    action_env: ActionEnv, kind: str, given: str, expected: object
+) -> None:
+    action_env.put(
+        "typed", parameters=[{"name": "order_id", "type": kind, "description": "the value"}]
+    )
+    call = payload(
+        "ask_2_validate_order_status_form.json",
+        action="validate_typed_form",
+        validate={"order_id": given},
+    )
+    assert slot_events(action_env.call(call)) == {"order_id": expected}
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "hint"),
+    [
+        pytest.param("integer", "soon", "whole number", id="integer"),
+        pytest.param("number", "lots", "number", id="number"),
+        pytest.param("boolean", "perhaps", "yes or no", id="boolean"),
+    ],
+)
+def test_a_bad_value_is_re_asked_with_a_hint(
+    action_env: ActionEnv, kind: str, given: str, hint: str
+) -> None:
+    action_env.put(
+        "typed", parameters=[{"name": "order_id", "type": kind, "description": "the value"}]
+    )
+    call = payload(
+        "reask_2_validate_order_status_form.json",
+        action="validate_typed_form",
+        validate={"order_id": given},
+    )
+    response = action_env.call(call)
+    assert slot_events(response) == {"order_id": None}  # the form asks again
+    assert hint in texts(response)[0]
+
+
+def test_validator_ignores_none_when_the_form_starts(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    call = payload("ask_1_validate_order_status_form.json", validate={"order_id": None})
+    response = action_env.call(call)
+    assert slot_events(response) == {}
+    assert texts(response) == []
+
+
+# -- the call ---------------------------------------------------------------------------------
+
+
+def test_post_sends_typed_json_and_headers_and_answers_from_the_data(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status")
+    response = run_action(action_env, order_id="4521")
+    sent = action_env.webhook.requests[-1]
+    assert json.loads(sent["body"]) == {"order_id": 4521}
+    assert sent["headers"]["X-Api-Key"] == CANARY
+    assert texts(response) == ["method: POST; query: []"]
+    assert slot_events(response) == {"order_id": None}  # cleared for the next question
+
+
+def test_get_sends_a_query_string(action_env: ActionEnv) -> None:
+    action_env.put("order_status", method="GET")
+    response = run_action(action_env, order_id="4521")
+    assert action_env.webhook.requests[-1]["query"] == [("order_id", "4521")]
+    assert texts(response) == ['method: GET; query: [["order_id", "4521"]]']
+
+
+def test_optional_parameters_are_sent_only_when_known(action_env: ActionEnv) -> None:
+    parameters = [
+        {"name": "order_id", "type": "integer", "description": "order"},
+        {"name": "note", "type": "string", "description": "a note", "required": False},
+    ]
+    action_env.put("order_status", parameters=parameters)
+    run_action(action_env, order_id="7")
+    assert json.loads(action_env.webhook.requests[-1]["body"]) == {"order_id": 7}
+    run_action(action_env, order_id="7", note="leave at door")
+    assert json.loads(action_env.webhook.requests[-1]["body"]) == {
+        "order_id": 7,
+        "note": "leave at door",
+    }
+
+
+def test_result_and_truncated_flag_fill_slots_when_the_domain_has_them(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status", path="/big", method="GET")
+    slots = {"order_status_result": {"type": "any"}, "order_status_truncated": {"type": "bool"}}
+    response = run_action(action_env, order_id="1", domain={"slots": slots})
+    events = slot_events(response)
+    assert events["order_status_truncated"] is True
+    assert events["order_status_result"]["response_text"].startswith("aaaa")
+    assert texts(response)[0].endswith("(The answer was cut short.)")
+
+
+def test_designer_result_response_is_filled_from_the_fields(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    responses = {"utter_order_status_result": [{"text": "It is {method}"}]}
+    response = run_action(action_env, order_id="1", domain={"responses": responses})
+    [message] = response.json()["responses"]
+    assert message["response"] == "utter_order_status_result"
+    assert message["method"] == "POST"
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({"path": "/drip", "method": "GET", "timeout": 1}, "too long", id="timeout"),
+        pytest.param({"path": "/status/503"}, "can't reach", id="5xx"),
+        pytest.param({"path": "/status/404"}, "could not handle", id="4xx"),
+    ],
+)
+def test_failures_get_a_polite_message_by_category(
+    action_env: ActionEnv, changes: dict[str, Any], expected: str
+) -> None:
+    action_env.put("order_status", **changes)
+    response = run_action(action_env, order_id="1")
+    [text] = texts(response)
+    assert expected in text
+    assert text.startswith("Sorry")
+
+
+def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
+    from tests.admin.conftest import free_port
+
+    action_env.put("order_status", path="/x")
+    action_env.store.update_webhook(
+        "acme", "order_status", {"url": f"https://127.0.0.1:{free_port()}/x"}, actor="test"
+    )
+    action_env.wait_refreshed()
+    assert "can't reach" in texts(run_action(action_env, order_id="1"))[0]
+
+
+def test_url_rules_are_applied_again_at_call_time(action_env: ActionEnv) -> None:
+    """A URL that slipped into the store (here written past the rules) is still refused."""
+    from sqlalchemy import text, update
+
+    from webhooks import _schema
+
+    action_env.put("order_status")
+    before = len(action_env.webhook.requests)
+    with action_env.store.engine.begin() as connection:
+        connection.execute(
+            update(_schema.Webhook)
+            .where(_schema.Webhook.name == "order_status")
+            .values(url=action_env.webhook.url("/echo").replace("127.0.0.1", "127.0.0.2"))
+        )
+        connection.execute(text("UPDATE tenants SET version = version + 1"))
+    action_env.wait_refreshed()
+    assert "not allowed" in texts(run_action(action_env, order_id="1"))[0]
+    assert len(action_env.webhook.requests) == before
+
+
+def test_failure_messages_can_be_overridden_by_the_domain(action_env: ActionEnv) -> None:
+    action_env.put("order_status", path="/status/500")
+    responses = {"utter_webhook_unavailable": [{"text": "Our shop is down."}]}
+    response = run_action(action_env, order_id="1", domain={"responses": responses})
+    assert response.json()["responses"][0]["response"] == "utter_webhook_unavailable"
+    per_action = {"utter_order_status_unavailable": [{"text": "Orders are down."}]}
+    response = run_action(action_env, order_id="1", domain={"responses": responses | per_action})
+    assert response.json()["responses"][0]["response"] == "utter_order_status_unavailable"
+
+
+def test_the_eleventh_call_of_a_conversation_is_refused_without_a_call(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status")
+    before = len(action_env.webhook.requests)
+    for _ in range(10):
+        assert texts(run_action(action_env, order_id="1", sender="chatty"))[0].startswith("method")
+    response = run_action(action_env, order_id="1", sender="chatty")
+    assert "as many lookups" in texts(response)[0]
+    assert len(action_env.webhook.requests) == before + 10
+    # Another sender is another conversation.
+    assert texts(run_action(action_env, order_id="1", sender="quiet"))[0].startswith("method")
+
+
+@pytest.mark.parametrize("state", ["disabled", "deleted", "skill_off"])
+def test_unavailable_actions_ask_nothing_and_answer_politely(
+    action_env: ActionEnv, state: str
+) -> None:
+    action_env.put("order_status")
+    if state == "disabled":
+        action_env.store.update_webhook("acme", "order_status", {"enabled": False}, actor="t")
+    elif state == "deleted":
+        action_env.store.delete_webhook("acme", "order_status", actor="t")
+    else:
+        action_env.store.set_skill("acme", False, actor="t")
+    action_env.wait_refreshed()
+    before = len(action_env.webhook.requests)
+    try:
+        validated = action_env.call(
+            payload("ask_1_validate_order_status_form.json", validate={"order_id": None})
+        )
+        assert slot_events(validated) == {"order_id": "n/a"}  # the form completes, asks nothing
+        response = run_action(action_env, order_id="n/a")
+        expected = "isn't set up" if state == "deleted" else "switched off"
+        assert expected in texts(response)[0]
+        assert slot_events(response) == {"order_id": None}
+        assert len(action_env.webhook.requests) == before
+    finally:
+        action_env.store.set_skill("acme", True, actor="t")
+
+
+def test_changes_are_served_within_a_second_without_restart(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    run_action(action_env, order_id="1")
+    changed_at = time.monotonic()
+    action_env.store.update_webhook(
+        "acme",
+        "order_status",
+        {"url": action_env.webhook.url("/text"), "method": "GET", "headers": {"X-Api-Key": "v2"}},
+        actor="admin",
+    )
+    while True:
+        response = run_action(action_env, order_id="1")
+        if texts(response) == ["plain words, not JSON"]:
+            break
+        assert time.monotonic() - changed_at < 1.0, "not live within 1 s"
+        time.sleep(0.02)
+    assert action_env.webhook.requests[-1]["headers"]["X-Api-Key"] == "v2"
+
+
+# -- protocol, auth, drift --------------------------------------------------------------------
+
+
+def test_bad_or_missing_token_and_unknown_tenant_are_refused(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    assert action_env.call(payload(VALIDATE), token="wht_wrong").status_code == 401
+    assert action_env.call(payload(VALIDATE), tenant="globex").status_code == 401
+    no_token = httpx.post(f"{action_env.base_url}/tenants/acme/webhook", json=payload(VALIDATE))
+    assert no_token.status_code == 401
+
+
+def test_default_route_and_action_list(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    response = httpx.post(
+        f"{action_env.base_url}/webhook", params={"token": action_env.token}, json=payload(VALIDATE)
+    )
+    assert slot_events(response) == {"order_id": 4521}
+    listed = httpx.get(f"{action_env.base_url}/actions", params={"token": action_env.token})
+    assert {"name": "order_status"} in listed.json()
+    assert {"name": "validate_order_status_form"} in listed.json()
+
+
+def test_an_action_unknown_to_the_domain_is_404_and_bad_bodies_are_400(
+    action_env: ActionEnv,
+) -> None:
+    call = payload(ACTION)
+    call["next_action"] = "action_nobody_knows"
+    response = action_env.call(call)
+    assert response.status_code == 404
+    bad = httpx.post(
+        f"{action_env.base_url}/tenants/acme/webhook",
+        params={"token": action_env.token},
+        content=b"{oops",
+    )
+    assert bad.status_code == 400
+    assert "oops" not in bad.text
+
+
+def test_metrics_count_calls_by_outcome(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    run_action(action_env, order_id="1")
+    metrics = httpx.get(f"{action_env.base_url}/metrics").text
+    assert 'webhook_calls_total{action="order_status",outcome="ok",tenant="acme"}' in metrics
+    count = len(action_env.store.list_webhooks("acme"))
+    assert f"webhook_definitions {count}.0" in metrics
+
+
+def test_logs_have_one_line_per_call_and_no_secret(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    run_action(action_env, order_id="98765")
+    log = action_env.log_path.read_text()
+    assert "webhook_call tenant=acme action=order_status status=200 category=ok" in log
+    assert CANARY not in log
+    assert "98765" not in log  # argument values are not logged
