@@ -15,6 +15,7 @@ from collections.abc import Sequence
 BENCHMARKS: dict[str, str] = {
     "egress": "bench.egress",
     "admin": "bench.admin",
+    "actions": "bench.actions",
 }
 
 

@@ -9,12 +9,10 @@ stays exact without a read-modify-write race.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import ReturningInsert
 
 from . import _schema as db
 from ._exceptions import ConversationLimitReached, NotFound
@@ -23,8 +21,32 @@ __all__ = ["MAX_CALLS_PER_CONVERSATION", "ConversationLimits"]
 
 #: At most this many webhook calls per conversation (product rule).
 MAX_CALLS_PER_CONVERSATION = 10
-#: Conversation keys longer than this are cut (sender ids are chosen by chat clients).
+#: Conversation keys longer than this are stored as a digest (sender ids come from clients).
 MAX_KEY_LENGTH = 300
+
+
+def conversation_key(conversation: str) -> str:
+    """The stored key: the conversation itself, or its SHA-256 when it is too long to store.
+
+    Cutting a long key instead would let two conversations that share a prefix share a count.
+    """
+    if len(conversation) <= MAX_KEY_LENGTH:
+        return conversation
+    return "sha256:" + hashlib.sha256(conversation.encode("utf-8")).hexdigest()
+
+
+# One upsert claims a call. Kept as SQL text: the same statement in each driver's style.
+_CLAIM = """
+INSERT INTO conversation_calls (tenant_id, conversation, calls, updated_at)
+VALUES ({tenant_id}, {conversation}, 1, {now})
+ON CONFLICT (tenant_id, conversation)
+DO UPDATE SET calls = conversation_calls.calls + 1, updated_at = {now}
+WHERE conversation_calls.calls < {limit}
+RETURNING calls
+"""
+_NAMES = ("tenant_id", "conversation", "now", "limit")
+_CLAIM_SQLITE = _CLAIM.format(**{name: f":{name}" for name in _NAMES})
+_CLAIM_POSTGRESQL = _CLAIM.format(**{name: f"%({name})s" for name in _NAMES})
 
 
 class ConversationLimits:
@@ -33,6 +55,8 @@ class ConversationLimits:
     def __init__(self, engine: Engine, *, limit: int = MAX_CALLS_PER_CONVERSATION) -> None:
         self.engine = engine
         self.limit = limit
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._sql = _CLAIM_SQLITE if self._sqlite else _CLAIM_POSTGRESQL
         self._tenant_ids: dict[str, int] = {}
 
     def _tenant_id(self, tenant: str) -> int:
@@ -45,34 +69,37 @@ class ConversationLimits:
             self._tenant_ids[tenant] = known
         return known
 
-    def _claim_statement(self, tenant_id: int, key: str, now: datetime) -> ReturningInsert[Any]:
-        row = db.ConversationCalls
-        values = {"tenant_id": tenant_id, "conversation": key, "calls": 1, "updated_at": now}
-        conflict: dict[str, Any] = {
-            "index_elements": [row.tenant_id, row.conversation],
-            "set_": {"calls": row.calls + 1, "updated_at": now},
-            "where": row.calls < self.limit,
-        }
-        if self.engine.dialect.name == "postgresql":
-            pg = postgresql.insert(row).values(values).on_conflict_do_update(**conflict)
-            return pg.returning(row.calls)
-        lite = sqlite.insert(row).values(values).on_conflict_do_update(**conflict)
-        return lite.returning(row.calls)
-
     def claim(self, tenant: str, conversation: str) -> int:
         """Count one more call for ``conversation``; its number (1 for the first).
 
         Raises :class:`ConversationLimitReached` when ``limit`` calls were already made; that
         refused attempt is not counted.
         """
-        statement = self._claim_statement(
-            self._tenant_id(tenant), conversation[:MAX_KEY_LENGTH], datetime.now(UTC)
-        )
-        with self.engine.begin() as connection:
-            calls = connection.scalar(statement)
-        if calls is None:
+        values = {
+            "tenant_id": self._tenant_id(tenant),
+            "conversation": conversation_key(conversation),
+            "now": datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            if self._sqlite
+            else datetime.now(UTC),
+            "limit": self.limit,
+        }
+        # The DBAPI connection directly: this runs on every webhook call, and SQLAlchemy's
+        # connection and transaction layers cost ten times the statement itself.
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(self._sql, values)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            if not self._sqlite:  # SQLite runs in autocommit mode (see _database.py)
+                raw.commit()
+        finally:
+            raw.close()
+        if row is None:
             raise ConversationLimitReached(self.limit)
-        return int(calls)
+        return int(row[0])
 
     def calls(self, tenant: str, conversation: str) -> int:
         """How many calls ``conversation`` has made (0 if none)."""
@@ -80,7 +107,7 @@ class ConversationLimits:
             count = connection.scalar(
                 select(db.ConversationCalls.calls).where(
                     db.ConversationCalls.tenant_id == self._tenant_id(tenant),
-                    db.ConversationCalls.conversation == conversation[:MAX_KEY_LENGTH],
+                    db.ConversationCalls.conversation == conversation_key(conversation),
                 )
             )
         return int(count or 0)

@@ -63,3 +63,10 @@ def test_concurrent_claims_stop_at_exactly_the_limit(store: Store, database_url:
     engine.dispose()
     assert sorted(granted) == list(range(1, 11))
     assert len(refused) == 50
+
+
+def test_long_conversation_keys_are_counted_apart(limits: ConversationLimits) -> None:
+    prefix = "s" * 400
+    for _ in range(10):
+        limits.claim("acme", prefix + ":1")
+    assert limits.claim("acme", prefix + ":2") == 1

@@ -1,0 +1,314 @@
+"""The action server against a naive rasa-sdk action, and its cost as definitions grow.
+
+Part 1, side by side in one run, with a realistic Rasa 3.6.21 request body (captured, from
+tests/actions/fixtures) sent by a load generator in a separate process to a server in a third
+process calling a local HTTPS webhook in a fourth: calls per second and p50/p99 latency of
+(a) a naive rasa-sdk action making the same aiohttp call with a shared session and no checks,
+(b) our webhook action (guarded egress, conversation limit, logging, metrics).
+Targets: (b) >= 0.9 x (a) throughput and <= 1 ms added at the median.
+
+Part 2: cold start (process start to /health answering) and resident memory of the action
+server with 10, 10,000 and 100,000 stored definitions (SQLite), and calls per second at each
+size. Targets: per-call cost flat; <= 250 MB RSS and <= 3 s cold start at 100,000.
+
+Each call is a new conversation (a fresh sender), so the limit of 10 calls per conversation
+does not cut the run short; its claim (one upsert) is part of what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import trustme
+from sqlalchemy import insert
+
+from webhooks import Keyring, generate_key, make_engine, migrate
+from webhooks import _schema as db
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
+CONCURRENCY = 16
+CALLS = 3000
+SIZES = (10, 10_000, 100_000)
+ROUNDS = 3
+THROUGHPUT_FLOOR = 0.9
+MEDIAN_BUDGET_MS = 1.0
+RSS_BUDGET_MB = 250
+COLD_START_BUDGET_S = 3.0
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 - loopback only
+            return time.monotonic() - started
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _load(url: str, body: dict[str, Any], total: int) -> dict[str, Any]:
+    spec = {
+        "url": url,
+        "method": "POST",
+        "concurrency": CONCURRENCY,
+        "total": total,
+        "tokens": ["unused"],
+        # A fresh sender per call: {i} becomes the request's number.
+        "body": json.dumps(body).replace('"bench-sender"', '"bench-sender-{i}"'),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load", json.dumps(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def _body() -> dict[str, Any]:
+    call = json.loads(FIXTURE.read_text())
+    call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
+    call["tracker"]["slots"]["order_id"] = "4521"
+    return dict(call)
+
+
+def _seed(database_url: str, key: str, definitions: int, webhook_url: str) -> str:
+    """Tenants of 10 definitions each, written in bulk; returns tenant t0's action token."""
+    from webhooks import Store
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("t0", actor="bench")
+    store.set_skill("t0", True, actor="bench")
+    token = store.issue_action_token("t0", actor="bench")
+    store.create_webhook(
+        "t0",
+        {
+            "name": "order_status",
+            "description": "Look up an order",
+            "url": webhook_url,
+            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
+            "headers": {"X-Api-Key": "bench-secret"},
+        },
+        actor="bench",
+    )
+    sealed = store.keyring.encrypt("bench-secret")
+    now = datetime.now(UTC)
+    tenants = max(0, (definitions - 1) // 10)
+    if tenants == 0:
+        engine.dispose()
+        return token
+    with engine.begin() as connection:
+        connection.execute(
+            insert(db.Tenant),
+            [
+                {
+                    "name": f"t{i}",
+                    "skill_enabled": True,
+                    "action_count": 10,
+                    "version": 1,
+                    "created_at": now,
+                }
+                for i in range(1, tenants + 1)
+            ],
+        )
+        ids = dict(
+            connection.execute(
+                db.Tenant.__table__.select().with_only_columns(db.Tenant.name, db.Tenant.id)
+            ).all()
+        )
+        rows = [
+            {
+                "tenant_id": ids[f"t{i}"],
+                "name": f"action_{j}",
+                "description": "Look up an order",
+                "url": "https://api.example.com/orders",
+                "method": "POST",
+                "timeout": 10.0,
+                "parameters": [
+                    {
+                        "name": "order_id",
+                        "type": "integer",
+                        "description": "order",
+                        "required": True,
+                    }
+                ],
+                "enabled": True,
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(1, tenants + 1)
+            for j in range(10)
+        ]
+        for start in range(0, len(rows), 20_000):
+            connection.execute(insert(db.Webhook), rows[start : start + 20_000])
+        webhook_ids = [
+            row[0]
+            for row in connection.execute(
+                db.Webhook.__table__.select().with_only_columns(db.Webhook.id)
+            ).all()
+        ]
+        headers = [
+            {"webhook_id": w, "name": "X-Api-Key", "value_encrypted": sealed} for w in webhook_ids
+        ]
+        for start in range(0, len(headers), 20_000):
+            connection.execute(
+                insert(db.WebhookHeader).prefix_with("OR IGNORE"), headers[start : start + 20_000]
+            )
+    engine.dispose()
+    return token
+
+
+def run() -> int:
+    ca = trustme.CA()
+    with tempfile.TemporaryDirectory() as tmp:
+        cert = ca.issue_cert("127.0.0.1")
+        cert.cert_chain_pems[0].write_to_path(f"{tmp}/cert.pem")
+        cert.private_key_pem.write_to_path(f"{tmp}/key.pem")
+        ca.cert_pem.write_to_path(f"{tmp}/ca.pem")
+        hook = subprocess.Popen(
+            [sys.executable, "-m", "bench.https_server", f"{tmp}/cert.pem", f"{tmp}/key.pem"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert hook.stdout is not None
+        webhook_url = f"https://127.0.0.1:{hook.stdout.readline().strip()}/hook"
+        try:
+            return _run(Path(tmp), webhook_url)
+        finally:
+            assert hook.stdin is not None
+            hook.stdin.close()
+            hook.wait(10)
+
+
+def _start_ours(tmp: Path, database_url: str, key: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": database_url,
+        "WEBHOOKS_KEYS": key,
+        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+        "WEBHOOKS_CA_FILE": f"{tmp}/ca.pem",
+        "WEBHOOKS_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actions", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _run(tmp: Path, webhook_url: str) -> int:
+    body = _body()
+    ok = True
+    # -- part 1: naive rasa-sdk vs ours -----------------------------------------------------
+    key = generate_key()
+    database_url = f"sqlite:///{tmp}/small.db"
+    token = _seed(database_url, key, 10, webhook_url)
+    port = _port()
+    naive = subprocess.Popen(
+        [sys.executable, "-m", "bench.naive_action", str(port), webhook_url, f"{tmp}/ca.pem"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ours, base = _start_ours(tmp, database_url, key)
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", naive)
+        _wait(f"{base}/health", ours)
+        runs: dict[str, list[dict[str, Any]]] = {"naive": [], "ours": []}
+        for _ in range(ROUNDS):  # alternate, so drift on a shared machine hits both alike
+            runs["naive"].append(_load(f"http://127.0.0.1:{port}/webhook", body, CALLS))
+            runs["ours"].append(_load(f"{base}/tenants/t0/webhook?token={token}", body, CALLS))
+    finally:
+        for process in (naive, ours):
+            process.terminate()
+            process.wait(10)
+    best = {
+        name: sorted(results, key=lambda r: r["per_second"])[len(results) // 2]
+        for name, results in runs.items()
+    }
+    print(f"Rasa action calls, {CONCURRENCY} in flight, {CALLS} calls, median of {ROUNDS} rounds")
+    print(f"{'server':<34}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    labels = {"naive": "(a) naive rasa-sdk action", "ours": "(b) webhook action (ours)"}
+    for name, result in best.items():
+        print(
+            f"{labels[name]:<34}{result['per_second']:>9.0f}{result['median_ms']:>9.2f}"
+            f"{result['p99_ms']:>9.2f}  {result['statuses']}"
+        )
+        ok &= result["statuses"] == {"200": CALLS}
+    ratio = best["ours"]["per_second"] / best["naive"]["per_second"]
+    added = best["ours"]["median_ms"] - best["naive"]["median_ms"]
+    met = ratio >= THROUGHPUT_FLOOR and added <= MEDIAN_BUDGET_MS
+    print(
+        f"throughput (b)/(a) = {ratio:.2f} (target >= {THROUGHPUT_FLOOR}); "
+        f"p50 added = {added:+.2f} ms (target <= {MEDIAN_BUDGET_MS}) -> "
+        f"{'met' if met else 'NOT met'}"
+    )
+    ok &= met
+
+    # -- part 2: scale of the store ------------------------------------------------------------
+    print()
+    print(f"{'definitions':>12}{'cold start s':>14}{'RSS MB':>9}{'calls/s':>9}{'p50 ms':>9}")
+    for size in SIZES:
+        key = generate_key()
+        database_url = f"sqlite:///{tmp}/size{size}.db"
+        token = _seed(database_url, key, size, webhook_url)
+        process, base = _start_ours(tmp, database_url, key)
+        try:
+            cold = _wait(f"{base}/health", process)
+            result = _load(f"{base}/tenants/t0/webhook?token={token}", body, CALLS // 2)
+            rss = _rss_mb(process.pid)
+        finally:
+            process.terminate()
+            process.wait(10)
+        print(
+            f"{size:>12,}{cold:>14.2f}{rss:>9.0f}{result['per_second']:>9.0f}"
+            f"{result['median_ms']:>9.2f}"
+        )
+        if size == SIZES[-1]:
+            fits = rss <= RSS_BUDGET_MB and cold <= COLD_START_BUDGET_S
+            print(
+                f"at {size:,}: RSS {rss:.0f} MB (target <= {RSS_BUDGET_MB}), cold start "
+                f"{cold:.2f} s (target <= {COLD_START_BUDGET_S}) -> "
+                f"{'met' if fits else 'NOT met'}"
+            )
+            ok &= fits
+    return 0 if ok else 1
