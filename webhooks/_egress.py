@@ -10,18 +10,17 @@ are translated into the project's tree in one place, :func:`map_client_errors`.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import logging
 import ssl
 import time
-from collections.abc import Iterator
 from types import TracebackType
 
 import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._addresses import Allowance, allowance
 from ._exceptions import (
@@ -43,7 +42,7 @@ from ._messages import (
     safe_url,
 )
 from ._resolver import GuardedResolver
-from ._urls import check_url
+from ._urls import url_checker
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -123,38 +122,57 @@ def translate_error(exc: BaseException) -> CallFailed | None:
     return error_class(f"{message} [{type(exc).__name__}]")
 
 
-@contextlib.contextmanager
-def map_client_errors() -> Iterator[None]:
+class map_client_errors:
     """Translate aiohttp, ssl, socket and timeout errors into the tree, ``raise ... from exc``.
 
     Errors already in the tree (a :class:`DestinationBlocked` from the resolver) pass unchanged.
+    A class rather than ``@contextmanager``: the call path enters it once per call, and a
+    generator-based manager costs a generator and two frames each time.
     """
-    try:
-        yield
-    except WebhookError:
-        raise
-    except Exception as exc:
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, WebhookError) or not isinstance(exc, Exception):
+            return
         mapped = translate_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        if mapped is not None:
+            raise mapped from exc
 
 
 async def _read_capped(content: aiohttp.StreamReader, cap: int) -> tuple[bytes, bool]:
     """Read at most ``cap`` bytes; the flag says whether the body went on past them."""
-    chunks: list[bytes] = []
-    size = 0
     # One byte past the cap is enough to know the body is longer; never more is buffered.
-    while size <= cap:
-        chunk = await content.read(cap + 1 - size)
+    first = await content.read(cap + 1)
+    if content.at_eof() or not first:
+        # The usual small body arrives whole: no copy, no second read (and no wakeup).
+        return (first, False) if len(first) <= cap else (first[:cap], True)
+    body = bytearray(first)
+    while len(body) <= cap:
+        chunk = await content.read(cap + 1 - len(body))
         if not chunk:
             break
-        chunks.append(chunk)
-        size += len(chunk)
-        if content.at_eof():  # saves one more read (and a wakeup) for the usual small body
-            break
-    body = b"".join(chunks)
-    return body[:cap], size > cap
+        body += chunk
+    truncated = len(body) > cap
+    del body[cap:]
+    return bytes(body), truncated
+
+
+# Built once, passed to aiohttp as they are (it copies them into the request, never changes them).
+_GET_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(
+    CIMultiDict({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+)
+_POST_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(
+    CIMultiDict({**_GET_HEADERS, "Content-Type": "application/json"})
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -204,6 +222,8 @@ class Egress:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self._allow = allowance(allow)
+        # The URL rules at every call, with a cache of URLs that passed keyed by their text.
+        self._check_url = url_checker(allow=self._allow)
         self._max_body_bytes = max_body_bytes
         self._ssl_context = ssl_context
         self._inner_resolver = resolver
@@ -259,7 +279,8 @@ class Egress:
                 trust_env=False,
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),  # one webhook's cookies never reach another
-                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                # No session headers: each call passes a prebuilt set (_POST_HEADERS,
+                # _GET_HEADERS), which spares aiohttp a merge with defaults at every call.
                 # Each call passes its own deadline (_deadline); no session-wide one.
                 timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None),
                 raise_for_status=False,
@@ -274,11 +295,16 @@ class Egress:
         body: bytes | None,
         query: list[tuple[str, str]] | None,
     ) -> WebhookResult:
-        session = self._get_session()
+        session = self._session if self._session is not None else self._get_session()
         started = time.perf_counter()
-        headers = dict(request.headers)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
+        headers: CIMultiDictProxy[str] | CIMultiDict[str]
+        headers = _POST_HEADERS if body is not None else _GET_HEADERS
+        if request.headers:
+            # The configured names cannot clash with the client's own (WebhookRequest refuses
+            # the reserved ones), except User-Agent, which the configuration may override.
+            merged = CIMultiDict(headers)
+            merged.update(request.headers)
+            headers = merged
         with map_client_errors():
             async with session.request(
                 request.method,
@@ -324,7 +350,7 @@ class Egress:
         :class:`CallFailed` subclasses for refused destinations, timeouts, connection and TLS
         failures and unreadable answers.
         """
-        url = check_url(request.url, allow=self._allow)
+        url = self._check_url(request.url)
         if request.method == "POST":
             result = await self._exchange(request, url, body=request.json_body(), query=None)
         else:
@@ -339,7 +365,7 @@ class Egress:
         characters of the body. A non-2xx status is a result here, not an error; transport
         failures still raise.
         """
-        url = check_url(request.url, allow=self._allow)
+        url = self._check_url(request.url)
         body = b"{}" if request.method == "POST" else None
         result = await self._exchange(request, url, body=body, query=None)
         preview = result.text[:TEST_PREVIEW_CHARS]

@@ -47,6 +47,8 @@ TRUNCATION_MARK = "\n[... response truncated at {limit} bytes]"
 # RFC 9110 token characters for names; values may not carry CR, LF, NUL or other controls.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# A tuple, not a union: isinstance with a tuple is about three times faster, once per argument.
+_ARGUMENT_TYPES = (str, int, float, bool)
 
 
 def safe_url(url: str | yarl.URL) -> str:
@@ -106,7 +108,7 @@ class WebhookRequest:
         for name, argument in self.arguments.items():
             if isinstance(argument, float) and not math.isfinite(argument):
                 raise ValueError(f"argument {name!r} is not a finite number")
-            if argument is not None and not isinstance(argument, str | int | float | bool):
+            if argument is not None and not isinstance(argument, _ARGUMENT_TYPES):
                 raise ValueError(f"argument {name!r} must be a string, number or boolean")
 
     def __repr__(self) -> str:
@@ -118,7 +120,9 @@ class WebhookRequest:
 
     def json_body(self) -> bytes:
         """The POST body: the arguments as one compact JSON object."""
-        return _ENCODER.encode(dict(self.arguments)).encode()
+        arguments = self.arguments
+        # The C encoder takes dicts only; other mappings are copied into one.
+        return _ENCODER.encode(arguments if type(arguments) is dict else dict(arguments)).encode()
 
     def query(self) -> list[tuple[str, str]]:
         """The GET query pairs, ``None`` values omitted."""

@@ -20,13 +20,14 @@ import functools
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 
 import yarl
 
 from ._addresses import Allowance, Network, allowance, blocked_reason
 from ._exceptions import DestinationBlocked, InvalidURL
 
-__all__ = ["BLOCKED_SUFFIXES", "MAX_URL_LENGTH", "check_url"]
+__all__ = ["BLOCKED_SUFFIXES", "MAX_URL_LENGTH", "check_url", "url_checker"]
 
 #: Longer URLs are refused (browsers and servers commonly cap near here).
 MAX_URL_LENGTH = 2048
@@ -122,8 +123,23 @@ def check_url(url: str | yarl.URL, *, allow: Allowance = ()) -> yarl.URL:
     return _check_url(raw, allowance(allow))
 
 
-@functools.lru_cache(maxsize=1024)
-def _check_url(raw: str, allow: tuple[Network, ...]) -> yarl.URL:
+def url_checker(*, allow: Allowance = ()) -> Callable[[str], yarl.URL]:
+    """:func:`check_url` bound to one allowance, with its own cache of URLs that passed.
+
+    For a client that checks the same few URLs at every call: the cache is keyed by the URL text
+    alone (the allowance is fixed), so a hit costs one dictionary lookup instead of hashing the
+    allowance's networks again. Refusals are never cached.
+    """
+    networks = allowance(allow)
+
+    @functools.lru_cache(maxsize=1024)
+    def check(raw: str) -> yarl.URL:
+        return _apply_rules(raw, networks)
+
+    return check
+
+
+def _apply_rules(raw: str, allow: tuple[Network, ...]) -> yarl.URL:
     if len(raw) > MAX_URL_LENGTH:
         raise InvalidURL(f"the URL is longer than {MAX_URL_LENGTH} characters")
     bad = _bad_character(raw)
@@ -158,3 +174,6 @@ def _check_url(raw: str, allow: tuple[Network, ...]) -> yarl.URL:
     else:
         _check_name(host, allow)
     return parsed
+
+
+_check_url = functools.lru_cache(maxsize=1024)(_apply_rules)

@@ -21,7 +21,9 @@ import pytest_asyncio
 from webhooks._checkurl import check_url_command
 from webhooks._egress import (
     MAX_BODY_BYTES,
+    USER_AGENT,
     Egress,
+    _read_capped,
     map_client_errors,
     mapping_for,
     translate_error,
@@ -147,10 +149,25 @@ async def test_headers_are_sent_and_never_logged(
     assert seen["headers"]["Authorization"] == f"Bearer {SECRET}"
     assert seen["headers"]["X-Api-Key"] == SECRET
     assert seen["headers"]["Accept-Encoding"] == "identity"
+    assert seen["headers"]["Content-Type"] == "application/json"
+    assert seen["headers"]["User-Agent"] == USER_AGENT
     assert "/status/500" in caplog.text  # the call was logged, so the check below means something
     for text in (caplog.text, str(caught.value), repr(request)):
         assert SECRET not in text
         assert QUERY_SECRET not in text
+
+
+async def test_a_configured_user_agent_replaces_the_clients_own(
+    egress: Egress, server: LocalServer
+) -> None:
+    request = WebhookRequest(url=server.url("/echo"), headers={"user-agent": "shop-bot/2"})
+    await egress.call(request)
+    await egress.call(WebhookRequest(url=server.url("/echo"), method="GET"))
+
+    configured, default = server.seen.requests
+    assert configured["headers"]["User-Agent"] == "shop-bot/2"
+    assert default["headers"]["User-Agent"] == USER_AGENT
+    assert "Content-Type" not in default["headers"]  # a GET has no body to describe
 
 
 async def test_request_refuses_header_values_that_would_smuggle_lines() -> None:
@@ -251,6 +268,50 @@ async def test_cap_boundary(
     result = await egress.call(WebhookRequest(url=url, method="GET"))
     assert result.truncated is truncated
     assert len(result.body) == min(size, 51_200)
+
+
+class _Pieces:
+    """Just the two StreamReader methods the capped read uses, fed in fixed-size pieces."""
+
+    def __init__(self, body: bytes, piece: int) -> None:
+        self._pieces = [body[i : i + piece] for i in range(0, len(body), piece)]
+        self.reads = 0
+
+    async def read(self, n: int) -> bytes:
+        self.reads += 1
+        if not self._pieces:
+            return b""
+        head = self._pieces[0]
+        if len(head) <= n:
+            return self._pieces.pop(0)
+        self._pieces[0] = head[n:]
+        return head[:n]
+
+    def at_eof(self) -> bool:
+        return not self._pieces
+
+
+@pytest.mark.parametrize(
+    ("size", "piece", "truncated"),
+    [
+        pytest.param(0, 1, False, id="empty"),
+        pytest.param(100, 1_000, False, id="one-piece"),
+        pytest.param(51_200, 51_200, False, id="cap-in-one-piece"),
+        pytest.param(51_200, 999, False, id="cap-in-pieces"),
+        pytest.param(51_201, 51_201, True, id="over-in-one-piece"),
+        pytest.param(51_201, 4_096, True, id="over-in-pieces"),
+        pytest.param(10_000_000, 65_536, True, id="far-over"),
+    ],
+)
+async def test_capped_read_in_pieces(size: int, piece: int, truncated: bool) -> None:
+    body = bytes(i % 251 for i in range(size))
+    stream = _Pieces(body, piece)
+    content, was_truncated = await _read_capped(stream, 51_200)  # type: ignore[arg-type]
+    assert was_truncated is truncated
+    assert content == body[:51_200]
+    assert isinstance(content, bytes)
+    # Never reads more than one byte past the cap: the rest of a long body is left unread.
+    assert stream.reads <= -(-min(size, 51_201) // piece) + 1
 
 
 # --- deadline and TLS -----------------------------------------------------------------------

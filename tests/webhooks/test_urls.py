@@ -6,7 +6,7 @@ import pytest
 import yarl
 
 from webhooks._exceptions import CallFailed, DestinationBlocked, InvalidURL
-from webhooks._urls import MAX_URL_LENGTH, check_url
+from webhooks._urls import MAX_URL_LENGTH, check_url, url_checker
 
 # (url, the words the reason must contain). Each is refused by check_url alone.
 BAD_URLS = [
@@ -215,6 +215,31 @@ def test_allowance_admits_only_its_ip_literals() -> None:
         check_url("https://localhost/", allow=allow)
     with pytest.raises(InvalidURL):
         check_url("https://127.1/", allow=allow)
+
+
+def test_url_checker_gives_the_same_verdicts_as_check_url() -> None:
+    # The client's per-call check (bound allowance, cache keyed by the URL text) must refuse
+    # exactly what check_url refuses, with the same error class and reason, every time.
+    check = url_checker()
+    for url, _ in BAD_URLS + BLOCKED_LITERALS:
+        with pytest.raises(CallFailed) as expected:
+            check_url(url)
+        for _attempt in range(2):  # a refusal is never cached as a pass
+            with pytest.raises(type(expected.value)) as caught:
+                check(url)
+            assert str(caught.value) == str(expected.value)
+    assert check("https://api.example.com/x") is check("https://api.example.com/x")
+
+
+def test_url_checker_keeps_its_allowance_to_itself() -> None:
+    allowed = url_checker(allow=("127.0.0.1/32",))
+    assert allowed("https://127.0.0.1:8443/").port == 8443
+    with pytest.raises(DestinationBlocked):
+        url_checker()("https://127.0.0.1:8443/")
+    with pytest.raises(DestinationBlocked):
+        allowed("https://127.0.0.2/")
+    with pytest.raises(ValueError, match="too broad"):
+        url_checker(allow=("0.0.0.0/0",))
 
 
 def test_messages_never_contain_the_query_string() -> None:
