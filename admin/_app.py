@@ -21,8 +21,10 @@ from sanic.response import json as json_response
 
 from webhooks import (
     MANAGE,
+    MAX_ID,
     READ,
     CallFailed,
+    DestinationBlocked,
     FieldError,
     InvalidDefinition,
     Operator,
@@ -55,8 +57,6 @@ logger = logging.getLogger("admin")
 #: A definition with every field at its maximum stays far below this.
 MAX_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
-#: Ids are 32-bit integer columns on PostgreSQL; a larger ?before= is a 422, not a 500.
-MAX_ID = 2**31 - 1
 _names = itertools.count(1)
 
 
@@ -180,7 +180,7 @@ class AdminApi:
         try:
             outcome = await self.tester.test(webhook, headers)
         except CallFailed as exc:
-            return _out(TestOut(ok=False, category=exc.category, message=str(exc)))
+            return _out(TestOut(ok=False, category=exc.category, message=_test_message(exc)))
         return _out(
             TestOut(
                 ok=True,
@@ -228,6 +228,18 @@ class AdminApi:
         entries = await self._call(self.store.audit, operator.tenant, limit=limit, before_id=before)
         next_before = entries[-1].id if len(entries) == limit else None
         return _out(AuditPage(items=[AuditOut.of(e) for e in entries], next_before=next_before))
+
+
+def _test_message(exc: CallFailed) -> str:
+    """What an operator may learn from a failed Test.
+
+    Not which address a blocked name resolved to: that would let anyone who can edit a URL map
+    the server's internal DNS. The full reason goes to the server log instead.
+    """
+    if isinstance(exc, DestinationBlocked):
+        logger.info("test call refused: %s", exc)
+        return "destination blocked: the host is, or resolves to, a non-public address"
+    return str(exc)
 
 
 def _int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:

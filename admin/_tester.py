@@ -13,6 +13,8 @@ __all__ = ["TestOutcome", "Tester"]
 
 @dataclass(frozen=True, slots=True)
 class TestOutcome:
+    """What a Test call got back: the HTTP status, the body's first 500 characters, seconds."""
+
     status: int
     body: str
     elapsed: float
@@ -38,6 +40,10 @@ class Tester:
         return self._egress
 
     async def test(self, webhook: Webhook, headers: Mapping[str, str]) -> TestOutcome:
+        """Send the Test request for ``webhook`` with its decrypted ``headers``.
+
+        A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
+        """
         result = await self._client().test(
             WebhookRequest(
                 url=webhook.url, method=webhook.method, timeout=webhook.timeout, headers=headers

@@ -52,6 +52,7 @@ from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
+from ._storebase import MAX_ID
 from ._urls import check_url
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_CALLS_PER_CONVERSATION",
     "MAX_HEADERS",
+    "MAX_ID",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",

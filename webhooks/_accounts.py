@@ -68,10 +68,12 @@ class Accounts(StoreBase):
             raise AlreadyExists("tenant", name) from exc
 
     def get_tenant(self, name: str) -> Tenant:
+        """The tenant called ``name``; :class:`NotFound` if there is none."""
         with self._reading() as session:
             return self._tenant(self._tenant_row(session, name))
 
     def list_tenants(self) -> list[Tenant]:
+        """Every tenant, by name."""
         with self._reading() as session:
             rows = session.scalars(select(db.Tenant).order_by(db.Tenant.name))
             return [self._tenant(row) for row in rows]
@@ -200,7 +202,9 @@ class Accounts(StoreBase):
         wanted = set(self._check_permissions(permissions))
         try:
             with self._transaction() as session:
-                tenant_row = self._tenant_row(session, tenant)
+                # Locked like every change of permissions in the tenant (set_skill grants them
+                # too), so concurrent changes queue instead of missing each other.
+                tenant_row = self._tenant_row(session, tenant, lock=True)
                 if admin and tenant_row.skill_enabled:
                     wanted |= PERMISSIONS
                 row = db.Operator(tenant_id=tenant_row.id, name=name, is_admin=admin)
@@ -224,12 +228,14 @@ class Accounts(StoreBase):
             raise AlreadyExists("operator", name) from exc
 
     def get_operator(self, tenant: str, operator_id: int) -> Operator:
+        """The tenant's operator ``operator_id``; :class:`NotFound` for another tenant's."""
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             row = self._operator_row(session, tenant_row, operator_id)
             return self._operator(session, row, tenant)
 
     def list_operators(self, tenant: str) -> list[Operator]:
+        """The tenant's operators, oldest first."""
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             rows = session.scalars(
@@ -245,7 +251,7 @@ class Accounts(StoreBase):
         """Replace an operator's webhook permissions."""
         wanted = self._check_permissions(permissions)
         with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
+            tenant_row = self._tenant_row(session, tenant, lock=True)
             row = self._operator_row(session, tenant_row, operator_id)
             before = self._permissions(session, row.id)
             for permission in before - wanted:

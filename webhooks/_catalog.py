@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import yarl
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +22,37 @@ from ._records import Webhook
 from ._storebase import StoreBase, utc
 
 __all__ = ["Catalog"]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = yarl.URL(url)
+    return (parsed.scheme, (parsed.host or "").lower(), parsed.port)
+
+
+def _check_headers_follow_origin(before: Webhook, after: DefinitionInput) -> None:
+    """Stored header values go only to the host they were given for.
+
+    When an update moves the URL to another origin (scheme, host or port), every stored header
+    must be given again, or removed with null, in the same change. Otherwise anyone allowed to
+    edit the URL could point it at a server of theirs and press Test to read another
+    operator's API key. Browsers drop Authorization on cross-origin redirects for the same
+    reason.
+    """
+    if not before.header_names or _origin(before.url) == _origin(after.url):
+        return
+    given = {name.lower() for name in after.headers}
+    missing = [name for name in before.header_names if name.lower() not in given]
+    if missing:
+        raise InvalidDefinition(
+            [
+                FieldError(
+                    "headers",
+                    "the URL moves to another host: give every stored header again, or remove "
+                    f"it with null ({', '.join(missing)})",
+                    "headers_required",
+                )
+            ]
+        )
 
 
 class Catalog(StoreBase):
@@ -108,6 +140,7 @@ class Catalog(StoreBase):
                     webhook_id=row.id,
                     name=name,
                     value_encrypted=self.keyring.encrypt(value.get_secret_value()),
+                    key_id=self.keyring.ids[0],
                 )
             )
             kept.add(name.lower())
@@ -170,6 +203,7 @@ class Catalog(StoreBase):
             definition = merge_definition(
                 before.public(), changes, replace=replace, allow=self.allow
             )
+            _check_headers_follow_origin(before, definition)
             row.description = definition.description
             row.url = definition.url
             row.method = definition.method
@@ -198,6 +232,7 @@ class Catalog(StoreBase):
             return after
 
     def delete_webhook(self, tenant: str, name: str, *, actor: str) -> None:
+        """Delete a definition and free its slot of the tenant's limit."""
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
             row = self._webhook_row(session, tenant_row, name)
@@ -218,6 +253,7 @@ class Catalog(StoreBase):
             )
 
     def get_webhook(self, tenant: str, name: str) -> Webhook:
+        """The tenant's definition ``name``; :class:`NotFound` if there is none."""
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             row = session.scalars(
@@ -230,6 +266,7 @@ class Catalog(StoreBase):
             return self._webhook(session, row, tenant)
 
     def list_webhooks(self, tenant: str) -> list[Webhook]:
+        """The tenant's definitions, by name."""
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             rows = list(

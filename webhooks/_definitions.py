@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ._addresses import Allowance
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
-from ._urls import check_url
+from ._urls import MAX_URL_LENGTH, check_url
 
 __all__ = [
     "MAX_HEADERS",
@@ -39,7 +39,6 @@ MAX_NAME_LENGTH = 64
 MAX_PARAMETERS = 20
 MAX_HEADERS = 20
 MAX_HEADER_VALUE = 4096
-MAX_URL_LENGTH = 2048
 
 ParameterType = Literal["string", "number", "integer", "boolean"]
 Method = Literal["POST", "GET"]

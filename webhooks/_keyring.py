@@ -6,6 +6,7 @@ put first, ``rotate`` re-encrypts every stored value with it, and the old key is
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ._exceptions import KeyMismatch, KeyringError
 
-__all__ = ["Keyring", "generate_key"]
+__all__ = ["Keyring", "generate_key", "key_id"]
+
+
+def key_id(key: str) -> str:
+    """A fingerprint of ``key``: 16 hex digits of its SHA-256 (reveals nothing of the key)."""
+    return hashlib.sha256(key.encode("ascii", "replace")).hexdigest()[:16]
 
 
 def generate_key() -> str:
@@ -25,7 +31,7 @@ def generate_key() -> str:
 class Keyring:
     """Encrypts with the first key, decrypts with any. Its repr never shows a key."""
 
-    __slots__ = ("_count", "_fernet")
+    __slots__ = ("_count", "_fernet", "ids")
 
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
@@ -47,6 +53,10 @@ class Keyring:
                 ) from exc
         self._fernet = MultiFernet(fernets)
         self._count = len(fernets)
+        #: A short public fingerprint of each key, in order; ``ids[0]`` is the encrypting key's.
+        #: Stored beside each value, it lets a start-up check find values no key can open
+        #: without decrypting them all.
+        self.ids: tuple[str, ...] = tuple(key_id(key) for key in keys)
 
     def __repr__(self) -> str:
         return f"<Keyring with {self._count} key(s)>"

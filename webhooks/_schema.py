@@ -128,6 +128,9 @@ class WebhookHeader(Base):
     # Stored as given; uniqueness is case-insensitive and enforced by the definitions rules.
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value_encrypted: Mapped[str] = mapped_column(Text)
+    # Fingerprint of the key that encrypted the value (Keyring.ids); None for values written
+    # before migration 0003, which the start-up check decrypts one by one instead.
+    key_id: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class ConversationCalls(Base):

@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._addresses import allowance
+from ._addresses import Network, allowance
 from ._exceptions import ConfigurationError
 
 __all__ = ["VARIABLES", "Settings"]
 
 logger = logging.getLogger("webhooks")
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: name -> (default, meaning). The single source for the README's configuration table.
 VARIABLES: dict[str, tuple[str, str]] = {

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from . import _schema as db
 from ._accounts import Accounts, actor_of
 from ._catalog import Catalog
+from ._exceptions import KeyMismatch
 from ._records import AuditEntry, TenantSnapshot
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
 
@@ -60,13 +61,27 @@ class Store(Accounts, Catalog):
             ]
 
     def verify_keys(self) -> None:
-        """Raise :class:`KeyMismatch` now if stored values cannot be decrypted (start-up check)."""
+        """Raise :class:`KeyMismatch` now if any stored value cannot be decrypted.
+
+        The start-up check: every value records which key encrypted it, so one query finds
+        values whose key is not configured, and one value per key is decrypted to prove the
+        configured key is really that one. Values older than that record are all decrypted.
+        """
         with self._reading() as session:
-            for order in (db.WebhookHeader.webhook_id.asc(), db.WebhookHeader.webhook_id.desc()):
-                sealed = session.scalars(
-                    select(db.WebhookHeader.value_encrypted).order_by(order).limit(1)
-                ).first()
-                if sealed is not None:
+            used = set(session.scalars(select(db.WebhookHeader.key_id).distinct()))
+            unknown = {key for key in used if key is not None} - set(self.keyring.ids)
+            if unknown:
+                raise KeyMismatch(
+                    f"{len(unknown)} key(s) that encrypted stored header values are not "
+                    "configured (was a key removed before `keys rotate`?)"
+                )
+            for key in used:
+                query = select(db.WebhookHeader.value_encrypted).where(
+                    db.WebhookHeader.key_id.is_(None)
+                    if key is None
+                    else db.WebhookHeader.key_id == key
+                )
+                for sealed in session.scalars(query if key is None else query.limit(1)):
                     self.keyring.decrypt(sealed)
 
     def rotate_keys(self) -> int:
@@ -75,11 +90,13 @@ class Store(Accounts, Catalog):
         with self._transaction() as session:
             for header in session.scalars(select(db.WebhookHeader)):
                 header.value_encrypted = self.keyring.rotate(header.value_encrypted)
+                header.key_id = self.keyring.ids[0]
                 count += 1
         logger.info("re-encrypted %s header value(s) with the newest key", count)
         return count
 
     def count_webhooks(self) -> int:
+        """How many definitions the store holds, over all tenants."""
         with self._reading() as session:
             return int(session.scalar(select(func.count()).select_from(db.Webhook)) or 0)
 

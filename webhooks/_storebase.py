@@ -25,6 +25,7 @@ __all__ = ["MAX_ACTIONS", "MAX_ID", "TENANT_PATTERN", "StoreBase", "hash_token",
 
 #: At most this many webhook actions per tenant (product rule).
 MAX_ACTIONS = 10
+#: Ids are 32-bit integer columns on PostgreSQL: larger ones cannot exist.
 MAX_ID = 2**31 - 1
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -66,9 +67,17 @@ class StoreBase:
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
-        """A transaction that only reads (SQLite begins it deferred instead of IMMEDIATE)."""
+        """A transaction that only reads, and sees one consistent state across its queries.
+
+        On PostgreSQL it is REPEATABLE READ (READ COMMITTED would give each statement its own
+        snapshot, so rows committed between two queries could appear in one and not the other);
+        a SQLite transaction already reads one snapshot, begun deferred instead of IMMEDIATE.
+        """
+        options: dict[str, object] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
         with self._sessions() as session, session.begin():
-            session.connection(execution_options={READ_ONLY: True})
+            session.connection(execution_options=options)
             yield session
 
     # -- tenants --------------------------------------------------------------------------

@@ -191,7 +191,10 @@ def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
 
     action_env.put("order_status", path="/x")
     action_env.store.update_webhook(
-        "acme", "order_status", {"url": f"https://127.0.0.1:{free_port()}/x"}, actor="test"
+        "acme",
+        "order_status",
+        {"url": f"https://127.0.0.1:{free_port()}/x", "headers": {"X-Api-Key": "k"}},
+        actor="test",
     )
     action_env.wait_refreshed()
     assert "can't reach" in texts(run_action(action_env, order_id="1"))[0]

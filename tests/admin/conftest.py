@@ -161,7 +161,12 @@ def admin_server(
             if time.monotonic() > deadline:
                 pytest.fail(f"admin server did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield AdminServer(base_url, store, log_path, identities)
+        server = AdminServer(base_url, store, log_path, identities)
+        yield server
+        # Every module's server, whatever its tests did and in whatever order: the canary
+        # header value never came back in a response nor reached the log.
+        assert [r for r in server.responses if CANARY in r] == []
+        assert CANARY not in log_path.read_text()
     finally:
         process.terminate()
         try:

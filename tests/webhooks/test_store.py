@@ -418,3 +418,82 @@ def test_snapshot_holds_every_tenant_with_its_webhooks(store: Store, tenant: str
     assert everything[tenant].webhooks["b"].header_names == ()
     assert store.snapshot(["other"])["other"].webhooks["c"] == store.get_webhook("other", "c")
     assert store.snapshot(["nobody"]) == {}
+
+
+@pytest.mark.postgres
+def test_snapshot_is_consistent_while_webhooks_are_created(
+    store: Store, tenant: str, database_url: str
+) -> None:
+    """A webhook committed between the snapshot's queries appears in all of them or none."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite transactions always read one snapshot")
+    from sqlalchemy import event
+
+    store.create_webhook(tenant, definition("first"), actor="op")
+    other = Store(make_engine(database_url), store.keyring)
+    fired: list[str] = []
+
+    def interleave(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM webhooks" in statement and not fired:
+            fired.append(statement)
+            other.create_webhook(tenant, definition("second"), actor="op")
+
+    event.listen(store.engine, "after_cursor_execute", interleave)
+    try:
+        snapshot = store.snapshot([tenant])[tenant]
+    finally:
+        event.remove(store.engine, "after_cursor_execute", interleave)
+        other.engine.dispose()
+    assert fired
+    assert list(snapshot.webhooks) == ["first"]
+    assert list(store.snapshot([tenant])[tenant].webhooks) == ["first", "second"]
+
+
+def test_a_value_made_with_a_removed_key_is_caught_at_start_up(store: Store, tenant: str) -> None:
+    """Key A made three values; B is put first and two values change; A is then dropped."""
+    key_a, key_b = generate_key(), generate_key()
+    with_a = Store(store.engine, Keyring([key_a]))
+    for name in ("one", "two", "three"):
+        with_a.create_webhook(tenant, definition(name), actor="op")
+    with_both = Store(store.engine, Keyring([key_b, key_a]))
+    for name in ("one", "three"):
+        with_both.update_webhook(tenant, name, {"headers": {"X-Api-Key": "new"}}, actor="op")
+    with_both.verify_keys()
+    with pytest.raises(KeyMismatch, match="not configured"):
+        Store(store.engine, Keyring([key_b])).verify_keys()
+    with_both.rotate_keys()
+    Store(store.engine, Keyring([key_b])).verify_keys()
+
+
+def test_values_from_before_key_ids_are_each_decrypted(store: Store, tenant: str) -> None:
+    from sqlalchemy import update
+
+    from webhooks import _schema as db
+
+    store.create_webhook(tenant, definition(), actor="op")
+    with store.engine.begin() as connection:
+        connection.execute(update(db.WebhookHeader).values(key_id=None))
+    store.verify_keys()
+    with pytest.raises(KeyMismatch):
+        Store(store.engine, Keyring([generate_key()])).verify_keys()
+
+
+def test_moving_the_url_to_another_host_needs_every_header_again(store: Store, tenant: str) -> None:
+    store.create_webhook(
+        tenant, definition(headers={"X-Api-Key": CANARY, "X-Team": "t"}), actor="o"
+    )
+    for url in ("https://attacker.example.net/steal", "https://api.example.com:8443/orders"):
+        with pytest.raises(InvalidDefinition) as caught:
+            store.update_webhook(tenant, "order_status", {"url": url}, actor="o")
+        assert caught.value.errors[0].code == "headers_required"
+    # Same origin: headers stay. New origin with every header given again or removed: fine.
+    store.update_webhook(
+        tenant, "order_status", {"url": "https://api.example.com/v2/orders"}, actor="o"
+    )
+    moved = store.update_webhook(
+        tenant,
+        "order_status",
+        {"url": "https://new.example.net/", "headers": {"X-Api-Key": "fresh", "X-Team": None}},
+        actor="o",
+    )
+    assert store.headers_for(moved) == {"X-Api-Key": "fresh"}
