@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,30 @@ def postgres_admin() -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def postgres_database(postgres_admin: Engine) -> Iterator[str]:
     """A fresh database for this test session, dropped at the end."""
-    name = f"webhooks_test_{uuid.uuid4().hex[:12]}"
-    with postgres_admin.connect() as connection:
+    with temporary_postgres(postgres_admin, "webhooks_test") as url:
+        yield url
+
+
+@contextmanager
+def temporary_postgres(admin: Engine, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for the duration of the block; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_admin.url.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def database_for(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A SQLite file in ``tmp``, or a temporary PostgreSQL database: for engine-param fixtures."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'store.db'}"
+        return
+    with temporary_postgres(request.getfixturevalue("postgres_admin"), "webhooks_test") as url:
+        yield url
 
 
 @pytest.fixture

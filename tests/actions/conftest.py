@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-from sqlalchemy import Engine, text
 
 from tests.admin.conftest import free_port
+from tests.conftest import database_for
 from tests.webhooks.https_server import LocalServer
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
@@ -123,19 +123,6 @@ class ActionEnv:
         )
 
 
-def _database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'actions.db'}"
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    name = f"webhooks_actions_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def start_action_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     with log_path.open("a") as log:
@@ -176,7 +163,7 @@ def action_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ActionEnv]:
     tmp = tmp_path_factory.mktemp("actions")
-    databases = _database(request.param, tmp, request)
+    databases = database_for(request.param, tmp, request)
     database_url = next(databases)
     key = generate_key()
     engine = make_engine(database_url)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests.actions.conftest import ThreadedWebhook, payload, start_action_server, stop
+from tests.conftest import temporary_postgres
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
 pytestmark = pytest.mark.postgres
@@ -20,12 +20,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def database(postgres_admin: Engine) -> Iterator[str]:
-    name = f"webhooks_replicas_{uuid.uuid4().hex[:12]}"
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with temporary_postgres(postgres_admin, "webhooks_replicas") as url:
+        yield url
 
 
 def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(

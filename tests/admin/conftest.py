@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
 
+from tests.conftest import database_for
 from webhooks import MANAGE, READ, Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,19 +79,6 @@ class AdminServer:
         return data
 
 
-def _database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'admin.db'}"
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    name = f"webhooks_admin_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def _seed(store: Store) -> dict[str, Identity]:
     identities = {"none": Identity("none", None), "bad": Identity("bad", "wha_not-a-real-token")}
     for tenant in ("acme", "globex", "initech"):
@@ -121,7 +107,7 @@ def admin_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AdminServer]:
     tmp = tmp_path_factory.mktemp("admin")
-    databases = _database(request.param, tmp, request)
+    databases = database_for(request.param, tmp, request)
     database_url = next(databases)
     key = generate_key()
     engine = make_engine(database_url)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
+from tests.conftest import temporary_postgres
 from webhooks import make_engine, migrate
 from webhooks._database import downgrade
 from webhooks._schema import Base
@@ -34,15 +34,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    name = f"webhooks_migrate_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with temporary_postgres(request.getfixturevalue("postgres_admin"), "webhooks_migrate") as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _tables(engine: Engine) -> set[str]:
