@@ -32,6 +32,7 @@ from webhooks import (
     Store,
     Unauthenticated,
     actor_of,
+    reject_json_constant,
 )
 
 from ._errors import ApiError, handle_exception
@@ -60,15 +61,11 @@ T = TypeVar("T")
 _names = itertools.count(1)
 
 
-def _reject_constant(value: str) -> Any:
-    raise ValueError(f"{value} is not valid JSON")
-
-
 def _body(request: Request) -> object:
     if not request.body:
         raise ApiError(400, "malformed_json", "expected a JSON body")
     try:
-        return json.loads(request.body, parse_constant=_reject_constant)
+        return json.loads(request.body, parse_constant=reject_json_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
 

@@ -47,7 +47,13 @@ from ._exceptions import (
 )
 from ._keyring import Keyring, generate_key
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
-from ._messages import TRUNCATION_MARK, WebhookRequest, WebhookResult, WebhookTestResult
+from ._messages import (
+    TRUNCATION_MARK,
+    WebhookRequest,
+    WebhookResult,
+    WebhookTestResult,
+    reject_json_constant,
+)
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
 from ._settings import VARIABLES, Settings
@@ -118,6 +124,7 @@ __all__ = [
     "migrate",
     "open_store",
     "parse_definition",
+    "reject_json_constant",
     "token_matches",
 ]
 

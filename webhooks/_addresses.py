@@ -23,6 +23,7 @@ from typing import TypeAlias
 
 __all__ = [
     "BLOCKED_NETWORKS",
+    "IPV4_TRANSLATED",
     "MIN_ALLOW_PREFIX",
     "Address",
     "Allowance",
@@ -92,9 +93,10 @@ BLOCKED_NETWORKS: tuple[tuple[Network, str], ...] = (
     (_N("8000::/1"), "reserved IPv6 space outside 2000::/3 (8000::/1)"),
 )
 
-# IPv6 prefixes whose low 32 bits are an IPv4 address the packet really goes to.
-_IPV4_MAPPED = _N("::ffff:0:0/96")
-_IPV4_TRANSLATED = _N("::ffff:0:0:0/96")
+#: The IPv4-translated form of SIIT (``::ffff:0:a.b.c.d``): like IPv4-mapped (``::ffff:0:0/96``,
+#: which :attr:`~ipaddress.IPv6Address.ipv4_mapped` recognises), its low 32 bits are the IPv4
+#: address the packet really goes to.
+IPV4_TRANSLATED = _N("::ffff:0:0:0/96")
 
 
 def parse_address(text: str) -> Address:
@@ -110,7 +112,7 @@ def _unwrap(address: Address) -> Address:
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return address.ipv4_mapped
-        if address in _IPV4_TRANSLATED:
+        if address in IPV4_TRANSLATED:
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 

@@ -11,7 +11,6 @@ removes a stored header (JSON merge-patch style), and a header left out keeps it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ._addresses import Allowance
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
+from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from ._urls import MAX_URL_LENGTH, check_url
 
 __all__ = [
@@ -44,29 +44,6 @@ ParameterType = Literal["string", "number", "integer", "boolean"]
 Method = Literal["POST", "GET"]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
-
-# RFC 9110 "token": the characters a header field name may contain.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
-# Values may not smuggle a second header or a request line.
-_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-# Headers the egress sets itself or that would change how the request is framed or routed.
-RESERVED_HEADERS = frozenset(
-    {
-        "accept-encoding",
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-type",
-        "host",
-        "keep-alive",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 
 
 class _Strict(BaseModel):
@@ -155,7 +132,7 @@ def _semantic_errors(
     lowered: dict[str, str] = {}
     for name, value in definition.headers.items():
         field = f"headers.{name}"
-        if not _HEADER_NAME.match(name):
+        if not HEADER_NAME.fullmatch(name):
             errors.append(
                 FieldError(
                     "headers",
@@ -182,7 +159,7 @@ def _semantic_errors(
             errors.append(
                 FieldError(field, f"header values are at most {MAX_HEADER_VALUE} characters")
             )
-        elif _HEADER_VALUE_FORBIDDEN.search(secret):
+        elif HEADER_VALUE_FORBIDDEN.search(secret):
             errors.append(FieldError(field, "header values may not contain control characters"))
     if len(definition.headers) > MAX_HEADERS:
         errors.append(FieldError("headers", f"at most {MAX_HEADERS} headers"))

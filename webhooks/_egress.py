@@ -39,7 +39,7 @@ from ._messages import (
     WebhookResult,
     WebhookTestResult,
     decode_body,
-    safe_url,
+    log_url,
 )
 from ._resolver import GuardedResolver
 from ._urls import url_checker
@@ -320,14 +320,16 @@ class Egress:
                     # Stop reading: drop this connection rather than drain an endless body.
                     response.close()
         elapsed = time.perf_counter() - started
+        # Never raises, whatever charset the webhook claims (so it may sit outside the mapping).
         text, data = decode_body(
             content, charset=response.charset, truncated=truncated, limit=self._max_body_bytes
         )
-        if logger.isEnabledFor(logging.DEBUG):  # safe_url costs a few URL copies
+        if logger.isEnabledFor(logging.DEBUG):  # log_url costs a URL copy
+            # Scheme, host and port only: the path may be the secret (Slack-style URLs).
             logger.debug(
                 "webhook %s %s answered %s in %.3fs (%d bytes%s)",
                 request.method,
-                safe_url(url),
+                log_url(url),
                 response.status,
                 elapsed,
                 len(content),

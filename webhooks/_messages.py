@@ -1,12 +1,16 @@
 """What a webhook call sends and what it gets back: the request and result value objects.
 
 Value objects only; :mod:`webhooks._egress` does the I/O. Both have masked reprs: a request's
-header values and argument values, and a URL's query string, may hold secrets or personal data.
+header values and argument values, and a URL's path and query string, may hold secrets or
+personal data. The header rules (:data:`HEADER_NAME`, :data:`HEADER_VALUE_FORBIDDEN`,
+:data:`RESERVED_HEADERS`) and the JSON rule (:func:`reject_json_constant`) live here, once.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import functools
 import json
 import math
 import re
@@ -17,11 +21,12 @@ from typing import Any, Literal, TypeAlias
 
 import yarl
 
-from ._definitions import RESERVED_HEADERS
-
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "HEADER_NAME",
+    "HEADER_VALUE_FORBIDDEN",
     "MAX_TIMEOUT",
+    "RESERVED_HEADERS",
     "TRUNCATION_MARK",
     "Argument",
     "JSONValue",
@@ -30,8 +35,11 @@ __all__ = [
     "WebhookResult",
     "WebhookTestResult",
     "decode_body",
+    "log_url",
     "query_value",
+    "reject_json_constant",
     "safe_url",
+    "text_encoding",
 ]
 
 Method: TypeAlias = Literal["POST", "GET"]
@@ -44,18 +52,53 @@ MAX_TIMEOUT = 30.0
 #: Appended to the text of a body cut at the cap, so a reader cannot miss it.
 TRUNCATION_MARK = "\n[... response truncated at {limit} bytes]"
 
-# RFC 9110 token characters for names; values may not carry CR, LF, NUL or other controls.
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: A header name: 1-128 RFC 9110 token characters. Use ``fullmatch`` (``$`` would let a
+#: trailing newline through).
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}")
+#: What a header value may not contain: CR, LF, NUL and the other controls (tab is fine), which
+#: would smuggle a second header or a request line. Use ``search``.
+HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Headers the client sets itself or that would change how the request is framed or routed
+#: (lower case).
+RESERVED_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "host",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 # A tuple, not a union: isinstance with a tuple is about three times faster, once per argument.
 _ARGUMENT_TYPES = (str, int, float, bool)
 
 
 def safe_url(url: str | yarl.URL) -> str:
-    """``url`` without userinfo, query string or fragment: what may appear in logs and reprs."""
+    """``url`` without userinfo, query string or fragment, for an operator's own eyes.
+
+    The path is kept, so this is not for logs: some webhook URLs carry their secret in the path
+    (``https://hooks.slack.com/services/T000/B000/XXXX``). Logs and reprs use :func:`log_url`.
+    """
     try:
         parsed = yarl.URL(url) if isinstance(url, str) else url
         return str(parsed.with_user(None).with_query(None).with_fragment(None))
+    except (ValueError, TypeError):
+        return "<unparsable URL>"
+
+
+def log_url(url: str | yarl.URL) -> str:
+    """Only the scheme, host and port of ``url``: what may appear in logs and reprs."""
+    try:
+        parsed = yarl.URL(url) if isinstance(url, str) else url
+        return str(parsed.origin())
     except (ValueError, TypeError):
         return "<unparsable URL>"
 
@@ -98,12 +141,12 @@ class WebhookRequest:
         if not (0 < self.timeout <= MAX_TIMEOUT) or math.isnan(self.timeout):
             raise ValueError(f"timeout must be in (0, {MAX_TIMEOUT}] seconds")
         for name, value in self.headers.items():
-            if not _HEADER_NAME.fullmatch(name):
-                raise ValueError(f"header name {name!r} is not a valid token")
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name!r} is not 1-128 token characters")
             if name.lower() in RESERVED_HEADERS:
                 raise ValueError(f"header {name!r} is set by the client itself")
             # The value is never quoted back: it is a secret.
-            if not isinstance(value, str) or _HEADER_VALUE_FORBIDDEN.search(value):
+            if not isinstance(value, str) or HEADER_VALUE_FORBIDDEN.search(value):
                 raise ValueError(f"the value of header {name!r} has forbidden characters")
         for name, argument in self.arguments.items():
             if isinstance(argument, float) and not math.isfinite(argument):
@@ -113,7 +156,7 @@ class WebhookRequest:
 
     def __repr__(self) -> str:
         return (
-            f"WebhookRequest(url={safe_url(self.url)!r}, method={self.method!r}, "
+            f"WebhookRequest(url={log_url(self.url)!r}, method={self.method!r}, "
             f"timeout={self.timeout!r}, headers=<{', '.join(self.headers)}: values hidden>, "
             f"arguments=<{', '.join(self.arguments)}: values hidden>)"
         )
@@ -168,32 +211,77 @@ class WebhookTestResult:
     truncated: bool
 
 
-def _reject_constant(name: str) -> None:
+def reject_json_constant(name: str) -> None:
+    """``parse_constant`` hook for :mod:`json`: ``NaN``, ``Infinity`` and ``-Infinity`` are not
+    JSON (RFC 8259), though Python's parser accepts them by default."""
     raise ValueError(f"{name} is not JSON")
 
 
 # Built once: json.dumps/json.loads with options build a new coder at every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=reject_json_constant)
+
+
+def text_encoding(charset: str | None) -> str:
+    """The codec to decode a body with: ``charset`` when it names a text encoding, else UTF-8.
+
+    The charset comes from the webhook's ``Content-Type``, so it is untrusted: an unknown name,
+    or a codec that is not a character encoding (``base64``, ``rot13``, ``zlib``: bytes-to-bytes
+    or str-to-str transforms), falls back to UTF-8.
+    """
+    if charset is None or charset == "utf-8":  # the usual answer, without a cache lookup
+        return "utf-8"
+    return _text_encoding(charset)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_encoding(charset: str) -> str:
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError, TypeError):
+        return "utf-8"
+    return info.name if getattr(info, "_is_text_encoding", True) else "utf-8"
+
+
+def _decode(body: bytes, encoding: str, truncated: bool) -> str:
+    if encoding != "utf-8":
+        text = _decode_as(body, encoding, truncated)
+        if text is not None:
+            return text
+    if truncated:
+        # Not final: a multi-byte character cut at the cap is dropped, not mangled.
+        return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(body, final=False)
+    return body.decode("utf-8", errors="replace")
+
+
+def _decode_as(body: bytes, encoding: str, truncated: bool) -> str | None:
+    """``body`` decoded with ``encoding``, or ``None`` when that codec fails on it."""
+    # A text codec may still refuse errors="replace" (idna), refuse everything (undefined), or
+    # raise whatever its code raises (punycode; utf-16 without a BOM, incrementally). A codec is
+    # arbitrary code run on the webhook's bytes, so any failure means "fall back to UTF-8".
+    if truncated:
+        with contextlib.suppress(Exception):  # the one-shot decoder below may still manage
+            decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+            return str(decoder.decode(body, final=False))
+    try:
+        return str(body.decode(encoding, errors="replace"))
+    except Exception:
+        return None
 
 
 def decode_body(
     body: bytes, *, charset: str | None, truncated: bool, limit: int
 ) -> tuple[str, JSONValue]:
-    """Decode ``body`` to text and to ``data`` (parsed JSON, or ``{"response_text": text}``)."""
-    encoding = charset or "utf-8"
+    """Decode ``body`` to text and to ``data`` (parsed JSON, or ``{"response_text": text}``).
+
+    Never raises: ``charset`` is used only when it names a text encoding
+    (:func:`text_encoding`), and any decoding failure falls back to UTF-8 with replacement
+    characters.
+    """
+    text = _decode(body, text_encoding(charset), truncated)
     if truncated:
-        try:
-            decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        except LookupError:
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        # Not final: a multi-byte character cut at the cap is dropped, not mangled.
-        text = decoder.decode(body, final=False) + TRUNCATION_MARK.format(limit=limit)
+        text += TRUNCATION_MARK.format(limit=limit)
         return text, {"response_text": text}
-    try:
-        text = body.decode(encoding, errors="replace")
-    except LookupError:  # an unknown charset in Content-Type
-        text = body.decode("utf-8", errors="replace")
     try:
         return text, _DECODER.decode(text)
     except (ValueError, RecursionError):

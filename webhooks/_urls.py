@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import yarl
 
-from ._addresses import Allowance, Network, allowance, blocked_reason
+from ._addresses import IPV4_TRANSLATED, Allowance, Network, allowance, blocked_reason
 from ._exceptions import DestinationBlocked, InvalidURL
 
 __all__ = ["BLOCKED_SUFFIXES", "MAX_URL_LENGTH", "check_url", "url_checker"]
@@ -60,7 +60,6 @@ _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 # After IDNA encoding (yarl does it) a label is letters, digits and inner hyphens.
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _MAX_HOST_LENGTH = 253
-_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 
 
 def _bad_character(text: str) -> str | None:
@@ -77,7 +76,7 @@ def _check_ipv6_literal(host: str, allow: tuple[Network, ...]) -> None:
         address = ipaddress.IPv6Address(host)
     except ValueError as exc:
         raise InvalidURL("not a valid IPv6 address literal") from exc
-    if address.ipv4_mapped is not None or address in _IPV4_TRANSLATED:
+    if address.ipv4_mapped is not None or address in IPV4_TRANSLATED:
         raise InvalidURL("IPv6 literal carrying an IPv4 address: write the IPv4 address itself")
     reason = blocked_reason(address, allow=allow)
     if reason is not None:

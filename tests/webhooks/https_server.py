@@ -19,6 +19,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 GZIP_JSON = gzip.compress(b'{"inflated": true}')
 TEN_MB = 10 * 1024 * 1024
+#: What /charset repeats: ASCII and Latin-1 letters, so every test encoding can carry it.
+CHARSET_TEXT = "héllo wörld, "
+
+
+def charset_body(encoding: str, size: int) -> bytes:
+    """What /charset sends: :data:`CHARSET_TEXT` repeated to at least ``size`` bytes."""
+    unit = CHARSET_TEXT.encode(encoding)
+    return unit * -(-size // len(unit))
 
 
 @dataclass
@@ -60,6 +68,8 @@ class LocalServer:
         app.router.add_get("/gzip", self._gzip)
         app.router.add_get("/close", self._close)
         app.router.add_get("/long", self._long)
+        app.router.add_get("/charset", self._charset)
+        app.router.add_route("*", "/services/{secret:.+}", self._echo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         protocol_factory = self._runner.server
@@ -180,6 +190,13 @@ class LocalServer:
     async def _long(self, request: web.Request) -> web.Response:
         self._record(request, b"")
         return web.Response(text=json.dumps({"items": ["é" * 10] * 100}, ensure_ascii=False))
+
+    async def _charset(self, request: web.Request) -> web.Response:
+        """``?charset=`` goes into Content-Type as is; the body is encoded with ``?encoding=``."""
+        self._record(request, b"")
+        body = charset_body(request.query["encoding"], int(request.query["size"]))
+        content_type = f"text/plain; charset={request.query['charset']}"
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 class ScriptedResolver(AbstractResolver):

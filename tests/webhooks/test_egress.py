@@ -42,13 +42,14 @@ from webhooks._messages import TRUNCATION_MARK, WebhookRequest, query_value
 from webhooks._urls import check_url
 
 from .conftest import LOOPBACK_ALLOWANCE, WEBHOOK_HOST, StartServer
-from .https_server import GZIP_JSON, LocalServer, ScriptedResolver
+from .https_server import CHARSET_TEXT, GZIP_JSON, LocalServer, ScriptedResolver, charset_body
 
 pytestmark = pytest.mark.asyncio
 
 PUBLIC = "93.184.216.34"
 SECRET = "s3cr3t-header-value-7f1d"
 QUERY_SECRET = "query-secret-5a9e"
+PATH_SECRET = "XXXXpathsecret0b4c"  # a made-up token where Slack puts its secret
 
 
 @pytest.fixture(autouse=True)
@@ -151,10 +152,25 @@ async def test_headers_are_sent_and_never_logged(
     assert seen["headers"]["Accept-Encoding"] == "identity"
     assert seen["headers"]["Content-Type"] == "application/json"
     assert seen["headers"]["User-Agent"] == USER_AGENT
-    assert "/status/500" in caplog.text  # the call was logged, so the check below means something
+    # The call was logged, so the checks below mean something.
+    assert f"https://127.0.0.1:{server.port} answered 500" in caplog.text
     for text in (caplog.text, str(caught.value), repr(request)):
         assert SECRET not in text
         assert QUERY_SECRET not in text
+
+
+async def test_a_secret_in_the_url_path_is_never_logged(
+    egress: Egress, server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    request = WebhookRequest(url=server.url(f"/services/T000/B000/{PATH_SECRET}"))
+    result = await egress.call(request)
+
+    assert [r["path"] for r in server.seen.requests] == [f"/services/T000/B000/{PATH_SECRET}"]
+    assert f"https://127.0.0.1:{server.port} answered 200" in caplog.text
+    for text in (caplog.text, repr(request), repr(result)):
+        assert PATH_SECRET not in text
+        assert "/services" not in text
 
 
 async def test_a_configured_user_agent_replaces_the_clients_own(
@@ -174,6 +190,25 @@ async def test_request_refuses_header_values_that_would_smuggle_lines() -> None:
     with pytest.raises(ValueError, match="X-Key") as caught:
         WebhookRequest(url="https://example.com/", headers={"X-Key": f"{SECRET}\r\nHost: evil"})
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("X" * 129, id="too-long"),
+        pytest.param("X-Key\n", id="trailing-newline"),
+        pytest.param("X Key", id="space"),
+        pytest.param("X-Kéy", id="non-ascii"),
+    ],
+)
+async def test_request_refuses_invalid_header_names(name: str) -> None:
+    with pytest.raises(ValueError, match="header name"):
+        WebhookRequest(url="https://example.com/", headers={name: "value"})
+
+
+async def test_request_accepts_a_128_character_header_name() -> None:
+    WebhookRequest(url="https://example.com/", headers={"X" * 128: "value"})
 
 
 async def test_request_refuses_headers_the_client_sets_itself() -> None:
@@ -222,6 +257,55 @@ async def test_gzip_body_is_not_inflated(egress: Egress, server: LocalServer) ->
     assert result.body == GZIP_JSON
     assert result.data != {"inflated": True}
     assert "response_text" in result.data
+
+
+# --- charsets -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [
+        # Not usable for decoding at all: the body is read as UTF-8.
+        pytest.param("idna", "utf-8", id="idna"),
+        pytest.param("undefined", "utf-8", id="undefined"),
+        pytest.param("punycode", "utf-8", id="punycode"),
+        pytest.param("base64", "utf-8", id="base64"),
+        pytest.param("rot13", "utf-8", id="rot13"),
+        pytest.param("zlib", "utf-8", id="zlib"),
+        pytest.param("no-such-charset", "utf-8", id="nonexistent"),
+        # Real text encodings, used as declared.
+        pytest.param("utf-16", "utf-16-le", id="utf-16-without-bom"),
+        pytest.param("latin-1", "latin-1", id="latin-1"),
+        pytest.param("UTF-8", "utf-8", id="utf-8-upper-case"),
+    ],
+)
+@pytest.mark.parametrize(
+    "size", [pytest.param(100, id="small"), pytest.param(MAX_BODY_BYTES + 5_000, id="over-the-cap")]
+)
+async def test_any_declared_charset_gives_sensible_text(
+    egress: Egress, server: LocalServer, charset: str, encoding: str, size: int
+) -> None:
+    url = server.url(f"/charset?charset={charset}&encoding={encoding}&size={size}")
+    # What the body really says (decoded whole, with the codec the server encoded it with).
+    expected = charset_body(encoding, size).decode(encoding)
+
+    result = await egress.call(WebhookRequest(url=url, method="GET"))
+    outcome = await egress.test(WebhookRequest(url=url, method="GET"))
+
+    assert outcome.status == 200
+    assert result.data == {"response_text": result.text}
+    if size < MAX_BODY_BYTES:
+        assert result.truncated is False
+        assert result.text == expected
+    else:
+        mark = TRUNCATION_MARK.format(limit=MAX_BODY_BYTES)
+        assert result.truncated is True
+        assert result.text.endswith(mark)
+        text = result.text[: -len(mark)]
+        assert len(text) > 20_000
+        assert expected.startswith(text)  # a clean prefix: no mangled or replaced characters
+    assert outcome.preview == result.text[:500]
+    assert outcome.preview.startswith(CHARSET_TEXT)
 
 
 # --- the cap --------------------------------------------------------------------------------
@@ -434,29 +518,140 @@ async def test_default_client_refuses_the_loopback_server(
 
 
 # Addresses the resolver may return; each must be refused at connection time on its own,
-# whatever the URL rules do (STYLE.md habit 14).
+# whatever the URL rules do (STYLE.md habit 14). The URL is a plain public name, so only the
+# guard stands between the call and these addresses.
 BLOCKED_ANSWERS = [
-    "127.0.0.1", "127.255.255.254", "0.0.0.0", "0.1.2.3",  # noqa: S104 - refused, not bound
-    "10.0.0.1", "172.16.0.1",
-    "172.31.255.255", "192.168.1.1", "169.254.169.254", "169.254.0.1", "100.64.0.1",
-    "100.100.100.200", "192.0.0.1", "192.0.0.192", "192.0.2.1", "198.51.100.7", "203.0.113.9",
-    "198.18.0.1", "198.19.255.255", "192.88.99.1", "224.0.0.1", "239.255.255.250",
-    "240.0.0.1", "255.255.255.255", "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-    "::ffff:169.254.169.254", "::ffff:0:7f00:1", "::127.0.0.1", "64:ff9b::a00:1",
-    "64:ff9b::808:808", "64:ff9b:1::1", "100::1", "2001::1", "2001:db8::1", "2001:20::1",
-    "2002:7f00:1::1", "3fff::1", "fc00::1", "fd12:3456::1", "fe80::1", "fe80::1%lo",
-    "fec0::1", "ff02::1", "ff05::1:3", "not-an-address",
-]  # fmt: skip
+    pytest.param("127.0.0.0", id="loopback-first"),
+    pytest.param("127.0.0.1", id="loopback"),
+    pytest.param("127.255.255.255", id="loopback-last"),
+    pytest.param("0.0.0.0", id="this-network-first"),  # noqa: S104 - refused, not bound
+    pytest.param("0.1.2.3", id="this-network"),
+    pytest.param("0.255.255.255", id="this-network-last"),
+    pytest.param("10.0.0.0", id="rfc1918-10-first"),
+    pytest.param("10.255.255.255", id="rfc1918-10-last"),
+    pytest.param("172.16.0.0", id="rfc1918-172-first"),
+    pytest.param("172.31.255.255", id="rfc1918-172-last"),
+    pytest.param("192.168.0.0", id="rfc1918-192-first"),
+    pytest.param("192.168.255.255", id="rfc1918-192-last"),
+    pytest.param("100.64.0.0", id="cgnat-first"),
+    pytest.param("100.127.255.255", id="cgnat-last"),
+    pytest.param("100.100.100.200", id="cgnat-alibaba-metadata"),
+    pytest.param("169.254.0.0", id="link-local-first"),
+    pytest.param("169.254.255.255", id="link-local-last"),
+    pytest.param("169.254.169.254", id="metadata"),
+    pytest.param("192.0.0.0", id="ietf-first"),
+    pytest.param("192.0.0.255", id="ietf-last"),
+    pytest.param("192.0.0.9", id="ietf-pcp-anycast"),
+    pytest.param("192.0.2.0", id="test-net-1-first"),
+    pytest.param("192.0.2.255", id="test-net-1-last"),
+    pytest.param("198.51.100.0", id="test-net-2-first"),
+    pytest.param("198.51.100.255", id="test-net-2-last"),
+    pytest.param("203.0.113.0", id="test-net-3-first"),
+    pytest.param("203.0.113.255", id="test-net-3-last"),
+    pytest.param("198.18.0.0", id="benchmark-first"),
+    pytest.param("198.19.255.255", id="benchmark-last"),
+    pytest.param("192.88.99.1", id="6to4-relay-anycast"),
+    pytest.param("192.31.196.1", id="as112"),
+    pytest.param("192.52.193.1", id="amt"),
+    pytest.param("192.175.48.1", id="as112-direct"),
+    pytest.param("224.0.0.0", id="multicast-first"),
+    pytest.param("239.255.255.255", id="multicast-last"),
+    pytest.param("224.0.0.251", id="multicast-mdns"),
+    pytest.param("240.0.0.0", id="reserved-first"),
+    pytest.param("254.255.255.255", id="reserved-last"),
+    pytest.param("255.255.255.255", id="broadcast"),
+    pytest.param("::", id="v6-unspecified"),
+    pytest.param("::1", id="v6-loopback"),
+    pytest.param("::127.0.0.1", id="v4-compatible-loopback"),
+    pytest.param("::10.0.0.1", id="v4-compatible-rfc1918"),
+    pytest.param("::8.8.8.8", id="v4-compatible-public"),
+    pytest.param("::ffff:127.0.0.1", id="mapped-loopback"),
+    pytest.param("::ffff:7f00:2", id="mapped-loopback-hex"),
+    pytest.param("::ffff:0.0.0.0", id="mapped-unspecified"),
+    pytest.param("::ffff:10.0.0.1", id="mapped-rfc1918-10"),
+    pytest.param("::ffff:172.16.0.1", id="mapped-rfc1918-172"),
+    pytest.param("::ffff:192.168.1.1", id="mapped-rfc1918-192"),
+    pytest.param("::ffff:100.64.0.1", id="mapped-cgnat"),
+    pytest.param("::ffff:169.254.169.254", id="mapped-metadata"),
+    pytest.param("::ffff:a9fe:1", id="mapped-link-local-hex"),
+    pytest.param("::ffff:224.0.0.1", id="mapped-multicast"),
+    pytest.param("::ffff:255.255.255.255", id="mapped-broadcast"),
+    pytest.param("::ffff:0:7f00:1", id="translated-loopback"),
+    pytest.param("::ffff:0:10.0.0.1", id="translated-rfc1918"),
+    pytest.param("::ffff:0:169.254.169.254", id="translated-metadata"),
+    pytest.param("::ffff:0:192.168.0.1", id="translated-rfc1918-192"),
+    pytest.param("64:ff9b::", id="nat64-first"),
+    pytest.param("64:ff9b::ffff:ffff", id="nat64-last"),
+    pytest.param("64:ff9b::127.0.0.1", id="nat64-loopback"),
+    pytest.param("64:ff9b::a00:1", id="nat64-rfc1918"),
+    pytest.param("64:ff9b::8.8.8.8", id="nat64-public"),
+    pytest.param("64:ff9b:1::", id="nat64-local-first"),
+    pytest.param("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", id="nat64-local-last"),
+    pytest.param("64:ff9b:1::a00:1", id="nat64-local-rfc1918"),
+    pytest.param("2002::", id="6to4-first"),
+    pytest.param("2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", id="6to4-last"),
+    pytest.param("2002:7f00:1::1", id="6to4-loopback"),
+    pytest.param("2002:a9fe:a9fe::1", id="6to4-metadata"),
+    pytest.param("2002:808:808::1", id="6to4-public"),
+    pytest.param("2001::", id="teredo-first"),
+    pytest.param("2001:0:ffff:ffff:ffff:ffff:ffff:ffff", id="teredo-last"),
+    pytest.param("2001:0:4136:e378:8000:63bf:3fff:fdd2", id="teredo-rfc4380-example"),
+    pytest.param("100::", id="discard-first"),
+    pytest.param("100::ffff:ffff:ffff:ffff", id="discard-last"),
+    pytest.param("2001:2::", id="v6-benchmark-first"),
+    pytest.param("2001:2:0:ffff:ffff:ffff:ffff:ffff", id="v6-benchmark-last"),
+    pytest.param("2001:10::", id="orchid-first"),
+    pytest.param("2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", id="orchid-last"),
+    pytest.param("2001:20::", id="orchidv2-first"),
+    pytest.param("2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", id="orchidv2-last"),
+    pytest.param("2001:db8::", id="v6-documentation-first"),
+    pytest.param("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", id="v6-documentation-last"),
+    pytest.param("3fff::", id="v6-documentation-3fff-first"),
+    pytest.param("3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", id="v6-documentation-3fff-last"),
+    pytest.param("5f00::1", id="srv6-sid"),
+    pytest.param("fc00::", id="ula-first"),
+    pytest.param("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", id="ula-last"),
+    pytest.param("fd12:3456::1", id="ula"),
+    pytest.param("fe80::", id="v6-link-local-first"),
+    pytest.param("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", id="v6-link-local-last"),
+    pytest.param("fec0::", id="site-local-first"),
+    pytest.param("feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", id="site-local-last"),
+    pytest.param("ff00::", id="v6-multicast-first"),
+    pytest.param("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", id="v6-multicast-last"),
+    pytest.param("ff02::1", id="v6-all-nodes"),
+    pytest.param("ff05::1:3", id="v6-dhcp-site"),
+    pytest.param("1::1", id="v6-reserved-below-2000"),
+    pytest.param("4000::1", id="v6-reserved-4000"),
+    pytest.param("8000::1", id="v6-reserved-8000"),
+    pytest.param("fe80::1%eth0", id="zone-link-local-eth0"),
+    pytest.param("fe80::1%lo", id="zone-link-local-lo"),
+    pytest.param("fe80::1%1", id="zone-numeric"),
+    pytest.param("ff02::1%eth0", id="zone-multicast"),
+    pytest.param("fd00::1%eth0", id="zone-ula"),
+    pytest.param("::1%lo", id="zone-loopback"),
+    pytest.param("not-an-address", id="not-an-address"),
+    pytest.param("127.1", id="short-form-not-an-address"),
+    pytest.param("", id="empty"),
+]
 
 
-@pytest.mark.parametrize("answer", [pytest.param(a, id=a) for a in BLOCKED_ANSWERS])
+async def test_the_blocked_answer_table_is_large_and_distinct() -> None:
+    answers = [param.values[0] for param in BLOCKED_ANSWERS]
+    assert len(answers) >= 80
+    assert len(set(answers)) == len(answers)
+
+
+@pytest.mark.parametrize("answer", BLOCKED_ANSWERS)
 async def test_connection_time_guard_refuses_blocked_answers(
     client_ssl_context: ssl.SSLContext, connection_attempts: list[str], answer: str
 ) -> None:
     resolver = ScriptedResolver({"api.example.com": [[answer]]})
     async with Egress(ssl_context=client_ssl_context, resolver=resolver) as client:
-        with pytest.raises(DestinationBlocked):
+        with pytest.raises(DestinationBlocked) as caught:
             await client.call(WebhookRequest(url="https://api.example.com/hook"))
+    assert caught.value.address == answer
+    # Refused by an explicit entry of the address table, not only by ipaddress's second opinion.
+    assert "not a globally routable address" not in str(caught.value)
     assert resolver.lookups == [("api.example.com", 443)]
     assert connection_attempts == []
 
@@ -644,7 +839,7 @@ async def test_garbage_answer_is_an_invalid_response(
 
 async def test_reprs_hide_secrets(egress: Egress, server: LocalServer) -> None:
     request = WebhookRequest(
-        url=server.url(f"/echo?token={QUERY_SECRET}"),
+        url=server.url(f"/services/{PATH_SECRET}?token={QUERY_SECRET}"),
         headers={"X-Api-Key": SECRET},
         arguments={"email": "person@example.com"},
     )
@@ -652,6 +847,7 @@ async def test_reprs_hide_secrets(egress: Egress, server: LocalServer) -> None:
     for text in (repr(request), repr(result), repr(egress)):
         assert SECRET not in text
         assert QUERY_SECRET not in text
+        assert PATH_SECRET not in text
         assert "person@example.com" not in text
     assert "X-Api-Key" in repr(request)
 
