@@ -47,6 +47,20 @@ class ThreadedWebhook:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        self._garbage = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._answer_garbage, "127.0.0.1", 0, ssl=context), self.loop
+        ).result(10)
+
+    @staticmethod
+    async def _answer_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    def garbage_url(self) -> str:
+        """A TLS server on 127.0.0.1 that answers anything with bytes that are not HTTP."""
+        return f"https://127.0.0.1:{self._garbage.sockets[0].getsockname()[1]}/"
 
     def url(self, path: str) -> str:
         return self.server.url(path)
@@ -56,6 +70,7 @@ class ThreadedWebhook:
         return self.server.seen.requests
 
     def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self._garbage.close)
         asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)

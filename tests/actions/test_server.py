@@ -200,6 +200,18 @@ def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
     assert "can't reach" in texts(run_action(action_env, order_id="1"))[0]
 
 
+def test_an_answer_that_is_not_http_is_an_invalid_response(action_env: ActionEnv) -> None:
+    action_env.put("order_status", path="/x")
+    action_env.store.update_webhook(
+        "acme",
+        "order_status",
+        {"url": action_env.webhook.garbage_url(), "headers": {"X-Api-Key": "k"}},
+        actor="test",
+    )
+    action_env.wait_refreshed()
+    assert "couldn't read" in texts(run_action(action_env, order_id="1"))[0]
+
+
 def test_url_rules_are_applied_again_at_call_time(action_env: ActionEnv) -> None:
     """A URL that slipped into the store (here written past the rules) is still refused."""
     from sqlalchemy import text, update
