@@ -30,7 +30,7 @@ lint: venv  ## ruff lint + format check
 typecheck: venv  ## mypy strict on the packages
 	$(VENV)/bin/mypy
 
-test: venv lint typecheck  ## set up and run all tests (SQLite and PostgreSQL)
+test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv  ## run the benchmarks and print the figures

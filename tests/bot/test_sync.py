@@ -1,0 +1,238 @@
+"""``bot sync``: what it generates, that a second run changes nothing, that designer files win."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from bot import Project, sync
+from bot.__main__ import main
+from tests.bot.conftest import make_project
+from webhooks import Store
+
+
+def _load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def _generate(project: Path, store: Store) -> Project:
+    layout = Project(project)
+    sync(layout, store.list_webhooks("acme"), tenant="acme")
+    return layout
+
+
+def _digests(root: Path) -> dict[str, tuple[str, int]]:
+    return {
+        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_domain_has_action_form_slots_and_questions(project: Path, store: Store) -> None:
+    domain = _load(_generate(project, store).generated_domain)
+    assert domain["version"] == "3.1"
+    assert domain["actions"] == [
+        "daily_offers",
+        "delivery_quote",
+        "validate_delivery_quote_form",
+        "order_status",
+        "validate_order_status_form",
+        "store_hours",
+        "validate_store_hours_form",
+    ]
+    assert domain["intents"] == [
+        "webhook_daily_offers",
+        "webhook_delivery_quote",
+        "webhook_order_status",
+        "webhook_store_hours",
+    ]  # `stop` is the designer's (domain/demo.yml), so not generated
+    assert domain["entities"] == ["city", "include_history", "order_id", "radius_km", "weight"]
+    # Only required parameters are asked; a form exists only when something is required.
+    assert domain["forms"] == {
+        "delivery_quote_form": {"required_slots": ["city", "weight"]},
+        "order_status_form": {"required_slots": ["order_id"]},
+        "store_hours_form": {"required_slots": ["city"]},
+    }
+    assert domain["slots"]["order_id"] == {
+        "type": "any",
+        "influence_conversation": False,
+        "mappings": [
+            {"type": "from_entity", "entity": "order_id"},
+            {
+                "type": "from_text",
+                "not_intent": ["stop"],
+                "conditions": [{"active_loop": "order_status_form", "requested_slot": "order_id"}],
+            },
+        ],
+    }
+    # One slot shared by two forms: one from_text mapping with a condition per form.
+    assert domain["slots"]["city"]["mappings"][1]["conditions"] == [
+        {"active_loop": "delivery_quote_form", "requested_slot": "city"},
+        {"active_loop": "store_hours_form", "requested_slot": "city"},
+    ]
+    # Optional parameters: filled from entities only.
+    assert domain["slots"]["include_history"]["mappings"] == [
+        {"type": "from_entity", "entity": "include_history"}
+    ]
+    assert domain["slots"]["order_status_result"]["mappings"] == [{"type": "custom"}]
+    assert domain["slots"]["order_status_truncated"]["type"] == "bool"
+    responses = domain["responses"]
+    assert responses["utter_ask_delivery_quote_form_weight"] == [
+        {"text": "Please tell me the weight in kg (a number)."}
+    ]
+    assert responses["utter_ask_delivery_quote_form_city"] == [{"text": "Where should it go?"}]
+    assert responses["utter_ask_store_hours_form_city"] == [
+        {"text": "Please tell me the city, e.g. Berlin or Paris."}
+    ]
+    for category in ("timeout", "unavailable", "rejected", "refused", "invalid_response"):
+        assert f"utter_webhook_{category}" in responses
+    for category in ("rate_limited", "disabled", "not_configured"):
+        assert f"utter_webhook_{category}" in responses
+    assert "utter_webhook_stopped" in responses
+
+
+def test_designer_responses_and_intents_win(project: Path, store: Store) -> None:
+    (project / "domain" / "extra.yml").write_text(
+        'version: "3.1"\n'
+        "responses:\n"
+        "  utter_ask_city:\n    - text: Which city?\n"
+        "  utter_webhook_timeout:\n    - text: Too slow, sorry.\n"
+        "  utter_webhook_stopped:\n    - text: Stopped.\n"
+    )
+    layout = _generate(project, store)
+    responses = _load(layout.generated_domain)["responses"]
+    # demo.yml asks for the order number itself; extra.yml asks for the city in every form.
+    assert "utter_ask_order_status_form_order_id" not in responses
+    assert "utter_ask_store_hours_form_city" not in responses
+    assert "utter_ask_delivery_quote_form_city" not in responses
+    assert "utter_ask_delivery_quote_form_weight" in responses
+    assert "utter_webhook_timeout" not in responses
+    assert "utter_webhook_stopped" not in responses
+    assert "utter_webhook_unavailable" in responses
+    nlu = _load(layout.generated_nlu)["nlu"]
+    assert "stop" not in [item.get("intent") for item in nlu]
+
+
+def test_stop_intent_is_generated_when_the_designer_has_none(tmp_path: Path, store: Store) -> None:
+    layout = _generate(tmp_path, store)  # an empty project: no designer files at all
+    assert "stop" in _load(layout.generated_domain)["intents"]
+    stop = [item for item in _load(layout.generated_nlu)["nlu"] if item.get("intent") == "stop"]
+    assert "- cancel" in stop[0]["examples"]
+
+
+def test_rules_link_intent_form_and_action(project: Path, store: Store) -> None:
+    rules = {
+        rule["rule"]: rule for rule in _load(_generate(project, store).generated_rules)["rules"]
+    }
+    assert rules["daily_offers: answer"]["steps"] == [
+        {"intent": "webhook_daily_offers"},
+        {"action": "daily_offers"},
+    ]
+    assert rules["order_status: ask for what is missing"]["steps"] == [
+        {"intent": "webhook_order_status"},
+        {"action": "order_status_form"},
+        {"active_loop": "order_status_form"},
+    ]
+    complete = rules["order_status: call the webhook once the form is complete"]
+    assert complete["condition"] == [{"active_loop": "order_status_form"}]
+    assert complete["steps"][-1] == {"action": "order_status"}
+    stop = rules["order_status: stop asking"]
+    assert stop["steps"][0] == {"intent": "stop"}
+    assert {"action": "action_deactivate_loop"} in stop["steps"]
+    assert not any(name.startswith("daily_offers: stop") for name in rules)
+
+
+def test_nlu_starters_annotate_parameters(project: Path, store: Store) -> None:
+    layout = _generate(project, store)
+    text = layout.generated_nlu.read_text()
+    assert "STARTER" in "".join(text.splitlines()[:3])
+    nlu = {
+        item.get("intent") or item.get("regex"): item for item in _load(layout.generated_nlu)["nlu"]
+    }
+    order = nlu["webhook_order_status"]["examples"]
+    assert "- look up the status of an order\n" in order
+    assert "[4521](order_id)" in order
+    assert "(include_history)" in order
+    assert "[Berlin](city)" in nlu["webhook_store_hours"]["examples"]  # from "e.g. Berlin"
+    assert "uses the store API" not in nlu["webhook_store_hours"]["examples"]  # first clause
+    assert nlu["order_id"]["examples"] == "- \\d+\n"
+    assert "webhook_daily_offers" in nlu
+
+
+def test_files_say_they_are_generated(project: Path, store: Store) -> None:
+    layout = _generate(project, store)
+    for path in (layout.generated_domain, layout.generated_rules, layout.generated_nlu):
+        assert path.read_text().startswith("# GENERATED by `python -m bot sync`")
+        assert "every sync overwrites this file" in path.read_text()
+
+
+def test_second_sync_changes_nothing_and_designer_files_are_untouched(
+    project: Path, store: Store
+) -> None:
+    designer = _digests(project)
+    layout = Project(project)
+    first = sync(layout, store.list_webhooks("acme"), tenant="acme")
+    assert len(first.written) == 3
+    after_first = _digests(project)
+    second = sync(layout, store.list_webhooks("acme"), tenant="acme")
+    assert second.written == []
+    assert _digests(project) == after_first  # same bytes, not even rewritten
+    assert {k: v for k, v in after_first.items() if k in designer} == designer
+
+
+def test_definition_order_does_not_matter(project: Path, store: Store, tmp_path: Path) -> None:
+    webhooks = store.list_webhooks("acme")
+    other = make_project(tmp_path / "other")
+    sync(Project(project), webhooks, tenant="acme")
+    sync(Project(other), list(reversed(webhooks)), tenant="acme")
+    for name in ("domain/webhooks.generated.yml", "data/webhooks.generated.nlu.yml"):
+        assert (project / name).read_bytes() == (other / name).read_bytes()
+
+
+def test_no_definitions_gives_valid_empty_files(project: Path, store: Store) -> None:
+    store.create_tenant("empty", actor="test")
+    layout = Project(project)
+    sync(layout, store.list_webhooks("empty"), tenant="empty")
+    assert _load(layout.generated_domain) == {"version": "3.1"}
+    assert _load(layout.generated_rules) == {"version": "3.1", "rules": []}
+
+
+def test_parameter_clashing_with_a_designer_slot_is_warned(project: Path, store: Store) -> None:
+    (project / "domain" / "slots.yml").write_text(
+        'version: "3.1"\nslots:\n  city:\n    type: text\n    mappings:\n      - type: custom\n'
+    )
+    result = sync(Project(project), store.list_webhooks("acme"), tenant="acme")
+    assert any("'city'" in warning for warning in result.warnings)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_sync_writes_and_reports(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sync", "--tenant", "acme", "--project", str(project)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["sync", "--tenant", "acme", "--project", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" not in out
+    assert out.count("unchanged") == 3
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_unknown_tenant_is_a_usage_error(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sync", "--tenant", "nobody", "--project", str(project)]) == 2
+    assert "nobody" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["sync", "check", "train", "reload"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "exit codes" in capsys.readouterr().out
