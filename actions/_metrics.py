@@ -39,10 +39,22 @@ class Metrics:
             registry=self.registry,
         )
 
+        # The labelled children, looked up once: ``labels()`` validates, locks and builds a
+        # tuple at every call.
+        self._calls: dict[tuple[str, str, str], Counter] = {}
+        self._latency: dict[str, Histogram] = {}
+
     def record(self, tenant: str, action: str, outcome: str, elapsed: float) -> None:
-        self.calls.labels(tenant, action, outcome).inc()
+        key = (tenant, action, outcome)
+        calls = self._calls.get(key)
+        if calls is None:
+            calls = self._calls[key] = self.calls.labels(tenant, action, outcome)
+        calls.inc()
         if elapsed > 0:
-            self.latency.labels(tenant).observe(elapsed)
+            latency = self._latency.get(tenant)
+            if latency is None:
+                latency = self._latency[tenant] = self.latency.labels(tenant)
+            latency.observe(elapsed)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

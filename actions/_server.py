@@ -10,13 +10,13 @@ request (rasa-sdk's own 500 handler does; we do not use it).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import ssl
 import time
 import zlib
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
@@ -45,8 +45,69 @@ __all__ = ["ActionServer", "build", "create_app"]
 
 logger = logging.getLogger("actions")
 
+try:  # Sanic's own JSON parser (it depends on ujson), so rasa-sdk's server parses alike
+    from ujson import loads as _loads
+except ImportError:  # pragma: no cover - Sanic without ujson
+    from json import loads as _loads
+
 _VALIDATOR = re.compile(r"^validate_([a-z][a-z0-9_]*)_form$")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with every call
+
+
+class TenantActions(Mapping[str, Callable[..., Any]]):
+    """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
+
+    Each definition serves two names, the action and its form's validator. Building both
+    callables for 100,000 definitions at start-up would cost 200,000 objects; the executor
+    only ever calls ``actions.get(name)`` (and ``keys()`` to list them), so they are made per
+    request instead. Built on one snapshot's definitions, never changed: a refresh installs a
+    new one, so a request being served keeps a consistent view.
+    """
+
+    __slots__ = ("_run", "_tenant", "_validate", "_webhooks")
+
+    def __init__(
+        self, service: WebhookService, tenant: str, webhooks: Mapping[str, object]
+    ) -> None:
+        self._run = service.run
+        self._validate = service.validate
+        self._tenant = tenant
+        self._webhooks = webhooks
+
+    def _action(self, name: str) -> str | None:
+        """The definition serving ``name`` (itself, or the one whose form it validates)."""
+        if name in self._webhooks:
+            return name
+        if name.startswith("validate_") and name.endswith("_form"):
+            action = name[len("validate_") : -len("_form")]
+            if action in self._webhooks:
+                return action
+        return None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self._webhooks:
+            return functools.partial(self._run, self._tenant, name)
+        action = self._action(name)
+        if action is None:
+            return default
+        return functools.partial(self._validate, self._tenant, action)
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return cast(Callable[..., Any], found)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._action(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self._webhooks:
+            yield name
+            yield f"validate_{name}_form"
+
+    def __len__(self) -> int:
+        return 2 * len(self._webhooks)
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -84,16 +145,14 @@ class ActionServer:
         }
 
     def _on_change(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
+        self.service.forget(tenant)
         if snapshot is None:
             self.executors.pop(tenant, None)
             return
         executor = self.executors.get(tenant) or ActionExecutor()
-        actions: dict[str, Any] = {}
-        for name in snapshot.webhooks:
-            actions |= self._callables(tenant, name)
         # Replaced whole, not edited: a request being served keeps a consistent view. Set
         # directly rather than through register_function, which logs a line per action.
-        executor.actions = actions
+        executor.actions = TenantActions(self.service, tenant, snapshot.webhooks)
         self.executors[tenant] = executor
 
     def _drift_executor(self, tenant: str, action: str, call: dict[str, Any]) -> ActionExecutor:
@@ -119,7 +178,7 @@ class ActionServer:
             body = request.body
             if request.headers.get("content-encoding") == "deflate":
                 body = zlib.decompress(body)
-            call = json.loads(body)
+            call = _loads(body)
         except (ValueError, zlib.error):
             return _error(400, "malformed_json", "the body is not a JSON action call")
         if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):

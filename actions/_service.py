@@ -11,9 +11,13 @@ validator fills the form so it asks nothing, and the action answers politely wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -26,6 +30,7 @@ from webhooks import (
     ConversationLimits,
     Egress,
     HTTPStatusError,
+    KeyMismatch,
     Store,
     Webhook,
     WebhookRequest,
@@ -36,7 +41,7 @@ from ._registry import Registry
 from ._replies import failure_response, result_response
 from ._values import BadValue, convert
 
-__all__ = ["UNAVAILABLE_FILL", "WebhookService", "conversation_key"]
+__all__ = ["UNAVAILABLE_FILL", "ClaimWorker", "WebhookService", "conversation_key"]
 
 logger = logging.getLogger("actions.calls")
 
@@ -55,6 +60,89 @@ def conversation_key(tracker: Tracker) -> str:
             started = float(event.get("timestamp") or 0.0)
             break
     return f"{tracker.sender_id}:{started:.6f}"
+
+
+_Claim = tuple[str, str, asyncio.AbstractEventLoop, "asyncio.Future[int]"]
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    for future, outcome in outcomes:
+        if future.done():  # the request was cancelled meanwhile; the call stays counted
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+class ClaimWorker:
+    """Claims conversation calls on one dedicated thread, never on the event loop.
+
+    A claim is one short upsert, but it may wait on a database lock (SQLite's writer lock,
+    PostgreSQL's row lock) or the network, so it must not block the loop. One long-lived
+    thread fed by a queue costs far less per claim than ``asyncio.to_thread``'s pool: no
+    executor bookkeeping, one thread contending for the GIL instead of several, and the claims
+    that queued up meanwhile are settled with a single wake-up of the loop. Claims run in
+    arrival order; the count itself stays atomic in the store (see ``ConversationLimits``).
+    """
+
+    def __init__(self, limits: ConversationLimits) -> None:
+        self.limits = limits
+        self._queue: queue.SimpleQueue[list[_Claim]] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Claim]] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def claim(self, tenant: str, conversation: str) -> int:
+        """``ConversationLimits.claim`` off the loop: the call's number, or it raises."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        pending = self._pending.get(loop)
+        if pending is None:
+            # The claims made during this turn of the loop go to the thread together.
+            pending = self._pending[loop] = []
+            loop.call_soon(self._submit, loop)
+        pending.append((tenant, conversation, loop, future))
+        return await future
+
+    def _submit(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._pending.pop(loop, [])
+        if self._thread is None:
+            self._start()
+        self._queue.put(batch)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                # A daemon: it holds no state worth finishing, and must not keep a stopping
+                # process alive.
+                self._thread = threading.Thread(
+                    target=self._serve, name="conversation-claims", daemon=True
+                )
+                self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            batch = self._queue.get()
+            while True:
+                try:
+                    batch += self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            settled: dict[
+                asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]
+            ] = {}
+            for tenant, conversation, loop, future in batch:
+                outcome: int | BaseException
+                try:
+                    outcome = self.limits.claim(tenant, conversation)
+                except Exception as exc:  # handed to the awaiting request, raised there
+                    outcome = exc
+                settled.setdefault(loop, []).append((future, outcome))
+            for loop, outcomes in settled.items():
+                # A closed loop raises RuntimeError: nobody is waiting there any more.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, outcomes)
 
 
 def _domain_slots(domain: Mapping[str, Any]) -> set[str]:
@@ -87,7 +175,12 @@ class WebhookService:
         self.registry = registry
         self.egress = egress
         self.limits = limits
+        self.claims = ClaimWorker(limits)
         self.metrics = metrics
+        # Decrypted header values of the definitions called so far, in memory only: Fernet
+        # costs more than the rest of a call's own work. Keyed by the definition object
+        # itself, so a refreshed definition (a new object) is decrypted afresh.
+        self._headers: dict[str, dict[str, tuple[Webhook, Mapping[str, str]]]] = {}
 
     def _usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
         """The definition, or why the action cannot run (a failure category)."""
@@ -106,6 +199,21 @@ class WebhookService:
         if not webhook.enabled:
             return None, "disabled"
         return webhook, None
+
+    def _headers_for(self, tenant: str, action: str, webhook: Webhook) -> Mapping[str, str]:
+        known = self._headers.get(tenant)
+        if known is None:
+            known = self._headers[tenant] = {}
+        cached = known.get(action)
+        if cached is not None and cached[0] is webhook:
+            return cached[1]
+        headers = MappingProxyType(self.store.headers_for(webhook))
+        known[action] = (webhook, headers)
+        return headers
+
+    def forget(self, tenant: str) -> None:
+        """Drop what is cached about ``tenant``'s definitions (it changed or is gone)."""
+        self._headers.pop(tenant, None)
 
     # -- the form validator ----------------------------------------------------------------
 
@@ -219,18 +327,30 @@ class WebhookService:
             self._fail(dispatcher, domain, tenant, action, "not_configured")
             return self._clear(names, domain, action)
         try:
-            await asyncio.to_thread(self.limits.claim, tenant, conversation_key(tracker))
+            request = WebhookRequest(
+                url=webhook.url,
+                method=webhook.method,
+                timeout=webhook.timeout,
+                headers=self._headers_for(tenant, action, webhook),
+                arguments=arguments,
+            )
+        except (KeyMismatch, ValueError) as exc:
+            # A key removed without `keys rotate`, or a stored value the client refuses: the
+            # operator must act, the user gets a polite answer, nothing is counted or sent.
+            logger.error(
+                "cannot build the request: tenant=%s action=%s (%s)",
+                tenant,
+                action,
+                type(exc).__name__,
+            )
+            self._fail(dispatcher, domain, tenant, action, "unavailable")
+            return self._clear(names, domain, action)
+        try:
+            await self.claims.claim(tenant, conversation_key(tracker))
         except ConversationLimitReached:
             self._fail(dispatcher, domain, tenant, action, "rate_limited")
             return self._clear(names, domain, action)
 
-        request = WebhookRequest(
-            url=webhook.url,
-            method=webhook.method,
-            timeout=webhook.timeout,
-            headers=self.store.headers_for(webhook),
-            arguments=arguments,
-        )
         started = time.perf_counter()
         try:
             result = await self.egress.call(request)

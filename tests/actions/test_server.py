@@ -356,3 +356,19 @@ def test_logs_have_one_line_per_call_and_no_secret(action_env: ActionEnv) -> Non
     assert "webhook_call tenant=acme action=order_status status=200 category=ok" in log
     assert CANARY not in log
     assert "98765" not in log  # argument values are not logged
+
+
+def test_a_header_no_key_can_open_gets_a_polite_answer_and_no_call(
+    action_env: ActionEnv,
+) -> None:
+    from sqlalchemy import text
+
+    action_env.put("order_status")
+    before = len(action_env.webhook.requests)
+    with action_env.store.engine.begin() as connection:
+        connection.execute(text("UPDATE webhook_headers SET value_encrypted = 'gAAAAAbroken'"))
+        connection.execute(text("UPDATE tenants SET version = version + 1"))
+    action_env.wait_refreshed()
+    assert "can't reach" in texts(run_action(action_env, order_id="1"))[0]
+    assert len(action_env.webhook.requests) == before
+    assert "cannot build the request" in action_env.log_path.read_text()
