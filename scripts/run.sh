@@ -1,18 +1,55 @@
 #!/usr/bin/env bash
-# `make run`: set up and start everything that exists so far, on embedded defaults.
+# `make run`: set up and start the whole product on embedded defaults, stop it on Ctrl-C.
 #
-# Today: a SQLite store under .data/, a generated encryption key (0600), the migrations, a demo
-# tenant with its skill on and an admin operator (a fresh token printed at every start, the old
-# one revoked), the admin API on 127.0.0.1:5056 and the action server on 127.0.0.1:5055. The demo
-# bot comes with its issue; this script grows with it. Ctrl-C stops everything.
+# A SQLite store under .data/ with a generated key (0600); the demo HTTPS service with its own
+# CA (.data/demo-ca); the admin API (5056) and the action server (5055); the demo tenant with its
+# skill on, an admin whose fresh token is printed (the last run's is revoked) and the demo
+# actions loaded through the admin API; the bot synced and trained (cached by fingerprint);
+# Rasa on 5005 with the REST and socket.io channels. A second run reuses everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
-port=${ADMIN_PORT:-5056}
+admin_port=${ADMIN_PORT:-5056}
 actions_port=${ACTIONS_PORT:-5055}
+rasa_port=${RASA_PORT:-5005}
+demo_port=8443
 
 export DATABASE_URL=${DATABASE_URL:-sqlite:///.data/webhooks.db}
-mkdir -p .data
+# The demo service lives on this machine: allow loopback explicitly (logged as a warning) and
+# trust the demo's own CA. Production leaves both unset.
+export WEBHOOKS_EGRESS_ALLOW=${WEBHOOKS_EGRESS_ALLOW:-127.0.0.1/32}
+export WEBHOOKS_CA_FILE=${WEBHOOKS_CA_FILE:-.data/demo-ca/ca.pem}
+export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
+export RASA_TELEMETRY_ENABLED=false
+mkdir -p .data logs
+
+pids=()
+stop() {
+    trap - EXIT INT TERM
+    if ((${#pids[@]})); then
+        kill "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+    echo "stopped"
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+wait_for() {  # URL SECONDS [curl options...]
+    local url=$1 seconds=$2
+    shift 2
+    for _ in $(seq 1 $((seconds * 5))); do
+        if curl -fsS "$@" "$url" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    echo "run.sh: $url did not come up (see logs/)" >&2
+    return 1
+}
+
+echo "starting the demo webhook service on https://127.0.0.1:$demo_port (logs/demo.log)"
+$py -m demo serve --port "$demo_port" >logs/demo.log 2>&1 &
+pids+=($!)
+wait_for "https://127.0.0.1:$demo_port/health" 30 --cacert .data/demo-ca/ca.pem
 
 read -r token action_token < <($py - <<'PY'
 from webhooks import AlreadyExists, Settings, open_store
@@ -34,55 +71,71 @@ else:
 print(token, store.issue_action_token("demo", actor="make run"))
 PY
 )
-export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
+export ACTION_TOKEN=$action_token
 
-$py -m admin serve --port "$port" &
-admin_pid=$!
-$py -m actions serve --port "$actions_port" &
-actions_pid=$!
-stop() {
-    kill "$admin_pid" "$actions_pid" 2>/dev/null || true
-    wait "$admin_pid" "$actions_pid" 2>/dev/null || true
-    echo "stopped"
-}
-trap stop EXIT
-trap 'exit 0' INT TERM
+echo "starting the admin API on 127.0.0.1:$admin_port and the action server on 127.0.0.1:$actions_port"
+$py -m admin serve --port "$admin_port" >logs/admin.log 2>&1 &
+pids+=($!)
+$py -m actions serve --port "$actions_port" >logs/actions.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$admin_port/api/v1/health" 30
+wait_for "http://127.0.0.1:$actions_port/health" 30
 
-for _ in $(seq 1 50); do
-    if curl -fsS "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/api/v1/health" >/dev/null
-for _ in $(seq 1 50); do
-    if curl -fsS "http://127.0.0.1:$actions_port/health" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$actions_port/health" >/dev/null
+# The demo actions, through the admin API as an operator would (kept when already there).
+$py - "$admin_port" "$token" <<'PY'
+import json, sys, urllib.error, urllib.request
+port, token = sys.argv[1], sys.argv[2]
+for definition in json.load(open("demo/actions.json")):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/webhooks", method="POST",
+        data=json.dumps(definition).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        urllib.request.urlopen(request).read()
+        print(f"loaded demo action {definition['name']}")
+    except urllib.error.HTTPError as error:
+        if error.code != 409:
+            raise SystemExit(f"loading {definition['name']}: {error.read().decode()}")
+PY
+
+$py -m bot sync --tenant demo
+$py -m bot train
+model=$(ls -t models/*.tar.gz | head -1)
+rasa_token=$($py -c 'import secrets; print(secrets.token_hex(16))')
+
+echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.log)"
+.venv-bot/bin/rasa run --enable-api --auth-token "$rasa_token" -i 127.0.0.1 -p "$rasa_port" \
+    --cors "*" -m "$model" --endpoints endpoints.yml --credentials credentials.yml \
+    >logs/rasa.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$rasa_port/status?token=$rasa_token" 180
 
 cat <<MSG
 
-Admin API: http://127.0.0.1:$port/api/v1   (OpenAPI: /api/v1/openapi.json)
-Demo tenant 'demo', admin token (new at every start, shown once):
+Everything is up. Chat with the assistant:
+
+  curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
+    -d '{"sender": "me", "message": "where is my order #4521?"}'
+
+Admin API: http://127.0.0.1:$admin_port/api/v1 (OpenAPI: /api/v1/openapi.json), demo tenant
+admin token (new at every start, shown once):
 
   export TOKEN=$token
 
-Create an action:
-  curl -s -X POST http://127.0.0.1:$port/api/v1/webhooks -H "Authorization: Bearer \$TOKEN" \\
-    -H 'Content-Type: application/json' -d '{"name": "order_status",
-    "description": "Look up the status of an order", "url": "https://api.example.com/orders",
-    "parameters": [{"name": "order_id", "type": "integer", "description": "the order number"}],
-    "headers": {"X-Api-Key": "secret"}}'
+Add an action, then teach the bot about it without restarting anything:
+
+  curl -s -X POST http://127.0.0.1:$admin_port/api/v1/webhooks -H "Authorization: Bearer \$TOKEN" \\
+    -H 'Content-Type: application/json' -d '{"name": "store_offers",
+    "description": "Today'"'"'s offers", "method": "GET",
+    "url": "https://127.0.0.1:$demo_port/offers",
+    "parameters": [{"name": "category", "type": "string", "description": "a category", "required": false}]}'
+  .venv/bin/python -m bot sync && .venv/bin/python -m bot train && \\
+    RASA_URL=http://127.0.0.1:$rasa_port RASA_TOKEN=$rasa_token .venv/bin/python -m bot reload
 
 Check a URL against the SSRF guard:
   .venv/bin/python -m webhooks check-url https://169.254.169.254/latest
 
-Action server: http://127.0.0.1:$actions_port/tenants/demo/webhook (and /webhook)
-For Rasa's endpoints.yml (new at every start):
-  action_endpoint:
-    url: http://127.0.0.1:$actions_port/tenants/demo/webhook
-    token: $action_token
-
-Not built yet: the demo Rasa bot and its tooling (see README, 'Status').
-Ctrl-C stops.
+Logs are in logs/. Ctrl-C stops everything.
 MSG
-wait -n "$admin_pid" "$actions_pid"
+wait -n "${pids[@]}"

@@ -1,0 +1,102 @@
+"""Conversations with the real, trained demo assistant over Rasa's REST channel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import Assistant, new_sender
+
+pytestmark = pytest.mark.slow
+
+ORDER_KEY = {"X-Api-Key": "demo-key-not-secret"}
+
+
+@pytest.fixture
+def order_status(assistant: Assistant) -> Iterator[Assistant]:
+    """Restores the order_status definition after a test that changes it."""
+    before = assistant.store.get_webhook("demo", "order_status").public()
+    yield assistant
+    restore = {k: v for k, v in before.items() if k not in {"name", "headers"}}
+    assistant.store.update_webhook(
+        "demo", "order_status", restore | {"headers": ORDER_KEY}, replace=True, actor="e2e"
+    )
+    time.sleep(0.5)  # the action servers' cache refreshes every 0.1 s here
+
+
+def test_order_status_is_answered_from_the_webhook_in_one_turn(assistant: Assistant) -> None:
+    reply = assistant.say(new_sender(), "where is my order #4521?")
+    assert reply == ["Order #4521 has shipped and arrives in 2 days."]
+
+
+def test_a_missing_value_is_asked_and_a_wrong_one_re_asked(assistant: Assistant) -> None:
+    sender = new_sender()
+    asked = " ".join(assistant.say(sender, "where is my order?"))
+    assert "order number" in asked.lower()
+    re_asked = " ".join(assistant.say(sender, "no idea"))
+    assert "whole number" in re_asked
+    assert " ".join(assistant.say(sender, "4522")) == (
+        "Order #4522 is being packed and should arrive in 4 days."
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("/broken", "can't reach", id="500"),
+        pytest.param("/slow?seconds=20", "took too long", id="slow"),
+    ],
+)
+def test_failures_are_polite_and_the_next_turn_works(
+    order_status: Assistant, path: str, expected: str
+) -> None:
+    store = order_status.store
+    store.update_webhook(
+        "demo", "order_status", {"url": order_status.demo_url + path, "timeout": 2}, actor="e2e"
+    )
+    time.sleep(0.5)
+    sender = new_sender()
+    assert expected in " ".join(order_status.say(sender, "where is my order #4521?"))
+    assert order_status.say(sender, "hello")  # the conversation goes on
+
+
+def test_a_service_that_is_down_gets_a_polite_message(order_status: Assistant) -> None:
+    from tests.admin.conftest import free_port
+
+    order_status.store.update_webhook(
+        "demo",
+        "order_status",
+        {"url": f"https://127.0.0.1:{free_port()}/orders/status", "headers": ORDER_KEY},
+        actor="e2e",
+    )
+    time.sleep(0.5)
+    assert "can't reach" in " ".join(order_status.say(new_sender(), "where is my order #4521?"))
+
+
+def test_disabling_and_enabling_take_effect_without_restart(order_status: Assistant) -> None:
+    store = order_status.store
+    store.update_webhook("demo", "order_status", {"enabled": False}, actor="e2e")
+    time.sleep(0.5)
+    assert "switched off" in " ".join(order_status.say(new_sender(), "where is my order #4521?"))
+    store.update_webhook("demo", "order_status", {"enabled": True}, actor="e2e")
+    time.sleep(0.5)
+    assert order_status.say(new_sender(), "where is my order #4521?") == [
+        "Order #4521 has shipped and arrives in 2 days."
+    ]
+
+
+def test_a_changed_url_is_used_by_the_next_call(order_status: Assistant) -> None:
+    order_status.store.update_webhook(
+        "demo", "order_status", {"url": order_status.demo_url + "/slow?seconds=0"}, actor="e2e"
+    )
+    time.sleep(0.5)
+    assert order_status.say(new_sender(), "where is my order #4521?") == ["Finally!"]
+
+
+def test_the_eleventh_call_in_a_conversation_is_refused(assistant: Assistant) -> None:
+    sender = new_sender()
+    for _ in range(10):
+        assert "Order #4521" in " ".join(assistant.say(sender, "where is my order #4521?"))
+    assert "as many lookups" in " ".join(assistant.say(sender, "where is my order #4521?"))
