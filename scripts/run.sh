@@ -127,7 +127,7 @@ Add an action, then teach the bot about it without restarting anything:
 
   curl -s -X POST http://127.0.0.1:$admin_port/api/v1/webhooks -H "Authorization: Bearer \$TOKEN" \\
     -H 'Content-Type: application/json' -d '{"name": "store_offers",
-    "description": "Today'"'"'s offers", "method": "GET",
+    "description": "Offers of the day", "method": "GET",
     "url": "https://127.0.0.1:$demo_port/offers",
     "parameters": [{"name": "category", "type": "string", "description": "a category", "required": false}]}'
   .venv/bin/python -m bot sync && .venv/bin/python -m bot train && \\
