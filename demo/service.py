@@ -33,8 +33,17 @@ _OFFERS = {
 }
 
 
+#: The API key the order service expects in X-Api-Key (a demo value, not a secret).
+ORDER_API_KEY = "demo-key-not-secret"
+
+
 async def order_status(request: web.Request) -> web.Response:
-    """POST {"order_id": 4521}: the order's status (orders below 1000 do not exist)."""
+    """POST {"order_id": 4521}: the order's status (orders below 1000 do not exist).
+
+    Like a real API it checks its key: a missing or wrong X-Api-Key is a 401.
+    """
+    if request.headers.get("X-Api-Key") != ORDER_API_KEY:
+        return web.json_response({"error": "missing or wrong X-Api-Key"}, status=401)
     try:
         body = await request.json()
         order_id = int(body["order_id"])

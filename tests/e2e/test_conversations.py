@@ -100,3 +100,17 @@ def test_the_eleventh_call_in_a_conversation_is_refused(assistant: Assistant) ->
     for _ in range(10):
         assert "Order #4521" in " ".join(assistant.say(sender, "where is my order #4521?"))
     assert "as many lookups" in " ".join(assistant.say(sender, "where is my order #4521?"))
+
+
+def test_changed_headers_are_used_by_the_next_call(order_status: Assistant) -> None:
+    store = order_status.store
+    store.update_webhook("demo", "order_status", {"headers": {"X-Api-Key": "wrong"}}, actor="e2e")
+    time.sleep(0.5)
+    assert "could not handle" in " ".join(
+        order_status.say(new_sender(), "where is my order #4521?")
+    )
+    store.update_webhook("demo", "order_status", {"headers": ORDER_KEY}, actor="e2e")
+    time.sleep(0.5)
+    assert order_status.say(new_sender(), "where is my order #4521?") == [
+        "Order #4521 has shipped and arrives in 2 days."
+    ]
