@@ -26,7 +26,7 @@ from ._model import Model, ModelError, newest_model
 from ._project import Project
 from ._rasa import DEFAULT_RASA_URL, RasaAPI, RasaUnreachable
 from ._sync import sync
-from ._training import DEFAULT_RASA, TrainingFailed, train
+from ._training import DEFAULT_RASA, TrainingFailed, fingerprint, train
 
 __all__ = ["main"]
 
@@ -84,7 +84,13 @@ def _train(args: argparse.Namespace) -> int:
 
 def _reload(args: argparse.Namespace) -> int:
     project = Project(Path(args.project))
-    model = newest_model(Path(args.model) if args.model else project.models_dir)
+    if args.model:
+        model = newest_model(Path(args.model))
+    else:
+        # The model of the project as it is now, not merely the newest file: after a revert
+        # `train` reuses an older cached model, which must then be the one loaded.
+        current = project.models_dir / f"{fingerprint(project)}.tar.gz"
+        model = current if current.exists() else newest_model(project.models_dir)
     api = RasaAPI(url=args.rasa, token=args.token or None, timeout=args.timeout)
     status = api.load(model, wait=args.timeout)
     print(f"Rasa at {args.rasa} runs {status.get('model_file')} (model {status.get('model_id')})")
@@ -142,7 +148,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("RASA_TOKEN", ""),
         help="Rasa's --auth-token (default: $RASA_TOKEN)",
     )
-    sub.add_argument("--model", help="a model .tar.gz or a directory (default: newest in models/)")
+    sub.add_argument(
+        "--model",
+        help="a model .tar.gz or a directory (default: the model of the project as it is now, "
+        "else the newest in models/)",
+    )
     sub.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
     sub.set_defaults(handler=_reload)
     return parser
