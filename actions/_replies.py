@@ -36,7 +36,17 @@ FAILURE_MESSAGES: dict[str, str] = {
 MAX_RENDERED = 1000
 TRUNCATED_NOTE = "(The answer was cut short.)"
 _UTTER_ARGUMENTS = frozenset(
-    {"text", "image", "json_message", "template", "response", "attachment", "buttons", "elements"}
+    {
+        "self",
+        "text",
+        "image",
+        "json_message",
+        "template",
+        "response",
+        "attachment",
+        "buttons",
+        "elements",
+    }
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +34,7 @@ from webhooks import (
     Store,
     TenantSnapshot,
     token_matches,
+    trust,
 )
 
 from ._metrics import CONTENT_TYPE, Metrics
@@ -274,9 +274,7 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
 
 def build(settings: Settings, store: Store) -> ActionServer:
     """An action server for ``settings``: the egress with the deployment's allowance and CA."""
-    context = None
-    if settings.ca_file is not None:
-        context = ssl.create_default_context(cafile=str(settings.ca_file))
+    context = trust(settings.ca_file)
     server = ActionServer(
         store,
         Egress(allow=settings.egress_allow, ssl_context=context),

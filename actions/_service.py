@@ -16,7 +16,9 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -47,9 +49,27 @@ logger = logging.getLogger("actions.calls")
 
 #: What the validator puts in a form's slots when the action cannot run, so the form asks
 #: nothing and completes; the action then answers politely and clears them.
-UNAVAILABLE_FILL = "n/a"
+UNAVAILABLE_FILL = "__webhook_unavailable__"
 
 Events = list[dict[str, Any]]
+
+
+#: Seconds a claim may wait on the database before the call is answered as unavailable.
+CLAIM_TIMEOUT = 10.0
+
+
+def _log_unexpected(entry: str, tenant: str, action: str, exc: BaseException) -> None:
+    # Type and place only: the message could carry a webhook's data or a user's words.
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
+    logger.error(
+        "unexpected %s in %s for tenant=%s action=%s at %s; answered politely",
+        type(exc).__name__,
+        entry,
+        tenant,
+        action,
+        where,
+    )
 
 
 def conversation_key(tracker: Tracker) -> str:
@@ -225,6 +245,39 @@ class WebhookService:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
+        """Validate what the form ``<action>_form`` collected; never fails the request."""
+        try:
+            return await self._validate(tenant, action, dispatcher, tracker, domain)
+        except Exception as exc:  # the safety net: a reply must never be lost
+            _log_unexpected("validate", tenant, action, exc)
+            return [
+                SlotSet(slot, UNAVAILABLE_FILL) for slot in _form_slots(domain, f"{action}_form")
+            ]
+
+    async def run(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Call the webhook for ``action`` and answer; never fails the request."""
+        try:
+            return await self._run(tenant, action, dispatcher, tracker, domain)
+        except Exception as exc:  # the safety net: a reply must never be lost
+            _log_unexpected("run", tenant, action, exc)
+            self._fail(dispatcher, domain, tenant, action, "unavailable")
+            return self._clear([], domain, action)
+
+    async def _validate(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
         """Validate what the form ``<action>_form`` collected this turn."""
         webhook, _ = self._usable(tenant, action)
         form_slots = _form_slots(domain, f"{action}_form")
@@ -301,7 +354,7 @@ class WebhookService:
                     return {}, parameter["name"]
         return arguments, None
 
-    async def run(
+    async def _run(
         self,
         tenant: str,
         action: str,
@@ -346,7 +399,9 @@ class WebhookService:
             self._fail(dispatcher, domain, tenant, action, "unavailable")
             return self._clear(names, domain, action)
         try:
-            await self.claims.claim(tenant, conversation_key(tracker))
+            await asyncio.wait_for(
+                self.claims.claim(tenant, conversation_key(tracker)), CLAIM_TIMEOUT
+            )
         except ConversationLimitReached:
             self._fail(dispatcher, domain, tenant, action, "rate_limited")
             return self._clear(names, domain, action)

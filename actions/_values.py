@@ -59,8 +59,15 @@ def _decimal(raw: object, *, what: str) -> Decimal:
         raise BadValue(f"Please give {what}.") from None
 
 
+#: Larger values are refused: no order number needs them, and Python's int-to-text limit (4,300
+#: digits) would otherwise turn a user's very long answer into an error.
+MAX_MAGNITUDE = Decimal(10) ** 18
+
+
 def _integer(raw: object) -> int:
     value = _decimal(raw, what="a whole number")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise BadValue("Please give a smaller number.")
     if value != value.to_integral_value():
         raise BadValue("Please give a whole number, without decimals.")
     return int(value)
@@ -68,6 +75,8 @@ def _integer(raw: object) -> int:
 
 def _number(raw: object) -> int | float:
     value = _decimal(raw, what="a number")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise BadValue("Please give a smaller number.")
     as_float = float(value)
     if not math.isfinite(as_float):
         raise BadValue("Please give a smaller number.")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from webhooks import Egress, Settings, Webhook, WebhookRequest
+from webhooks import Egress, Settings, Webhook, WebhookRequest, trust
 
 __all__ = ["TestOutcome", "Tester"]
 
@@ -33,9 +32,7 @@ class Tester:
 
     def _client(self) -> Egress:
         if self._egress is None:
-            context = None
-            if self._settings.ca_file is not None:
-                context = ssl.create_default_context(cafile=str(self._settings.ca_file))
+            context = trust(self._settings.ca_file)
             self._egress = Egress(allow=self._settings.egress_allow, ssl_context=context)
         return self._egress
 

@@ -100,8 +100,8 @@ for definition in json.load(open("demo/actions.json")):
 PY
 
 $py -m bot sync --tenant demo
-$py -m bot train
-model=$(ls -t models/*.tar.gz | head -1)
+# The model of the bot as it is now (trained or reused by fingerprint), not merely the newest.
+model=$($py -m bot train | awk '/^trained /{print $2} /^unchanged bot/{print $NF}' | tail -1)
 rasa_token=$($py -c 'import secrets; print(secrets.token_hex(16))')
 
 echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.log)"

@@ -20,7 +20,7 @@ from ._definitions import (
     merge_definition,
     parse_definition,
 )
-from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress
+from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
 from ._exceptions import (
     CATEGORIES,
     ActionLimitReached,
@@ -126,6 +126,7 @@ __all__ = [
     "parse_definition",
     "reject_json_constant",
     "token_matches",
+    "trust",
 ]
 
 

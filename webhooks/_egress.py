@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import ssl
 import time
 from types import TracebackType
@@ -52,6 +53,7 @@ __all__ = [
     "map_client_errors",
     "mapping_for",
     "translate_error",
+    "trust",
 ]
 
 logger = logging.getLogger("webhooks.egress")
@@ -194,6 +196,19 @@ def _quiet_client_loggers() -> None:
         client_logger = logging.getLogger(name)
         if client_logger.level == logging.NOTSET:
             client_logger.setLevel(logging.WARNING)
+
+
+def trust(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext | None:
+    """The TLS trust for webhooks: the system's, plus the CAs in ``ca_file`` when given.
+
+    ``None`` without a file (the client then uses the system's defaults). Extra CAs are added,
+    never a replacement: a deployment trusting a local demo CA still reaches public APIs.
+    """
+    if ca_file is None:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=os.fspath(ca_file))
+    return context
 
 
 class Egress:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actions._service import UNAVAILABLE_FILL
 from tests.actions.conftest import CANARY, ActionEnv, payload
 
 VALIDATE = "prefill_1_validate_order_status_form.json"
@@ -273,8 +274,8 @@ def test_unavailable_actions_ask_nothing_and_answer_politely(
         validated = action_env.call(
             payload("ask_1_validate_order_status_form.json", validate={"order_id": None})
         )
-        assert slot_events(validated) == {"order_id": "n/a"}  # the form completes, asks nothing
-        response = run_action(action_env, order_id="n/a")
+        assert slot_events(validated) == {"order_id": UNAVAILABLE_FILL}  # completes, asks nothing
+        response = run_action(action_env, order_id=UNAVAILABLE_FILL)
         expected = "isn't set up" if state == "deleted" else "switched off"
         assert expected in texts(response)[0]
         assert slot_events(response) == {"order_id": None}
@@ -372,3 +373,32 @@ def test_a_header_no_key_can_open_gets_a_polite_answer_and_no_call(
     assert "can't reach" in texts(run_action(action_env, order_id="1"))[0]
     assert len(action_env.webhook.requests) == before
     assert "cannot build the request" in action_env.log_path.read_text()
+
+
+def test_a_result_field_named_like_an_argument_cannot_break_the_reply(
+    action_env: ActionEnv,
+) -> None:
+    """A webhook's keys are outside data: 'self' used to crash utter_message with a 500."""
+    from actions._replies import result_response
+
+    arguments = result_response(
+        {"responses": {"utter_x_result": [{"text": "{status}"}]}},
+        "x",
+        {"self": "s", "text": "t", "status": "ok"},
+        truncated=False,
+    )
+    from rasa_sdk.executor import CollectingDispatcher
+
+    CollectingDispatcher().utter_message(**arguments)
+    assert arguments["status"] == "ok"
+    assert arguments["result_self"] == "s"
+
+
+def test_an_unexpected_failure_still_answers_politely(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    call = payload(ACTION, slots={"order_id": "1"})
+    call["tracker"]["events"] = "not a list"  # breaks conversation_key deep inside the action
+    response = action_env.call(call)
+    assert response.status_code == 200
+    assert "can't reach" in texts(response)[0]
+    assert "unexpected" in action_env.log_path.read_text()

@@ -63,3 +63,9 @@ def test_bad_values_are_refused_with_a_hint(raw: object, kind: str) -> None:
     with pytest.raises(BadValue) as caught:
         convert(raw, kind)
     assert caught.value.hint.endswith(".")
+
+
+@pytest.mark.parametrize("kind", ["integer", "number"])
+def test_huge_numbers_are_re_asked_not_crashed_on(kind: str) -> None:
+    with pytest.raises(BadValue, match="smaller"):
+        convert("9" * 5000, kind)
