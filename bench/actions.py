@@ -150,7 +150,7 @@ def _seed(database_url: str, key: str, definitions: int, webhook_url: str) -> st
         rows = [
             {
                 "tenant_id": ids[f"t{i}"],
-                "name": f"action_{j}",
+                "name": f"hook_{j}",
                 "description": "Look up an order",
                 "url": "https://api.example.com/orders",
                 "method": "POST",

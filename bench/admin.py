@@ -26,7 +26,7 @@ LIST_REQUESTS = 3000
 CREATE_REQUESTS = 1500
 BODY = json.dumps(
     {
-        "name": "action_{i}",
+        "name": "hook_{i}",
         "description": "Look up an order",
         "url": "https://api.example.com/orders",
         "parameters": [{"name": "order_id", "type": "integer", "description": "Order number"}],

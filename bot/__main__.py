@@ -58,10 +58,22 @@ def _sync(args: argparse.Namespace) -> int:
     return OK
 
 
+def _model_path(args: argparse.Namespace, project: Project) -> Path:
+    """``--model``, else the model of the project as it is now, else the newest in models/.
+
+    Not merely the newest file: after a revert, ``train`` reuses an older cached model by
+    fingerprint, and that is the one to check or load.
+    """
+    if args.model:
+        return newest_model(Path(args.model))
+    current = project.models_dir / f"{fingerprint(project)}.tar.gz"
+    return current if current.exists() else newest_model(project.models_dir)
+
+
 def _check(args: argparse.Namespace) -> int:
     tenant, webhooks = _definitions(args)
     project = Project(Path(args.project))
-    model = Model.read(newest_model(Path(args.model) if args.model else project.models_dir))
+    model = Model.read(_model_path(args, project))
     drift = compare(webhooks, model.domain)
     print(f"model {model.path} against tenant {tenant!r} ({len(webhooks)} definition(s))")
     for line in drift.lines():
@@ -84,13 +96,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _reload(args: argparse.Namespace) -> int:
     project = Project(Path(args.project))
-    if args.model:
-        model = newest_model(Path(args.model))
-    else:
-        # The model of the project as it is now, not merely the newest file: after a revert
-        # `train` reuses an older cached model, which must then be the one loaded.
-        current = project.models_dir / f"{fingerprint(project)}.tar.gz"
-        model = current if current.exists() else newest_model(project.models_dir)
+    model = _model_path(args, project)
     api = RasaAPI(url=args.rasa, token=args.token or None, timeout=args.timeout)
     status = api.load(model, wait=args.timeout)
     print(f"Rasa at {args.rasa} runs {status.get('model_file')} (model {status.get('model_id')})")
@@ -125,7 +131,11 @@ def _parser() -> argparse.ArgumentParser:
         "check", "compare the stored definitions with a trained model; exit 1 if retrain needed"
     )
     sub.add_argument("--tenant", help=tenant_help)
-    sub.add_argument("--model", help="a model .tar.gz or a directory (default: newest in models/)")
+    sub.add_argument(
+        "--model",
+        help="a model .tar.gz or a directory (default: the model of the project as it is now, "
+        "else the newest in models/)",
+    )
     sub.set_defaults(handler=_check)
 
     sub = command("train", "rasa train, unless models/<fingerprint>.tar.gz exists already")

@@ -46,6 +46,13 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NA
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+#: An action X is served as X and validate_X_form, with a form X_form and slots X_result and
+#: X_truncated; Rasa keeps action_* and utter_* for itself. Names that would collide are refused.
+RESERVED_ACTION_PREFIXES = ("action_", "utter_", "validate_")
+RESERVED_SUFFIXES = ("_form", "_result", "_truncated")
+RESERVED_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -116,8 +123,28 @@ def _semantic_errors(
     except CallFailed as exc:
         errors.append(FieldError("url", str(exc), code="invalid_url"))
 
+    for prefix in RESERVED_ACTION_PREFIXES:
+        if definition.name.startswith(prefix):
+            errors.append(
+                FieldError("name", f"names starting with {prefix!r} belong to Rasa", "reserved")
+            )
+    for suffix in RESERVED_SUFFIXES:
+        if definition.name.endswith(suffix):
+            errors.append(
+                FieldError(
+                    "name", f"names ending in {suffix!r} are used for generated names", "reserved"
+                )
+            )
     seen: dict[str, int] = {}
     for index, parameter in enumerate(definition.parameters):
+        if parameter.name in RESERVED_SLOTS or parameter.name.endswith(RESERVED_SUFFIXES):
+            errors.append(
+                FieldError(
+                    f"parameters[{index}].name",
+                    f"{parameter.name!r} is a name Rasa or the generated domain already uses",
+                    "reserved",
+                )
+            )
         if parameter.name in seen:
             errors.append(
                 FieldError(

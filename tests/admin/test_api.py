@@ -17,7 +17,7 @@ _names = itertools.count()
 
 def fresh(server: AdminServer, tenant: str = "acme") -> str:
     """A new action of ``tenant`` made through the store, for one request to act on."""
-    name = f"action_{next(_names)}"
+    name = f"hook_{next(_names)}"
     for webhook in server.store.list_webhooks(tenant):
         server.store.delete_webhook(tenant, webhook.name, actor="test")
     server.store.create_webhook(tenant, server.definition(name), actor="test")
@@ -166,9 +166,9 @@ def test_duplicate_name_is_409_and_the_eleventh_action_is_refused(
 ) -> None:
     fresh(admin_server)
     with admin_server.client("manager") as client:
-        duplicate = client.post("/webhooks", json=admin_server.definition("action_dup"))
+        duplicate = client.post("/webhooks", json=admin_server.definition("hook_dup"))
         assert duplicate.status_code == 201
-        again = client.post("/webhooks", json=admin_server.definition("action_dup"))
+        again = client.post("/webhooks", json=admin_server.definition("hook_dup"))
         assert again.status_code == 409
         assert again.json()["error"]["code"] == "already_exists"
         for index in range(8):

@@ -154,6 +154,21 @@ BAD = [
     pytest.param({"headers": {"X-A": 5}}, "headers.X-A", id="header-value-not-string"),
     pytest.param({"headers": ["X-A"]}, "headers", id="headers-not-an-object"),
     pytest.param({"colour": "blue"}, "colour", id="unknown-field"),
+    pytest.param({"name": "action_session_start"}, "name", id="rasa-action-name"),
+    pytest.param({"name": "utter_greet"}, "name", id="rasa-response-name"),
+    pytest.param({"name": "validate_x_form"}, "name", id="validator-name"),
+    pytest.param({"name": "order_form"}, "name", id="form-suffix"),
+    pytest.param({"name": "order_result"}, "name", id="result-suffix"),
+    pytest.param(
+        {"parameters": [{"name": "requested_slot", "description": "d"}]},
+        "parameters[0].name",
+        id="rasa-slot-name",
+    ),
+    pytest.param(
+        {"parameters": [{"name": "other_truncated", "description": "d"}]},
+        "parameters[0].name",
+        id="generated-slot-suffix",
+    ),
 ]
 
 

@@ -247,14 +247,14 @@ def test_every_change_bumps_the_tenant_version(store: Store, tenant: str) -> Non
 
 def test_delete_frees_a_slot(store: Store, tenant: str) -> None:
     for index in range(store.max_actions):
-        store.create_webhook(tenant, definition(f"action_{index}"), actor="op")
+        store.create_webhook(tenant, definition(f"hook_{index}"), actor="op")
     with pytest.raises(ActionLimitReached):
         store.create_webhook(tenant, definition("one_too_many"), actor="op")
-    store.delete_webhook(tenant, "action_0", actor="op")
+    store.delete_webhook(tenant, "hook_0", actor="op")
     store.create_webhook(tenant, definition("one_too_many"), actor="op")
     assert store.get_tenant(tenant).action_count == store.max_actions
     with pytest.raises(NotFound):
-        store.get_webhook(tenant, "action_0")
+        store.get_webhook(tenant, "hook_0")
 
 
 def test_tenants_do_not_see_each_other(store: Store, tenant: str) -> None:
@@ -275,7 +275,7 @@ def _create_concurrently(store: Store, tenant: str, count: int) -> list[BaseExce
     def create(index: int) -> None:
         barrier.wait()
         try:
-            store.create_webhook(tenant, definition(f"action_{index}"), actor="op")
+            store.create_webhook(tenant, definition(f"hook_{index}"), actor="op")
         except BaseException as exc:  # collected and checked below
             outcomes[index] = exc
 
