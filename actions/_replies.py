@@ -13,24 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FAILURE_MESSAGES", "failure_response", "render_result", "result_response"]
+from webhooks import FAILURE_MESSAGES
 
-#: category -> the default sentence. The categories of the core's CallFailed, plus the
-#: action server's own: disabled (action, or the tenant's skill, switched off) and
-#: not_configured (the action is unknown to the store, or its definition and the model differ).
-FAILURE_MESSAGES: dict[str, str] = {
-    "timeout": "Sorry, the service took too long to answer. Please try again in a moment.",
-    "unavailable": "Sorry, I can't reach that service right now. Please try again later.",
-    "rejected": "Sorry, the service could not handle that request.",
-    "refused": "Sorry, I'm not allowed to contact that service.",
-    "invalid_response": "Sorry, the service sent an answer I couldn't read.",
-    "rate_limited": (
-        "Sorry, I've already made as many lookups as I can in this conversation. "
-        "Please start a new conversation to continue."
-    ),
-    "disabled": "Sorry, that feature is switched off at the moment.",
-    "not_configured": "Sorry, that feature isn't set up yet.",
-}
+__all__ = ["failure_response", "render_result", "result_response"]
 
 #: Longest rendering of a result the bot sends.
 MAX_RENDERED = 1000

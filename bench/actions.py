@@ -31,6 +31,8 @@ from typing import Any
 import trustme
 from sqlalchemy import insert
 
+from bench.load import free_port
+from bench.load import run as run_load
 from webhooks import Keyring, generate_key, make_engine, migrate
 from webhooks import _schema as db
 
@@ -44,14 +46,6 @@ THROUGHPUT_FLOOR = 0.9
 MEDIAN_BUDGET_MS = 1.0
 RSS_BUDGET_MB = 250
 COLD_START_BUDGET_S = 3.0
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
@@ -84,15 +78,7 @@ def _load(url: str, body: dict[str, Any], total: int) -> dict[str, Any]:
         # A fresh sender per call: {i} becomes the request's number.
         "body": json.dumps(body).replace('"bench-sender"', '"bench-sender-{i}"'),
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.load", json.dumps(spec)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return dict(json.loads(out.stdout))
+    return run_load(spec)
 
 
 def _body() -> dict[str, Any]:
@@ -224,7 +210,7 @@ def run() -> int:
 
 
 def _start_ours(tmp: Path, database_url: str, key: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": database_url,
@@ -250,7 +236,7 @@ def _run(tmp: Path, webhook_url: str) -> int:
     key = generate_key()
     database_url = f"sqlite:///{tmp}/small.db"
     token = _seed(database_url, key, 10, webhook_url)
-    port = _port()
+    port = free_port()
     naive = subprocess.Popen(
         [sys.executable, "-m", "bench.naive_action", str(port), webhook_url, f"{tmp}/ca.pem"],
         cwd=ROOT,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.load import free_port
+from bench.load import run as run_load
 from webhooks import MANAGE, Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,24 +34,6 @@ BODY = json.dumps(
         "headers": {"X-Api-Key": "bench-secret"},
     }
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _load(spec: dict[str, object]) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.load", json.dumps(spec)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return dict(json.loads(out.stdout))
 
 
 def run() -> int:
@@ -74,7 +57,7 @@ def run() -> int:
             )
         engine.dispose()
 
-        port = _free_port()
+        port = free_port()
         env = {
             "PATH": os.environ.get("PATH", ""),
             "DATABASE_URL": url,
@@ -96,7 +79,7 @@ def run() -> int:
                     break
                 except OSError:
                     time.sleep(0.1)
-            listing = _load(
+            listing = run_load(
                 {
                     "url": base + "/webhooks",
                     "method": "GET",
@@ -105,7 +88,7 @@ def run() -> int:
                     "tokens": tokens[:1],
                 }
             )
-            creating = _load(
+            creating = run_load(
                 {
                     "url": base + "/webhooks",
                     "method": "POST",

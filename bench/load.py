@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -55,6 +58,27 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "statuses": dict(statuses),
     }
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago, for a server the benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator on SPEC in its own process (not sharing a loop or a core with
+    the caller) and return its figures."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load", json.dumps(spec)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return dict(json.loads(out.stdout))
 
 
 if __name__ == "__main__":

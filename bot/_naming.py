@@ -14,6 +14,8 @@ For a stored definition ``X`` with parameters ``p1..pn``:
 
 from __future__ import annotations
 
+from webhooks import FAILURE_MESSAGES
+
 __all__ = [
     "FAILURE_CATEGORIES",
     "INTENT_PREFIX",
@@ -33,20 +35,8 @@ INTENT_PREFIX = "webhook_"
 STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"
 
-#: Every failure category the action server answers, with the default generated sentence.
-FAILURE_CATEGORIES: dict[str, str] = {
-    "timeout": "Sorry, the service took too long to answer. Please try again in a moment.",
-    "unavailable": "Sorry, I can't reach that service right now. Please try again later.",
-    "rejected": "Sorry, the service could not handle that request.",
-    "refused": "Sorry, I'm not allowed to contact that service.",
-    "invalid_response": "Sorry, the service sent an answer I couldn't read.",
-    "rate_limited": (
-        "Sorry, I've already made as many lookups as I can in this conversation. "
-        "Please start a new conversation to continue."
-    ),
-    "disabled": "Sorry, that feature is switched off at the moment.",
-    "not_configured": "Sorry, that feature isn't set up yet.",
-}
+#: Every failure category the action server answers, with its default sentence (the core's).
+FAILURE_CATEGORIES = FAILURE_MESSAGES
 
 
 def intent_of(action: str) -> str:

@@ -56,6 +56,7 @@ from ._messages import (
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
+from ._sentences import FAILURE_MESSAGES
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
@@ -64,6 +65,7 @@ from ._urls import check_url
 __all__ = [
     "BLOCKED_NETWORKS",
     "CATEGORIES",
+    "FAILURE_MESSAGES",
     "MANAGE",
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
