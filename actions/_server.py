@@ -28,13 +28,18 @@ from sanic.response import HTTPResponse, raw
 from sanic.response import json as json_response
 
 from webhooks import (
+    STOPPED_ACTION,
     ConversationLimits,
     Egress,
     Settings,
     Store,
     TenantSnapshot,
+    Webhook,
+    ask_action,
+    asked_by,
     token_matches,
     trust,
+    validator_of,
 )
 
 from ._metrics import CONTENT_TYPE, Metrics
@@ -57,40 +62,36 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with
 class TenantActions(Mapping[str, Callable[..., Any]]):
     """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
 
-    Each definition serves two names, the action and its form's validator. Building both
-    callables for 100,000 definitions at start-up would cost 200,000 objects; the executor
-    only ever calls ``actions.get(name)`` (and ``keys()`` to list them), so they are made per
-    request instead. Built on one snapshot's definitions, never changed: a refresh installs a
-    new one, so a request being served keeps a consistent view.
+    Each definition serves its action, its form's validator and a question action per
+    parameter; the tenant serves the "stopped" action too. Building every callable for 100,000
+    definitions at start-up would cost hundreds of thousands of objects; the executor only ever
+    calls ``actions.get(name)`` (and ``keys()`` to list them), so they are made per request
+    instead. Built on one snapshot's definitions, never changed: a refresh installs a new one,
+    so a request being served keeps a consistent view.
     """
 
-    __slots__ = ("_run", "_tenant", "_validate", "_webhooks")
+    __slots__ = ("_service", "_tenant", "_webhooks")
 
     def __init__(
-        self, service: WebhookService, tenant: str, webhooks: Mapping[str, object]
+        self, service: WebhookService, tenant: str, webhooks: Mapping[str, Webhook]
     ) -> None:
-        self._run = service.run
-        self._validate = service.validate
+        self._service = service
         self._tenant = tenant
         self._webhooks = webhooks
 
-    def _action(self, name: str) -> str | None:
-        """The definition serving ``name`` (itself, or the one whose form it validates)."""
-        if name in self._webhooks:
-            return name
-        if name.startswith("validate_") and name.endswith("_form"):
-            action = name[len("validate_") : -len("_form")]
-            if action in self._webhooks:
-                return action
-        return None
-
     def get(self, name: str, default: Any = None) -> Any:
-        if name in self._webhooks:
-            return functools.partial(self._run, self._tenant, name)
-        action = self._action(name)
-        if action is None:
-            return default
-        return functools.partial(self._validate, self._tenant, action)
+        service, tenant = self._service, self._tenant
+        if name in self._webhooks:  # the call itself: the common case first
+            return functools.partial(service.run, tenant, name)
+        if name == STOPPED_ACTION:
+            return functools.partial(service.stopped, tenant)
+        action = _validated_by(name)
+        if action is not None and action in self._webhooks:
+            return functools.partial(service.validate, tenant, action)
+        asked = asked_by(name, self._webhooks)
+        if asked is not None:
+            return functools.partial(service.ask, tenant, *asked)
+        return default
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
         found = self.get(name)
@@ -99,15 +100,25 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
         return cast(Callable[..., Any], found)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._action(name) is not None
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        for name in self._webhooks:
+        for name, webhook in self._webhooks.items():
             yield name
-            yield f"validate_{name}_form"
+            if webhook.parameters:
+                yield validator_of(name)
+                for parameter in webhook.parameters:
+                    yield ask_action(name, parameter["name"])
+        yield STOPPED_ACTION
 
     def __len__(self) -> int:
-        return 2 * len(self._webhooks)
+        return sum(1 for _ in self)
+
+
+def _validated_by(name: str) -> str | None:
+    """``X`` for a validator name ``validate_X_form``, else None."""
+    match = _VALIDATOR.match(name)
+    return match.group(1) if match else None
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -138,12 +149,6 @@ class ActionServer:
         self.egress = egress
         self.default_tenant = default_tenant
 
-    def _callables(self, tenant: str, action: str) -> dict[str, Any]:
-        return {
-            action: functools.partial(self.service.run, tenant, action),
-            f"validate_{action}_form": functools.partial(self.service.validate, tenant, action),
-        }
-
     def _on_change(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
         self.service.forget(tenant)
         if snapshot is None:
@@ -161,12 +166,19 @@ class ActionServer:
         if not isinstance(domain, dict):
             domain = {}
         known = set(domain.get("actions") or []) | set(domain.get("forms") or {})
-        match = _VALIDATOR.match(action)
+        service = self.service
+        served: Callable[..., Any] | None = None
+        validated = _validated_by(action)
+        asked = asked_by(action, known)
+        if validated is not None:
+            if f"{validated}_form" in known:
+                served = functools.partial(service.validate, tenant, validated)
+        elif asked is not None:
+            served = functools.partial(service.ask, tenant, *asked)
+        elif action in known:
+            served = functools.partial(service.run, tenant, action)
         executor = ActionExecutor()
-        if match and f"{match.group(1)}_form" in known:
-            executor.actions = self._callables(tenant, match.group(1))
-        elif action in known and not match:
-            executor.actions = self._callables(tenant, action)
+        executor.actions = {action: served} if served is not None else {}
         return executor
 
     async def handle(self, request: Request, tenant: str) -> HTTPResponse:

@@ -1,11 +1,14 @@
-"""The one generic implementation behind every webhook action and its form validator.
+"""The one generic implementation behind every webhook action, its form and its questions.
 
 Looked up by (tenant, action name) in the registry's cache; never by a tenant id from a chat
 client. The action collects the parameters from slots, claims one call of the conversation's
 allowance, calls the webhook through the core's guarded egress and answers from the result only.
-The validator converts each value the form collected and re-asks on a bad one. Whenever the
-action cannot run (skill off, action disabled or unknown, model and store out of step) the
-validator fills the form so it asks nothing, and the action answers politely without a call.
+The validator converts each value the form collected, re-asks on a bad one, and decides from
+the live definition which parameter to ask next (Rasa honours the ``requested_slot`` it sets),
+so a parameter made required or optional is treated so at once. The question actions phrase
+the live description. Whenever the action cannot run (skill off, action disabled or unknown)
+the validator ends the form at once, asking nothing, and the action answers politely without
+a call.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from webhooks import (
+    STOPPED_RESPONSE,
+    STOPPED_TEXT,
     CallFailed,
     ConversationLimitReached,
     ConversationLimits,
@@ -36,6 +41,10 @@ from webhooks import (
     Store,
     Webhook,
     WebhookRequest,
+    ask_overrides,
+    form_of,
+    question,
+    webhook_of_form,
 )
 
 from ._metrics import Metrics
@@ -43,13 +52,13 @@ from ._registry import Registry
 from ._replies import failure_response, result_response
 from ._values import BadValue, convert
 
-__all__ = ["UNAVAILABLE_FILL", "ClaimWorker", "WebhookService", "conversation_key"]
+__all__ = ["REQUESTED_SLOT", "ClaimWorker", "WebhookService", "conversation_key"]
 
 logger = logging.getLogger("actions.calls")
 
-#: What the validator puts in a form's slots when the action cannot run, so the form asks
-#: nothing and completes; the action then answers politely and clears them.
-UNAVAILABLE_FILL = "__webhook_unavailable__"
+#: The slot naming what a form asks next; a validator's SlotSet of it is what Rasa asks (None
+#: ends the form).
+REQUESTED_SLOT = "requested_slot"
 
 Events = list[dict[str, Any]]
 
@@ -250,9 +259,8 @@ class WebhookService:
             return await self._validate(tenant, action, dispatcher, tracker, domain)
         except Exception as exc:  # the safety net: a reply must never be lost
             _log_unexpected("validate", tenant, action, exc)
-            return [
-                SlotSet(slot, UNAVAILABLE_FILL) for slot in _form_slots(domain, f"{action}_form")
-            ]
+            # End the form: the action then answers (politely, if it fails as well).
+            return [SlotSet(REQUESTED_SLOT, None)]
 
     async def run(
         self,
@@ -278,14 +286,15 @@ class WebhookService:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
-        """Validate what the form ``<action>_form`` collected this turn."""
+        """Judge what the form ``<action>_form`` collected this turn and say what to ask next."""
         webhook, _ = self._usable(tenant, action)
-        form_slots = _form_slots(domain, f"{action}_form")
         if webhook is None:
-            # Ask for nothing: fill the form; the action will explain and clear it.
-            return [SlotSet(slot, UNAVAILABLE_FILL) for slot in form_slots]
+            # Ask for nothing: the form ends and the action explains.
+            return [SlotSet(REQUESTED_SLOT, None)]
         parameters = {p["name"]: p for p in webhook.parameters}
         events: Events = []
+        values = dict(tracker.slots)
+        retry: str | None = None
         for slot, value in tracker.slots_to_validate().items():
             parameter = parameters.get(slot)
             # None reaches the validator when the form starts or a slot was cleared: not a
@@ -293,16 +302,90 @@ class WebhookService:
             if parameter is None or value is None:
                 continue
             try:
-                events.append(SlotSet(slot, convert(value, parameter["type"])))
+                values[slot] = convert(value, parameter["type"])
             except BadValue as bad:
                 dispatcher.utter_message(text=f"{bad.hint}")
-                events.append(SlotSet(slot, None))
-        # A slot the model's form requires but this definition no longer has: fill it, so the
-        # form does not ask a question the webhook will never use.
-        for slot in form_slots:
-            if slot not in parameters:
-                events.append(SlotSet(slot, UNAVAILABLE_FILL))
+                values[slot] = None
+                # Asked again, even when optional: the user meant to give it.
+                retry = retry or slot
+            events.append(SlotSet(slot, values[slot]))
+        ask_next = retry or self._next_required(webhook, values, domain)
+        events.append(SlotSet(REQUESTED_SLOT, ask_next))
         return events
+
+    @staticmethod
+    def _next_required(
+        webhook: Webhook, values: Mapping[str, Any], domain: Mapping[str, Any]
+    ) -> str | None:
+        """The first required parameter still without a value, in the definition's order.
+
+        One the model has no slot for cannot be asked (a retrain is due): the form ends and
+        the action reports the drift.
+        """
+        slots = _domain_slots(domain)
+        for parameter in webhook.parameters:
+            name = str(parameter["name"])
+            if parameter["required"] and values.get(name) is None and name in slots:
+                return name
+        return None
+
+    # -- the questions and the way out ------------------------------------------------------
+
+    async def ask(
+        self,
+        tenant: str,
+        action: str,
+        parameter: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Ask for ``parameter`` of ``action`` (``action_ask_<action>_form_<parameter>``).
+
+        Phrased from the live description; a designer's ``utter_ask_...`` response in the
+        domain wins (sync leaves the action out then, but a model may predate the response).
+        """
+        responses = domain.get("responses")
+        for name in ask_overrides(action, parameter):
+            if isinstance(responses, Mapping) and name in responses:
+                dispatcher.utter_message(response=name)
+                return []
+        snapshot = self.registry.get(tenant)
+        webhook = snapshot.webhooks.get(action) if snapshot is not None else None
+        known = {p["name"]: p for p in webhook.parameters} if webhook is not None else {}
+        dispatcher.utter_message(text=question(known.get(parameter) or {"name": parameter}))
+        return []
+
+    async def stopped(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """The user stopped a form: say so and forget the answers it had collected, so the
+        next time the form starts it asks afresh."""
+        responses = domain.get("responses")
+        if isinstance(responses, Mapping) and STOPPED_RESPONSE in responses:
+            dispatcher.utter_message(response=STOPPED_RESPONSE)
+        else:
+            dispatcher.utter_message(text=STOPPED_TEXT)
+        form = next(
+            (
+                event.get("name")
+                for event in reversed(tracker.events)
+                if event.get("event") == "active_loop" and event.get("name")
+            ),
+            None,
+        )
+        action = webhook_of_form(form) if isinstance(form, str) else None
+        if action is None:
+            return []
+        return [
+            SlotSet(slot, None)
+            for slot in _form_slots(domain, form_of(action))
+            if tracker.slots.get(slot) is not None
+        ]
 
     # -- the action -------------------------------------------------------------------------
 
@@ -343,7 +426,7 @@ class WebhookService:
         arguments: dict[str, str | int | float | bool] = {}
         for parameter in webhook.parameters:
             value = tracker.get_slot(parameter["name"])
-            if value is None or value == UNAVAILABLE_FILL:
+            if value is None:
                 if parameter["required"]:
                     return {}, parameter["name"]
                 continue  # optional parameters are sent only when known

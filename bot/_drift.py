@@ -10,10 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhooks import Webhook
-
-from ._domain import required_parameters
-from ._naming import form_of, webhook_of_intent
+from webhooks import Webhook, form_of, webhook_of_intent
 
 __all__ = ["Drift", "compare"]
 
@@ -64,12 +61,14 @@ def compare(webhooks: Sequence[Webhook], domain: Mapping[str, Any]) -> Drift:
         missing = [p["name"] for p in webhook.parameters if p["name"] not in slots]
         if missing:
             drift.changed_actions.append(f"{name}: new parameter(s) {', '.join(missing)}")
-        required = required_parameters(webhook)
+        # The form lists every parameter; which are required is the action server's live
+        # decision, so only the set of parameters can drift.
+        names = [p["name"] for p in webhook.parameters]
         asked = _list(_mapping(forms.get(form_of(name))).get("required_slots"))
-        if required != asked:
+        if not missing and sorted(names) != sorted(asked):
             drift.changed_actions.append(
-                f"{name}: the model's form asks for [{', '.join(asked)}], "
-                f"the definition requires [{', '.join(required)}]"
+                f"{name}: the model's form has [{', '.join(asked)}], "
+                f"the definition has [{', '.join(names)}]"
             )
     drift.deleted_actions.extend(sorted(trained - set(stored)))
     return drift

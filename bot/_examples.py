@@ -12,10 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from webhooks import Webhook
+from webhooks import STOP_INTENT, Webhook, intent_of
 
 from ._documents import RASA_FORMAT, block
-from ._naming import STOP_INTENT, intent_of
 from ._project import DesignerDomain
 
 __all__ = ["build_nlu", "starter_examples"]

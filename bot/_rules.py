@@ -1,23 +1,25 @@
-"""The generated rules: intent → form → action, intent → action, and a way out of each form."""
+"""The generated rules: intent → form → action, intent → action, and a way out of each form.
+
+Every definition with parameters goes through its form, even when none is required today: the
+validator decides from the live definition what must be asked, so a parameter that becomes
+required is asked for without a retrain (a form with nothing to ask completes at once).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from webhooks import Webhook
+from webhooks import STOP_INTENT, STOPPED_ACTION, Webhook, form_of, intent_of
 
 from ._documents import RASA_FORMAT
-from ._domain import required_parameters
-from ._naming import STOP_INTENT, STOPPED_RESPONSE, form_of, intent_of
 
 __all__ = ["build_rules"]
 
 
 def _rules_for(webhook: Webhook) -> list[dict[str, Any]]:
     name, form = webhook.name, form_of(webhook.name)
-    if not required_parameters(webhook):
-        # Nothing to ask: optional parameters come from entities of the message, if any.
+    if not webhook.parameters:
         return [
             {
                 "rule": f"{name}: answer",
@@ -51,7 +53,8 @@ def _rules_for(webhook: Webhook) -> list[dict[str, Any]]:
                 {"action": "action_deactivate_loop"},
                 {"active_loop": None},
                 {"slot_was_set": [{"requested_slot": None}]},
-                {"action": STOPPED_RESPONSE},
+                # Says so and forgets the answers given so far.
+                {"action": STOPPED_ACTION},
             ],
         },
     ]

@@ -54,9 +54,25 @@ from ._messages import (
     WebhookTestResult,
     reject_json_constant,
 )
+from ._naming import (
+    STOP_INTENT,
+    STOPPED_ACTION,
+    STOPPED_RESPONSE,
+    ask_action,
+    ask_overrides,
+    asked_by,
+    failure_response_name,
+    form_of,
+    intent_of,
+    result_slot,
+    truncated_slot,
+    validator_of,
+    webhook_of_form,
+    webhook_of_intent,
+)
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
-from ._sentences import FAILURE_MESSAGES
+from ._sentences import FAILURE_MESSAGES, STOPPED_TEXT, question
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
@@ -77,6 +93,10 @@ __all__ = [
     "NAME_PATTERN",
     "PERMISSIONS",
     "READ",
+    "STOPPED_ACTION",
+    "STOPPED_RESPONSE",
+    "STOPPED_TEXT",
+    "STOP_INTENT",
     "TEST_PREVIEW_CHARS",
     "TRUNCATION_MARK",
     "VARIABLES",
@@ -118,17 +138,29 @@ __all__ = [
     "WebhookTestResult",
     "WebhookTimeout",
     "actor_of",
+    "ask_action",
+    "ask_overrides",
+    "asked_by",
     "blocked_reason",
     "check_url",
+    "failure_response_name",
+    "form_of",
     "generate_key",
+    "intent_of",
     "make_engine",
     "merge_definition",
     "migrate",
     "open_store",
     "parse_definition",
+    "question",
     "reject_json_constant",
+    "result_slot",
     "token_matches",
+    "truncated_slot",
     "trust",
+    "validator_of",
+    "webhook_of_form",
+    "webhook_of_intent",
 ]
 
 

@@ -1,12 +1,45 @@
-"""The bot's default sentences for a failed webhook action, one per failure category.
+"""The bot's default sentences: the question for a parameter, failures, "stopped".
 
-The action server answers with them when the domain has no override, and the bot tooling
-writes them into the generated domain as the default responses: one text for both.
+The action server says them when the domain has no override, and the bot tooling writes the
+failure and "stopped" sentences into the generated domain as default responses: one text for
+both. Questions are phrased at the time they are asked, from the live definition, so an
+operator's new description is used by the next question without a retrain.
 """
 
 from __future__ import annotations
 
-__all__ = ["FAILURE_MESSAGES"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["FAILURE_MESSAGES", "STOPPED_TEXT", "question"]
+
+STOPPED_TEXT = "Okay, I've stopped. What else can I do for you?"
+
+_TYPE_HINTS = {
+    "integer": " (a whole number)",
+    "number": " (a number)",
+    "boolean": " (yes or no)",
+    "string": "",
+}
+
+
+def question(parameter: Mapping[str, Any]) -> str:
+    """The question asking for ``parameter``, phrased from its description.
+
+    A description that is already a question is used as it is; otherwise it reads as the
+    object of "Please tell me ...", with a hint of the expected type.
+    """
+    description = " ".join(str(parameter.get("description", "")).split()).rstrip(" .;:")
+    if not description:
+        description = str(parameter["name"]).replace("_", " ")
+    if description.endswith("?"):
+        return description
+    # "The order number" -> "the order number"; leave acronyms ("URL of ...") alone.
+    if description[:1].isupper() and not description[1:2].isupper():
+        description = description[0].lower() + description[1:]
+    hint = _TYPE_HINTS.get(str(parameter.get("type", "string")), "")
+    return f"Please tell me {description}{hint}."
+
 
 #: category -> the default sentence. The categories of the core's CallFailed, plus the
 #: action server's own: disabled (action, or the tenant's skill, switched off) and

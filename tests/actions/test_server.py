@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from actions._service import UNAVAILABLE_FILL
 from tests.actions.conftest import CANARY, ActionEnv, payload
 
 VALIDATE = "prefill_1_validate_order_status_form.json"
@@ -49,7 +48,8 @@ def run_action(
 def test_entity_prefill_is_validated_and_converted(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     response = action_env.call(payload(VALIDATE))
-    assert slot_events(response) == {"order_id": 4521}
+    # Converted, and nothing left to ask: the form ends.
+    assert slot_events(response) == {"order_id": 4521, "requested_slot": None}
     assert texts(response) == []
 
 
@@ -73,7 +73,7 @@ def test_each_type_is_converted(
         action="validate_typed_form",
         validate={"order_id": given},
     )
-    assert slot_events(action_env.call(call)) == {"order_id": expected}
+    assert slot_events(action_env.call(call)) == {"order_id": expected, "requested_slot": None}
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,8 @@ def test_a_bad_value_is_re_asked_with_a_hint(
         validate={"order_id": given},
     )
     response = action_env.call(call)
-    assert slot_events(response) == {"order_id": None}  # the form asks again
+    # Cleared, and asked again.
+    assert slot_events(response) == {"order_id": None, "requested_slot": "order_id"}
     assert hint in texts(response)[0]
 
 
@@ -104,8 +105,97 @@ def test_validator_ignores_none_when_the_form_starts(action_env: ActionEnv) -> N
     action_env.put("order_status")
     call = payload("ask_1_validate_order_status_form.json", validate={"order_id": None})
     response = action_env.call(call)
-    assert slot_events(response) == {}
+    assert slot_events(response) == {"requested_slot": "order_id"}  # asked, not judged
     assert texts(response) == []
+
+
+def with_slots(call: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``call`` with a domain that also has slots ``names`` in the form of ``call``'s action."""
+    for name in names:
+        call["domain"]["slots"][name] = {"type": "any", "mappings": [{"type": "custom"}]}
+    for form in call["domain"]["forms"].values():
+        form["required_slots"] += [n for n in names if n not in form["required_slots"]]
+    return call
+
+
+def test_what_is_required_is_decided_live(action_env: ActionEnv) -> None:
+    parameters = [
+        {"name": "order_id", "type": "integer", "description": "order"},
+        {"name": "note", "type": "string", "description": "a note", "required": False},
+    ]
+    action_env.put("order_status", parameters=parameters)
+    call = with_slots(payload(VALIDATE), "note")
+    # Optional parameters are never asked: once order_id is known the form ends.
+    assert slot_events(action_env.call(call))["requested_slot"] is None
+    # Made required through the store: asked at the next turn, no retrain, no restart.
+    parameters[1]["required"] = True
+    action_env.store.update_webhook(
+        "acme", "order_status", {"parameters": parameters}, actor="admin"
+    )
+    action_env.wait_refreshed()
+    assert slot_events(action_env.call(call))["requested_slot"] == "note"
+    # A required parameter the model has no slot for cannot be asked: the form ends and the
+    # action reports the drift politely.
+    assert slot_events(action_env.call(payload(VALIDATE)))["requested_slot"] is None
+    assert "isn't set up" in texts(run_action(action_env, order_id="1"))[0]
+
+
+def test_a_bad_optional_value_is_asked_again(action_env: ActionEnv) -> None:
+    parameters = [
+        {"name": "order_id", "type": "integer", "description": "order"},
+        {"name": "count", "type": "integer", "description": "how many", "required": False},
+    ]
+    action_env.put("order_status", parameters=parameters)
+    call = with_slots(payload(VALIDATE), "count")
+    call["tracker"]["events"].append({"event": "slot", "name": "count", "value": "lots"})
+    call["tracker"]["slots"]["count"] = "lots"
+    response = action_env.call(call)
+    assert slot_events(response) == {"order_id": 4521, "count": None, "requested_slot": "count"}
+    assert "whole number" in texts(response)[0]
+
+
+def ask(action_env: ActionEnv, parameter: str = "order_id", *, own: bool = False) -> list[str]:
+    """What the question action for ``parameter`` says; ``own``: keep the designer's own
+    question response of the captured domain."""
+    call = payload("ask_1_validate_order_status_form.json")
+    call["next_action"] = f"action_ask_order_status_form_{parameter}"
+    call["domain"]["actions"].append(call["next_action"])
+    if not own:
+        call["domain"]["responses"].pop("utter_ask_order_status_form_order_id")
+    response = action_env.call(call)
+    assert response.status_code == 200, response.text
+    assert response.json()["events"] == []
+    return [r.get("text") or r.get("response") for r in response.json()["responses"]]
+
+
+def test_questions_follow_the_live_description(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    assert ask(action_env) == ["Please tell me your order number (a whole number)."]
+    changed_at = time.monotonic()
+    action_env.store.update_webhook(
+        "acme",
+        "order_status",
+        {"parameters": [{"name": "order_id", "type": "integer", "description": "Which order?"}]},
+        actor="admin",
+    )
+    while ask(action_env) != ["Which order?"]:
+        assert time.monotonic() - changed_at < 1.0, "not live within 1 s"
+        time.sleep(0.02)
+    # The designer's own question, when the domain has one, wins.
+    assert ask(action_env, own=True) == ["utter_ask_order_status_form_order_id"]
+
+
+def test_stopping_a_form_forgets_its_answers(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    call = payload("ask_1_validate_order_status_form.json", slots={"order_id": "12"})
+    call["next_action"] = "action_webhook_stopped"
+    # As Rasa sends it after the stop rule's action_deactivate_loop.
+    call["tracker"]["events"].append({"event": "active_loop", "name": None})
+    response = action_env.call(call)
+    assert slot_events(response) == {"order_id": None}
+    assert texts(response) == ["Okay, I've stopped. What else can I do for you?"]
+    call["domain"]["responses"]["utter_webhook_stopped"] = [{"text": "Stopped."}]
+    assert action_env.call(call).json()["responses"][0]["response"] == "utter_webhook_stopped"
 
 
 # -- the call ---------------------------------------------------------------------------------
@@ -274,8 +364,8 @@ def test_unavailable_actions_ask_nothing_and_answer_politely(
         validated = action_env.call(
             payload("ask_1_validate_order_status_form.json", validate={"order_id": None})
         )
-        assert slot_events(validated) == {"order_id": UNAVAILABLE_FILL}  # completes, asks nothing
-        response = run_action(action_env, order_id=UNAVAILABLE_FILL)
+        assert slot_events(validated) == {"requested_slot": None}  # the form ends, asks nothing
+        response = run_action(action_env, order_id=None)
         expected = "isn't set up" if state == "deleted" else "switched off"
         assert expected in texts(response)[0]
         assert slot_events(response) == {"order_id": None}
@@ -319,10 +409,15 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
     response = httpx.post(
         f"{action_env.base_url}/webhook", params={"token": action_env.token}, json=payload(VALIDATE)
     )
-    assert slot_events(response) == {"order_id": 4521}
+    assert slot_events(response) == {"order_id": 4521, "requested_slot": None}
     listed = httpx.get(f"{action_env.base_url}/actions", params={"token": action_env.token})
-    assert {"name": "order_status"} in listed.json()
-    assert {"name": "validate_order_status_form"} in listed.json()
+    for name in (
+        "order_status",
+        "validate_order_status_form",
+        "action_ask_order_status_form_order_id",
+        "action_webhook_stopped",
+    ):
+        assert {"name": name} in listed.json()
 
 
 def test_an_action_unknown_to_the_domain_is_404_and_bad_bodies_are_400(

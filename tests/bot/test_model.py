@@ -11,8 +11,18 @@ from typing import Any
 
 import pytest
 
-from bot import Model, Project, TrainingFailed, compare, fingerprint, sync, train
+from bot import (
+    DesignerDomain,
+    Model,
+    Project,
+    TrainingFailed,
+    compare,
+    fingerprint,
+    sync,
+    train,
+)
 from bot.__main__ import main
+from bot._domain import build_domain
 from tests.bot.conftest import (
     DEFINITIONS,
     add_tenant,
@@ -128,6 +138,20 @@ def test_check_reports_a_deleted_action(
 def test_check_ignores_the_designers_own_actions() -> None:
     domain = {"intents": ["greet"], "actions": ["action_hello", "utter_greet"]}
     assert not compare([], domain).retrain_needed
+
+
+def test_a_required_flag_flip_is_live_but_a_dropped_parameter_is_drift(store: Store) -> None:
+    domain = build_domain(store.list_webhooks("acme"), DesignerDomain())
+    assert not compare(store.list_webhooks("acme"), domain).retrain_needed
+    order = store.get_webhook("acme", "order_status")
+    flipped = [{**p, "required": not p["required"]} for p in order.parameters]
+    store.update_webhook("acme", "order_status", {"parameters": flipped}, actor="test")
+    assert not compare(store.list_webhooks("acme"), domain).retrain_needed
+    store.update_webhook("acme", "order_status", {"parameters": flipped[:1]}, actor="test")
+    assert compare(store.list_webhooks("acme"), domain).lines() == [
+        "changed since training: order_status: the model's form has "
+        "[order_id, include_history], the definition has [order_id]"
+    ]
 
 
 def test_check_without_a_model_fails_with_3(

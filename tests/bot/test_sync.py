@@ -36,14 +36,22 @@ def _digests(root: Path) -> dict[str, tuple[str, int]]:
 def test_domain_has_action_form_slots_and_questions(project: Path, store: Store) -> None:
     domain = _load(_generate(project, store).generated_domain)
     assert domain["version"] == "3.1"
+    # order_status asks for order_id with the designer's own response (domain/demo.yml), so
+    # no question action for it.
     assert domain["actions"] == [
         "daily_offers",
         "delivery_quote",
         "validate_delivery_quote_form",
+        "action_ask_delivery_quote_form_city",
+        "action_ask_delivery_quote_form_weight",
         "order_status",
         "validate_order_status_form",
+        "action_ask_order_status_form_include_history",
         "store_hours",
         "validate_store_hours_form",
+        "action_ask_store_hours_form_city",
+        "action_ask_store_hours_form_radius_km",
+        "action_webhook_stopped",
     ]
     assert domain["intents"] == [
         "webhook_daily_offers",
@@ -52,17 +60,25 @@ def test_domain_has_action_form_slots_and_questions(project: Path, store: Store)
         "webhook_store_hours",
     ]  # `stop` is the designer's (domain/demo.yml), so not generated
     assert domain["entities"] == ["city", "include_history", "order_id", "radius_km", "weight"]
-    # Only required parameters are asked; a form exists only when something is required.
+    # A form lists every parameter: which are required is the validator's live decision.
     assert domain["forms"] == {
         "delivery_quote_form": {"required_slots": ["city", "weight"]},
-        "order_status_form": {"required_slots": ["order_id"]},
-        "store_hours_form": {"required_slots": ["city"]},
+        "order_status_form": {"required_slots": ["order_id", "include_history"]},
+        "store_hours_form": {"required_slots": ["city", "radius_km"]},
     }
     assert domain["slots"]["order_id"] == {
         "type": "any",
         "influence_conversation": False,
         "mappings": [
-            {"type": "from_entity", "entity": "order_id"},
+            # from the request that starts the action ...
+            {"type": "from_entity", "entity": "order_id", "intent": ["webhook_order_status"]},
+            # ... or any entity said while its form is active, but never from another turn
+            {
+                "type": "from_entity",
+                "entity": "order_id",
+                "not_intent": ["stop"],
+                "conditions": [{"active_loop": "order_status_form"}],
+            },
             {
                 "type": "from_text",
                 "not_intent": ["stop"],
@@ -70,25 +86,18 @@ def test_domain_has_action_form_slots_and_questions(project: Path, store: Store)
             },
         ],
     }
-    # One slot shared by two forms: one from_text mapping with a condition per form.
-    assert domain["slots"]["city"]["mappings"][1]["conditions"] == [
+    # One slot shared by two forms: a condition per form, the intents of both actions.
+    city = domain["slots"]["city"]["mappings"]
+    assert city[0]["intent"] == ["webhook_delivery_quote", "webhook_store_hours"]
+    assert city[2]["conditions"] == [
         {"active_loop": "delivery_quote_form", "requested_slot": "city"},
         {"active_loop": "store_hours_form", "requested_slot": "city"},
-    ]
-    # Optional parameters: filled from entities only.
-    assert domain["slots"]["include_history"]["mappings"] == [
-        {"type": "from_entity", "entity": "include_history"}
     ]
     assert domain["slots"]["order_status_result"]["mappings"] == [{"type": "custom"}]
     assert domain["slots"]["order_status_truncated"]["type"] == "bool"
     responses = domain["responses"]
-    assert responses["utter_ask_delivery_quote_form_weight"] == [
-        {"text": "Please tell me the weight in kg (a number)."}
-    ]
-    assert responses["utter_ask_delivery_quote_form_city"] == [{"text": "Where should it go?"}]
-    assert responses["utter_ask_store_hours_form_city"] == [
-        {"text": "Please tell me the city, e.g. Berlin or Paris."}
-    ]
+    # Questions are asked by the action server from the live description, not generated.
+    assert not [name for name in responses if name.startswith("utter_ask_")]
     for category in ("timeout", "unavailable", "rejected", "refused", "invalid_response"):
         assert f"utter_webhook_{category}" in responses
     for category in ("rate_limited", "disabled", "not_configured"):
@@ -105,12 +114,14 @@ def test_designer_responses_and_intents_win(project: Path, store: Store) -> None
         "  utter_webhook_stopped:\n    - text: Stopped.\n"
     )
     layout = _generate(project, store)
-    responses = _load(layout.generated_domain)["responses"]
-    # demo.yml asks for the order number itself; extra.yml asks for the city in every form.
-    assert "utter_ask_order_status_form_order_id" not in responses
-    assert "utter_ask_store_hours_form_city" not in responses
-    assert "utter_ask_delivery_quote_form_city" not in responses
-    assert "utter_ask_delivery_quote_form_weight" in responses
+    domain = _load(layout.generated_domain)
+    responses, actions = domain["responses"], domain["actions"]
+    # demo.yml asks for the order number itself; extra.yml asks for the city in every form:
+    # Rasa would run a generated action_ask_... before either, so none is generated.
+    assert "action_ask_order_status_form_order_id" not in actions
+    assert "action_ask_store_hours_form_city" not in actions
+    assert "action_ask_delivery_quote_form_city" not in actions
+    assert "action_ask_delivery_quote_form_weight" in actions
     assert "utter_webhook_timeout" not in responses
     assert "utter_webhook_stopped" not in responses
     assert "utter_webhook_unavailable" in responses
@@ -144,7 +155,33 @@ def test_rules_link_intent_form_and_action(project: Path, store: Store) -> None:
     stop = rules["order_status: stop asking"]
     assert stop["steps"][0] == {"intent": "stop"}
     assert {"action": "action_deactivate_loop"} in stop["steps"]
+    assert stop["steps"][-1] == {"action": "action_webhook_stopped"}
     assert not any(name.startswith("daily_offers: stop") for name in rules)
+
+
+def test_only_optional_parameters_still_get_a_form(project: Path, store: Store) -> None:
+    # The form completes at once today; made required later, the parameter is asked for
+    # without a retrain.
+    store.create_webhook(
+        "acme",
+        {
+            "name": "offers_near",
+            "description": "Offers near you",
+            "url": "https://api.example.com/near",
+            "parameters": [
+                {"name": "city", "type": "string", "description": "city", "required": False}
+            ],
+        },
+        actor="test",
+    )
+    layout = _generate(project, store)
+    rules = {rule["rule"]: rule for rule in _load(layout.generated_rules)["rules"]}
+    assert rules["offers_near: ask for what is missing"]["steps"][1] == {
+        "action": "offers_near_form"
+    }
+    domain = _load(layout.generated_domain)
+    assert domain["forms"]["offers_near_form"] == {"required_slots": ["city"]}
+    assert "action_ask_offers_near_form_city" in domain["actions"]
 
 
 def test_nlu_starters_annotate_parameters(project: Path, store: Store) -> None:

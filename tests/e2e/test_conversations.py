@@ -114,3 +114,52 @@ def test_changed_headers_are_used_by_the_next_call(order_status: Assistant) -> N
     assert order_status.say(new_sender(), "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
     ]
+
+
+@pytest.fixture
+def restore(assistant: Assistant) -> Iterator[Assistant]:
+    """Restores opening_hours and daily_offers after a test that changes them."""
+    names = ("opening_hours", "daily_offers")
+    before = {name: assistant.store.get_webhook("demo", name).public() for name in names}
+    yield assistant
+    for name, definition in before.items():
+        restored = {k: v for k, v in definition.items() if k not in {"name", "headers"}}
+        assistant.store.update_webhook("demo", name, restored, replace=True, actor="e2e")
+    time.sleep(0.5)
+
+
+def test_a_new_description_is_asked_without_a_retrain(restore: Assistant) -> None:
+    sender = new_sender()
+    assert restore.say(sender, "when are you open?") == ["Please tell me the city of the store."]
+    restore.say(sender, "stop")
+    restore.store.update_webhook(
+        "demo",
+        "opening_hours",
+        {"parameters": [{"name": "city", "type": "string", "description": "Which city?"}]},
+        actor="e2e",
+    )
+    time.sleep(0.5)
+    assert restore.say(new_sender(), "when are you open?") == ["Which city?"]
+
+
+def test_a_parameter_made_required_is_asked_without_a_retrain(restore: Assistant) -> None:
+    # Optional: not asked, all offers are listed.
+    assert "Today's offers" in " ".join(restore.say(new_sender(), "any offers today?"))
+    category = {"name": "category", "type": "string", "description": "a product category"}
+    restore.store.update_webhook(
+        "demo", "daily_offers", {"parameters": [category | {"required": True}]}, actor="e2e"
+    )
+    time.sleep(0.5)
+    sender = new_sender()
+    assert restore.say(sender, "any offers today?") == ["Please tell me a product category."]
+    assert "Rasa in Action" in " ".join(restore.say(sender, "books"))
+
+
+def test_stop_ends_the_form_and_the_conversation_goes_on(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert "order number" in " ".join(assistant.say(sender, "where is my order?")).lower()
+    assert assistant.say(sender, "stop") == ["Okay, I've stopped. What else can I do for you?"]
+    # The form is over; the next request starts afresh.
+    assert assistant.say(sender, "where is my order #4521?") == [
+        "Order #4521 has shipped and arrives in 2 days."
+    ]

@@ -1,0 +1,115 @@
+"""The names of the Rasa entries for a stored definition, in one place.
+
+The bot tooling writes them into the generated domain and rules; the action server serves
+them. For a stored definition ``X`` with parameters ``p1..pn``:
+
+- intent ``webhook_X`` (the user asks for it; also how ``bot check`` tells a webhook action in a
+  trained model from the designer's own actions),
+- action ``X`` and, when ``X`` has parameters, form ``X_form`` listing all of them, its
+  validator ``validate_X_form`` (which decides, from the live definition, what is still
+  required) and one question action ``action_ask_X_form_p`` per parameter (phrased from the
+  live description, unless the designer wrote ``utter_ask_X_form_p`` or ``utter_ask_p``),
+- one slot and one entity per parameter, named like the parameter,
+- slots ``X_result`` and ``X_truncated`` holding the last result,
+- responses ``utter_webhook_<category>`` (failures) and ``utter_webhook_stopped``, said by the
+  action ``action_webhook_stopped`` when the user stops a form with the ``stop`` intent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+__all__ = [
+    "ASK_PREFIX",
+    "INTENT_PREFIX",
+    "STOPPED_ACTION",
+    "STOPPED_RESPONSE",
+    "STOP_INTENT",
+    "ask_action",
+    "ask_overrides",
+    "asked_by",
+    "failure_response_name",
+    "form_of",
+    "intent_of",
+    "result_slot",
+    "truncated_slot",
+    "validator_of",
+    "webhook_of_form",
+    "webhook_of_intent",
+]
+
+INTENT_PREFIX = "webhook_"
+ASK_PREFIX = "action_ask_"
+STOP_INTENT = "stop"
+STOPPED_RESPONSE = "utter_webhook_stopped"
+STOPPED_ACTION = "action_webhook_stopped"
+_FORM_SUFFIX = "_form"
+
+
+def intent_of(action: str) -> str:
+    return f"{INTENT_PREFIX}{action}"
+
+
+def webhook_of_intent(intent: str) -> str | None:
+    """The action an intent ``webhook_X`` asks for, or None for any other intent."""
+    if intent.startswith(INTENT_PREFIX) and len(intent) > len(INTENT_PREFIX):
+        return intent[len(INTENT_PREFIX) :]
+    return None
+
+
+def form_of(action: str) -> str:
+    return f"{action}{_FORM_SUFFIX}"
+
+
+def webhook_of_form(form: str) -> str | None:
+    """The action whose form is ``form`` (``X_form`` -> ``X``), or None."""
+    if form.endswith(_FORM_SUFFIX) and len(form) > len(_FORM_SUFFIX):
+        return form[: -len(_FORM_SUFFIX)]
+    return None
+
+
+def validator_of(action: str) -> str:
+    return f"validate_{form_of(action)}"
+
+
+def ask_action(action: str, parameter: str) -> str:
+    """The action Rasa runs to ask for ``parameter`` in ``action``'s form (it wins over
+    responses: Rasa looks for ``action_ask_<form>_<slot>`` first)."""
+    return f"{ASK_PREFIX}{form_of(action)}_{parameter}"
+
+
+def ask_overrides(action: str, parameter: str) -> tuple[str, str]:
+    """The designer's responses that replace the generated question, most specific first."""
+    return f"utter_ask_{form_of(action)}_{parameter}", f"utter_ask_{parameter}"
+
+
+def asked_by(name: str, actions: Container[str]) -> tuple[str, str] | None:
+    """``(action, parameter)`` for a question action ``action_ask_<action>_form_<parameter>``
+    whose action is in ``actions``; None for any other name.
+
+    An action's name may itself contain ``_form_``, so every split is tried against the
+    known actions rather than guessing from the text.
+    """
+    if not name.startswith(ASK_PREFIX):
+        return None
+    rest = name[len(ASK_PREFIX) :]
+    marker = f"{_FORM_SUFFIX}_"
+    at = rest.find(marker)
+    while at > 0:
+        action, parameter = rest[:at], rest[at + len(marker) :]
+        if parameter and action in actions:
+            return action, parameter
+        at = rest.find(marker, at + 1)
+    return None
+
+
+def result_slot(action: str) -> str:
+    return f"{action}_result"
+
+
+def truncated_slot(action: str) -> str:
+    return f"{action}_truncated"
+
+
+def failure_response_name(category: str) -> str:
+    return f"utter_webhook_{category}"
