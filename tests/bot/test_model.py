@@ -91,7 +91,9 @@ def test_model_domain_is_read_from_the_archive(world: dict[str, Any]) -> None:
     model = Model.read(world["training"].model)
     assert model.model_id
     assert "order_status" in model.domain["actions"]
-    assert model.domain["forms"]["order_status_form"] == {"required_slots": ["order_id"]}
+    assert model.domain["forms"]["order_status_form"] == {
+        "required_slots": ["order_id", "include_history"]
+    }
 
 
 def _check(world: dict[str, Any], tenant: str, monkeypatch: pytest.MonkeyPatch) -> int:
