@@ -8,6 +8,7 @@ Exit codes: 0 stopped, 2 configuration error.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    # What is loaded by now (modules, and every definition, 100,000 of them in ~275,000
+    # objects) lives as long as the process; a refresh replaces only tenants that changed.
+    # Frozen, full collections no longer walk it all: measured, each took 60-100 ms, stalling
+    # every call in flight. Collected first, so no garbage is kept; never again later, while
+    # requests are in flight (their cycles would then never be collected).
+    gc.collect()
+    gc.freeze()
     logging.getLogger("actions").info("action server on http://%s:%s", args.host, args.port)
     create_app(server).run(
         host=args.host, port=args.port, single_process=True, access_log=False, motd=False

@@ -5,12 +5,20 @@ to its count only while the count is below the limit, returning the new count. N
 means the limit was reached. PostgreSQL takes a row lock for the update, so two action-server
 replicas claiming at once queue and re-check; SQLite serializes writers. Either way the count
 stays exact without a read-modify-write race.
+
+On SQLite the same statement can also be tried without waiting
+(:meth:`ConversationLimits.claim_nowait`), so an event loop can claim in place and hand the
+claims to a thread only when another writer holds the lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import Engine, select
 
@@ -48,6 +56,11 @@ _NAMES = ("tenant_id", "conversation", "now", "limit")
 _CLAIM_SQLITE = _CLAIM.format(**{name: f":{name}" for name in _NAMES})
 _CLAIM_POSTGRESQL = _CLAIM.format(**{name: f"%({name})s" for name in _NAMES})
 
+#: Claims made by :meth:`ConversationLimits.claim_nowait` between checkpoints. A claim adds at
+#: most two or three pages to SQLite's write-ahead log, so this is about SQLite's own default
+#: of checkpointing every 1,000 pages.
+CHECKPOINT_EVERY = 400
+
 
 class ConversationLimits:
     """Claims webhook calls for conversations; thread-safe, shared by all requests."""
@@ -58,6 +71,13 @@ class ConversationLimits:
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _CLAIM_SQLITE if self._sqlite else _CLAIM_POSTGRESQL
         self._tenant_ids: dict[str, int] = {}
+        # In place only on a file: an in-memory database lives in its one pooled connection.
+        database = engine.url.database or ""
+        self._in_place = self._sqlite and database not in ("", ":memory:")
+        # claim_nowait's SQLite connections by thread: each thread keeps to its own.
+        self._nowait: dict[int, sqlite3.Connection] = {}
+        self._nowait_lock = threading.Lock()
+        self._uncheckpointed = 0
 
     def _tenant_id(self, tenant: str) -> int:
         known = self._tenant_ids.get(tenant)
@@ -100,6 +120,121 @@ class ConversationLimits:
         if row is None:
             raise ConversationLimitReached(self.limit)
         return int(row[0])
+
+    def _nowait_connection(self) -> sqlite3.Connection:
+        """The calling thread's connection for :meth:`claim_nowait` (made on first use)."""
+        thread = threading.get_ident()
+        connection = self._nowait.get(thread)
+        if connection is None:
+            # The engine's connect step sets WAL, foreign keys and synchronous=NORMAL; once
+            # detached, the connection never returns to the pool with the settings below.
+            proxied = self.engine.raw_connection()
+            connection = cast(sqlite3.Connection, proxied.driver_connection)
+            proxied.detach()
+            # No busy timeout: "locked" is answered at once, never waited for. No automatic
+            # checkpoint: it syncs the file in the middle of a claim; see checkpoint().
+            connection.execute("PRAGMA busy_timeout = 0")
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+            with self._nowait_lock:
+                self._nowait[thread] = connection
+        return connection
+
+    def claim_nowait(
+        self, claims: Sequence[tuple[str, str]]
+    ) -> list[int | ConversationLimitReached] | None:
+        """:meth:`claim` for each ``(tenant, conversation)`` at once, or ``None`` if it would wait.
+
+        Returns each claim's outcome in order: its number, or the
+        :class:`ConversationLimitReached` that :meth:`claim` would raise. Only a SQLite file
+        can be claimed on without waiting: the upserts write a few pages to a local file, tens
+        of microseconds, which an event loop can afford where a thread hop costs it
+        milliseconds. They run in one transaction (a batch pays the locks and the commit once)
+        on a connection of the calling thread's own with no busy timeout: when another writer
+        holds the lock (an admin change, another replica) SQLite refuses at once, nothing is
+        counted, and this returns ``None``. So it does for a tenant not looked up yet, for an
+        in-memory database, and always on PostgreSQL, whose answer comes over the network. Any
+        other error rolls the whole batch back and is raised. Either way nothing is
+        half-counted: the caller may claim them again with :meth:`claim`, where waiting is
+        allowed. Each claim is the same statement as in :meth:`claim` and sees the ones before
+        it. These writes never checkpoint; call :meth:`checkpoint` (where waiting is allowed)
+        when :attr:`checkpoint_due`.
+        """
+        if not self._in_place or not claims:
+            return None
+        tenant_ids = self._tenant_ids
+        if any(tenant not in tenant_ids for tenant, _ in claims):
+            return None  # looking a tenant up reads the database: done by claim()
+        connection = self._nowait_connection()
+        try:
+            # The write lock now, or at once the answer that another writer has it.
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # any kind of "locked"
+                return None
+            raise
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        outcomes: list[int | ConversationLimitReached] = []
+        try:
+            cursor = connection.cursor()
+            try:
+                for tenant, conversation in claims:
+                    cursor.execute(
+                        self._sql,
+                        {
+                            "tenant_id": tenant_ids[tenant],
+                            "conversation": conversation_key(conversation),
+                            "now": now,
+                            "limit": self.limit,
+                        },
+                    )
+                    row = cursor.fetchone()
+                    outcomes.append(
+                        ConversationLimitReached(self.limit) if row is None else int(row[0])
+                    )
+            finally:
+                cursor.close()
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.rollback()
+            raise
+        self._uncheckpointed += len(outcomes)
+        return outcomes
+
+    @property
+    def checkpoint_due(self) -> bool:
+        """Whether :meth:`claim_nowait` wrote enough since the last :meth:`checkpoint`."""
+        return self._uncheckpointed >= CHECKPOINT_EVERY
+
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database file and start the log afresh.
+
+        What SQLite's automatic checkpoint does in the writing connection, which
+        :meth:`claim_nowait` turns off because it syncs the disk: call this where waiting is
+        allowed. A passive checkpoint beside a steady stream of claims would never catch up
+        with them, and the log would grow without end; RESTART holds the writers back while it
+        copies (a few milliseconds, during which :meth:`claim_nowait` answers ``None``) and
+        lets the next one start the log from its beginning. That first write syncs the log's
+        new header: one short sync in place every :data:`CHECKPOINT_EVERY` claims, where the
+        automatic checkpoint would sync twice and copy every page there. It waits for nobody:
+        with a writer or reader in the way it copies what it can, and the next one finishes.
+        Nothing to do on PostgreSQL.
+        """
+        self._uncheckpointed = 0
+        if not self._in_place:
+            return
+        cursor = self._nowait_connection().cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(RESTART)")
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close :meth:`claim_nowait`'s connections (the engine's pool is the caller's)."""
+        with self._nowait_lock:
+            connections, self._nowait = self._nowait, {}
+        for connection in connections.values():
+            connection.close()
 
     def calls(self, tenant: str, conversation: str) -> int:
         """How many calls ``conversation`` has made (0 if none)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from webhooks import ConversationLimitReached, ConversationLimits, NotFound, Store, make_engine
+from webhooks._limits import CHECKPOINT_EVERY
 
 
 @pytest.fixture
@@ -70,3 +72,81 @@ def test_long_conversation_keys_are_counted_apart(limits: ConversationLimits) ->
     for _ in range(10):
         limits.claim("acme", prefix + ":1")
     assert limits.claim("acme", prefix + ":2") == 1
+
+
+def _sqlite_only(store: Store) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("claims in place are SQLite's")
+
+
+def test_claims_in_place_count_like_claim_and_see_each_other(
+    store: Store, limits: ConversationLimits
+) -> None:
+    try:
+        if store.engine.dialect.name != "sqlite":
+            assert limits.claim_nowait([("acme", "alice:1")]) is None  # over the network
+            return
+        assert limits.claim_nowait([("acme", "alice:1")]) is None  # tenant not looked up yet
+        assert limits.claim("acme", "alice:1") == 1
+        outcomes = limits.claim_nowait(
+            [("acme", "alice:1"), ("acme", "bob:1")] + 9 * [("acme", "alice:1")]
+        )
+        assert outcomes is not None
+        assert outcomes[:2] == [2, 1]
+        assert outcomes[2:10] == list(range(3, 11))
+        assert isinstance(outcomes[10], ConversationLimitReached)  # and not counted
+        assert limits.calls("acme", "alice:1") == 10
+        with pytest.raises(ConversationLimitReached):
+            limits.claim("acme", "alice:1")
+    finally:
+        limits.close()
+
+
+def test_a_claim_in_place_never_waits_for_another_writer(
+    store: Store, limits: ConversationLimits
+) -> None:
+    _sqlite_only(store)
+    limits.claim("acme", "warm:1")
+    other = store.engine.raw_connection()
+    try:
+        other.driver_connection.execute("BEGIN IMMEDIATE")  # holds the write lock
+        started = time.monotonic()
+        assert limits.claim_nowait([("acme", "alice:1")]) is None
+        assert time.monotonic() - started < 1  # the engine's busy timeout is 30 s
+        other.driver_connection.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert limits.calls("acme", "alice:1") == 0  # refused, so not counted
+    assert limits.claim_nowait([("acme", "alice:1")]) == [1]
+    limits.close()
+
+
+def test_a_failing_batch_counts_nothing(store: Store, limits: ConversationLimits) -> None:
+    _sqlite_only(store)
+    limits.claim("acme", "warm:1")
+    with pytest.raises(TypeError):  # a conversation the statement cannot bind
+        limits.claim_nowait([("acme", "alice:1"), ("acme", object())])  # type: ignore[list-item]
+    assert limits.calls("acme", "alice:1") == 0
+    limits.close()
+
+
+def test_checkpoints_keep_the_log_from_growing(store: Store, limits: ConversationLimits) -> None:
+    _sqlite_only(store)
+    limits.claim("acme", "warm:1")
+
+    def frames_in_log() -> int:
+        raw = store.engine.raw_connection()
+        try:
+            return int(raw.driver_connection.execute("PRAGMA wal_checkpoint").fetchone()[1])
+        finally:
+            raw.close()
+
+    for batch in range(CHECKPOINT_EVERY // 10):
+        assert limits.claim_nowait([("acme", f"c{batch}-{i}:1") for i in range(10)]) is not None
+    assert limits.checkpoint_due
+    assert frames_in_log() > 100  # claims in place never checkpoint by themselves
+    limits.checkpoint()
+    assert not limits.checkpoint_due
+    assert limits.claim_nowait([("acme", "after:1")]) == [1]
+    assert frames_in_log() < 10  # the log started afresh
+    limits.close()
