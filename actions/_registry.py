@@ -1,9 +1,12 @@
 """The action server's cache of the store: every tenant's definitions, kept fresh by polling.
 
 The database is the source of truth. At start the registry reads everything once; then every
-``interval`` it reads the tenants' change versions (one small query) and re-reads only the
-tenants whose version moved. So a change made through the admin API reaches every replica
-within about one interval, and a call in steady state reads no definition from the database.
+``interval`` it reads the store's change mark (one aggregate: the number of tenants and the sum
+of their versions), and only when that moved the tenants' versions, re-reading the tenants whose
+version moved. So a change made through the admin API reaches every replica within about one
+interval, a call in steady state reads no definition from the database, and polling stays
+cheap with 10,000 tenants (reading every version four times a second cost, measured, about
+40 µs of every call at 100,000 definitions).
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ logger = logging.getLogger("actions.registry")
 #: Seconds between version checks; changes are live within about this long.
 DEFAULT_REFRESH_INTERVAL = 0.25
 
+#: Seconds after which the versions are read even if the change mark stayed: the mark relies
+#: on the store's rules (tenants never deleted, versions only grow), not on a hand-edited
+#: database.
+FULL_READ_INTERVAL = 30.0
+
 Listener = Callable[[str, TenantSnapshot | None], None]
 
 
@@ -37,6 +45,8 @@ class Registry:
         self._tenants: dict[str, TenantSnapshot] = {}
         self.refreshed_at = 0.0
         self.reloads = 0
+        self._mark: tuple[int, int] | None = None
+        self._read_at = 0.0
 
     def get(self, tenant: str) -> TenantSnapshot | None:
         return self._tenants.get(tenant)
@@ -52,6 +62,8 @@ class Registry:
 
     def load(self) -> None:
         """Read every tenant (synchronously, at start-up)."""
+        self._mark = self._store.change_mark()
+        self._read_at = time.monotonic()
         for name, snapshot in self._store.snapshot().items():
             self._apply(name, snapshot)
         self.refreshed_at = time.monotonic()
@@ -68,6 +80,13 @@ class Registry:
 
     async def refresh(self) -> set[str]:
         """Re-read the tenants whose version moved; returns their names."""
+        mark = await asyncio.to_thread(self._store.change_mark)
+        now = time.monotonic()
+        if mark == self._mark and now - self._read_at < FULL_READ_INTERVAL:
+            self.refreshed_at = now
+            return set()
+        # Read before the versions: a change made in between is seen again next time.
+        self._mark, self._read_at = mark, now
         versions = await asyncio.to_thread(self._store.versions)
         changed = {
             name

@@ -232,17 +232,25 @@ def test_put_replaces_every_other_field(store: Store, tenant: str) -> None:
     assert replaced.revision == 2
 
 
-def test_every_change_bumps_the_tenant_version(store: Store, tenant: str) -> None:
+def test_every_change_bumps_the_tenant_version_and_moves_the_change_mark(
+    store: Store, tenant: str
+) -> None:
     versions = [store.versions()[tenant]]
-    store.create_webhook(tenant, definition(), actor="op")
-    versions.append(store.versions()[tenant])
-    store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op")
-    versions.append(store.versions()[tenant])
-    store.set_skill(tenant, True, actor="op")
-    versions.append(store.versions()[tenant])
-    store.delete_webhook(tenant, "order_status", actor="op")
-    versions.append(store.versions()[tenant])
-    assert versions == sorted(set(versions))
+    marks = [store.change_mark()]
+    for change in (
+        lambda: store.create_webhook(tenant, definition(), actor="op"),
+        lambda: store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op"),
+        lambda: store.set_skill(tenant, True, actor="op"),
+        lambda: store.issue_action_token(tenant, actor="op"),
+        lambda: store.delete_webhook(tenant, "order_status", actor="op"),
+        lambda: store.create_tenant("another", actor="op"),
+    ):
+        change()
+        versions.append(store.versions()[tenant])
+        marks.append(store.change_mark())
+    assert versions[:-1] == sorted(set(versions[:-1]))
+    assert len(set(marks)) == len(marks)  # every change moved it
+    assert marks[-1] == (len(store.versions()), sum(store.versions().values()))
 
 
 def test_delete_frees_a_slot(store: Store, tenant: str) -> None:
