@@ -17,6 +17,9 @@ from webhooks import ConfigurationError, Settings, open_store
 
 from ._server import build, create_app
 
+#: Net container allocations between young collections (CPython's default is 700).
+YOUNG_COLLECTION_THRESHOLD = 50_000
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -41,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # requests are in flight (their cycles would then never be collected).
     gc.collect()
     gc.freeze()
+    # Every call parses a tracker of hundreds of containers, so with 16 calls in flight the
+    # live young objects alone exceed the default threshold of 700: a young collection ran
+    # every ~9 calls and walked them all (measured: ~1,000 collections for 9,300 calls, 0.2 ms
+    # each, 30 us of every call). Refcounting frees a call's objects when it ends; only
+    # cycles wait for the collector, and 50,000 of them are a few megabytes.
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)
     logging.getLogger("actions").info("action server on http://%s:%s", args.host, args.port)
     create_app(server).run(
         host=args.host, port=args.port, single_process=True, access_log=False, motd=False
