@@ -108,11 +108,17 @@ class Registry:
 
     async def run(self) -> None:
         """Refresh forever; a failing refresh is logged and retried, never fatal."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception as exc:  # the database may be briefly away; keep serving
-                logger.warning(
-                    "refresh failed (%s); serving the cached definitions", type(exc).__name__
-                )
+        try:
+            while True:
+                await asyncio.sleep(self._interval)
+                try:
+                    await self.refresh()
+                except Exception as exc:  # the database may be briefly away; keep serving
+                    logger.warning(
+                        "refresh failed (%s); serving the cached definitions",
+                        type(exc).__name__,
+                    )
+        except asyncio.CancelledError:
+            # The server is stopping, which cancels this task: end quietly (Sanic warns of
+            # every task that ends cancelled, at every shutdown).
+            return
