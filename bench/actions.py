@@ -5,7 +5,9 @@ tests/actions/fixtures) sent by a load generator in a separate process to a serv
 process calling a local HTTPS webhook in a fourth: calls per second and p50/p99 latency of
 (a) a naive rasa-sdk action making the same aiohttp call with a shared session and no checks,
 (b) our webhook action (guarded egress, conversation limit, logging, metrics).
-Targets: (b) >= 0.9 x (a) throughput and <= 1 ms added at the median.
+Targets: (b) >= 0.9 x (a) throughput and <= 1 ms added at the median, judged on the median of
+nine alternating rounds (each of b's rounds against a's round just before it), with each
+server's CPU time per call beside (the steadiest figure on a shared machine).
 
 Part 2: cold start (process start to /health answering) and resident memory of the action
 server with 10, 10,000 and 100,000 stored definitions (SQLite), and calls per second at each
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,9 +42,10 @@ from webhooks import _schema as db
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
 CONCURRENCY = 16
-CALLS = 3000
+CALLS = 2000
 SIZES = (10, 10_000, 100_000)
-ROUNDS = 3
+ROUNDS = 9
+SIZE_CALLS = 1500
 THROUGHPUT_FLOOR = 0.9
 MEDIAN_BUDGET_MS = 1.0
 RSS_BUDGET_MB = 250
@@ -59,6 +63,16 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> fl
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"{url} did not answer")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _median(results: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(result[key] for result in results))
 
 
 def _rss_mb(pid: int) -> float:
@@ -248,39 +262,60 @@ def _run(tmp: Path, webhook_url: str) -> int:
         _wait(f"http://127.0.0.1:{port}/health", naive)
         _wait(f"{base}/health", ours)
         runs: dict[str, list[dict[str, Any]]] = {"naive": [], "ours": []}
+        servers = {"naive": naive, "ours": ours}
+        urls = {
+            "naive": f"http://127.0.0.1:{port}/webhook",
+            "ours": f"{base}/tenants/t0/webhook?token={token}",
+        }
         for _ in range(ROUNDS):  # alternate, so drift on a shared machine hits both alike
-            runs["naive"].append(_load(f"http://127.0.0.1:{port}/webhook", body, CALLS))
-            runs["ours"].append(_load(f"{base}/tenants/t0/webhook?token={token}", body, CALLS))
+            for name in ("naive", "ours"):
+                before = _cpu_seconds(servers[name].pid)
+                result = _load(urls[name], body, CALLS)
+                result["cpu_ms"] = (_cpu_seconds(servers[name].pid) - before) / CALLS * 1000
+                runs[name].append(result)
     finally:
         for process in (naive, ours):
             process.terminate()
             process.wait(10)
-    best = {
-        name: sorted(results, key=lambda r: r["per_second"])[len(results) // 2]
-        for name, results in runs.items()
-    }
-    print(f"Rasa action calls, {CONCURRENCY} in flight, {CALLS} calls, median of {ROUNDS} rounds")
-    print(f"{'server':<34}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    print(
+        f"Rasa action calls, {CONCURRENCY} in flight, {CALLS} calls a round, "
+        f"{ROUNDS} alternating rounds (medians)"
+    )
+    print(f"{'server':<30}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/call':>13}  statuses")
     labels = {"naive": "(a) naive rasa-sdk action", "ours": "(b) webhook action (ours)"}
-    for name, result in best.items():
+    for name, results in runs.items():
+        statuses: dict[str, int] = {}
+        for result in results:
+            for status, count in result["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
         print(
-            f"{labels[name]:<34}{result['per_second']:>9.0f}{result['median_ms']:>9.2f}"
-            f"{result['p99_ms']:>9.2f}  {result['statuses']}"
+            f"{labels[name]:<30}{_median(results, 'per_second'):>9.0f}"
+            f"{_median(results, 'median_ms'):>9.2f}{_median(results, 'p99_ms'):>9.2f}"
+            f"{_median(results, 'cpu_ms'):>13.3f}  {statuses}"
         )
-        ok &= result["statuses"] == {"200": CALLS}
-    ratio = best["ours"]["per_second"] / best["naive"]["per_second"]
-    added = best["ours"]["median_ms"] - best["naive"]["median_ms"]
+        ok &= statuses == {"200": CALLS * ROUNDS}
+    # Judged round by round (b's round i against a's round i, run back to back), on the median
+    # of the rounds: a burst of load from elsewhere on a shared machine hits one pair, not
+    # the verdict.
+    pairs = list(zip(runs["naive"], runs["ours"], strict=True))
+    ratios = sorted(b["per_second"] / a["per_second"] for a, b in pairs)
+    added_ms = sorted(b["median_ms"] - a["median_ms"] for a, b in pairs)
+    ratio, added = statistics.median(ratios), statistics.median(added_ms)
     met = ratio >= THROUGHPUT_FLOOR and added <= MEDIAN_BUDGET_MS
     print(
-        f"throughput (b)/(a) = {ratio:.2f} (target >= {THROUGHPUT_FLOOR}); "
-        f"p50 added = {added:+.2f} ms (target <= {MEDIAN_BUDGET_MS}) -> "
+        f"throughput (b)/(a) = {ratio:.2f} (target >= {THROUGHPUT_FLOOR}; rounds "
+        f"{ratios[0]:.2f}-{ratios[-1]:.2f}); p50 added = {added:+.2f} ms (target <= "
+        f"{MEDIAN_BUDGET_MS}; rounds {added_ms[0]:+.2f} to {added_ms[-1]:+.2f}) -> "
         f"{'met' if met else 'NOT met'}"
     )
     ok &= met
 
     # -- part 2: scale of the store ------------------------------------------------------------
     print()
-    print(f"{'definitions':>12}{'cold start s':>14}{'RSS MB':>9}{'calls/s':>9}{'p50 ms':>9}")
+    print(
+        f"{'definitions':>12}{'cold start s':>14}{'RSS MB':>9}{'calls/s':>9}{'p50 ms':>9}"
+        f"{'cpu ms/call':>13}"
+    )
     for size in SIZES:
         key = generate_key()
         database_url = f"sqlite:///{tmp}/size{size}.db"
@@ -288,14 +323,16 @@ def _run(tmp: Path, webhook_url: str) -> int:
         process, base = _start_ours(tmp, database_url, key)
         try:
             cold = _wait(f"{base}/health", process)
-            result = _load(f"{base}/tenants/t0/webhook?token={token}", body, CALLS // 2)
+            before = _cpu_seconds(process.pid)
+            result = _load(f"{base}/tenants/t0/webhook?token={token}", body, SIZE_CALLS)
+            cpu_ms = (_cpu_seconds(process.pid) - before) / SIZE_CALLS * 1000
             rss = _rss_mb(process.pid)
         finally:
             process.terminate()
             process.wait(10)
         print(
             f"{size:>12,}{cold:>14.2f}{rss:>9.0f}{result['per_second']:>9.0f}"
-            f"{result['median_ms']:>9.2f}"
+            f"{result['median_ms']:>9.2f}{cpu_ms:>13.3f}"
         )
         if size == SIZES[-1]:
             fits = rss <= RSS_BUDGET_MB and cold <= COLD_START_BUDGET_S
