@@ -137,6 +137,8 @@ class ConversationCalls(Base):
     """Webhook calls made so far in one conversation (a Rasa session of one sender)."""
 
     __tablename__ = "conversation_calls"
+    # One B-tree on SQLite: a claim writes one page, not a row page and a key page (0004).
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it once
 
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
