@@ -6,7 +6,7 @@ process calling a local HTTPS webhook in a fourth: calls per second and p50/p99 
 (a) a naive rasa-sdk action making the same aiohttp call with a shared session and no checks,
 (b) our webhook action (guarded egress, conversation limit, logging, metrics).
 Targets: (b) >= 0.9 x (a) throughput and <= 1 ms added at the median, judged on the median of
-nine alternating rounds (each of b's rounds against a's round just before it), with each
+fifteen alternating rounds (each of b's rounds against a's round just before it), with each
 server's CPU time per call beside (the steadiest figure on a shared machine).
 
 Part 2: cold start (process start to /health answering) and resident memory of the action
@@ -44,7 +44,7 @@ FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
 CONCURRENCY = 16
 CALLS = 2000
 SIZES = (10, 10_000, 100_000)
-ROUNDS = 9
+ROUNDS = 15
 SIZE_CALLS = 1500
 THROUGHPUT_FLOOR = 0.9
 MEDIAN_BUDGET_MS = 1.0
