@@ -85,8 +85,6 @@ class Registry:
         if mark == self._mark and now - self._read_at < FULL_READ_INTERVAL:
             self.refreshed_at = now
             return set()
-        # Read before the versions: a change made in between is seen again next time.
-        self._mark, self._read_at = mark, now
         versions = await asyncio.to_thread(self._store.versions)
         changed = {
             name
@@ -101,6 +99,9 @@ class Registry:
             self.reloads += 1
         for name in gone:
             self._apply(name, None)
+        # Only now, all applied: a refresh that failed half-way is done again next time. The
+        # mark was read before the versions, so a change made in between is seen next time.
+        self._mark, self._read_at = mark, now
         self.refreshed_at = time.monotonic()
         if changed or gone:
             logger.info("refreshed tenant(s) %s", ", ".join(sorted(changed | gone)))

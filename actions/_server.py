@@ -37,6 +37,7 @@ from webhooks import (
     Webhook,
     ask_action,
     asked_by,
+    form_of,
     token_matches,
     trust,
     validator_of,
@@ -44,7 +45,7 @@ from webhooks import (
 
 from ._metrics import CONTENT_TYPE, Metrics
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
-from ._service import WebhookService
+from ._service import WebhookService, form_slots
 
 __all__ = ["ActionServer", "build", "create_app"]
 
@@ -88,10 +89,14 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
         action = _validated_by(name)
         if action is not None and action in self._webhooks:
             return functools.partial(service.validate, tenant, action)
-        asked = asked_by(name, self._webhooks)
+        asked = asked_by(name, self._parameters_of)
         if asked is not None:
             return functools.partial(service.ask, tenant, *asked)
         return default
+
+    def _parameters_of(self, action: str) -> list[str] | None:
+        webhook = self._webhooks.get(action)
+        return [p["name"] for p in webhook.parameters] if webhook is not None else None
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
         found = self.get(name)
@@ -169,7 +174,8 @@ class ActionServer:
         service = self.service
         served: Callable[..., Any] | None = None
         validated = _validated_by(action)
-        asked = asked_by(action, known)
+        model = domain
+        asked = asked_by(action, lambda name: form_slots(model, form_of(name)) or None)
         if validated is not None:
             if f"{validated}_form" in known:
                 served = functools.partial(service.validate, tenant, validated)
@@ -275,6 +281,8 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
 
     @app.before_server_start
     async def _start(app: Sanic[Any, Any]) -> None:
+        # On the loop's thread, where claims are made in place: opened now, not mid-request.
+        server.service.limits.open_in_place()
         app.add_task(server.registry.run(), name="registry-refresh")
 
     @app.after_server_stop

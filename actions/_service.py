@@ -52,7 +52,7 @@ from ._registry import Registry
 from ._replies import failure_response, result_response
 from ._values import BadValue, convert
 
-__all__ = ["REQUESTED_SLOT", "ClaimWorker", "WebhookService", "conversation_key"]
+__all__ = ["REQUESTED_SLOT", "ClaimWorker", "WebhookService", "conversation_key", "form_slots"]
 
 logger = logging.getLogger("actions.calls")
 
@@ -222,7 +222,8 @@ def _domain_slots(domain: Mapping[str, Any]) -> set[str]:
     return set(slots) if isinstance(slots, Mapping) else set()
 
 
-def _form_slots(domain: Mapping[str, Any], form: str) -> list[str]:
+def form_slots(domain: Mapping[str, Any], form: str) -> list[str]:
+    """The slots ``form`` asks for in the model's domain (none when it has no such form)."""
     forms = domain.get("forms")
     spec = forms.get(form) if isinstance(forms, Mapping) else None
     required = spec.get("required_slots") if isinstance(spec, Mapping) else None
@@ -349,8 +350,10 @@ class WebhookService:
             except BadValue as bad:
                 dispatcher.utter_message(text=f"{bad.hint}")
                 values[slot] = None
-                # Asked again, even when optional: the user meant to give it.
-                retry = retry or slot
+                # Asked again, even when optional (the user meant to give it), if the form
+                # can ask for it.
+                if slot in form_slots(domain, form_of(action)):
+                    retry = retry or slot
             events.append(SlotSet(slot, values[slot]))
         ask_next = retry or self._next_required(webhook, values, domain)
         events.append(SlotSet(REQUESTED_SLOT, ask_next))
@@ -362,13 +365,14 @@ class WebhookService:
     ) -> str | None:
         """The first required parameter still without a value, in the definition's order.
 
-        One the model has no slot for cannot be asked (a retrain is due): the form ends and
-        the action reports the drift.
+        Only one the model's form has can be asked: Rasa would find no question for another
+        one, and its answer would fill nothing (the slot's mappings are the form's), so the
+        form would hang. Then the form ends and the action reports the drift (retrain due).
         """
-        slots = _domain_slots(domain)
+        in_form = form_slots(domain, form_of(webhook.name))
         for parameter in webhook.parameters:
             name = str(parameter["name"])
-            if parameter["required"] and values.get(name) is None and name in slots:
+            if parameter["required"] and values.get(name) is None and name in in_form:
                 return name
         return None
 
@@ -426,7 +430,7 @@ class WebhookService:
             return []
         return [
             SlotSet(slot, None)
-            for slot in _form_slots(domain, form_of(action))
+            for slot in form_slots(domain, form_of(action))
             if tracker.slots.get(slot) is not None
         ]
 
@@ -436,7 +440,7 @@ class WebhookService:
         self, webhook_parameters: list[str], domain: Mapping[str, Any], action: str
     ) -> Events:
         slots = _domain_slots(domain)
-        names = set(webhook_parameters) | set(_form_slots(domain, f"{action}_form"))
+        names = set(webhook_parameters) | set(form_slots(domain, f"{action}_form"))
         return [SlotSet(name, None) for name in sorted(names) if name in slots]
 
     def _fail(

@@ -139,6 +139,15 @@ class ConversationLimits:
                 self._nowait[thread] = connection
         return connection
 
+    def open_in_place(self) -> None:
+        """Open the calling thread's connection for :meth:`claim_nowait` now.
+
+        Opening it may wait (a pool checkout, the connect step's pragmas under the engine's
+        busy timeout), so an event loop calls this before it serves, not in its first claim.
+        """
+        if self._in_place:
+            self._nowait_connection()
+
     def claim_nowait(
         self, claims: Sequence[tuple[str, str]]
     ) -> list[int | ConversationLimitReached] | None:

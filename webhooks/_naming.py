@@ -17,7 +17,7 @@ them. For a stored definition ``X`` with parameters ``p1..pn``:
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Collection
 
 __all__ = [
     "ASK_PREFIX",
@@ -83,12 +83,16 @@ def ask_overrides(action: str, parameter: str) -> tuple[str, str]:
     return f"utter_ask_{form_of(action)}_{parameter}", f"utter_ask_{parameter}"
 
 
-def asked_by(name: str, actions: Container[str]) -> tuple[str, str] | None:
-    """``(action, parameter)`` for a question action ``action_ask_<action>_form_<parameter>``
-    whose action is in ``actions``; None for any other name.
+def asked_by(
+    name: str, parameters_of: Callable[[str], Collection[str] | None]
+) -> tuple[str, str] | None:
+    """``(action, parameter)`` for a question action ``action_ask_<action>_form_<parameter>``,
+    where ``parameters_of(action)`` (None for an unknown action) holds ``parameter``; None
+    for any other name.
 
-    An action's name may itself contain ``_form_``, so every split is tried against the
-    known actions rather than guessing from the text.
+    Names may themselves contain ``_form_`` (``a`` asking ``b_form_c`` and ``a_form_b``
+    asking ``c`` share a question name), so every split is tried against what each action
+    really asks for rather than guessed from the text.
     """
     if not name.startswith(ASK_PREFIX):
         return None
@@ -97,7 +101,8 @@ def asked_by(name: str, actions: Container[str]) -> tuple[str, str] | None:
     at = rest.find(marker)
     while at > 0:
         action, parameter = rest[:at], rest[at + len(marker) :]
-        if parameter and action in actions:
+        parameters = parameters_of(action)
+        if parameter and parameters is not None and parameter in parameters:
             return action, parameter
         at = rest.find(marker, at + 1)
     return None
