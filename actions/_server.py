@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +40,7 @@ from webhooks import (
     token_matches,
     trust,
     validator_of,
+    webhook_of_validator,
 )
 
 from ._metrics import CONTENT_TYPE, Metrics
@@ -56,7 +56,6 @@ try:  # Sanic's own JSON parser (it depends on ujson), so rasa-sdk's server pars
 except ImportError:  # pragma: no cover - Sanic without ujson
     from json import loads as _loads
 
-_VALIDATOR = re.compile(r"^validate_([a-z][a-z0-9_]*)_form$")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with every call
 
 
@@ -86,7 +85,7 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
             return functools.partial(service.run, tenant, name)
         if name == STOPPED_ACTION:
             return functools.partial(service.stopped, tenant)
-        action = _validated_by(name)
+        action = webhook_of_validator(name)
         if action is not None and action in self._webhooks:
             return functools.partial(service.validate, tenant, action)
         asked = asked_by(name, self._parameters_of)
@@ -118,12 +117,6 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def _validated_by(name: str) -> str | None:
-    """``X`` for a validator name ``validate_X_form``, else None."""
-    match = _VALIDATOR.match(name)
-    return match.group(1) if match else None
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -173,11 +166,11 @@ class ActionServer:
         known = set(domain.get("actions") or []) | set(domain.get("forms") or {})
         service = self.service
         served: Callable[..., Any] | None = None
-        validated = _validated_by(action)
+        validated = webhook_of_validator(action)
         model = domain
         asked = asked_by(action, lambda name: form_slots(model, form_of(name)) or None)
         if validated is not None:
-            if f"{validated}_form" in known:
+            if form_of(validated) in known:
                 served = functools.partial(service.validate, tenant, validated)
         elif asked is not None:
             served = functools.partial(service.ask, tenant, *asked)

@@ -69,6 +69,7 @@ from ._naming import (
     validator_of,
     webhook_of_form,
     webhook_of_intent,
+    webhook_of_validator,
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
@@ -161,6 +162,7 @@ __all__ = [
     "validator_of",
     "webhook_of_form",
     "webhook_of_intent",
+    "webhook_of_validator",
 ]
 
 

@@ -17,7 +17,10 @@ them. For a stored definition ``X`` with parameters ``p1..pn``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
+
+from ._definitions import NAME_PATTERN
 
 __all__ = [
     "ASK_PREFIX",
@@ -36,6 +39,7 @@ __all__ = [
     "validator_of",
     "webhook_of_form",
     "webhook_of_intent",
+    "webhook_of_validator",
 ]
 
 INTENT_PREFIX = "webhook_"
@@ -44,6 +48,7 @@ STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"
 STOPPED_ACTION = "action_webhook_stopped"
 _FORM_SUFFIX = "_form"
+_VALIDATE_PREFIX = "validate_"
 
 
 def intent_of(action: str) -> str:
@@ -69,7 +74,15 @@ def webhook_of_form(form: str) -> str | None:
 
 
 def validator_of(action: str) -> str:
-    return f"validate_{form_of(action)}"
+    return f"{_VALIDATE_PREFIX}{form_of(action)}"
+
+
+def webhook_of_validator(name: str) -> str | None:
+    """The action whose form ``name`` validates (``validate_X_form`` -> ``X``), or None."""
+    if not name.startswith(_VALIDATE_PREFIX):
+        return None
+    action = webhook_of_form(name[len(_VALIDATE_PREFIX) :])
+    return action if action is not None and re.match(NAME_PATTERN, action) else None
 
 
 def ask_action(action: str, parameter: str) -> str:
