@@ -10,12 +10,12 @@ for every action, ``utter_webhook_<category>``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from webhooks import FAILURE_MESSAGES
+from webhooks import FAILURE_MESSAGES, failure_response_name
 
-__all__ = ["failure_response", "render_result", "result_response"]
+__all__ = ["designed_or_text", "failure_response", "render_result", "result_response"]
 
 #: Longest rendering of a result the bot sends.
 MAX_RENDERED = 1000
@@ -40,13 +40,25 @@ def _responses(domain: Mapping[str, Any]) -> Mapping[str, Any]:
     return responses if isinstance(responses, Mapping) else {}
 
 
-def failure_response(domain: Mapping[str, Any], action: str, category: str) -> dict[str, Any]:
-    """``utter_message`` arguments for a failure of ``category``: an override or the default."""
+def designed_or_text(
+    domain: Mapping[str, Any], overrides: Iterable[str], text: str
+) -> dict[str, Any]:
+    """``utter_message`` arguments: the first of ``overrides`` the domain has as a response
+    (the designer's words), else ``text``."""
     responses = _responses(domain)
-    for name in (f"utter_{action}_{category}", f"utter_webhook_{category}"):
+    for name in overrides:
         if name in responses:
             return {"response": name}
-    return {"text": FAILURE_MESSAGES.get(category, FAILURE_MESSAGES["unavailable"])}
+    return {"text": text}
+
+
+def failure_response(domain: Mapping[str, Any], action: str, category: str) -> dict[str, Any]:
+    """``utter_message`` arguments for a failure of ``category``: an override or the default."""
+    return designed_or_text(
+        domain,
+        (f"utter_{action}_{category}", failure_response_name(category)),
+        FAILURE_MESSAGES.get(category, FAILURE_MESSAGES["unavailable"]),
+    )
 
 
 def _scalar(value: object) -> str:

@@ -49,7 +49,7 @@ from webhooks import (
 
 from ._metrics import Metrics
 from ._registry import Registry
-from ._replies import failure_response, result_response
+from ._replies import designed_or_text, failure_response, result_response
 from ._values import BadValue, convert
 
 __all__ = ["REQUESTED_SLOT", "ClaimWorker", "WebhookService", "conversation_key", "form_slots"]
@@ -336,6 +336,9 @@ class WebhookService:
             # Ask for nothing: the form ends and the action explains.
             return [SlotSet(REQUESTED_SLOT, None)]
         parameters = {p["name"]: p for p in webhook.parameters}
+        # Only what the model's form has can be asked: Rasa would find no question for another
+        # parameter, and its answer would fill nothing (the slot's mappings are the form's).
+        askable = form_slots(domain, form_of(action))
         events: Events = []
         values = dict(tracker.slots)
         retry: str | None = None
@@ -350,29 +353,24 @@ class WebhookService:
             except BadValue as bad:
                 dispatcher.utter_message(text=f"{bad.hint}")
                 values[slot] = None
-                # Asked again, even when optional (the user meant to give it), if the form
-                # can ask for it.
-                if slot in form_slots(domain, form_of(action)):
+                # Asked again, even when optional (the user meant to give it).
+                if slot in askable:
                     retry = retry or slot
             events.append(SlotSet(slot, values[slot]))
-        ask_next = retry or self._next_required(webhook, values, domain)
+        ask_next = retry or self._next_required(webhook, values, askable)
         events.append(SlotSet(REQUESTED_SLOT, ask_next))
         return events
 
     @staticmethod
     def _next_required(
-        webhook: Webhook, values: Mapping[str, Any], domain: Mapping[str, Any]
+        webhook: Webhook, values: Mapping[str, Any], askable: list[str]
     ) -> str | None:
-        """The first required parameter still without a value, in the definition's order.
-
-        Only one the model's form has can be asked: Rasa would find no question for another
-        one, and its answer would fill nothing (the slot's mappings are the form's), so the
-        form would hang. Then the form ends and the action reports the drift (retrain due).
-        """
-        in_form = form_slots(domain, form_of(webhook.name))
+        """The first required parameter still without a value, in the definition's order,
+        among those the form can ask; None ends the form (for one it cannot ask, the action
+        then reports the drift: a retrain is due)."""
         for parameter in webhook.parameters:
             name = str(parameter["name"])
-            if parameter["required"] and values.get(name) is None and name in in_form:
+            if parameter["required"] and values.get(name) is None and name in askable:
                 return name
         return None
 
@@ -392,15 +390,11 @@ class WebhookService:
         Phrased from the live description; a designer's ``utter_ask_...`` response in the
         domain wins (sync leaves the action out then, but a model may predate the response).
         """
-        responses = domain.get("responses")
-        for name in ask_overrides(action, parameter):
-            if isinstance(responses, Mapping) and name in responses:
-                dispatcher.utter_message(response=name)
-                return []
         snapshot = self.registry.get(tenant)
         webhook = snapshot.webhooks.get(action) if snapshot is not None else None
         known = {p["name"]: p for p in webhook.parameters} if webhook is not None else {}
-        dispatcher.utter_message(text=question(known.get(parameter) or {"name": parameter}))
+        text = question(known.get(parameter) or {"name": parameter})
+        dispatcher.utter_message(**designed_or_text(domain, ask_overrides(action, parameter), text))
         return []
 
     async def stopped(
@@ -412,11 +406,7 @@ class WebhookService:
     ) -> Events:
         """The user stopped a form: say so and forget the answers it had collected, so the
         next time the form starts it asks afresh."""
-        responses = domain.get("responses")
-        if isinstance(responses, Mapping) and STOPPED_RESPONSE in responses:
-            dispatcher.utter_message(response=STOPPED_RESPONSE)
-        else:
-            dispatcher.utter_message(text=STOPPED_TEXT)
+        dispatcher.utter_message(**designed_or_text(domain, (STOPPED_RESPONSE,), STOPPED_TEXT))
         form = next(
             (
                 event.get("name")
@@ -440,7 +430,7 @@ class WebhookService:
         self, webhook_parameters: list[str], domain: Mapping[str, Any], action: str
     ) -> Events:
         slots = _domain_slots(domain)
-        names = set(webhook_parameters) | set(form_slots(domain, f"{action}_form"))
+        names = set(webhook_parameters) | set(form_slots(domain, form_of(action)))
         return [SlotSet(name, None) for name in sorted(names) if name in slots]
 
     def _fail(
