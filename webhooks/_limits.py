@@ -56,6 +56,12 @@ _NAMES = ("tenant_id", "conversation", "now", "limit")
 _CLAIM_SQLITE = _CLAIM.format(**{name: f":{name}" for name in _NAMES})
 _CLAIM_POSTGRESQL = _CLAIM.format(**{name: f"%({name})s" for name in _NAMES})
 
+
+def _sqlite_now() -> str:
+    """Now, as SQLAlchemy stores a UTC DateTime on SQLite (the raw statements bypass it)."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
 #: Claims made by :meth:`ConversationLimits.claim_nowait` between checkpoints. A claim adds at
 #: most two or three pages to SQLite's write-ahead log, so this is about SQLite's own default
 #: of checkpointing every 1,000 pages.
@@ -89,20 +95,26 @@ class ConversationLimits:
             self._tenant_ids[tenant] = known
         return known
 
+    def _bound(self, tenant_id: int, conversation: str, now: object) -> dict[str, object]:
+        """The claim statement's parameters."""
+        return {
+            "tenant_id": tenant_id,
+            "conversation": conversation_key(conversation),
+            "now": now,
+            "limit": self.limit,
+        }
+
     def claim(self, tenant: str, conversation: str) -> int:
         """Count one more call for ``conversation``; its number (1 for the first).
 
         Raises :class:`ConversationLimitReached` when ``limit`` calls were already made; that
         refused attempt is not counted.
         """
-        values = {
-            "tenant_id": self._tenant_id(tenant),
-            "conversation": conversation_key(conversation),
-            "now": datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-            if self._sqlite
-            else datetime.now(UTC),
-            "limit": self.limit,
-        }
+        values = self._bound(
+            self._tenant_id(tenant),
+            conversation,
+            _sqlite_now() if self._sqlite else datetime.now(UTC),
+        )
         # The DBAPI connection directly: this runs on every webhook call, and SQLAlchemy's
         # connection and transaction layers cost ten times the statement itself.
         raw = self.engine.raw_connection()
@@ -181,21 +193,13 @@ class ConversationLimits:
             if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # any kind of "locked"
                 return None
             raise
-        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        now = _sqlite_now()
         outcomes: list[int | ConversationLimitReached] = []
         try:
             cursor = connection.cursor()
             try:
                 for tenant, conversation in claims:
-                    cursor.execute(
-                        self._sql,
-                        {
-                            "tenant_id": tenant_ids[tenant],
-                            "conversation": conversation_key(conversation),
-                            "now": now,
-                            "limit": self.limit,
-                        },
-                    )
+                    cursor.execute(self._sql, self._bound(tenant_ids[tenant], conversation, now))
                     row = cursor.fetchone()
                     outcomes.append(
                         ConversationLimitReached(self.limit) if row is None else int(row[0])
