@@ -1,9 +1,10 @@
 """A small HTTP load generator, run as its own process: ``python -m bench.load SPEC``.
 
 SPEC is a JSON object: ``url``, ``method``, ``concurrency``, ``total``, ``tokens`` (bearer
-tokens, request i uses ``tokens[i // per_token]``), ``per_token``, and ``body`` (for POST; the
-string ``{i}`` in it becomes the request's number). Prints one JSON line: requests per second,
-median and p99 latency in ms, and the count of each status.
+tokens, request i uses ``tokens[i // per_token]``), ``per_token``, ``body`` (for POST; the
+string ``{i}`` in it becomes the request's number) and ``expect`` (optional: bytes every answer's
+body must contain). Prints one JSON line: requests per second, median and p99 latency in ms, the
+count of each status, and how many answers lacked ``expect``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     tokens: list[str] = spec["tokens"]
     per_token: int = spec.get("per_token") or spec["total"]
     body_template: str | None = spec.get("body")
+    expect: bytes | None = spec["expect"].encode() if spec.get("expect") else None
+    unexpected = 0
     connector = aiohttp.TCPConnector(limit=spec["concurrency"])
 
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
+            nonlocal unexpected
             for index in counter:
                 headers = {"Authorization": f"Bearer {tokens[index // per_token % len(tokens)]}"}
                 data = None
@@ -44,7 +48,9 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
                 async with session.request(
                     spec["method"], spec["url"], data=data, headers=headers
                 ) as response:
-                    await response.read()
+                    answer = await response.read()
+                if expect is not None and expect not in answer:
+                    unexpected += 1
                 latencies.append(time.perf_counter() - started)
                 statuses[response.status] += 1
 
@@ -57,6 +63,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
         "median_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "statuses": dict(statuses),
+        "unexpected": unexpected,
     }
 
 
