@@ -406,6 +406,31 @@ def test_bad_or_missing_token_and_unknown_tenant_are_refused(action_env: ActionE
     assert no_token.status_code == 401
 
 
+def test_a_reissued_token_replaces_the_old_one_at_once(action_env: ActionEnv) -> None:
+    # The server remembers the query of the last admitted request; a new token must end it.
+    action_env.put("order_status")
+    assert action_env.call(payload(VALIDATE)).status_code == 200
+    assert action_env.call(payload(VALIDATE)).status_code == 200
+    old_token, new_token = (
+        action_env.token,
+        action_env.store.issue_action_token("acme", actor="test"),
+    )
+    action_env.token = new_token  # the module's later tests use the tenant's current token
+    action_env.wait_refreshed()
+    assert action_env.call(payload(VALIDATE), token=old_token).status_code == 401
+    assert action_env.call(payload(VALIDATE)).status_code == 200
+    # Another query carrying the right token is admitted too; the same one with a wrong token
+    # of the same length is not.
+    extra = httpx.post(
+        f"{action_env.base_url}/tenants/acme/webhook",
+        params={"token": new_token, "other": "1"},
+        json=payload(VALIDATE),
+    )
+    assert extra.status_code == 200
+    forged = new_token[:-1] + ("A" if new_token[-1] != "A" else "B")
+    assert action_env.call(payload(VALIDATE), token=forged).status_code == 401
+
+
 def test_default_route_and_action_list(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     response = httpx.post(
