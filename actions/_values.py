@@ -62,9 +62,23 @@ def _decimal(raw: object, *, what: str) -> Decimal:
 #: Larger values are refused: no order number needs them, and Python's int-to-text limit (4,300
 #: digits) would otherwise turn a user's very long answer into an error.
 MAX_MAGNITUDE = Decimal(10) ** 18
+_MAX_PLAIN = 10**18
+
+
+def _plain_integer(raw: object) -> int | None:
+    """``raw`` when it is already plainly an integer (an int, or ASCII digits as Rasa stores a
+    converted slot), else None: the common case, spared the search for a number in text."""
+    if type(raw) is int:
+        return raw if -_MAX_PLAIN < raw < _MAX_PLAIN else None
+    if type(raw) is str and 0 < len(raw) < 19 and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
 
 
 def _integer(raw: object) -> int:
+    plain = _plain_integer(raw)
+    if plain is not None:
+        return plain
     value = _decimal(raw, what="a whole number")
     if abs(value) >= MAX_MAGNITUDE:
         raise BadValue("Please give a smaller number.")
@@ -74,6 +88,9 @@ def _integer(raw: object) -> int:
 
 
 def _number(raw: object) -> int | float:
+    plain = _plain_integer(raw)
+    if plain is not None:
+        return plain
     value = _decimal(raw, what="a number")
     if abs(value) >= MAX_MAGNITUDE:
         raise BadValue("Please give a smaller number.")

@@ -18,6 +18,9 @@ from actions._values import BadValue, convert
         pytest.param("-3", "integer", -3, id="negative"),
         pytest.param("12.0", "integer", 12, id="integral-decimal"),
         pytest.param(7, "integer", 7, id="already-int"),
+        pytest.param("0004521", "integer", 4521, id="leading-zeros"),
+        pytest.param("9" * 18, "integer", 10**18 - 1, id="largest-accepted"),
+        pytest.param("4521", "number", 4521, id="number-whole"),
         pytest.param(["42", "42"], "integer", 42, id="entity-twice-same"),
         pytest.param("12.5", "number", 12.5, id="decimal"),
         pytest.param("about 3 kg", "number", 3, id="number-in-text"),
@@ -66,6 +69,7 @@ def test_bad_values_are_refused_with_a_hint(raw: object, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["integer", "number"])
-def test_huge_numbers_are_re_asked_not_crashed_on(kind: str) -> None:
+@pytest.mark.parametrize("raw", ["9" * 5000, "1" + "0" * 18, 10**18, -(10**18)])
+def test_huge_numbers_are_re_asked_not_crashed_on(kind: str, raw: object) -> None:
     with pytest.raises(BadValue, match="smaller"):
-        convert("9" * 5000, kind)
+        convert(raw, kind)
