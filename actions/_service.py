@@ -217,9 +217,10 @@ class ClaimWorker:
                     self._checkpointing = False
 
 
-def _domain_slots(domain: Mapping[str, Any]) -> set[str]:
+def _domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model's slots by name (looked into, never copied: the domain is large)."""
     slots = domain.get("slots")
-    return set(slots) if isinstance(slots, Mapping) else set()
+    return slots if isinstance(slots, Mapping) else {}
 
 
 def form_slots(domain: Mapping[str, Any], form: str) -> list[str]:
