@@ -30,6 +30,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from webhooks import (
+    MAX_CLAIMS_AT_ONCE,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
     CallFailed,
@@ -123,7 +124,7 @@ class ClaimWorker:
     A claim is one short upsert, but it may wait on a database lock (SQLite's writer lock,
     PostgreSQL's row lock) or the network, so it must not block the loop. The claims made
     during one turn of the loop are taken together at its next turn. On SQLite they are first
-    tried in place, in one transaction that never waits (``ConversationLimits.claim_nowait``):
+    tried in place, in one statement that never waits (``ConversationLimits.claim_nowait``):
     tens of microseconds for the lot, where the round trip through a thread cost each call a
     GIL hand-over and, measured, 3-4 ms at the median. When that would wait (another writer
     holds the lock), and always on PostgreSQL, they go to one dedicated thread: a long-lived
@@ -150,18 +151,20 @@ class ClaimWorker:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         pending = self._pending.get(loop)
-        if pending is None:
-            # The claims made during this turn of the loop are taken together.
+        if pending is None or len(pending) >= MAX_CLAIMS_AT_ONCE:
+            # The claims made during this turn of the loop are taken together, as many as
+            # one statement takes.
             pending = self._pending[loop] = []
-            loop.call_soon(self._submit, loop)
+            loop.call_soon(self._submit, loop, pending)
         pending.append((tenant, conversation, loop, future, None))
         return await future
 
-    def _submit(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._pending.pop(loop, [])
+    def _submit(self, loop: asyncio.AbstractEventLoop, batch: list[_Claim]) -> None:
+        if self._pending.get(loop) is batch:
+            del self._pending[loop]
         try:
             outcomes = self.limits.claim_nowait([(claim[0], claim[1]) for claim in batch])
-        except Exception:  # rolled back: the thread claims each on its own, and reports
+        except Exception:  # nothing counted: the thread claims each on its own, and reports
             outcomes = None
         if outcomes is None:
             # A timeout only where a claim can wait: on the thread.

@@ -13,6 +13,7 @@ claims to a thread only when another writer holds the lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -55,6 +56,28 @@ RETURNING calls
 _NAMES = ("tenant_id", "conversation", "now", "limit")
 _CLAIM_SQLITE = _CLAIM.format(**{name: f":{name}" for name in _NAMES})
 _CLAIM_POSTGRESQL = _CLAIM.format(**{name: f"%({name})s" for name in _NAMES})
+
+
+#: Most claims :meth:`ConversationLimits.claim_nowait` takes at once: one statement's rows.
+MAX_CLAIMS_AT_ONCE = 256
+
+
+# The claim of several calls at once, on SQLite: parameters ``now`` and ``limit``, then each
+# claim's tenant id and key, numbered so that ``now`` is bound once.
+_CLAIMS_SQLITE = (
+    "INSERT INTO conversation_calls (tenant_id, conversation, calls, updated_at) VALUES {rows} "
+    "ON CONFLICT (tenant_id, conversation) "
+    "DO UPDATE SET calls = conversation_calls.calls + 1, updated_at = ?1 "
+    "WHERE conversation_calls.calls < ?2 RETURNING tenant_id, conversation, calls"
+)
+
+
+@functools.lru_cache(maxsize=MAX_CLAIMS_AT_ONCE)
+def _claims_sqlite(rows: int) -> str:
+    """The claim statement for ``rows`` claims. SQLite inserts the rows in order, so each sees
+    the ones before it, as separate statements would; RETURNING gives each row's new count."""
+    placeholders = (f"(?{3 + 2 * row}, ?{4 + 2 * row}, 1, ?1)" for row in range(rows))
+    return _CLAIMS_SQLITE.format(rows=", ".join(placeholders))
 
 
 def _sqlite_now() -> str:
@@ -167,50 +190,54 @@ class ConversationLimits:
 
         Returns each claim's outcome in order: its number, or the
         :class:`ConversationLimitReached` that :meth:`claim` would raise. Only a SQLite file
-        can be claimed on without waiting: the upserts write a few pages to a local file, tens
-        of microseconds, which an event loop can afford where a thread hop costs it
-        milliseconds. They run in one transaction (a batch pays the locks and the commit once)
-        on a connection of the calling thread's own with no busy timeout: when another writer
-        holds the lock (an admin change, another replica) SQLite refuses at once, nothing is
-        counted, and this returns ``None``. So it does for a tenant not looked up yet, for an
-        in-memory database, and always on PostgreSQL, whose answer comes over the network. Any
-        other error rolls the whole batch back and is raised. Either way nothing is
-        half-counted: the caller may claim them again with :meth:`claim`, where waiting is
-        allowed. Each claim is the same statement as in :meth:`claim` and sees the ones before
-        it. These writes never checkpoint; call :meth:`checkpoint` (where waiting is allowed)
-        when :attr:`checkpoint_due`.
+        can be claimed on without waiting: one statement writes a few pages to a local file,
+        tens of microseconds, which an event loop can afford where a thread hop costs it
+        milliseconds. The claims (at most :data:`MAX_CLAIMS_AT_ONCE`) are the rows of one
+        upsert, which is its own transaction: a batch pays the lock, the statement and the
+        commit once, and each claim sees the ones before it. It runs on a connection of the
+        calling thread's own with no busy timeout: when another writer holds the lock (an admin
+        change, another replica) SQLite refuses at once, nothing is counted, and this returns
+        ``None``. So it does for a tenant not looked up yet, for an in-memory database, and
+        always on PostgreSQL, whose answer comes over the network. Any other error is raised,
+        with nothing counted either. Either way the caller may claim them again with
+        :meth:`claim`, where waiting is allowed. These writes never checkpoint; call
+        :meth:`checkpoint` (where waiting is allowed) when :attr:`checkpoint_due`.
         """
+        if len(claims) > MAX_CLAIMS_AT_ONCE:
+            raise ValueError(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
         if not self._in_place or not claims:
             return None
         tenant_ids = self._tenant_ids
         if any(tenant not in tenant_ids for tenant, _ in claims):
             return None  # looking a tenant up reads the database: done by claim()
-        connection = self._nowait_connection()
+        keys = [
+            (tenant_ids[tenant], conversation_key(conversation)) for tenant, conversation in claims
+        ]
+        parameters: list[object] = [_sqlite_now(), self.limit]
+        for key in keys:
+            parameters += key
+        cursor = self._nowait_connection().cursor()
         try:
-            # The write lock now, or at once the answer that another writer has it.
-            connection.execute("BEGIN IMMEDIATE")
+            # Autocommit (the engine's connections leave transactions to us): the statement
+            # is the transaction, committed once all its rows are read.
+            rows = cursor.execute(_claims_sqlite(len(keys)), parameters).fetchall()
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # any kind of "locked"
                 return None
             raise
-        now = _sqlite_now()
+        finally:
+            cursor.close()
+        # A conversation's rows come back with its counts so far, one per claim that got one;
+        # in claim order they rose one by one, and its claims past the limit got none.
+        counts: dict[tuple[int, str], list[int]] = {}
+        for tenant_id, key, calls in rows:
+            counts.setdefault((tenant_id, key), []).append(int(calls))
+        for numbers in counts.values():
+            numbers.sort(reverse=True)  # popped from the end: lowest first
         outcomes: list[int | ConversationLimitReached] = []
-        try:
-            cursor = connection.cursor()
-            try:
-                for tenant, conversation in claims:
-                    cursor.execute(self._sql, self._bound(tenant_ids[tenant], conversation, now))
-                    row = cursor.fetchone()
-                    outcomes.append(
-                        ConversationLimitReached(self.limit) if row is None else int(row[0])
-                    )
-            finally:
-                cursor.close()
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+        for key in keys:
+            got = counts.get(key)
+            outcomes.append(got.pop() if got else ConversationLimitReached(self.limit))
         self._uncheckpointed += len(outcomes)
         return outcomes
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from actions._service import ClaimWorker
-from webhooks import ConversationLimitReached, ConversationLimits, Store
+from webhooks import MAX_CLAIMS_AT_ONCE, ConversationLimitReached, ConversationLimits, Store
 
 
 @pytest.fixture
@@ -30,6 +30,30 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
     outcomes = asyncio.run(claims())
     assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(1, 11))
     assert sum(isinstance(o, ConversationLimitReached) for o in outcomes) == 2
+    assert limits.calls("acme", "alice:1") == 10
+    limits.close()
+
+
+def test_more_claims_in_one_turn_than_one_statement_takes(limits: ConversationLimits) -> None:
+    worker = ClaimWorker(limits)
+    limits.claim("acme", "warm:1")
+    others = [f"c{i}:1" for i in range(MAX_CLAIMS_AT_ONCE + 20)]
+
+    async def claims() -> list[int | BaseException]:
+        # alice's claims straddle the statements the turn is cut into
+        names = (
+            others[: MAX_CLAIMS_AT_ONCE - 5] + 12 * ["alice:1"] + others[MAX_CLAIMS_AT_ONCE - 5 :]
+        )
+        return await asyncio.gather(
+            *(worker.claim("acme", name) for name in names), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(claims())
+    alice = outcomes[MAX_CLAIMS_AT_ONCE - 5 : MAX_CLAIMS_AT_ONCE + 7]
+    assert alice[:10] == list(range(1, 11))
+    assert all(isinstance(o, ConversationLimitReached) for o in alice[10:])
+    rest = outcomes[: MAX_CLAIMS_AT_ONCE - 5] + outcomes[MAX_CLAIMS_AT_ONCE + 7 :]
+    assert rest == [1] * len(others)
     assert limits.calls("acme", "alice:1") == 10
     limits.close()
 

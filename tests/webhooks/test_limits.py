@@ -8,7 +8,7 @@ import time
 import pytest
 
 from webhooks import ConversationLimitReached, ConversationLimits, NotFound, Store, make_engine
-from webhooks._limits import CHECKPOINT_EVERY
+from webhooks._limits import CHECKPOINT_EVERY, MAX_CLAIMS_AT_ONCE
 
 
 @pytest.fixture
@@ -100,6 +100,25 @@ def test_claims_in_place_count_like_claim_and_see_each_other(
             limits.claim("acme", "alice:1")
     finally:
         limits.close()
+
+
+def test_claims_in_place_of_two_tenants_and_long_keys_are_counted_apart(
+    store: Store, limits: ConversationLimits
+) -> None:
+    _sqlite_only(store)
+    store.create_tenant("globex", actor="test")
+    limits.claim("acme", "warm:1")
+    limits.claim("globex", "warm:1")
+    long_key = "x" * 400  # stored as its digest
+    outcomes = limits.claim_nowait(
+        [("acme", "alice:1"), ("globex", "alice:1"), ("acme", long_key), ("acme", "alice:1")]
+    )
+    assert outcomes == [1, 1, 1, 2]
+    assert limits.claim("acme", long_key) == 2
+    assert limits.calls("globex", "alice:1") == 1
+    with pytest.raises(ValueError, match="at most"):
+        limits.claim_nowait([("acme", f"c{i}:1") for i in range(MAX_CLAIMS_AT_ONCE + 1)])
+    limits.close()
 
 
 def test_a_claim_in_place_never_waits_for_another_writer(
