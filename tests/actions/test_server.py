@@ -447,6 +447,27 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
         assert {"name": name} in listed.json()
 
 
+def test_a_call_carrying_a_huge_integer_is_served(action_env: ActionEnv) -> None:
+    # A webhook's result kept in a slot comes back with every call; JSON allows any integer.
+    action_env.put("order_status")
+    call = payload(ACTION)
+    call["tracker"]["slots"]["order_status_result"] = {"id": 2**70}
+    response = action_env.call(call)
+    assert response.status_code == 200, response.text
+    assert response.json()["responses"][0]["text"] == "method: POST; query: []"
+
+
+def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:
+    for body in (b"\xff\xfe{}", b"[" * 100_000, b'{"tracker": NaN'):
+        response = httpx.post(
+            f"{action_env.base_url}/tenants/acme/webhook",
+            params={"token": action_env.token},
+            content=body,
+        )
+        assert response.status_code == 400, body[:20]
+        assert response.json()["code"] == "malformed_json"
+
+
 def test_an_action_unknown_to_the_domain_is_404_and_bad_bodies_are_400(
     action_env: ActionEnv,
 ) -> None:
