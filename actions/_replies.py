@@ -36,8 +36,10 @@ _UTTER_ARGUMENTS = frozenset(
 
 
 def _responses(domain: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Rasa's domain and a webhook's result are parsed JSON, whose objects are dicts: checked as
+    # such, since an ABC check (isinstance of Mapping) costs more than the lookup it guards.
     responses = domain.get("responses")
-    return responses if isinstance(responses, Mapping) else {}
+    return responses if isinstance(responses, dict) else {}
 
 
 def designed_or_text(
@@ -73,7 +75,7 @@ def _scalar(value: object) -> str:
 
 def render_result(data: object, *, truncated: bool) -> str:
     """A readable sentence from the result: its text/message field, or its fields compactly."""
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         for key in ("text", "message"):
             value = data.get(key)
             if isinstance(value, str) and value.strip():
@@ -102,7 +104,7 @@ def result_response(
     """``utter_message`` arguments for a successful result."""
     name = f"utter_{action}_result"
     if name in _responses(domain):
-        items = data.items() if isinstance(data, Mapping) else [("result", data)]
+        items = data.items() if isinstance(data, dict) else [("result", data)]
         fields: dict[str, str] = {}
         for key, value in items:
             if isinstance(key, str) and key.isidentifier():

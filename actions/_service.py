@@ -221,16 +221,17 @@ class ClaimWorker:
 
 
 def _domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The model's slots by name (looked into, never copied: the domain is large)."""
+    """The model's slots by name (looked into, never copied: the domain is large). The
+    domain is parsed JSON, so its objects are dicts (see ``_replies._responses``)."""
     slots = domain.get("slots")
-    return slots if isinstance(slots, Mapping) else {}
+    return slots if isinstance(slots, dict) else {}
 
 
 def form_slots(domain: Mapping[str, Any], form: str) -> list[str]:
     """The slots ``form`` asks for in the model's domain (none when it has no such form)."""
     forms = domain.get("forms")
-    spec = forms.get(form) if isinstance(forms, Mapping) else None
-    required = spec.get("required_slots") if isinstance(spec, Mapping) else None
+    spec = forms.get(form) if isinstance(forms, dict) else None
+    required = spec.get("required_slots") if isinstance(spec, dict) else None
     return (
         [slot for slot in required if isinstance(slot, str)] if isinstance(required, list) else []
     )
