@@ -115,7 +115,10 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
         return cast(Callable[..., Any], found)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        if not isinstance(name, str):
+            return False
+        # The call itself, without making the callable get() would.
+        return name in self._webhooks or self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
         for name, webhook in self._webhooks.items():
