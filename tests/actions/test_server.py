@@ -447,18 +447,31 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
         assert {"name": name} in listed.json()
 
 
-def test_a_call_carrying_a_huge_integer_is_served(action_env: ActionEnv) -> None:
-    # A webhook's result kept in a slot comes back with every call; JSON allows any integer.
-    action_env.put("order_status")
+def test_a_huge_integer_in_a_slot_reaches_the_webhook_exactly(action_env: ActionEnv) -> None:
+    # JSON allows any integer, and a slot may hold one (set by another action, or a result
+    # kept in a slot). A parser that made it a float would send a wrong value, silently.
+    action_env.put(
+        "order_status",
+        parameters=[{"name": "order_id", "type": "string", "description": "the order"}],
+    )
     call = payload(ACTION)
-    call["tracker"]["slots"]["order_status_result"] = {"id": 2**70}
+    call["tracker"]["slots"]["order_id"] = 2**70
+    call["tracker"]["slots"]["order_status_result"] = {"id": -(2**70)}
     response = action_env.call(call)
     assert response.status_code == 200, response.text
-    assert response.json()["responses"][0]["text"] == "method: POST; query: []"
+    sent = json.loads(action_env.webhook.requests[-1]["body"])
+    assert sent == {"order_id": str(2**70)}
 
 
 def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:
-    for body in (b"\xff\xfe{}", b"[" * 100_000, b'{"tracker": NaN'):
+    for body in (
+        b"\xff\xfe{\x00}\x00",  # UTF-16
+        b"\xef\xbb\xbf{}",  # a byte order mark
+        b'{"text": "\xff"}',  # not UTF-8
+        b"[" * 100_000,  # too deep
+        b'{"tracker": NaN}',
+        b"{oops",
+    ):
         response = httpx.post(
             f"{action_env.base_url}/tenants/acme/webhook",
             params={"token": action_env.token},
