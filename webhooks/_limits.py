@@ -216,7 +216,8 @@ class ConversationLimits:
         parameters: list[object] = [_sqlite_now(), self.limit]
         for key in keys:
             parameters += key
-        cursor = self._nowait_connection().cursor()
+        connection = self._nowait_connection()
+        cursor = connection.cursor()
         try:
             # Autocommit (the engine's connections leave transactions to us): the statement
             # is the transaction, committed once all its rows are read.
@@ -227,6 +228,8 @@ class ConversationLimits:
             raise
         finally:
             cursor.close()
+            if connection.in_transaction:  # never left open: it would hold the write lock
+                connection.rollback()
         # A conversation's rows come back with its counts so far, one per claim that got one;
         # in claim order they rose one by one, and its claims past the limit got none.
         counts: dict[tuple[int, str], list[int]] = {}
@@ -263,7 +266,8 @@ class ConversationLimits:
         self._uncheckpointed = 0
         if not self._in_place:
             return
-        cursor = self._nowait_connection().cursor()
+        connection = self._nowait_connection()
+        cursor = connection.cursor()
         try:
             cursor.execute("PRAGMA wal_checkpoint(RESTART)")
         finally:
