@@ -44,40 +44,41 @@ def conversation_key(conversation: str) -> str:
     return "sha256:" + hashlib.sha256(conversation.encode("utf-8")).hexdigest()
 
 
-# One upsert claims a call. Kept as SQL text: the same statement in each driver's style.
+# One upsert claims calls. Kept as SQL text: the same statement in each driver's style, for
+# one claim or (SQLite, in place) the rows of several; the count comes first in what it returns.
 _CLAIM = """
 INSERT INTO conversation_calls (tenant_id, conversation, calls, updated_at)
-VALUES ({tenant_id}, {conversation}, 1, {now})
+VALUES {rows}
 ON CONFLICT (tenant_id, conversation)
 DO UPDATE SET calls = conversation_calls.calls + 1, updated_at = {now}
 WHERE conversation_calls.calls < {limit}
-RETURNING calls
+RETURNING calls, tenant_id, conversation
 """
-_NAMES = ("tenant_id", "conversation", "now", "limit")
-_CLAIM_SQLITE = _CLAIM.format(**{name: f":{name}" for name in _NAMES})
-_CLAIM_POSTGRESQL = _CLAIM.format(**{name: f"%({name})s" for name in _NAMES})
 
+
+def _claim_one(style: str) -> str:
+    """The claim of one call, with named parameters in the driver's ``style``."""
+    tenant_id, conversation, now, limit = (
+        style.format(name) for name in ("tenant_id", "conversation", "now", "limit")
+    )
+    return _CLAIM.format(rows=f"({tenant_id}, {conversation}, 1, {now})", now=now, limit=limit)
+
+
+_CLAIM_SQLITE = _claim_one(":{}")
+_CLAIM_POSTGRESQL = _claim_one("%({})s")
 
 #: Most claims :meth:`ConversationLimits.claim_nowait` takes at once: one statement's rows.
 MAX_CLAIMS_AT_ONCE = 256
 
 
-# The claim of several calls at once, on SQLite: parameters ``now`` and ``limit``, then each
-# claim's tenant id and key, numbered so that ``now`` is bound once.
-_CLAIMS_SQLITE = (
-    "INSERT INTO conversation_calls (tenant_id, conversation, calls, updated_at) VALUES {rows} "
-    "ON CONFLICT (tenant_id, conversation) "
-    "DO UPDATE SET calls = conversation_calls.calls + 1, updated_at = ?1 "
-    "WHERE conversation_calls.calls < ?2 RETURNING tenant_id, conversation, calls"
-)
-
-
 @functools.lru_cache(maxsize=MAX_CLAIMS_AT_ONCE)
 def _claims_sqlite(rows: int) -> str:
-    """The claim statement for ``rows`` claims. SQLite inserts the rows in order, so each sees
-    the ones before it, as separate statements would; RETURNING gives each row's new count."""
+    """The claim of ``rows`` calls on SQLite: parameters ``now`` and ``limit``, then each
+    claim's tenant id and key, numbered so that ``now`` is bound once. SQLite inserts the rows
+    in order, so each sees the ones before it, as separate statements would; RETURNING gives
+    each row's new count."""
     placeholders = (f"(?{3 + 2 * row}, ?{4 + 2 * row}, 1, ?1)" for row in range(rows))
-    return _CLAIMS_SQLITE.format(rows=", ".join(placeholders))
+    return _CLAIM.format(rows=", ".join(placeholders), now="?1", limit="?2")
 
 
 def _sqlite_now() -> str:
@@ -118,26 +119,18 @@ class ConversationLimits:
             self._tenant_ids[tenant] = known
         return known
 
-    def _bound(self, tenant_id: int, conversation: str, now: object) -> dict[str, object]:
-        """The claim statement's parameters."""
-        return {
-            "tenant_id": tenant_id,
-            "conversation": conversation_key(conversation),
-            "now": now,
-            "limit": self.limit,
-        }
-
     def claim(self, tenant: str, conversation: str) -> int:
         """Count one more call for ``conversation``; its number (1 for the first).
 
         Raises :class:`ConversationLimitReached` when ``limit`` calls were already made; that
         refused attempt is not counted.
         """
-        values = self._bound(
-            self._tenant_id(tenant),
-            conversation,
-            _sqlite_now() if self._sqlite else datetime.now(UTC),
-        )
+        values = {
+            "tenant_id": self._tenant_id(tenant),
+            "conversation": conversation_key(conversation),
+            "now": _sqlite_now() if self._sqlite else datetime.now(UTC),
+            "limit": self.limit,
+        }
         # The DBAPI connection directly: this runs on every webhook call, and SQLAlchemy's
         # connection and transaction layers cost ten times the statement itself.
         raw = self.engine.raw_connection()
@@ -233,7 +226,7 @@ class ConversationLimits:
         # A conversation's rows come back with its counts so far, one per claim that got one;
         # in claim order they rose one by one, and its claims past the limit got none.
         counts: dict[tuple[int, str], list[int]] = {}
-        for tenant_id, key, calls in rows:
+        for calls, tenant_id, key in rows:
             counts.setdefault((tenant_id, key), []).append(int(calls))
         for numbers in counts.values():
             numbers.sort(reverse=True)  # popped from the end: lowest first
@@ -266,8 +259,7 @@ class ConversationLimits:
         self._uncheckpointed = 0
         if not self._in_place:
             return
-        connection = self._nowait_connection()
-        cursor = connection.cursor()
+        cursor = self._nowait_connection().cursor()
         try:
             cursor.execute("PRAGMA wal_checkpoint(RESTART)")
         finally:
