@@ -62,7 +62,7 @@ def _decimal(raw: object, *, what: str) -> Decimal:
 #: Larger values are refused: no order number needs them, and Python's int-to-text limit (4,300
 #: digits) would otherwise turn a user's very long answer into an error.
 MAX_MAGNITUDE = Decimal(10) ** 18
-_MAX_PLAIN = 10**18
+_MAX_PLAIN = int(MAX_MAGNITUDE)
 
 
 def _plain_integer(raw: object) -> int | None:
