@@ -30,7 +30,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from webhooks import (
-    MAX_CLAIMS_AT_ONCE,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
     CallFailed,
@@ -92,42 +91,39 @@ def conversation_key(tracker: Tracker) -> str:
     return f"{tracker.sender_id}:{started:.6f}"
 
 
-# tenant, conversation, the loop and future of the request, and the timer of its timeout when
-# the claim went to the thread.
-_Claim = tuple[
-    str, str, asyncio.AbstractEventLoop, "asyncio.Future[int]", "asyncio.TimerHandle | None"
-]
-_Outcome = tuple["asyncio.Future[int]", int | BaseException, "asyncio.TimerHandle | None"]
+# tenant, conversation, the loop and future of the request, and the timer of its timeout.
+_Claim = tuple[str, str, asyncio.AbstractEventLoop, "asyncio.Future[None]", asyncio.TimerHandle]
+_Outcome = tuple["asyncio.Future[None]", BaseException | None, asyncio.TimerHandle]
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
-    for future, outcome, timer in outcomes:
-        if timer is not None:
-            timer.cancel()
+    for future, error, timer in outcomes:
+        timer.cancel()
         if future.done():  # the request was cancelled meanwhile; the call stays counted
             continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+        if error is not None:
+            future.set_exception(error)
         else:
-            future.set_result(outcome)
+            future.set_result(None)
 
 
-def _expire(futures: list[asyncio.Future[int]]) -> None:
-    for future in futures:
-        if not future.done():  # the thread may still count it: answered as unavailable
-            future.set_exception(TimeoutError("the conversation's claim took too long"))
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the thread may still count it: answered as unavailable
+        future.set_exception(TimeoutError("the conversation's claim took too long"))
 
 
 class ClaimWorker:
     """Claims conversation calls without ever waiting on the event loop.
 
     A claim is one short upsert, but it may wait on a database lock (SQLite's writer lock,
-    PostgreSQL's row lock) or the network, so it must not block the loop. The claims made
-    during one turn of the loop are taken together at its next turn. On SQLite they are first
-    tried in place, in one statement that never waits (``ConversationLimits.claim_nowait``):
-    tens of microseconds for the lot, where the round trip through a thread cost each call a
-    GIL hand-over and, measured, 3-4 ms at the median. When that would wait (another writer
-    holds the lock), and always on PostgreSQL, they go to one dedicated thread: a long-lived
+    PostgreSQL's row lock) or the network, so it must not block the loop. On SQLite it is
+    first tried in place, in a statement that never waits (``ConversationLimits.claim_nowait``):
+    tens of microseconds, where the round trip through a thread cost each call a GIL hand-over
+    and, measured, 3-4 ms at the median. Each claim is its own statement: taking a turn's
+    claims together in one statement paid a second pass for the rows it returned, and a turn
+    of the loop to wait for the others, more than the commits it saved (measured with
+    callgrind and in ``bench.actions``). When that would wait (another writer holds the
+    lock), and always on PostgreSQL, the claim goes to one dedicated thread: a long-lived
     thread fed by a queue costs far less per claim than ``asyncio.to_thread``'s pool (no
     executor bookkeeping, one thread contending for the GIL instead of several), and the
     claims that queued up meanwhile are settled with a single wake-up of the loop. The same
@@ -140,41 +136,34 @@ class ClaimWorker:
         self.limits = limits
         self.timeout = timeout
         self._queue: queue.SimpleQueue[list[_Claim]] = queue.SimpleQueue()
-        self._pending: dict[asyncio.AbstractEventLoop, list[_Claim]] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._checkpointing = False
 
-    async def claim(self, tenant: str, conversation: str) -> int:
-        """``ConversationLimits.claim`` without blocking the loop: the call's number, or it
-        raises (``TimeoutError`` after ``timeout`` seconds of waiting on the database)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        pending = self._pending.get(loop)
-        if pending is None or len(pending) >= MAX_CLAIMS_AT_ONCE:
-            # The claims made during this turn of the loop are taken together, as many as
-            # one statement takes.
-            pending = self._pending[loop] = []
-            loop.call_soon(self._submit, loop, pending)
-        pending.append((tenant, conversation, loop, future, None))
-        return await future
+    async def claim(self, tenant: str, conversation: str) -> None:
+        """Count one call of ``conversation`` without blocking the loop.
 
-    def _submit(self, loop: asyncio.AbstractEventLoop, batch: list[_Claim]) -> None:
-        if self._pending.get(loop) is batch:
-            del self._pending[loop]
+        Raises ``ConversationLimitReached`` at the limit, ``TimeoutError`` after ``timeout``
+        seconds of waiting on the database, and whatever else the store raised.
+        """
+        limits = self.limits
         try:
-            outcomes = self.limits.claim_nowait([(claim[0], claim[1]) for claim in batch])
-        except Exception:  # nothing counted: the thread claims each on its own, and reports
-            outcomes = None
-        if outcomes is None:
-            # A timeout only where a claim can wait: on the thread.
-            timer = loop.call_later(self.timeout, _expire, [claim[3] for claim in batch])
-            self._put([(*claim[:4], timer) for claim in batch])
+            claimed = limits.claim_nowait(tenant, conversation)
+        except ConversationLimitReached:
+            raise
+        except Exception:  # nothing counted: the thread claims it on its own, and reports
+            claimed = False
+        if claimed:
+            if limits.checkpoint_due and not self._checkpointing:
+                self._checkpointing = True
+                self._put([])  # an empty batch: the thread wakes up and checkpoints
             return
-        _settle([(claim[3], outcome, None) for claim, outcome in zip(batch, outcomes, strict=True)])
-        if self.limits.checkpoint_due and not self._checkpointing:
-            self._checkpointing = True
-            self._put([])  # an empty batch: the thread wakes up and checkpoints
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        # A timeout only where a claim can wait: on the thread.
+        timer = loop.call_later(self.timeout, _expire, future)
+        self._put([(tenant, conversation, loop, future, timer)])
+        await future
 
     def _put(self, batch: list[_Claim]) -> None:
         if self._thread is None:
@@ -201,12 +190,12 @@ class ClaimWorker:
                     break
             settled: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
             for tenant, conversation, loop, future, timer in batch:
-                outcome: int | BaseException
+                error: BaseException | None = None
                 try:
-                    outcome = self.limits.claim(tenant, conversation)
+                    self.limits.claim(tenant, conversation)
                 except Exception as exc:  # handed to the awaiting request, raised there
-                    outcome = exc
-                settled.setdefault(loop, []).append((future, outcome, timer))
+                    error = exc
+                settled.setdefault(loop, []).append((future, error, timer))
             for loop, outcomes in settled.items():
                 # A closed loop raises RuntimeError: nobody is waiting there any more.
                 with contextlib.suppress(RuntimeError):

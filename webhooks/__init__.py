@@ -46,7 +46,7 @@ from ._exceptions import (
     WebhookTimeout,
 )
 from ._keyring import Keyring, generate_key
-from ._limits import MAX_CALLS_PER_CONVERSATION, MAX_CLAIMS_AT_ONCE, ConversationLimits
+from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._messages import (
     TRUNCATION_MARK,
     WebhookRequest,
@@ -87,7 +87,6 @@ __all__ = [
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
     "MAX_CALLS_PER_CONVERSATION",
-    "MAX_CLAIMS_AT_ONCE",
     "MAX_HEADERS",
     "MAX_ID",
     "MAX_NAME_LENGTH",

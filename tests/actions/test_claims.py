@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
 from actions._service import ClaimWorker
-from webhooks import MAX_CLAIMS_AT_ONCE, ConversationLimitReached, ConversationLimits, Store
+from webhooks import ConversationLimitReached, ConversationLimits, Store
+from webhooks._limits import CHECKPOINT_EVERY
 
 
 @pytest.fixture
@@ -22,42 +24,44 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
 ) -> None:
     worker = ClaimWorker(limits)
 
-    async def claims() -> list[int | BaseException]:
+    async def claims() -> list[BaseException | None]:
         return await asyncio.gather(
             *(worker.claim("acme", "alice:1") for _ in range(12)), return_exceptions=True
         )
 
     outcomes = asyncio.run(claims())
-    assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(1, 11))
-    assert sum(isinstance(o, ConversationLimitReached) for o in outcomes) == 2
+    assert outcomes[:10] == [None] * 10  # counted, in the order they were made
+    assert all(isinstance(o, ConversationLimitReached) for o in outcomes[10:])
     assert limits.calls("acme", "alice:1") == 10
     limits.close()
 
 
-def test_more_claims_in_one_turn_than_one_statement_takes(limits: ConversationLimits) -> None:
+def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
+    store: Store, limits: ConversationLimits
+) -> None:
     worker = ClaimWorker(limits)
     limits.claim("acme", "warm:1")
-    others = [f"c{i}:1" for i in range(MAX_CLAIMS_AT_ONCE + 20)]
+    names = [f"c{i}:1" for i in range(CHECKPOINT_EVERY - 1)]
 
-    async def claims() -> list[int | BaseException]:
-        # alice's claims straddle the statements the turn is cut into
-        names = (
-            others[: MAX_CLAIMS_AT_ONCE - 5] + 12 * ["alice:1"] + others[MAX_CLAIMS_AT_ONCE - 5 :]
-        )
+    async def claims(names: list[str]) -> list[BaseException | None]:
         return await asyncio.gather(
             *(worker.claim("acme", name) for name in names), return_exceptions=True
         )
 
-    outcomes = asyncio.run(claims())
-    alice = outcomes[MAX_CLAIMS_AT_ONCE - 5 : MAX_CLAIMS_AT_ONCE + 7]
-    assert alice[:10] == list(range(1, 11))
-    assert all(isinstance(o, ConversationLimitReached) for o in alice[10:])
-    rest = outcomes[: MAX_CLAIMS_AT_ONCE - 5] + outcomes[MAX_CLAIMS_AT_ONCE + 7 :]
-    assert rest == [1] * len(others)
-    assert limits.calls("acme", "alice:1") == 10
-    if limits.engine.dialect.name == "sqlite":
-        # All claimed in place, one statement per cut: the thread was never needed.
-        assert worker._thread is None
+    assert asyncio.run(claims(names)) == [None] * len(names)
+    assert all(limits.calls("acme", name) == 1 for name in names[::97])
+    if store.engine.dialect.name != "sqlite":
+        assert worker._thread is not None  # PostgreSQL's claims wait on the thread
+        limits.close()
+        return
+    assert worker._thread is None  # all claimed in place
+    assert asyncio.run(claims(["due:1"])) == [None]
+    assert worker._thread is not None  # woken up to checkpoint
+    deadline = time.monotonic() + 10
+    while limits.checkpoint_due and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not limits.checkpoint_due
+    assert limits.calls("acme", "due:1") == 1
     limits.close()
 
 
@@ -72,7 +76,7 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
     release = threading.Timer(0.5, lambda: other.driver_connection.execute("ROLLBACK"))
     worker = ClaimWorker(limits)
 
-    async def claim_while_ticking() -> tuple[int, int]:
+    async def claim_while_ticking() -> int:
         ticks = 0
 
         async def tick() -> None:
@@ -83,16 +87,15 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
 
         ticker = asyncio.create_task(tick())
         release.start()
-        number = await worker.claim("acme", "alice:1")
+        await worker.claim("acme", "alice:1")
         ticker.cancel()
-        return number, ticks
+        return ticks
 
     try:
-        number, ticks = asyncio.run(claim_while_ticking())
+        ticks = asyncio.run(claim_while_ticking())
     finally:
         release.join()
         other.close()
-    assert number == 1
     assert ticks >= 20  # the loop kept running while the claim waited for the lock
     assert limits.calls("acme", "alice:1") == 1
     limits.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from webhooks import ConversationLimitReached, ConversationLimits, NotFound, Store, make_engine
-from webhooks._limits import CHECKPOINT_EVERY, MAX_CLAIMS_AT_ONCE
+from webhooks import _schema as db
+from webhooks._limits import CHECKPOINT_EVERY
 
 
 @pytest.fixture
@@ -84,18 +88,20 @@ def test_claims_in_place_count_like_claim_and_see_each_other(
 ) -> None:
     try:
         if store.engine.dialect.name != "sqlite":
-            assert limits.claim_nowait([("acme", "alice:1")]) is None  # over the network
+            assert limits.claim_nowait("acme", "alice:1") is False  # over the network
             return
-        assert limits.claim_nowait([("acme", "alice:1")]) is None  # tenant not looked up yet
+        assert limits.claim_nowait("acme", "alice:1") is False  # tenant not looked up yet
+        assert limits.calls("acme", "alice:1") == 0
         assert limits.claim("acme", "alice:1") == 1
-        outcomes = limits.claim_nowait(
-            [("acme", "alice:1"), ("acme", "bob:1")] + 9 * [("acme", "alice:1")]
-        )
-        assert outcomes is not None
-        assert outcomes[:2] == [2, 1]
-        assert outcomes[2:10] == list(range(3, 11))
-        assert isinstance(outcomes[10], ConversationLimitReached)  # and not counted
+        assert limits.claim_nowait("acme", "alice:1") is True
+        assert limits.claim_nowait("acme", "bob:1") is True
+        assert limits.calls("acme", "alice:1") == 2
+        for _ in range(8):
+            assert limits.claim_nowait("acme", "alice:1") is True
+        with pytest.raises(ConversationLimitReached):
+            limits.claim_nowait("acme", "alice:1")  # and not counted
         assert limits.calls("acme", "alice:1") == 10
+        assert limits.calls("acme", "bob:1") == 1
         with pytest.raises(ConversationLimitReached):
             limits.claim("acme", "alice:1")
     finally:
@@ -110,14 +116,13 @@ def test_claims_in_place_of_two_tenants_and_long_keys_are_counted_apart(
     limits.claim("acme", "warm:1")
     limits.claim("globex", "warm:1")
     long_key = "x" * 400  # stored as its digest
-    outcomes = limits.claim_nowait(
-        [("acme", "alice:1"), ("globex", "alice:1"), ("acme", long_key), ("acme", "alice:1")]
-    )
-    assert outcomes == [1, 1, 1, 2]
+    assert limits.claim_nowait("acme", "alice:1")
+    assert limits.claim_nowait("globex", "alice:1")
+    assert limits.claim_nowait("acme", long_key)
+    assert limits.claim_nowait("acme", "alice:1")
     assert limits.claim("acme", long_key) == 2
+    assert limits.calls("acme", "alice:1") == 2
     assert limits.calls("globex", "alice:1") == 1
-    with pytest.raises(ValueError, match="at most"):
-        limits.claim_nowait([("acme", f"c{i}:1") for i in range(MAX_CLAIMS_AT_ONCE + 1)])
     limits.close()
 
 
@@ -130,22 +135,54 @@ def test_a_claim_in_place_never_waits_for_another_writer(
     try:
         other.driver_connection.execute("BEGIN IMMEDIATE")  # holds the write lock
         started = time.monotonic()
-        assert limits.claim_nowait([("acme", "alice:1")]) is None
+        assert limits.claim_nowait("acme", "alice:1") is False
         assert time.monotonic() - started < 1  # the engine's busy timeout is 30 s
         other.driver_connection.execute("ROLLBACK")
     finally:
         other.close()
     assert limits.calls("acme", "alice:1") == 0  # refused, so not counted
-    assert limits.claim_nowait([("acme", "alice:1")]) == [1]
+    assert limits.claim_nowait("acme", "alice:1") is True
+    assert limits.calls("acme", "alice:1") == 1
     limits.close()
 
 
-def test_a_failing_batch_counts_nothing(store: Store, limits: ConversationLimits) -> None:
+def test_a_failing_claim_in_place_is_raised_and_leaves_no_transaction_open(
+    store: Store, limits: ConversationLimits
+) -> None:
     _sqlite_only(store)
-    limits.claim("acme", "warm:1")
-    with pytest.raises(TypeError):  # a conversation the statement cannot bind
-        limits.claim_nowait([("acme", "alice:1"), ("acme", object())])  # type: ignore[list-item]
-    assert limits.calls("acme", "alice:1") == 0
+    limits.claim("acme", "warm:1")  # the tenant's id is now known
+    with store.engine.begin() as connection:  # and the tenant deleted behind its back
+        connection.execute(delete(db.Tenant).where(db.Tenant.name == "acme"))
+    with pytest.raises(sqlite3.IntegrityError):  # its foreign key: not a "would wait"
+        limits.claim_nowait("acme", "alice:1")
+    with store.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(db.ConversationCalls)) == 0
+    # The write lock was given back: another writer gets it at once.
+    store.create_tenant("globex", actor="test")
+    limits.close()
+
+
+def test_both_claims_stamp_the_conversation_with_the_time_in_utc(
+    store: Store, limits: ConversationLimits
+) -> None:
+    def stamped(conversation: str) -> datetime:
+        with store.engine.connect() as connection:
+            at = connection.scalar(
+                select(db.ConversationCalls.updated_at).where(
+                    db.ConversationCalls.conversation == conversation
+                )
+            )
+        assert isinstance(at, datetime)  # read back through the column's type
+        return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite keeps UTC without a zone
+
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    limits.claim("acme", "alice:1")
+    assert before <= stamped("alice:1") <= datetime.now(UTC) + timedelta(seconds=1)
+    if store.engine.dialect.name == "sqlite":
+        time.sleep(0.01)
+        first = stamped("alice:1")
+        assert limits.claim_nowait("acme", "alice:1")
+        assert first < stamped("alice:1") <= datetime.now(UTC) + timedelta(seconds=1)
     limits.close()
 
 
@@ -160,13 +197,13 @@ def test_checkpoints_keep_the_log_from_growing(store: Store, limits: Conversatio
         finally:
             raw.close()
 
-    for batch in range(CHECKPOINT_EVERY // 10):
-        assert limits.claim_nowait([("acme", f"c{batch}-{i}:1") for i in range(10)]) is not None
+    for claim in range(CHECKPOINT_EVERY):
+        assert limits.claim_nowait("acme", f"c{claim}:1")
     assert limits.checkpoint_due
     # At least a page per commit: claims in place never checkpoint by themselves.
-    assert frames_in_log() >= CHECKPOINT_EVERY // 10
+    assert frames_in_log() >= CHECKPOINT_EVERY
     limits.checkpoint()
     assert not limits.checkpoint_due
-    assert limits.claim_nowait([("acme", "after:1")]) == [1]
+    assert limits.claim_nowait("acme", "after:1")
     assert frames_in_log() < 10  # the log started afresh
     limits.close()
