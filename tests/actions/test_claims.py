@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 
@@ -58,8 +59,9 @@ def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     assert asyncio.run(claims(["due:1"])) == [None]
     assert worker._thread is not None  # woken up to checkpoint
     deadline = time.monotonic() + 10
-    while limits.checkpoint_due and time.monotonic() < deadline:
+    while worker._checkpointing and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert not worker._checkpointing
     assert not limits.checkpoint_due
     assert limits.calls("acme", "due:1") == 1
     limits.close()
@@ -98,4 +100,47 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
         other.close()
     assert ticks >= 20  # the loop kept running while the claim waited for the lock
     assert limits.calls("acme", "alice:1") == 1
+    limits.close()
+
+
+def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
+    store: Store, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's checkpoint")
+    limits.claim("acme", "warm:1")
+    worker = ClaimWorker(limits)
+    checkpointing, release = threading.Event(), threading.Event()
+    on_thread: list[str] = []
+
+    def slow_checkpoint() -> None:  # holds the write lock as RESTART does, until released
+        holder = sqlite3.connect(limits.engine.url.database or "", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            checkpointing.set()
+            release.wait(10)
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+
+    def claim_on_thread(tenant: str, conversation: str) -> int:
+        on_thread.append(conversation)
+        return ConversationLimits.claim(limits, tenant, conversation)
+
+    monkeypatch.setattr(limits, "checkpoint", slow_checkpoint)
+    monkeypatch.setattr(limits, "claim", claim_on_thread)
+    limits._uncheckpointed = CHECKPOINT_EVERY - 1
+
+    async def claims() -> list[BaseException | None]:
+        await worker.claim("acme", "due:1")  # the checkpoint starts on the thread
+        assert await asyncio.to_thread(checkpointing.wait, 10)
+        waiting = [asyncio.ensure_future(worker.claim("acme", f"c{i}:1")) for i in range(5)]
+        await asyncio.sleep(0.1)
+        assert not any(claim.done() for claim in waiting)  # the lock is taken: they wait
+        release.set()
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    assert asyncio.run(claims()) == [None] * 5
+    assert on_thread == []  # claimed in place once the checkpoint ended
+    assert [limits.calls("acme", f"c{i}:1") for i in range(5)] == [1] * 5
     limits.close()
