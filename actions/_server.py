@@ -240,7 +240,11 @@ class ActionServer:
             return json_response(None)
         # pydantic's own serializer writes the JSON in one step: 1.9 us where Sanic's ujson
         # took 4.1 for model_dump()'s dict (on a webhook's answer).
-        return raw(result.model_dump_json().encode(), content_type="application/json")
+        try:
+            body = result.model_dump_json().encode()
+        except ValueError:  # a lone surrogate (an emoji cut in two): ujson writes it escaped
+            return json_response(result.model_dump())
+        return raw(body, content_type="application/json")
 
     def actions(self, request: Request, tenant: str) -> HTTPResponse:
         if not self._admitted(request, tenant):

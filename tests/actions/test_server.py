@@ -249,6 +249,18 @@ def test_result_and_truncated_flag_fill_slots_when_the_domain_has_them(
     assert texts(response)[0].endswith("(The answer was cut short.)")
 
 
+@pytest.mark.parametrize(
+    ("path", "text"), [("/emoji", "Café ✓ 🚀"), ("/emoji?cut=1", "Café ✓ \ud83d")]
+)
+def test_text_beyond_ascii_and_half_an_emoji_reach_rasa_as_sent(
+    action_env: ActionEnv, path: str, text: str
+) -> None:
+    action_env.put("order_status", path=path, method="GET")
+    response = run_action(action_env, order_id="1")
+    assert response.headers["content-type"].startswith("application/json")
+    assert texts(response) == [text]  # read as Rasa reads it: json.loads of the body
+
+
 def test_designer_result_response_is_filled_from_the_fields(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     responses = {"utter_order_status_result": [{"text": "It is {method}"}]}

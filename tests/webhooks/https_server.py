@@ -69,6 +69,7 @@ class LocalServer:
         app.router.add_get("/close", self._close)
         app.router.add_get("/long", self._long)
         app.router.add_get("/charset", self._charset)
+        app.router.add_get("/emoji", self._emoji)
         app.router.add_route("*", "/services/{secret:.+}", self._echo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -119,6 +120,14 @@ class LocalServer:
         body = await request.read()
         self._record(request, body)
         return web.json_response({"method": request.method, "query": list(request.query.items())})
+
+    async def _emoji(self, request: web.Request) -> web.Response:
+        """Words beyond ASCII; with ``?cut=1`` the emoji is cut in half (a lone surrogate
+        escape, as a JavaScript service that cuts a string by UTF-16 units sends)."""
+        self._record(request, b"")
+        emoji = "\\ud83d" if request.query.get("cut") else "\\ud83d\\ude80"
+        body = '{"text": "Caf\\u00e9 \\u2713 ' + emoji + '"}'
+        return web.Response(body=body.encode(), content_type="application/json")
 
     async def _text(self, request: web.Request) -> web.Response:
         self._record(request, b"")
