@@ -114,7 +114,8 @@ def _end_waits(futures: list[asyncio.Future[None]]) -> None:
 
 
 def _expire(future: asyncio.Future[None]) -> None:
-    if not future.done():  # the thread may still count it: answered as unavailable
+    # Answered as unavailable; a claim already handed to the thread may still be counted.
+    if not future.done():
         future.set_exception(TimeoutError("the conversation's claim took too long"))
 
 
@@ -135,8 +136,8 @@ class ClaimWorker:
     claims that queued up meanwhile are settled with a single wake-up of the loop. The same
     thread copies SQLite's write-ahead log into the database file after enough claims in
     place, since that syncs the disk; a claim that finds that checkpoint in its way waits
-    for it on the loop, then claims in place. Either way the count is the same atomic statement in
-    the store (see ``ConversationLimits``).
+    for it on the loop, then claims in place. Either way the count is the same upsert in the
+    store (see ``ConversationLimits``).
     """
 
     def __init__(self, limits: ConversationLimits, *, timeout: float = CLAIM_TIMEOUT) -> None:
@@ -158,10 +159,13 @@ class ClaimWorker:
         if self._claimed_in_place(tenant, conversation):
             return
         loop = asyncio.get_running_loop()
-        if await self._checkpoint_ended(loop) and self._claimed_in_place(tenant, conversation):
+        deadline = loop.time() + self.timeout
+        if await self._checkpoint_ended(loop, deadline) and self._claimed_in_place(
+            tenant, conversation
+        ):
             return
         future: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_later(self.timeout, _expire, future)
+        timer = loop.call_at(deadline, _expire, future)
         self._put([(tenant, conversation, loop, future, timer)])
         await future
 
@@ -175,14 +179,19 @@ class ClaimWorker:
             return False
         if claimed and limits.checkpoint_due and not self._checkpointing:
             self._checkpointing = True
-            self._put([])  # an empty batch: the thread wakes up and checkpoints
+            try:
+                self._put([])  # an empty batch: the thread wakes up and checkpoints
+            except Exception as exc:  # the call is counted; the next one tries again
+                self._checkpointing = False
+                logger.warning("cannot start the checkpoint (%s)", type(exc).__name__)
         return claimed
 
-    async def _checkpoint_ended(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Wait for our own checkpoint, if one is what holds the lock; whether one was.
+    async def _checkpoint_ended(self, loop: asyncio.AbstractEventLoop, deadline: float) -> bool:
+        """Wait until our own checkpoint ends, if one is under way; whether one was.
 
-        Sent to the thread instead, the claims that found it in the way (about twenty at
-        three thousand calls a second) were claimed there one by one right after it, each
+        Its RESTART holds the writers back, so it is most likely what refused the claim in
+        place. Sent to the thread instead, the claims that found it in the way (about twenty
+        at three thousand calls a second) were claimed there one by one right after it, each
         holding the lock while the next claims in place found it taken and followed them:
         measured, a cascade of some sixty hand-overs per checkpoint.
         """
@@ -191,7 +200,7 @@ class ClaimWorker:
                 return False
             ended: asyncio.Future[None] = loop.create_future()
             self._waiting.append((loop, ended))
-        timer = loop.call_later(self.timeout, _expire, ended)
+        timer = loop.call_at(deadline, _expire, ended)
         try:
             await ended
         finally:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from actions._service import ClaimWorker
+from tests.webhooks.test_limits import frames_in_log
 from webhooks import ConversationLimitReached, ConversationLimits, Store
 from webhooks._limits import CHECKPOINT_EVERY
 
@@ -21,9 +22,10 @@ def limits(store: Store) -> ConversationLimits:
 
 
 def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
-    limits: ConversationLimits,
+    store: Store, limits: ConversationLimits
 ) -> None:
     worker = ClaimWorker(limits)
+    limits.claim("acme", "warm:1")  # the tenant is known: SQLite claims in place
 
     async def claims() -> list[BaseException | None]:
         return await asyncio.gather(
@@ -34,6 +36,8 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
     assert outcomes[:10] == [None] * 10  # counted, in the order they were made
     assert all(isinstance(o, ConversationLimitReached) for o in outcomes[10:])
     assert limits.calls("acme", "alice:1") == 10
+    if store.engine.dialect.name == "sqlite":
+        assert worker._thread is None  # refused in place too
     limits.close()
 
 
@@ -62,8 +66,9 @@ def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     while worker._checkpointing and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not worker._checkpointing
-    assert not limits.checkpoint_due
     assert limits.calls("acme", "due:1") == 1
+    assert asyncio.run(claims(["after:1"])) == [None]
+    assert frames_in_log(store) < 10  # checkpointed: the next claim started the log afresh
     limits.close()
 
 
@@ -103,44 +108,81 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
     limits.close()
 
 
+class SlowCheckpoint:
+    """Stands in for ``limits.checkpoint``: holds the write lock as RESTART does, until
+    released (a checkpoint long enough to wait for cannot be had on demand), and records
+    the claims that went to the thread."""
+
+    def __init__(self, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.limits = limits
+        self.running, self.release = threading.Event(), threading.Event()
+        self.on_thread: list[str] = []
+        limits.claim("acme", "warm:1")
+        monkeypatch.setattr(limits, "checkpoint", self.checkpoint)
+        monkeypatch.setattr(limits, "claim", self.claim_on_thread)
+        limits._uncheckpointed = CHECKPOINT_EVERY - 1  # the next claim in place is due
+
+    def checkpoint(self) -> None:
+        self.limits._uncheckpointed = 0  # as the real one does first
+        holder = sqlite3.connect(self.limits.engine.url.database or "", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            self.running.set()
+            self.release.wait(10)
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+
+    def claim_on_thread(self, tenant: str, conversation: str) -> int:
+        self.on_thread.append(conversation)
+        return ConversationLimits.claim(self.limits, tenant, conversation)
+
+    async def start(self, worker: ClaimWorker) -> None:
+        await worker.claim("acme", "due:1")  # the checkpoint starts on the thread
+        assert await asyncio.to_thread(self.running.wait, 10)
+
+
 def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
     store: Store, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's checkpoint")
-    limits.claim("acme", "warm:1")
+    slow = SlowCheckpoint(limits, monkeypatch)
     worker = ClaimWorker(limits)
-    checkpointing, release = threading.Event(), threading.Event()
-    on_thread: list[str] = []
-
-    def slow_checkpoint() -> None:  # holds the write lock as RESTART does, until released
-        holder = sqlite3.connect(limits.engine.url.database or "", isolation_level=None)
-        try:
-            holder.execute("BEGIN IMMEDIATE")
-            checkpointing.set()
-            release.wait(10)
-            holder.execute("ROLLBACK")
-        finally:
-            holder.close()
-
-    def claim_on_thread(tenant: str, conversation: str) -> int:
-        on_thread.append(conversation)
-        return ConversationLimits.claim(limits, tenant, conversation)
-
-    monkeypatch.setattr(limits, "checkpoint", slow_checkpoint)
-    monkeypatch.setattr(limits, "claim", claim_on_thread)
-    limits._uncheckpointed = CHECKPOINT_EVERY - 1
 
     async def claims() -> list[BaseException | None]:
-        await worker.claim("acme", "due:1")  # the checkpoint starts on the thread
-        assert await asyncio.to_thread(checkpointing.wait, 10)
+        await slow.start(worker)
         waiting = [asyncio.ensure_future(worker.claim("acme", f"c{i}:1")) for i in range(5)]
         await asyncio.sleep(0.1)
         assert not any(claim.done() for claim in waiting)  # the lock is taken: they wait
-        release.set()
+        slow.release.set()
         return await asyncio.gather(*waiting, return_exceptions=True)
 
     assert asyncio.run(claims()) == [None] * 5
-    assert on_thread == []  # claimed in place once the checkpoint ended
+    assert slow.on_thread == []  # claimed in place once the checkpoint ended
     assert [limits.calls("acme", f"c{i}:1") for i in range(5)] == [1] * 5
+    limits.close()
+
+
+def test_a_claim_waits_for_the_checkpoint_no_longer_than_its_timeout(
+    store: Store, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's checkpoint")
+    slow = SlowCheckpoint(limits, monkeypatch)
+    worker = ClaimWorker(limits, timeout=0.3)
+
+    async def claim() -> tuple[BaseException | None, float]:
+        await slow.start(worker)
+        started = time.monotonic()
+        [outcome] = await asyncio.gather(worker.claim("acme", "late:1"), return_exceptions=True)
+        waited = time.monotonic() - started
+        slow.release.set()
+        return outcome, waited
+
+    outcome, waited = asyncio.run(claim())
+    assert isinstance(outcome, TimeoutError)
+    assert 0.25 < waited < 2
+    assert slow.on_thread == []  # the time was up: not handed to the thread either
+    assert limits.calls("acme", "late:1") == 0
     limits.close()

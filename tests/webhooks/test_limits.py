@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from webhooks import ConversationLimitReached, ConversationLimits, NotFound, Store, make_engine
 from webhooks import _schema as db
 from webhooks._limits import CHECKPOINT_EVERY
+
+
+def frames_in_log(store: Store) -> int:
+    """Frames in SQLite's write-ahead log (a passive checkpoint of another connection tells)."""
+    raw = store.engine.raw_connection()
+    try:
+        return int(raw.driver_connection.execute("PRAGMA wal_checkpoint").fetchone()[1])
+    finally:
+        raw.close()
 
 
 @pytest.fixture
@@ -146,7 +156,7 @@ def test_a_claim_in_place_never_waits_for_another_writer(
     limits.close()
 
 
-def test_a_failing_claim_in_place_is_raised_and_leaves_no_transaction_open(
+def test_a_failing_claim_in_place_is_raised_and_counts_nothing(
     store: Store, limits: ConversationLimits
 ) -> None:
     _sqlite_only(store)
@@ -179,6 +189,10 @@ def test_both_claims_stamp_the_conversation_with_the_time_in_utc(
     limits.claim("acme", "alice:1")
     assert before <= stamped("alice:1") <= datetime.now(UTC) + timedelta(seconds=1)
     if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as connection:
+            stored = connection.scalar(text("SELECT updated_at FROM conversation_calls"))
+        # As SQLAlchemy itself writes a DateTime on SQLite (its storage format).
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored)
         time.sleep(0.01)
         first = stamped("alice:1")
         assert limits.claim_nowait("acme", "alice:1")
@@ -190,20 +204,13 @@ def test_checkpoints_keep_the_log_from_growing(store: Store, limits: Conversatio
     _sqlite_only(store)
     limits.claim("acme", "warm:1")
 
-    def frames_in_log() -> int:
-        raw = store.engine.raw_connection()
-        try:
-            return int(raw.driver_connection.execute("PRAGMA wal_checkpoint").fetchone()[1])
-        finally:
-            raw.close()
-
     for claim in range(CHECKPOINT_EVERY):
         assert limits.claim_nowait("acme", f"c{claim}:1")
     assert limits.checkpoint_due
     # At least a page per commit: claims in place never checkpoint by themselves.
-    assert frames_in_log() >= CHECKPOINT_EVERY
+    assert frames_in_log(store) >= CHECKPOINT_EVERY
     limits.checkpoint()
     assert not limits.checkpoint_due
     assert limits.claim_nowait("acme", "after:1")
-    assert frames_in_log() < 10  # the log started afresh
+    assert frames_in_log(store) < 10  # the log started afresh
     limits.close()
