@@ -142,12 +142,18 @@ class SlowCheckpoint:
         assert await asyncio.to_thread(self.running.wait, 10)
 
 
-def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
+@pytest.fixture
+def slow(
     store: Store, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> SlowCheckpoint:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's checkpoint")
-    slow = SlowCheckpoint(limits, monkeypatch)
+    return SlowCheckpoint(limits, monkeypatch)
+
+
+def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
+    limits: ConversationLimits, slow: SlowCheckpoint
+) -> None:
     worker = ClaimWorker(limits)
 
     async def claims() -> list[BaseException | None]:
@@ -165,11 +171,8 @@ def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
 
 
 def test_a_claim_waits_for_the_checkpoint_no_longer_than_its_timeout(
-    store: Store, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch
+    limits: ConversationLimits, slow: SlowCheckpoint
 ) -> None:
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's checkpoint")
-    slow = SlowCheckpoint(limits, monkeypatch)
     worker = ClaimWorker(limits, timeout=0.3)
 
     async def claim() -> tuple[BaseException | None, float]:
