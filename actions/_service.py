@@ -20,10 +20,10 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -94,6 +94,7 @@ def conversation_key(tracker: Tracker) -> str:
 # tenant, conversation, the loop and future of the request, and the timer of its timeout.
 _Claim = tuple[str, str, asyncio.AbstractEventLoop, "asyncio.Future[None]", asyncio.TimerHandle]
 _Outcome = tuple["asyncio.Future[None]", BaseException | None, asyncio.TimerHandle]
+_T = TypeVar("_T")
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
@@ -111,6 +112,19 @@ def _end_waits(futures: list[asyncio.Future[None]]) -> None:
     for future in futures:
         if not future.done():  # not expired meanwhile
             future.set_result(None)
+
+
+def _on_their_loops(
+    items: list[tuple[asyncio.AbstractEventLoop, _T]], handle: Callable[[list[_T]], None]
+) -> None:
+    """From the claims thread: ``handle`` each loop's items on that loop, one wake-up each."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_T]] = {}
+    for loop, item in items:
+        by_loop.setdefault(loop, []).append(item)
+    for loop, grouped in by_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(handle, grouped)
 
 
 def _expire(future: asyncio.Future[None]) -> None:
@@ -230,18 +244,15 @@ class ClaimWorker:
                     batch += self._queue.get_nowait()
                 except queue.Empty:
                     break
-            settled: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+            outcomes: list[tuple[asyncio.AbstractEventLoop, _Outcome]] = []
             for tenant, conversation, loop, future, timer in batch:
                 error: BaseException | None = None
                 try:
                     self.limits.claim(tenant, conversation)
                 except Exception as exc:  # handed to the awaiting request, raised there
                     error = exc
-                settled.setdefault(loop, []).append((future, error, timer))
-            for loop, outcomes in settled.items():
-                # A closed loop raises RuntimeError: nobody is waiting there any more.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, outcomes)
+                outcomes.append((loop, (future, error, timer)))
+            _on_their_loops(outcomes, _settle)
             if self._checkpointing:
                 try:
                     self.limits.checkpoint()
@@ -251,12 +262,7 @@ class ClaimWorker:
                     with self._lock:
                         self._checkpointing = False
                         waiting, self._waiting = self._waiting, []
-                    ended: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-                    for loop, future in waiting:
-                        ended.setdefault(loop, []).append(future)
-                    for loop, futures in ended.items():
-                        with contextlib.suppress(RuntimeError):  # that loop is closed
-                            loop.call_soon_threadsafe(_end_waits, futures)
+                    _on_their_loops(waiting, _end_waits)
 
 
 def _domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
