@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from webhooks import ConfigurationError, Settings, open_store
+from webhooks import ConfigurationError, Settings, listen, open_store
 
 from ._server import build, create_app
 
@@ -51,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_environ()
         logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
         _lighten_log_records()
-        server = build(settings, open_store(settings))
+        store = open_store(settings)
+        # Before loading every definition: a port in use is said at once.
+        sock = listen(args.host, args.port, what="an action server")
+        server = build(settings, store)
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -69,9 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cycles wait for the collector, and 50,000 of them are a few megabytes.
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)
     logging.getLogger("actions").info("action server on http://%s:%s", args.host, args.port)
-    create_app(server).run(
-        host=args.host, port=args.port, single_process=True, access_log=False, motd=False
-    )
+    create_app(server).run(sock=sock, single_process=True, access_log=False, motd=False)
     return 0
 
 

@@ -1,15 +1,16 @@
 """Command line for tenant setup and the admin API: ``python -m admin COMMAND``.
 
     serve [--host H] [--port P]                 start the admin API (default 127.0.0.1:5056)
-    migrate                                     apply the database migrations
+    migrate                                     create or upgrade the database
+    keys init                                   create the key file (0600) if it is missing
+    keys generate | keys rotate                 print a new Fernet key; re-encrypt stored headers
     tenant create NAME | tenant list
-    tenant action-token NAME                    token for Rasa's action_endpoint, printed once
+    tenant action-token NAME [--replace]        token for Rasa's action_endpoint, printed once
     skill enable|disable TENANT                 switch the (experimental) webhook skill
     operator create TENANT NAME [--admin] [--permission P ...]   prints the token once
-    operator list TENANT
+    operator list TENANT                        with each operator's id
     token issue TENANT OPERATOR_ID              another token for an operator, printed once
     token revoke TENANT OPERATOR_ID             revoke every token of an operator
-    keys generate | keys rotate                 new Fernet key; re-encrypt stored headers
 
 ``--json`` (before the command) prints machine-readable output. Exit codes: 0 done, 1 refused
 (not found, already exists, invalid), 2 usage or configuration error. The database comes from
@@ -28,10 +29,13 @@ from typing import Any
 from webhooks import (
     PERMISSIONS,
     ConfigurationError,
+    Keyring,
     Settings,
+    Store,
     StoreError,
     WebhookError,
     generate_key,
+    listen,
     make_engine,
     migrate,
     open_store,
@@ -67,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         "action-token", help="issue the token Rasa's action_endpoint sends (printed once)"
     )
     action_token.add_argument("name")
+    action_token.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the tenant's current token (every Rasa sending it then gets 401)",
+    )
 
     skill = commands.add_parser("skill", help="switch the webhook skill of a tenant")
     skill.add_argument("action", choices=["enable", "disable"])
@@ -95,13 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     for action, text in (("issue", "issue another token"), ("revoke", "revoke every token")):
         sub = token.add_parser(action, help=f"{text} of an operator")
         sub.add_argument("tenant")
-        sub.add_argument("operator_id", type=int)
+        sub.add_argument(
+            "operator_id", type=int, help="the operator's id (shown by `operator list`)"
+        )
 
     keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
+    keys.add_parser("init", help="create WEBHOOKS_KEY_FILE with a new key (0600) if missing")
     keys.add_parser("generate", help="print a new Fernet key")
-    keys.add_parser("rotate", help="re-encrypt every stored header value with the first key")
+    keys.add_parser("rotate", help="re-encrypt with the first key every value another encrypted")
     return parser
 
 
@@ -114,16 +126,44 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from ._tester import Tester
 
     store = open_store(settings)
+    sock = listen(args.host, args.port, what="an admin server")
     app = create_app(store, Tester(settings), name="webhooks_admin")
-    logging.getLogger("admin").info("admin API on http://%s:%s/api/v1", args.host, args.port)
-    app.run(
-        host=args.host,
-        port=args.port,
-        single_process=True,
-        access_log=False,
-        motd=False,
+    logging.getLogger("admin").info(
+        "admin API on http://%s:%s/api/v1 (OpenAPI: /api/v1/openapi.json)", args.host, args.port
+    )
+    app.run(sock=sock, single_process=True, access_log=False, motd=False)
+    return 0
+
+
+def _keys_init(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.keys:
+        raise ConfigurationError(
+            f"WEBHOOKS_KEYS is set, so no key file is used: unset it to use {settings.key_file}",
+            variable="WEBHOOKS_KEYS",
+        )
+    created = not settings.key_file.exists()
+    Keyring.from_file(settings.key_file, create=True)
+    text = "created" if created else "kept the existing"
+    _emit(
+        args,
+        {"key_file": str(settings.key_file), "created": created},
+        f"{text} key file {settings.key_file}",
     )
     return 0
+
+
+def _rotate(args: argparse.Namespace, store: Store) -> None:
+    count = store.rotate_keys()
+    if count:
+        text = f"re-encrypted {count} header value(s) with the newest key"
+    else:
+        text = "nothing to re-encrypt: every header value already uses the newest key"
+        if len(store.keyring.ids) == 1:
+            text += (
+                " (to rotate, put a new key from `keys generate` first, the current one after "
+                "it, then run `keys rotate` again)"
+            )
+    _emit(args, {"rotated": count}, text)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -131,26 +171,30 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _serve(args, settings)
     if args.command == "migrate":
         engine = make_engine(settings.database_url)
-        migrate(engine)
-        engine.dispose()
-        _emit(args, {"migrated": True}, "migrations applied")
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        shown = engine.url.render_as_string(hide_password=True)
+        _emit(args, {"migrated": True}, f"migrations applied to {shown}")
         return 0
     if args.command == "keys" and args.action == "generate":
         key = generate_key()
         _emit(args, {"key": key}, key)
         return 0
+    if args.command == "keys" and args.action == "init":
+        return _keys_init(args, settings)
 
     store = open_store(settings)
     if args.command == "keys":
-        count = store.rotate_keys()
-        _emit(args, {"rotated": count}, f"re-encrypted {count} header value(s)")
+        _rotate(args, store)
     elif args.command == "tenant" and args.action == "create":
         tenant = store.create_tenant(args.name, actor=CLI_ACTOR)
         _emit(
             args, {"tenant": tenant.name, "skill_enabled": False}, f"created tenant {tenant.name}"
         )
     elif args.command == "tenant" and args.action == "action-token":
-        token = store.issue_action_token(args.name, actor=CLI_ACTOR)
+        token = store.issue_action_token(args.name, actor=CLI_ACTOR, replace=args.replace)
         _emit(args, {"tenant": args.name, "action_token": token}, token)
     elif args.command == "tenant":
         tenants = store.list_tenants()
@@ -208,15 +252,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_environ()
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        # Alembic says what it sets up and runs at INFO: ours is the line that matters.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return _run(args, settings)
     except ConfigurationError as exc:
+        _fail(args, exc)
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except (StoreError, WebhookError) as exc:
-        if args.json:
-            print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
+        _fail(args, exc)
         print(f"refused: {exc}", file=sys.stderr)
         return 1
+
+
+def _fail(args: argparse.Namespace, exc: WebhookError) -> None:
+    if args.json:
+        print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
 
 
 if __name__ == "__main__":

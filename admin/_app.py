@@ -101,9 +101,12 @@ class AdminApi:
 
     @staticmethod
     def _token(request: Request) -> str:
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        header: str = request.headers.get("authorization") or ""
+        if not header:
+            raise Unauthenticated("no API token: send the header Authorization: Bearer <token>")
+        scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated()
+            raise Unauthenticated("the Authorization header must be: Bearer <token>")
         return token.strip()
 
     async def operator(self, request: Request) -> Operator:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._accounts import token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
-from ._database import make_engine, migrate
+from ._database import check_database, make_engine, migrate
 from ._definitions import (
     MAX_HEADERS,
     MAX_NAME_LENGTH,
@@ -24,6 +24,7 @@ from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
 from ._exceptions import (
     CATEGORIES,
     ActionLimitReached,
+    ActionTokenInUse,
     AlreadyExists,
     CallFailed,
     ConfigurationError,
@@ -47,6 +48,7 @@ from ._exceptions import (
 )
 from ._keyring import Keyring, generate_key
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
+from ._listener import listen
 from ._messages import (
     TRUNCATION_MARK,
     WebhookRequest,
@@ -55,6 +57,13 @@ from ._messages import (
     reject_json_constant,
 )
 from ._naming import (
+    FALLBACK_INTENTS,
+    GREET_INTENT,
+    HELP_ACTION,
+    HELP_INTENT,
+    HELP_RESPONSE,
+    NOT_AN_ANSWER_INTENTS,
+    NOT_AN_ANSWER_RESPONSE,
     STOP_INTENT,
     STOPPED_ACTION,
     STOPPED_RESPONSE,
@@ -73,7 +82,14 @@ from ._naming import (
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
-from ._sentences import FAILURE_MESSAGES, STOPPED_TEXT, question
+from ._sentences import (
+    FAILURE_MESSAGES,
+    NOT_AN_ANSWER_TEXT,
+    STOPPED_TEXT,
+    help_text,
+    question,
+    summary,
+)
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
@@ -83,6 +99,11 @@ __all__ = [
     "BLOCKED_NETWORKS",
     "CATEGORIES",
     "FAILURE_MESSAGES",
+    "FALLBACK_INTENTS",
+    "GREET_INTENT",
+    "HELP_ACTION",
+    "HELP_INTENT",
+    "HELP_RESPONSE",
     "MANAGE",
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
@@ -92,6 +113,9 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",
+    "NOT_AN_ANSWER_INTENTS",
+    "NOT_AN_ANSWER_RESPONSE",
+    "NOT_AN_ANSWER_TEXT",
     "PERMISSIONS",
     "READ",
     "STOPPED_ACTION",
@@ -102,6 +126,7 @@ __all__ = [
     "TRUNCATION_MARK",
     "VARIABLES",
     "ActionLimitReached",
+    "ActionTokenInUse",
     "Allowance",
     "AlreadyExists",
     "AuditEntry",
@@ -143,11 +168,14 @@ __all__ = [
     "ask_overrides",
     "asked_by",
     "blocked_reason",
+    "check_database",
     "check_url",
     "failure_response_name",
     "form_of",
     "generate_key",
+    "help_text",
     "intent_of",
+    "listen",
     "make_engine",
     "merge_definition",
     "migrate",
@@ -156,6 +184,7 @@ __all__ = [
     "question",
     "reject_json_constant",
     "result_slot",
+    "summary",
     "token_matches",
     "truncated_slot",
     "trust",
@@ -169,18 +198,25 @@ __all__ = [
 def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = False) -> Store:
     """The store described by ``settings``, with its keys checked against stored values.
 
-    ``create_key`` makes the key file when neither ``WEBHOOKS_KEYS`` nor the file exists (local
-    runs); ``upgrade`` applies pending migrations first. Raises :class:`ConfigurationError` (or
-    :class:`KeyMismatch`) at once rather than in the middle of a conversation.
+    ``upgrade`` applies pending migrations first (creating a SQLite file); otherwise the
+    database must exist and be migrated. ``create_key`` makes the key file when neither
+    ``WEBHOOKS_KEYS`` nor the file exists (local runs). Raises :class:`ConfigurationError` (or
+    :class:`KeyMismatch`) with the fix at once, rather than in the middle of a conversation,
+    and creates nothing when it does.
     """
-    keyring = (
-        Keyring(settings.keys)
-        if settings.keys
-        else Keyring.from_file(settings.key_file, create=create_key)
-    )
     engine = make_engine(settings.database_url)
-    if upgrade:
-        migrate(engine)
-    store = Store(engine, keyring, allow=settings.egress_allow)
-    store.verify_keys()
+    try:
+        if upgrade:
+            migrate(engine)
+        check_database(engine)
+        keyring = (
+            Keyring(settings.keys)
+            if settings.keys
+            else Keyring.from_file(settings.key_file, create=create_key)
+        )
+        store = Store(engine, keyring, allow=settings.egress_allow)
+        store.verify_keys()
+    except BaseException:
+        engine.dispose()
+        raise
     return store

@@ -1,4 +1,4 @@
-"""Command line of the core: ``python -m webhooks COMMAND``.
+"""Command line of the core: python -m webhooks COMMAND.
 
     migrate          apply the database migrations to DATABASE_URL
     check-url URL    would a webhook to URL be allowed? exit 0 if so, 1 if refused
@@ -43,12 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic says what it sets up and runs at INFO: ours is the line that matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     if args.command == "migrate":
         engine = make_engine(settings.database_url)
-        migrate(engine)
+        try:
+            migrate(engine)
+        except ConfigurationError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            engine.dispose()
         print(f"migrated {engine.url.render_as_string(hide_password=True)}")
-        engine.dispose()
         return 0
     if args.command == "check-url":
         from ._checkurl import check_url_command

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import _schema as db
 from ._exceptions import (
+    ActionTokenInUse,
     AlreadyExists,
     FieldError,
     InvalidDefinition,
@@ -111,16 +112,20 @@ class Accounts(StoreBase):
             session.flush()
             return self._tenant(row)
 
-    def issue_action_token(self, tenant: str, *, actor: str) -> str:
-        """A new token for the tenant's Rasa ``action_endpoint`` (replaces the old one).
+    def issue_action_token(self, tenant: str, *, actor: str, replace: bool = False) -> str:
+        """A new token for the tenant's Rasa ``action_endpoint``.
 
-        Returned once; only its digest is stored. Action servers pick it up with the
-        tenant's next version.
+        A tenant has one: a new one ends the old one, and a Rasa still sending the old one
+        then gets 401 for every action. So an existing token is replaced only with
+        ``replace``; otherwise :class:`ActionTokenInUse`. Returned once; only its digest is
+        stored. Action servers pick it up with the tenant's next version.
         """
         token = ACTION_TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._transaction() as session:
             row = self._tenant_row(session, tenant, lock=True)
             replaced = row.action_token_hash is not None
+            if replaced and not replace:
+                raise ActionTokenInUse(tenant)
             row.action_token_hash = hash_token(token)
             row.version += 1
             self._audit(

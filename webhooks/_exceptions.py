@@ -8,6 +8,7 @@
     ├── StoreError                    the store refused an operation
     │   ├── NotFound                  no such tenant / operator / definition (``.kind``, ``.key``)
     │   ├── AlreadyExists             the name is taken (``.kind``, ``.key``)
+    │   │   └── ActionTokenInUse      a live action token would be replaced (``.tenant``)
     │   ├── ActionLimitReached        the tenant already has the maximum number of actions
     │   ├── Unauthenticated           no such API token, or it was revoked
     │   └── PermissionDenied          the operator lacks a permission, or the skill is off
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 __all__ = [
     "CATEGORIES",
     "ActionLimitReached",
+    "ActionTokenInUse",
     "AlreadyExists",
     "CallFailed",
     "ConfigurationError",
@@ -137,6 +139,21 @@ class AlreadyExists(StoreError):
         self.key = key
 
 
+class ActionTokenInUse(AlreadyExists):
+    """The tenant has an action token, which Rasa may be sending: replacing it needs consent."""
+
+    def __init__(self, tenant: str) -> None:
+        StoreError.__init__(
+            self,
+            f"tenant {tenant!r} already has an action token: a new one makes every Rasa that "
+            "sends the current one fail with 401 until its endpoints.yml has the new one "
+            "(pass --replace to replace it)",
+        )
+        self.kind = "action token"
+        self.key = tenant
+        self.tenant = tenant
+
+
 class ActionLimitReached(StoreError):
     """The tenant already has ``limit`` webhook actions."""
 
@@ -147,10 +164,10 @@ class ActionLimitReached(StoreError):
 
 
 class Unauthenticated(StoreError):
-    """The API token is unknown or revoked (the message never contains the token)."""
+    """No API token, or an unknown or revoked one (the message never contains the token)."""
 
-    def __init__(self) -> None:
-        super().__init__("unknown or revoked API token")
+    def __init__(self, message: str = "unknown or revoked API token") -> None:
+        super().__init__(message)
 
 
 class PermissionDenied(StoreError):
@@ -197,7 +214,8 @@ class DestinationBlocked(CallFailed):
     category = "refused"
 
     def __init__(self, reason: str, *, address: str | None = None) -> None:
-        where = f" ({address})" if address else ""
+        # Said once: the reason often names the address already.
+        where = f" ({address})" if address and address not in reason else ""
         super().__init__(f"destination blocked: {reason}{where}")
         self.reason = reason
         self.address = address

@@ -37,7 +37,7 @@ class Keyring:
         if not keys:
             raise KeyringError(
                 "no encryption key configured: set WEBHOOKS_KEYS or create WEBHOOKS_KEY_FILE "
-                "(`python -m webhooks keys generate`)",
+                "(`python -m admin keys init`)",
                 variable="WEBHOOKS_KEYS",
             )
         fernets: list[Fernet] = []
@@ -70,7 +70,8 @@ class Keyring:
         if not path.exists():
             if not create:
                 raise KeyringError(
-                    f"no encryption key: {path} does not exist and WEBHOOKS_KEYS is empty",
+                    f"no encryption key: {path} does not exist and WEBHOOKS_KEYS is empty; "
+                    "create it with `python -m admin keys init`",
                     variable="WEBHOOKS_KEY_FILE",
                 )
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,11 @@ them. For a stored definition ``X`` with parameters ``p1..pn``:
 - slots ``X_result`` and ``X_truncated`` holding the last result,
 - responses ``utter_webhook_<category>`` (failures) and ``utter_webhook_stopped``, said by the
   action ``action_webhook_stopped`` when the user stops a form with the ``stop`` intent.
+
+For the whole assistant: ``action_webhook_help`` answers what the bot did not understand
+(Rasa's ``nlu_fallback`` and ``out_of_scope``, and the core fallback), a greeting and ``help``,
+listing the enabled actions; ``utter_webhook_help`` overrides its words. Inside a form, a message
+recognised as one of :data:`NOT_AN_ANSWER_INTENTS` is not taken as the asked value.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from ._definitions import NAME_PATTERN
 
 __all__ = [
     "ASK_PREFIX",
+    "FALLBACK_INTENTS",
+    "GREET_INTENT",
+    "HELP_ACTION",
+    "HELP_INTENT",
+    "HELP_RESPONSE",
     "INTENT_PREFIX",
+    "NOT_AN_ANSWER_INTENTS",
+    "NOT_AN_ANSWER_RESPONSE",
     "STOPPED_ACTION",
     "STOPPED_RESPONSE",
     "STOP_INTENT",
@@ -47,6 +59,19 @@ ASK_PREFIX = "action_ask_"
 STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"
 STOPPED_ACTION = "action_webhook_stopped"
+HELP_ACTION = "action_webhook_help"
+HELP_RESPONSE = "utter_webhook_help"
+NOT_AN_ANSWER_RESPONSE = "utter_webhook_not_an_answer"
+GREET_INTENT = "greet"
+HELP_INTENT = "help"
+#: Rasa's own intents for a message it did not understand (FallbackClassifier) or that is out of
+#: the assistant's scope; both get the help.
+FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
+#: Intents that are never an answer to a form's question (the conversational ones, by the
+#: names Rasa's starter projects use): the question is asked again instead.
+NOT_AN_ANSWER_INTENTS = frozenset(
+    {GREET_INTENT, HELP_INTENT, "goodbye", "thanks", "bot_challenge", "chitchat", "out_of_scope"}
+)
 _FORM_SUFFIX = "_form"
 _VALIDATE_PREFIX = "validate_"
 

@@ -8,12 +8,29 @@ operator's new description is used by the next question without a retrain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["FAILURE_MESSAGES", "STOPPED_TEXT", "question"]
+__all__ = [
+    "FAILURE_MESSAGES",
+    "NOT_AN_ANSWER_TEXT",
+    "STOPPED_TEXT",
+    "help_text",
+    "question",
+    "summary",
+]
 
 STOPPED_TEXT = "Okay, I've stopped. What else can I do for you?"
+NOT_AN_ANSWER_TEXT = 'I still need an answer to this to go on, or say "stop" to do something else.'
+
+_HELP_INTROS = {
+    "greet": "Hello! ",
+    "help": "",
+    "fallback": "Sorry, I didn't understand that. ",
+}
+#: Words of a description's first clause kept in a summary.
+_SUMMARY_WORDS = 12
 
 _TYPE_HINTS = {
     "integer": " (a whole number)",
@@ -21,6 +38,26 @@ _TYPE_HINTS = {
     "boolean": " (yes or no)",
     "string": "",
 }
+
+
+def summary(description: str) -> str:
+    """The first clause of ``description`` (at most twelve words): what an action does."""
+    text = re.split(r"[.;:!?\n]", description, maxsplit=1)[0]
+    return " ".join(text.split()[:_SUMMARY_WORDS])
+
+
+def help_text(descriptions: Sequence[str], *, why: str) -> str:
+    """What the assistant can do, from the enabled actions' descriptions, one per line.
+
+    ``why`` is ``greet``, ``help`` or ``fallback`` (a message it did not understand), and
+    chooses the opening. With nothing enabled it still answers, politely.
+    """
+    intro = _HELP_INTROS.get(why, _HELP_INTROS["fallback"])
+    items = [item for item in (summary(d) for d in descriptions) if item]
+    if not items:
+        return f"{intro}I can't look anything up for you at the moment. Please try again later."
+    lines = "\n".join(f"- {item[:1].upper()}{item[1:]}" for item in items)
+    return f"{intro}Here is what I can help you with:\n{lines}"
 
 
 def question(parameter: Mapping[str, Any]) -> str:

@@ -66,8 +66,11 @@ def _networks(raw: str, variable: str) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=True))
         except ValueError as exc:
+            # ipaddress says why: "has host bits set", "does not appear to be an IPv4 or IPv6
+            # network", an octet out of range.
             raise ConfigurationError(
-                f"{variable}: {item!r} is not a network (e.g. 127.0.0.1/32)", variable=variable
+                f"{variable}: {item!r} is not a network: {exc} (e.g. 127.0.0.1/32)",
+                variable=variable,
             ) from exc
     try:
         return allowance(networks)

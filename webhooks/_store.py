@@ -85,12 +85,17 @@ class Store(Accounts, Catalog):
                     self.keyring.decrypt(sealed)
 
     def rotate_keys(self) -> int:
-        """Re-encrypt every stored header value with the first key; returns the count."""
+        """Re-encrypt with the first key every stored header value another key (or an
+        unrecorded one) encrypted; returns how many."""
+        newest = self.keyring.ids[0]
         count = 0
         with self._transaction() as session:
-            for header in session.scalars(select(db.WebhookHeader)):
+            stale = select(db.WebhookHeader).where(
+                (db.WebhookHeader.key_id != newest) | db.WebhookHeader.key_id.is_(None)
+            )
+            for header in session.scalars(stale):
                 header.value_encrypted = self.keyring.rotate(header.value_encrypted)
-                header.key_id = self.keyring.ids[0]
+                header.key_id = newest
                 count += 1
         logger.info("re-encrypted %s header value(s) with the newest key", count)
         return count

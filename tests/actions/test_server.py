@@ -425,7 +425,7 @@ def test_a_reissued_token_replaces_the_old_one_at_once(action_env: ActionEnv) ->
     assert action_env.call(payload(VALIDATE)).status_code == 200
     old_token, new_token = (
         action_env.token,
-        action_env.store.issue_action_token("acme", actor="test"),
+        action_env.store.issue_action_token("acme", actor="test", replace=True),
     )
     action_env.token = new_token  # the module's later tests use the tenant's current token
     action_env.wait_refreshed()

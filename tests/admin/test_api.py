@@ -288,3 +288,26 @@ def test_a_blocked_destination_does_not_reveal_its_address() -> None:
     )
     assert "10.1.2.3" not in message
     assert "db.corp" not in message
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        pytest.param({}, "no API token: send the header Authorization: Bearer <token>", id="none"),
+        pytest.param(
+            {"Authorization": "Token abc"}, "the Authorization header must be: Bearer <token>",
+            id="scheme",
+        ),
+        pytest.param({"Authorization": "Bearer nope"}, "unknown or revoked API token", id="bad"),
+    ],
+)  # fmt: skip
+def test_a_missing_token_is_told_apart_from_a_wrong_one(
+    admin_server: AdminServer, headers: dict[str, str], message: str
+) -> None:
+    response = httpx.get(admin_server.base_url + "/api/v1/webhooks", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "unauthenticated",
+        "message": message,
+        "field": None,
+    }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
@@ -64,3 +65,27 @@ def test_migrating_twice_is_harmless_and_downgrade_round_trips(empty_engine: Eng
     assert _tables(empty_engine) == set()
     migrate(empty_engine)
     assert _tables(empty_engine) == TABLES
+
+
+def test_the_start_up_check_knows_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from webhooks._database import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_a_database_behind_the_code_is_refused_with_the_fix(tmp_path: Path) -> None:
+    from webhooks import ConfigurationError, check_database
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        migrate(engine, "0003")
+        with pytest.raises(ConfigurationError, match=r"at migration 0003.*python -m admin migrate"):
+            check_database(engine)
+        migrate(engine)
+        check_database(engine)
+    finally:
+        engine.dispose()

@@ -13,6 +13,7 @@ from webhooks import (
     MANAGE,
     READ,
     ActionLimitReached,
+    ActionTokenInUse,
     AlreadyExists,
     InvalidDefinition,
     KeyMismatch,
@@ -241,7 +242,7 @@ def test_every_change_bumps_the_tenant_version_and_moves_the_change_mark(
         lambda: store.create_webhook(tenant, definition(), actor="op"),
         lambda: store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op"),
         lambda: store.set_skill(tenant, True, actor="op"),
-        lambda: store.issue_action_token(tenant, actor="op"),
+        lambda: store.issue_action_token(tenant, actor="op", replace=True),
         lambda: store.delete_webhook(tenant, "order_status", actor="op"),
         lambda: store.create_tenant("another", actor="op"),
     ):
@@ -375,6 +376,8 @@ def test_rotation_re_encrypts_every_value_with_the_new_key(store: Store, tenant:
     old = Store(store.engine, Keyring([old_key]))
     old.create_webhook(tenant, definition(), actor="op")
     assert Store(store.engine, Keyring([new_key, old_key])).rotate_keys() == 1
+    # Done: nothing is left to re-encrypt, and saying so is the truth.
+    assert Store(store.engine, Keyring([new_key, old_key])).rotate_keys() == 0
     only_new = Store(store.engine, Keyring([new_key]))
     only_new.verify_keys()
     assert only_new.headers_for(only_new.get_webhook(tenant, "order_status")) == {
@@ -409,7 +412,10 @@ def test_action_token_is_stored_as_a_digest_and_bumps_the_version(
     assert not token_matches(token, None)
     assert store.versions()[tenant] > before
     assert token.removeprefix("wht_") not in raw_dump(store)
-    replaced = store.issue_action_token(tenant, actor="cli")
+    with pytest.raises(ActionTokenInUse, match="--replace"):
+        store.issue_action_token(tenant, actor="cli")
+    assert token_matches(token, store.snapshot([tenant])[tenant].action_token_hash)
+    replaced = store.issue_action_token(tenant, actor="cli", replace=True)
     assert not token_matches(token, store.snapshot([tenant])[tenant].action_token_hash)
     assert token_matches(replaced, store.snapshot([tenant])[tenant].action_token_hash)
 

@@ -1,0 +1,184 @@
+"""What a newcomer's mistakes get from the command lines: one clear line with the fix, the
+documented exit code (1 refused, 2 usage or configuration), and nothing created on the way."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.admin.conftest import free_port
+from webhooks import generate_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one line on standard error, after checking the exit code."""
+    assert result.returncode == code, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A migrated SQLite store with a key given by value."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WEBHOOKS_KEYS": generate_key()}
+    assert run("admin", "migrate", env=env).returncode == 0
+    return env
+
+
+@pytest.mark.parametrize("module", ["admin", "actions"])
+def test_a_database_never_migrated_is_named_with_the_fix_and_nothing_is_created(
+    tmp_path: Path, module: str
+) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'not/there/store.db'}",
+        "WEBHOOKS_KEYS": generate_key(),
+    }
+    args = ["tenant", "list"] if module == "admin" else ["serve", "--port", str(free_port())]
+    line = one_line(run(module, *args, env=env), 2)
+    assert "no database at" in line
+    assert "python -m admin migrate" in line
+    assert tree(tmp_path) == []
+
+
+def test_an_empty_database_file_is_not_migrated(tmp_path: Path) -> None:
+    (tmp_path / "store.db").touch()
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WEBHOOKS_KEYS": generate_key()}
+    line = one_line(run("admin", "tenant", "list", env=env), 2)
+    assert "is not migrated" in line
+    assert "python -m admin migrate" in line
+
+
+@pytest.mark.parametrize("command", [["tenant", "list"], ["migrate"]])
+def test_an_unreachable_postgresql_is_one_line(command: list[str]) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    line = one_line(run("admin", *command, env={"DATABASE_URL": url, **_key()}), 2)
+    assert line.startswith("configuration error: cannot reach the database postgresql")
+    assert "Connection refused" in line
+    assert "DATABASE_URL" in line
+
+
+def _key() -> dict[str, str]:
+    return {"WEBHOOKS_KEYS": generate_key()}
+
+
+def test_the_readme_setup_works_in_order_on_a_fresh_database(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'data/webhooks.db'}",
+        "WEBHOOKS_KEY_FILE": str(tmp_path / "data/webhooks.key"),
+    }
+    assert run("admin", "migrate", env=env).returncode == 0
+    # Without a key: the fix is named, nothing is made.
+    line = one_line(run("admin", "tenant", "create", "acme", env=env), 2)
+    assert "no encryption key" in line
+    assert "python -m admin keys init" in line
+    assert not (tmp_path / "data/webhooks.key").exists()
+    created = run("admin", "keys", "init", env=env)
+    assert created.returncode == 0, created.stderr
+    key_file = tmp_path / "data/webhooks.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text()
+    assert run("admin", "keys", "init", env=env).returncode == 0
+    assert key_file.read_text() == key  # kept, never overwritten
+    assert run("admin", "tenant", "create", "acme", env=env).returncode == 0
+    admin = run("admin", "operator", "create", "acme", "alice", "--admin", env=env)
+    assert admin.returncode == 0, admin.stderr
+    assert run("admin", "skill", "enable", "acme", env=env).returncode == 0
+    assert run("admin", "tenant", "action-token", "acme", env=env).returncode == 0
+    bob = run("admin", "operator", "create", "acme", "bob", "--permission", "webhooks:read",
+              env=env)  # fmt: skip
+    assert bob.stdout.startswith("operator 2 (bob) created")
+    assert run("admin", "token", "revoke", "acme", "2", env=env).stdout == "revoked 1 token(s)\n"
+
+
+def test_a_second_action_token_needs_replace(env: dict[str, str]) -> None:
+    run("admin", "tenant", "create", "acme", env=env)
+    first = run("admin", "tenant", "action-token", "acme", env=env).stdout.strip()
+    line = one_line(run("admin", "tenant", "action-token", "acme", env=env), 1)
+    assert "already has an action token" in line
+    assert "401" in line
+    assert "--replace" in line
+    second = run("admin", "tenant", "action-token", "acme", "--replace", env=env)
+    assert second.returncode == 0
+    assert second.stdout.strip().startswith("wht_")
+    assert second.stdout.strip() != first
+
+
+def test_rotating_with_one_key_says_nothing_was_rotated(env: dict[str, str]) -> None:
+    result = run("admin", "keys", "rotate", env=env)
+    assert result.returncode == 0
+    assert result.stdout.startswith("nothing to re-encrypt")
+    assert "keys generate" in result.stdout
+
+
+def test_migrate_prints_one_line_of_its_own(env: dict[str, str]) -> None:
+    result = run("admin", "migrate", env=env)
+    assert result.returncode == 0
+    assert result.stderr == ""  # no Alembic chatter
+    assert result.stdout.startswith("migrations applied to sqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        pytest.param("10.0.0.0/4", "has host bits set", id="host-bits"),
+        pytest.param("10.0.0.300/32", "does not appear to be", id="octet"),
+    ],
+)
+def test_a_bad_variable_value_says_why(env: dict[str, str], value: str, why: str) -> None:
+    line = one_line(run("admin", "tenant", "list", env=env | {"WEBHOOKS_EGRESS_ALLOW": value}), 2)
+    assert line.startswith("configuration error: WEBHOOKS_EGRESS_ALLOW:")
+    assert why in line
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("module", ["admin", "actions"])
+def test_a_port_in_use_is_one_line(env: dict[str, str], taken_port: int, module: str) -> None:
+    line = one_line(run(module, "serve", "--port", str(taken_port), env=env), 2)
+    assert f"port {taken_port} on 127.0.0.1 is already in use" in line
+    assert "--port" in line
+
+
+def test_the_core_help_shows_no_markup() -> None:
+    result = run("webhooks", "--help", env={})
+    assert result.returncode == 0
+    assert "``" not in result.stdout
+
+
+def test_check_url_names_the_address_once() -> None:
+    result = run("webhooks", "check-url", "https://169.254.169.254/latest", env={})
+    assert result.returncode == 1
+    assert result.stderr == ""
+    assert result.stdout.count("169.254.169.254") == 2, result.stdout  # the URL and the reason
