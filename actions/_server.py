@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse, raw
 from sanic.response import json as json_response
 
 from webhooks import (
+    HELP_ACTION,
     STOPPED_ACTION,
     ConversationLimits,
     Egress,
@@ -67,8 +68,9 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
     """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
 
     Each definition serves its action, its form's validator and a question action per
-    parameter; the tenant serves the "stopped" action too. Building every callable for 100,000
-    definitions at start-up would cost hundreds of thousands of objects; the executor only ever
+    parameter; the tenant serves the "stopped" and "help" actions too. Building every callable
+    for 100,000 definitions at start-up would cost hundreds of thousands of objects; the
+    executor only ever
     calls ``actions.get(name)`` (and ``keys()`` to list them), so they are made per request
     instead. Built on one snapshot's definitions, never changed: a refresh installs a new one,
     so a request being served keeps a consistent view.
@@ -89,6 +91,8 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
             return functools.partial(service.run, tenant, name)
         if name == STOPPED_ACTION:
             return functools.partial(service.stopped, tenant)
+        if name == HELP_ACTION:
+            return functools.partial(service.offer_help, tenant)
         action = webhook_of_validator(name)
         if action is not None and action in self._webhooks:
             return functools.partial(service.validate, tenant, action)
@@ -121,6 +125,7 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
                 for parameter in webhook.parameters:
                     yield ask_action(name, parameter["name"])
         yield STOPPED_ACTION
+        yield HELP_ACTION
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

@@ -26,10 +26,16 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from webhooks import (
+    GREET_INTENT,
+    HELP_INTENT,
+    HELP_RESPONSE,
+    NOT_AN_ANSWER_INTENTS,
+    NOT_AN_ANSWER_RESPONSE,
+    NOT_AN_ANSWER_TEXT,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
     CallFailed,
@@ -43,6 +49,7 @@ from webhooks import (
     WebhookRequest,
     ask_overrides,
     form_of,
+    help_text,
     question,
     webhook_of_form,
 )
@@ -265,6 +272,24 @@ class ClaimWorker:
                     _on_their_loops(waiting, _end_waits)
 
 
+def _not_an_answer(tracker: Tracker) -> set[str]:
+    """The slots the latest message filled from its text although it was no answer: a
+    greeting, thanks, a request for help or an off-topic message (by its intent). A value the
+    message carried as an entity is an answer whatever the intent."""
+    message = tracker.latest_message or {}
+    intent = message.get("intent")
+    name = intent.get("name") if isinstance(intent, dict) else None
+    if name not in NOT_AN_ANSWER_INTENTS:
+        return set()
+    entities = message.get("entities")
+    carried = {
+        str(entity.get("entity"))
+        for entity in (entities if isinstance(entities, list) else [])
+        if isinstance(entity, dict)
+    }
+    return {slot for slot in tracker.slots_to_validate() if slot not in carried}
+
+
 def _domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
     """The model's slots by name (looked into, never copied: the domain is large). The
     domain is parsed JSON, so its objects are dicts (see ``_replies._responses``)."""
@@ -392,6 +417,7 @@ class WebhookService:
         events: Events = []
         values = dict(tracker.slots)
         retry: str | None = None
+        not_an_answer = _not_an_answer(tracker)
         for slot, value in tracker.slots_to_validate().items():
             parameter = parameters.get(slot)
             # None reaches the validator when the form starts or a slot was cleared: not a
@@ -403,9 +429,17 @@ class WebhookService:
             except BadValue as bad:
                 dispatcher.utter_message(text=f"{bad.hint}")
                 values[slot] = None
+            else:
+                # Any text is a string: "hi" or "tell me a joke" while a city is asked is
+                # still no answer (a typed value's conversion already judged the rest).
+                if slot in not_an_answer and isinstance(values[slot], str):
+                    dispatcher.utter_message(
+                        **designed_or_text(domain, (NOT_AN_ANSWER_RESPONSE,), NOT_AN_ANSWER_TEXT)
+                    )
+                    values[slot] = None
+            if values[slot] is None and slot in askable:
                 # Asked again, even when optional (the user meant to give it).
-                if slot in askable:
-                    retry = retry or slot
+                retry = retry or slot
             events.append(SlotSet(slot, values[slot]))
         ask_next = retry or self._next_required(webhook, values, askable)
         events.append(SlotSet(REQUESTED_SLOT, ask_next))
@@ -424,7 +458,36 @@ class WebhookService:
                 return name
         return None
 
-    # -- the questions and the way out ------------------------------------------------------
+    # -- the questions, the help and the way out ---------------------------------------------
+
+    async def offer_help(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Say what the assistant can do, from the enabled actions' live descriptions.
+
+        Answers a greeting, ``help``, and whatever the bot did not understand (it is also
+        Rasa's core fallback), so the bot is never silent. Then it listens: as the fallback no
+        rule follows it, and Rasa would predict it again.
+        """
+        snapshot = self.registry.get(tenant)
+        descriptions = (
+            [w.description for w in snapshot.webhooks.values() if w.enabled]
+            if snapshot is not None and snapshot.tenant.skill_enabled
+            else []
+        )
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        name = intent.get("name") if isinstance(intent, dict) else None
+        why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(str(name), "fallback")
+        text = help_text(sorted(descriptions), why=why)
+        reply = designed_or_text(domain, (HELP_RESPONSE,), text)
+        if "response" in reply:  # the designer's words, with the list to place
+            reply["actions"] = text
+        dispatcher.utter_message(**reply)
+        return [FollowupAction("action_listen")]
 
     async def ask(
         self,

@@ -2,7 +2,8 @@
 
 One action per definition; when it has parameters, a form listing all of them with its
 validator and one question action per parameter; one slot and entity per parameter; the
-result slots; the failure and "stopped" responses the designer has not written. What changes
+result slots; the failure and "stopped" responses the designer has not written; the help
+action and its ``help`` intent, which answer whatever the bot did not understand. What changes
 live is left to the action server: the validator decides from the current definition which
 parameters are still required (so a required flag flips without a retrain) and the question
 actions phrase the current description. Disabled definitions are generated too: enabling one
@@ -16,6 +17,8 @@ from typing import Any
 
 from webhooks import (
     FAILURE_MESSAGES,
+    HELP_ACTION,
+    HELP_INTENT,
     STOP_INTENT,
     STOPPED_ACTION,
     STOPPED_RESPONSE,
@@ -69,6 +72,8 @@ def build_domain(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[
     intents: list[str] = [intent_of(webhook.name) for webhook in ordered]
     if ordered and STOP_INTENT not in designer.intents:
         intents.append(STOP_INTENT)
+    if HELP_INTENT not in designer.intents:
+        intents.append(HELP_INTENT)
 
     used_by: dict[str, list[str]] = {}  # parameter -> the actions that take it
     for webhook in ordered:
@@ -118,6 +123,10 @@ def build_domain(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[
         for category, text in FAILURE_MESSAGES.items():
             if failure_response_name(category) not in designer.responses:
                 responses[failure_response_name(category)] = [{"text": text}]
+    if HELP_ACTION not in designer.actions:
+        # Always: the help is the assistant's answer to what it does not understand, even
+        # before the first action exists (the pipeline's core fallback names it).
+        actions.append(HELP_ACTION)
     if forms:
         actions.append(STOPPED_ACTION)
         if STOPPED_RESPONSE not in designer.responses:

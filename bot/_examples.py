@@ -4,6 +4,11 @@ They are starters: enough for a freshly added action to be recognised at all, wi
 annotations so a value in the request fills the form. They are regenerated from the
 definitions every time; designers put their real examples for intent ``webhook_X`` in their own
 data files, which Rasa merges with these.
+
+A sample value stands for one parameter only: labelled as two entities (``Berlin`` as a city in
+one action and as a category in another), it would teach the model to confuse them. So a
+string parameter gets samples only from its own description ("such as shoes or books"), and
+a value one parameter took is never given to another.
 """
 
 from __future__ import annotations
@@ -12,31 +17,41 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from webhooks import STOP_INTENT, Webhook, intent_of
+from webhooks import HELP_INTENT, STOP_INTENT, Webhook, intent_of, summary
 
 from ._documents import RASA_FORMAT, block
 from ._project import DesignerDomain
 
 __all__ = ["build_nlu", "starter_examples"]
 
-#: Sample values per type (a parameter gets them in turn, so examples vary).
+#: Sample values per type, taken in turn by the parameters of that type (never shared).
 SAMPLES: dict[str, tuple[str, ...]] = {
-    "integer": ("4521", "1203", "7788"),
-    "number": ("12.5", "3", "99.90"),
-    "boolean": ("yes", "no", "yes"),
-    "string": ("Berlin", "Lisbon", "Paris"),
+    "integer": ("4521", "1203", "7788", "3310", "5698", "8042", "2275", "9163", "6487"),
+    "number": ("12.5", "3", "99.90", "7.25", "42", "0.5", "18.75", "250", "64.2"),
+    "boolean": ("yes", "no"),
 }
+#: Per parameter, how many samples it takes (a parameter gets them in turn, so examples vary).
+_SAMPLES_EACH = 3
 STOP_EXAMPLES = ("stop", "cancel", "never mind", "forget it", "stop asking", "cancel that")
-_MAX_WORDS = 12
+HELP_EXAMPLES = (
+    "help",
+    "what can you do?",
+    "what can I ask you?",
+    "how can you help me?",
+    "what are you able to do?",
+    "what do you do?",
+    "show me what you can do",
+    "I need help",
+    "what are my options?",
+    "what kind of things do you know?",
+)
 # Characters that Rasa's training-data markup gives a meaning to.
 _MARKUP = re.compile(r"[\[\](){}\"]")
 
 
 def _phrase(description: str) -> str:
     """The description's first clause, as words a user might type."""
-    text = _MARKUP.sub(" ", description)
-    text = re.split(r"[.;:!?\n]", text, maxsplit=1)[0]
-    words = text.split()[:_MAX_WORDS]
+    words = summary(_MARKUP.sub(" ", description)).split()
     if words and not words[0][1:2].isupper():
         words[0] = words[0].lower()
     return " ".join(words)
@@ -52,49 +67,77 @@ _SUGGESTED = re.compile(
 )
 
 
-def _samples(parameter: Mapping[str, Any]) -> tuple[str, ...]:
+def _candidates(parameter: Mapping[str, Any]) -> tuple[str, ...]:
     kind = str(parameter.get("type"))
     if kind == "string":
         found = _SUGGESTED.search(str(parameter.get("description", "")))
-        if found:
-            return tuple(word for word in found.groups() if word)
-    return SAMPLES.get(kind, SAMPLES["string"])
+        return tuple(word for word in found.groups() if word) if found else ()
+    return SAMPLES.get(kind, ())
 
 
-def _entity(parameter: Mapping[str, Any], turn: int) -> str:
-    samples = _samples(parameter)
-    return f"[{samples[turn % len(samples)]}]({parameter['name']})"
+class Samples:
+    """Sample values by parameter name, each value given to one parameter name only.
+
+    A parameter name is one slot and one entity in the domain, so the parameters of that
+    name (in several actions) share their samples.
+    """
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, tuple[str, ...]] = {}
+        self._owner: dict[str, str] = {}
+
+    def of(self, parameter: Mapping[str, Any]) -> tuple[str, ...]:
+        name = str(parameter["name"])
+        taken = self._by_name.get(name, ())
+        for value in _candidates(parameter):
+            if len(taken) >= _SAMPLES_EACH:
+                break
+            if self._owner.setdefault(value.lower(), name) == name and value not in taken:
+                taken += (value,)
+        self._by_name[name] = taken
+        return taken
 
 
-def starter_examples(webhook: Webhook) -> list[str]:
+def starter_examples(webhook: Webhook, samples: Samples | None = None) -> list[str]:
     """A few distinct examples for intent ``webhook_X``, in a stable order."""
+    samples = samples or Samples()
     phrase = _phrase(webhook.description) or _words(webhook.name)
     name = _words(webhook.name)
     parameters = list(webhook.parameters)
     examples = [phrase, name, f"I want to {phrase}" if not phrase.startswith("i ") else phrase]
     examples.append(f"can you help me with {name}?")
+
+    def entity(parameter: Mapping[str, Any], turn: int) -> str | None:
+        values = samples.of(parameter)
+        return f"[{values[turn % len(values)]}]({parameter['name']})" if values else None
+
     for turn, parameter in enumerate(parameters):
-        examples.append(f"{phrase} for {_words(parameter['name'])} {_entity(parameter, turn)}")
-        examples.append(f"{name} {_entity(parameter, turn + 1)}")
-    if len(parameters) > 1:
-        values = ", ".join(
-            f"{_words(p['name'])} {_entity(p, turn + 2)}" for turn, p in enumerate(parameters)
-        )
+        if (first := entity(parameter, turn)) is not None:
+            examples.append(f"{phrase} for {_words(parameter['name'])} {first}")
+        if (second := entity(parameter, turn + 1)) is not None:
+            examples.append(f"{name} {second}")
+    filled = [(p, entity(p, turn + 2)) for turn, p in enumerate(parameters)]
+    values = ", ".join(f"{_words(p['name'])} {value}" for p, value in filled if value)
+    if len(parameters) > 1 and values:
         examples.append(f"{phrase} with {values}")
     return list(dict.fromkeys(examples))  # without repeats, in order
 
 
 def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str, Any]:
-    """The generated NLU document: starters per action (sorted by name), the stop intent."""
+    """The generated NLU document: starters per action (sorted by name), the stop and help
+    intents unless the designer has them."""
     ordered = sorted(webhooks, key=lambda webhook: webhook.name)
     nlu: list[dict[str, Any]] = []
+    samples = Samples()
     for webhook in ordered:
-        lines = "".join(f"- {example}\n" for example in starter_examples(webhook))
+        lines = "".join(f"- {example}\n" for example in starter_examples(webhook, samples))
         nlu.append({"intent": intent_of(webhook.name), "examples": block(lines)})
-    if ordered and STOP_INTENT not in designer.intents:
-        nlu.append(
-            {"intent": STOP_INTENT, "examples": block("".join(f"- {e}\n" for e in STOP_EXAMPLES))}
-        )
+    for intent, examples, wanted in (
+        (STOP_INTENT, STOP_EXAMPLES, bool(ordered)),
+        (HELP_INTENT, HELP_EXAMPLES, True),
+    ):
+        if wanted and intent not in designer.intents:
+            nlu.append({"intent": intent, "examples": block("".join(f"- {e}\n" for e in examples))})
     numeric = sorted(
         {
             p["name"]

@@ -1,4 +1,5 @@
-"""The generated rules: intent → form → action, intent → action, and a way out of each form.
+"""The generated rules: intent → form → action, intent → action, a way out of each form, and
+the help for ``help`` and for what the bot did not understand (``nlu_fallback``, ``out_of_scope``).
 
 Every definition with parameters goes through its form, even when none is required today: the
 validator decides from the live definition what must be asked, so a parameter that becomes
@@ -10,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from webhooks import STOP_INTENT, STOPPED_ACTION, Webhook, form_of, intent_of
+from webhooks import (
+    FALLBACK_INTENTS,
+    HELP_ACTION,
+    HELP_INTENT,
+    STOP_INTENT,
+    STOPPED_ACTION,
+    Webhook,
+    form_of,
+    intent_of,
+)
 
 from ._documents import RASA_FORMAT
 
@@ -62,7 +72,10 @@ def _rules_for(webhook: Webhook) -> list[dict[str, Any]]:
 
 def build_rules(webhooks: Sequence[Webhook]) -> dict[str, Any]:
     """The generated rules document for ``webhooks`` (sorted by name; deterministic)."""
-    rules: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = [
+        {"rule": f"help: {intent}", "steps": [{"intent": intent}, {"action": HELP_ACTION}]}
+        for intent in (HELP_INTENT, *FALLBACK_INTENTS)
+    ]
     for webhook in sorted(webhooks, key=lambda webhook: webhook.name):
         rules.extend(_rules_for(webhook))
     return {"version": RASA_FORMAT, "rules": rules}

@@ -97,7 +97,7 @@ def make_project(directory: Path) -> Path:
     (directory / "domain").mkdir(parents=True)
     (directory / "data").mkdir()
     shutil.copy(ROOT / "domain" / "demo.yml", directory / "domain" / "demo.yml")
-    for name in ("nlu.yml", "rules.yml", "stories.yml"):
+    for name in ("nlu.yml", "rules.yml"):
         shutil.copy(ROOT / "data" / name, directory / "data" / name)
     config = (ROOT / "config.yml").read_text().replace("epochs: 60", "epochs: 5")
     (directory / "config.yml").write_text(config)

@@ -51,6 +51,7 @@ def test_domain_has_action_form_slots_and_questions(project: Path, store: Store)
         "validate_store_hours_form",
         "action_ask_store_hours_form_city",
         "action_ask_store_hours_form_radius_km",
+        "action_webhook_help",
         "action_webhook_stopped",
     ]
     assert domain["intents"] == [
@@ -58,6 +59,7 @@ def test_domain_has_action_form_slots_and_questions(project: Path, store: Store)
         "webhook_delivery_quote",
         "webhook_order_status",
         "webhook_store_hours",
+        "help",
     ]  # `stop` is the designer's (domain/demo.yml), so not generated
     assert domain["entities"] == ["city", "include_history", "order_id", "radius_km", "weight"]
     # A form lists every parameter: which are required is the validator's live decision.
@@ -235,8 +237,17 @@ def test_no_definitions_gives_valid_empty_files(project: Path, store: Store) -> 
     store.create_tenant("empty", actor="test")
     layout = Project(project)
     sync(layout, store.list_webhooks("empty"), tenant="empty")
-    assert _load(layout.generated_domain) == {"version": "3.1"}
-    assert _load(layout.generated_rules) == {"version": "3.1", "rules": []}
+    # Only the help, which answers what the bot does not understand from the first day.
+    assert _load(layout.generated_domain) == {
+        "version": "3.1",
+        "intents": ["help"],
+        "actions": ["action_webhook_help"],
+    }
+    rules = _load(layout.generated_rules)["rules"]
+    assert [rule["steps"] for rule in rules] == [
+        [{"intent": intent}, {"action": "action_webhook_help"}]
+        for intent in ("help", "nlu_fallback", "out_of_scope")
+    ]
 
 
 def test_parameter_clashing_with_a_designer_slot_is_warned(project: Path, store: Store) -> None:

@@ -1,0 +1,102 @@
+"""The bot is never silent: what it does not understand gets the help, phrased live.
+
+The phrases here are not in the demo's training data (``data/nlu.yml``), so they measure what
+the model learnt, not what it memorised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import Assistant, new_sender
+
+pytestmark = pytest.mark.slow
+
+HELP_LINES = ["- Look up the status of an order", "- Tell the opening hours of a store"]
+OFFERS_LINE = "- List today's offers"
+ORDER_ASKED = "What is your order number?"
+
+
+def lines(texts: list[str]) -> list[str]:
+    return [line for text in texts for line in text.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param("what is the capital of France?", id="off-topic"),
+        pytest.param("tell me a joke", id="joke"),
+        pytest.param("what is the meaning of life?", id="philosophy"),
+        pytest.param("asdfghjkl", id="gibberish"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_what_the_bot_does_not_understand_gets_the_help(assistant: Assistant, message: str) -> None:
+    reply = assistant.say(new_sender(), message)
+    assert reply, f"silence for {message!r}"
+    assert reply[0].startswith("Sorry, I didn't understand that. Here is what I can help")
+    assert {*HELP_LINES, OFFERS_LINE} <= set(lines(reply))
+
+
+@pytest.mark.parametrize(
+    ("message", "opening"),
+    [
+        pytest.param("what can you do?", "Here is what I can help you with:", id="help"),
+        pytest.param("hi", "Hello! Here is what I can help you with:", id="greeting"),
+    ],
+)
+def test_a_greeting_or_a_request_for_help_lists_the_actions(
+    assistant: Assistant, message: str, opening: str
+) -> None:
+    reply = assistant.say(new_sender(), message)
+    assert reply[0].startswith(opening)
+    assert {*HELP_LINES, OFFERS_LINE} <= set(lines(reply))
+
+
+@pytest.fixture
+def offers_disabled(assistant: Assistant) -> Iterator[Assistant]:
+    assistant.store.update_webhook("demo", "daily_offers", {"enabled": False}, actor="e2e")
+    time.sleep(0.5)  # the action server's cache refreshes every 0.1 s here
+    yield assistant
+    assistant.store.update_webhook("demo", "daily_offers", {"enabled": True}, actor="e2e")
+    time.sleep(0.5)
+
+
+def test_a_disabled_action_is_no_longer_offered(offers_disabled: Assistant) -> None:
+    reply = lines(offers_disabled.say(new_sender(), "what can you do?"))
+    assert set(HELP_LINES) <= set(reply)
+    assert OFFERS_LINE not in reply
+
+
+def test_a_greeting_or_a_non_value_inside_a_form_is_asked_again(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert assistant.say(sender, "where is my order?") == [ORDER_ASKED]
+    # Neither fills the number nor stops the form: each gets the hint and the question again.
+    again = assistant.say(sender, "hi")
+    assert again == ["Please give a whole number, for example 4521.", ORDER_ASKED]
+    again = assistant.say(sender, "abc")
+    assert again[-1] == ORDER_ASKED
+    assert "Okay, I've stopped" not in " ".join(again)
+    assert assistant.say(sender, "4521") == ["Order #4521 has shipped and arrives in 2 days."]
+
+
+def test_an_off_topic_question_inside_a_form_is_asked_again(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert assistant.say(sender, "opening hours") == ["Please tell me the city of the store."]
+    for message in ("hello", "tell me a joke"):
+        again = assistant.say(sender, message)
+        assert again == [
+            'I still need an answer to this to go on, or say "stop" to do something else.',
+            "Please tell me the city of the store.",
+        ], message
+    assert "Berlin" in " ".join(assistant.say(sender, "Berlin"))
+
+
+def test_after_a_stopped_form_the_next_message_is_answered(assistant: Assistant) -> None:
+    sender = new_sender()
+    assistant.say(sender, "where is my order?")
+    assert assistant.say(sender, "stop") == ["Okay, I've stopped. What else can I do for you?"]
+    assert assistant.say(sender, "4521"), "silence after the form was stopped"
