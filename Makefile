@@ -39,7 +39,7 @@ bench: venv  ## run the benchmarks and print the figures
 migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by default)
 	$(PY) -m webhooks migrate
 
-run: venv  ## set up and start what exists so far (see README)
+run: venv venv-bot  ## set up and start everything: demo service, admin API, action server, Rasa
 	@scripts/run.sh
 
 lock:  ## re-resolve requirements.in into requirements.lock

@@ -3,16 +3,19 @@
 #
 # A SQLite store under .data/ with a generated key (0600); the demo HTTPS service with its own
 # CA (.data/demo-ca); the admin API (5056) and the action server (5055); the demo tenant with its
-# skill on, an admin whose fresh token is printed (the last run's is revoked) and the demo
-# actions loaded through the admin API; the bot synced and trained (cached by fingerprint);
-# Rasa on 5005 with the REST and socket.io channels. A second run reuses everything.
+# skill on, an admin whose fresh token is printed (the last run's is revoked), a fresh action
+# token for Rasa (printed too) and the demo actions loaded through the admin API; the bot synced
+# and trained (the model cached by fingerprint beside the environments); Rasa on 5005 with the
+# REST and socket.io channels. A second run reuses everything. The terminal shows our progress;
+# each program's own output goes to logs/. Ports: ADMIN_PORT, ACTIONS_PORT, RASA_PORT, DEMO_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 admin_port=${ADMIN_PORT:-5056}
 actions_port=${ACTIONS_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
-demo_port=8443
+demo_port=${DEMO_PORT:-8443}
+cache=${WEBHOOKS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/webhook-actions}
 
 export DATABASE_URL=${DATABASE_URL:-sqlite:///.data/webhooks.db}
 # The demo service lives on this machine: allow loopback explicitly (logged as a warning) and
@@ -22,6 +25,12 @@ export WEBHOOKS_CA_FILE=${WEBHOOKS_CA_FILE:-.data/demo-ca/ca.pem}
 export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
 export RASA_TELEMETRY_ENABLED=false
 mkdir -p .data logs
+# Trained models are kept beside the environments, by fingerprint: a fresh clone of an
+# unchanged bot reuses the model instead of training for a minute.
+if [ ! -e models ]; then
+    mkdir -p "$cache/models"
+    ln -s "$cache/models" models
+fi
 
 pids=()
 stop() {
@@ -51,6 +60,7 @@ $py -m demo serve --port "$demo_port" >logs/demo.log 2>&1 &
 pids+=($!)
 wait_for "https://127.0.0.1:$demo_port/health" 30 --cacert .data/demo-ca/ca.pem
 
+echo "preparing the store (.data/webhooks.db) and the demo tenant"
 read -r token action_token < <($py - <<'PY'
 from webhooks import AlreadyExists, Settings, open_store
 settings = Settings.from_environ()
@@ -68,7 +78,8 @@ else:
     # One live token at a time: the one printed now replaces the last run's.
     store.revoke_tokens("demo", admin.id, actor="make run")
     token = store.issue_token("demo", admin.id, actor="make run")
-print(token, store.issue_action_token("demo", actor="make run"))
+# Rasa is started below with this one; a Rasa of an earlier run is gone.
+print(token, store.issue_action_token("demo", actor="make run", replace=True))
 PY
 )
 export ACTION_TOKEN=$action_token
@@ -82,10 +93,11 @@ wait_for "http://127.0.0.1:$admin_port/api/v1/health" 30
 wait_for "http://127.0.0.1:$actions_port/health" 30
 
 # The demo actions, through the admin API as an operator would (kept when already there).
-$py - "$admin_port" "$token" <<'PY'
+$py - "$admin_port" "$token" "$demo_port" <<'PY'
 import json, sys, urllib.error, urllib.request
-port, token = sys.argv[1], sys.argv[2]
+port, token, demo_port = sys.argv[1:4]
 for definition in json.load(open("demo/actions.json")):
+    definition["url"] = definition["url"].replace(":8443/", f":{demo_port}/")
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/webhooks", method="POST",
         data=json.dumps(definition).encode(),
@@ -99,14 +111,18 @@ for definition in json.load(open("demo/actions.json")):
             raise SystemExit(f"loading {definition['name']}: {error.read().decode()}")
 PY
 
-$py -m bot sync --tenant demo
+echo "training the demo bot, or reusing its model (a minute the first time; logs/train.log)"
+$py -m bot sync --tenant demo >logs/train.log 2>&1 || { echo "run.sh: bot sync failed (see logs/train.log)" >&2; exit 1; }
+$py -m bot train >>logs/train.log 2>&1 || { echo "run.sh: training failed (see logs/train.log)" >&2; exit 1; }
 # The model of the bot as it is now (trained or reused by fingerprint), not merely the newest.
-model=$($py -m bot train | awk '/^trained /{print $2} /^unchanged bot/{print $NF}' | tail -1)
+model=$(awk '/^trained /{print $2} /^unchanged bot/{print $NF}' logs/train.log | tail -1)
 rasa_token=$($py -c 'import secrets; print(secrets.token_hex(16))')
 
+# endpoints.yml names the action server's default port; this run's may differ.
+sed "s#//127.0.0.1:5055/#//127.0.0.1:$actions_port/#" endpoints.yml >.data/endpoints.yml
 echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.log)"
 .venv-bot/bin/rasa run --enable-api --auth-token "$rasa_token" -i 127.0.0.1 -p "$rasa_port" \
-    --cors "*" -m "$model" --endpoints endpoints.yml --credentials credentials.yml \
+    --cors "*" -m "$model" --endpoints .data/endpoints.yml --credentials credentials.yml \
     >logs/rasa.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$rasa_port/status?token=$rasa_token" 180
@@ -118,10 +134,12 @@ Everything is up. Chat with the assistant:
   curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
     -d '{"sender": "me", "message": "where is my order #4521?"}'
 
-Admin API: http://127.0.0.1:$admin_port/api/v1 (OpenAPI: /api/v1/openapi.json), demo tenant
-admin token (new at every start, shown once):
+Admin API: http://127.0.0.1:$admin_port/api/v1/openapi.json describes it. The demo tenant's
+admin token and the action token Rasa was started with (both new at every start):
 
   export TOKEN=$token
+  export ACTION_TOKEN=$action_token
+  curl -s "http://127.0.0.1:$actions_port/tenants/demo/actions?token=\$ACTION_TOKEN"   # what is served
 
 Add an action, then teach the bot about it without restarting anything:
 

@@ -1,0 +1,124 @@
+"""The README's first command on a clean checkout: ``make run`` until Rasa answers, then Ctrl-C.
+
+The checkout is the project's files as git sees them (tracked, and new files not ignored), so
+nothing built before is there: no .venv links, no .data, no models link, no logs. Environments
+and models come from the machine's caches, as on any warm machine; a cold one builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.admin.conftest import free_port
+from tests.e2e.conftest import ROOT, _needs_rasa
+
+pytestmark = pytest.mark.slow
+
+#: A cold machine builds both environments and trains: minutes. A warm one: about a minute.
+UP_WITHIN = 900.0
+
+
+def clean_checkout(target: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@dataclass
+class Run:
+    process: subprocess.Popen[bytes]
+    output: Path
+    ports: dict[str, int]
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    _needs_rasa()
+    checkout = clean_checkout(tmp_path_factory.mktemp("clone"))
+    ports = {name: free_port() for name in ("ADMIN_PORT", "ACTIONS_PORT", "RASA_PORT", "DEMO_PORT")}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/root"),
+        **{k: v for k, v in os.environ.items() if k in {"WEBHOOKS_CACHE_DIR", "PYENV_ROOT"}},
+        **{name: str(port) for name, port in ports.items()},
+    }
+    output = checkout / "terminal.txt"
+    with output.open("wb") as terminal:
+        # Its own process group, as a terminal gives it: Ctrl-C signals the whole group.
+        process = subprocess.Popen(
+            ["make", "run"], cwd=checkout, env=env, stdout=terminal, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    run = Run(process, output, ports)
+    try:
+        deadline = time.monotonic() + UP_WITHIN
+        while "Everything is up" not in run.text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"make run did not come up:\n{run.text()[-4000:]}")
+            time.sleep(0.5)
+        yield run
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run: Run) -> None:
+    rasa = f"http://127.0.0.1:{make_run.ports['RASA_PORT']}"
+    reply = httpx.post(
+        f"{rasa}/webhooks/rest/webhook",
+        json={"sender": "me", "message": "where is my order #4521?"},
+        timeout=60,
+    ).json()
+    assert reply == [
+        {"recipient_id": "me", "text": "Order #4521 has shipped and arrives in 2 days."}
+    ]
+
+    terminal = make_run.text()
+    # Our progress and the instructions; Rasa's own output is in logs/.
+    assert len(terminal) < 6000, terminal
+    assert "Traceback" not in terminal
+    assert "WARNING" not in terminal.replace("WEBHOOKS_EGRESS_ALLOW is set", "")
+    assert f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}/api/v1/openapi.json" in terminal
+    token = next(line for line in terminal.splitlines() if "export ACTION_TOKEN=" in line)
+    served = httpx.get(
+        f"http://127.0.0.1:{make_run.ports['ACTIONS_PORT']}/tenants/demo/actions",
+        params={"token": token.split("=", 1)[1]},
+    )
+    assert served.status_code == 200  # the printed token is the one Rasa uses
+    assert {"name": "order_status"} in served.json()
+    openapi = f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}/api/v1/openapi.json"
+    assert httpx.get(openapi).status_code == 200
+
+    os.killpg(make_run.process.pid, signal.SIGINT)
+    assert make_run.process.wait(timeout=60) is not None
+    with pytest.raises(ProcessLookupError):  # nothing of the group is left
+        os.killpg(make_run.process.pid, 0)
+    assert not [name for name, port in make_run.ports.items() if _listening(port)]
+    assert make_run.text().rstrip().endswith("stopped")
