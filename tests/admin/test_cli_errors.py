@@ -4,6 +4,7 @@ documented exit code (1 refused, 2 usage or configuration), and nothing created 
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import stat
 import subprocess
@@ -87,33 +88,53 @@ def _key() -> dict[str, str]:
     return {"WEBHOOKS_KEYS": generate_key()}
 
 
-def test_the_readme_setup_works_in_order_on_a_fresh_database(tmp_path: Path) -> None:
+def readme_cli_commands() -> list[list[str]]:
+    """The README's command-line walk-through, as argument lists for ``python -m admin``."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Tenants and operators from the command line") :]
+    block = section[section.index("```sh") + len("```sh") : section.index("```\n", 10)]
+    prefix = ".venv/bin/python -m admin "
+    return [
+        shlex.split(line.split("  #")[0].removeprefix(prefix))
+        for line in block.strip().splitlines()
+        if line.startswith(prefix)
+    ]
+
+
+def test_a_missing_key_names_the_command_that_creates_it(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'webhooks.db'}",
+        "WEBHOOKS_KEY_FILE": str(tmp_path / "webhooks.key"),
+    }
+    assert run("admin", "migrate", env=env).returncode == 0
+    line = one_line(run("admin", "tenant", "create", "acme", env=env), 2)
+    assert "no encryption key" in line
+    assert "python -m admin keys init" in line
+    assert not (tmp_path / "webhooks.key").exists()
+
+
+def test_the_readme_walk_through_works_in_order_on_a_fresh_database(tmp_path: Path) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'data/webhooks.db'}",
         "WEBHOOKS_KEY_FILE": str(tmp_path / "data/webhooks.key"),
     }
-    assert run("admin", "migrate", env=env).returncode == 0
-    # Without a key: the fix is named, nothing is made.
-    line = one_line(run("admin", "tenant", "create", "acme", env=env), 2)
-    assert "no encryption key" in line
-    assert "python -m admin keys init" in line
-    assert not (tmp_path / "data/webhooks.key").exists()
-    created = run("admin", "keys", "init", env=env)
-    assert created.returncode == 0, created.stderr
+    commands = readme_cli_commands()
+    assert commands[:2] == [["migrate"], ["keys", "init"]]
+    assert commands[-1][0] == "serve"
+    outputs = []
+    for command in commands[:-1]:  # serve runs until stopped
+        done = run("admin", *command, env=env)
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        outputs.append(done.stdout)
     key_file = tmp_path / "data/webhooks.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text()
     assert run("admin", "keys", "init", env=env).returncode == 0
     assert key_file.read_text() == key  # kept, never overwritten
-    assert run("admin", "tenant", "create", "acme", env=env).returncode == 0
-    admin = run("admin", "operator", "create", "acme", "alice", "--admin", env=env)
-    assert admin.returncode == 0, admin.stderr
-    assert run("admin", "skill", "enable", "acme", env=env).returncode == 0
-    assert run("admin", "tenant", "action-token", "acme", env=env).returncode == 0
-    bob = run("admin", "operator", "create", "acme", "bob", "--permission", "webhooks:read",
-              env=env)  # fmt: skip
-    assert bob.stdout.startswith("operator 2 (bob) created")
-    assert run("admin", "token", "revoke", "acme", "2", env=env).stdout == "revoked 1 token(s)\n"
+    # The operator id the README revokes is bob's, as `operator list` shows it.
+    listed = outputs[commands.index(["operator", "list", "acme"])]
+    assert "2\tbob" in listed
+    assert outputs[-1] == "revoked 1 token(s)\n"
 
 
 def test_a_second_action_token_needs_replace(env: dict[str, str]) -> None:
