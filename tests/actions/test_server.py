@@ -200,6 +200,86 @@ def test_stopping_a_form_forgets_its_answers(action_env: ActionEnv) -> None:
     assert texts(action_env.call(call)) == ["Okay, I've stopped. What else can I do for you?"]
 
 
+@pytest.mark.parametrize(
+    ("intent", "entities", "taken"),
+    [
+        pytest.param("greet", [], False, id="greeting"),
+        pytest.param("out_of_scope", [], False, id="off-topic"),
+        pytest.param("help", [], False, id="help"),
+        pytest.param("inform", [], True, id="answer"),
+        pytest.param("nlu_fallback", [], True, id="unsure-free-text"),
+        pytest.param("greet", [{"entity": "order_id", "value": "Lisbon"}], True, id="entity"),
+    ],
+)
+def test_a_string_answer_that_is_no_answer_is_asked_again(
+    action_env: ActionEnv, intent: str, entities: list[dict[str, Any]], taken: bool
+) -> None:
+    action_env.put(
+        "typed", parameters=[{"name": "order_id", "type": "string", "description": "the city"}]
+    )
+    call = payload(
+        "ask_2_validate_order_status_form.json",
+        action="validate_typed_form",
+        validate={"order_id": "hello there"},
+        entities=entities,
+    )
+    call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.97}
+    response = action_env.call(call)
+    if taken:
+        assert slot_events(response) == {"order_id": "hello there", "requested_slot": None}
+        assert texts(response) == []
+    else:
+        assert slot_events(response) == {"order_id": None, "requested_slot": "order_id"}
+        assert texts(response) == [
+            'I still need an answer to this to go on, or say "stop" to do something else.'
+        ]
+
+
+def _help(env: ActionEnv, intent: str, **domain: Any) -> httpx.Response:
+    call = payload(VALIDATE, action="action_webhook_help")
+    call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
+    call["domain"].setdefault("responses", {}).update(domain)
+    return env.call(call)
+
+
+def test_the_help_lists_the_enabled_actions_live_then_listens(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    action_env.put("typed", description="Convert units. Give it a value.")
+    response = _help(action_env, "nlu_fallback")
+    assert texts(response) == [
+        "Sorry, I didn't understand that. Here is what I can help you with:\n"
+        "- Convert units\n- Look up the status of an order"
+    ]
+    assert response.json()["events"] == [
+        {"event": "followup", "name": "action_listen", "timestamp": None}
+    ]
+    assert texts(_help(action_env, "greet"))[0].startswith("Hello! Here is what I can help")
+    assert texts(_help(action_env, "help"))[0].startswith("Here is what I can help you with:")
+    action_env.store.update_webhook("acme", "typed", {"enabled": False}, actor="test")
+    action_env.wait_refreshed()
+    assert texts(_help(action_env, "help")) == [
+        "Here is what I can help you with:\n- Look up the status of an order"
+    ]
+    action_env.store.set_skill("acme", False, actor="test")
+    action_env.wait_refreshed()
+    try:
+        assert texts(_help(action_env, "greet")) == [
+            "Hello! I can't look anything up for you at the moment. Please try again later."
+        ]
+    finally:
+        action_env.store.set_skill("acme", True, actor="test")
+        action_env.wait_refreshed()
+
+
+def test_a_designers_help_response_wins_and_gets_the_list(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    response = _help(
+        action_env, "greet", utter_webhook_help=[{"text": "Hi, I am Shopbot. {actions}"}]
+    )
+    assert [r.get("response") for r in response.json()["responses"]] == ["utter_webhook_help"]
+    assert response.json()["responses"][0]["actions"].endswith("- Look up the status of an order")
+
+
 # -- the call ---------------------------------------------------------------------------------
 
 
@@ -455,6 +535,7 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
         "validate_order_status_form",
         "action_ask_order_status_form_order_id",
         "action_webhook_stopped",
+        "action_webhook_help",
     ):
         assert {"name": name} in listed.json()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,37 @@ def test_only_optional_parameters_still_get_a_form(project: Path, store: Store) 
     assert "action_ask_offers_near_form_city" in domain["actions"]
 
 
+def test_a_sample_value_stands_for_one_parameter_only(project: Path, store: Store) -> None:
+    store.create_tenant("shop", actor="test")
+    for name, parameter, description in (
+        ("find_offers", "category", "a category such as shoes or books"),
+        ("find_stock", "product", "a product such as shoes or hats"),
+        ("find_store", "town", "the town"),
+        ("find_order", "order_id", "the number"),
+        ("find_parcel", "parcel", "the parcel number"),
+    ):
+        kind = "integer" if name in {"find_order", "find_parcel"} else "string"
+        store.create_webhook(
+            "shop",
+            {"name": name, "description": name.replace("_", " "), "url": "https://api.example.com",
+             "parameters": [{"name": parameter, "type": kind, "description": description}]},
+            actor="test",
+        )  # fmt: skip
+    layout = Project(project)
+    sync(layout, store.list_webhooks("shop"), tenant="shop")
+    examples = "".join(item.get("examples", "") for item in _load(layout.generated_nlu)["nlu"])
+    labels: dict[str, set[str]] = {}
+    for value, entity in re.findall(r"\[([^\]]+)\]\((\w+)\)", examples):
+        labels.setdefault(value, set()).add(entity)
+    assert labels, examples
+    assert {value: names for value, names in labels.items() if len(names) > 1} == {}
+    assert labels["shoes"] == {"category"}  # the first to suggest it keeps it
+    assert "hats" in labels  # the product keeps the value that is its own
+    assert "(town)" not in examples  # nothing suggested: no invented city
+    assert "(order_id)" in examples
+    assert "(parcel)" in examples  # integers get values of their own
+
+
 def test_nlu_starters_annotate_parameters(project: Path, store: Store) -> None:
     layout = _generate(project, store)
     text = layout.generated_nlu.read_text()
@@ -198,6 +230,8 @@ def test_nlu_starters_annotate_parameters(project: Path, store: Store) -> None:
     assert "[4521](order_id)" in order
     assert "(include_history)" in order
     assert "[Berlin](city)" in nlu["webhook_store_hours"]["examples"]  # from "e.g. Berlin"
+    # delivery_quote's city suggests nothing: it shares store_hours' values, invents none.
+    assert "(city)" not in nlu["webhook_delivery_quote"]["examples"].replace("[Berlin](city)", "")
     assert "uses the store API" not in nlu["webhook_store_hours"]["examples"]  # first clause
     assert nlu["order_id"]["examples"] == "- \\d+\n"
     assert "webhook_daily_offers" in nlu
