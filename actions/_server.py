@@ -62,6 +62,27 @@ logger = logging.getLogger("actions")
 _parse = msgspec.json.Decoder().decode
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with every call
+#: zlib's window bits per Content-Encoding: aiohttp (Rasa's client) sends zlib-wrapped deflate.
+_WBITS = {"deflate": zlib.MAX_WBITS, "gzip": zlib.MAX_WBITS | 16}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _inflate(body: bytes, encoding: str) -> bytes:
+    """``body`` decoded, refusing to make more than :data:`MAX_BODY_BYTES`.
+
+    The size cap applies to what Sanic received; a few kilobytes of deflate can inflate to
+    gigabytes, so the output is bounded too, without ever holding more than the cap.
+    """
+    inflater = zlib.decompressobj(_WBITS[encoding])
+    data = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise _TooLarge
+    if not inflater.eof:
+        raise zlib.error("truncated stream")
+    return data
 
 
 class TenantActions(Mapping[str, Callable[..., Any]]):
@@ -220,12 +241,18 @@ class ActionServer:
     async def handle(self, request: Request, tenant: str) -> HTTPResponse:
         if not self._admitted(request, tenant):
             return _error(401, "unauthenticated", "unknown tenant or bad token")
+        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+        if encoding not in _WBITS and encoding != "identity":
+            return _error(415, "unsupported_encoding", "send the call as identity, deflate or gzip")
         try:
-            body = request.body
-            if request.headers.get("content-encoding") == "deflate":
-                body = zlib.decompress(body)
+            body = request.body if encoding == "identity" else _inflate(request.body, encoding)
+        except _TooLarge:
+            return _error(413, "too_large", f"the call is over {MAX_BODY_BYTES} bytes inflated")
+        except zlib.error:
+            return _error(400, "malformed_json", "the body is not a JSON action call")
+        try:
             call = _parse(body)
-        except (ValueError, RecursionError, zlib.error):
+        except (ValueError, RecursionError):
             return _error(400, "malformed_json", "the body is not a JSON action call")
         if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
             return _error(400, "invalid_call", "the body is not an action call")

@@ -24,6 +24,15 @@ export WEBHOOKS_EGRESS_ALLOW=${WEBHOOKS_EGRESS_ALLOW:-127.0.0.1/32}
 export WEBHOOKS_CA_FILE=${WEBHOOKS_CA_FILE:-.data/demo-ca/ca.pem}
 export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
 export RASA_TELEMETRY_ENABLED=false
+# A port in use (most often: make run is already running) is said before anything starts.
+for port in "$demo_port" "$admin_port" "$actions_port" "$rasa_port"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "run.sh: port $port on 127.0.0.1 is already in use (is make run already running?):" \
+            "stop it, or choose other ports with DEMO_PORT, ADMIN_PORT, ACTIONS_PORT, RASA_PORT" >&2
+        exit 2
+    fi
+done
+
 mkdir -p .data logs
 # Trained models are kept beside the environments, by fingerprint: a fresh clone of an
 # unchanged bot reuses the model instead of training for a minute.

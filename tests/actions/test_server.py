@@ -6,8 +6,10 @@ and what the real HTTPS webhook received.
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
+import zlib
 from typing import Any
 
 import httpx
@@ -554,6 +556,42 @@ def test_a_huge_integer_in_a_slot_reaches_the_webhook_exactly(action_env: Action
     assert response.status_code == 200, response.text
     sent = json.loads(action_env.webhook.requests[-1]["body"])
     assert sent == {"order_id": str(2**70)}
+
+
+def _post_raw(env: ActionEnv, body: bytes, encoding: str) -> httpx.Response:
+    return httpx.post(
+        f"{env.base_url}/tenants/acme/webhook",
+        params={"token": env.token},
+        content=body,
+        headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [
+        pytest.param(zlib.compress, id="deflate"),
+        pytest.param(gzip.compress, id="gzip"),
+    ],
+)
+def test_a_compressed_call_is_served_and_a_bomb_refused(
+    action_env: ActionEnv, compress: Any
+) -> None:
+    encoding = "gzip" if compress is gzip.compress else "deflate"
+    action_env.put("order_status")
+    call = json.dumps(payload(VALIDATE)).encode()
+    assert slot_events(_post_raw(action_env, compress(call), encoding))["order_id"] == 4521
+    # 40 KB that would inflate to 40 MB: refused before it is all made.
+    bomb = compress(b'{"tracker": "' + b"0" * (40 * 1024 * 1024) + b'"}')
+    assert len(bomb) < 100_000
+    refused = _post_raw(action_env, bomb, encoding)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "too_large"
+    truncated = _post_raw(action_env, compress(call)[:-20], encoding)
+    assert truncated.status_code == 400
+    assert _post_raw(action_env, call, "br").status_code == 415
+    assert slot_events(action_env.call(payload(VALIDATE)))["order_id"] == 4521  # still serving
 
 
 def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:

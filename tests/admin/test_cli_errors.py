@@ -52,15 +52,22 @@ def env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("module", ["admin", "actions"])
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [
+        pytest.param("admin", "tenant list", id="admin-cli"),
+        pytest.param("admin", "serve", id="admin-server"),
+        pytest.param("actions", "serve", id="action-server"),
+    ],
+)
 def test_a_database_never_migrated_is_named_with_the_fix_and_nothing_is_created(
-    tmp_path: Path, module: str
+    tmp_path: Path, module: str, command: str
 ) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'not/there/store.db'}",
         "WEBHOOKS_KEYS": generate_key(),
     }
-    args = ["tenant", "list"] if module == "admin" else ["serve", "--port", str(free_port())]
+    args = command.split() + (["--port", str(free_port())] if command == "serve" else [])
     line = one_line(run(module, *args, env=env), 2)
     assert "no database at" in line
     assert "python -m admin migrate" in line

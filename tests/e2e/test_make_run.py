@@ -47,6 +47,8 @@ class Run:
     process: subprocess.Popen[bytes]
     output: Path
     ports: dict[str, int]
+    checkout: Path
+    env: dict[str, str]
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")
@@ -75,7 +77,7 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             ["make", "run"], cwd=checkout, env=env, stdout=terminal, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-    run = Run(process, output, ports)
+    run = Run(process, output, ports, checkout, env)
     try:
         deadline = time.monotonic() + UP_WITHIN
         while "Everything is up" not in run.text():
@@ -115,6 +117,15 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
     assert {"name": "order_status"} in served.json()
     openapi = f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}/api/v1/openapi.json"
     assert httpx.get(openapi).status_code == 200
+
+    # A second make run while this one is up: one line saying why, before anything starts.
+    again = subprocess.run(
+        ["make", "--no-print-directory", "run"], cwd=make_run.checkout, env=make_run.env,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert again.returncode != 0
+    assert "is already in use (is make run already running?)" in again.stderr
+    assert "starting" not in again.stdout
 
     os.killpg(make_run.process.pid, signal.SIGINT)
     assert make_run.process.wait(timeout=60) is not None
