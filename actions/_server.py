@@ -85,6 +85,39 @@ def _inflate(body: bytes, encoding: str) -> bytes:
     return data
 
 
+#: What a Rasa action call's tracker holds, by key: the type a value must have when present.
+_TRACKER_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "slots": dict,
+    "events": list,
+    "latest_message": (dict, type(None)),
+    "active_loop": (dict, type(None)),
+}
+
+
+def _call_problem(call: object) -> str | None:
+    """Why ``call`` is not an action call rasa-sdk and our service can run, or None.
+
+    Checked once at the door, so no odd shape (a list for a domain, no sender) reaches code
+    that expects Rasa's, where it would fail as a 500.
+    """
+    if not isinstance(call, dict):
+        return "not a JSON object"
+    if not isinstance(call.get("next_action"), str):
+        return "next_action must be a string"
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict):
+        return "tracker must be an object"
+    if not isinstance(tracker.get("sender_id"), str) or not tracker["sender_id"]:
+        return "tracker.sender_id must be a non-empty string"
+    for key, kind in _TRACKER_SHAPE.items():
+        if key in tracker and not isinstance(tracker[key], kind):
+            return f"tracker.{key} has the wrong type"
+    domain = call.get("domain")
+    if domain is not None and (not isinstance(domain, dict) or not domain):
+        return "domain must be a non-empty object (or absent)"
+    return None
+
+
 class TenantActions(Mapping[str, Callable[..., Any]]):
     """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
 
@@ -254,11 +287,12 @@ class ActionServer:
             call = _parse(body)
         except (ValueError, RecursionError):
             return _error(400, "malformed_json", "the body is not a JSON action call")
-        if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
-            return _error(400, "invalid_call", "the body is not an action call")
+        problem = _call_problem(call)
+        if problem is not None:
+            return _error(400, "invalid_call", f"the body is not an action call: {problem}")
         action = call.get("next_action")
         executor = self.executors[tenant]
-        if isinstance(action, str) and action not in executor.actions:
+        if action not in executor.actions:
             executor = self._drift_executor(tenant, action, call)
         try:
             result = await executor.run(call)

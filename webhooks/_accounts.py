@@ -38,7 +38,8 @@ def actor_of(operator: Operator) -> str:
 
 def token_matches(token: str, digest: str | None) -> bool:
     """Whether ``token`` is the one whose SHA-256 is ``digest``, compared in constant time."""
-    return digest is not None and hmac.compare_digest(hash_token(token), digest)
+    # Tokens are ASCII; anything else (a header's stray bytes) cannot match, nor be hashed.
+    return digest is not None and token.isascii() and hmac.compare_digest(hash_token(token), digest)
 
 
 class Accounts(StoreBase):
@@ -332,7 +333,7 @@ class Accounts(StoreBase):
 
     def authenticate(self, token: str) -> Operator:
         """The operator owning a live ``token``; :class:`Unauthenticated` otherwise."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
             raise Unauthenticated()
         digest = hash_token(token)
         with self._reading() as session:

@@ -11,10 +11,11 @@ removes a stored header (JSON merge-patch style), and a header left out keeps it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ._addresses import Allowance
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
@@ -43,7 +44,19 @@ MAX_HEADER_VALUE = 4096
 ParameterType = Literal["string", "number", "integer", "boolean"]
 Method = Literal["POST", "GET"]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
-Text = Annotated[str, Field(min_length=1, max_length=1000)]
+#: Control characters a text may not hold (tab and newline are fine): NUL cannot be stored by
+#: PostgreSQL at all, and the others only hide or forge what is shown and logged.
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _TEXT_FORBIDDEN.search(value):
+        # Never quoted: the text is the operator's, and the error goes to logs and clients.
+        raise ValueError("must not contain control characters (NUL and the like)")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_printable)]
 
 
 #: An action X is served as X and validate_X_form, with a form X_form and slots X_result and
@@ -107,7 +120,8 @@ def _from_pydantic(exc: ValidationError) -> list[FieldError]:
     return [
         FieldError(
             field=_path(error["loc"]),
-            message=error["msg"],
+            # Our own validators' messages, without pydantic's "Value error, " in front.
+            message=error["msg"].removeprefix("Value error, "),
             code=_CODES.get(error["type"], "invalid"),
         )
         for error in exc.errors(include_input=False, include_url=False)

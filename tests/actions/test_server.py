@@ -594,6 +594,30 @@ def test_a_compressed_call_is_served_and_a_bomb_refused(
     assert slot_events(action_env.call(payload(VALIDATE)))["order_id"] == 4521  # still serving
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda call: call.update(domain={}), id="empty-domain"),
+        pytest.param(lambda call: call.update(domain=[1, 2]), id="list-domain"),
+        pytest.param(lambda call: call.update(next_action=7), id="integer-action"),
+        pytest.param(lambda call: call["tracker"].pop("sender_id"), id="no-sender"),
+        pytest.param(lambda call: call["tracker"].update(events="x"), id="events-not-a-list"),
+        pytest.param(lambda call: call["tracker"].update(slots=[]), id="slots-not-a-map"),
+    ],
+)
+def test_an_odd_action_call_is_a_clean_4xx_or_answered(action_env: ActionEnv, change: Any) -> None:
+    action_env.put("order_status")
+    call = payload(ACTION, slots={"order_id": 4521})
+    change(call)
+    response = action_env.call(call)
+    assert response.status_code != 500, response.text
+    if response.status_code >= 400:
+        assert set(response.json()) >= {"code", "error"}
+    else:
+        assert texts(response)  # answered, politely or with the data
+    assert slot_events(action_env.call(payload(VALIDATE)))["order_id"] == 4521  # still serving
+
+
 def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:
     for body in (
         b"\xff\xfe{\x00}\x00",  # UTF-16

@@ -311,3 +311,41 @@ def test_a_missing_token_is_told_apart_from_a_wrong_one(
         "message": message,
         "field": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"description": "a\x00b"}, "description", id="nul-description"),
+        pytest.param({"description": "a\x1b[2Jb"}, "description", id="escape-description"),
+        pytest.param(
+            {"parameters": [{"name": "p", "type": "string", "description": "x\x00"}]},
+            "parameters[0].description",
+            id="nul-parameter",
+        ),
+    ],
+)
+def test_control_characters_in_texts_are_422_on_every_database(
+    admin_server: AdminServer, changes: dict[str, Any], field: str
+) -> None:
+    data = admin_server.definition("texts") | changes
+    with admin_server.client("manager") as client:
+        response = client.post("/webhooks", json=data)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["field"] == field
+        assert error["message"] == "must not contain control characters (NUL and the like)"
+        # Tab and newline are text.
+        fine = admin_server.definition("texts") | {"description": "line\n\tnext"}
+        fine = client.post("/webhooks", json=fine)
+        assert fine.status_code == 201, fine.text
+        client.delete("/webhooks/texts")
+
+
+@pytest.mark.parametrize("token", [b"wha_\xff\xfe", b"wha_caf\xc3\xa9", b"\xe2\x82\xac"])
+def test_a_token_with_bytes_beyond_ascii_is_401(admin_server: AdminServer, token: bytes) -> None:
+    response = httpx.get(
+        admin_server.base_url + "/api/v1/webhooks", headers={b"Authorization": b"Bearer " + token}
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthenticated"
