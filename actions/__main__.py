@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from webhooks import ConfigurationError, Settings, listen, open_store
+from webhooks import ConfigurationError, Settings, configure_logging, listen, open_store
 
 from ._server import build, create_app
 
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_environ()
-        logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+        configure_logging(settings.log_level, fmt=LOG_FORMAT)
         _lighten_log_records()
         store = open_store(settings)
         # Before loading every definition: a port in use is said at once.

@@ -199,8 +199,10 @@ class ActionServer:
         *,
         default_tenant: str | None = None,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        metrics_token: str | None = None,
     ) -> None:
         self.metrics = Metrics()
+        self.metrics_token = metrics_token
         self.executors: dict[str, ActionExecutor] = {}
         self.registry = Registry(store, interval=refresh_interval, listener=self._on_change)
         self.service = WebhookService(
@@ -342,17 +344,22 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
         return server.actions(request, server.default_tenant)
 
     async def health(request: Request) -> HTTPResponse:
-        return json_response(
-            {
-                "status": "ok",
-                "tenants": len(server.registry),
-                "definitions": server.registry.definitions(),
-                # The sum of the tenants' change versions: grows with every change seen.
-                "version": server.registry.version(),
-            }
-        )
+        # Minimal for anyone who can reach it: alive, and how far its cache has come (the sum
+        # of the tenants' change versions, which grows with every change seen). Tenants and
+        # actions are in /metrics, behind its token.
+        return json_response({"status": "ok", "version": server.registry.version()})
 
     async def metrics(request: Request) -> HTTPResponse:
+        if server.metrics_token is None:
+            return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        expected = server.metrics_token.encode("ascii")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode("utf-8", "replace"), expected
+        ):
+            response = _error(401, "unauthenticated", "send Authorization: Bearer <metrics token>")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         server.metrics.refresh_age.set(time.monotonic() - server.registry.refreshed_at)
         server.metrics.definitions.set(server.registry.definitions())
         return raw(server.metrics.render(), content_type=CONTENT_TYPE)
@@ -395,6 +402,7 @@ def build(settings: Settings, store: Store) -> ActionServer:
         Egress(allow=settings.egress_allow, ssl_context=context),
         default_tenant=settings.default_tenant,
         refresh_interval=settings.refresh_interval,
+        metrics_token=settings.metrics_token,
     )
     server.registry.load()
     return server

@@ -70,6 +70,9 @@ REQUESTED_SLOT = "requested_slot"
 Events = list[dict[str, Any]]
 
 
+#: The metrics label of every action the store does not have.
+UNKNOWN_ACTION = "(unknown)"
+
 #: Seconds a claim may wait on the database before the call is answered as unavailable.
 CLAIM_TIMEOUT = 10.0
 
@@ -558,7 +561,11 @@ class WebhookService:
         elapsed: float = 0.0,
     ) -> None:
         dispatcher.utter_message(**failure_response(domain, action, category))
-        self.metrics.record(tenant, action, category, elapsed)
+        # Labels only for stored actions: a name that is only in a request's domain would make
+        # a new metric series per name sent.
+        snapshot = self.registry.get(tenant)
+        stored = snapshot is not None and action in snapshot.webhooks
+        self.metrics.record(tenant, action if stored else UNKNOWN_ACTION, category, elapsed)
         logger.info(
             "webhook_call tenant=%s action=%s status=%s category=%s elapsed_ms=%.1f "
             "truncated=False",

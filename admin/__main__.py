@@ -34,6 +34,7 @@ from webhooks import (
     Store,
     StoreError,
     WebhookError,
+    configure_logging,
     generate_key,
     listen,
     make_engine,
@@ -251,9 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_environ()
-        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-        # Alembic says what it sets up and runs at INFO: ours is the line that matters.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings.log_level)
         return _run(args, settings)
     except ConfigurationError as exc:
         _fail(args, exc)

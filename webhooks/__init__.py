@@ -49,6 +49,7 @@ from ._exceptions import (
 from ._keyring import Keyring, generate_key
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
+from ._logs import EscapingFormatter, configure_logging
 from ._messages import (
     TRUNCATION_MARK,
     WebhookRequest,
@@ -138,6 +139,7 @@ __all__ = [
     "DefinitionInput",
     "DestinationBlocked",
     "Egress",
+    "EscapingFormatter",
     "FieldError",
     "HTTPStatusError",
     "InvalidDefinition",
@@ -170,6 +172,7 @@ __all__ = [
     "blocked_reason",
     "check_database",
     "check_url",
+    "configure_logging",
     "failure_response_name",
     "form_of",
     "generate_key",

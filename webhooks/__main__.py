@@ -10,13 +10,13 @@ Exit codes: 0 success, 1 refused (check-url), 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from ._database import make_engine, migrate
 from ._exceptions import ConfigurationError
 from ._keyring import generate_key
+from ._logs import configure_logging
 from ._settings import Settings
 
 
@@ -42,9 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    # Alembic says what it sets up and runs at INFO: ours is the line that matters.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
 
     if args.command == "migrate":
         engine = make_engine(settings.database_url)

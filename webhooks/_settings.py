@@ -55,7 +55,15 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "seconds between the action server's checks for changed definitions (0.05-10)",
     ),
     "WEBHOOKS_LOG_LEVEL": ("INFO", "log level of the project's loggers"),
+    "WEBHOOKS_METRICS_TOKEN": (
+        "",
+        "bearer token Prometheus sends for the action server's /metrics (at least 16 "
+        "characters); empty: /metrics is off",
+    ),
 }
+
+#: The shortest metrics token accepted: a guessable one would open the tenants' metrics.
+MIN_METRICS_TOKEN = 16
 
 
 def _networks(raw: str, variable: str) -> tuple[Network, ...]:
@@ -90,6 +98,7 @@ class Settings:
     default_tenant: str | None = None
     refresh_interval: float = 0.25
     log_level: str = "INFO"
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +122,15 @@ class Settings:
                 "WEBHOOKS_REFRESH_INTERVAL: seconds between 0.05 and 10",
                 variable="WEBHOOKS_REFRESH_INTERVAL",
             )
+        metrics_token = get("WEBHOOKS_METRICS_TOKEN") or None
+        if metrics_token is not None and (
+            len(metrics_token) < MIN_METRICS_TOKEN or not metrics_token.isascii()
+        ):
+            raise ConfigurationError(
+                f"WEBHOOKS_METRICS_TOKEN: use at least {MIN_METRICS_TOKEN} ASCII characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+                variable="WEBHOOKS_METRICS_TOKEN",
+            )
         settings = cls(
             database_url=get("DATABASE_URL"),
             keys=tuple(k.strip() for k in get("WEBHOOKS_KEYS").split(",") if k.strip()),
@@ -122,6 +140,7 @@ class Settings:
             default_tenant=get("WEBHOOKS_DEFAULT_TENANT") or None,
             refresh_interval=interval,
             log_level=level,
+            metrics_token=metrics_token,
         )
         if settings.ca_file is not None and not settings.ca_file.is_file():
             raise ConfigurationError(

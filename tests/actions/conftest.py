@@ -81,6 +81,10 @@ def load_fixture(name: str) -> dict[str, Any]:
     return dict(json.loads((FIXTURES / name).read_text()))
 
 
+#: The action servers' metrics token in these tests.
+METRICS_TOKEN = "metrics-" + "x" * 24
+
+
 @dataclass
 class ActionEnv:
     base_url: str
@@ -201,6 +205,7 @@ def action_env(
             "WEBHOOKS_DEFAULT_TENANT": "acme",
             "WEBHOOKS_REFRESH_INTERVAL": "0.1",
             "WEBHOOKS_LOG_LEVEL": "DEBUG",
+            "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
         },
         log_path,
     )

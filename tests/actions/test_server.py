@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.actions.conftest import CANARY, ActionEnv, payload
+from tests.actions.conftest import CANARY, METRICS_TOKEN, ActionEnv, payload
 
 VALIDATE = "prefill_1_validate_order_status_form.json"
 ACTION = "prefill_2_order_status.json"
@@ -652,13 +652,50 @@ def test_an_action_unknown_to_the_domain_is_404_and_bad_bodies_are_400(
     assert "oops" not in bad.text
 
 
+def metrics(env: ActionEnv, token: str | None = METRICS_TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.get(f"{env.base_url}/metrics", headers=headers)
+
+
 def test_metrics_count_calls_by_outcome(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     run_action(action_env, order_id="1")
-    metrics = httpx.get(f"{action_env.base_url}/metrics").text
-    assert 'webhook_calls_total{action="order_status",outcome="ok",tenant="acme"}' in metrics
+    text = metrics(action_env).text
+    assert 'webhook_calls_total{action="order_status",outcome="ok",tenant="acme"}' in text
     count = len(action_env.store.list_webhooks("acme"))
-    assert f"webhook_definitions {count}.0" in metrics
+    assert f"webhook_definitions {count}.0" in text
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token-of-some-length", METRICS_TOKEN + "x"])
+def test_metrics_need_their_token_and_health_names_nothing(
+    action_env: ActionEnv, token: str | None
+) -> None:
+    action_env.put("order_status")
+    refused = metrics(action_env, token)
+    assert refused.status_code == 401
+    assert "acme" not in refused.text
+    assert refused.headers["www-authenticate"] == "Bearer"
+    health = httpx.get(f"{action_env.base_url}/health").json()
+    assert set(health) == {"status", "version"}
+
+
+def test_names_only_in_a_request_get_no_series_and_forge_no_log_line(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status")
+    for number in range(5):
+        name = f"made_up_{number}\nINFO actions.calls: webhook_call tenant=acme action=forged"
+        call = payload(ACTION, action=name)
+        call["domain"]["actions"] = [*call["domain"].get("actions", []), name]
+        response = action_env.call(call)
+        assert response.status_code == 200, response.text
+    text = metrics(action_env).text
+    assert "made_up" not in text
+    assert 'action="(unknown)",outcome="not_configured",tenant="acme"' in text
+    log = action_env.log_path.read_text()
+    assert "made_up_0\\nINFO" in log  # escaped, on the line it belongs to
+    forged = "INFO actions.calls: webhook_call tenant=acme action=forged"
+    assert not [line for line in log.splitlines() if line.startswith(forged)]
 
 
 def test_logs_have_one_line_per_call_and_no_secret(action_env: ActionEnv) -> None:

@@ -32,6 +32,7 @@ MODEL_CACHE = (
     Path(os.environ.get("WEBHOOKS_CACHE_DIR", Path.home() / ".cache/webhook-actions")) / "models"
 )
 PROJECT_FILES = ("config.yml", "domain", "data", "credentials.yml")
+METRICS_TOKEN = "e2e-metrics-token-0123456789"
 
 
 def _needs_rasa() -> None:
@@ -179,6 +180,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         "WEBHOOKS_DEFAULT_TENANT": "demo",
         "WEBHOOKS_REFRESH_INTERVAL": "0.1",
         "RASA_TELEMETRY_ENABLED": "false",
+        "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     engine = make_engine(database_url)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, make_url
 
 from tests.conftest import IN_CI, temporary_postgres
-from tests.e2e.conftest import Assistant, new_sender
+from tests.e2e.conftest import METRICS_TOKEN, Assistant, new_sender
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,9 @@ def _redis_up() -> None:
 
 
 def _calls(action_server: str) -> float:
-    metrics = httpx.get(f"{action_server}/metrics").text
+    metrics = httpx.get(
+        f"{action_server}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    ).text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()

@@ -42,6 +42,7 @@ def test_egress_allowance_is_parsed_and_logged_as_a_warning(
         pytest.param({"WEBHOOKS_EGRESS_ALLOW": "0.0.0.0/0"}, "WEBHOOKS_EGRESS_ALLOW", id="global"),
         pytest.param({"WEBHOOKS_CA_FILE": "/nonexistent.pem"}, "WEBHOOKS_CA_FILE", id="ca-file"),
         pytest.param({"WEBHOOKS_LOG_LEVEL": "loud"}, "WEBHOOKS_LOG_LEVEL", id="log-level"),
+        pytest.param({"WEBHOOKS_METRICS_TOKEN": "short"}, "WEBHOOKS_METRICS_TOKEN", id="metrics"),
     ],
 )
 def test_bad_values_name_their_variable(environ: dict[str, str], variable: str) -> None:
@@ -58,3 +59,10 @@ def test_settings_are_frozen() -> None:
 
 def test_every_variable_is_documented() -> None:
     assert all(meaning for _, meaning in VARIABLES.values())
+
+
+def test_the_metrics_token_is_kept_out_of_the_repr() -> None:
+    token = "t" * 20
+    settings = Settings.from_environ({"WEBHOOKS_METRICS_TOKEN": token})
+    assert settings.metrics_token == token
+    assert token not in repr(settings)

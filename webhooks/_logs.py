@@ -1,0 +1,36 @@
+"""Log lines that say only what happened: one line per record, whatever the values hold.
+
+A logged value may come from outside (an action name in a Rasa call, a tenant in a URL); a
+newline in it would forge a second line. The formatter escapes control characters in the
+message once, for every logger of the process; a traceback that follows keeps its lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["EscapingFormatter", "configure_logging"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+class EscapingFormatter(logging.Formatter):
+    """A :class:`logging.Formatter` that writes control characters of the message escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(_escape, record.message)
+        return super().formatMessage(record)
+
+
+def configure_logging(level: str, *, fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
+    """Log to standard error at ``level``, escaped; quiet the libraries' chatter."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
+    # Alembic says what it sets up and runs at INFO: ours is the line that matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
