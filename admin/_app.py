@@ -24,6 +24,7 @@ from webhooks import (
     MAX_ID,
     READ,
     CallFailed,
+    ConnectionFailed,
     DestinationBlocked,
     FieldError,
     InvalidDefinition,
@@ -31,6 +32,7 @@ from webhooks import (
     PermissionDenied,
     Store,
     Unauthenticated,
+    WebhookTimeout,
     actor_of,
     reject_json_constant,
 )
@@ -134,7 +136,8 @@ class AdminApi:
     async def list_webhooks(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, READ)
         webhooks = await self._call(self.store.list_webhooks, operator.tenant)
-        return _out(WebhookList(items=[WebhookOut.of(w) for w in webhooks]))
+        mask = MANAGE not in operator.permissions
+        return _out(WebhookList(items=[WebhookOut.of(w, mask_query=mask) for w in webhooks]))
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
@@ -147,7 +150,7 @@ class AdminApi:
     async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, READ)
         webhook = await self._call(self.store.get_webhook, operator.tenant, name)
-        return _out(WebhookOut.of(webhook))
+        return _out(WebhookOut.of(webhook, mask_query=MANAGE not in operator.permissions))
 
     async def replace_webhook(self, request: Request, name: str) -> HTTPResponse:
         return await self._update(request, name, replace=True)
@@ -180,7 +183,8 @@ class AdminApi:
         try:
             outcome = await self.tester.test(webhook, headers)
         except CallFailed as exc:
-            return _out(TestOut(ok=False, category=exc.category, message=_test_message(exc)))
+            category, message = _test_failure(exc)
+            return _out(TestOut(ok=False, category=category, message=message))
         return _out(
             TestOut(
                 ok=True,
@@ -230,16 +234,28 @@ class AdminApi:
         return _out(AuditPage(items=[AuditOut.of(e) for e in entries], next_before=next_before))
 
 
-def _test_message(exc: CallFailed) -> str:
-    """What an operator may learn from a failed Test.
+#: The one answer for every failure before a public server answered (see _test_failure).
+UNREACHABLE = (
+    "no answer from a public HTTPS server at this host and port: the name does not resolve to "
+    "a public address, the connection was refused, or nothing answered within the timeout"
+)
 
-    Not which address a blocked name resolved to: that would let anyone who can edit a URL map
-    the server's internal DNS. The full reason goes to the server log instead.
+
+def _test_failure(exc: CallFailed) -> tuple[str, str]:
+    """The category and message an operator may learn from a failed Test.
+
+    Whoever can edit a URL could otherwise use the Test as an oracle: "blocked" against "does
+    not resolve" maps the server's internal DNS names, and "refused" against "timed out" scans
+    ports. So every failure before a public server answered gets one category and one message;
+    the full reason goes to the server log. A URL refused as written (its scheme, a literal
+    address, a local name) says why: it reveals nothing the URL did not.
     """
-    if isinstance(exc, DestinationBlocked):
-        logger.info("test call refused: %s", exc)
-        return "destination blocked: the host is, or resolves to, a non-public address"
-    return str(exc)
+    if isinstance(exc, ConnectionFailed | WebhookTimeout) or (
+        isinstance(exc, DestinationBlocked) and exc.resolved
+    ):
+        logger.info("test call failed: %s", exc)
+        return "unreachable", UNREACHABLE
+    return exc.category, str(exc)
 
 
 def _int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:

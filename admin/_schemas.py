@@ -15,7 +15,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from webhooks import AuditEntry, DefinitionInput, Operator, Parameter, Tenant, Webhook
+from webhooks import (
+    AuditEntry,
+    DefinitionInput,
+    Operator,
+    Parameter,
+    Tenant,
+    Webhook,
+    masked_url,
+)
 
 __all__ = [
     "AuditPage",
@@ -58,9 +66,14 @@ class WebhookOut(_Out):
     updated_at: datetime
 
     @classmethod
-    def of(cls, webhook: Webhook) -> WebhookOut:
+    def of(cls, webhook: Webhook, *, mask_query: bool = False) -> WebhookOut:
+        """``webhook`` as an operator sees it; ``mask_query`` hides the URL's query values
+        (from operators who may only read: a query may carry a secret)."""
+        public = webhook.public()
+        if mask_query:
+            public["url"] = masked_url(public["url"])
         return cls.model_validate(
-            webhook.public()
+            public
             | {
                 "revision": webhook.revision,
                 "created_at": webhook.created_at,

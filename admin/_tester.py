@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from webhooks import Egress, Settings, Webhook, WebhookRequest, trust
+from webhooks import Egress, Settings, Webhook, WebhookRequest, redact, trust
 
 __all__ = ["TestOutcome", "Tester"]
 
@@ -46,7 +46,10 @@ class Tester:
                 url=webhook.url, method=webhook.method, timeout=webhook.timeout, headers=headers
             )
         )
-        return TestOutcome(status=result.status, body=result.preview, elapsed=result.elapsed)
+        # An endpoint that echoes the request would show the stored header values to whoever
+        # can point the URL at it: the preview never contains them.
+        preview = redact(result.preview, headers.values())
+        return TestOutcome(status=result.status, body=preview, elapsed=result.elapsed)
 
     async def aclose(self) -> None:
         if self._egress is not None:

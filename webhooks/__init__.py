@@ -51,10 +51,13 @@ from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
 from ._logs import EscapingFormatter, configure_logging
 from ._messages import (
+    MASK,
     TRUNCATION_MARK,
     WebhookRequest,
     WebhookResult,
     WebhookTestResult,
+    masked_url,
+    redact,
     reject_json_constant,
 )
 from ._naming import (
@@ -106,6 +109,7 @@ __all__ = [
     "HELP_INTENT",
     "HELP_RESPONSE",
     "MANAGE",
+    "MASK",
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
     "MAX_CALLS_PER_CONVERSATION",
@@ -180,11 +184,13 @@ __all__ = [
     "intent_of",
     "listen",
     "make_engine",
+    "masked_url",
     "merge_definition",
     "migrate",
     "open_store",
     "parse_definition",
     "question",
+    "redact",
     "reject_json_constant",
     "result_slot",
     "summary",

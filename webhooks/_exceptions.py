@@ -209,16 +209,18 @@ class InvalidURL(CallFailed):
 
 
 class DestinationBlocked(CallFailed):
-    """The host is, or resolves to, an address the policy blocks."""
+    """The host is, or resolves to (``resolved``), an address the policy blocks."""
 
     category = "refused"
 
-    def __init__(self, reason: str, *, address: str | None = None) -> None:
+    def __init__(self, reason: str, *, address: str | None = None, resolved: bool = False) -> None:
         # Said once: the reason often names the address already.
         where = f" ({address})" if address and address not in reason else ""
         super().__init__(f"destination blocked: {reason}{where}")
         self.reason = reason
         self.address = address
+        #: Refused for what the host name resolved to, not for the URL as written.
+        self.resolved = resolved
 
 
 class WebhookTimeout(CallFailed):

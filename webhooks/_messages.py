@@ -14,10 +14,11 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
+from urllib.parse import quote
 
 import yarl
 
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "HEADER_NAME",
     "HEADER_VALUE_FORBIDDEN",
+    "MASK",
     "MAX_TIMEOUT",
     "RESERVED_HEADERS",
     "TRUNCATION_MARK",
@@ -36,7 +38,9 @@ __all__ = [
     "WebhookTestResult",
     "decode_body",
     "log_url",
+    "masked_url",
     "query_value",
+    "redact",
     "reject_json_constant",
     "safe_url",
     "text_encoding",
@@ -92,6 +96,48 @@ def safe_url(url: str | yarl.URL) -> str:
         return str(parsed.with_user(None).with_query(None).with_fragment(None))
     except (ValueError, TypeError):
         return "<unparsable URL>"
+
+
+#: What stands for a masked value (a URL's query value, a header value in a Test preview).
+MASK = "***"
+MIN_REDACTED = 4
+
+
+def masked_url(url: str) -> str:
+    """``url`` with every query value masked (names kept) and no fragment.
+
+    A query string may carry a secret (``?key=...``): read-only operators and the audit log see
+    the URL this way. The path is kept: without it the URL says nothing.
+    """
+    try:
+        parsed = yarl.URL(url)
+    except (ValueError, TypeError):
+        return "<unparsable URL>"
+    if not parsed.raw_query_string:
+        return str(parsed.with_fragment(None))
+    masked = "&".join(f"{name}={MASK}" for name in parsed.query)
+    return str(parsed.with_query(None).with_fragment(None)) + "?" + masked
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any of ``secrets``, as written or as JSON or a URL would encode them.
+
+    For the Test preview: an endpoint that echoes the request's headers must not show a stored
+    header value to whoever can point the URL at it. A value cut off at the end of the text
+    (the preview is a prefix of the body) is removed too, from its fourth character on.
+    Values shorter than :data:`MIN_REDACTED` are left alone.
+    """
+    # Shorter values are no secret worth the name, and masking them would garble the text.
+    for secret in sorted({s for s in secrets if len(s) >= MIN_REDACTED}, key=len, reverse=True):
+        escaped = json.dumps(secret)[1:-1]
+        # As written; as JSON writes it (some encoders escape "/" too); URL-encoded.
+        for form in {secret, escaped, escaped.replace("/", "\\/"), quote(secret, safe="")}:
+            text = text.replace(form, MASK)
+            for cut in range(len(form) - 1, 3, -1):
+                if text.endswith(form[:cut]):
+                    text = text[:-cut] + MASK
+                    break
+    return text
 
 
 def log_url(url: str | yarl.URL) -> str:

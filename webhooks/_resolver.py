@@ -60,7 +60,9 @@ class GuardedResolver(AbstractResolver):
                     answer["host"],
                     reason,
                 )
-                raise DestinationBlocked(f"{host} resolves to {reason}", address=answer["host"])
+                raise DestinationBlocked(
+                    f"{host} resolves to {reason}", address=answer["host"], resolved=True
+                )
         return answers
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ from ._exceptions import (
     NotFound,
 )
 from ._keyring import Keyring
+from ._messages import masked_url
 from ._records import Tenant
 
 __all__ = ["MAX_ACTIONS", "MAX_ID", "TENANT_PATTERN", "StoreBase", "hash_token", "utc"]
@@ -38,6 +39,13 @@ def utc(moment: datetime) -> datetime:
 def hash_token(token: str) -> str:
     # Tokens carry 256 random bits, so a plain digest is enough (no salt or slow hash needed).
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _masked(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    # A URL's query may carry a secret; the audit log keeps its names, never its values.
+    if entry is None or not isinstance(entry.get("url"), str):
+        return entry
+    return entry | {"url": masked_url(entry["url"])}
 
 
 class StoreBase:
@@ -119,7 +127,7 @@ class StoreBase:
                 actor=actor,
                 action=action,
                 target=target,
-                before=before,
-                after=after,
+                before=_masked(before),
+                after=_masked(after),
             )
         )

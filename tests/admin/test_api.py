@@ -279,15 +279,23 @@ def test_reading_everything_never_returns_a_header_value(admin_server: AdminServ
     assert json.dumps(CANARY) not in admin_server.log_path.read_text()
 
 
-def test_a_blocked_destination_does_not_reveal_its_address() -> None:
-    from admin._app import _test_message
-    from webhooks import DestinationBlocked
+def test_failures_before_a_public_answer_are_told_alike() -> None:
+    from admin._app import UNREACHABLE, _test_failure
+    from webhooks import ConnectionFailed, DestinationBlocked, InvalidURL, WebhookTimeout
 
-    message = _test_message(
-        DestinationBlocked("db.corp.example.com resolves to private network", address="10.1.2.3")
-    )
-    assert "10.1.2.3" not in message
-    assert "db.corp" not in message
+    for failure in (
+        DestinationBlocked(
+            "db.corp.example.com resolves to private network", address="10.1.2.3", resolved=True
+        ),
+        ConnectionFailed("cannot resolve host db.corp.example.com"),
+        ConnectionFailed("connection refused"),
+        WebhookTimeout("no answer within 2 s"),
+    ):
+        assert _test_failure(failure) == ("unreachable", UNREACHABLE), failure
+    # Refused as written: the URL itself says as much, so the reason is given.
+    literal = _test_failure(DestinationBlocked("loopback", address="127.0.0.1"))
+    assert literal == ("refused", "destination blocked: loopback (127.0.0.1)")
+    assert _test_failure(InvalidURL("only https URLs are allowed"))[0] == "refused"
 
 
 @pytest.mark.parametrize(
@@ -349,3 +357,23 @@ def test_a_token_with_bytes_beyond_ascii_is_401(admin_server: AdminServer, token
     )
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_query_values_are_masked_for_readers_and_in_the_audit(admin_server: AdminServer) -> None:
+    url = "https://api.example.com/hook?key=query-secret-42&region=eu"
+    with admin_server.client("manager") as manager:
+        manager.delete("/webhooks/queried")
+        created = manager.post("/webhooks", json=admin_server.definition("queried", url=url))
+        assert created.status_code == 201, created.text
+        assert created.json()["url"] == url  # who may edit sees what they edit
+        assert manager.get("/webhooks/queried").json()["url"] == url
+        # An update records the URL before and after the change.
+        assert manager.patch("/webhooks/queried", json={"timeout": 3}).status_code == 200
+        audit = manager.get("/audit", params={"limit": 500}).text
+    with admin_server.client("reader") as reader:
+        shown = reader.get("/webhooks/queried").json()["url"]
+        listed = reader.get("/webhooks").text
+    assert shown == "https://api.example.com/hook?key=***&region=***"
+    for text in (listed, audit):
+        assert "query-secret-42" not in text
+    assert "key=***" in audit

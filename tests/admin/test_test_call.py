@@ -69,6 +69,20 @@ async def test_post_test_sends_empty_object_and_configured_headers(
     assert seen["headers"]["X-Api-Key"] == CANARY
 
 
+async def test_a_stored_header_value_never_shows_in_the_preview(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    # A manager cannot move headers to another host, but could point the path at an endpoint
+    # of the same host that echoes them: the preview masks every stored value.
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url("/headers"))
+    )
+    assert outcome["ok"] is True
+    assert webhook_server.seen.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
+    assert CANARY not in str(outcome["body"])
+    assert '"X-Api-Key": "***"' in str(outcome["body"])
+
+
 async def test_get_test_sends_no_parameters(
     admin_server: AdminServer, webhook_server: LocalServer
 ) -> None:
@@ -102,14 +116,23 @@ async def test_error_status_is_reported_not_raised(
     assert (outcome["ok"], outcome["status"]) == (True, 503)
 
 
-async def test_unreachable_webhook_gives_a_category(admin_server: AdminServer) -> None:
-    outcome = await _test(
+async def test_a_closed_port_and_a_silent_server_are_told_alike(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    # Otherwise the Test is a port scanner: "refused" means closed, "timeout" filtered.
+    closed = await _test(
         admin_server,
         admin_server.definition("probe", url=f"https://127.0.0.1:{free_port()}/hook"),
     )
-    assert outcome["ok"] is False
-    assert outcome["category"] == "unavailable"
-    assert CANARY not in str(outcome)
+    silent = await _test(
+        admin_server,
+        admin_server.definition("probe", url=webhook_server.url("/drip"), method="GET", timeout=1),
+    )
+    for outcome in (closed, silent):
+        assert outcome["ok"] is False
+        assert outcome["category"] == "unreachable"
+        assert CANARY not in str(outcome)
+    assert closed["message"] == silent["message"]
 
 
 async def test_allowance_is_narrow(admin_server: AdminServer) -> None:

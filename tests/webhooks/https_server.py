@@ -58,6 +58,7 @@ class LocalServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/echo", self._echo)
+        app.router.add_route("*", "/headers", self._headers)
         app.router.add_get("/text", self._text)
         app.router.add_get("/redirect", self._redirect)
         app.router.add_route("*", "/status/{code}", self._status)
@@ -120,6 +121,11 @@ class LocalServer:
         body = await request.read()
         self._record(request, body)
         return web.json_response({"method": request.method, "query": list(request.query.items())})
+
+    async def _headers(self, request: web.Request) -> web.Response:
+        """Echoes the request's headers, as a hostile endpoint on an allowed host would."""
+        self._record(request, await request.read())
+        return web.json_response(dict(request.headers))
 
     async def _emoji(self, request: web.Request) -> web.Response:
         """Words beyond ASCII; with ``?cut=1`` the emoji is cut in half (a lone surrogate
