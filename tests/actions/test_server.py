@@ -373,6 +373,17 @@ def test_failures_get_a_polite_message_by_category(
     assert text.startswith("Sorry")
 
 
+@pytest.mark.parametrize("timeout", [1, 2])
+def test_the_call_is_bounded_by_the_definitions_timeout(
+    action_env: ActionEnv, timeout: int
+) -> None:
+    action_env.put("order_status", path="/drip", method="GET", timeout=timeout)
+    started = time.monotonic()
+    response = run_action(action_env, order_id="1")
+    assert "too long" in texts(response)[0]
+    assert timeout - 0.1 <= time.monotonic() - started < timeout + 1.5
+
+
 def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
     from tests.admin.conftest import free_port
 
@@ -489,7 +500,37 @@ def test_changes_are_served_within_a_second_without_restart(action_env: ActionEn
     assert action_env.webhook.requests[-1]["headers"]["X-Api-Key"] == "v2"
 
 
+def test_a_value_that_fails_conversion_is_never_sent_raw(action_env: ActionEnv) -> None:
+    count = {"name": "count", "type": "integer", "description": "how many", "required": False}
+    order = {"name": "order_id", "type": "integer", "description": "your order number"}
+    action_env.put("order_status", parameters=[order, count])
+    before = len(action_env.webhook.requests)
+    run_action(action_env, order_id="12", count="lots")
+    sent = json.loads(action_env.webhook.requests[-1]["body"])
+    assert sent == {"order_id": 12}  # the optional value that is no integer is left out
+    response = run_action(action_env, order_id="twelve", count="3")
+    assert len(action_env.webhook.requests) == before + 1  # a required one: no call at all
+    assert texts(response) == ["Sorry, that feature isn't set up yet."]
+
+
 # -- protocol, auth, drift --------------------------------------------------------------------
+
+
+def test_one_tenants_token_is_refused_on_another_existing_tenants_route(
+    action_env: ActionEnv,
+) -> None:
+    store = action_env.store
+    if "globex" not in {t.name for t in store.list_tenants()}:
+        store.create_tenant("globex", actor="test")
+        store.set_skill("globex", True, actor="test")
+    globex = store.issue_action_token("globex", actor="test", replace=True)
+    if "order_status" not in {w.name for w in store.list_webhooks("globex")}:
+        store.create_webhook("globex", action_env.definition("order_status"), actor="test")
+    action_env.wait_refreshed()
+    assert action_env.call(payload(VALIDATE), tenant="globex", token=globex).status_code == 200
+    refused = action_env.call(payload(VALIDATE), tenant="globex", token=action_env.token)
+    assert refused.status_code == 401
+    assert action_env.call(payload(VALIDATE), tenant="acme", token=globex).status_code == 401
 
 
 def test_bad_or_missing_token_and_unknown_tenant_are_refused(action_env: ActionEnv) -> None:

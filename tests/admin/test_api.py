@@ -377,3 +377,22 @@ def test_query_values_are_masked_for_readers_and_in_the_audit(admin_server: Admi
     for text in (listed, audit):
         assert "query-secret-42" not in text
     assert "key=***" in audit
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(CANARY + "\x01", id="control"),
+        pytest.param(CANARY + "\x00", id="nul"),
+        pytest.param(CANARY + "\r\nX-Injected: 1", id="crlf"),
+        pytest.param(CANARY * 200, id="overlong"),
+    ],
+)
+def test_a_refused_header_value_is_never_quoted(admin_server: AdminServer, value: str) -> None:
+    data = admin_server.definition("refused_header") | {"headers": {"X-Api-Key": value}}
+    with admin_server.client("manager") as client:
+        response = client.post("/webhooks", json=data)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "headers.X-Api-Key"
+    assert CANARY not in response.text
+    assert CANARY not in admin_server.log_path.read_text()

@@ -161,3 +161,65 @@ def test_allowance_accepts_networks_and_text() -> None:
 def test_allowance_refuses_global_switches_and_garbage(network: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - ipaddress's own message varies
         allowance([network])
+
+
+# Written here, not read from the code's table: deleting an entry there must fail a test here.
+# (an address at an edge of each blocked range, the words its reason must contain)
+BLOCKED_BY_NAME = [
+    ("0.0.0.0", "0.0.0.0/8"),  # noqa: S104 - an address to refuse, not to bind
+    ("0.255.255.255", "0.0.0.0/8"),
+    ("10.0.0.0", "10.0.0.0/8"),
+    ("10.255.255.255", "10.0.0.0/8"),
+    ("100.64.0.0", "100.64.0.0/10"),
+    ("100.100.100.200", "100.64.0.0/10"),  # Alibaba Cloud's metadata service
+    ("127.0.0.1", "127.0.0.0/8"),
+    ("127.255.255.255", "127.0.0.0/8"),
+    ("169.254.169.254", "cloud metadata"),
+    ("169.254.0.1", "169.254.0.0/16"),
+    ("172.16.0.0", "172.16.0.0/12"),
+    ("172.31.255.255", "172.16.0.0/12"),
+    ("192.0.0.192", "192.0.0.0/24"),
+    ("192.0.2.1", "192.0.2.0/24"),
+    ("192.88.99.1", "192.88.99.0/24"),
+    ("192.168.0.1", "192.168.0.0/16"),
+    ("192.168.255.255", "192.168.0.0/16"),
+    ("198.18.0.1", "198.18.0.0/15"),
+    ("198.19.255.255", "198.18.0.0/15"),
+    ("198.51.100.7", "198.51.100.0/24"),
+    ("203.0.113.9", "203.0.113.0/24"),
+    ("224.0.0.1", "224.0.0.0/4"),
+    ("239.255.255.255", "224.0.0.0/4"),
+    ("240.0.0.1", "240.0.0.0/4"),
+    ("255.255.255.255", "255.255.255.255"),
+    ("::", "unspecified"),
+    ("::1", "loopback (::1)"),
+    ("::7f00:1", "::/96"),
+    ("64:ff9b::a00:1", "64:ff9b::/96"),
+    ("64:ff9b:1::1", "64:ff9b:1::/48"),
+    ("100::1", "100::/64"),
+    ("2001::1", "2001::/32"),
+    ("2001:db8::1", "2001:db8::/32"),
+    ("2002:a00:1::", "2002::/16"),
+    ("fc00::1", "fc00::/7"),
+    ("fdff:ffff::1", "fc00::/7"),
+    ("fe80::1", "fe80::/10"),
+    ("febf::1", "fe80::/10"),
+    ("fec0::1", "fec0::/10"),
+    ("ff02::1", "ff00::/8"),
+    ("ff0e::1", "ff00::/8"),
+]
+
+
+@pytest.mark.parametrize(("address", "words"), BLOCKED_BY_NAME, ids=[a for a, _ in BLOCKED_BY_NAME])
+def test_each_documented_range_is_blocked_by_its_own_entry(address: str, words: str) -> None:
+    reason = blocked_reason(ipaddress.ip_address(address))
+    assert reason is not None
+    assert words in reason
+
+
+@pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "::ffff:169.254.169.254"])
+def test_ipv4_mapped_forms_are_judged_as_ipv4(address: str) -> None:
+    mapped = ipaddress.ip_address(address).ipv4_mapped
+    assert blocked_reason(ipaddress.ip_address(address)) == f"IPv6 form of {mapped}: " + str(
+        blocked_reason(mapped)
+    )

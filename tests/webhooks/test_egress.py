@@ -410,6 +410,25 @@ async def test_slow_drip_is_stopped_by_the_deadline(egress: Egress, server: Loca
     assert caught.value.category == "timeout"
 
 
+@pytest.mark.slow
+async def test_a_deadline_over_five_seconds_is_not_rounded_up(
+    egress: Egress, server: LocalServer
+) -> None:
+    # aiohttp rounds deadlines above its ceil_threshold (5 s) up to the next second; the
+    # product's timeout bounds the whole call exactly.
+    started = time.monotonic()
+    with pytest.raises(WebhookTimeout):
+        await egress.call(WebhookRequest(url=server.url("/drip"), method="GET", timeout=5.5))
+    assert 5.4 <= time.monotonic() - started < 5.9
+
+
+async def test_the_largest_timeout_is_enforced_where_a_request_is_built() -> None:
+    WebhookRequest(url="https://api.example.com/", timeout=30)
+    for timeout in (30.01, 31, 3600, float("inf"), float("nan"), 0, -1):
+        with pytest.raises(ValueError, match="timeout"):
+            WebhookRequest(url="https://api.example.com/", timeout=timeout)
+
+
 async def test_certificate_for_another_name_is_refused(
     start_server: StartServer, client_ssl_context: ssl.SSLContext
 ) -> None:
