@@ -399,7 +399,7 @@ def build(settings: Settings, store: Store) -> ActionServer:
     context = trust(settings.ca_file)
     server = ActionServer(
         store,
-        Egress(allow=settings.egress_allow, ssl_context=context),
+        Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
         default_tenant=settings.default_tenant,
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,

@@ -646,7 +646,7 @@ class WebhookService:
 
         started = time.perf_counter()
         try:
-            result = await self.egress.call(request)
+            result = await self.egress.call(request, share=tenant)
         except CallFailed as exc:
             status = exc.status if isinstance(exc, HTTPStatusError) else None
             self._fail(

@@ -181,7 +181,7 @@ class AdminApi:
         webhook = await self._call(self.store.get_webhook, operator.tenant, name)
         headers = self.store.headers_for(webhook)
         try:
-            outcome = await self.tester.test(webhook, headers)
+            outcome = await self.tester.test(webhook, headers, tenant=operator.tenant)
         except CallFailed as exc:
             category, message = _test_failure(exc)
             return _out(TestOut(ok=False, category=category, message=message))

@@ -33,18 +33,25 @@ class Tester:
     def _client(self) -> Egress:
         if self._egress is None:
             context = trust(self._settings.ca_file)
-            self._egress = Egress(allow=self._settings.egress_allow, ssl_context=context)
+            self._egress = Egress(
+                allow=self._settings.egress_allow,
+                ssl_context=context,
+                share_limit=self._settings.tenant_calls,
+            )
         return self._egress
 
-    async def test(self, webhook: Webhook, headers: Mapping[str, str]) -> TestOutcome:
-        """Send the Test request for ``webhook`` with its decrypted ``headers``.
+    async def test(
+        self, webhook: Webhook, headers: Mapping[str, str], *, tenant: str
+    ) -> TestOutcome:
+        """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``.
 
         A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
         """
         result = await self._client().test(
             WebhookRequest(
                 url=webhook.url, method=webhook.method, timeout=webhook.timeout, headers=headers
-            )
+            ),
+            share=tenant,
         )
         # An endpoint that echoes the request would show the stored header values to whoever
         # can point the URL at it: the preview never contains them.

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 #: name -> module; run in this order.
 BENCHMARKS: dict[str, str] = {
     "egress": "bench.egress",
+    "shares": "bench.shares",
     "admin": "bench.admin",
     "actions": "bench.actions",
 }

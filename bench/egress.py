@@ -24,18 +24,14 @@ import asyncio
 import json
 import ssl
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import httpx
-import trustme
 
+from bench.https_server import running
 from webhooks._egress import Egress
 from webhooks._messages import WebhookRequest
 
@@ -194,36 +190,9 @@ def _report(results: dict[tuple[str, int], Stats], comparisons: dict[int, Compar
 
 def run() -> int:
     """Start the server process, measure, print; 0 when the targets are met."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    with tempfile.TemporaryDirectory() as directory:
-        cert_file = Path(directory, "cert.pem")
-        key_file = Path(directory, "key.pem")
-        cert.cert_chain_pems[0].write_to_path(str(cert_file))
-        for pem in cert.cert_chain_pems[1:]:
-            pem.write_to_path(str(cert_file), append=True)
-        cert.private_key_pem.write_to_path(str(key_file))
-        with subprocess.Popen(
-            [sys.executable, "-m", "bench.https_server", str(cert_file), str(key_file)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as server:
-            try:
-                if server.stdout is None:
-                    raise RuntimeError("no pipe to the server")
-                port = int(server.stdout.readline())
-                url = f"https://127.0.0.1:{port}/hook"
-                started = time.perf_counter()
-                results, comparisons = asyncio.run(_bench(url, context))
-                print(
-                    f"server {url} in process {server.pid}; measured in "
-                    f"{time.perf_counter() - started:.0f} s"
-                )
-            finally:
-                if server.stdin is not None:
-                    server.stdin.close()
-                server.wait(timeout=10)
+    with running() as (port, context, pid):
+        url = f"https://127.0.0.1:{port}/hook"
+        started = time.perf_counter()
+        results, comparisons = asyncio.run(_bench(url, context))
+        print(f"server {url} in process {pid}; measured in {time.perf_counter() - started:.0f} s")
     return _report(results, comparisons)

@@ -10,12 +10,15 @@ are translated into the project's tree in one place, :func:`map_client_errors`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import functools
 import logging
 import os
 import ssl
 import time
+from collections.abc import AsyncIterator
 from types import TracebackType
 
 import aiohttp
@@ -63,10 +66,14 @@ MAX_BODY_BYTES = 51_200
 #: How much of the body the Test call returns.
 TEST_PREVIEW_CHARS = 500
 USER_AGENT = "webhook-actions/0.1"
-#: Connection pool defaults (per :class:`Egress`, so per process in practice).
-DEFAULT_POOL_LIMIT = 100
+#: Connection pool defaults (per :class:`Egress`, so per process in practice). No limit over
+#: all hosts, nor per host: a full pool (or host) would make every tenant wait for the slowest
+#: one's calls. Each share (a tenant), and each host within a share, is bounded instead.
+DEFAULT_POOL_LIMIT = 0
 DEFAULT_POOL_LIMIT_PER_HOST = 0
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+#: Calls one share (a tenant) may have in flight; more wait for a turn, within their deadline.
+DEFAULT_SHARE_LIMIT = 32
 
 # Foreign error class -> (our class, fixed message). Looked up along the raised error's MRO, so
 # the most specific entry wins. Messages are fixed text: a foreign message may quote a URL with
@@ -218,9 +225,10 @@ class Egress:
     would block (default none; tests pass ``127.0.0.1/32``); ``max_body_bytes``, the cap;
     ``ssl_context``, the trust to verify servers with (default: the system's); ``resolver``,
     the inner resolver the guard wraps (default: the system resolver; tests script DNS with it);
-    ``pool_limit``, ``pool_limit_per_host`` and ``keepalive_timeout`` for the connection pool.
-    The session is made lazily inside the running loop; close it with :meth:`aclose` or use
-    ``async with``.
+    ``pool_limit``, ``pool_limit_per_host`` and ``keepalive_timeout`` for the connection pool;
+    ``share_limit``, the calls one share may have in flight (half of them to one host; see
+    :meth:`call`). The session is
+    made lazily inside the running loop; close it with :meth:`aclose` or use ``async with``.
     """
 
     def __init__(
@@ -233,9 +241,16 @@ class Egress:
         pool_limit: int = DEFAULT_POOL_LIMIT,
         pool_limit_per_host: int = DEFAULT_POOL_LIMIT_PER_HOST,
         keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
+        share_limit: int = DEFAULT_SHARE_LIMIT,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        if share_limit < 1:
+            raise ValueError("share_limit must be positive")
+        self._share_limit = share_limit
+        # Half a share for one host: a tenant's slow host leaves room for its other hosts.
+        self._host_share_limit = max(1, share_limit // 2)
+        self._shares: dict[tuple[str, ...], asyncio.Semaphore] = {}
         self._allow = allowance(allow)
         # The URL rules at every call, with a cache of URLs that passed keyed by their text.
         self._check_url = url_checker(allow=self._allow)
@@ -309,6 +324,7 @@ class Egress:
         *,
         body: bytes | None,
         query: list[tuple[str, str]] | None,
+        seconds: float,
     ) -> WebhookResult:
         session = self._session if self._session is not None else self._get_session()
         started = time.perf_counter()
@@ -328,7 +344,7 @@ class Egress:
                 data=body,
                 params=query,
                 allow_redirects=False,
-                timeout=_deadline(request.timeout),
+                timeout=_deadline(seconds),
             ) as response:
                 content, truncated = await _read_capped(response.content, self._max_body_bytes)
                 if truncated:
@@ -360,23 +376,73 @@ class Egress:
             content_type=response.content_type,
         )
 
-    async def call(self, request: WebhookRequest) -> WebhookResult:
+    def _slots(self, key: tuple[str, ...], limit: int) -> asyncio.Semaphore:
+        slots = self._shares.get(key)
+        if slots is None:
+            slots = self._shares[key] = asyncio.Semaphore(limit)
+        return slots
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, share: str | None, url: yarl.URL, seconds: float) -> AsyncIterator[float]:
+        """Hold a slot of ``share`` and one of its slots for ``url``'s host; yields what is
+        left of the call's ``seconds``.
+
+        A share's calls beyond its limits wait here for a turn, so a tenant whose webhooks are
+        slow (or hostile) delays only its own calls, never another tenant's, and one slow host
+        of a tenant takes at most part of that tenant's share. The wait counts against the
+        call's deadline.
+        """
+        if share is None:
+            yield seconds
+            return
+        turns = (
+            self._slots((share,), self._share_limit),
+            self._slots((share, url.host or "", str(url.port)), self._host_share_limit),
+        )
+        started = time.monotonic()
+        taken: list[asyncio.Semaphore] = []
+        try:
+            for slots in turns:
+                if slots.locked():
+                    left = seconds - (time.monotonic() - started)
+                    try:
+                        async with asyncio.timeout(left):
+                            await slots.acquire()
+                    except TimeoutError:
+                        raise WebhookTimeout(
+                            "no turn within the deadline: too many calls in flight"
+                        ) from None
+                else:
+                    await slots.acquire()  # free now: no wait, no timer
+                taken.append(slots)
+            yield max(seconds - (time.monotonic() - started), 0.001)
+        finally:
+            for slots in taken:
+                slots.release()
+
+    async def call(self, request: WebhookRequest, *, share: str | None = None) -> WebhookResult:
         """Make the call; return the result of a 2xx answer.
 
-        Raises :class:`HTTPStatusError` (with ``.result``) for any other status, and the other
-        :class:`CallFailed` subclasses for refused destinations, timeouts, connection and TLS
-        failures and unreadable answers.
+        ``share`` names whose calls these are (a tenant): each share has at most
+        ``share_limit`` calls in flight. Raises :class:`HTTPStatusError` (with ``.result``)
+        for any other status, and the other :class:`CallFailed` subclasses for refused
+        destinations, timeouts, connection and TLS failures and unreadable answers.
         """
         url = self._check_url(request.url)
-        if request.method == "POST":
-            result = await self._exchange(request, url, body=request.json_body(), query=None)
-        else:
-            result = await self._exchange(request, url, body=None, query=request.query())
+        async with self._turn(share, url, request.timeout) as left:
+            if request.method == "POST":
+                result = await self._exchange(
+                    request, url, body=request.json_body(), query=None, seconds=left
+                )
+            else:
+                result = await self._exchange(
+                    request, url, body=None, query=request.query(), seconds=left
+                )
         if not result.ok:
             raise HTTPStatusError(result.status, result=result)
         return result
 
-    async def test(self, request: WebhookRequest) -> WebhookTestResult:
+    async def test(self, request: WebhookRequest, *, share: str | None = None) -> WebhookTestResult:
         """The product's Test: the configured headers, an empty JSON object (POST) or no
         parameters (GET); returns the status and the first :data:`TEST_PREVIEW_CHARS`
         characters of the body. A non-2xx status is a result here, not an error; transport
@@ -384,7 +450,8 @@ class Egress:
         """
         url = self._check_url(request.url)
         body = b"{}" if request.method == "POST" else None
-        result = await self._exchange(request, url, body=body, query=None)
+        async with self._turn(share, url, request.timeout) as left:
+            result = await self._exchange(request, url, body=body, query=None, seconds=left)
         preview = result.text[:TEST_PREVIEW_CHARS]
         return WebhookTestResult(
             status=result.status,

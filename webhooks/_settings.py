@@ -55,6 +55,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "seconds between the action server's checks for changed definitions (0.05-10)",
     ),
     "WEBHOOKS_LOG_LEVEL": ("INFO", "log level of the project's loggers"),
+    "WEBHOOKS_TENANT_CALLS": (
+        "32",
+        "webhook calls one tenant may have in flight per process (1-1000); more wait for a "
+        "turn within their timeout, so one tenant's slow webhooks never delay another's",
+    ),
     "WEBHOOKS_METRICS_TOKEN": (
         "",
         "bearer token Prometheus sends for the action server's /metrics (at least 16 "
@@ -99,6 +104,7 @@ class Settings:
     refresh_interval: float = 0.25
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
+    tenant_calls: int = 32
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +128,15 @@ class Settings:
                 "WEBHOOKS_REFRESH_INTERVAL: seconds between 0.05 and 10",
                 variable="WEBHOOKS_REFRESH_INTERVAL",
             )
+        try:
+            tenant_calls = int(get("WEBHOOKS_TENANT_CALLS"))
+        except ValueError:
+            tenant_calls = 0
+        if not 1 <= tenant_calls <= 1000:
+            raise ConfigurationError(
+                "WEBHOOKS_TENANT_CALLS: a whole number from 1 to 1000",
+                variable="WEBHOOKS_TENANT_CALLS",
+            )
         metrics_token = get("WEBHOOKS_METRICS_TOKEN") or None
         if metrics_token is not None and (
             len(metrics_token) < MIN_METRICS_TOKEN or not metrics_token.isascii()
@@ -141,6 +156,7 @@ class Settings:
             refresh_interval=interval,
             log_level=level,
             metrics_token=metrics_token,
+            tenant_calls=tenant_calls,
         )
         if settings.ca_file is not None and not settings.ca_file.is_file():
             raise ConfigurationError(

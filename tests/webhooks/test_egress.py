@@ -410,6 +410,56 @@ async def test_slow_drip_is_stopped_by_the_deadline(egress: Egress, server: Loca
     assert caught.value.category == "timeout"
 
 
+def _hogs(client: Egress, url: str, *, running: int, waiting: int) -> list[asyncio.Task[object]]:
+    """Tenant A's calls to a dripping ``url``: ``running`` that hold their turn for 3 s, then
+    ``waiting`` with a 1 s deadline, which end waiting for a turn (no race with the first)."""
+    hogs: list[asyncio.Task[object]] = []
+    for count, seconds in ((running, 3), (waiting, 1)):
+        request = WebhookRequest(url=url, method="GET", timeout=seconds)
+        hogs += [asyncio.create_task(client.call(request, share="a")) for _ in range(count)]
+    return hogs
+
+
+async def test_one_shares_slow_calls_never_delay_another_share(
+    client_ssl_context: ssl.SSLContext, server: LocalServer
+) -> None:
+    # Tenant A fills its share with calls that drip for seconds, and has more waiting; tenant
+    # B's call to the same host is answered at once, and A's waiting calls end at their own
+    # deadline (not later, and without ever holding a connection).
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+    ) as client:  # three of them to one host
+        hogs = _hogs(client, server.url("/drip"), running=3, waiting=3)
+        await asyncio.sleep(0.3)  # the first three are dripping
+        started = time.monotonic()
+        result = await client.call(WebhookRequest(url=server.url("/echo"), timeout=2), share="b")
+        waited = time.monotonic() - started
+        assert result.status == 200
+        assert waited < 1.0, waited
+        outcomes = await asyncio.gather(*hogs, return_exceptions=True)
+        assert all(isinstance(outcome, WebhookTimeout) for outcome in outcomes)
+        assert sum("no turn" in str(outcome) for outcome in outcomes) == 3
+
+
+async def test_one_slow_host_takes_half_of_its_tenants_share(
+    client_ssl_context: ssl.SSLContext, start_server: StartServer
+) -> None:
+    slow_host, other_host = await start_server(), await start_server()
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+    ) as client:
+        hogs = _hogs(client, slow_host.url("/drip"), running=3, waiting=2)
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        result = await client.call(
+            WebhookRequest(url=other_host.url("/echo"), timeout=2), share="a"
+        )
+        assert result.status == 200
+        assert time.monotonic() - started < 1.0
+        outcomes = await asyncio.gather(*hogs, return_exceptions=True)
+        assert sum("no turn" in str(outcome) for outcome in outcomes) == 2
+
+
 @pytest.mark.slow
 async def test_a_deadline_over_five_seconds_is_not_rounded_up(
     egress: Egress, server: LocalServer
