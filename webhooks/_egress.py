@@ -11,14 +11,12 @@ are translated into the project's tree in one place, :func:`map_client_errors`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import functools
 import logging
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator
 from types import TracebackType
 
 import aiohttp
@@ -250,7 +248,7 @@ class Egress:
         self._share_limit = share_limit
         # Half a share for one host: a tenant's slow host leaves room for its other hosts.
         self._host_share_limit = max(1, share_limit // 2)
-        self._shares: dict[tuple[str, ...], asyncio.Semaphore] = {}
+        self._shares: dict[tuple[object, ...], asyncio.Semaphore] = {}
         self._allow = allowance(allow)
         # The URL rules at every call, with a cache of URLs that passed keyed by their text.
         self._check_url = url_checker(allow=self._allow)
@@ -376,34 +374,34 @@ class Egress:
             content_type=response.content_type,
         )
 
-    def _slots(self, key: tuple[str, ...], limit: int) -> asyncio.Semaphore:
+    def _slots(self, key: tuple[object, ...], limit: int) -> asyncio.Semaphore:
         slots = self._shares.get(key)
         if slots is None:
             slots = self._shares[key] = asyncio.Semaphore(limit)
         return slots
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, share: str | None, url: yarl.URL, seconds: float) -> AsyncIterator[float]:
-        """Hold a slot of ``share`` and one of its slots for ``url``'s host; yields what is
-        left of the call's ``seconds``.
+    async def _take_turn(
+        self, share: str, url: yarl.URL, seconds: float
+    ) -> tuple[tuple[asyncio.Semaphore, ...], float]:
+        """Take a slot of ``share`` and one of its slots for ``url``'s host; returns them (to
+        release) and what is left of the call's ``seconds``.
 
         A share's calls beyond its limits wait here for a turn, so a tenant whose webhooks are
         slow (or hostile) delays only its own calls, never another tenant's, and one slow host
-        of a tenant takes at most part of that tenant's share. The wait counts against the
+        of a tenant takes at most half of that tenant's share. The wait counts against the
         call's deadline.
         """
-        if share is None:
-            yield seconds
-            return
         turns = (
             self._slots((share,), self._share_limit),
-            self._slots((share, url.host or "", str(url.port)), self._host_share_limit),
+            self._slots((share, url.raw_host, url.port), self._host_share_limit),
         )
-        started = time.monotonic()
+        started: float | None = None
         taken: list[asyncio.Semaphore] = []
         try:
             for slots in turns:
                 if slots.locked():
+                    if started is None:
+                        started = time.monotonic()
                     left = seconds - (time.monotonic() - started)
                     try:
                         async with asyncio.timeout(left):
@@ -415,29 +413,47 @@ class Egress:
                 else:
                     await slots.acquire()  # free now: no wait, no timer
                 taken.append(slots)
-            yield max(seconds - (time.monotonic() - started), 0.001)
-        finally:
+        except BaseException:
             for slots in taken:
+                slots.release()
+            raise
+        if started is not None:
+            seconds = max(seconds - (time.monotonic() - started), 0.001)
+        return turns, seconds
+
+    async def _send(
+        self, request: WebhookRequest, url: yarl.URL, share: str | None, *, test: bool = False
+    ) -> WebhookResult:
+        """The exchange for ``request``, in a turn of ``share`` when there is one."""
+        body: bytes | None
+        query: list[tuple[str, str]] | None = None
+        if test:
+            body = b"{}" if request.method == "POST" else None
+        elif request.method == "POST":
+            body = request.json_body()
+        else:
+            body, query = None, request.query()
+        if share is None:  # no turn to take: the plain path
+            return await self._exchange(
+                request, url, body=body, query=query, seconds=request.timeout
+            )
+        turns, left = await self._take_turn(share, url, request.timeout)
+        try:
+            return await self._exchange(request, url, body=body, query=query, seconds=left)
+        finally:
+            for slots in turns:
                 slots.release()
 
     async def call(self, request: WebhookRequest, *, share: str | None = None) -> WebhookResult:
         """Make the call; return the result of a 2xx answer.
 
         ``share`` names whose calls these are (a tenant): each share has at most
-        ``share_limit`` calls in flight. Raises :class:`HTTPStatusError` (with ``.result``)
-        for any other status, and the other :class:`CallFailed` subclasses for refused
-        destinations, timeouts, connection and TLS failures and unreadable answers.
+        ``share_limit`` calls in flight, half of them to one host. Raises
+        :class:`HTTPStatusError` (with ``.result``) for any other status, and the other
+        :class:`CallFailed` subclasses for refused destinations, timeouts, connection and TLS
+        failures and unreadable answers.
         """
-        url = self._check_url(request.url)
-        async with self._turn(share, url, request.timeout) as left:
-            if request.method == "POST":
-                result = await self._exchange(
-                    request, url, body=request.json_body(), query=None, seconds=left
-                )
-            else:
-                result = await self._exchange(
-                    request, url, body=None, query=request.query(), seconds=left
-                )
+        result = await self._send(request, self._check_url(request.url), share)
         if not result.ok:
             raise HTTPStatusError(result.status, result=result)
         return result
@@ -448,10 +464,7 @@ class Egress:
         characters of the body. A non-2xx status is a result here, not an error; transport
         failures still raise.
         """
-        url = self._check_url(request.url)
-        body = b"{}" if request.method == "POST" else None
-        async with self._turn(share, url, request.timeout) as left:
-            result = await self._exchange(request, url, body=body, query=None, seconds=left)
+        result = await self._send(request, self._check_url(request.url), share, test=True)
         preview = result.text[:TEST_PREVIEW_CHARS]
         return WebhookTestResult(
             status=result.status,
