@@ -4,6 +4,7 @@
     migrate                                     create or upgrade the database
     keys init                                   create the key file (0600) if it is missing
     keys generate | keys rotate                 print a new Fernet key; re-encrypt stored headers
+    keys list | keys retire KEY_ID              the keys and their values; retire an unused key
     tenant create NAME | tenant list
     tenant action-token NAME [--replace]        token for Rasa's action_endpoint, printed once
     skill enable|disable TENANT                 switch the (experimental) webhook skill
@@ -36,10 +37,13 @@ from webhooks import (
     WebhookError,
     configure_logging,
     generate_key,
+    key_id_of,
     listen,
     make_engine,
     migrate,
     open_store,
+    read_key_file,
+    write_key_file,
 )
 
 from ._schemas import OperatorOut
@@ -115,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_parser("init", help="create WEBHOOKS_KEY_FILE with a new key (0600) if missing")
     keys.add_parser("generate", help="print a new Fernet key")
     keys.add_parser("rotate", help="re-encrypt with the first key every value another encrypted")
+    keys.add_parser("list", help="the configured keys (ids, newest first) and their values")
+    retire = keys.add_parser(
+        "retire", help="retire a key no value needs (and take it out of the key file)"
+    )
+    retire.add_argument("key_id", help="the key's id, as `keys list` shows it")
     return parser
 
 
@@ -153,6 +162,32 @@ def _keys_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _list_keys(args: argparse.Namespace, store: Store) -> None:
+    use = dict(store.key_use())
+    rows = [
+        {"key_id": key, "position": position, "values": use.pop(key, 0)}
+        for position, key in enumerate(store.keyring.ids, start=1)
+    ]
+    lines = [f"{row['position']}\t{row['key_id']}\t{row['values']} value(s)" for row in rows]
+    if use:  # values of keys not configured (or not recorded): verify_keys let them through
+        lines += [f"-\t{key or '(not recorded)'}\t{count} value(s)" for key, count in use.items()]
+    _emit(args, rows, "\n".join(lines))
+
+
+def _retire(args: argparse.Namespace, settings: Settings, store: Store) -> None:
+    key_id = args.key_id
+    if key_id not in store.keyring.ids:
+        raise ConfigurationError(f"no configured key has the id {key_id} (see `keys list`)")
+    store.retire_key(key_id)
+    if settings.keys:
+        text = f"retired key {key_id}: now take it out of WEBHOOKS_KEYS everywhere"
+    else:
+        kept = [key for key in read_key_file(settings.key_file) if key_id_of(key) != key_id]
+        write_key_file(settings.key_file, kept)
+        text = f"retired key {key_id} and took it out of {settings.key_file}"
+    _emit(args, {"retired": key_id}, text)
+
+
 def _rotate(args: argparse.Namespace, store: Store) -> None:
     count = store.rotate_keys()
     if count:
@@ -187,8 +222,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _keys_init(args, settings)
 
     store = open_store(settings)
-    if args.command == "keys":
+    if args.command == "keys" and args.action == "rotate":
         _rotate(args, store)
+    elif args.command == "keys" and args.action == "list":
+        _list_keys(args, store)
+    elif args.command == "keys":
+        _retire(args, settings, store)
     elif args.command == "tenant" and args.action == "create":
         tenant = store.create_tenant(args.name, actor=CLI_ACTOR)
         _emit(

@@ -18,6 +18,8 @@ from webhooks import (
     ActionLimitReached,
     AlreadyExists,
     InvalidDefinition,
+    KeyOutdated,
+    KeyringError,
     NotFound,
     PermissionDenied,
     Unauthenticated,
@@ -90,6 +92,11 @@ def _from_core(exc: WebhookError) -> HTTPResponse | None:
         return error_response(409, "already_exists", str(exc), field="name")
     if isinstance(exc, ActionLimitReached):
         return error_response(409, "action_limit_reached", str(exc))
+    if isinstance(exc, KeyOutdated):
+        # The server's keys are behind the store's: the operator of the server must act.
+        return error_response(503, "key_outdated", str(exc))
+    if isinstance(exc, KeyringError):
+        return error_response(503, "key_mismatch", str(exc))
     return None
 
 

@@ -91,6 +91,7 @@ def _truncate(engine: Engine) -> None:
         connection.execute(
             text(
                 "TRUNCATE conversation_calls, audit_events, webhook_headers, webhooks, api_tokens, "
+                "encryption_keys, "
                 "operator_permissions, operators, tenants RESTART IDENTITY CASCADE"
             )
         )

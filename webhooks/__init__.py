@@ -37,6 +37,7 @@ from ._exceptions import (
     InvalidResponse,
     InvalidURL,
     KeyMismatch,
+    KeyOutdated,
     KeyringError,
     NotFound,
     PermissionDenied,
@@ -46,7 +47,8 @@ from ._exceptions import (
     WebhookError,
     WebhookTimeout,
 )
-from ._keyring import Keyring, generate_key
+from ._keyring import Keyring, generate_key, read_key_file, write_key_file
+from ._keyring import key_id as key_id_of
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
 from ._logs import EscapingFormatter, configure_logging
@@ -150,6 +152,7 @@ __all__ = [
     "InvalidResponse",
     "InvalidURL",
     "KeyMismatch",
+    "KeyOutdated",
     "Keyring",
     "KeyringError",
     "NotFound",
@@ -182,6 +185,7 @@ __all__ = [
     "generate_key",
     "help_text",
     "intent_of",
+    "key_id_of",
     "listen",
     "make_engine",
     "masked_url",
@@ -190,6 +194,7 @@ __all__ = [
     "open_store",
     "parse_definition",
     "question",
+    "read_key_file",
     "redact",
     "reject_json_constant",
     "result_slot",
@@ -201,6 +206,7 @@ __all__ = [
     "webhook_of_form",
     "webhook_of_intent",
     "webhook_of_validator",
+    "write_key_file",
 ]
 
 

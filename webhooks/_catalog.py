@@ -19,7 +19,8 @@ from ._exceptions import (
     NotFound,
 )
 from ._records import Webhook
-from ._storebase import StoreBase, utc
+from ._rotation import Rotation
+from ._storebase import utc
 
 __all__ = ["Catalog"]
 
@@ -55,7 +56,7 @@ def _check_headers_follow_origin(before: Webhook, after: DefinitionInput) -> Non
         )
 
 
-class Catalog(StoreBase):
+class Catalog(Rotation):
     """The store's webhook definitions, limited to ``max_actions`` per tenant."""
 
     # -- webhooks -------------------------------------------------------------------------
@@ -123,6 +124,7 @@ class Catalog(StoreBase):
         kept = set(stored)
         changed: list[str] = []
         errors: list[FieldError] = []
+        writing_key: str | None = None
         for name, value in definition.headers.items():
             existing = stored.pop(name.lower(), None)
             kept.discard(name.lower())
@@ -135,12 +137,14 @@ class Catalog(StoreBase):
                         FieldError(f"headers.{name}", "no such header to remove", "not_found")
                     )
                 continue
+            if writing_key is None:
+                writing_key = self._check_writing_key(session)
             session.add(
                 db.WebhookHeader(
                     webhook_id=row.id,
                     name=name,
                     value_encrypted=self.keyring.encrypt(value.get_secret_value()),
-                    key_id=self.keyring.ids[0],
+                    key_id=writing_key,
                 )
             )
             kept.add(name.lower())

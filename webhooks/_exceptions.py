@@ -3,7 +3,8 @@
     WebhookError                      root; ``str(exc)`` is safe to log (no secrets, no bodies)
     ├── ConfigurationError            bad settings at start-up (missing/invalid variable)
     │   └── KeyringError              no usable encryption key
-    │       └── KeyMismatch           stored secrets cannot be decrypted with the configured keys
+    │       ├── KeyMismatch           stored secrets cannot be decrypted with the configured keys
+    │       └── KeyOutdated           this process's keys are behind the store's (no write)
     ├── InvalidDefinition             a definition breaks a product rule; ``.errors`` by field
     ├── StoreError                    the store refused an operation
     │   ├── NotFound                  no such tenant / operator / definition (``.kind``, ``.key``)
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidResponse",
     "InvalidURL",
     "KeyMismatch",
+    "KeyOutdated",
     "KeyringError",
     "NotFound",
     "PermissionDenied",
@@ -83,6 +85,10 @@ class ConfigurationError(WebhookError):
 
 class KeyringError(ConfigurationError):
     """No usable encryption key was configured."""
+
+
+class KeyOutdated(KeyringError):
+    """This process's keys are behind the store's: writing with them could lose the value."""
 
 
 class KeyMismatch(KeyringError):

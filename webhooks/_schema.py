@@ -28,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "ConversationCalls",
+    "EncryptionKey",
     "Operator",
     "OperatorPermission",
     "Tenant",
@@ -159,3 +160,18 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class EncryptionKey(Base):
+    """What `keys rotate` and `keys retire` decided about a key (by fingerprint).
+
+    ``newest``: the key the last rotation re-encrypted everything with (one row at most);
+    ``older``: an earlier newest; ``retired``: no value uses it and none may be written with it.
+    A writer refuses when it lacks the newest or would encrypt with a retired key.
+    """
+
+    __tablename__ = "encryption_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

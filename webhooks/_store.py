@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from . import _schema as db
 from ._accounts import Accounts, actor_of
 from ._catalog import Catalog
-from ._exceptions import KeyMismatch
 from ._records import AuditEntry, TenantSnapshot
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
 
@@ -59,46 +58,6 @@ class Store(Accounts, Catalog):
                 )
                 for row in rows
             ]
-
-    def verify_keys(self) -> None:
-        """Raise :class:`KeyMismatch` now if any stored value cannot be decrypted.
-
-        The start-up check: every value records which key encrypted it, so one query finds
-        values whose key is not configured, and one value per key is decrypted to prove the
-        configured key is really that one. Values older than that record are all decrypted.
-        """
-        with self._reading() as session:
-            used = set(session.scalars(select(db.WebhookHeader.key_id).distinct()))
-            unknown = {key for key in used if key is not None} - set(self.keyring.ids)
-            if unknown:
-                raise KeyMismatch(
-                    f"{len(unknown)} key(s) that encrypted stored header values are not "
-                    "configured (was a key removed before `keys rotate`?)"
-                )
-            for key in used:
-                query = select(db.WebhookHeader.value_encrypted).where(
-                    db.WebhookHeader.key_id.is_(None)
-                    if key is None
-                    else db.WebhookHeader.key_id == key
-                )
-                for sealed in session.scalars(query if key is None else query.limit(1)):
-                    self.keyring.decrypt(sealed)
-
-    def rotate_keys(self) -> int:
-        """Re-encrypt with the first key every stored header value another key (or an
-        unrecorded one) encrypted; returns how many."""
-        newest = self.keyring.ids[0]
-        count = 0
-        with self._transaction() as session:
-            stale = select(db.WebhookHeader).where(
-                (db.WebhookHeader.key_id != newest) | db.WebhookHeader.key_id.is_(None)
-            )
-            for header in session.scalars(stale):
-                header.value_encrypted = self.keyring.rotate(header.value_encrypted)
-                header.key_id = newest
-                count += 1
-        logger.info("re-encrypted %s header value(s) with the newest key", count)
-        return count
 
     def count_webhooks(self) -> int:
         """How many definitions the store holds, over all tenants."""

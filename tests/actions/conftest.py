@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,8 +24,8 @@ import httpx
 import pytest
 import trustme
 
-from tests.admin.conftest import free_port
 from tests.conftest import database_for
+from tests.servers import start_server, stop
 from tests.webhooks.https_server import LocalServer
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
@@ -143,36 +141,7 @@ class ActionEnv:
 
 
 def start_action_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    with log_path.open("a") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "actions", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env={"PATH": os.environ.get("PATH", ""), **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"action server exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"action server did not start:\n{log_path.read_text()}")
-        time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    return start_server("actions", env, log_path)
 
 
 @pytest.fixture(

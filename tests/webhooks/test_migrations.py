@@ -25,6 +25,7 @@ TABLES = {
     "webhook_headers",
     "audit_events",
     "conversation_calls",
+    "encryption_keys",
 }
 
 

@@ -1,0 +1,151 @@
+"""The README's key rotation, with admin servers started before it: no value is ever lost.
+
+The review's sequence: key file K1; an admin server runs; the operator puts K2 first and runs
+`keys rotate`; the server, started before, writes a header; the old key is retired and dropped.
+Before, the server kept encrypting with K1 and the value was lost with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.servers import ROOT, start_server, stop
+from webhooks import Keyring, Store, generate_key, key_id_of, make_engine, read_key_file
+
+WEBHOOK = {
+    "name": "orders",
+    "description": "Look up an order",
+    "url": "https://api.example.com/orders",
+    "headers": {"X-Api-Key": "first-secret-value"},
+}
+
+
+def admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "admin", "--json", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[dict[str, str], str, Path]:
+    """A file-keyed store with one tenant, its admin's token, and the key file."""
+    key_file = tmp_path / "webhooks.key"
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'webhooks.db'}",
+        "WEBHOOKS_KEY_FILE": str(key_file),
+    }
+    ok(admin(env, "migrate"))
+    ok(admin(env, "keys", "init"))
+    ok(admin(env, "tenant", "create", "acme"))
+    token = ok(admin(env, "operator", "create", "acme", "root", "--admin"))["token"]
+    ok(admin(env, "skill", "enable", "acme"))
+    return env, token, key_file
+
+
+def test_the_documented_rotation_loses_nothing_with_servers_started_before(
+    setup: tuple[dict[str, str], str, Path], tmp_path: Path
+) -> None:
+    env, token, key_file = setup
+    old_key = read_key_file(key_file)[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    # Two admin servers started before the rotation: one reads the key file, one was given the
+    # old key in WEBHOOKS_KEYS.
+    file_server, file_url = start_server(
+        "admin", env, tmp_path / "file.log", health="/api/v1/health"
+    )
+    env_server, env_url = start_server(
+        "admin", env | {"WEBHOOKS_KEYS": old_key}, tmp_path / "env.log", health="/api/v1/health"
+    )
+    try:
+        created = httpx.post(f"{file_url}/api/v1/webhooks", json=WEBHOOK, headers=headers)
+        assert created.status_code == 201, created.text
+
+        # Step 1: the new key first, the old one after it.
+        new_key = generate_key()
+        key_file.write_text(f"{new_key}\n{old_key}\n")
+        # Step 2: rotate.
+        assert ok(admin(env, "keys", "rotate")) == {"rotated": 1}
+        time.sleep(1.2)  # a running process looks at its key file at most once a second
+
+        # The file-keyed server, started before, now writes with the new key.
+        patched = httpx.patch(
+            f"{file_url}/api/v1/webhooks/orders",
+            json={"headers": {"X-Api-Key": "second-secret-value"}},
+            headers=headers,
+        )
+        assert patched.status_code == 200, patched.text
+        # The env-keyed one lacks the newest key: it refuses rather than write with the old.
+        refused = httpx.patch(
+            f"{env_url}/api/v1/webhooks/orders",
+            json={"headers": {"X-Api-Key": "third-secret-value"}},
+            headers=headers,
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "key_outdated"
+
+        # Step 3: retire the old key; it leaves the key file.
+        listed = ok(admin(env, "keys", "list"))
+        assert listed == [
+            {"key_id": key_id_of(new_key), "position": 1, "values": 1},
+            {"key_id": key_id_of(old_key), "position": 2, "values": 0},
+        ]
+        assert ok(admin(env, "keys", "retire", key_id_of(old_key))) == {
+            "retired": key_id_of(old_key)
+        }
+        assert read_key_file(key_file) == [new_key]
+        time.sleep(1.2)
+        tested = httpx.get(f"{file_url}/api/v1/webhooks/orders", headers=headers)
+        assert tested.status_code == 200
+    finally:
+        stop(file_server)
+        stop(env_server)
+
+    # Every process starting now, with the new key only, reads the value written last.
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        store = Store(engine, Keyring([new_key]))
+        store.verify_keys()
+        assert store.headers_for(store.get_webhook("acme", "orders")) == {
+            "X-Api-Key": "second-secret-value"
+        }
+    finally:
+        engine.dispose()
+    assert ok(admin(env, "tenant", "list"))  # the CLI starts too
+
+
+def test_retiring_a_key_still_in_use_is_refused(setup: tuple[dict[str, str], str, Path]) -> None:
+    env, _, key_file = setup
+    old_key = read_key_file(key_file)[0]
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        Store(engine, Keyring([old_key])).create_webhook("acme", WEBHOOK, actor="test")
+    finally:
+        engine.dispose()
+    key_file.write_text(f"{generate_key()}\n{old_key}\n")
+    refused = admin(env, "keys", "retire", key_id_of(old_key))
+    assert refused.returncode == 2
+    assert "run `keys rotate` first" in refused.stderr
+    assert read_key_file(key_file)[1] == old_key  # the file is left as it was
+    unknown = admin(env, "keys", "retire", "0123456789abcdef")
+    assert unknown.returncode == 2
+    assert "keys list" in unknown.stderr

@@ -1,0 +1,53 @@
+"""Starting one of our servers as a real process for a test, and waiting until it answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.admin.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_server(
+    module: str, env: dict[str, str], log_path: Path, *, health: str = "/health"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m MODULE serve`` on a free port with ``env``; the process and its base URL
+    once ``health`` answers 200 (the test fails with the log if it exits or never does)."""
+    port = free_port()
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{module} server exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(base_url + health, timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{module} server did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
