@@ -45,6 +45,7 @@ from webhooks import (
     HTTPStatusError,
     KeyMismatch,
     Store,
+    StoreUnavailable,
     Webhook,
     WebhookRequest,
     ask_overrides,
@@ -642,6 +643,16 @@ class WebhookService:
             await self.claims.claim(tenant, conversation_key(tracker))
         except ConversationLimitReached:
             self._fail(dispatcher, domain, tenant, action, "rate_limited")
+            return self._clear(names, domain, action)
+        except (StoreUnavailable, TimeoutError) as exc:
+            # The count cannot be kept now, so no call is made: the limit holds.
+            logger.warning(
+                "cannot count the call: tenant=%s action=%s (%s); answered as unavailable",
+                tenant,
+                action,
+                type(exc).__name__,
+            )
+            self._fail(dispatcher, domain, tenant, action, "unavailable")
             return self._clear(names, domain, action)
 
         started = time.perf_counter()

@@ -22,6 +22,7 @@ from webhooks import (
     KeyringError,
     NotFound,
     PermissionDenied,
+    StoreUnavailable,
     Unauthenticated,
     WebhookError,
 )
@@ -92,6 +93,8 @@ def _from_core(exc: WebhookError) -> HTTPResponse | None:
         return error_response(409, "already_exists", str(exc), field="name")
     if isinstance(exc, ActionLimitReached):
         return error_response(409, "action_limit_reached", str(exc))
+    if isinstance(exc, StoreUnavailable):
+        return error_response(503, "database_unavailable", str(exc), headers={"Retry-After": "2"})
     if isinstance(exc, KeyOutdated):
         # The server's keys are behind the store's: the operator of the server must act.
         return error_response(503, "key_outdated", str(exc))

@@ -8,6 +8,7 @@
     ├── InvalidDefinition             a definition breaks a product rule; ``.errors`` by field
     ├── StoreError                    the store refused an operation
     │   ├── NotFound                  no such tenant / operator / definition (``.kind``, ``.key``)
+    │   ├── StoreUnavailable          the database cannot be reached now (nothing written)
     │   ├── AlreadyExists             the name is taken (``.kind``, ``.key``)
     │   │   └── ActionTokenInUse      a live action token would be replaced (``.tenant``)
     │   ├── ActionLimitReached        the tenant already has the maximum number of actions
@@ -54,6 +55,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "StoreError",
+    "StoreUnavailable",
     "TLSFailed",
     "Unauthenticated",
     "WebhookError",
@@ -158,6 +160,13 @@ class ActionTokenInUse(AlreadyExists):
         self.kind = "action token"
         self.key = tenant
         self.tenant = tenant
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now; nothing was written. Try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable right now; nothing was changed, try again")
 
 
 class ActionLimitReached(StoreError):

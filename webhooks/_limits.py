@@ -19,9 +19,10 @@ import threading
 from typing import cast
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from . import _schema as db
-from ._exceptions import ConversationLimitReached, NotFound
+from ._exceptions import ConversationLimitReached, NotFound, StoreUnavailable
 
 __all__ = ["MAX_CALLS_PER_CONVERSATION", "ConversationLimits"]
 
@@ -91,6 +92,13 @@ class ConversationLimits:
         self._nowait: dict[int, sqlite3.Connection] = {}
         self._nowait_lock = threading.Lock()
         self._uncheckpointed = 0
+        # A database that went away, as SQLAlchemy and the driver (psycopg, sqlite3) say it.
+        dbapi = engine.dialect.loaded_dbapi
+        self._unavailable: tuple[type[Exception], ...] = (
+            OperationalError,
+            dbapi.OperationalError,
+            dbapi.InterfaceError,
+        )
 
     def _tenant_id(self, tenant: str) -> int:
         known = self._tenant_ids.get(tenant)
@@ -115,18 +123,22 @@ class ConversationLimits:
         }
         # The DBAPI connection directly: this runs on every webhook call, and SQLAlchemy's
         # connection and transaction layers cost ten times the statement itself.
-        raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
+            raw = self.engine.raw_connection()
             try:
-                cursor.execute(self._sql, values)
-                row = cursor.fetchone()
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(self._sql, values)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                if not self._sqlite:  # SQLite runs in autocommit mode (see _database.py)
+                    raw.commit()
             finally:
-                cursor.close()
-            if not self._sqlite:  # SQLite runs in autocommit mode (see _database.py)
-                raw.commit()
-        finally:
-            raw.close()
+                raw.close()
+        except self._unavailable as exc:
+            # The database went away (a restart, a cut): nothing was counted.
+            raise StoreUnavailable() from exc
         if row is None:
             raise ConversationLimitReached(self.limit)
         return int(row[0])

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import _schema as db
@@ -17,6 +18,7 @@ from ._addresses import Allowance
 from ._database import READ_ONLY
 from ._exceptions import (
     NotFound,
+    StoreUnavailable,
 )
 from ._keyring import Keyring
 from ._messages import masked_url
@@ -48,6 +50,16 @@ def _masked(entry: dict[str, Any] | None) -> dict[str, Any] | None:
     return entry | {"url": masked_url(entry["url"])}
 
 
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The database going away (a restart, a network cut, SQLite's lock held too long) as
+    :class:`StoreUnavailable`: nothing was written, and the caller may try again."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable() from exc
+
+
 class StoreBase:
     """Sessions and helpers shared by the parts of :class:`~webhooks.Store`."""
 
@@ -70,7 +82,7 @@ class StoreBase:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with _translated(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -84,7 +96,7 @@ class StoreBase:
         options: dict[str, object] = {READ_ONLY: True}
         if self.engine.dialect.name == "postgresql":
             options["isolation_level"] = "REPEATABLE READ"
-        with self._sessions() as session, session.begin():
+        with _translated(), self._sessions() as session, session.begin():
             session.connection(execution_options=options)
             yield session
 

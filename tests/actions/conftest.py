@@ -48,6 +48,10 @@ class ThreadedWebhook:
         self._garbage = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._answer_garbage, "127.0.0.1", 0, ssl=context), self.loop
         ).result(10)
+        # No TLS at all: the client's handshake fails.
+        self._plain = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._answer_garbage, "127.0.0.1", 0), self.loop
+        ).result(10)
 
     @staticmethod
     async def _answer_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -60,6 +64,10 @@ class ThreadedWebhook:
         """A TLS server on 127.0.0.1 that answers anything with bytes that are not HTTP."""
         return f"https://127.0.0.1:{self._garbage.sockets[0].getsockname()[1]}/"
 
+    def plain_url(self) -> str:
+        """A server on 127.0.0.1 that speaks no TLS: every handshake with it fails."""
+        return f"https://127.0.0.1:{self._plain.sockets[0].getsockname()[1]}/"
+
     def url(self, path: str) -> str:
         return self.server.url(path)
 
@@ -69,6 +77,7 @@ class ThreadedWebhook:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self._garbage.close)
+        self.loop.call_soon_threadsafe(self._plain.close)
         asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)

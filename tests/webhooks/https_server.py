@@ -63,6 +63,9 @@ class LocalServer:
         app.router.add_get("/redirect", self._redirect)
         app.router.add_route("*", "/status/{code}", self._status)
         app.router.add_get("/drip", self._drip)
+        app.router.add_route("*", "/reset", self._reset)
+        app.router.add_route("*", "/bad-json", self._bad_json)
+        app.router.add_route("*", "/busy", self._busy)
         app.router.add_get("/big", self._big)
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/exact", self._exact)
@@ -148,13 +151,36 @@ class LocalServer:
         return web.json_response({"error": "nope"}, status=int(request.match_info["code"]))
 
     async def _drip(self, request: web.Request) -> web.StreamResponse:
+        """A byte every ``?every=`` seconds (0.1 by default), 200 of them."""
         self._record(request, b"")
+        every = float(request.query.get("every", "0.1"))
         response = web.StreamResponse()
         await response.prepare(request)
         for _ in range(200):
             await response.write(b"x")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(every)
         return response
+
+    async def _reset(self, request: web.Request) -> web.StreamResponse:
+        """Promises 1,000 bytes, sends 100, then resets the connection."""
+        self._record(request, await request.read())
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b'{"text": "' + b"a" * 90)
+        await asyncio.sleep(0.05)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+
+    async def _bad_json(self, request: web.Request) -> web.Response:
+        """Claims JSON, sends something that is not."""
+        self._record(request, await request.read())
+        return web.Response(body=b'{"text": "cut off', content_type="application/json")
+
+    async def _busy(self, request: web.Request) -> web.Response:
+        self._record(request, await request.read())
+        return web.json_response({"error": "slow down"}, status=429, headers={"Retry-After": "30"})
 
     async def _write_until_stopped(
         self, request: web.Request, total: int | None, chunk: bytes
