@@ -190,9 +190,10 @@ def _report(results: dict[tuple[str, int], Stats], comparisons: dict[int, Compar
 
 def run() -> int:
     """Start the server process, measure, print; 0 when the targets are met."""
-    with running() as (port, context, pid):
-        url = f"https://127.0.0.1:{port}/hook"
+    with running() as hook:
+        url = f"https://127.0.0.1:{hook.port}/hook"
         started = time.perf_counter()
-        results, comparisons = asyncio.run(_bench(url, context))
-        print(f"server {url} in process {pid}; measured in {time.perf_counter() - started:.0f} s")
+        results, comparisons = asyncio.run(_bench(url, hook.context))
+        took = time.perf_counter() - started
+        print(f"server {url} in process {hook.pid}; measured in {took:.0f} s")
     return _report(results, comparisons)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
@@ -33,9 +34,19 @@ async def slow(request: web.Request) -> web.Response:
     return web.Response(body=ANSWER, content_type="application/json")
 
 
+@dataclass(frozen=True)
+class Hook:
+    """The running server: its port, a client context trusting it, its process, its CA file."""
+
+    port: int
+    context: ssl.SSLContext
+    pid: int
+    ca_file: Path
+
+
 @contextmanager
-def running() -> Iterator[tuple[int, ssl.SSLContext, int]]:
-    """The server in its own process: its port, a context trusting it, and its process id."""
+def running() -> Iterator[Hook]:
+    """The server in its own process, while the block runs."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     context = ssl.create_default_context()
@@ -47,6 +58,8 @@ def running() -> Iterator[tuple[int, ssl.SSLContext, int]]:
         for pem in cert.cert_chain_pems[1:]:
             pem.write_to_path(str(cert_file), append=True)
         cert.private_key_pem.write_to_path(str(key_file))
+        ca_file = Path(directory, "ca.pem")
+        ca.cert_pem.write_to_path(str(ca_file))
         with subprocess.Popen(
             [sys.executable, "-m", "bench.https_server", str(cert_file), str(key_file)],
             stdin=subprocess.PIPE,
@@ -56,7 +69,7 @@ def running() -> Iterator[tuple[int, ssl.SSLContext, int]]:
             try:
                 if server.stdout is None:
                     raise RuntimeError("no pipe to the server")
-                yield int(server.stdout.readline()), context, server.pid
+                yield Hook(int(server.stdout.readline()), context, server.pid, ca_file)
             finally:
                 if server.stdin is not None:
                     server.stdin.close()

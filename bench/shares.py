@@ -80,8 +80,8 @@ async def _bench(port: int, allow: str, context: object) -> dict[str, Figures]:
 
 def run() -> int:
     """Measure and print; 0 when the target is met."""
-    with running() as (port, context, _):
-        figures = asyncio.run(_bench(port, "127.0.0.1/32", context))
+    with running() as hook:
+        figures = asyncio.run(_bench(hook.port, "127.0.0.1/32", hook.context))
     print(f"tenant B, {B_CALLS} calls, while tenant A has {SLOW_CALLS} slow calls in flight")
     print(f"{'':<10} {'p50 ms':>9} {'failed':>7}")
     for name, figure in figures.items():
