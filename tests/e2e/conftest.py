@@ -67,6 +67,8 @@ class Assistant:
     demo_url: str
     logs: Path
     model: Path
+    action_token: str
+    actions_url: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start_rasa(self, name: str, endpoints: str) -> str:
@@ -85,9 +87,10 @@ class Assistant:
                  self.logs / f"{name}.log", 240)  # fmt: skip
         return url
 
-    def start_action_server(self, name: str) -> str:
-        """Another action-server process on the same store; its URL once it answers."""
-        port = free_port()
+    def start_action_server(self, name: str, port: int | None = None) -> str:
+        """Another action-server process on the same store (on ``port``, or a free one); its
+        URL once it answers."""
+        port = port or free_port()
         self.processes[name] = _start(
             name, [sys.executable, "-m", "actions", "serve", "--port", str(port)],
             self.env, self.logs,
@@ -238,6 +241,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
             demo_url=demo_url,
             logs=logs,
             model=Path(),
+            action_token=action_token,
+            actions_url=f"http://127.0.0.1:{ports['actions']}",
             processes=processes,
         )
         model = assistant.model = assistant.train()

@@ -45,7 +45,7 @@ def test_one_conversation_across_two_rasa_and_two_action_servers(
     assistant: Assistant, postgres_admin: Engine
 ) -> None:
     _redis_up()
-    token = assistant.store.issue_action_token("demo", actor="e2e", replace=True)
+    token = assistant.action_token
     with temporary_postgres(postgres_admin, "rasa_tracker") as tracker_url:
         url = make_url(tracker_url)
         servers = [assistant.start_action_server(f"actions-{i}") for i in (1, 2)]

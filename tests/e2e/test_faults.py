@@ -1,0 +1,166 @@
+"""Faults under the real bot: Rasa's lock store restarted, the action server killed mid-turn.
+
+Each runs on a Rasa replica of its own (the shared assistant keeps serving the other tests).
+While a part is down no request hangs; once it is back the same conversation goes on with the
+right answers, and no webhook call is counted twice.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.admin.conftest import free_port
+from tests.e2e.conftest import IN_CI, Assistant, new_sender
+
+pytestmark = pytest.mark.slow
+
+ANSWER_4521 = ["Order #4521 has shipped and arrives in 2 days."]
+
+
+class Redis:
+    """A Redis of the test's own, on a free port, that it may stop and start."""
+
+    def __init__(self, logs: Path) -> None:
+        self.port = free_port()
+        self.logs = logs
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=(self.logs / "redis.log").open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis(assistant: Assistant) -> Iterator[Redis]:
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed"
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    server = Redis(assistant.logs)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _calls(assistant: Assistant, sender: str) -> int:
+    with assistant.store.engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT calls FROM conversation_calls WHERE conversation LIKE :s"),
+                {"s": f"{sender}:%"},
+            ).scalar_one()
+        )
+
+
+def _say(rasa: str, sender: str, message: str) -> tuple[int, list[str], float]:
+    started = time.monotonic()
+    response = httpx.post(
+        f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+    )
+    texts = [m.get("text", "") for m in response.json()] if response.status_code == 200 else []
+    return response.status_code, texts, time.monotonic() - started
+
+
+def test_a_lock_store_restart_leaves_the_conversation_going(
+    assistant: Assistant, redis: Redis
+) -> None:
+    rasa = assistant.start_rasa(
+        "rasa-redis",
+        f"""action_endpoint:
+  url: {assistant.actions_url}/tenants/demo/webhook
+  token: {assistant.action_token}
+lock_store:
+  type: redis
+  url: 127.0.0.1
+  port: {redis.port}
+  db: 0
+""",
+    )
+    sender = new_sender()
+    assert _say(rasa, sender, "where is my order #4521?")[1] == ANSWER_4521
+    redis.stop()
+    status, _, took = _say(rasa, sender, "where is my order #4522?")
+    assert took < 30  # Rasa gives up on its lock store; nothing hangs
+    redis.start()
+    deadline = time.monotonic() + 30
+    while (answer := _say(rasa, sender, "where is my order #4521?")[1]) != ANSWER_4521:
+        assert time.monotonic() < deadline, (status, answer)
+        time.sleep(1)
+    # The turn Rasa could not lock made no call; the others one each.
+    assert _calls(assistant, sender) == 2
+    assistant.processes.pop("rasa-redis").terminate()
+
+
+@pytest.fixture
+def slow_orders(assistant: Assistant) -> Iterator[Assistant]:
+    store = assistant.store
+    before = store.get_webhook("demo", "order_status").url
+    store.update_webhook(
+        "demo", "order_status", {"url": f"{assistant.demo_url}/slow?seconds=3"}, actor="e2e"
+    )
+    yield assistant
+    store.update_webhook("demo", "order_status", {"url": before}, actor="e2e")
+    time.sleep(0.5)
+
+
+def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
+    slow_orders: Assistant,
+) -> None:
+    assistant = slow_orders
+    port = free_port()
+    actions = assistant.start_action_server("actions-kill", port=port)
+    rasa = assistant.start_rasa(
+        "rasa-kill",
+        f"""action_endpoint:
+  url: {actions}/tenants/demo/webhook
+  token: {assistant.action_token}
+""",
+    )
+    sender = new_sender()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        turn = pool.submit(_say, rasa, sender, "where is my order #4521?")
+        time.sleep(1.5)  # the webhook call is under way
+        os.kill(assistant.processes.pop("actions-kill").pid, signal.SIGKILL)
+        status, _, took = turn.result(timeout=60)
+    assert took < 30  # no hang: Rasa gets its answer (an error) at once
+    assistant.start_action_server("actions-kill", port=port)  # back, on the same address
+    assistant.store.update_webhook(
+        "demo", "order_status", {"url": f"{assistant.demo_url}/orders/status"}, actor="e2e"
+    )
+    deadline = time.monotonic() + 20
+    while (answer := _say(rasa, sender, "where is my order #4521?")[1]) != ANSWER_4521:
+        assert time.monotonic() < deadline, (status, answer)
+        time.sleep(0.5)
+    # The killed turn's call was counted when it was made, the next one once: never twice.
+    assert _calls(assistant, sender) == 2
+    assistant.processes.pop("rasa-kill").terminate()
