@@ -38,11 +38,12 @@ class Redis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=(self.logs / "redis.log").open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self.logs / "redis.log").open("ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -70,6 +71,11 @@ def redis(assistant: Assistant) -> Iterator[Redis]:
     server.start()
     yield server
     server.stop()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
 
 
 def _calls(assistant: Assistant, sender: str) -> int:
@@ -112,13 +118,15 @@ lock_store:
     status, _, took = _say(rasa, sender, "where is my order #4522?")
     assert took < 30  # Rasa gives up on its lock store; nothing hangs
     redis.start()
+    attempts = 1
     deadline = time.monotonic() + 30
     while (answer := _say(rasa, sender, "where is my order #4521?")[1]) != ANSWER_4521:
         assert time.monotonic() < deadline, (status, answer)
+        attempts += 1
         time.sleep(1)
-    # The turn Rasa could not lock made no call; the others one each.
-    assert _calls(assistant, sender) == 2
-    assistant.processes.pop("rasa-redis").terminate()
+    # The turn Rasa could not lock made no call; every other turn exactly one.
+    assert _calls(assistant, sender) == 1 + attempts
+    _end(assistant.processes.pop("rasa-redis"))
 
 
 @pytest.fixture
@@ -150,17 +158,19 @@ def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         turn = pool.submit(_say, rasa, sender, "where is my order #4521?")
         time.sleep(1.5)  # the webhook call is under way
-        os.kill(assistant.processes.pop("actions-kill").pid, signal.SIGKILL)
-        status, _, took = turn.result(timeout=60)
-    assert took < 30  # no hang: Rasa gets its answer (an error) at once
-    assistant.start_action_server("actions-kill", port=port)  # back, on the same address
+        killed = assistant.processes.pop("actions-kill")
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=10)
+        status, said, took = turn.result(timeout=60)
+    # No hang: Rasa gets a failed connection at once. Rasa 3.6 then says nothing for that turn
+    # (an action that fails has no reply of its own, and ours was the one that died).
+    assert took < 30
+    assert (status, said) == (200, [])
     assistant.store.update_webhook(
         "demo", "order_status", {"url": f"{assistant.demo_url}/orders/status"}, actor="e2e"
     )
-    deadline = time.monotonic() + 20
-    while (answer := _say(rasa, sender, "where is my order #4521?")[1]) != ANSWER_4521:
-        assert time.monotonic() < deadline, (status, answer)
-        time.sleep(0.5)
+    assistant.start_action_server("actions-kill", port=port)  # back, on the same address
+    assert _say(rasa, sender, "where is my order #4521?")[1] == ANSWER_4521
     # The killed turn's call was counted when it was made, the next one once: never twice.
     assert _calls(assistant, sender) == 2
-    assistant.processes.pop("rasa-kill").terminate()
+    _end(assistant.processes.pop("rasa-kill"))
