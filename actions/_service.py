@@ -577,6 +577,30 @@ class WebhookService:
             elapsed * 1000,
         )
 
+    def _unavailable(
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        tenant: str,
+        action: str,
+        names: list[str],
+        why: str,
+        exc: BaseException,
+        *,
+        level: int = logging.ERROR,
+    ) -> Events:
+        """Answer as unavailable when the call cannot be made, saying why in the log."""
+        logger.log(
+            level,
+            "%s: tenant=%s action=%s (%s); answered as unavailable",
+            why,
+            tenant,
+            action,
+            type(exc).__name__,
+        )
+        self._fail(dispatcher, domain, tenant, action, "unavailable")
+        return self._clear(names, domain, action)
+
     def _arguments(
         self, webhook: Webhook, tracker: Tracker
     ) -> tuple[dict[str, str | int | float | bool], str | None]:
@@ -631,14 +655,9 @@ class WebhookService:
         except (KeyMismatch, ValueError) as exc:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the user gets a polite answer, nothing is counted or sent.
-            logger.error(
-                "cannot build the request: tenant=%s action=%s (%s)",
-                tenant,
-                action,
-                type(exc).__name__,
+            return self._unavailable(
+                dispatcher, domain, tenant, action, names, "cannot build the request", exc
             )
-            self._fail(dispatcher, domain, tenant, action, "unavailable")
-            return self._clear(names, domain, action)
         try:
             await self.claims.claim(tenant, conversation_key(tracker))
         except ConversationLimitReached:
@@ -646,14 +665,10 @@ class WebhookService:
             return self._clear(names, domain, action)
         except (StoreUnavailable, TimeoutError) as exc:
             # The count cannot be kept now, so no call is made: the limit holds.
-            logger.warning(
-                "cannot count the call: tenant=%s action=%s (%s); answered as unavailable",
-                tenant,
-                action,
-                type(exc).__name__,
-            )
-            self._fail(dispatcher, domain, tenant, action, "unavailable")
-            return self._clear(names, domain, action)
+            return self._unavailable(
+                dispatcher, domain, tenant, action, names, "cannot count the call", exc,
+                level=logging.WARNING,
+            )  # fmt: skip
 
         started = time.perf_counter()
         try:

@@ -1,4 +1,5 @@
-"""Starting one of our servers as a real process for a test, and waiting until it answers."""
+"""Our programs as real processes for a test: a server until it answers, a command line run,
+and what the store counted for a conversation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.admin.conftest import free_port
 
@@ -51,3 +53,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def run_cli(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` with ``env`` (and PATH) only; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def calls_counted(engine: Engine, sender: str) -> int:
+    """The webhook calls the store counted for ``sender``'s conversation."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT calls FROM conversation_calls WHERE conversation LIKE :sender"),
+                {"sender": f"{sender}:%"},
+            ).scalar_one()
+        )

@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from tests.actions.conftest import ActionEnv, payload
 from tests.actions.test_server import ACTION, texts
+from tests.servers import calls_counted
 
 GOOD = "/echo"
 
@@ -57,9 +57,4 @@ def test_a_misbehaving_webhook_gets_an_answer_in_time_and_nothing_breaks(
     action_env.put("order_status", path=GOOD)
     again = action_env.call(payload(ACTION, slots={"order_id": "2"}, sender=sender))
     assert texts(again) == ["method: POST; query: []"]
-    with action_env.store.engine.connect() as connection:
-        counted = connection.execute(
-            text("SELECT calls FROM conversation_calls WHERE conversation LIKE :sender"),
-            {"sender": f"{sender}:%"},
-        ).scalar_one()
-    assert counted == 2  # each call counted once, the failed one too
+    assert calls_counted(action_env.store.engine, sender) == 2  # once each, the failed one too

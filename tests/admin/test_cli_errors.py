@@ -3,33 +3,20 @@ documented exit code (1 refused, 2 usage or configuration), and nothing created 
 
 from __future__ import annotations
 
-import os
 import shlex
 import socket
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.admin.conftest import free_port
+from tests.servers import run_cli as run
 from webhooks import generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:

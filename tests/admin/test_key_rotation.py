@@ -8,9 +8,7 @@ Before, the server kept encrypting with K1 and the value was lost with it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import ROOT, start_server, stop
+from tests.servers import run_cli, start_server, stop
 from webhooks import Keyring, Store, generate_key, key_id_of, make_engine, read_key_file
 
 WEBHOOK = {
@@ -30,15 +28,7 @@ WEBHOOK = {
 
 
 def admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "admin", "--json", *args],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("admin", "--json", *args, env=env)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> Any:

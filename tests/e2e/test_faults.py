@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from tests.admin.conftest import free_port
 from tests.e2e.conftest import IN_CI, Assistant, new_sender
+from tests.servers import calls_counted
 
 pytestmark = pytest.mark.slow
 
@@ -79,13 +79,7 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 
 
 def _calls(assistant: Assistant, sender: str) -> int:
-    with assistant.store.engine.connect() as connection:
-        return int(
-            connection.execute(
-                text("SELECT calls FROM conversation_calls WHERE conversation LIKE :s"),
-                {"s": f"{sender}:%"},
-            ).scalar_one()
-        )
+    return calls_counted(assistant.store.engine, sender)
 
 
 def _say(rasa: str, sender: str, message: str) -> tuple[int, list[str], float]:

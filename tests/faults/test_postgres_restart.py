@@ -15,12 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from sqlalchemy import text
 
 from tests.actions.conftest import ThreadedWebhook, payload
 from tests.actions.test_server import ACTION, texts
 from tests.faults.conftest import Cluster
-from tests.servers import start_server, stop
+from tests.servers import calls_counted, start_server, stop
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
 pytestmark = pytest.mark.slow
@@ -47,13 +46,7 @@ class Deployment:
         return texts(response), time.monotonic() - started
 
     def calls_of(self, sender: str) -> int:
-        with self.store.engine.connect() as connection:
-            return int(
-                connection.execute(
-                    text("SELECT calls FROM conversation_calls WHERE conversation LIKE :s"),
-                    {"s": f"{sender}:%"},
-                ).scalar_one()
-            )
+        return calls_counted(self.store.engine, sender)
 
 
 @pytest.fixture
