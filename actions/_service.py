@@ -48,6 +48,7 @@ from webhooks import (
     StoreUnavailable,
     Webhook,
     WebhookRequest,
+    action_list,
     ask_overrides,
     form_of,
     help_text,
@@ -486,10 +487,10 @@ class WebhookService:
         intent = (tracker.latest_message or {}).get("intent") or {}
         name = intent.get("name") if isinstance(intent, dict) else None
         why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(str(name), "fallback")
-        text = help_text(sorted(descriptions), why=why)
-        reply = designed_or_text(domain, (HELP_RESPONSE,), text)
+        descriptions.sort()
+        reply = designed_or_text(domain, (HELP_RESPONSE,), help_text(descriptions, why=why))
         if "response" in reply:  # the designer's words, with the list to place
-            reply["actions"] = text
+            reply["actions"] = action_list(descriptions)
         dispatcher.utter_message(**reply)
         return [FollowupAction("action_listen")]
 

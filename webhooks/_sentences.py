@@ -16,6 +16,7 @@ __all__ = [
     "FAILURE_MESSAGES",
     "NOT_AN_ANSWER_TEXT",
     "STOPPED_TEXT",
+    "action_list",
     "help_text",
     "question",
     "summary",
@@ -46,6 +47,12 @@ def summary(description: str) -> str:
     return " ".join(text.split()[:_SUMMARY_WORDS])
 
 
+def action_list(descriptions: Sequence[str]) -> str:
+    """What the actions do, one ``- `` line each, from their descriptions ("" for none)."""
+    items = [item for item in (summary(d) for d in descriptions) if item]
+    return "\n".join(f"- {item[:1].upper()}{item[1:]}" for item in items)
+
+
 def help_text(descriptions: Sequence[str], *, why: str) -> str:
     """What the assistant can do, from the enabled actions' descriptions, one per line.
 
@@ -53,10 +60,9 @@ def help_text(descriptions: Sequence[str], *, why: str) -> str:
     chooses the opening. With nothing enabled it still answers, politely.
     """
     intro = _HELP_INTROS.get(why, _HELP_INTROS["fallback"])
-    items = [item for item in (summary(d) for d in descriptions) if item]
-    if not items:
+    lines = action_list(descriptions)
+    if not lines:
         return f"{intro}I can't look anything up for you at the moment. Please try again later."
-    lines = "\n".join(f"- {item[:1].upper()}{item[1:]}" for item in items)
     return f"{intro}Here is what I can help you with:\n{lines}"
 
 

@@ -274,12 +274,15 @@ def test_the_help_lists_the_enabled_actions_live_then_listens(action_env: Action
 
 
 def test_a_designers_help_response_wins_and_gets_the_list(action_env: ActionEnv) -> None:
+    for webhook in action_env.store.list_webhooks("acme"):
+        action_env.store.delete_webhook("acme", webhook.name, actor="test")
     action_env.put("order_status")
     response = _help(
         action_env, "greet", utter_webhook_help=[{"text": "Hi, I am Shopbot. {actions}"}]
     )
     assert [r.get("response") for r in response.json()["responses"]] == ["utter_webhook_help"]
-    assert response.json()["responses"][0]["actions"].endswith("- Look up the status of an order")
+    # The list alone: the designer's words open it.
+    assert response.json()["responses"][0]["actions"] == "- Look up the status of an order"
 
 
 # -- the call ---------------------------------------------------------------------------------
