@@ -124,7 +124,7 @@ class Catalog(Rotation):
         kept = set(stored)
         changed: list[str] = []
         errors: list[FieldError] = []
-        writing_key: str | None = None
+        checked = False  # whether this process's key may write (asked once per change)
         for name, value in definition.headers.items():
             existing = stored.pop(name.lower(), None)
             kept.discard(name.lower())
@@ -137,14 +137,13 @@ class Catalog(Rotation):
                         FieldError(f"headers.{name}", "no such header to remove", "not_found")
                     )
                 continue
-            if writing_key is None:
-                writing_key = self._check_writing_key(session)
+            if not checked:
+                self._check_writing_key(session)
+                checked = True
+            sealed, key_id = self.keyring.seal(value.get_secret_value())
             session.add(
                 db.WebhookHeader(
-                    webhook_id=row.id,
-                    name=name,
-                    value_encrypted=self.keyring.encrypt(value.get_secret_value()),
-                    key_id=writing_key,
+                    webhook_id=row.id, name=name, value_encrypted=sealed, key_id=key_id
                 )
             )
             kept.add(name.lower())

@@ -138,6 +138,13 @@ class Keyring:
         self._follow()
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
+    def seal(self, plaintext: str) -> tuple[str, str]:
+        """Encrypt with the first key; the token and that key's id, from one reading of the
+        key file (so the id recorded beside a value is the key that made it)."""
+        self._follow()
+        token = self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+        return token, self._ids[0]
+
     def decrypt(self, token: str) -> str:
         """Decrypt with whichever key made ``token``; :class:`KeyMismatch` if none did."""
         self._follow()

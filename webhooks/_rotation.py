@@ -58,9 +58,9 @@ class Rotation(StoreBase):
                 for sealed in session.scalars(query if key is None else query.limit(1)):
                     self.keyring.decrypt(sealed)
 
-    def _check_writing_key(self, session: Session) -> str:
-        """The id of the key to encrypt with now; :class:`KeyOutdated` when writing with it
-        could lose the value later."""
+    def _check_writing_key(self, session: Session) -> None:
+        """Raise :class:`KeyOutdated` when writing a value with this process's first key
+        could lose it later."""
         ids = self.keyring.ids
         rows = session.execute(select(db.EncryptionKey.key_id, db.EncryptionKey.state))
         states = {key: state for key, state in rows}
@@ -76,7 +76,6 @@ class Rotation(StoreBase):
                 "give it the current key list (newest first) and restart it if it reads "
                 "WEBHOOKS_KEYS"
             )
-        return ids[0]
 
     def key_use(self) -> list[KeyUse]:
         """How many stored values each key encrypted (None: not recorded, pre-0003)."""
