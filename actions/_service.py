@@ -277,16 +277,20 @@ class ClaimWorker:
                     _on_their_loops(waiting, _end_waits)
 
 
+def _intent_of(tracker: Tracker) -> str:
+    """The name of the latest message's intent ("" when it has none)."""
+    intent = (tracker.latest_message or {}).get("intent")
+    name = intent.get("name") if isinstance(intent, dict) else None
+    return name if isinstance(name, str) else ""
+
+
 def _not_an_answer(tracker: Tracker) -> set[str]:
     """The slots the latest message filled from its text although it was no answer: a
     greeting, thanks, a request for help or an off-topic message (by its intent). A value the
     message carried as an entity is an answer whatever the intent."""
-    message = tracker.latest_message or {}
-    intent = message.get("intent")
-    name = intent.get("name") if isinstance(intent, dict) else None
-    if name not in NOT_AN_ANSWER_INTENTS:
+    if _intent_of(tracker) not in NOT_AN_ANSWER_INTENTS:
         return set()
-    entities = message.get("entities")
+    entities = (tracker.latest_message or {}).get("entities")
     carried = {
         str(entity.get("entity"))
         for entity in (entities if isinstance(entities, list) else [])
@@ -484,9 +488,7 @@ class WebhookService:
             if snapshot is not None and snapshot.tenant.skill_enabled
             else []
         )
-        intent = (tracker.latest_message or {}).get("intent") or {}
-        name = intent.get("name") if isinstance(intent, dict) else None
-        why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(str(name), "fallback")
+        why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(_intent_of(tracker), "fallback")
         descriptions.sort()
         reply = designed_or_text(domain, (HELP_RESPONSE,), help_text(descriptions, why=why))
         if "response" in reply:  # the designer's words, with the list to place
