@@ -1,3 +1,6 @@
 """Benchmarks: ``python -m bench`` (what ``make bench`` runs) runs every module in
 :data:`bench.__main__.BENCHMARKS`; each exposes ``run() -> int`` and prints its own figures.
 """
+
+#: Nothing to import: the command line (``python -m bench``) is the interface.
+__all__: list[str] = []

@@ -32,8 +32,7 @@ import aiohttp
 import httpx
 
 from bench.https_server import running
-from webhooks._egress import Egress
-from webhooks._messages import WebhookRequest
+from webhooks import Egress, WebhookRequest
 
 ARGUMENTS = {"order": "4521", "email": "person@example.com"}
 #: Calls measured per round and concurrency; warm-up calls come on top.

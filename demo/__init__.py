@@ -5,3 +5,6 @@ authority, generated on first start under ``.data/demo-ca/`` (``ca.pem`` is what
 ``WEBHOOKS_CA_FILE`` must name; the keys never leave ``.data/``). ``demo/actions.json`` holds the
 matching webhook definitions, to load through the admin API. Development only.
 """
+
+#: Nothing to import: the command line (``python -m demo``) is the interface.
+__all__: list[str] = []

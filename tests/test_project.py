@@ -45,14 +45,70 @@ def test_the_core_imports_no_adapter() -> None:
                 )
 
 
+ADAPTERS = ("actions", "admin", "bot", "demo", "bench")
+
+
+def boundary_breaches(root: Path) -> list[str]:
+    """Where an adapter package under ``root`` reaches past the core's public names: a core
+    module imported in any form (``from webhooks._x import``, ``from webhooks import _x``,
+    ``import webhooks._x``), or another adapter."""
+    breaches: list[str] = []
+    for package in ADAPTERS:
+        others = set(ADAPTERS) - {package}
+        for path in sorted((root / package).rglob("*.py")):
+            where = str(path.relative_to(root))
+            for node in ast.walk(ast.parse(path.read_text(), filename=where)):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    top = node.module.split(".")[0]
+                    if node.module.startswith("webhooks."):
+                        breaches.append(f"{where}: from {node.module} import")
+                    elif node.module == "webhooks":
+                        breaches += [
+                            f"{where}: from webhooks import {alias.name}"
+                            for alias in node.names
+                            if alias.name.startswith("_")
+                        ]
+                    elif top in others:
+                        breaches.append(f"{where}: from {node.module} import")
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        top = alias.name.split(".")[0]
+                        if alias.name.startswith("webhooks.") or top in others:
+                            breaches.append(f"{where}: import {alias.name}")
+    return breaches
+
+
 def test_adapters_import_only_the_core_public_names() -> None:
-    for path in (ROOT / "admin").rglob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                assert not node.module.startswith("webhooks."), (
-                    f"{path.relative_to(ROOT)} imports {node.module}"
-                )
+    assert boundary_breaches(ROOT) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from webhooks._egress import Egress",
+        "from webhooks import _schema as db",
+        "import webhooks._limits",
+        "from webhooks.migrations import env",
+        "from admin import create_app",
+    ],
+)
+def test_the_boundary_test_catches_a_planted_import(tmp_path: Path, line: str) -> None:
+    for package in ADAPTERS:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "bot" / "planted.py").write_text(f"{line}\n")
+    assert boundary_breaches(tmp_path) == [f"bot/planted.py: {_said(line)}"]
+
+
+def _said(line: str) -> str:
+    if line.startswith("from webhooks import _schema"):
+        return "from webhooks import _schema"
+    return line.rsplit(" ", 1)[0] if line.startswith("from ") else line
+
+
+@pytest.mark.parametrize("package", ADAPTERS)
+def test_every_adapter_package_says_what_it_exports(package: str) -> None:
+    assert isinstance(importlib.import_module(package).__all__, list)
 
 
 def test_readme_documents_every_setting() -> None:
