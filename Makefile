@@ -33,6 +33,9 @@ typecheck: venv  ## mypy strict on the packages
 test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+unit: venv lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
+	$(PY) -m pytest -m "not rasa" $(PYTEST_ARGS)
+
 bench: venv  ## run the benchmarks and print the figures
 	$(PY) -m bench
 

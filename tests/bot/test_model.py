@@ -33,7 +33,7 @@ from tests.bot.conftest import (
 )
 from webhooks import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.conftest import Assistant, new_sender
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 ORDER_KEY = {"X-Api-Key": "demo-key-not-secret"}
 

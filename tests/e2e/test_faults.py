@@ -24,7 +24,7 @@ from tests.admin.conftest import free_port
 from tests.e2e.conftest import IN_CI, Assistant, new_sender
 from tests.servers import calls_counted
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 ANSWER_4521 = ["Order #4521 has shipped and arrives in 2 days."]
 

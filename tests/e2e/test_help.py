@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import Assistant, new_sender
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 HELP_LINES = ["- Look up the status of an order", "- Tell the opening hours of a store"]
 OFFERS_LINE = "- List today's offers"

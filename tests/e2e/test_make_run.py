@@ -23,7 +23,7 @@ import pytest
 from tests.admin.conftest import free_port
 from tests.e2e.conftest import ROOT, _needs_rasa
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 #: A cold machine builds both environments and trains: minutes. A warm one: about a minute.
 UP_WITHIN = 900.0

@@ -6,7 +6,7 @@ import pytest
 
 from tests.e2e.conftest import Assistant, new_sender
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 
 def test_a_new_action_is_used_after_sync_train_reload_without_restart(

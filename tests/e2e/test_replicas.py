@@ -13,7 +13,7 @@ from sqlalchemy import Engine, make_url
 from tests.conftest import IN_CI, temporary_postgres
 from tests.e2e.conftest import METRICS_TOKEN, Assistant, new_sender
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 
 def _redis_up() -> None:
