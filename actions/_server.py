@@ -124,10 +124,9 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
     Each definition serves its action, its form's validator and a question action per
     parameter; the tenant serves the "stopped" and "help" actions too. Building every callable
     for 100,000 definitions at start-up would cost hundreds of thousands of objects; the
-    executor only ever
-    calls ``actions.get(name)`` (and ``keys()`` to list them), so they are made per request
-    instead. Built on one snapshot's definitions, never changed: a refresh installs a new one,
-    so a request being served keeps a consistent view.
+    executor only ever calls ``actions.get(name)`` (and ``keys()`` to list them), so they are
+    made per request instead. Built on one snapshot's definitions, never changed: a refresh
+    installs a new one, so a request being served keeps a consistent view.
     """
 
     __slots__ = ("_service", "_tenant", "_webhooks")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -115,7 +115,7 @@ def _describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _unreachable(engine: Engine, exc: DBAPIError) -> ConfigurationError:
+def _unreachable(engine: Engine, exc: OperationalError) -> ConfigurationError:
     # The driver's first line says why (refused, unknown host, no such database, bad
     # password); the rest is a hint list and SQLAlchemy's link.
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
@@ -139,9 +139,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         command.upgrade(_config(engine), revision)
-    except DBAPIError as exc:
-        if not isinstance(exc, OperationalError):
-            raise
+    except OperationalError as exc:
         raise _unreachable(engine, exc) from exc
 
 

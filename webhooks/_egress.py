@@ -225,8 +225,8 @@ class Egress:
     the inner resolver the guard wraps (default: the system resolver; tests script DNS with it);
     ``pool_limit``, ``pool_limit_per_host`` and ``keepalive_timeout`` for the connection pool;
     ``share_limit``, the calls one share may have in flight (half of them to one host; see
-    :meth:`call`). The session is
-    made lazily inside the running loop; close it with :meth:`aclose` or use ``async with``.
+    :meth:`call`). The session is made lazily inside the running loop; close it with
+    :meth:`aclose` or use ``async with``.
     """
 
     def __init__(
