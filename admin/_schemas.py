@@ -59,6 +59,7 @@ class WebhookOut(_Out):
     method: Literal["POST", "GET"]
     timeout: float
     parameters: list[Parameter]
+    examples: list[str] = Field(description="requests as users would write them")
     headers: list[str] = Field(description="names of the configured headers (values are secret)")
     enabled: bool
     revision: int

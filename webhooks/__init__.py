@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from ._accounts import token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
+from ._answers import allowed_value, pattern_problem, value_in_request
 from ._database import check_database, make_engine, migrate
 from ._definitions import (
+    MAX_EXAMPLES,
     MAX_HEADERS,
     MAX_NAME_LENGTH,
     MAX_PARAMETERS,
@@ -64,6 +66,13 @@ from ._messages import (
     reject_json_constant,
 )
 from ._naming import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASK_ANSWER_ACTION,
+    ASKING_SLOT,
+    CALL_ACTION,
+    DISPATCH_FORM,
+    DISPATCH_VALIDATOR,
     FALLBACK_INTENTS,
     GREET_INTENT,
     HELP_ACTION,
@@ -74,6 +83,8 @@ from ._naming import (
     STOP_INTENT,
     STOPPED_ACTION,
     STOPPED_RESPONSE,
+    VALUES_SLOT,
+    WEBHOOK_INTENT,
     ask_action,
     ask_overrides,
     asked_by,
@@ -104,8 +115,15 @@ from ._storebase import MAX_ID
 from ._urls import check_url
 
 __all__ = [
+    "ACTION_SLOT",
+    "ANSWER_SLOT",
+    "ASKING_SLOT",
+    "ASK_ANSWER_ACTION",
     "BLOCKED_NETWORKS",
+    "CALL_ACTION",
     "CATEGORIES",
+    "DISPATCH_FORM",
+    "DISPATCH_VALIDATOR",
     "FAILURE_MESSAGES",
     "FALLBACK_INTENTS",
     "GREET_INTENT",
@@ -117,6 +135,7 @@ __all__ = [
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
     "MAX_CALLS_PER_CONVERSATION",
+    "MAX_EXAMPLES",
     "MAX_HEADERS",
     "MAX_ID",
     "MAX_NAME_LENGTH",
@@ -133,7 +152,9 @@ __all__ = [
     "STOP_INTENT",
     "TEST_PREVIEW_CHARS",
     "TRUNCATION_MARK",
+    "VALUES_SLOT",
     "VARIABLES",
+    "WEBHOOK_INTENT",
     "ActionLimitReached",
     "ActionTokenInUse",
     "Allowance",
@@ -177,6 +198,7 @@ __all__ = [
     "WebhookTimeout",
     "action_list",
     "actor_of",
+    "allowed_value",
     "ask_action",
     "ask_overrides",
     "asked_by",
@@ -197,6 +219,7 @@ __all__ = [
     "migrate",
     "open_store",
     "parse_definition",
+    "pattern_problem",
     "question",
     "read_key_file",
     "redact",
@@ -207,6 +230,7 @@ __all__ = [
     "truncated_slot",
     "trust",
     "validator_of",
+    "value_in_request",
     "webhook_of_form",
     "webhook_of_intent",
     "webhook_of_validator",

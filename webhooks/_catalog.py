@@ -94,6 +94,7 @@ class Catalog(Rotation):
             method="GET" if row.method == "GET" else "POST",
             timeout=row.timeout,
             parameters=tuple(dict(p) for p in row.parameters),
+            examples=tuple(row.examples or ()),
             enabled=row.enabled,
             revision=row.revision,
             created_at=utc(row.created_at),
@@ -174,7 +175,8 @@ class Catalog(Rotation):
                     url=definition.url,
                     method=definition.method,
                     timeout=definition.timeout,
-                    parameters=[p.model_dump() for p in definition.parameters],
+                    parameters=[p.record() for p in definition.parameters],
+                    examples=list(definition.examples),
                     enabled=definition.enabled,
                     revision=1,
                 )
@@ -211,7 +213,8 @@ class Catalog(Rotation):
             row.url = definition.url
             row.method = definition.method
             row.timeout = definition.timeout
-            row.parameters = [p.model_dump() for p in definition.parameters]
+            row.parameters = [p.record() for p in definition.parameters]
+            row.examples = list(definition.examples)
             row.enabled = definition.enabled
             row.revision += 1
             row.updated_at = datetime.now(UTC)

@@ -18,11 +18,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ._addresses import Allowance
+from ._answers import pattern_problem
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from ._urls import MAX_URL_LENGTH, check_url
 
 __all__ = [
+    "MAX_EXAMPLES",
     "MAX_HEADERS",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
@@ -40,6 +42,12 @@ MAX_NAME_LENGTH = 64
 MAX_PARAMETERS = 20
 MAX_HEADERS = 20
 MAX_HEADER_VALUE = 4096
+#: Example requests per definition: enough to teach the router an action's wording, few enough
+#: to keep the routing table (fetched by every Rasa replica) small.
+MAX_EXAMPLES = 20
+MAX_EXAMPLE_LENGTH = 200
+MAX_ALLOWED_VALUES = 50
+MAX_PATTERN_LENGTH = 200
 
 ParameterType = Literal["string", "number", "integer", "boolean"]
 Method = Literal["POST", "GET"]
@@ -57,13 +65,29 @@ def _printable(value: str) -> str:
 
 
 Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_printable)]
+#: No line breaks or tabs either: one example or value is one line of the bot's training data.
+_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str:
+    if _LINE_FORBIDDEN.search(value):
+        raise ValueError("must be one line without control characters")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Example = Annotated[
+    str, Field(min_length=1, max_length=MAX_EXAMPLE_LENGTH), AfterValidator(_one_line)
+]
+AllowedValue = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
 
 
 #: An action X is served as X and validate_X_form, with a form X_form and slots X_result and
 #: X_truncated; Rasa keeps action_* and utter_* for itself. Names that would collide are refused.
 RESERVED_ACTION_PREFIXES = ("action_", "utter_", "validate_")
 RESERVED_SUFFIXES = ("_form", "_result", "_truncated")
-RESERVED_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
+RESERVED_SLOTS = frozenset({"requested_slot", "session_started_metadata", "webhook_action"})
 
 
 class _Strict(BaseModel):
@@ -77,6 +101,16 @@ class Parameter(_Strict):
     type: ParameterType = "string"
     description: Text
     required: bool = True
+    #: For a string: the only answers accepted (matched regardless of case, sent as written
+    #: here), also taken straight from the request ("opening hours in Lisbon").
+    values: Annotated[list[AllowedValue], Field(max_length=MAX_ALLOWED_VALUES)] | None = None
+    #: For a string: a regular expression the answer must contain (the match is the value,
+    #: or its first group), also taken straight from the request.
+    pattern: Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """As stored: the optional rules only when set."""
+        return self.model_dump(exclude_none=True)
 
 
 class DefinitionInput(_Strict):
@@ -92,12 +126,15 @@ class DefinitionInput(_Strict):
     method: Method = "POST"
     timeout: Annotated[float, Field(ge=1, le=30)] = 10.0
     parameters: Annotated[list[Parameter], Field(max_length=MAX_PARAMETERS)] = []
+    #: Requests as users would write them; the live router matches messages against them.
+    examples: Annotated[list[Example], Field(max_length=MAX_EXAMPLES)] = []
     headers: dict[str, SecretStr | None] = {}
     enabled: bool = True
 
     def public(self) -> dict[str, Any]:
         """The definition without header values (names of headers being set only)."""
-        data = self.model_dump(exclude={"headers"})
+        data = self.model_dump(exclude={"headers", "parameters"})
+        data["parameters"] = [parameter.record() for parameter in self.parameters]
         data["headers"] = sorted(name for name, value in self.headers.items() if value is not None)
         return data
 
@@ -169,6 +206,20 @@ def _semantic_errors(
                 )
             )
         seen.setdefault(parameter.name, index)
+        errors.extend(_answer_rule_errors(parameter, f"parameters[{index}]"))
+
+    spelled: dict[str, int] = {}
+    for index, example in enumerate(definition.examples):
+        key = " ".join(example.lower().split())
+        if key in spelled:
+            errors.append(
+                FieldError(
+                    f"examples[{index}]",
+                    f"the same example as examples[{spelled[key]}]",
+                    code="duplicate",
+                )
+            )
+        spelled.setdefault(key, index)
 
     lowered: dict[str, str] = {}
     for name, value in definition.headers.items():
@@ -204,6 +255,40 @@ def _semantic_errors(
             errors.append(FieldError(field, "header values may not contain control characters"))
     if len(definition.headers) > MAX_HEADERS:
         errors.append(FieldError("headers", f"at most {MAX_HEADERS} headers"))
+    return errors
+
+
+def _answer_rule_errors(parameter: Parameter, field: str) -> list[FieldError]:
+    """What is wrong with a parameter's allowed values or pattern."""
+    errors: list[FieldError] = []
+    if parameter.values is not None and parameter.pattern is not None:
+        errors.append(
+            FieldError(f"{field}.pattern", "give allowed values or a pattern, not both", "invalid")
+        )
+    for rule in ("values", "pattern"):
+        if getattr(parameter, rule) is not None and parameter.type != "string":
+            errors.append(
+                FieldError(f"{field}.{rule}", "only string parameters take this rule", "invalid")
+            )
+    if parameter.values is not None:
+        if not parameter.values:
+            errors.append(FieldError(f"{field}.values", "give at least one value", "invalid"))
+        lowered: dict[str, int] = {}
+        for index, value in enumerate(parameter.values):
+            key = value.strip().lower()
+            if key in lowered:
+                errors.append(
+                    FieldError(
+                        f"{field}.values[{index}]",
+                        f"the same value as values[{lowered[key]}]",
+                        "duplicate",
+                    )
+                )
+            lowered.setdefault(key, index)
+    if parameter.pattern is not None:
+        problem = pattern_problem(parameter.pattern)
+        if problem is not None:
+            errors.append(FieldError(f"{field}.pattern", problem, "invalid_pattern"))
     return errors
 
 

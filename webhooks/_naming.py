@@ -1,7 +1,15 @@
-"""The names of the Rasa entries for a stored definition, in one place.
+"""The names of the Rasa entries for the webhook actions, in one place.
 
-The bot tooling writes them into the generated domain and rules; the action server serves
-them. For a stored definition ``X`` with parameters ``p1..pn``:
+Every action runs through one generic dispatch, declared once in the domain, so an action saved
+through the admin API is served without a retrain: intent ``webhook`` with entity
+``webhook_action`` naming the action (set by the live router, or by the trained intent
+``webhook_X``, in Rasa's NLU), the slot ``webhook_action``, one form ``webhook_form`` whose
+validator decides from the live definition which parameter to ask next (its name in slot
+``webhook_asking``, its typed values in ``webhook_values``), one answer slot
+``webhook_answer`` asked by ``action_ask_webhook_answer``, and the call ``action_webhook``.
+
+Models trained before the generic dispatch have per-action entries, still served until they are
+retrained. For a stored definition ``X`` with parameters ``p1..pn``:
 
 - intent ``webhook_X`` (the user asks for it; also how ``bot check`` tells a webhook action in a
   trained model from the designer's own actions),
@@ -28,7 +36,14 @@ from collections.abc import Callable, Collection
 from ._definitions import NAME_PATTERN
 
 __all__ = [
+    "ACTION_SLOT",
+    "ANSWER_SLOT",
+    "ASKING_SLOT",
+    "ASK_ANSWER_ACTION",
     "ASK_PREFIX",
+    "CALL_ACTION",
+    "DISPATCH_FORM",
+    "DISPATCH_VALIDATOR",
     "FALLBACK_INTENTS",
     "GREET_INTENT",
     "HELP_ACTION",
@@ -40,6 +55,8 @@ __all__ = [
     "STOPPED_ACTION",
     "STOPPED_RESPONSE",
     "STOP_INTENT",
+    "VALUES_SLOT",
+    "WEBHOOK_INTENT",
     "ask_action",
     "ask_overrides",
     "asked_by",
@@ -55,6 +72,16 @@ __all__ = [
 ]
 
 INTENT_PREFIX = "webhook_"
+WEBHOOK_INTENT = "webhook"
+#: The entity the router (or a trained intent) adds, and the slot it fills: the action asked for.
+ACTION_SLOT = "webhook_action"
+DISPATCH_FORM = "webhook_form"
+DISPATCH_VALIDATOR = "validate_webhook_form"
+ANSWER_SLOT = "webhook_answer"
+ASK_ANSWER_ACTION = "action_ask_webhook_answer"
+ASKING_SLOT = "webhook_asking"
+VALUES_SLOT = "webhook_values"
+CALL_ACTION = "action_webhook"
 ASK_PREFIX = "action_ask_"
 STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"

@@ -50,6 +50,7 @@ class Webhook:
     timeout: float
     parameters: tuple[dict[str, Any], ...]
     enabled: bool
+    examples: tuple[str, ...] = ()
     revision: int
     created_at: datetime
     updated_at: datetime
@@ -68,6 +69,7 @@ class Webhook:
             "method": self.method,
             "timeout": self.timeout,
             "parameters": [dict(p) for p in self.parameters],
+            "examples": list(self.examples),
             "headers": list(self.header_names),
             "enabled": self.enabled,
         }

@@ -114,6 +114,7 @@ class Webhook(Base):
     method: Mapped[str] = mapped_column(String(8))
     timeout: Mapped[float] = mapped_column(Float)
     parameters: Mapped[list[Any]] = mapped_column(JSON)
+    examples: Mapped[list[Any]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -33,6 +33,8 @@ _HELP_INTROS = {
 #: Words of a description's first clause kept in a summary.
 _SUMMARY_WORDS = 12
 
+#: A question lists the allowed values when there are at most this many.
+_CHOICES_LISTED = 6
 _TYPE_HINTS = {
     "integer": " (a whole number)",
     "number": " (a number)",
@@ -81,6 +83,9 @@ def question(parameter: Mapping[str, Any]) -> str:
     if description[:1].isupper() and not description[1:2].isupper():
         description = description[0].lower() + description[1:]
     hint = _TYPE_HINTS.get(str(parameter.get("type", "string")), "")
+    values = parameter.get("values") or []
+    if 0 < len(values) <= _CHOICES_LISTED:
+        hint = f" ({', '.join(values[:-1])} or {values[-1]})" if len(values) > 1 else ""
     return f"Please tell me {description}{hint}."
 
 

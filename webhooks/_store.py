@@ -105,6 +105,7 @@ class Store(Accounts, Catalog):
                 db.Webhook.timeout,
                 # As text: equal lists are then decoded once and shared.
                 cast(db.Webhook.parameters, Text),
+                db.Webhook.examples,
                 db.Webhook.enabled,
                 db.Webhook.revision,
                 db.Webhook.created_at,
@@ -155,6 +156,7 @@ class Store(Accounts, Catalog):
                 method,
                 timeout,
                 parameters_text,
+                examples,
                 enabled,
                 revision,
                 created_at,
@@ -180,6 +182,7 @@ class Store(Accounts, Catalog):
                     method="GET" if method == "GET" else "POST",
                     timeout=floats.setdefault(timeout, timeout),
                     parameters=parameters,
+                    examples=tuple(examples or ()),
                     enabled=enabled,
                     revision=revision,
                     created_at=created,

@@ -396,3 +396,29 @@ def test_a_refused_header_value_is_never_quoted(admin_server: AdminServer, value
     assert response.json()["error"]["field"] == "headers.X-Api-Key"
     assert CANARY not in response.text
     assert CANARY not in admin_server.log_path.read_text()
+
+
+def test_examples_and_allowed_values_round_trip_with_field_errors(
+    admin_server: AdminServer,
+) -> None:
+    city = {"name": "city", "type": "string", "description": "the city",
+            "values": ["Berlin", "Lisbon"]}  # fmt: skip
+    with admin_server.client("manager") as client:
+        client.delete("/webhooks/hours")
+        created = client.post(
+            "/webhooks",
+            json=admin_server.definition(
+                "hours", examples=["when are you open?"], parameters=[city]
+            ),
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["examples"] == ["when are you open?"]
+        assert created.json()["parameters"][0]["values"] == ["Berlin", "Lisbon"]
+        bad = client.patch("/webhooks/hours", json={"examples": ["a", "A"]})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "examples[1]"
+        patched = client.patch("/webhooks/hours", json={"examples": ["opening times"]})
+        assert patched.json()["examples"] == ["opening times"]
+        audit = client.get("/audit", params={"limit": 5}).json()["items"][0]
+    assert audit["before"]["examples"] == ["when are you open?"]
+    assert audit["after"]["examples"] == ["opening times"]

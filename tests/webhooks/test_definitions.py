@@ -266,3 +266,113 @@ def test_bad_updates_name_the_field(changes: dict[str, Any], field: str) -> None
     with pytest.raises(InvalidDefinition) as caught:
         merge_definition(CURRENT, changes, replace=False)
     assert caught.value.field == field
+
+
+# -- what the live router and the forms learn from: examples, allowed values, patterns ---------
+
+
+def city(**rule: Any) -> dict[str, Any]:
+    return {"name": "city", "type": "string", "description": "the city"} | rule
+
+
+def test_examples_and_answer_rules_are_kept_as_given() -> None:
+    definition = parse_definition(
+        valid(
+            examples=["where is my parcel?", "track order 4521"],
+            parameters=[city(values=["Berlin", "Lisbon"]), city(name="code", pattern=r"\d{4}")],
+        )
+    )
+    public = definition.public()
+    assert public["examples"] == ["where is my parcel?", "track order 4521"]
+    assert public["parameters"][0]["values"] == ["Berlin", "Lisbon"]
+    assert public["parameters"][1]["pattern"] == r"\d{4}"
+    assert "pattern" not in public["parameters"][0]  # stored only when set
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        pytest.param({"examples": ["ok"] * 2}, "examples[1]", "duplicate", id="duplicate"),
+        pytest.param({"examples": ["A b", "a  B"]}, "examples[1]", "duplicate", id="same-words"),
+        pytest.param({"examples": [f"e{i}" for i in range(21)]}, "examples", "invalid", id="21"),
+        pytest.param({"examples": ["x" * 201]}, "examples[0]", "invalid", id="too-long"),
+        pytest.param({"examples": [""]}, "examples[0]", "invalid", id="empty"),
+        pytest.param({"examples": ["   "]}, "examples[0]", "invalid", id="blank"),
+        pytest.param({"examples": ["two\nlines"]}, "examples[0]", "invalid", id="newline"),
+        pytest.param({"examples": "where"}, "examples", "invalid", id="not-a-list"),
+        pytest.param(
+            {"parameters": [city(type="integer", values=["1"])]},
+            "parameters[0].values",
+            "invalid",
+            id="values-on-an-integer",
+        ),
+        pytest.param(
+            {"parameters": [city(values=[])]}, "parameters[0].values", "invalid", id="no-values"
+        ),
+        pytest.param(
+            {"parameters": [city(values=["Berlin", "berlin"])]},
+            "parameters[0].values[1]",
+            "duplicate",
+            id="duplicate-value",
+        ),
+        pytest.param(
+            {"parameters": [city(values=["a"], pattern="a")]},
+            "parameters[0].pattern",
+            "invalid",
+            id="both-rules",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern="(")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="not-a-regex",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"(a+)+$")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="nested-repetition",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"(\w+\s?)*x")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="nested-repetition-2",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"(a|ab)*c")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="alternatives-repeated",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"(a)\1")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="back-reference",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"(a)(b)")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="two-groups",
+        ),
+        pytest.param(
+            {"parameters": [city(name="webhook_action")]},
+            "parameters[0].name",
+            "reserved",
+            id="the-dispatchs-entity",
+        ),
+    ],
+)
+def test_bad_examples_and_answer_rules_name_the_field(
+    changes: dict[str, Any], field: str, code: str
+) -> None:
+    assert errors_of(valid(**changes)).get(field) == code, errors_of(valid(**changes))
+
+
+def test_an_explosive_pattern_is_refused_before_it_could_run() -> None:
+    # Python's re takes exponential time on this one; saved, it would stall every replica.
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_definition(valid(parameters=[city(pattern=r"(a+)+b")]))
+    assert "exponential" in caught.value.errors[0].message
