@@ -2,7 +2,9 @@
 
 Routes: ``POST /tenants/<tenant>/webhook`` (Rasa's ``action_endpoint``, token in ``?token=``),
 ``POST /webhook`` for the configured default tenant, ``GET /tenants/<tenant>/actions`` and
-``GET /actions`` (same token), ``GET /health`` and ``GET /metrics``. rasa-sdk 3.21's executor
+``GET /actions`` (same token), ``GET /tenants/<tenant>/routing`` (what the live router in Rasa
+matches messages against; the same token, also as ``Authorization: Bearer``), ``GET /health``
+and ``GET /metrics``. rasa-sdk 3.21's executor
 caches one domain per instance, so each tenant has its own. Errors are JSON and never echo the
 request (rasa-sdk's own 500 handler does; we do not use it).
 """
@@ -29,6 +31,9 @@ from sanic.response import HTTPResponse, raw
 from sanic.response import json as json_response
 
 from webhooks import (
+    ASK_ANSWER_ACTION,
+    CALL_ACTION,
+    DISPATCH_VALIDATOR,
     HELP_ACTION,
     STOPPED_ACTION,
     ConversationLimits,
@@ -46,6 +51,7 @@ from webhooks import (
     webhook_of_validator,
 )
 
+from ._dispatch import Dispatch
 from ._metrics import CONTENT_TYPE, Metrics
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from ._service import WebhookService, form_slots
@@ -118,6 +124,15 @@ def _call_problem(call: object) -> str | None:
     return None
 
 
+#: The generic dispatch's actions: name -> the method of :class:`Dispatch` serving it.
+_GENERIC = {
+    CALL_ACTION: "call",
+    DISPATCH_VALIDATOR: "validate",
+    ASK_ANSWER_ACTION: "ask",
+    STOPPED_ACTION: "stopped",
+}
+
+
 class TenantActions(Mapping[str, Callable[..., Any]]):
     """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
 
@@ -129,21 +144,21 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
     installs a new one, so a request being served keeps a consistent view.
     """
 
-    __slots__ = ("_service", "_tenant", "_webhooks")
+    __slots__ = ("_dispatch", "_service", "_tenant", "_webhooks")
 
-    def __init__(
-        self, service: WebhookService, tenant: str, webhooks: Mapping[str, Webhook]
-    ) -> None:
-        self._service = service
+    def __init__(self, dispatch: Dispatch, tenant: str, webhooks: Mapping[str, Webhook]) -> None:
+        self._dispatch = dispatch
+        self._service = dispatch.service
         self._tenant = tenant
         self._webhooks = webhooks
 
     def get(self, name: str, default: Any = None) -> Any:
-        service, tenant = self._service, self._tenant
-        if name in self._webhooks:  # the call itself: the common case first
+        service, dispatch, tenant = self._service, self._dispatch, self._tenant
+        generic = _GENERIC.get(name)
+        if generic is not None:  # the common case first
+            return functools.partial(getattr(dispatch, generic), tenant)
+        if name in self._webhooks:  # a per-action entry of a model trained before
             return functools.partial(service.run, tenant, name)
-        if name == STOPPED_ACTION:
-            return functools.partial(service.stopped, tenant)
         if name == HELP_ACTION:
             return functools.partial(service.offer_help, tenant)
         action = webhook_of_validator(name)
@@ -171,13 +186,13 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
         return name in self._webhooks or self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
+        yield from _GENERIC
         for name, webhook in self._webhooks.items():
             yield name
             if webhook.parameters:
                 yield validator_of(name)
                 for parameter in webhook.parameters:
                     yield ask_action(name, parameter["name"])
-        yield STOPPED_ACTION
         yield HELP_ACTION
 
     def __len__(self) -> int:
@@ -211,6 +226,7 @@ class ActionServer:
             limits=ConversationLimits(store.engine),
             metrics=self.metrics,
         )
+        self.dispatch = Dispatch(self.service)
         self.egress = egress
         self.default_tenant = default_tenant
         # tenant -> (token digest, the query of a request admitted with it); see _admitted.
@@ -225,7 +241,7 @@ class ActionServer:
         executor = self.executors.get(tenant) or ActionExecutor()
         # Replaced whole, not edited: a request being served keeps a consistent view. Set
         # directly rather than through register_function, which logs a line per action.
-        executor.actions = TenantActions(self.service, tenant, snapshot.webhooks)
+        executor.actions = TenantActions(self.dispatch, tenant, snapshot.webhooks)
         self.executors[tenant] = executor
 
     def _drift_executor(self, tenant: str, action: str, call: dict[str, Any]) -> ActionExecutor:
@@ -313,6 +329,38 @@ class ActionServer:
             return json_response(result.model_dump())
         return raw(body, content_type="application/json")
 
+    def routing(self, request: Request, tenant: str) -> HTTPResponse:
+        """What Rasa's live router matches messages against: every action of the tenant with
+        its description and examples, disabled ones too (they are answered politely, not
+        mistaken for another). ``If-None-Match`` with the last ``ETag`` gets a bare 304."""
+        scheme, _, bearer = (request.headers.get("authorization") or "").partition(" ")
+        snapshot = self.registry.get(tenant)
+        digest = snapshot.action_token_hash if snapshot is not None else None
+        if scheme.lower() == "bearer" and bearer.strip():
+            admitted = digest is not None and token_matches(bearer.strip(), digest)
+        else:
+            admitted = self._admitted(request, tenant)
+        if not admitted or snapshot is None:
+            return _error(401, "unauthenticated", "unknown tenant or bad token")
+        etag = f'"{snapshot.tenant.version}"'
+        if request.headers.get("if-none-match") == etag:
+            return HTTPResponse(status=304, headers={"ETag": etag})
+        skill = snapshot.tenant.skill_enabled
+        table = {
+            "tenant": tenant,
+            "version": snapshot.tenant.version,
+            "actions": [
+                {
+                    "name": webhook.name,
+                    "description": webhook.description,
+                    "examples": list(webhook.examples),
+                    "enabled": skill and webhook.enabled,
+                }
+                for webhook in sorted(snapshot.webhooks.values(), key=lambda w: w.name)
+            ],
+        }
+        return json_response(table, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
     def actions(self, request: Request, tenant: str) -> HTTPResponse:
         if not self._admitted(request, tenant):
             return _error(401, "unauthenticated", "unknown tenant or bad token")
@@ -336,6 +384,9 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
 
     async def tenant_actions(request: Request, tenant: str) -> HTTPResponse:
         return server.actions(request, tenant)
+
+    async def tenant_routing(request: Request, tenant: str) -> HTTPResponse:
+        return server.routing(request, tenant)
 
     async def default_actions(request: Request) -> HTTPResponse:
         if not server.default_tenant:
@@ -367,6 +418,7 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     app.add_route(default_webhook, "/webhook", methods=["POST"])
     app.add_route(tenant_actions, "/tenants/<tenant:str>/actions", methods=["GET"])
     app.add_route(default_actions, "/actions", methods=["GET"])
+    app.add_route(tenant_routing, "/tenants/<tenant:str>/routing", methods=["GET"])
     app.add_route(health, "/health", methods=["GET"])
     app.add_route(metrics, "/metrics", methods=["GET"])
 

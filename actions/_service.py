@@ -59,9 +59,18 @@ from webhooks import (
 from ._metrics import Metrics
 from ._registry import Registry
 from ._replies import designed_or_text, failure_response, result_response
-from ._values import BadValue, convert
+from ._values import BadValue, convert_for
 
-__all__ = ["REQUESTED_SLOT", "ClaimWorker", "WebhookService", "conversation_key", "form_slots"]
+__all__ = [
+    "REQUESTED_SLOT",
+    "ClaimWorker",
+    "Events",
+    "WebhookService",
+    "conversation_key",
+    "form_slots",
+    "intent_of_latest",
+    "log_unexpected",
+]
 
 logger = logging.getLogger("actions.calls")
 
@@ -79,7 +88,7 @@ UNKNOWN_ACTION = "(unknown)"
 CLAIM_TIMEOUT = 10.0
 
 
-def _log_unexpected(entry: str, tenant: str, action: str, exc: BaseException) -> None:
+def log_unexpected(entry: str, tenant: str, action: str, exc: BaseException) -> None:
     # Type and place only: the message could carry a webhook's data or a user's words.
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
@@ -277,7 +286,7 @@ class ClaimWorker:
                     _on_their_loops(waiting, _end_waits)
 
 
-def _intent_of(tracker: Tracker) -> str:
+def intent_of_latest(tracker: Tracker) -> str:
     """The name of the latest message's intent ("" when it has none)."""
     intent = (tracker.latest_message or {}).get("intent")
     name = intent.get("name") if isinstance(intent, dict) else None
@@ -288,7 +297,7 @@ def _not_an_answer(tracker: Tracker) -> set[str]:
     """The slots the latest message filled from its text although it was no answer: a
     greeting, thanks, a request for help or an off-topic message (by its intent). A value the
     message carried as an entity is an answer whatever the intent."""
-    if _intent_of(tracker) not in NOT_AN_ANSWER_INTENTS:
+    if intent_of_latest(tracker) not in NOT_AN_ANSWER_INTENTS:
         return set()
     entities = (tracker.latest_message or {}).get("entities")
     carried = {
@@ -339,7 +348,7 @@ class WebhookService:
         # itself, so a refreshed definition (a new object) is decrypted afresh.
         self._headers: dict[str, dict[str, tuple[Webhook, Mapping[str, str]]]] = {}
 
-    def _usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
+    def usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
         """The definition, or why the action cannot run (a failure category)."""
         snapshot = self.registry.get(tenant)
         if snapshot is None or not snapshot.tenant.skill_enabled:
@@ -386,7 +395,7 @@ class WebhookService:
         try:
             return await self._validate(tenant, action, dispatcher, tracker, domain)
         except Exception as exc:  # the safety net: a reply must never be lost
-            _log_unexpected("validate", tenant, action, exc)
+            log_unexpected("validate", tenant, action, exc)
             # End the form: the action then answers (politely, if it fails as well).
             return [SlotSet(REQUESTED_SLOT, None)]
 
@@ -402,8 +411,8 @@ class WebhookService:
         try:
             return await self._run(tenant, action, dispatcher, tracker, domain)
         except Exception as exc:  # the safety net: a reply must never be lost
-            _log_unexpected("run", tenant, action, exc)
-            self._fail(dispatcher, domain, tenant, action, "unavailable")
+            log_unexpected("run", tenant, action, exc)
+            self.fail(dispatcher, domain, tenant, action, "unavailable")
             return self._clear([], domain, action)
 
     async def _validate(
@@ -415,7 +424,7 @@ class WebhookService:
         domain: dict[str, Any],
     ) -> Events:
         """Judge what the form ``<action>_form`` collected this turn and say what to ask next."""
-        webhook, _ = self._usable(tenant, action)
+        webhook, _ = self.usable(tenant, action)
         if webhook is None:
             # Ask for nothing: the form ends and the action explains.
             return [SlotSet(REQUESTED_SLOT, None)]
@@ -434,7 +443,7 @@ class WebhookService:
             if parameter is None or value is None:
                 continue
             try:
-                values[slot] = convert(value, parameter["type"])
+                values[slot] = convert_for(value, parameter)
             except BadValue as bad:
                 dispatcher.utter_message(text=f"{bad.hint}")
                 values[slot] = None
@@ -488,7 +497,9 @@ class WebhookService:
             if snapshot is not None and snapshot.tenant.skill_enabled
             else []
         )
-        why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(_intent_of(tracker), "fallback")
+        why = {GREET_INTENT: "greet", HELP_INTENT: "help"}.get(
+            intent_of_latest(tracker), "fallback"
+        )
         descriptions.sort()
         reply = designed_or_text(domain, (HELP_RESPONSE,), help_text(descriptions, why=why))
         if "response" in reply:  # the designer's words, with the list to place
@@ -553,7 +564,7 @@ class WebhookService:
         names = set(webhook_parameters) | set(form_slots(domain, form_of(action)))
         return [SlotSet(name, None) for name in sorted(names) if name in slots]
 
-    def _fail(
+    def fail(
         self,
         dispatcher: CollectingDispatcher,
         domain: dict[str, Any],
@@ -586,7 +597,6 @@ class WebhookService:
         domain: dict[str, Any],
         tenant: str,
         action: str,
-        names: list[str],
         why: str,
         exc: BaseException,
         *,
@@ -601,22 +611,23 @@ class WebhookService:
             action,
             type(exc).__name__,
         )
-        self._fail(dispatcher, domain, tenant, action, "unavailable")
-        return self._clear(names, domain, action)
+        self.fail(dispatcher, domain, tenant, action, "unavailable")
+        return []
 
     def _arguments(
-        self, webhook: Webhook, tracker: Tracker
+        self, webhook: Webhook, value_of: Callable[[str], Any]
     ) -> tuple[dict[str, str | int | float | bool], str | None]:
-        """The typed arguments from the slots, or the name of a required one missing."""
+        """The typed arguments (``value_of(name)``, from the slots), or the name of a required
+        one missing."""
         arguments: dict[str, str | int | float | bool] = {}
         for parameter in webhook.parameters:
-            value = tracker.get_slot(parameter["name"])
+            value = value_of(parameter["name"])
             if value is None:
                 if parameter["required"]:
                     return {}, parameter["name"]
                 continue  # optional parameters are sent only when known
             try:
-                arguments[parameter["name"]] = convert(value, parameter["type"])
+                arguments[parameter["name"]] = convert_for(value, parameter)
             except BadValue:
                 if parameter["required"]:
                     return {}, parameter["name"]
@@ -631,12 +642,27 @@ class WebhookService:
         domain: dict[str, Any],
     ) -> Events:
         """Call the webhook for ``action`` with the collected parameters and answer."""
-        webhook, problem = self._usable(tenant, action)
+        webhook, _ = self.usable(tenant, action)
+        names = [p["name"] for p in webhook.parameters] if webhook is not None else []
+        events = await self.answer(tenant, action, dispatcher, domain, tracker, tracker.get_slot)
+        return self._clear(names, domain, action) + events
+
+    async def answer(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        tracker: Tracker,
+        value_of: Callable[[str], Any],
+    ) -> Events:
+        """Call the webhook for ``action`` with the values ``value_of(parameter)`` and answer;
+        the events setting the designer's result slots."""
+        webhook, problem = self.usable(tenant, action)
         if webhook is None:
-            self._fail(dispatcher, domain, tenant, action, problem or "not_configured")
-            return self._clear([], domain, action)
-        names = [p["name"] for p in webhook.parameters]
-        arguments, missing = self._arguments(webhook, tracker)
+            self.fail(dispatcher, domain, tenant, action, problem or "not_configured")
+            return []
+        arguments, missing = self._arguments(webhook, value_of)
         if missing is not None:
             logger.warning(
                 "drift: tenant=%s action=%s required parameter %s has no value; the model "
@@ -645,8 +671,8 @@ class WebhookService:
                 action,
                 missing,
             )
-            self._fail(dispatcher, domain, tenant, action, "not_configured")
-            return self._clear(names, domain, action)
+            self.fail(dispatcher, domain, tenant, action, "not_configured")
+            return []
         try:
             request = WebhookRequest(
                 url=webhook.url,
@@ -659,17 +685,17 @@ class WebhookService:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the user gets a polite answer, nothing is counted or sent.
             return self._unavailable(
-                dispatcher, domain, tenant, action, names, "cannot build the request", exc
+                dispatcher, domain, tenant, action, "cannot build the request", exc
             )
         try:
             await self.claims.claim(tenant, conversation_key(tracker))
         except ConversationLimitReached:
-            self._fail(dispatcher, domain, tenant, action, "rate_limited")
-            return self._clear(names, domain, action)
+            self.fail(dispatcher, domain, tenant, action, "rate_limited")
+            return []
         except (StoreUnavailable, TimeoutError) as exc:
             # The count cannot be kept now, so no call is made: the limit holds.
             return self._unavailable(
-                dispatcher, domain, tenant, action, names, "cannot count the call", exc,
+                dispatcher, domain, tenant, action, "cannot count the call", exc,
                 level=logging.WARNING,
             )  # fmt: skip
 
@@ -678,7 +704,7 @@ class WebhookService:
             result = await self.egress.call(request, share=tenant)
         except CallFailed as exc:
             status = exc.status if isinstance(exc, HTTPStatusError) else None
-            self._fail(
+            self.fail(
                 dispatcher,
                 domain,
                 tenant,
@@ -687,7 +713,7 @@ class WebhookService:
                 status=status,
                 elapsed=time.perf_counter() - started,
             )
-            return self._clear(names, domain, action)
+            return []
 
         self.metrics.record(tenant, action, "ok", result.elapsed)
         logger.info(
@@ -701,7 +727,7 @@ class WebhookService:
         dispatcher.utter_message(
             **result_response(domain, action, result.data, truncated=result.truncated)
         )
-        events = self._clear(names, domain, action)
+        events: Events = []
         slots = _domain_slots(domain)
         for slot, value in (
             (f"{action}_result", result.data),

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-__all__ = ["BadValue", "convert"]
+from webhooks import allowed_value
+
+__all__ = ["BadValue", "convert", "convert_for"]
 
 #: Longest string value accepted from a user.
 MAX_TEXT = 500
@@ -135,3 +139,23 @@ def convert(raw: object, kind: str) -> str | int | float | bool:
     if raw is None:
         raise BadValue("Please give a value.")
     return _CONVERTERS[kind](raw)
+
+
+#: Allowed values listed in a refusal, at most.
+_LISTED = 10
+
+
+def convert_for(raw: object, parameter: Mapping[str, Any]) -> str | int | float | bool:
+    """``raw`` as ``parameter``'s value: its type, then for a string its allowed values or
+    pattern (the value is then the allowed value as the operator wrote it, or the match)."""
+    value = convert(raw, str(parameter["type"]))
+    if not isinstance(value, str):
+        return value
+    ruled = allowed_value(parameter, value)
+    if ruled is not None:
+        return ruled
+    values = parameter.get("values")
+    if values:
+        listed = ", ".join(values[:_LISTED]) + (", ..." if len(values) > _LISTED else "")
+        raise BadValue(f"Please choose one of: {listed}.")
+    raise BadValue("That doesn't look like what I need; please check and try again.")

@@ -1,0 +1,222 @@
+"""The generic dispatch: one form, one answer slot and one call action for every action.
+
+Declared once in the domain, so an action saved through the admin API is served at once: the
+request names the action in slot ``webhook_action`` (the live router's or a trained intent's
+entity); the form's validator reads the live definition, takes what the request already says
+(entities named like a parameter, an allowed value or a pattern's match, a lone number for
+the only numeric parameter), then asks for each required parameter still missing through the
+one answer slot, converting each answer to the parameter's type; ``action_webhook`` calls the
+webhook with the collected values. The work of a call is the service's, shared with the
+per-action entries of older models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from webhooks import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASKING_SLOT,
+    NOT_AN_ANSWER_INTENTS,
+    NOT_AN_ANSWER_RESPONSE,
+    NOT_AN_ANSWER_TEXT,
+    VALUES_SLOT,
+    Webhook,
+    value_in_request,
+)
+
+from ._replies import designed_or_text
+from ._service import REQUESTED_SLOT, Events, WebhookService, intent_of_latest, log_unexpected
+from ._values import BadValue, convert, convert_for
+
+__all__ = ["DISPATCH_SLOTS", "Dispatch"]
+
+logger = logging.getLogger("actions.dispatch")
+
+#: What the dispatch keeps while a form runs; all forgotten once the action has answered.
+DISPATCH_SLOTS = (ACTION_SLOT, VALUES_SLOT, ASKING_SLOT, ANSWER_SLOT)
+_NUMERIC = frozenset({"integer", "number"})
+Value = str | int | float | bool
+
+
+def _entities(tracker: Tracker) -> list[tuple[str, object]]:
+    entities = (tracker.latest_message or {}).get("entities")
+    return [
+        (str(entity.get("entity")), entity.get("value"))
+        for entity in (entities if isinstance(entities, list) else [])
+        if isinstance(entity, dict)
+    ]
+
+
+def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
+    """Fill ``values`` with what the request itself says, where that is unambiguous."""
+    parameters = {p["name"]: p for p in webhook.parameters}
+    for name, raw in _entities(tracker):
+        parameter = parameters.get(name)
+        if parameter is None or values.get(name) is not None:
+            continue
+        try:
+            values[name] = convert_for(raw, parameter)
+        except BadValue:
+            continue  # asked for instead: the question says what is expected
+    text = str((tracker.latest_message or {}).get("text") or "")
+    numeric = [p for p in webhook.parameters if p["type"] in _NUMERIC]
+    for parameter in webhook.parameters:
+        name = parameter["name"]
+        if values.get(name) is not None:
+            continue
+        found: Value | None = value_in_request(parameter, text)
+        if found is None and len(numeric) == 1 and parameter is numeric[0]:
+            try:  # "where is order #4521?": the number, when the request holds exactly one
+                found = convert(text, parameter["type"])
+            except BadValue:
+                found = None
+        if found is not None:
+            values[name] = found
+
+
+def _next_required(webhook: Webhook, values: Mapping[str, Any]) -> str | None:
+    """The first required parameter still without a value, in the definition's order."""
+    for parameter in webhook.parameters:
+        if parameter["required"] and values.get(parameter["name"]) is None:
+            return str(parameter["name"])
+    return None
+
+
+class Dispatch:
+    """The generic form's validator, its question, the call and the way out."""
+
+    def __init__(self, service: WebhookService) -> None:
+        self.service = service
+
+    async def validate(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Judge this turn's answer and say what to ask next; never fails the request."""
+        action = tracker.get_slot(ACTION_SLOT)
+        try:
+            return self._validate(tenant, str(action or ""), dispatcher, tracker, domain)
+        except Exception as exc:  # the safety net: a reply must never be lost
+            log_unexpected("validate", tenant, str(action), exc)
+            return [SlotSet(REQUESTED_SLOT, None)]  # the action then answers politely
+
+    def _validate(
+        self,
+        tenant: str,
+        action: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        # Rasa asks the validator at the form's start with nothing requested yet.
+        starting = tracker.get_slot(REQUESTED_SLOT) is None
+        candidates = tracker.slots_to_validate()
+        if not starting and ANSWER_SLOT not in candidates:
+            # Nothing was said that could answer ("stop" fills nothing): answer no slot, so
+            # Rasa rejects the form and the stop rule can run.
+            return []
+        webhook, _ = self.service.usable(tenant, action)
+        if webhook is None:
+            return [SlotSet(REQUESTED_SLOT, None)]  # nothing to ask: the action explains
+        stored = tracker.get_slot(VALUES_SLOT)
+        values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)
+        asking = None if starting else tracker.get_slot(ASKING_SLOT)
+        _from_request(webhook, tracker, values)
+        retry: str | None = None
+        parameter = next((p for p in webhook.parameters if p["name"] == asking), None)
+        answer = candidates.get(ANSWER_SLOT)
+        if parameter is not None and answer is not None and values.get(parameter["name"]) is None:
+            retry = self._judge(parameter, answer, values, dispatcher, tracker, domain)
+        ask_next = retry or _next_required(webhook, values)
+        return [
+            SlotSet(VALUES_SLOT, values),
+            SlotSet(ANSWER_SLOT, None),
+            SlotSet(ASKING_SLOT, ask_next),
+            SlotSet(REQUESTED_SLOT, ANSWER_SLOT if ask_next else None),
+        ]
+
+    @staticmethod
+    def _judge(
+        parameter: Mapping[str, Any],
+        answer: object,
+        values: dict[str, Value],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> str | None:
+        """Take ``answer`` as ``parameter``'s value; the parameter to ask again, if not."""
+        name = str(parameter["name"])
+        try:
+            value = convert(answer, str(parameter["type"]))
+            # Any text is a string: "hi" or "tell me a joke" while a city is asked is still no
+            # answer (a typed value's conversion already judged the rest).
+            if isinstance(value, str) and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS:
+                dispatcher.utter_message(
+                    **designed_or_text(domain, (NOT_AN_ANSWER_RESPONSE,), NOT_AN_ANSWER_TEXT)
+                )
+                return name
+            value = convert_for(value, parameter)  # the allowed values or the pattern
+        except BadValue as bad:
+            dispatcher.utter_message(text=bad.hint)
+            return name  # asked again, even when optional: the user meant to give it
+        values[name] = value
+        return None
+
+    async def ask(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Ask for the parameter the validator chose (``action_ask_webhook_answer``)."""
+        action, parameter = tracker.get_slot(ACTION_SLOT), tracker.get_slot(ASKING_SLOT)
+        return await self.service.ask(
+            tenant, str(action or ""), str(parameter or ""), dispatcher, tracker, domain
+        )
+
+    async def call(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Call the webhook the form collected for (``action_webhook``); never fails."""
+        action = str(tracker.get_slot(ACTION_SLOT) or "")
+        stored = tracker.get_slot(VALUES_SLOT)
+        values: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
+        forget = [SlotSet(slot, None) for slot in DISPATCH_SLOTS]
+        try:
+            answered = await self.service.answer(
+                tenant, action, dispatcher, domain, tracker, values.get
+            )
+        except Exception as exc:  # the safety net: a reply must never be lost
+            log_unexpected("run", tenant, action, exc)
+            self.service.fail(dispatcher, domain, tenant, action, "unavailable")
+            return forget
+        return forget + answered
+
+    async def stopped(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """The user stopped a form: say so and forget what it had collected."""
+        events = await self.service.stopped(tenant, dispatcher, tracker, domain)
+        slots = domain.get("slots")
+        declared = slots if isinstance(slots, dict) else {}
+        return events + [SlotSet(slot, None) for slot in DISPATCH_SLOTS if slot in declared]

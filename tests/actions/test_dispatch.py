@@ -1,0 +1,251 @@
+"""The generic dispatch over HTTP: one form, one answer slot and one call for every action,
+decided from the live definition; and the routing table Rasa's live router polls.
+
+Request bodies are captured Rasa 3.6.21 calls (fixtures/) adapted to the dispatch's names; the
+real path through a trained Rasa is in tests/e2e (test_live_routing, test_conversations).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.actions.conftest import ActionEnv, payload
+from tests.actions.test_server import slot_events, texts
+
+START = "v2_ask_1_validate_order_status_form.json"  # the validator at the form's start
+ANSWER = "v2_ask_3_validate_order_status_form.json"  # the validator with the user's answer
+CALL = "v2_ask_4_order_status.json"
+ASK = "v2_ask_2_action_ask_order_status_form_order_id.json"
+
+DISPATCH_DOMAIN: dict[str, Any] = {
+    "slots": {
+        name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        for name in ("webhook_action", "webhook_values", "webhook_asking", "webhook_answer")
+    }
+}
+
+
+def start(env: ActionEnv, action: str, text: str, entities: list[dict[str, Any]] | None = None):
+    call = payload(
+        START,
+        action="validate_webhook_form",
+        text=text,
+        entities=entities or [],
+        slots={"webhook_action": action, "requested_slot": None},
+    )
+    return env.call(call)
+
+
+def answer(env: ActionEnv, action: str, asking: str, given: str, intent: str = "inform"):
+    call = payload(
+        ANSWER,
+        action="validate_webhook_form",
+        text=given,
+        entities=[],
+        slots={
+            "webhook_action": action,
+            "webhook_asking": asking,
+            "webhook_values": {},
+            "requested_slot": "webhook_answer",
+        },
+        validate={"webhook_answer": given},
+    )
+    call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
+    return env.call(call)
+
+
+def test_a_value_in_the_request_is_converted_and_nothing_is_asked(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    entity = {"entity": "order_id", "value": "#4521", "start": 18, "end": 23}
+    events = slot_events(start(action_env, "order_status", "where is my order #4521", [entity]))
+    assert events == {
+        "webhook_values": {"order_id": 4521},
+        "webhook_answer": None,
+        "webhook_asking": None,
+        "requested_slot": None,
+    }
+
+
+def test_a_lone_number_fills_the_only_numeric_parameter(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    events = slot_events(start(action_env, "order_status", "status of order no. 7788 please"))
+    assert events["webhook_values"] == {"order_id": 7788}
+    assert events["requested_slot"] is None
+    # Two numbers: no guess, the question is asked.
+    events = slot_events(start(action_env, "order_status", "order 7788 or 7789"))
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "order_id")
+
+
+def test_what_is_missing_is_asked_through_the_one_answer_slot(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    events = slot_events(start(action_env, "order_status", "where is my order?"))
+    assert events == {
+        "webhook_values": {},
+        "webhook_answer": None,
+        "webhook_asking": "order_id",
+        "requested_slot": "webhook_answer",
+    }
+    asked = payload(
+        ASK,
+        action="action_ask_webhook_answer",
+        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
+    )
+    asked["domain"]["responses"].pop("utter_ask_order_status_form_order_id", None)
+    response = action_env.call(asked)
+    assert texts(response) == ["Please tell me your order number (a whole number)."]
+
+
+def test_a_designers_question_still_wins(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    asked = payload(
+        ASK,
+        action="action_ask_webhook_answer",
+        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
+    )
+    asked["domain"]["responses"]["utter_ask_order_status_form_order_id"] = [
+        {"text": "What is your order number?"}
+    ]
+    response = action_env.call(asked)
+    assert response.json()["responses"][0]["response"] == "utter_ask_order_status_form_order_id"
+
+
+def test_an_answer_is_typed_and_a_bad_one_asked_again(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    events = slot_events(answer(action_env, "order_status", "order_id", "it's 4521"))
+    assert (events["webhook_values"], events["requested_slot"]) == ({"order_id": 4521}, None)
+    response = answer(action_env, "order_status", "order_id", "no idea")
+    events = slot_events(response)
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "order_id")
+    assert events["requested_slot"] == "webhook_answer"
+    assert texts(response) == ["Please give a whole number, for example 4521."]
+
+
+def test_a_greeting_is_no_answer_to_a_string_question(action_env: ActionEnv) -> None:
+    action_env.put(
+        "opening_hours",
+        parameters=[{"name": "city", "type": "string", "description": "the city"}],
+    )
+    response = answer(action_env, "opening_hours", "city", "hello", intent="greet")
+    assert slot_events(response)["webhook_asking"] == "city"
+    assert "still need an answer" in texts(response)[0]
+
+
+def test_on_a_stop_turn_the_validator_answers_nothing(action_env: ActionEnv) -> None:
+    # Nothing extracted ("stop" fills no slot): no event at all, so Rasa rejects the form and
+    # the stop rule runs (an event other than requested_slot would keep the form going).
+    action_env.put("order_status")
+    call = payload(
+        ANSWER,
+        action="validate_webhook_form",
+        text="stop",
+        slots={"webhook_action": "order_status", "requested_slot": "webhook_answer"},
+        validate={},
+    )
+    response = action_env.call(call)
+    assert response.status_code == 200
+    assert response.json() == {"events": [], "responses": []}
+
+
+def test_allowed_values_are_taken_from_the_request_and_enforced(action_env: ActionEnv) -> None:
+    city = {
+        "name": "city",
+        "type": "string",
+        "description": "the city of the store",
+        "values": ["Berlin", "Lisbon"],
+    }
+    action_env.put("opening_hours", parameters=[city])
+    events = slot_events(start(action_env, "opening_hours", "opening hours in lisbon?"))
+    assert events["webhook_values"] == {"city": "Lisbon"}  # as the operator wrote it
+    response = answer(action_env, "opening_hours", "city", "Madrid")
+    assert texts(response) == ["Please choose one of: Berlin, Lisbon."]
+    assert slot_events(answer(action_env, "opening_hours", "city", " BERLIN "))[
+        "webhook_values"
+    ] == {"city": "Berlin"}
+
+
+def test_a_pattern_takes_its_match(action_env: ActionEnv) -> None:
+    code = {
+        "name": "code",
+        "type": "string",
+        "description": "the voucher code",
+        "pattern": r"(?i)\b([a-z]{2}\d{4})\b",
+    }
+    action_env.put("voucher", parameters=[code])
+    events = slot_events(start(action_env, "voucher", "is voucher AB1234 still valid?"))
+    assert events["webhook_values"] == {"code": "AB1234"}
+    response = answer(action_env, "voucher", "code", "my code is lost")
+    assert "doesn't look like" in texts(response)[0]
+
+
+def test_the_call_sends_the_collected_typed_values_and_forgets_them(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status")
+    call = payload(
+        CALL,
+        action="action_webhook",
+        slots={"webhook_action": "order_status", "webhook_values": {"order_id": 4521}},
+    )
+    call["domain"]["slots"].update(DISPATCH_DOMAIN["slots"])
+    response = action_env.call(call)
+    assert json.loads(action_env.webhook.requests[-1]["body"]) == {"order_id": 4521}
+    events = slot_events(response)
+    assert {name: events[name] for name in DISPATCH_DOMAIN["slots"]} == dict.fromkeys(
+        DISPATCH_DOMAIN["slots"]
+    )
+    assert texts(response)  # answered from the webhook's data
+
+
+def test_a_disabled_action_asks_nothing_and_is_answered_politely(action_env: ActionEnv) -> None:
+    action_env.put("order_status", enabled=False)
+    events = slot_events(start(action_env, "order_status", "where is my order?"))
+    assert events == {"requested_slot": None}
+    calls = len(action_env.webhook.requests)
+    call = payload(CALL, action="action_webhook", slots={"webhook_action": "order_status"})
+    response = action_env.call(call)
+    assert texts(response) == ["Sorry, that feature is switched off at the moment."]
+    assert len(action_env.webhook.requests) == calls
+
+
+# -- the routing table -----------------------------------------------------------------------
+
+
+def routing(env: ActionEnv, **kwargs: Any) -> httpx.Response:
+    return httpx.get(f"{env.base_url}/tenants/acme/routing", timeout=10, **kwargs)
+
+
+def test_the_routing_table_lists_every_action_for_the_tenants_token(
+    action_env: ActionEnv,
+) -> None:
+    action_env.put("order_status", examples=["where is my parcel"])
+    action_env.put("opening_hours", enabled=False, parameters=[])
+    bearer = {"Authorization": f"Bearer {action_env.token}"}
+    response = routing(action_env, headers=bearer)
+    assert response.status_code == 200
+    table = response.json()
+    listed = {a["name"]: (a["examples"], a["enabled"]) for a in table["actions"]}
+    assert {name: listed[name] for name in ("order_status", "opening_hours")} == {
+        "order_status": (["where is my parcel"], True),
+        # Listed, so a request for it is answered politely rather than mistaken for another.
+        "opening_hours": ([], False),
+    }
+    assert routing(action_env, params={"token": action_env.token}).json() == table
+    for refused in ({}, {"headers": {"Authorization": "Bearer wrong"}}, {"params": {"token": "x"}}):
+        assert routing(action_env, **refused).status_code == 401, refused
+
+
+def test_an_unchanged_table_is_a_bare_304_and_a_change_shows(action_env: ActionEnv) -> None:
+    action_env.put("order_status")
+    bearer = {"Authorization": f"Bearer {action_env.token}"}
+    first = routing(action_env, headers=bearer)
+    etag = first.headers["ETag"]
+    again = routing(action_env, headers=bearer | {"If-None-Match": etag})
+    assert (again.status_code, again.content) == (304, b"")
+    action_env.put("order_status", description="Track an order")
+    changed = routing(action_env, headers=bearer | {"If-None-Match": etag})
+    assert changed.status_code == 200
+    described = {a["name"]: a["description"] for a in changed.json()["actions"]}
+    assert described["order_status"] == "Track an order"
