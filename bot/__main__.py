@@ -1,9 +1,9 @@
 """``python -m bot``: the bot designer's tooling (sync, check, train, reload).
 
-Exit codes: 0 done (``check``: the model is up to date); 1 ``check`` found that a retrain is
-needed; 2 usage or configuration error (bad option, store or tenant not found, unreadable
-designer file); 3 the work failed (``rasa train`` failed, no model, Rasa unreachable or not
-loading the model).
+Exit codes: 0 done (``check``: the model serves every stored action, live or trained); 1
+``check`` found that a retrain is needed (a model older than the generic dispatch); 2 usage or
+configuration error (bad option, store or tenant not found, unreadable designer file); 3 the
+work failed (``rasa train`` failed, no model, Rasa unreachable or not loading the model).
 
 Environment: the store's variables (``DATABASE_URL``, ``WEBHOOKS_KEYS``/``WEBHOOKS_KEY_FILE``,
 see the README), ``WEBHOOKS_DEFAULT_TENANT`` (the tenant, default ``demo``), ``RASA_URL`` and
@@ -32,7 +32,7 @@ __all__ = ["main"]
 
 OK, RETRAIN, USAGE, FAILED = 0, 1, 2, 3
 EPILOG = (
-    "exit codes: 0 done (check: up to date), 1 retrain needed (check), "
+    "exit codes: 0 done (check: every action served), 1 retrain needed (check), "
     "2 usage or configuration error, 3 failed (training, model, Rasa)"
 )
 
@@ -81,7 +81,10 @@ def _check(args: argparse.Namespace) -> int:
     if drift.retrain_needed:
         print("retrain needed: python -m bot sync && python -m bot train && python -m bot reload")
         return RETRAIN
-    print("up to date")
+    if drift.live_only or drift.left_over:
+        print("served: new actions are routed live; training on their examples is optional")
+    else:
+        print("up to date")
     return OK
 
 
@@ -128,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=_sync)
 
     sub = command(
-        "check", "compare the stored definitions with a trained model; exit 1 if retrain needed"
+        "check",
+        "compare the stored definitions with a trained model: which are routed live only, "
+        "which trained ones were deleted; exit 1 if the model predates the generic dispatch",
     )
     sub.add_argument("--tenant", help=tenant_help)
     sub.add_argument(

@@ -1,7 +1,11 @@
-"""Drift between the store and a trained model: what a retrain would change.
+"""What a trained model knows of the stored definitions, and whether it must be retrained.
 
-A webhook action in the model is recognised by its intent ``webhook_X`` next to the action
-``X``, so the designer's own custom actions are never reported as deleted webhooks.
+Every action is served through the generic dispatch, declared once, so a new or changed
+action never needs a retrain: the live router finds it and the action server asks what the
+live definition needs. A retrain is needed only for a model made before the dispatch
+existed. Training still helps recognition: actions the model has no intent ``webhook_X`` for
+are reported as routed live only, and trained intents of deleted actions as left over (the
+router answers them with the help).
 """
 
 from __future__ import annotations
@@ -10,28 +14,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhooks import Webhook, form_of, webhook_of_intent
+from webhooks import CALL_ACTION, DISPATCH_FORM, Webhook, webhook_of_intent
 
 __all__ = ["Drift", "compare"]
 
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    """Differences found; each item is one human-readable line."""
+    """What the model lacks; each item is one human-readable line."""
 
-    new_actions: list[str] = field(default_factory=list)
-    deleted_actions: list[str] = field(default_factory=list)
-    changed_actions: list[str] = field(default_factory=list)
+    dispatch_missing: bool = False
+    live_only: list[str] = field(default_factory=list)
+    left_over: list[str] = field(default_factory=list)
 
     @property
     def retrain_needed(self) -> bool:
-        return bool(self.new_actions or self.deleted_actions or self.changed_actions)
+        return self.dispatch_missing
 
     def lines(self) -> list[str]:
+        missing = (
+            ["the model predates the generic dispatch (webhook_form, action_webhook)"]
+            if self.dispatch_missing
+            else []
+        )
         return (
-            [f"new, not trained yet: {line}" for line in self.new_actions]
-            + [f"trained but deleted from the store: {line}" for line in self.deleted_actions]
-            + [f"changed since training: {line}" for line in self.changed_actions]
+            missing
+            + [f"routed live, not in the trained model: {name}" for name in self.live_only]
+            + [f"trained but deleted from the store: {name}" for name in self.left_over]
         )
 
 
@@ -39,36 +48,17 @@ def _list(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def compare(webhooks: Sequence[Webhook], domain: Mapping[str, Any]) -> Drift:
     """Compare the stored definitions with a model's domain (``Domain.as_dict()``)."""
-    actions = set(_list(domain.get("actions")))
-    intents = {
+    forms = domain.get("forms")
+    dispatch = isinstance(forms, Mapping) and DISPATCH_FORM in forms
+    dispatch = dispatch and CALL_ACTION in _list(domain.get("actions"))
+    trained = {
         name for intent in _list(domain.get("intents")) if (name := webhook_of_intent(intent))
     }
-    slots = _mapping(domain.get("slots"))
-    forms = _mapping(domain.get("forms"))
-    trained = {name for name in intents if name in actions}
-    drift = Drift()
-    stored = {webhook.name: webhook for webhook in webhooks}
-    for name, webhook in sorted(stored.items()):
-        if name not in trained:
-            drift.new_actions.append(name)
-            continue
-        missing = [p["name"] for p in webhook.parameters if p["name"] not in slots]
-        if missing:
-            drift.changed_actions.append(f"{name}: new parameter(s) {', '.join(missing)}")
-        # The form lists every parameter; which are required is the action server's live
-        # decision, so only the set of parameters can drift.
-        names = [p["name"] for p in webhook.parameters]
-        asked = _list(_mapping(forms.get(form_of(name))).get("required_slots"))
-        if not missing and sorted(names) != sorted(asked):
-            drift.changed_actions.append(
-                f"{name}: the model's form has [{', '.join(asked)}], "
-                f"the definition has [{', '.join(names)}]"
-            )
-    drift.deleted_actions.extend(sorted(trained - set(stored)))
-    return drift
+    stored = {webhook.name for webhook in webhooks}
+    return Drift(
+        dispatch_missing=not dispatch,
+        live_only=sorted(stored - trained),
+        left_over=sorted(trained - stored),
+    )

@@ -1,9 +1,10 @@
-"""NLU starter examples per action, from its description and parameter names.
+"""NLU examples per action: the operator's own, then starters from its description.
 
-They are starters: enough for a freshly added action to be recognised at all, with entity
-annotations so a value in the request fills the form. They are regenerated from the
-definitions every time; designers put their real examples for intent ``webhook_X`` in their own
-data files, which Rasa merges with these.
+A model trained with them recognises the actions itself (the live router covers what it does not
+know yet). The operator's examples are annotated where they name an allowed value; the starters,
+made from the description and parameter names, carry sample values as entities so a value in
+the request fills the form. They are regenerated from the definitions every time; designers
+put more examples for intent ``webhook_X`` in their own data files, which Rasa merges.
 
 A sample value stands for one parameter only: labelled as two entities (``Berlin`` as a city in
 one action and as a category in another), it would teach the model to confuse them. So a
@@ -22,7 +23,7 @@ from webhooks import HELP_INTENT, STOP_INTENT, Webhook, intent_of, summary
 from ._documents import RASA_FORMAT, block
 from ._project import DesignerDomain
 
-__all__ = ["build_nlu", "starter_examples"]
+__all__ = ["build_nlu", "examples_of", "starter_examples"]
 
 #: Sample values per type, taken in turn by the parameters of that type (never shared).
 SAMPLES: dict[str, tuple[str, ...]] = {
@@ -70,6 +71,8 @@ _SUGGESTED = re.compile(
 def _candidates(parameter: Mapping[str, Any]) -> tuple[str, ...]:
     kind = str(parameter.get("type"))
     if kind == "string":
+        if parameter.get("values"):  # the allowed values are the best samples there are
+            return tuple(parameter["values"])
         found = _SUGGESTED.search(str(parameter.get("description", "")))
         return tuple(word for word in found.groups() if word) if found else ()
     return SAMPLES.get(kind, ())
@@ -123,6 +126,25 @@ def starter_examples(webhook: Webhook, samples: Samples | None = None) -> list[s
     return list(dict.fromkeys(examples))  # without repeats, in order
 
 
+def _annotated(example: str, webhook: Webhook) -> str:
+    """The operator's example as training data: markup characters removed, and the first
+    allowed value it names marked as the parameter's entity."""
+    text = " ".join(_MARKUP.sub(" ", example).split())
+    for parameter in webhook.parameters:
+        for value in parameter.get("values") or ():
+            found = re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE)
+            if found:
+                start, end = found.span()
+                return f"{text[:start]}[{text[start:end]}]({parameter['name']}){text[end:]}"
+    return text
+
+
+def examples_of(webhook: Webhook, samples: Samples | None = None) -> list[str]:
+    """The training examples of intent ``webhook_X``: the operator's, then the starters."""
+    own = [_annotated(example, webhook) for example in webhook.examples]
+    return list(dict.fromkeys([e for e in own if e] + starter_examples(webhook, samples)))
+
+
 def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str, Any]:
     """The generated NLU document: starters per action (sorted by name), the stop and help
     intents unless the designer has them."""
@@ -130,10 +152,10 @@ def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str
     nlu: list[dict[str, Any]] = []
     samples = Samples()
     for webhook in ordered:
-        lines = "".join(f"- {example}\n" for example in starter_examples(webhook, samples))
+        lines = "".join(f"- {example}\n" for example in examples_of(webhook, samples))
         nlu.append({"intent": intent_of(webhook.name), "examples": block(lines)})
     for intent, examples, wanted in (
-        (STOP_INTENT, STOP_EXAMPLES, bool(ordered)),
+        (STOP_INTENT, STOP_EXAMPLES, True),
         (HELP_INTENT, HELP_EXAMPLES, True),
     ):
         if wanted and intent not in designer.intents:

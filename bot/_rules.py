@@ -1,25 +1,23 @@
-"""The generated rules: intent → form → action, intent → action, a way out of each form, and
-the help for ``help`` and for what the bot did not understand (``nlu_fallback``, ``out_of_scope``).
+"""The generated rules: the generic dispatch's three, and the help.
 
-Every definition with parameters goes through its form, even when none is required today: the
-validator decides from the live definition what must be asked, so a parameter that becomes
-required is asked for without a retrain (a form with nothing to ask completes at once).
+A request routed to an action (intent ``webhook``) starts the form; the form, complete, is
+followed by the call; ``stop`` while it asks ends it. The same three rules serve every action,
+present and future. ``help``, ``nlu_fallback`` and ``out_of_scope`` get the help.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from webhooks import (
+    CALL_ACTION,
+    DISPATCH_FORM,
     FALLBACK_INTENTS,
     HELP_ACTION,
     HELP_INTENT,
     STOP_INTENT,
     STOPPED_ACTION,
-    Webhook,
-    form_of,
-    intent_of,
+    WEBHOOK_INTENT,
 )
 
 from ._documents import RASA_FORMAT
@@ -27,37 +25,34 @@ from ._documents import RASA_FORMAT
 __all__ = ["build_rules"]
 
 
-def _rules_for(webhook: Webhook) -> list[dict[str, Any]]:
-    name, form = webhook.name, form_of(webhook.name)
-    if not webhook.parameters:
-        return [
-            {
-                "rule": f"{name}: answer",
-                "steps": [{"intent": intent_of(name)}, {"action": name}],
-            }
-        ]
-    return [
+def build_rules() -> dict[str, Any]:
+    """The generated rules document (the same for every set of definitions)."""
+    rules: list[dict[str, Any]] = [
+        {"rule": f"help: {intent}", "steps": [{"intent": intent}, {"action": HELP_ACTION}]}
+        for intent in (HELP_INTENT, *FALLBACK_INTENTS)
+    ]
+    rules += [
         {
-            "rule": f"{name}: ask for what is missing",
+            "rule": "webhook: ask for what is missing",
             "steps": [
-                {"intent": intent_of(name)},
-                {"action": form},
-                {"active_loop": form},
+                {"intent": WEBHOOK_INTENT},
+                {"action": DISPATCH_FORM},
+                {"active_loop": DISPATCH_FORM},
             ],
         },
         {
-            "rule": f"{name}: call the webhook once the form is complete",
-            "condition": [{"active_loop": form}],
+            "rule": "webhook: call once the form is complete",
+            "condition": [{"active_loop": DISPATCH_FORM}],
             "steps": [
-                {"action": form},
+                {"action": DISPATCH_FORM},
                 {"active_loop": None},
                 {"slot_was_set": [{"requested_slot": None}]},
-                {"action": name},
+                {"action": CALL_ACTION},
             ],
         },
         {
-            "rule": f"{name}: stop asking",
-            "condition": [{"active_loop": form}],
+            "rule": "webhook: stop asking",
+            "condition": [{"active_loop": DISPATCH_FORM}],
             "steps": [
                 {"intent": STOP_INTENT},
                 {"action": "action_deactivate_loop"},
@@ -68,14 +63,4 @@ def _rules_for(webhook: Webhook) -> list[dict[str, Any]]:
             ],
         },
     ]
-
-
-def build_rules(webhooks: Sequence[Webhook]) -> dict[str, Any]:
-    """The generated rules document for ``webhooks`` (sorted by name; deterministic)."""
-    rules: list[dict[str, Any]] = [
-        {"rule": f"help: {intent}", "steps": [{"intent": intent}, {"action": HELP_ACTION}]}
-        for intent in (HELP_INTENT, *FALLBACK_INTENTS)
-    ]
-    for webhook in sorted(webhooks, key=lambda webhook: webhook.name):
-        rules.extend(_rules_for(webhook))
     return {"version": RASA_FORMAT, "rules": rules}

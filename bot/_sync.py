@@ -1,4 +1,9 @@
-"""``sync``: write the generated domain, rules and NLU starters from the stored definitions."""
+"""``sync``: write the generated domain, rules and NLU examples from the stored definitions.
+
+Since the generic dispatch, what sync writes for a new action is only training material (its
+intent, its parameters' entities, its examples): the action is served before any sync, and
+sync plus train only make the trained model recognise it too.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +28,9 @@ _ADVICE = {
     "domain": "To change a response, define it in your own\n"
     "domain file (e.g. domain/demo.yml); sync then leaves it out of this one.",
     "rules": "Write your own rules and stories in your own data files.",
-    "nlu": "These are STARTER examples for each action, made from its\n"
-    "description: put your real examples for intent webhook_<action> in your own data files.",
+    "nlu": "These are the operators' examples of each action, then STARTER\n"
+    "examples made from its description: put more for intent webhook_<action> in your own\n"
+    "data files.",
 }
 
 
@@ -49,7 +55,7 @@ def sync(project: Project, webhooks: Sequence[Webhook], *, tenant: str) -> Sync:
     ]
     documents = [
         (project.generated_domain, build_domain(webhooks, designer), "domain"),
-        (project.generated_rules, build_rules(webhooks), "rules"),
+        (project.generated_rules, build_rules(), "rules"),
         (project.generated_nlu, build_nlu(webhooks, designer), "nlu"),
     ]
     written: list[Path] = []

@@ -22,6 +22,8 @@ __all__ = ["DEFAULT_RASA", "Training", "TrainingFailed", "fingerprint", "train"]
 #: The Rasa 3.6 executable of the bot runtime (relative paths are taken from the current
 #: directory).
 DEFAULT_RASA = Path(".venv-bot/bin/rasa")
+#: The checkout holding this package and ``routing/``, the live router Rasa loads.
+PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 
 
 class TrainingFailed(Exception):
@@ -87,6 +89,11 @@ def train(
         "--fixed-model-name", key,
     ]  # fmt: skip
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
+    # The live router (routing.component.LiveRouter in config.yml) ships beside this package,
+    # wherever the project itself is.
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, (str(PLUGIN_ROOT), environment.get("PYTHONPATH")))
+    )
     completed = run(command, cwd=project.root, env=environment, check=False)
     if completed.returncode != 0 or not model.is_file():
         raise TrainingFailed(f"rasa train failed (exit {completed.returncode})")

@@ -34,70 +34,54 @@ def _digests(root: Path) -> dict[str, tuple[str, int]]:
     }
 
 
-def test_domain_has_action_form_slots_and_questions(project: Path, store: Store) -> None:
+def test_domain_declares_the_generic_dispatch_once(project: Path, store: Store) -> None:
     domain = _load(_generate(project, store).generated_domain)
     assert domain["version"] == "3.1"
-    # order_status asks for order_id with the designer's own response (domain/demo.yml), so
-    # no question action for it.
+    # The same entries serve every action, present and future: nothing per action to retrain.
     assert domain["actions"] == [
-        "daily_offers",
-        "delivery_quote",
-        "validate_delivery_quote_form",
-        "action_ask_delivery_quote_form_city",
-        "action_ask_delivery_quote_form_weight",
-        "order_status",
-        "validate_order_status_form",
-        "action_ask_order_status_form_include_history",
-        "store_hours",
-        "validate_store_hours_form",
-        "action_ask_store_hours_form_city",
-        "action_ask_store_hours_form_radius_km",
-        "action_webhook_help",
+        "action_webhook",
+        "validate_webhook_form",
+        "action_ask_webhook_answer",
         "action_webhook_stopped",
+        "action_webhook_help",
     ]
+    assert domain["forms"] == {"webhook_form": {"required_slots": ["webhook_answer"]}}
+    # Per action only what training uses: its intent, and an entity per parameter name.
     assert domain["intents"] == [
+        "webhook",
         "webhook_daily_offers",
         "webhook_delivery_quote",
         "webhook_order_status",
         "webhook_store_hours",
         "help",
     ]  # `stop` is the designer's (domain/demo.yml), so not generated
-    assert domain["entities"] == ["city", "include_history", "order_id", "radius_km", "weight"]
-    # A form lists every parameter: which are required is the validator's live decision.
-    assert domain["forms"] == {
-        "delivery_quote_form": {"required_slots": ["city", "weight"]},
-        "order_status_form": {"required_slots": ["order_id", "include_history"]},
-        "store_hours_form": {"required_slots": ["city", "radius_km"]},
-    }
-    assert domain["slots"]["order_id"] == {
-        "type": "any",
-        "influence_conversation": False,
-        "mappings": [
-            # from the request that starts the action ...
-            {"type": "from_entity", "entity": "order_id", "intent": ["webhook_order_status"]},
-            # ... or any entity said while its form is active, but never from another turn
-            {
-                "type": "from_entity",
-                "entity": "order_id",
-                "not_intent": ["stop"],
-                "conditions": [{"active_loop": "order_status_form"}],
-            },
-            {
-                "type": "from_text",
-                "not_intent": ["stop"],
-                "conditions": [{"active_loop": "order_status_form", "requested_slot": "order_id"}],
-            },
-        ],
-    }
-    # One slot shared by two forms: a condition per form, the intents of both actions.
-    city = domain["slots"]["city"]["mappings"]
-    assert city[0]["intent"] == ["webhook_delivery_quote", "webhook_store_hours"]
-    assert city[2]["conditions"] == [
-        {"active_loop": "delivery_quote_form", "requested_slot": "city"},
-        {"active_loop": "store_hours_form", "requested_slot": "city"},
+    assert domain["entities"] == [
+        "webhook_action",
+        "city",
+        "include_history",
+        "order_id",
+        "radius_km",
+        "weight",
     ]
-    assert domain["slots"]["order_status_result"]["mappings"] == [{"type": "custom"}]
-    assert domain["slots"]["order_status_truncated"]["type"] == "bool"
+    slots = domain["slots"]
+    assert set(slots) == {"webhook_action", "webhook_answer", "webhook_values", "webhook_asking"}
+    # The action asked for comes from the router's entity, never while a form asks.
+    assert slots["webhook_action"]["mappings"] == [
+        {
+            "type": "from_entity",
+            "entity": "webhook_action",
+            "intent": ["webhook"],
+            "conditions": [{"active_loop": None}],
+        }
+    ]
+    # The answer is the whole text while the form asks, never "stop".
+    assert slots["webhook_answer"]["mappings"] == [
+        {
+            "type": "from_text",
+            "not_intent": ["stop"],
+            "conditions": [{"active_loop": "webhook_form", "requested_slot": "webhook_answer"}],
+        }
+    ]
     responses = domain["responses"]
     # Questions are asked by the action server from the live description, not generated.
     assert not [name for name in responses if name.startswith("utter_ask_")]
@@ -108,23 +92,34 @@ def test_domain_has_action_form_slots_and_questions(project: Path, store: Store)
     assert "utter_webhook_stopped" in responses
 
 
+def test_the_dispatch_does_not_depend_on_the_definitions(tmp_path: Path, store: Store) -> None:
+    layout = _generate(tmp_path, store)
+    with_actions = _load(layout.generated_domain)
+    rules = _load(layout.generated_rules)
+    sync(layout, [], tenant="acme")
+    without = _load(layout.generated_domain)
+    for key in ("slots", "forms", "actions", "responses"):
+        assert with_actions[key] == without[key], key
+    assert _load(layout.generated_rules) == rules
+    assert [rule["rule"] for rule in rules["rules"]] == [
+        "help: help",
+        "help: nlu_fallback",
+        "help: out_of_scope",
+        "webhook: ask for what is missing",
+        "webhook: call once the form is complete",
+        "webhook: stop asking",
+    ]
+
+
 def test_designer_responses_and_intents_win(project: Path, store: Store) -> None:
     (project / "domain" / "extra.yml").write_text(
         'version: "3.1"\n'
         "responses:\n"
-        "  utter_ask_city:\n    - text: Which city?\n"
         "  utter_webhook_timeout:\n    - text: Too slow, sorry.\n"
         "  utter_webhook_stopped:\n    - text: Stopped.\n"
     )
     layout = _generate(project, store)
-    domain = _load(layout.generated_domain)
-    responses, actions = domain["responses"], domain["actions"]
-    # demo.yml asks for the order number itself; extra.yml asks for the city in every form:
-    # Rasa would run a generated action_ask_... before either, so none is generated.
-    assert "action_ask_order_status_form_order_id" not in actions
-    assert "action_ask_store_hours_form_city" not in actions
-    assert "action_ask_delivery_quote_form_city" not in actions
-    assert "action_ask_delivery_quote_form_weight" in actions
+    responses = _load(layout.generated_domain)["responses"]
     assert "utter_webhook_timeout" not in responses
     assert "utter_webhook_stopped" not in responses
     assert "utter_webhook_unavailable" in responses
@@ -132,59 +127,33 @@ def test_designer_responses_and_intents_win(project: Path, store: Store) -> None
     assert "stop" not in [item.get("intent") for item in nlu]
 
 
+def test_operators_examples_are_trained_first_with_allowed_values_marked(
+    tmp_path: Path, store: Store
+) -> None:
+    store.update_webhook(
+        "acme",
+        "store_hours",
+        {
+            "examples": ["is the Lisbon (city centre) shop open?", "store hours"],
+            "parameters": [
+                {"name": "city", "type": "string", "description": "the city",
+                 "values": ["Berlin", "Lisbon"]},
+            ],
+        },
+        actor="test",
+    )  # fmt: skip
+    nlu = _load(_generate(tmp_path, store).generated_nlu)["nlu"]
+    examples = next(i["examples"] for i in nlu if i.get("intent") == "webhook_store_hours")
+    lines = examples.splitlines()
+    # Markup characters are dropped so the example cannot forge an annotation.
+    assert lines[:2] == ["- is the [Lisbon](city) city centre shop open?", "- store hours"]
+
+
 def test_stop_intent_is_generated_when_the_designer_has_none(tmp_path: Path, store: Store) -> None:
     layout = _generate(tmp_path, store)  # an empty project: no designer files at all
     assert "stop" in _load(layout.generated_domain)["intents"]
     stop = [item for item in _load(layout.generated_nlu)["nlu"] if item.get("intent") == "stop"]
     assert "- cancel" in stop[0]["examples"]
-
-
-def test_rules_link_intent_form_and_action(project: Path, store: Store) -> None:
-    rules = {
-        rule["rule"]: rule for rule in _load(_generate(project, store).generated_rules)["rules"]
-    }
-    assert rules["daily_offers: answer"]["steps"] == [
-        {"intent": "webhook_daily_offers"},
-        {"action": "daily_offers"},
-    ]
-    assert rules["order_status: ask for what is missing"]["steps"] == [
-        {"intent": "webhook_order_status"},
-        {"action": "order_status_form"},
-        {"active_loop": "order_status_form"},
-    ]
-    complete = rules["order_status: call the webhook once the form is complete"]
-    assert complete["condition"] == [{"active_loop": "order_status_form"}]
-    assert complete["steps"][-1] == {"action": "order_status"}
-    stop = rules["order_status: stop asking"]
-    assert stop["steps"][0] == {"intent": "stop"}
-    assert {"action": "action_deactivate_loop"} in stop["steps"]
-    assert stop["steps"][-1] == {"action": "action_webhook_stopped"}
-    assert not any(name.startswith("daily_offers: stop") for name in rules)
-
-
-def test_only_optional_parameters_still_get_a_form(project: Path, store: Store) -> None:
-    # The form completes at once today; made required later, the parameter is asked for
-    # without a retrain.
-    store.create_webhook(
-        "acme",
-        {
-            "name": "offers_near",
-            "description": "Offers near you",
-            "url": "https://api.example.com/near",
-            "parameters": [
-                {"name": "city", "type": "string", "description": "city", "required": False}
-            ],
-        },
-        actor="test",
-    )
-    layout = _generate(project, store)
-    rules = {rule["rule"]: rule for rule in _load(layout.generated_rules)["rules"]}
-    assert rules["offers_near: ask for what is missing"]["steps"][1] == {
-        "action": "offers_near_form"
-    }
-    domain = _load(layout.generated_domain)
-    assert domain["forms"]["offers_near_form"] == {"required_slots": ["city"]}
-    assert "action_ask_offers_near_form_city" in domain["actions"]
 
 
 def test_a_sample_value_stands_for_one_parameter_only(project: Path, store: Store) -> None:
@@ -271,14 +240,13 @@ def test_no_definitions_gives_valid_empty_files(project: Path, store: Store) -> 
     store.create_tenant("empty", actor="test")
     layout = Project(project)
     sync(layout, store.list_webhooks("empty"), tenant="empty")
-    # Only the help, which answers what the bot does not understand from the first day.
-    assert _load(layout.generated_domain) == {
-        "version": "3.1",
-        "intents": ["help"],
-        "actions": ["action_webhook_help"],
-    }
+    # The dispatch is there from the first day: the first action saved is served untrained.
+    domain = _load(layout.generated_domain)
+    assert domain["intents"] == ["webhook", "help"]
+    assert domain["forms"] == {"webhook_form": {"required_slots": ["webhook_answer"]}}
+    assert "action_webhook_help" in domain["actions"]
     rules = _load(layout.generated_rules)["rules"]
-    assert [rule["steps"] for rule in rules] == [
+    assert [rule["steps"] for rule in rules[:3]] == [
         [{"intent": intent}, {"action": "action_webhook_help"}]
         for intent in ("help", "nlu_fallback", "out_of_scope")
     ]
