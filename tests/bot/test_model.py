@@ -145,7 +145,9 @@ def test_check_ignores_the_designers_own_actions(store: Store) -> None:
 def test_only_a_model_without_the_dispatch_needs_a_retrain(store: Store) -> None:
     domain = build_domain(store.list_webhooks("acme"), DesignerDomain())
     order = store.get_webhook("acme", "order_status")
-    store.update_webhook("acme", "order_status", {"parameters": order.parameters[:1]}, actor="t")
+    store.update_webhook(
+        "acme", "order_status", {"parameters": list(order.parameters[:1])}, actor="t"
+    )
     assert not compare(store.list_webhooks("acme"), domain).retrain_needed
     # A model trained before the generic dispatch: per-action forms only.
     old = {"intents": ["webhook_order_status"], "actions": ["order_status"],
