@@ -88,6 +88,20 @@ async def daily_offers(request: web.Request) -> web.Response:
     return web.json_response({"offers": offers, "text": f"Today's offers: {listed}."})
 
 
+async def gift_card_balance(request: web.Request) -> web.Response:
+    """POST {"card_number": 123456}: what is left on a gift card (the README's example of an
+    action added while the bot runs)."""
+    try:
+        number = int((await request.json())["card_number"])
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": "card_number (an integer) is required"}, status=400)
+    balance = (number % 9000) / 100
+    return web.json_response(
+        {"card_number": number, "balance": balance,
+         "text": f"Gift card {number} has {balance:.2f} EUR left."}
+    )  # fmt: skip
+
+
 async def slow(request: web.Request) -> web.Response:
     """GET/POST ?seconds=N: answers after N seconds (for timeout demos and tests)."""
     await asyncio.sleep(min(float(request.query.get("seconds", "35")), 60.0))
@@ -108,6 +122,7 @@ def create_app() -> web.Application:
     app.router.add_post("/orders/status", order_status)
     app.router.add_get("/stores/hours", opening_hours)
     app.router.add_get("/offers", daily_offers)
+    app.router.add_post("/giftcards/balance", gift_card_balance)
     app.router.add_route("*", "/slow", slow)
     app.router.add_route("*", "/broken", broken)
     app.router.add_get("/health", health)

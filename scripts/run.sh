@@ -92,6 +92,8 @@ print(token, store.issue_action_token("demo", actor="make run", replace=True))
 PY
 )
 export ACTION_TOKEN=$action_token
+# Rasa's live router reads the demo tenant's actions here (with ACTION_TOKEN).
+export WEBHOOKS_ROUTING_URL=http://127.0.0.1:$actions_port/tenants/demo/routing
 
 echo "starting the admin API on 127.0.0.1:$admin_port and the action server on 127.0.0.1:$actions_port"
 $py -m admin serve --port "$admin_port" >logs/admin.log 2>&1 &
@@ -148,6 +150,8 @@ admin token and the action token Rasa was started with (both new at every start)
 
   export TOKEN=$token
   export ACTION_TOKEN=$action_token
+# Rasa's live router reads the demo tenant's actions here (with ACTION_TOKEN).
+export WEBHOOKS_ROUTING_URL=http://127.0.0.1:$actions_port/tenants/demo/routing
   curl -s "http://127.0.0.1:$actions_port/tenants/demo/actions?token=\$ACTION_TOKEN"   # what is served
 
 Add an action, then teach the bot about it without restarting anything:

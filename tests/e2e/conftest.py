@@ -211,6 +211,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         store.create_tenant("demo", actor="e2e")
         store.set_skill("demo", True, actor="e2e")
         action_token = store.issue_action_token("demo", actor="e2e")
+        # Rasa's live router polls the action server's routing table with the same token.
+        env["WEBHOOKS_ROUTING_URL"] = f"http://127.0.0.1:{ports['actions']}/tenants/demo/routing"
+        env["WEBHOOKS_ROUTING_TOKEN"] = action_token
         for definition in json.loads((ROOT / "demo/actions.json").read_text()):
             definition["url"] = definition["url"].replace("https://127.0.0.1:8443", demo_url)
             store.create_webhook("demo", definition, actor="e2e")

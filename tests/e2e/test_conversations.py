@@ -130,7 +130,9 @@ def restore(assistant: Assistant) -> Iterator[Assistant]:
 
 def test_a_new_description_is_asked_without_a_retrain(restore: Assistant) -> None:
     sender = new_sender()
-    assert restore.say(sender, "when are you open?") == ["Please tell me the city of the store."]
+    assert restore.say(sender, "when are you open?") == [
+        "Please tell me the city of the store (Berlin, Lisbon, Paris or London)."
+    ]
     restore.say(sender, "stop")
     restore.store.update_webhook(
         "demo",

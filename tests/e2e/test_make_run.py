@@ -91,6 +91,43 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             process.wait()
 
 
+def readme_block(after: str) -> list[tuple[str, str | None]]:
+    """The README's ``sh`` block after the line starting with ``after``: each command with the
+    text its ``# ... "expected"`` comment says the reply holds (None when it says nothing)."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(after) :].split("```sh\n", 1)[1].split("```", 1)[0]
+    steps: list[tuple[str, str | None]] = []
+    for line in block.splitlines():
+        if line.startswith("# ... "):
+            steps[-1] = (steps[-1][0], line.split('"')[1])
+        elif line.strip():
+            steps.append((line, None))
+    return steps
+
+
+def test_the_readme_operator_loop_works_verbatim_without_training(make_run: Run) -> None:
+    terminal = make_run.text()
+    token = next(line for line in terminal.splitlines() if "export TOKEN=" in line)
+    ports = make_run.ports
+    env = make_run.env | {"TOKEN": token.split("=", 1)[1].strip()}
+    trained = sorted((make_run.checkout / "models").iterdir())
+    for command, expected in readme_block("The operator's loop"):
+        for default, name in (("5056", "ADMIN_PORT"), ("5005", "RASA_PORT"), ("8443", "DEMO_PORT")):
+            command = command.replace(f"127.0.0.1:{default}/", f"127.0.0.1:{ports[name]}/")
+        deadline = time.monotonic() + 10  # the router has the new action within a second
+        while True:
+            done = subprocess.run(
+                ["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60,
+                check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            if expected is None or expected in done.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert expected is None or expected in done.stdout, (command, done.stdout)
+    assert sorted((make_run.checkout / "models").iterdir()) == trained  # nothing was trained
+
+
 def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run: Run) -> None:
     rasa = f"http://127.0.0.1:{make_run.ports['RASA_PORT']}"
     reply = httpx.post(

@@ -1,0 +1,65 @@
+"""Deciding between the trained model's intent and the live router's match.
+
+The model wins for what it was trained on; the router covers what it cannot know (an action
+saved after training) and what it did not understand (``nlu_fallback``, or an intent that is
+not a webhook action's when the router finds an action nearer than any counter-example). A
+trained action deleted since is nobody's any more: the bot's fallback answers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from ._matcher import Match
+
+__all__ = ["Decision", "decide", "trained_action"]
+
+INTENT_PREFIX = "webhook_"
+
+
+def trained_action(intent: str) -> str | None:
+    """The action a trained intent ``webhook_X`` asks for, or None."""
+    if intent.startswith(INTENT_PREFIX) and len(intent) > len(INTENT_PREFIX):
+        return intent[len(INTENT_PREFIX) :]
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``action`` to dispatch to; else ``fallback`` (the bot's help) or neither (the model's
+    intent stands)."""
+
+    action: str | None = None
+    fallback: bool = False
+    by: str = "model"
+
+
+def decide(
+    intent: str,
+    match: Match | None,
+    *,
+    live: Collection[str] | None,
+    trained: Collection[str],
+    threshold: float,
+) -> Decision:
+    """What to do with a message the model classified as ``intent``.
+
+    ``live`` is the tenant's current actions (None: not known yet, so the model is trusted);
+    ``trained`` the actions the model has intents for.
+    """
+    routed = None
+    if match is not None and match.score >= threshold and match.score > match.negative:
+        routed = match.action
+    if routed is not None and routed not in trained:
+        return Decision(action=routed, by="router")  # the model cannot know it
+    asked = trained_action(intent)
+    if asked is not None:
+        if live is None or asked in live:
+            return Decision(action=asked, by="model")
+        if routed is not None:
+            return Decision(action=routed, by="router")
+        return Decision(fallback=True, by="model")  # deleted since training
+    if routed is not None:
+        return Decision(action=routed, by="router")
+    return Decision()

@@ -1,0 +1,195 @@
+"""``LiveRouter``: the Rasa 3.6 NLU component routing requests into the generic dispatch.
+
+After the intent classifiers (and the FallbackClassifier) it looks at each message: a request
+for a webhook action becomes intent ``webhook`` with entity ``webhook_action`` naming it, which
+the dispatch's rules and form take from there. See ``_decide`` for who wins between the trained
+model and the live match. Every parse carries ``webhook_routing`` (what the model said, the
+match, the decision) for the designer's eye (``/model/parse``) and the evaluation.
+
+Configuration (``config.yml``): ``threshold`` (0-1, how like an action's description or
+example a message must be), ``url`` of the routing table and ``poll_interval`` (seconds).
+The environment wins for what differs per deployment: ``WEBHOOKS_ROUTING_URL``, and the
+token in ``WEBHOOKS_ROUTING_TOKEN`` (else ``ACTION_TOKEN``, the one Rasa's endpoints use).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import weakref
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from ._decide import decide, trained_action
+from ._table import Table, TablePoller, build_table
+
+__all__ = ["LiveRouter"]
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_INTENT = "webhook"
+ACTION_ENTITY = "webhook_action"
+FALLBACK_INTENT = "nlu_fallback"
+_FILE = "live_router.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LiveRouter(GraphComponent):
+    """Routes messages to webhook actions, trained or saved since, through one dispatch."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "threshold": 0.4,
+            "url": "http://127.0.0.1:5055/tenants/demo/routing",
+            "poll_interval": 0.5,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        trained: dict[str, list[str]] | None = None,
+        negatives: list[str] | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        #: The model's own examples per action (its intents webhook_X) and of everything else.
+        self._trained = trained or {}
+        self._negatives = negatives or []
+        self._poller: TablePoller | None = None
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LiveRouter:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Keep the training messages: per trained action, and the rest as counter-examples."""
+        trained: dict[str, list[str]] = {}
+        negatives: list[str] = []
+        for example in training_data.intent_examples:
+            text = str(example.get("text") or "")
+            action = trained_action(str(example.get("intent") or ""))
+            if action is not None:
+                trained.setdefault(action, []).append(text)
+            elif text:
+                negatives.append(text)
+        with self._storage.write_to(self._resource) as directory:
+            (directory / _FILE).write_text(
+                json.dumps({"trained": trained, "negatives": negatives}), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LiveRouter:
+        try:
+            with model_storage.read_from(resource) as directory:
+                saved = json.loads((directory / _FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            logger.warning("the live router has no training data; routing on descriptions only")
+            saved = {}
+        router = cls(config, model_storage, resource, saved.get("trained"), saved.get("negatives"))
+        router._start()
+        return router
+
+    def _start(self) -> None:
+        url = os.environ.get("WEBHOOKS_ROUTING_URL") or str(self._config["url"])
+        token = os.environ.get("WEBHOOKS_ROUTING_TOKEN") or os.environ.get("ACTION_TOKEN", "")
+        trained, negatives = self._trained, self._negatives
+
+        def build(document: dict[str, Any]) -> Table:
+            return build_table(document, trained, negatives)
+
+        poller = TablePoller(url, token, interval=float(self._config["poll_interval"]), build=build)
+        poller.start()
+        # A model replaced by another (PUT /model) stops polling when it is collected.
+        weakref.finalize(self, poller.stop)
+        self._poller = poller
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        table = self._poller.current if self._poller is not None else None
+        for message in messages:
+            self._route(message, table)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def _route(self, message: Message, table: Table | None) -> None:
+        text = str(message.get("text") or "")
+        intent = message.get("intent") or {}
+        name = str(intent.get("name") or "")
+        match = table.matcher.match(text) if table is not None and text.strip() else None
+        decision = decide(
+            name,
+            match,
+            live=table.actions if table is not None else None,
+            trained=self._trained,
+            threshold=float(self._config["threshold"]),
+        )
+        message.set(
+            "webhook_routing",
+            {
+                "model_intent": name,
+                "match": None
+                if match is None
+                else {
+                    "action": match.action,
+                    "score": round(match.score, 4),
+                    "negative": round(match.negative, 4),
+                },
+                "action": decision.action,
+                "by": decision.by,
+                "table_version": table.version if table is not None else None,
+            },
+            add_to_output=True,
+        )
+        if decision.fallback:
+            confidence = float(intent.get("confidence") or 0.0)
+            message.set("intent", {"name": FALLBACK_INTENT, "confidence": confidence}, True)
+            return
+        if decision.action is None:
+            return
+        if decision.by == "router" and match is not None:
+            confidence = match.score
+        else:
+            confidence = float(intent.get("confidence") or 1.0)
+        message.set("intent", {"name": WEBHOOK_INTENT, "confidence": confidence}, True)
+        ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != name]
+        message.set(
+            "intent_ranking", [{"name": WEBHOOK_INTENT, "confidence": confidence}, *ranking], True
+        )
+        entities = [e for e in message.get("entities") or [] if e.get("entity") != ACTION_ENTITY]
+        entities.append(
+            {
+                "entity": ACTION_ENTITY,
+                "value": decision.action,
+                "start": 0,
+                "end": len(text),
+                "confidence_entity": confidence,
+                "extractor": type(self).__name__,
+            }
+        )
+        message.set("entities", entities, True)
