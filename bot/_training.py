@@ -48,11 +48,18 @@ def _files(project: Project) -> Iterator[Path]:
             yield from sorted(p for p in directory.rglob("*") if p.is_file())
 
 
+#: The live router's code that decides what it keeps from training (in the model).
+ROUTER_TRAINING = (PLUGIN_ROOT / "routing" / "component.py",)
+
+
 def fingerprint(project: Project) -> str:
-    """SHA-256 over config.yml, domain/ and data/: their relative paths and contents."""
+    """SHA-256 over config.yml, domain/ and data/ (their relative paths and contents), and the
+    live router's training code."""
     digest = hashlib.sha256()
-    for path in sorted(_files(project), key=lambda p: p.relative_to(project.root).as_posix()):
-        name = path.relative_to(project.root).as_posix().encode()
+    files = [(path.relative_to(project.root).as_posix(), path) for path in _files(project)]
+    files += [(f"routing/{path.name}", path) for path in ROUTER_TRAINING if path.is_file()]
+    for relative, path in sorted(files):
+        name = relative.encode()
         content = path.read_bytes()
         # Lengths first, so no two different sets of files hash the same.
         digest.update(b"%d:%s%d:" % (len(name), name, len(content)))

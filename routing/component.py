@@ -7,7 +7,9 @@ model and the live match. Every parse carries ``webhook_routing`` (what the mode
 match, the decision) for the designer's eye (``/model/parse``) and the evaluation.
 
 Configuration (``config.yml``): ``threshold`` (0-1, how like an action's description or
-example a message must be), ``url`` of the routing table and ``poll_interval`` (seconds).
+example a message must be to be routed), ``trust_floor`` (how like one a message the model
+calls a webhook action's must be for the model to be believed), ``url`` of the routing table
+and ``poll_interval`` (seconds).
 The environment wins for what differs per deployment: ``WEBHOOKS_ROUTING_URL``, and the
 token in ``WEBHOOKS_ROUTING_TOKEN`` (else ``ACTION_TOKEN``, the one Rasa's endpoints use).
 """
@@ -48,6 +50,7 @@ class LiveRouter(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {
             "threshold": 0.4,
+            "trust_floor": 0.2,
             "url": "http://127.0.0.1:5055/tenants/demo/routing",
             "poll_interval": 0.5,
         }
@@ -87,7 +90,9 @@ class LiveRouter(GraphComponent):
             action = trained_action(str(example.get("intent") or ""))
             if action is not None:
                 trained.setdefault(action, []).append(text)
-            elif text:
+            elif text and not example.get("entities"):
+                # A message carrying a value ("in Berlin", "4521") answers a question; as a
+                # counter-example it would pull requests naming that value away from the action.
                 negatives.append(text)
         with self._storage.write_to(self._resource) as directory:
             (directory / _FILE).write_text(
@@ -148,6 +153,7 @@ class LiveRouter(GraphComponent):
             live=table.actions if table is not None else None,
             trained=self._trained,
             threshold=float(self._config["threshold"]),
+            floor=float(self._config["trust_floor"]),
         )
         message.set(
             "webhook_routing",

@@ -38,6 +38,7 @@ async def evaluate(model: str, messages: dict[str, list[str]]) -> None:
                 "model_intent": routing["model_intent"],
                 "action": routing["action"],
                 "by": routing["by"],
+                "match": routing["match"],
             }
             print(json.dumps(line), flush=True)
 

@@ -121,3 +121,28 @@ def test_readme_shows_the_two_commands_first() -> None:
     first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:12])
     assert "make run" in first_screen
     assert "make test" in first_screen
+
+
+#: What the live router may import: it runs inside Rasa (Python 3.10, Rasa's own packages).
+ROUTER_IMPORTS = {
+    "__future__", "asyncio", "collections", "dataclasses", "json", "logging", "os", "re", "sys",
+    "threading", "time", "typing", "urllib", "weakref", "pathlib", "numpy", "sklearn", "rasa",
+    "yaml",
+}  # fmt: skip
+
+
+def test_the_live_router_runs_inside_rasa_without_the_plugin() -> None:
+    for path in sorted((ROOT / "routing").rglob("*.py")):
+        source = path.read_text()
+        # Rasa 3.6 supports Python 3.10 at most: nothing newer may be used.
+        tree = ast.parse(source, filename=str(path), feature_version=(3, 10))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in ROUTER_IMPORTS, f"{path.name} imports {name}"
+        assert "datetime import UTC" not in source
