@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "shares": "bench.shares",
     "admin": "bench.admin",
     "actions": "bench.actions",
+    "routing": "bench.routing",
     "soak": "bench.soak",
 }
 

@@ -1,0 +1,308 @@
+"""Live routing: how well requests reach the right action, and how soon a saved action is used.
+
+Accuracy on the routing set (``tests/routing/set.yml``: requests for the three demo actions as
+people write them, and messages asking for none), of
+(a) the live router alone, on actions the model was never trained on (a model trained on the
+    designer's data without any action; the router has the actions' descriptions and examples),
+(b) DIET trained per action on the same material (the operator's examples and the starters
+    ``bot sync`` makes), before the router's decision,
+(c) both together: the same model with the router, as deployed.
+Both models are trained by ``python -m bot train`` (cached by fingerprint) and loaded as
+``rasa run`` loads them, their router polling a routing table served here.
+Targets: (c) at least (b); unrelated messages routed to an action at most 5% in (c).
+
+Then, with a real action server and Rasa on the trained model: seconds from saving a new action
+to the first answer from its webhook, for a paraphrase sent over the REST channel (median of
+ten saves; each action deleted and unrouted before the next). Target: median <= 2 s.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from bench.https_server import running
+from bench.load import free_port
+from webhooks import Keyring, Store, generate_key, make_engine, migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "tests/routing/set.yml"
+RASA = ROOT / ".venv-bot/bin/rasa"
+PYTHON_BOT = ROOT / ".venv-bot/bin/python"
+MODEL_CACHE = (
+    Path(os.environ.get("WEBHOOKS_CACHE_DIR", Path.home() / ".cache/webhook-actions")) / "models"
+)
+UNRELATED_BUDGET = 0.05
+SAVE_TO_ANSWER_BUDGET_S = 2.0
+SAVES = 10
+PARAPHRASE = "how much money is left on my gift card?"
+NEW_NAME = "gift_card_balance"
+NEW_ACTION = {
+    "name": NEW_NAME,
+    "description": "Check the balance of a gift card",
+    "method": "POST",
+    "examples": ["what's left on my gift card", "gift card balance", "check my voucher"],
+}
+
+
+def _demo_definitions() -> list[dict[str, Any]]:
+    return [dict(d) for d in json.loads((ROOT / "demo/actions.json").read_text())]
+
+
+def _store(directory: Path, definitions: list[dict[str, Any]]) -> tuple[Store, str, str, str]:
+    """A SQLite store with tenant demo and ``definitions``; (store, url, key, action token)."""
+    url, key = f"sqlite:///{directory / 'store.db'}", generate_key()
+    engine = make_engine(url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("demo", actor="bench")
+    store.set_skill("demo", True, actor="bench")
+    token = store.issue_action_token("demo", actor="bench")
+    for definition in definitions:
+        store.create_webhook("demo", definition, actor="bench")
+    return store, url, key, token
+
+
+def _project(directory: Path) -> Path:
+    """The demo bot without the designer's own examples for the actions, so both models learn
+    the actions from the same material (what ``bot sync`` makes of the definitions)."""
+    (directory / "domain").mkdir(parents=True)
+    (directory / "data").mkdir()
+    shutil.copy(ROOT / "config.yml", directory / "config.yml")
+    shutil.copy(ROOT / "domain/demo.yml", directory / "domain/demo.yml")
+    shutil.copy(ROOT / "data/rules.yml", directory / "data/rules.yml")
+    yaml = YAML(typ="safe")
+    nlu = yaml.load((ROOT / "data/nlu.yml").read_text())
+    nlu["nlu"] = [
+        block for block in nlu["nlu"] if not str(block.get("intent", "")).startswith("webhook_")
+    ]
+    with (directory / "data/nlu.yml").open("w") as file:
+        yaml.dump(nlu, file)
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (directory / "models").symlink_to(MODEL_CACHE)
+    return directory
+
+
+def _train(project: Path, database_url: str, key: str) -> tuple[Path, bool]:
+    """``python -m bot sync`` then ``train`` on the store; the model, and whether it was reused."""
+    env = {**os.environ, "DATABASE_URL": database_url, "WEBHOOKS_KEYS": key}
+    for step in (["sync", "--tenant", "demo"], ["train", "--rasa-bin", str(RASA)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *step, "--project", str(project)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"bot {step[0]} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    words = done.stdout.split("\n")[
+        -2
+    ].split()  # "trained PATH in S s" or "... reused the model PATH"
+    return Path(words[1] if words[0] == "trained" else words[-1]), words[0] != "trained"
+
+
+@contextmanager
+def _table_server(document: dict[str, Any]) -> Iterator[str]:
+    """The routing table ``document`` served as the action server serves it."""
+    body = json.dumps(document).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tenants/demo/routing"
+    finally:
+        server.shutdown()
+
+
+def _evaluate(model: Path, url: str) -> list[dict[str, Any]]:
+    env = {**os.environ, "WEBHOOKS_ROUTING_URL": url, "PYTHONPATH": str(ROOT)}
+    env |= {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [str(PYTHON_BOT), "-m", "routing.evaluate", str(model), str(SET)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"routing.evaluate failed:\n{done.stderr[-3000:]}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _trained_action(intent: str) -> str | None:
+    return intent[len("webhook_") :] if intent.startswith("webhook_") else None
+
+
+def _score(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    """(accuracy on the requests, share of unrelated messages routed to an action)."""
+    pick = (lambda row: _trained_action(row["model_intent"])) if key == "model" else None
+    right = asked = routed = unrelated = 0
+    for row in rows:
+        action = pick(row) if pick else row["action"]
+        if row["label"] == "none":
+            unrelated += 1
+            routed += action is not None
+        else:
+            asked += 1
+            right += action == row["label"]
+    return right / asked, routed / unrelated
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
+
+
+def _say(rasa: str, text: str) -> str:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{rasa}/webhooks/rest/webhook",
+        data=json.dumps({"sender": uuid.uuid4().hex, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        return " ".join(m.get("text", "") for m in json.loads(response.read()))
+
+
+def _save_to_answer(tmp: Path, model: Path) -> list[float]:
+    """Seconds from each save of a new action to the first answer from its webhook."""
+    with running() as hook:
+        store, url, key, token = _store(tmp / "live", _demo_definitions())
+        actions_port, rasa_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "WEBHOOKS_KEYS": key,
+            "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+            "WEBHOOKS_CA_FILE": str(hook.ca_file),
+            "WEBHOOKS_ROUTING_URL": f"http://127.0.0.1:{actions_port}/tenants/demo/routing",
+            "WEBHOOKS_ROUTING_TOKEN": token,
+            "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+        (tmp / "endpoints.yml").write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/tenants/demo/webhook\n"
+            f"  token: {token}\n"
+        )
+        logs = {name: tmp / f"{name}.log" for name in ("actions", "rasa")}
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            with logs["actions"].open("wb") as log:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "actions", "serve", "--port", str(actions_port)],
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                ))  # fmt: skip
+            _wait(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"], 30)
+            with logs["rasa"].open("wb") as log:
+                processes.append(subprocess.Popen(
+                    [str(RASA), "run", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(model),
+                     "--endpoints", "endpoints.yml"],
+                    cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+                ))  # fmt: skip
+            rasa = f"http://127.0.0.1:{rasa_port}"
+            _wait(f"{rasa}/", processes[1], logs["rasa"], 240)
+            seconds: list[float] = []
+            for _ in range(SAVES):
+                definition = NEW_ACTION | {"url": f"https://127.0.0.1:{hook.port}/hook"}
+                store.create_webhook("demo", definition, actor="bench")
+                saved = time.monotonic()
+                while "status: shipped" not in _say(rasa, PARAPHRASE):
+                    if time.monotonic() - saved > 30:
+                        raise RuntimeError("the saved action was never answered")
+                seconds.append(time.monotonic() - saved)
+                store.delete_webhook("demo", NEW_NAME, actor="bench")
+                while "status: shipped" in _say(rasa, PARAPHRASE):
+                    time.sleep(0.1)
+            return seconds
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+
+
+def run() -> int:
+    if not RASA.exists():
+        print("  .venv-bot is missing: `make venv-bot` builds it")
+        return 1
+    with tempfile.TemporaryDirectory() as directory:
+        tmp = Path(directory)
+        models: dict[str, Path] = {}
+        for name, definitions in (("untrained", []), ("trained", _demo_definitions())):
+            (tmp / name).mkdir()
+            _, database_url, key, _ = _store(tmp / name, definitions)
+            models[name], reused = _train(_project(tmp / name / "bot"), database_url, key)
+            print(f"  model {name}: {'reused' if reused else 'trained'}", flush=True)
+        table = {
+            "tenant": "demo",
+            "version": 1,
+            "actions": [
+                {"name": d["name"], "description": d["description"],
+                 "examples": d.get("examples", []), "enabled": True}
+                for d in _demo_definitions()
+            ],
+        }  # fmt: skip
+        with _table_server(table) as url:
+            alone = _evaluate(models["untrained"], url)
+            deployed = _evaluate(models["trained"], url)
+        if os.environ.get("BENCH_ROUTING_ROWS"):  # every decision, for a closer look
+            Path(os.environ["BENCH_ROUTING_ROWS"]).write_text(
+                json.dumps({"alone": alone, "deployed": deployed}, indent=1)
+            )
+        seconds = _save_to_answer(tmp, models["trained"])
+    figures = {
+        "(a) live router alone, never-trained actions": _score(alone, "final"),
+        "(b) DIET trained per action": _score(deployed, "model"),
+        "(c) both, as deployed": _score(deployed, "final"),
+    }
+    asked = sum(1 for row in deployed if row["label"] != "none")
+    print(f"  {asked} requests, {len(deployed) - asked} unrelated messages ({SET.name})")
+    for name, (accuracy, unrelated) in figures.items():
+        print(f"  {name:46} {accuracy:6.1%} right, {unrelated:5.1%} unrelated routed")
+    median = statistics.median(seconds)
+    print(
+        f"  save -> first answer from the webhook: median {median:.2f} s "
+        f"(min {min(seconds):.2f}, max {max(seconds):.2f}; {len(seconds)} saves)"
+    )
+    (c_accuracy, c_unrelated), (b_accuracy, _) = (
+        figures["(c) both, as deployed"],
+        figures["(b) DIET trained per action"],
+    )
+    checks = {
+        "(c) >= (b)": c_accuracy >= b_accuracy,
+        f"unrelated routed <= {UNRELATED_BUDGET:.0%}": c_unrelated <= UNRELATED_BUDGET,
+        f"median save -> answer <= {SAVE_TO_ANSWER_BUDGET_S} s": median <= SAVE_TO_ANSWER_BUDGET_S,
+    }
+    for name, met in checks.items():
+        print(f"  target {name}: {'met' if met else 'MISSED'}")
+    return 0 if all(checks.values()) else 1
