@@ -99,6 +99,15 @@ class Assistant:
         wait_for(f"{url}/health", self.processes[name], self.logs / f"{name}.log", 30)
         return url
 
+    def wait_served(self, timeout: float = 10.0) -> None:
+        """Until the action server serves every change made to the store so far."""
+        version = sum(self.store.versions().values())
+        deadline = time.monotonic() + timeout
+        while httpx.get(f"{self.actions_url}/health", timeout=5).json()["version"] < version:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the action server did not reach version {version}")
+            time.sleep(0.05)
+
     def say_to(self, rasa_url: str, sender: str, message: str) -> list[str]:
         response = httpx.post(
             f"{rasa_url}/webhooks/rest/webhook",

@@ -99,7 +99,7 @@ def test_a_saved_action_is_used_at_once_on_every_replica_without_training(
         )
 
         assistant.store.update_webhook("demo", GIFT_CARD, {"enabled": False}, actor="e2e")
-        time.sleep(1.5)  # the router keeps routing it; the action server now says it is off
+        assistant.wait_served()  # the router keeps routing it; the action server says it is off
         assert assistant.say(new_sender(), PARAPHRASE) == [
             "Sorry, that feature is switched off at the moment."
         ]
@@ -128,3 +128,17 @@ def test_a_value_named_in_the_request_is_not_asked_for(assistant: Assistant) -> 
 def test_unrelated_messages_are_not_routed(assistant: Assistant) -> None:
     for text in ("what's the capital of Italy?", "I want to speak to a manager", "lol"):
         assert routed_to(assistant, assistant.rasa_url, text) is None, text
+
+
+def test_with_the_skill_off_requests_are_answered_politely_and_nothing_is_called(
+    assistant: Assistant,
+) -> None:
+    assistant.store.set_skill("demo", False, actor="e2e")
+    try:
+        assistant.wait_served()
+        reply = assistant.say(new_sender(), "where is my order #4521?")
+        assert reply == ["Sorry, that feature is switched off at the moment."]
+    finally:
+        assistant.store.set_skill("demo", True, actor="e2e")
+        assistant.wait_served()
+    assert "Order #4521" in answer(assistant.say(new_sender(), "where is my order #4521?"))
