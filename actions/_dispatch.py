@@ -27,7 +27,10 @@ from webhooks import (
     NOT_AN_ANSWER_INTENTS,
     NOT_AN_ANSWER_RESPONSE,
     NOT_AN_ANSWER_TEXT,
+    STOPPED_RESPONSE,
+    STOPPED_TEXT,
     VALUES_SLOT,
+    Category,
     Webhook,
     value_in_request,
 )
@@ -204,7 +207,7 @@ class Dispatch:
             )
         except Exception as exc:  # the safety net: a reply must never be lost
             log_unexpected("run", tenant, action, exc)
-            self.service.fail(dispatcher, domain, tenant, action, "unavailable")
+            self.service.fail(dispatcher, domain, tenant, action, Category.UNAVAILABLE)
             return forget
         return forget + answered
 
@@ -215,8 +218,9 @@ class Dispatch:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
-        """The user stopped a form: say so and forget what it had collected."""
-        events = await self.service.stopped(tenant, dispatcher, tracker, domain)
+        """The user stopped a form: say so and forget what it had collected, so the next form
+        asks afresh."""
+        dispatcher.utter_message(**designed_or_text(domain, (STOPPED_RESPONSE,), STOPPED_TEXT))
         slots = domain.get("slots")
         declared = slots if isinstance(slots, dict) else {}
-        return events + [SlotSet(slot, None) for slot in DISPATCH_SLOTS if slot in declared]
+        return [SlotSet(slot, None) for slot in DISPATCH_SLOTS if slot in declared]

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from webhooks import FAILURE_MESSAGES, failure_response_name
+from webhooks import FAILURE_MESSAGES, failure_overrides
+from webhooks import result_response as result_response_name
 
 __all__ = ["designed_or_text", "failure_response", "render_result", "result_response"]
 
@@ -58,7 +59,7 @@ def failure_response(domain: Mapping[str, Any], action: str, category: str) -> d
     """``utter_message`` arguments for a failure of ``category``: an override or the default."""
     return designed_or_text(
         domain,
-        (f"utter_{action}_{category}", failure_response_name(category)),
+        failure_overrides(action, category),
         FAILURE_MESSAGES.get(category, FAILURE_MESSAGES["unavailable"]),
     )
 
@@ -102,7 +103,7 @@ def result_response(
     domain: Mapping[str, Any], action: str, data: object, *, truncated: bool
 ) -> dict[str, Any]:
     """``utter_message`` arguments for a successful result."""
-    name = f"utter_{action}_result"
+    name = result_response_name(action)
     if name in _responses(domain):
         items = data.items() if isinstance(data, dict) else [("result", data)]
         fields: dict[str, str] = {}

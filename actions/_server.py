@@ -15,12 +15,10 @@ import functools
 import hmac
 import logging
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
-import msgspec
-from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
     ActionMissingDomainException,
@@ -36,92 +34,25 @@ from webhooks import (
     DISPATCH_VALIDATOR,
     HELP_ACTION,
     STOPPED_ACTION,
+    Category,
     ConversationLimits,
     Egress,
     Settings,
     Store,
     TenantSnapshot,
-    Webhook,
-    ask_action,
-    asked_by,
-    form_of,
     token_matches,
     trust,
-    validator_of,
-    webhook_of_validator,
 )
 
 from ._dispatch import Dispatch
 from ._metrics import CONTENT_TYPE, Metrics
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
-from ._service import WebhookService, form_slots
+from ._service import WebhookService
+from ._wire import MAX_BODY_BYTES, BadCall, read_call
 
 __all__ = ["ActionServer", "build", "create_app"]
 
 logger = logging.getLogger("actions")
-
-
-#: Reads an action call's JSON: measured on a captured Rasa 3.6.21 call of 5 KB, 14 us where
-#: Sanic's ujson takes 24 (making the strings is most of it). Strict JSON in UTF-8, like ujson;
-#: integers of any size stay exact (orjson, 11 us, makes floats of those past 64 bits, and a
-#: slot can hold one). What it cannot read raises ValueError, or RecursionError when too deep.
-_parse = msgspec.json.Decoder().decode
-
-MAX_BODY_BYTES = 8 * 1024 * 1024  # Rasa sends the whole tracker and domain with every call
-#: zlib's window bits per Content-Encoding: aiohttp (Rasa's client) sends zlib-wrapped deflate.
-_WBITS = {"deflate": zlib.MAX_WBITS, "gzip": zlib.MAX_WBITS | 16}
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _inflate(body: bytes, encoding: str) -> bytes:
-    """``body`` decoded, refusing to make more than :data:`MAX_BODY_BYTES`.
-
-    The size cap applies to what Sanic received; a few kilobytes of deflate can inflate to
-    gigabytes, so the output is bounded too, without ever holding more than the cap.
-    """
-    inflater = zlib.decompressobj(_WBITS[encoding])
-    data = inflater.decompress(body, MAX_BODY_BYTES + 1)
-    if len(data) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-        raise _TooLarge
-    if not inflater.eof:
-        raise zlib.error("truncated stream")
-    return data
-
-
-#: What a Rasa action call's tracker holds, by key: the type a value must have when present.
-_TRACKER_SHAPE: dict[str, type | tuple[type, ...]] = {
-    "slots": dict,
-    "events": list,
-    "latest_message": (dict, type(None)),
-    "active_loop": (dict, type(None)),
-}
-
-
-def _call_problem(call: object) -> str | None:
-    """Why ``call`` is not an action call rasa-sdk and our service can run, or None.
-
-    Checked once at the door, so no odd shape (a list for a domain, no sender) reaches code
-    that expects Rasa's, where it would fail as a 500.
-    """
-    if not isinstance(call, dict):
-        return "not a JSON object"
-    if not isinstance(call.get("next_action"), str):
-        return "next_action must be a string"
-    tracker = call.get("tracker")
-    if not isinstance(tracker, dict):
-        return "tracker must be an object"
-    if not isinstance(tracker.get("sender_id"), str) or not tracker["sender_id"]:
-        return "tracker.sender_id must be a non-empty string"
-    for key, kind in _TRACKER_SHAPE.items():
-        if key in tracker and not isinstance(tracker[key], kind):
-            return f"tracker.{key} has the wrong type"
-    domain = call.get("domain")
-    if domain is not None and (not isinstance(domain, dict) or not domain):
-        return "domain must be a non-empty object (or absent)"
-    return None
 
 
 #: The generic dispatch's actions: name -> the method of :class:`Dispatch` serving it.
@@ -134,69 +65,29 @@ _GENERIC = {
 
 
 class TenantActions(Mapping[str, Callable[..., Any]]):
-    """One tenant's actions for rasa-sdk's executor, made on demand from its definitions.
+    """One tenant's actions for rasa-sdk's executor: the generic dispatch and the help.
 
-    Each definition serves its action, its form's validator and a question action per
-    parameter; the tenant serves the "stopped" and "help" actions too. Building every callable
-    for 100,000 definitions at start-up would cost hundreds of thousands of objects; the
-    executor only ever calls ``actions.get(name)`` (and ``keys()`` to list them), so they are
-    made per request instead. Built on one snapshot's definitions, never changed: a refresh
-    installs a new one, so a request being served keeps a consistent view.
+    The same few names serve every definition (they read the live one), so the mapping is
+    fixed; only the tenant differs.
     """
 
-    __slots__ = ("_dispatch", "_service", "_tenant", "_webhooks")
+    __slots__ = ("_actions",)
 
-    def __init__(self, dispatch: Dispatch, tenant: str, webhooks: Mapping[str, Webhook]) -> None:
-        self._dispatch = dispatch
-        self._service = dispatch.service
-        self._tenant = tenant
-        self._webhooks = webhooks
-
-    def get(self, name: str, default: Any = None) -> Any:
-        service, dispatch, tenant = self._service, self._dispatch, self._tenant
-        generic = _GENERIC.get(name)
-        if generic is not None:  # the common case first
-            return functools.partial(getattr(dispatch, generic), tenant)
-        if name in self._webhooks:  # a per-action entry of a model trained before
-            return functools.partial(service.run, tenant, name)
-        if name == HELP_ACTION:
-            return functools.partial(service.offer_help, tenant)
-        action = webhook_of_validator(name)
-        if action is not None and action in self._webhooks:
-            return functools.partial(service.validate, tenant, action)
-        asked = asked_by(name, self._parameters_of)
-        if asked is not None:
-            return functools.partial(service.ask, tenant, *asked)
-        return default
-
-    def _parameters_of(self, action: str) -> list[str] | None:
-        webhook = self._webhooks.get(action)
-        return [p["name"] for p in webhook.parameters] if webhook is not None else None
+    def __init__(self, dispatch: Dispatch, tenant: str) -> None:
+        self._actions: dict[str, Callable[..., Any]] = {
+            name: functools.partial(getattr(dispatch, method), tenant)
+            for name, method in _GENERIC.items()
+        }
+        self._actions[HELP_ACTION] = functools.partial(dispatch.service.offer_help, tenant)
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        found = self.get(name)
-        if found is None:
-            raise KeyError(name)
-        return cast(Callable[..., Any], found)
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        # The call itself, without making the callable get() would.
-        return name in self._webhooks or self.get(name) is not None
+        return self._actions[name]
 
     def __iter__(self) -> Iterator[str]:
-        yield from _GENERIC
-        for name, webhook in self._webhooks.items():
-            yield name
-            if webhook.parameters:
-                yield validator_of(name)
-                for parameter in webhook.parameters:
-                    yield ask_action(name, parameter["name"])
-        yield HELP_ACTION
+        return iter(self._actions)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._actions)
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -241,30 +132,8 @@ class ActionServer:
         executor = self.executors.get(tenant) or ActionExecutor()
         # Replaced whole, not edited: a request being served keeps a consistent view. Set
         # directly rather than through register_function, which logs a line per action.
-        executor.actions = TenantActions(self.dispatch, tenant, snapshot.webhooks)
+        executor.actions = TenantActions(self.dispatch, tenant)
         self.executors[tenant] = executor
-
-    def _drift_executor(self, tenant: str, action: str, call: dict[str, Any]) -> ActionExecutor:
-        """An executor for an action the model knows but the store does not (deleted)."""
-        domain = call.get("domain")
-        if not isinstance(domain, dict):
-            domain = {}
-        known = set(domain.get("actions") or []) | set(domain.get("forms") or {})
-        service = self.service
-        served: Callable[..., Any] | None = None
-        validated = webhook_of_validator(action)
-        model = domain
-        asked = asked_by(action, lambda name: form_slots(model, form_of(name)) or None)
-        if validated is not None:
-            if form_of(validated) in known:
-                served = functools.partial(service.validate, tenant, validated)
-        elif asked is not None:
-            served = functools.partial(service.ask, tenant, *asked)
-        elif action in known:
-            served = functools.partial(service.run, tenant, action)
-        executor = ActionExecutor()
-        executor.actions = {action: served} if served is not None else {}
-        return executor
 
     def _admitted(self, request: Request, tenant: str) -> bool:
         """Whether the request carries ``tenant``'s action-server token (``?token=``).
@@ -291,26 +160,14 @@ class ActionServer:
     async def handle(self, request: Request, tenant: str) -> HTTPResponse:
         if not self._admitted(request, tenant):
             return _error(401, "unauthenticated", "unknown tenant or bad token")
-        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-        if encoding not in _WBITS and encoding != "identity":
-            return _error(415, "unsupported_encoding", "send the call as identity, deflate or gzip")
         try:
-            body = request.body if encoding == "identity" else _inflate(request.body, encoding)
-        except _TooLarge:
-            return _error(413, "too_large", f"the call is over {MAX_BODY_BYTES} bytes inflated")
-        except zlib.error:
-            return _error(400, "malformed_json", "the body is not a JSON action call")
-        try:
-            call = _parse(body)
-        except (ValueError, RecursionError):
-            return _error(400, "malformed_json", "the body is not a JSON action call")
-        problem = _call_problem(call)
-        if problem is not None:
-            return _error(400, "invalid_call", f"the body is not an action call: {problem}")
-        action = call.get("next_action")
+            call = read_call(request.body, request.headers.get("content-encoding"))
+        except BadCall as bad:
+            return _error(bad.status, bad.code, bad.message)
+        action = call["next_action"]
         executor = self.executors[tenant]
         if action not in executor.actions:
-            executor = self._drift_executor(tenant, action, call)
+            return self._not_served(tenant, action, call)
         try:
             result = await executor.run(call)
         except ActionNotFoundException as exc:
@@ -328,6 +185,31 @@ class ActionServer:
         except ValueError:  # a lone surrogate (an emoji cut in two): ujson writes it escaped
             return json_response(result.model_dump())
         return raw(body, content_type="application/json")
+
+    def _not_served(self, tenant: str, action: str, call: dict[str, Any]) -> HTTPResponse:
+        """An action the model declares but the dispatch does not serve (a model trained before
+        it, with per-action entries) is answered politely, so the bot is not silent; one the
+        model does not declare is a 404, as rasa-sdk answers."""
+        domain = call.get("domain")
+        declared = domain.get("actions") if isinstance(domain, dict) else None
+        if not isinstance(declared, list) or action not in declared:
+            return _error(
+                404,
+                "action_not_found",
+                f"No registered action found for name '{action}'.",
+                action_name=action,
+            )
+        logger.warning(
+            "tenant=%s: the model calls %s, which the generic dispatch does not serve; "
+            "retrain it (python -m bot check)",
+            tenant,
+            action,
+        )
+        dispatcher = CollectingDispatcher()
+        self.service.fail(
+            dispatcher, cast(dict[str, Any], domain), tenant, action, Category.NOT_CONFIGURED
+        )
+        return json_response({"events": [], "responses": dispatcher.messages})
 
     def routing(self, request: Request, tenant: str) -> HTTPResponse:
         """What Rasa's live router matches messages against: every action of the tenant with

@@ -129,7 +129,12 @@ def _all_answered(results: list[dict[str, Any]], calls: int) -> bool:
 def _body() -> dict[str, Any]:
     call = json.loads(FIXTURE.read_text())
     call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
-    call["tracker"]["slots"]["order_id"] = "4521"
+    # The generic dispatch's call, as Rasa makes it once the form has the order number.
+    call["next_action"] = "action_webhook"
+    call["tracker"]["slots"] |= {
+        "webhook_action": "order_status",
+        "webhook_values": {"order_id": 4521},
+    }
     return dict(call)
 
 

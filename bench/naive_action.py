@@ -24,7 +24,7 @@ class NaiveOrderStatus(Action):  # type: ignore[misc]
         self.session: aiohttp.ClientSession | None = None
 
     def name(self) -> str:
-        return "order_status"
+        return "action_webhook"  # what Rasa calls, as it calls ours
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -32,7 +32,7 @@ class NaiveOrderStatus(Action):  # type: ignore[misc]
         if self.session is None:
             self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.context))
         async with self.session.post(
-            self.url, json={"order_id": int(tracker.get_slot("order_id"))}
+            self.url, json={"order_id": int(tracker.get_slot("webhook_values")["order_id"])}
         ) as response:
             data = await response.json()
         dispatcher.utter_message(text="; ".join(f"{k}: {v}" for k, v in data.items()))

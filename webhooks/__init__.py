@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._accounts import token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
+from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
 from ._database import check_database, make_engine, migrate
 from ._definitions import (
     MAX_EXAMPLES,
@@ -24,7 +25,6 @@ from ._definitions import (
 )
 from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
 from ._exceptions import (
-    CATEGORIES,
     ActionLimitReached,
     ActionTokenInUse,
     AlreadyExists,
@@ -85,23 +85,18 @@ from ._naming import (
     STOPPED_RESPONSE,
     VALUES_SLOT,
     WEBHOOK_INTENT,
-    ask_action,
     ask_overrides,
-    asked_by,
+    failure_overrides,
     failure_response_name,
-    form_of,
     intent_of,
+    result_response,
     result_slot,
     truncated_slot,
-    validator_of,
-    webhook_of_form,
     webhook_of_intent,
-    webhook_of_validator,
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
 from ._sentences import (
-    FAILURE_MESSAGES,
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
     action_list,
@@ -161,6 +156,7 @@ __all__ = [
     "AlreadyExists",
     "AuditEntry",
     "CallFailed",
+    "Category",
     "ConfigurationError",
     "ConnectionFailed",
     "ConversationLimitReached",
@@ -199,15 +195,13 @@ __all__ = [
     "action_list",
     "actor_of",
     "allowed_value",
-    "ask_action",
     "ask_overrides",
-    "asked_by",
     "blocked_reason",
     "check_database",
     "check_url",
     "configure_logging",
+    "failure_overrides",
     "failure_response_name",
-    "form_of",
     "generate_key",
     "help_text",
     "intent_of",
@@ -224,16 +218,14 @@ __all__ = [
     "read_key_file",
     "redact",
     "reject_json_constant",
+    "result_response",
     "result_slot",
     "summary",
     "token_matches",
     "truncated_slot",
     "trust",
-    "validator_of",
     "value_in_request",
-    "webhook_of_form",
     "webhook_of_intent",
-    "webhook_of_validator",
     "write_key_file",
 ]
 

@@ -83,8 +83,9 @@ Example = Annotated[
 AllowedValue = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
 
 
-#: An action X is served as X and validate_X_form, with a form X_form and slots X_result and
-#: X_truncated; Rasa keeps action_* and utter_* for itself. Names that would collide are refused.
+#: Rasa keeps action_*, utter_* and validate_* for itself, and a designer's names for an action
+#: X (utter_X_result, utter_ask_X_form_<parameter>, slots X_result and X_truncated) must read
+#: one way only. Names that would collide are refused.
 RESERVED_ACTION_PREFIXES = ("action_", "utter_", "validate_")
 RESERVED_SUFFIXES = ("_form", "_result", "_truncated")
 RESERVED_SLOTS = frozenset({"requested_slot", "session_started_metadata", "webhook_action"})

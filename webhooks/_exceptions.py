@@ -34,8 +34,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ._categories import CATEGORIES, Category
+
 __all__ = [
-    "CATEGORIES",
     "ActionLimitReached",
     "ActionTokenInUse",
     "AlreadyExists",
@@ -61,16 +62,6 @@ __all__ = [
     "WebhookError",
     "WebhookTimeout",
 ]
-
-#: The failure categories a caller (the bot) maps to a message for the user.
-CATEGORIES: dict[str, str] = {
-    "refused": "the destination is not allowed (URL rules or blocked address)",
-    "timeout": "the webhook did not answer within its timeout",
-    "unavailable": "the webhook could not be reached, failed TLS, or answered 5xx",
-    "rejected": "the webhook answered with a 4xx status",
-    "invalid_response": "the webhook's answer was not valid HTTP",
-    "rate_limited": "the conversation reached its limit of webhook calls",
-}
 
 
 class WebhookError(Exception):
@@ -203,7 +194,7 @@ class PermissionDenied(StoreError):
 class CallFailed(WebhookError):
     """A webhook call failed; ``category`` is one of :data:`CATEGORIES`."""
 
-    category: str = "unavailable"
+    category: str = Category.UNAVAILABLE
 
     def __init__(self, message: str, *, category: str | None = None) -> None:
         super().__init__(message)
@@ -216,7 +207,7 @@ class CallFailed(WebhookError):
 class InvalidURL(CallFailed):
     """The URL breaks the URL rules; ``reason`` says which."""
 
-    category = "refused"
+    category = Category.REFUSED
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid webhook URL: {reason}")
@@ -226,7 +217,7 @@ class InvalidURL(CallFailed):
 class DestinationBlocked(CallFailed):
     """The host is, or resolves to (``resolved``), an address the policy blocks."""
 
-    category = "refused"
+    category = Category.REFUSED
 
     def __init__(self, reason: str, *, address: str | None = None, resolved: bool = False) -> None:
         # Said once: the reason often names the address already.
@@ -241,26 +232,26 @@ class DestinationBlocked(CallFailed):
 class WebhookTimeout(CallFailed):
     """The call's deadline (connect to last byte) passed."""
 
-    category = "timeout"
+    category = Category.TIMEOUT
 
 
 class ConnectionFailed(CallFailed):
     """No connection could be made: refused, reset, unreachable or no DNS answer."""
 
-    category = "unavailable"
+    category = Category.UNAVAILABLE
 
 
 class TLSFailed(CallFailed):
     """The TLS handshake failed or the certificate was not valid for the host."""
 
-    category = "unavailable"
+    category = Category.UNAVAILABLE
 
 
 class HTTPStatusError(CallFailed):
     """The webhook answered with a non-2xx status; the result is kept for the caller."""
 
     def __init__(self, status: int, *, result: object | None = None) -> None:
-        category = "unavailable" if status >= 500 else "rejected"
+        category = Category.UNAVAILABLE if status >= 500 else Category.REJECTED
         super().__init__(f"webhook answered HTTP {status}", category=category)
         self.status = status
         self.result = result
@@ -269,13 +260,13 @@ class HTTPStatusError(CallFailed):
 class InvalidResponse(CallFailed):
     """The webhook's answer was not valid HTTP."""
 
-    category = "invalid_response"
+    category = Category.INVALID_RESPONSE
 
 
 class ConversationLimitReached(CallFailed):
     """The conversation already made ``limit`` webhook calls."""
 
-    category = "rate_limited"
+    category = Category.RATE_LIMITED
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"this conversation already made the maximum of {limit} webhook calls")

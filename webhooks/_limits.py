@@ -32,7 +32,7 @@ MAX_CALLS_PER_CONVERSATION = 10
 MAX_KEY_LENGTH = 300
 
 
-def conversation_key(conversation: str) -> str:
+def stored_key(conversation: str) -> str:
     """The stored key: the conversation itself, or its SHA-256 when it is too long to store.
 
     Cutting a long key instead would let two conversations that share a prefix share a count.
@@ -118,7 +118,7 @@ class ConversationLimits:
         """
         values = {
             "tenant_id": self._tenant_id(tenant),
-            "conversation": conversation_key(conversation),
+            "conversation": stored_key(conversation),
             "limit": self.limit,
         }
         # The DBAPI connection directly: this runs on every webhook call, and SQLAlchemy's
@@ -195,7 +195,7 @@ class ConversationLimits:
             # Autocommit (the engine's connections leave transactions to us): the statement
             # is the transaction, done and committed when execute() returns.
             changed = connection.execute(
-                _CLAIM_IN_PLACE, (tenant_id, conversation_key(conversation), self.limit)
+                _CLAIM_IN_PLACE, (tenant_id, stored_key(conversation), self.limit)
             ).rowcount
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # any kind of "locked"
@@ -256,7 +256,7 @@ class ConversationLimits:
             count = connection.scalar(
                 select(db.ConversationCalls.calls).where(
                     db.ConversationCalls.tenant_id == self._tenant_id(tenant),
-                    db.ConversationCalls.conversation == conversation_key(conversation),
+                    db.ConversationCalls.conversation == stored_key(conversation),
                 )
             )
         return int(count or 0)

@@ -4,43 +4,28 @@ Every action runs through one generic dispatch, declared once in the domain, so 
 through the admin API is served without a retrain: intent ``webhook`` with entity
 ``webhook_action`` naming the action (set by the live router, or by the trained intent
 ``webhook_X``, in Rasa's NLU), the slot ``webhook_action``, one form ``webhook_form`` whose
-validator decides from the live definition which parameter to ask next (its name in slot
-``webhook_asking``, its typed values in ``webhook_values``), one answer slot
-``webhook_answer`` asked by ``action_ask_webhook_answer``, and the call ``action_webhook``.
+validator ``validate_webhook_form`` decides from the live definition which parameter to ask
+next (its name in slot ``webhook_asking``, its typed values in ``webhook_values``), one answer
+slot ``webhook_answer`` asked by ``action_ask_webhook_answer``, and the call ``action_webhook``.
 
-Models trained before the generic dispatch have per-action entries, still served until they are
-retrained. For a stored definition ``X`` with parameters ``p1..pn``:
-
-- intent ``webhook_X`` (the user asks for it; also how ``bot check`` tells a webhook action in a
-  trained model from the designer's own actions),
-- action ``X`` and, when ``X`` has parameters, form ``X_form`` listing all of them, its
-  validator ``validate_X_form`` (which decides, from the live definition, what is still
-  required) and one question action ``action_ask_X_form_p`` per parameter (phrased from the
-  live description, unless the designer wrote ``utter_ask_X_form_p`` or ``utter_ask_p``),
-- one slot and one entity per parameter, named like the parameter,
-- slots ``X_result`` and ``X_truncated`` holding the last result,
-- responses ``utter_webhook_<category>`` (failures) and ``utter_webhook_stopped``, said by the
-  action ``action_webhook_stopped`` when the user stops a form with the ``stop`` intent.
-
-For the whole assistant: ``action_webhook_help`` answers what the bot did not understand
-(Rasa's ``nlu_fallback`` and ``out_of_scope``, and the core fallback), a greeting and ``help``,
-listing the enabled actions; ``utter_webhook_help`` overrides its words. Inside a form, a message
-recognised as one of :data:`NOT_AN_ANSWER_INTENTS` is not taken as the asked value.
+Per action ``X`` only designer-facing names remain: the trained intent ``webhook_X``, the
+responses that override what is said (``utter_X_result``, ``utter_X_<category>``,
+``utter_ask_X_form_<parameter>`` or ``utter_ask_<parameter>`` for a question) and the slots
+``X_result`` and ``X_truncated`` a designer may declare. For the whole assistant:
+``utter_webhook_<category>`` (failures), ``action_webhook_stopped`` and its
+``utter_webhook_stopped`` when the user stops a form with the ``stop`` intent, and
+``action_webhook_help`` (``utter_webhook_help``) for what the bot did not understand (Rasa's
+``nlu_fallback`` and ``out_of_scope``, and the core fallback), a greeting and ``help``. Inside a
+form, a message recognised as one of :data:`NOT_AN_ANSWER_INTENTS` is not taken as the value.
 """
 
 from __future__ import annotations
-
-import re
-from collections.abc import Callable, Collection
-
-from ._definitions import NAME_PATTERN
 
 __all__ = [
     "ACTION_SLOT",
     "ANSWER_SLOT",
     "ASKING_SLOT",
     "ASK_ANSWER_ACTION",
-    "ASK_PREFIX",
     "CALL_ACTION",
     "DISPATCH_FORM",
     "DISPATCH_VALIDATOR",
@@ -57,18 +42,14 @@ __all__ = [
     "STOP_INTENT",
     "VALUES_SLOT",
     "WEBHOOK_INTENT",
-    "ask_action",
     "ask_overrides",
-    "asked_by",
+    "failure_overrides",
     "failure_response_name",
-    "form_of",
     "intent_of",
+    "result_response",
     "result_slot",
     "truncated_slot",
-    "validator_of",
-    "webhook_of_form",
     "webhook_of_intent",
-    "webhook_of_validator",
 ]
 
 INTENT_PREFIX = "webhook_"
@@ -82,7 +63,6 @@ ASK_ANSWER_ACTION = "action_ask_webhook_answer"
 ASKING_SLOT = "webhook_asking"
 VALUES_SLOT = "webhook_values"
 CALL_ACTION = "action_webhook"
-ASK_PREFIX = "action_ask_"
 STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"
 STOPPED_ACTION = "action_webhook_stopped"
@@ -100,7 +80,6 @@ NOT_AN_ANSWER_INTENTS = frozenset(
     {GREET_INTENT, HELP_INTENT, "goodbye", "thanks", "bot_challenge", "chitchat", "out_of_scope"}
 )
 _FORM_SUFFIX = "_form"
-_VALIDATE_PREFIX = "validate_"
 
 
 def intent_of(action: str) -> str:
@@ -114,63 +93,19 @@ def webhook_of_intent(intent: str) -> str | None:
     return None
 
 
-def form_of(action: str) -> str:
-    return f"{action}{_FORM_SUFFIX}"
-
-
-def webhook_of_form(form: str) -> str | None:
-    """The action whose form is ``form`` (``X_form`` -> ``X``), or None."""
-    if form.endswith(_FORM_SUFFIX) and len(form) > len(_FORM_SUFFIX):
-        return form[: -len(_FORM_SUFFIX)]
-    return None
-
-
-def validator_of(action: str) -> str:
-    return f"{_VALIDATE_PREFIX}{form_of(action)}"
-
-
-def webhook_of_validator(name: str) -> str | None:
-    """The action whose form ``name`` validates (``validate_X_form`` -> ``X``), or None."""
-    if not name.startswith(_VALIDATE_PREFIX):
-        return None
-    action = webhook_of_form(name[len(_VALIDATE_PREFIX) :])
-    return action if action is not None and re.match(NAME_PATTERN, action) else None
-
-
-def ask_action(action: str, parameter: str) -> str:
-    """The action Rasa runs to ask for ``parameter`` in ``action``'s form (it wins over
-    responses: Rasa looks for ``action_ask_<form>_<slot>`` first)."""
-    return f"{ASK_PREFIX}{form_of(action)}_{parameter}"
-
-
 def ask_overrides(action: str, parameter: str) -> tuple[str, str]:
     """The designer's responses that replace the generated question, most specific first."""
-    return f"utter_ask_{form_of(action)}_{parameter}", f"utter_ask_{parameter}"
+    return f"utter_ask_{action}{_FORM_SUFFIX}_{parameter}", f"utter_ask_{parameter}"
 
 
-def asked_by(
-    name: str, parameters_of: Callable[[str], Collection[str] | None]
-) -> tuple[str, str] | None:
-    """``(action, parameter)`` for a question action ``action_ask_<action>_form_<parameter>``,
-    where ``parameters_of(action)`` (None for an unknown action) holds ``parameter``; None
-    for any other name.
+def result_response(action: str) -> str:
+    """The designer's response for ``action``'s result, filled from its fields."""
+    return f"utter_{action}_result"
 
-    Names may themselves contain ``_form_`` (``a`` asking ``b_form_c`` and ``a_form_b``
-    asking ``c`` share a question name), so every split is tried against what each action
-    really asks for rather than guessed from the text.
-    """
-    if not name.startswith(ASK_PREFIX):
-        return None
-    rest = name[len(ASK_PREFIX) :]
-    marker = f"{_FORM_SUFFIX}_"
-    at = rest.find(marker)
-    while at > 0:
-        action, parameter = rest[:at], rest[at + len(marker) :]
-        parameters = parameters_of(action)
-        if parameter and parameters is not None and parameter in parameters:
-            return action, parameter
-        at = rest.find(marker, at + 1)
-    return None
+
+def failure_overrides(action: str, category: str) -> tuple[str, str]:
+    """The designer's responses for a failure of ``category``, most specific first."""
+    return f"utter_{action}_{category}", failure_response_name(category)
 
 
 def result_slot(action: str) -> str:

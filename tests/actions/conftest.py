@@ -252,3 +252,86 @@ def _rename(call: dict[str, Any], old: str, new: str) -> None:
     active = call["tracker"].get("active_loop") or {}
     if active.get("name") == f"{old_base}_form":
         active["name"] = f"{new_base}_form"
+
+
+# -- the generic dispatch's calls, built on captured ones -------------------------------------
+
+START = "v2_ask_1_validate_order_status_form.json"  # the validator at a form's start
+ANSWER = "v2_ask_3_validate_order_status_form.json"  # the validator with the user's answer
+CALL = "v2_ask_4_order_status.json"  # the action once the form is complete
+DISPATCH_SLOTS = ("webhook_action", "webhook_values", "webhook_asking", "webhook_answer")
+
+
+def slot_events(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    return {e["name"]: e["value"] for e in response.json()["events"] if e["event"] == "slot"}
+
+
+def texts(response: httpx.Response) -> list[str]:
+    return [r["text"] for r in response.json()["responses"] if r.get("text")]
+
+
+def _declare_dispatch(call: dict[str, Any]) -> dict[str, Any]:
+    slots = call["domain"].setdefault("slots", {})
+    for name in DISPATCH_SLOTS:
+        slots.setdefault(
+            name, {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        )
+    return call
+
+
+def starting(
+    action: str, text: str, entities: list[dict[str, Any]] | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """The validator's call when a request for ``action`` starts the form."""
+    return _declare_dispatch(
+        payload(
+            START,
+            action="validate_webhook_form",
+            text=text,
+            entities=entities or [],
+            slots={"webhook_action": action, "requested_slot": None},
+            **kwargs,
+        )
+    )
+
+
+def answering(
+    action: str,
+    asking: str,
+    given: object,
+    *,
+    intent: str = "inform",
+    values: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The validator's call with ``given`` as the answer to the question for ``asking``."""
+    call = payload(
+        ANSWER,
+        action="validate_webhook_form",
+        text=str(given),
+        entities=entities or [],
+        slots={
+            "webhook_action": action,
+            "webhook_asking": asking,
+            "webhook_values": values or {},
+            "requested_slot": "webhook_answer",
+        },
+        validate={"webhook_answer": given},
+    )
+    call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
+    return _declare_dispatch(call)
+
+
+def calling(
+    action: str, values: dict[str, Any] | None = None, *, sender: str | None = None
+) -> dict[str, Any]:
+    """The call of ``action_webhook`` once the form collected ``values``."""
+    return _declare_dispatch(
+        payload(
+            CALL,
+            action="action_webhook",
+            sender=sender,
+            slots={"webhook_action": action, "webhook_values": values or {}},
+        )
+    )

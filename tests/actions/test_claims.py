@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from actions._service import ClaimWorker
+from actions._claims import ClaimWorker
 from tests.webhooks.test_limits import frames_in_log
 from webhooks import ConversationLimitReached, ConversationLimits, Store
 from webhooks._limits import CHECKPOINT_EVERY

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.actions.conftest import ActionEnv, payload
-from tests.actions.test_server import slot_events, texts
+from tests.actions.conftest import ActionEnv, payload, slot_events, texts
 
 START = "v2_ask_1_validate_order_status_form.json"  # the validator at the form's start
 ANSWER = "v2_ask_3_validate_order_status_form.json"  # the validator with the user's answer

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.actions.conftest import ActionEnv, payload
-from tests.actions.test_server import ACTION, texts
+from tests.actions.conftest import ActionEnv, calling, texts
 from tests.servers import calls_counted
 
 GOOD = "/echo"
@@ -47,7 +46,7 @@ def test_a_misbehaving_webhook_gets_an_answer_in_time_and_nothing_breaks(
         action_env.wait_refreshed()
     sender = f"faults-{path.strip('/').split('?')[0]}-{time.monotonic_ns()}"
     started = time.monotonic()
-    response = action_env.call(payload(ACTION, slots={"order_id": "1"}, sender=sender))
+    response = action_env.call(calling("order_status", {"order_id": "1"}, sender=sender))
     took = time.monotonic() - started
     assert response.status_code == 200
     assert expected in " ".join(texts(response))
@@ -55,6 +54,6 @@ def test_a_misbehaving_webhook_gets_an_answer_in_time_and_nothing_breaks(
 
     # The server goes on: the same conversation's next call is answered from the webhook.
     action_env.put("order_status", path=GOOD)
-    again = action_env.call(payload(ACTION, slots={"order_id": "2"}, sender=sender))
+    again = action_env.call(calling("order_status", {"order_id": "2"}, sender=sender))
     assert texts(again) == ["method: POST; query: []"]
     assert calls_counted(action_env.store.engine, sender) == 2  # once each, the failed one too

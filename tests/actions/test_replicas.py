@@ -11,7 +11,7 @@ import pytest
 import trustme
 from sqlalchemy import Engine
 
-from tests.actions.conftest import ThreadedWebhook, payload, start_action_server, stop
+from tests.actions.conftest import ThreadedWebhook, calling, start_action_server, stop
 from tests.conftest import temporary_postgres
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
@@ -54,7 +54,7 @@ def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
         "WEBHOOKS_CA_FILE": str(tmp_path / "ca.pem"),
     }
     replicas = [start_action_server(env, tmp_path / f"replica{i}.log") for i in range(2)]
-    call = payload("prefill_2_order_status.json", sender="busy-user", slots={"order_id": "1"})
+    call = calling("order_status", {"order_id": "1"}, sender="busy-user")
 
     async def fire() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:

@@ -16,8 +16,7 @@ import httpx
 import pytest
 import trustme
 
-from tests.actions.conftest import ThreadedWebhook, payload
-from tests.actions.test_server import ACTION, texts
+from tests.actions.conftest import ThreadedWebhook, calling, texts
 from tests.faults.conftest import Cluster
 from tests.servers import calls_counted, start_server, stop
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
@@ -39,7 +38,7 @@ class Deployment:
         response = httpx.post(
             f"{self.actions}/tenants/acme/webhook",
             params={"token": self.action_token},
-            json=payload(ACTION, slots={"order_id": order}, sender=sender),
+            json=calling("order_status", {"order_id": order}, sender=sender),
             timeout=30,
         )
         assert response.status_code == 200, response.text
