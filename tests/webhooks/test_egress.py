@@ -19,15 +19,8 @@ import pytest
 import pytest_asyncio
 
 from webhooks._checkurl import check_url_command
-from webhooks._egress import (
-    MAX_BODY_BYTES,
-    USER_AGENT,
-    Egress,
-    _read_capped,
-    map_client_errors,
-    mapping_for,
-    translate_error,
-)
+from webhooks._client_errors import map_client_errors, mapping_for, translate_error
+from webhooks._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _read_capped
 from webhooks._exceptions import (
     CallFailed,
     ConnectionFailed,
