@@ -38,6 +38,7 @@ from webhooks import (
 )
 
 from ._errors import ApiError, handle_exception
+from ._openapi import openapi_document
 from ._schemas import (
     AuditOut,
     AuditPage,
@@ -49,7 +50,6 @@ from ._schemas import (
     TestOut,
     WebhookList,
     WebhookOut,
-    openapi_document,
 )
 from ._tester import Tester
 
@@ -189,7 +189,8 @@ class AdminApi:
             TestOut(
                 ok=True,
                 status=outcome.status,
-                body=outcome.body,
+                body=outcome.preview,
+                truncated=outcome.truncated,
                 elapsed_ms=round(outcome.elapsed * 1000, 1),
             )
         )

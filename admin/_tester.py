@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from webhooks import Egress, Settings, Webhook, WebhookRequest, redact, trust
+from webhooks import Egress, Settings, Webhook, WebhookRequest, WebhookTestResult, redact, trust
 
-__all__ = ["TestOutcome", "Tester"]
-
-
-@dataclass(frozen=True, slots=True)
-class TestOutcome:
-    """What a Test call got back: the HTTP status, the body's first 500 characters, seconds."""
-
-    status: int
-    body: str
-    elapsed: float
+__all__ = ["Tester"]
 
 
 class Tester:
@@ -42,7 +33,7 @@ class Tester:
 
     async def test(
         self, webhook: Webhook, headers: Mapping[str, str], *, tenant: str
-    ) -> TestOutcome:
+    ) -> WebhookTestResult:
         """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``.
 
         A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
@@ -56,7 +47,7 @@ class Tester:
         # An endpoint that echoes the request would show the stored header values to whoever
         # can point the URL at it: the preview never contains them.
         preview = redact(result.preview, headers.values())
-        return TestOutcome(status=result.status, body=preview, elapsed=result.elapsed)
+        return dataclasses.replace(result, preview=preview)
 
     async def aclose(self) -> None:
         if self._egress is not None:

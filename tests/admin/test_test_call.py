@@ -105,6 +105,7 @@ async def test_body_preview_is_the_first_500_characters(
     assert isinstance(body, str)
     assert len(body) == 500
     assert body.startswith('{"items": ["éééééééééé"')
+    assert outcome["truncated"] is True  # the mark travels from the egress to the API
 
 
 async def test_error_status_is_reported_not_raised(
@@ -114,6 +115,7 @@ async def test_error_status_is_reported_not_raised(
         admin_server, admin_server.definition("probe", url=webhook_server.url("/status/503"))
     )
     assert (outcome["ok"], outcome["status"]) == (True, 503)
+    assert outcome["truncated"] is False
 
 
 async def test_a_closed_port_and_a_silent_server_are_told_alike(
