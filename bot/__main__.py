@@ -13,7 +13,6 @@ see the README), ``WEBHOOKS_DEFAULT_TENANT`` (the tenant, default ``demo``), ``R
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,9 +99,11 @@ def _train(args: argparse.Namespace) -> int:
 def _reload(args: argparse.Namespace) -> int:
     project = Project(Path(args.project))
     model = _model_path(args, project)
-    api = RasaAPI(url=args.rasa, token=args.token or None, timeout=args.timeout)
+    settings = Settings.from_environ()
+    url = args.rasa or settings.rasa_url
+    api = RasaAPI(url=url, token=args.token or settings.rasa_token, timeout=args.timeout)
     status = api.load(model, wait=args.timeout)
-    print(f"Rasa at {args.rasa} runs {status.get('model_file')} (model {status.get('model_id')})")
+    print(f"Rasa at {url} runs {status.get('model_file')} (model {status.get('model_id')})")
     return OK
 
 
@@ -155,12 +156,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("reload", "hot-load the newest model into a running Rasa (PUT /model)")
     sub.add_argument(
         "--rasa",
-        default=os.environ.get("RASA_URL") or DEFAULT_RASA_URL,
         help=f"Rasa's URL (default: $RASA_URL, else {DEFAULT_RASA_URL})",
     )
     sub.add_argument(
         "--token",
-        default=os.environ.get("RASA_TOKEN", ""),
         help="Rasa's --auth-token (default: $RASA_TOKEN)",
     )
     sub.add_argument(

@@ -60,6 +60,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "webhook calls one tenant may have in flight per process (1-1000); more wait for a "
         "turn within their timeout, so one tenant's slow webhooks never delay another's",
     ),
+    "RASA_URL": (
+        "http://127.0.0.1:5005",
+        "the Rasa server `python -m bot reload` loads a model into",
+    ),
+    "RASA_TOKEN": ("", "Rasa's --auth-token, for `python -m bot reload`"),
     "WEBHOOKS_METRICS_TOKEN": (
         "",
         "bearer token Prometheus sends for the action server's /metrics (at least 16 "
@@ -105,6 +110,8 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
     tenant_calls: int = 32
+    rasa_url: str = VARIABLES["RASA_URL"][0]
+    rasa_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +164,8 @@ class Settings:
             log_level=level,
             metrics_token=metrics_token,
             tenant_calls=tenant_calls,
+            rasa_url=get("RASA_URL"),
+            rasa_token=get("RASA_TOKEN") or None,
         )
         if settings.ca_file is not None and not settings.ca_file.is_file():
             raise ConfigurationError(
