@@ -29,15 +29,19 @@ from webhooks import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
+    TYPES,
     VALUES_SLOT,
+    BadValue,
     Category,
+    Value,
     Webhook,
+    convert,
+    convert_for,
     value_in_request,
 )
 
 from ._replies import designed_or_text
 from ._service import REQUESTED_SLOT, Events, WebhookService, intent_of_latest, log_unexpected
-from ._values import BadValue, convert, convert_for
 
 __all__ = ["DISPATCH_SLOTS", "Dispatch"]
 
@@ -45,8 +49,6 @@ logger = logging.getLogger("actions.dispatch")
 
 #: What the dispatch keeps while a form runs; all forgotten once the action has answered.
 DISPATCH_SLOTS = (ACTION_SLOT, VALUES_SLOT, ASKING_SLOT, ANSWER_SLOT)
-_NUMERIC = frozenset({"integer", "number"})
-Value = str | int | float | bool
 
 
 def _entities(tracker: Tracker) -> list[tuple[str, object]]:
@@ -70,7 +72,7 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
         except BadValue:
             continue  # asked for instead: the question says what is expected
     text = str((tracker.latest_message or {}).get("text") or "")
-    numeric = [p for p in webhook.parameters if p["type"] in _NUMERIC]
+    numeric = [p for p in webhook.parameters if TYPES[p["type"]].numeric]
     for parameter in webhook.parameters:
         name = parameter["name"]
         if values.get(name) is not None:

@@ -29,6 +29,7 @@ from webhooks import (
     GREET_INTENT,
     HELP_INTENT,
     HELP_RESPONSE,
+    BadValue,
     CallFailed,
     Category,
     ConversationLimitReached,
@@ -42,6 +43,7 @@ from webhooks import (
     WebhookRequest,
     action_list,
     ask_overrides,
+    convert_for,
     help_text,
     question,
     result_slot,
@@ -52,7 +54,6 @@ from ._claims import ClaimWorker, conversation_of
 from ._metrics import Metrics
 from ._registry import Registry
 from ._replies import designed_or_text, failure_response, result_response
-from ._values import BadValue, convert_for
 
 __all__ = [
     "REQUESTED_SLOT",

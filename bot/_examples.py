@@ -18,19 +18,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from webhooks import HELP_INTENT, STOP_INTENT, Webhook, intent_of, summary
+from webhooks import HELP_INTENT, STOP_INTENT, TYPES, Webhook, intent_of, summary
 
 from ._documents import RASA_FORMAT, block
 from ._project import DesignerDomain
 
 __all__ = ["build_nlu", "examples_of", "starter_examples"]
 
-#: Sample values per type, taken in turn by the parameters of that type (never shared).
-SAMPLES: dict[str, tuple[str, ...]] = {
-    "integer": ("4521", "1203", "7788", "3310", "5698", "8042", "2275", "9163", "6487"),
-    "number": ("12.5", "3", "99.90", "7.25", "42", "0.5", "18.75", "250", "64.2"),
-    "boolean": ("yes", "no"),
-}
 #: Per parameter, how many samples it takes (a parameter gets them in turn, so examples vary).
 _SAMPLES_EACH = 3
 STOP_EXAMPLES = ("stop", "cancel", "never mind", "forget it", "stop asking", "cancel that")
@@ -75,7 +69,8 @@ def _candidates(parameter: Mapping[str, Any]) -> tuple[str, ...]:
             return tuple(parameter["values"])
         found = _SUGGESTED.search(str(parameter.get("description", "")))
         return tuple(word for word in found.groups() if word) if found else ()
-    return SAMPLES.get(kind, ())
+    known = TYPES.get(kind)
+    return known.samples if known is not None else ()
 
 
 class Samples:
@@ -165,7 +160,7 @@ def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str
             p["name"]
             for webhook in ordered
             for p in webhook.parameters
-            if p.get("type") in {"integer", "number"}
+            if TYPES[str(p.get("type"))].numeric
         }
     )
     for name in numeric:

@@ -107,6 +107,7 @@ from ._sentences import (
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
+from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
 from ._urls import check_url
 
 __all__ = [
@@ -147,6 +148,7 @@ __all__ = [
     "STOP_INTENT",
     "TEST_PREVIEW_CHARS",
     "TRUNCATION_MARK",
+    "TYPES",
     "VALUES_SLOT",
     "VARIABLES",
     "WEBHOOK_INTENT",
@@ -155,6 +157,7 @@ __all__ = [
     "Allowance",
     "AlreadyExists",
     "AuditEntry",
+    "BadValue",
     "CallFailed",
     "Category",
     "ConfigurationError",
@@ -186,6 +189,8 @@ __all__ = [
     "Tenant",
     "TenantSnapshot",
     "Unauthenticated",
+    "Value",
+    "ValueType",
     "Webhook",
     "WebhookError",
     "WebhookRequest",
@@ -200,6 +205,8 @@ __all__ = [
     "check_database",
     "check_url",
     "configure_logging",
+    "convert",
+    "convert_for",
     "failure_overrides",
     "failure_response_name",
     "generate_key",

@@ -21,6 +21,7 @@ from ._addresses import Allowance
 from ._answers import pattern_problem
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
+from ._types import TYPES
 from ._urls import MAX_URL_LENGTH, check_url
 
 __all__ = [
@@ -49,7 +50,17 @@ MAX_EXAMPLE_LENGTH = 200
 MAX_ALLOWED_VALUES = 50
 MAX_PATTERN_LENGTH = 200
 
-ParameterType = Literal["string", "number", "integer", "boolean"]
+
+def _known_type(name: str) -> str:
+    if name not in TYPES:
+        raise ValueError(f"must be one of {', '.join(TYPES)}")
+    return name
+
+
+#: A parameter type's name: one of :data:`webhooks._types.TYPES`.
+ParameterType = Annotated[
+    str, AfterValidator(_known_type), Field(json_schema_extra={"enum": list(TYPES)})
+]
 Method = Literal["POST", "GET"]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 #: Control characters a text may not hold (tab and newline are fine): NUL cannot be stored by

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._types import TYPES
+
 __all__ = [
     "NOT_AN_ANSWER_TEXT",
     "STOPPED_TEXT",
@@ -34,12 +36,6 @@ _SUMMARY_WORDS = 12
 
 #: A question lists the allowed values when there are at most this many.
 _CHOICES_LISTED = 6
-_TYPE_HINTS = {
-    "integer": " (a whole number)",
-    "number": " (a number)",
-    "boolean": " (yes or no)",
-    "string": "",
-}
 
 
 def summary(description: str) -> str:
@@ -81,7 +77,8 @@ def question(parameter: Mapping[str, Any]) -> str:
     # "The order number" -> "the order number"; leave acronyms ("URL of ...") alone.
     if description[:1].isupper() and not description[1:2].isupper():
         description = description[0].lower() + description[1:]
-    hint = _TYPE_HINTS.get(str(parameter.get("type", "string")), "")
+    kind = TYPES.get(str(parameter.get("type", "string")))
+    hint = kind.hint if kind is not None else ""
     values = parameter.get("values") or []
     if 0 < len(values) <= _CHOICES_LISTED:
         hint = f" ({', '.join(values[:-1])} or {values[-1]})" if len(values) > 1 else ""

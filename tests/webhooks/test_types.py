@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions._values import BadValue, convert
+from webhooks import BadValue, convert
 
 
 @pytest.mark.parametrize(

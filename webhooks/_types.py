@@ -1,22 +1,26 @@
-"""Turning what a user typed (or an entity extracted) into a parameter's typed value.
+"""The parameter types: each one's conversion, question hint and sample values, in one place.
 
-Forgiving but unambiguous: ``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521;
-``"yes"``/``"no"`` are booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would
-send the wrong value to the webhook. A refusal carries a short explanation for the user.
+A new type is a converter and one entry of :data:`TYPES` here. Conversion turns what a user
+typed (or an entity extracted) into the parameter's typed value, forgiving but unambiguous:
+``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521; ``"yes"``/``"no"`` are
+booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would send the wrong value
+to the webhook. A refusal carries a short explanation for the user.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from webhooks import allowed_value
+from ._answers import allowed_value
 
-__all__ = ["BadValue", "convert", "convert_for"]
+__all__ = ["TYPES", "BadValue", "Value", "ValueType", "convert", "convert_for"]
+
+Value = str | int | float | bool
 
 #: Longest string value accepted from a user.
 MAX_TEXT = 500
@@ -123,10 +127,44 @@ def _string(raw: object) -> str:
     return text
 
 
-_CONVERTERS = {"integer": _integer, "number": _number, "boolean": _boolean, "string": _string}
+@dataclass(frozen=True, slots=True)
+class ValueType:
+    """A parameter type: its name in definitions, how a user's answer becomes its value, the
+    hint a question adds, sample values for training examples, and whether a lone number in a
+    request can be its value."""
+
+    name: str
+    convert: Callable[[object], Value]
+    hint: str = ""
+    samples: tuple[str, ...] = ()
+    numeric: bool = False
 
 
-def convert(raw: object, kind: str) -> str | int | float | bool:
+#: Every parameter type, by name; definitions accept exactly these.
+TYPES: dict[str, ValueType] = {
+    t.name: t
+    for t in (
+        ValueType("string", _string),
+        ValueType(
+            "number",
+            _number,
+            " (a number)",
+            ("12.5", "3", "99.90", "7.25", "42", "0.5", "18.75", "250", "64.2"),
+            numeric=True,
+        ),
+        ValueType(
+            "integer",
+            _integer,
+            " (a whole number)",
+            ("4521", "1203", "7788", "3310", "5698", "8042", "2275", "9163", "6487"),
+            numeric=True,
+        ),
+        ValueType("boolean", _boolean, " (yes or no)", ("yes", "no")),
+    )
+}
+
+
+def convert(raw: object, kind: str) -> Value:
     """``raw`` as a value of ``kind`` (string, number, integer, boolean); :class:`BadValue` if not.
 
     Lists (an entity extracted twice) are accepted when they hold one distinct value.
@@ -138,14 +176,14 @@ def convert(raw: object, kind: str) -> str | int | float | bool:
         raw = raw[0]
     if raw is None:
         raise BadValue("Please give a value.")
-    return _CONVERTERS[kind](raw)
+    return TYPES[kind].convert(raw)
 
 
 #: Allowed values listed in a refusal, at most.
 _LISTED = 10
 
 
-def convert_for(raw: object, parameter: Mapping[str, Any]) -> str | int | float | bool:
+def convert_for(raw: object, parameter: Mapping[str, Any]) -> Value:
     """``raw`` as ``parameter``'s value: its type, then for a string its allowed values or
     pattern (the value is then the allowed value as the operator wrote it, or the match)."""
     value = convert(raw, str(parameter["type"]))
