@@ -33,6 +33,7 @@ from webhooks import (
     VALUES_SLOT,
     BadValue,
     Category,
+    Parameter,
     Value,
     Webhook,
     convert,
@@ -62,7 +63,7 @@ def _entities(tracker: Tracker) -> list[tuple[str, object]]:
 
 def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
     """Fill ``values`` with what the request itself says, where that is unambiguous."""
-    parameters = {p["name"]: p for p in webhook.parameters}
+    parameters = {p.name: p for p in webhook.parameters}
     for name, raw in _entities(tracker):
         parameter = parameters.get(name)
         if parameter is None or values.get(name) is not None:
@@ -72,15 +73,15 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
         except BadValue:
             continue  # asked for instead: the question says what is expected
     text = str((tracker.latest_message or {}).get("text") or "")
-    numeric = [p for p in webhook.parameters if TYPES[p["type"]].numeric]
+    numeric = [p for p in webhook.parameters if TYPES[p.type].numeric]
     for parameter in webhook.parameters:
-        name = parameter["name"]
+        name = parameter.name
         if values.get(name) is not None:
             continue
         found: Value | None = value_in_request(parameter, text)
         if found is None and len(numeric) == 1 and parameter is numeric[0]:
             try:  # "where is order #4521?": the number, when the request holds exactly one
-                found = convert(text, parameter["type"])
+                found = convert(text, parameter.type)
             except BadValue:
                 found = None
         if found is not None:
@@ -90,8 +91,8 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
 def _next_required(webhook: Webhook, values: Mapping[str, Any]) -> str | None:
     """The first required parameter still without a value, in the definition's order."""
     for parameter in webhook.parameters:
-        if parameter["required"] and values.get(parameter["name"]) is None:
-            return str(parameter["name"])
+        if parameter.required and values.get(parameter.name) is None:
+            return parameter.name
     return None
 
 
@@ -139,9 +140,9 @@ class Dispatch:
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
         _from_request(webhook, tracker, values)
         retry: str | None = None
-        parameter = next((p for p in webhook.parameters if p["name"] == asking), None)
+        parameter = next((p for p in webhook.parameters if p.name == asking), None)
         answer = candidates.get(ANSWER_SLOT)
-        if parameter is not None and answer is not None and values.get(parameter["name"]) is None:
+        if parameter is not None and answer is not None and values.get(parameter.name) is None:
             retry = self._judge(parameter, answer, values, dispatcher, tracker, domain)
         ask_next = retry or _next_required(webhook, values)
         return [
@@ -153,7 +154,7 @@ class Dispatch:
 
     @staticmethod
     def _judge(
-        parameter: Mapping[str, Any],
+        parameter: Parameter,
         answer: object,
         values: dict[str, Value],
         dispatcher: CollectingDispatcher,
@@ -161,9 +162,9 @@ class Dispatch:
         domain: dict[str, Any],
     ) -> str | None:
         """Take ``answer`` as ``parameter``'s value; the parameter to ask again, if not."""
-        name = str(parameter["name"])
+        name = parameter.name
         try:
-            value = convert(answer, str(parameter["type"]))
+            value = convert(answer, parameter.type)
             # Any text is a string: "hi" or "tell me a joke" while a city is asked is still no
             # answer (a typed value's conversion already judged the rest).
             if isinstance(value, str) and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS:

@@ -37,6 +37,7 @@ from webhooks import (
     Egress,
     HTTPStatusError,
     KeyMismatch,
+    Parameter,
     Store,
     StoreUnavailable,
     Webhook,
@@ -207,8 +208,11 @@ class WebhookService:
         """
         snapshot = self.registry.get(tenant)
         webhook = snapshot.webhooks.get(action) if snapshot is not None else None
-        known = {p["name"]: p for p in webhook.parameters} if webhook is not None else {}
-        text = question(known.get(parameter) or {"name": parameter})
+        known = {p.name: p for p in webhook.parameters} if webhook is not None else {}
+        # Gone since the question was chosen (deleted mid-form): asked by its name.
+        text = question(
+            known.get(parameter) or Parameter.stored({"name": parameter, "description": ""})
+        )
         dispatcher.utter_message(**designed_or_text(domain, ask_overrides(action, parameter), text))
         return []
 
@@ -271,16 +275,16 @@ class WebhookService:
         one missing."""
         arguments: dict[str, str | int | float | bool] = {}
         for parameter in webhook.parameters:
-            value = value_of(parameter["name"])
+            value = value_of(parameter.name)
             if value is None:
-                if parameter["required"]:
-                    return {}, parameter["name"]
+                if parameter.required:
+                    return {}, parameter.name
                 continue  # optional parameters are sent only when known
             try:
-                arguments[parameter["name"]] = convert_for(value, parameter)
+                arguments[parameter.name] = convert_for(value, parameter)
             except BadValue:
-                if parameter["required"]:
-                    return {}, parameter["name"]
+                if parameter.required:
+                    return {}, parameter.name
         return arguments, None
 
     async def answer(

@@ -86,7 +86,7 @@ def build_domain(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[
     for intent in (STOP_INTENT, HELP_INTENT):
         if intent not in designer.intents:
             intents.append(intent)
-    parameters = sorted({p["name"] for webhook in ordered for p in webhook.parameters})
+    parameters = sorted({p.name for webhook in ordered for p in webhook.parameters})
     actions = [CALL_ACTION, DISPATCH_VALIDATOR, ASK_ANSWER_ACTION, STOPPED_ACTION]
     if HELP_ACTION not in designer.actions:
         # The help is the assistant's answer to what it does not understand, even before the

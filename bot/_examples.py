@@ -15,10 +15,10 @@ a value one parameter took is never given to another.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from webhooks import HELP_INTENT, STOP_INTENT, TYPES, Webhook, intent_of, summary
+from webhooks import HELP_INTENT, STOP_INTENT, TYPES, Parameter, Webhook, intent_of, summary
 
 from ._documents import RASA_FORMAT, block
 from ._project import DesignerDomain
@@ -62,12 +62,12 @@ _SUGGESTED = re.compile(
 )
 
 
-def _candidates(parameter: Mapping[str, Any]) -> tuple[str, ...]:
-    kind = str(parameter.get("type"))
+def _candidates(parameter: Parameter) -> tuple[str, ...]:
+    kind = parameter.type
     if kind == "string":
-        if parameter.get("values"):  # the allowed values are the best samples there are
-            return tuple(parameter["values"])
-        found = _SUGGESTED.search(str(parameter.get("description", "")))
+        if parameter.values:  # the allowed values are the best samples there are
+            return tuple(parameter.values)
+        found = _SUGGESTED.search(parameter.description)
         return tuple(word for word in found.groups() if word) if found else ()
     known = TYPES.get(kind)
     return known.samples if known is not None else ()
@@ -84,8 +84,8 @@ class Samples:
         self._by_name: dict[str, tuple[str, ...]] = {}
         self._owner: dict[str, str] = {}
 
-    def of(self, parameter: Mapping[str, Any]) -> tuple[str, ...]:
-        name = str(parameter["name"])
+    def of(self, parameter: Parameter) -> tuple[str, ...]:
+        name = parameter.name
         taken = self._by_name.get(name, ())
         for value in _candidates(parameter):
             if len(taken) >= _SAMPLES_EACH:
@@ -105,17 +105,17 @@ def starter_examples(webhook: Webhook, samples: Samples | None = None) -> list[s
     examples = [phrase, name, f"I want to {phrase}" if not phrase.startswith("i ") else phrase]
     examples.append(f"can you help me with {name}?")
 
-    def entity(parameter: Mapping[str, Any], turn: int) -> str | None:
+    def entity(parameter: Parameter, turn: int) -> str | None:
         values = samples.of(parameter)
-        return f"[{values[turn % len(values)]}]({parameter['name']})" if values else None
+        return f"[{values[turn % len(values)]}]({parameter.name})" if values else None
 
     for turn, parameter in enumerate(parameters):
         if (first := entity(parameter, turn)) is not None:
-            examples.append(f"{phrase} for {_words(parameter['name'])} {first}")
+            examples.append(f"{phrase} for {_words(parameter.name)} {first}")
         if (second := entity(parameter, turn + 1)) is not None:
             examples.append(f"{name} {second}")
     filled = [(p, entity(p, turn + 2)) for turn, p in enumerate(parameters)]
-    values = ", ".join(f"{_words(p['name'])} {value}" for p, value in filled if value)
+    values = ", ".join(f"{_words(p.name)} {value}" for p, value in filled if value)
     if len(parameters) > 1 and values:
         examples.append(f"{phrase} with {values}")
     return list(dict.fromkeys(examples))  # without repeats, in order
@@ -126,11 +126,11 @@ def _annotated(example: str, webhook: Webhook) -> str:
     allowed value it names marked as the parameter's entity."""
     text = " ".join(_MARKUP.sub(" ", example).split())
     for parameter in webhook.parameters:
-        for value in parameter.get("values") or ():
+        for value in parameter.values or ():
             found = re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE)
             if found:
                 start, end = found.span()
-                return f"{text[:start]}[{text[start:end]}]({parameter['name']}){text[end:]}"
+                return f"{text[:start]}[{text[start:end]}]({parameter.name}){text[end:]}"
     return text
 
 
@@ -156,12 +156,7 @@ def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str
         if wanted and intent not in designer.intents:
             nlu.append({"intent": intent, "examples": block("".join(f"- {e}\n" for e in examples))})
     numeric = sorted(
-        {
-            p["name"]
-            for webhook in ordered
-            for p in webhook.parameters
-            if TYPES[str(p.get("type"))].numeric
-        }
+        {p.name for webhook in ordered for p in webhook.parameters if TYPES[p.type].numeric}
     )
     for name in numeric:
         # Helps the RegexFeaturizer spot "#4521" as a value of an integer parameter.

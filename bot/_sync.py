@@ -47,11 +47,11 @@ def sync(project: Project, webhooks: Sequence[Webhook], *, tenant: str) -> Sync:
     """Generate the project's files for ``webhooks``; designer files are only read."""
     designer = project.designer_domain()
     warnings = [
-        f"parameter {p['name']!r} of {w.name!r} is also a slot in your domain files; "
+        f"parameter {p.name!r} of {w.name!r} is also a slot in your domain files; "
         "rename one of them"
         for w in sorted(webhooks, key=lambda w: w.name)
         for p in w.parameters
-        if p["name"] in designer.slots
+        if p.name in designer.slots
     ]
     documents = [
         (project.generated_domain, build_domain(webhooks, designer), "domain"),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import re._parser as sre  # type: ignore[import-not-found]  # the stdlib's parse tree
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._definitions import Parameter
 
 __all__ = ["allowed_value", "pattern_problem", "value_in_request"]
 
@@ -72,12 +74,11 @@ def _matched(pattern: str, text: str) -> str | None:
     return value or None
 
 
-def allowed_value(parameter: Mapping[str, Any], answer: str) -> str | None:
+def allowed_value(parameter: Parameter, answer: str) -> str | None:
     """The value ``answer`` gives under the parameter's rule: the allowed value it names (as
     the operator wrote it) or the pattern's match; the answer itself without a rule; None if
     the rule refuses it."""
-    values: Sequence[str] | None = parameter.get("values")
-    pattern: str | None = parameter.get("pattern")
+    values, pattern = parameter.values, parameter.pattern
     if values is not None:
         wanted = " ".join(answer.lower().split())
         for value in values:
@@ -89,11 +90,10 @@ def allowed_value(parameter: Mapping[str, Any], answer: str) -> str | None:
     return answer
 
 
-def value_in_request(parameter: Mapping[str, Any], text: str) -> str | None:
+def value_in_request(parameter: Parameter, text: str) -> str | None:
     """The value a request names for the parameter: the one allowed value mentioned as whole
     words, or the pattern's match; None when there is no rule, none or several are named."""
-    values: Sequence[str] | None = parameter.get("values")
-    pattern: str | None = parameter.get("pattern")
+    values, pattern = parameter.values, parameter.pattern
     if values is not None:
         lowered = text[:MAX_SEARCHED].lower()
         named = {

@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import _schema as db
-from ._definitions import MAX_HEADERS, DefinitionInput, merge_definition, parse_definition
+from ._definitions import (
+    MAX_HEADERS,
+    DefinitionInput,
+    Parameter,
+    merge_definition,
+    parse_definition,
+)
 from ._exceptions import (
     ActionLimitReached,
     AlreadyExists,
@@ -93,7 +99,7 @@ class Catalog(Rotation):
             url=row.url,
             method="GET" if row.method == "GET" else "POST",
             timeout=row.timeout,
-            parameters=tuple(dict(p) for p in row.parameters),
+            parameters=tuple(Parameter.stored(p) for p in row.parameters),
             examples=tuple(row.examples or ()),
             enabled=row.enabled,
             revision=row.revision,

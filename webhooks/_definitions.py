@@ -124,6 +124,11 @@ class Parameter(_Strict):
         """As stored: the optional rules only when set."""
         return self.model_dump(exclude_none=True)
 
+    @classmethod
+    def stored(cls, record: Mapping[str, Any]) -> Parameter:
+        """A parameter the store kept, validated when it was saved: built without checking."""
+        return cls.model_construct(**record)
+
 
 class DefinitionInput(_Strict):
     """A complete, valid definition as given by an operator (header values still in clear).

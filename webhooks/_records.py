@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ._definitions import Parameter
 from ._permissions import implied
 
 __all__ = ["AuditEntry", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
@@ -48,7 +49,7 @@ class Webhook:
     url: str
     method: Literal["POST", "GET"]
     timeout: float
-    parameters: tuple[dict[str, Any], ...]
+    parameters: tuple[Parameter, ...]
     enabled: bool
     examples: tuple[str, ...] = ()
     revision: int
@@ -68,7 +69,7 @@ class Webhook:
             "url": self.url,
             "method": self.method,
             "timeout": self.timeout,
-            "parameters": [dict(p) for p in self.parameters],
+            "parameters": [p.record() for p in self.parameters],
             "examples": list(self.examples),
             "headers": list(self.header_names),
             "enabled": self.enabled,

@@ -9,10 +9,13 @@ operator's new description is used by the next question without a retrain.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ._types import TYPES
+
+if TYPE_CHECKING:
+    from ._definitions import Parameter
 
 __all__ = [
     "NOT_AN_ANSWER_TEXT",
@@ -63,23 +66,23 @@ def help_text(descriptions: Sequence[str], *, why: str) -> str:
     return f"{intro}Here is what I can help you with:\n{lines}"
 
 
-def question(parameter: Mapping[str, Any]) -> str:
+def question(parameter: Parameter) -> str:
     """The question asking for ``parameter``, phrased from its description.
 
     A description that is already a question is used as it is; otherwise it reads as the
     object of "Please tell me ...", with a hint of the expected type.
     """
-    description = " ".join(str(parameter.get("description", "")).split()).rstrip(" .;:")
+    description = " ".join(parameter.description.split()).rstrip(" .;:")
     if not description:
-        description = str(parameter["name"]).replace("_", " ")
+        description = parameter.name.replace("_", " ")
     if description.endswith("?"):
         return description
     # "The order number" -> "the order number"; leave acronyms ("URL of ...") alone.
     if description[:1].isupper() and not description[1:2].isupper():
         description = description[0].lower() + description[1:]
-    kind = TYPES.get(str(parameter.get("type", "string")))
+    kind = TYPES.get(parameter.type)
     hint = kind.hint if kind is not None else ""
-    values = parameter.get("values") or []
+    values = parameter.values or []
     if 0 < len(values) <= _CHOICES_LISTED:
         hint = f" ({', '.join(values[:-1])} or {values[-1]})" if len(values) > 1 else ""
     return f"Please tell me {description}{hint}."

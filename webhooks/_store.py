@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from . import _schema as db
 from ._accounts import Accounts, actor_of
 from ._catalog import Catalog
+from ._definitions import Parameter
 from ._records import AuditEntry, TenantSnapshot
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
 
@@ -76,7 +77,6 @@ class Store(Accounts, Catalog):
         # Imported here to keep this method's change self-contained.
         import json
         from datetime import datetime
-        from typing import Any
 
         from sqlalchemy import Text, cast
 
@@ -131,7 +131,7 @@ class Store(Accounts, Catalog):
             for webhook_id, name, value in connection.execute(sealed):
                 headers.setdefault(webhook_id, []).append((text(name, name), value))
             times: dict[datetime, datetime] = {}
-            lists: dict[str, tuple[dict[str, Any], ...]] = {}
+            lists: dict[str, tuple[Parameter, ...]] = {}
             snapshots: dict[int, TenantSnapshot] = {}
             names: dict[int, str] = {}
             for row in tenant_rows:
@@ -165,7 +165,7 @@ class Store(Accounts, Catalog):
                 parameters = lists.get(parameters_text)
                 if parameters is None:
                     parameters = lists[parameters_text] = tuple(
-                        dict(p) for p in json.loads(parameters_text)
+                        Parameter.stored(p) for p in json.loads(parameters_text)
                     )
                 created = times.get(created_at)
                 if created is None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._answers import allowed_value
+
+if TYPE_CHECKING:
+    from ._definitions import Parameter
 
 __all__ = ["TYPES", "BadValue", "Value", "ValueType", "convert", "convert_for"]
 
@@ -183,16 +186,16 @@ def convert(raw: object, kind: str) -> Value:
 _LISTED = 10
 
 
-def convert_for(raw: object, parameter: Mapping[str, Any]) -> Value:
+def convert_for(raw: object, parameter: Parameter) -> Value:
     """``raw`` as ``parameter``'s value: its type, then for a string its allowed values or
     pattern (the value is then the allowed value as the operator wrote it, or the match)."""
-    value = convert(raw, str(parameter["type"]))
+    value = convert(raw, parameter.type)
     if not isinstance(value, str):
         return value
     ruled = allowed_value(parameter, value)
     if ruled is not None:
         return ruled
-    values = parameter.get("values")
+    values = parameter.values
     if values:
         listed = ", ".join(values[:_LISTED]) + (", ..." if len(values) > _LISTED else "")
         raise BadValue(f"Please choose one of: {listed}.")

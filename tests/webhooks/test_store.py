@@ -147,7 +147,7 @@ def test_operators_of_another_tenant_are_not_found(store: Store, tenant: str) ->
 def test_create_and_read_back(store: Store, tenant: str) -> None:
     created = store.create_webhook(tenant, definition(), actor="op")
     assert created.header_names == ("X-Api-Key",)
-    assert created.parameters[0] == {
+    assert created.parameters[0].record() == {
         "name": "order_id",
         "type": "integer",
         "description": "Order number",
