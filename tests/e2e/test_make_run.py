@@ -151,7 +151,7 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
         params={"token": token.split("=", 1)[1]},
     )
     assert served.status_code == 200  # the printed token is the one Rasa uses
-    assert {"name": "order_status"} in served.json()
+    assert {"name": "action_webhook"} in served.json()
     openapi = f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}/api/v1/openapi.json"
     assert httpx.get(openapi).status_code == 200
 
