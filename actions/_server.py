@@ -40,6 +40,7 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    error_body,
     token_matches,
     trust,
 )
@@ -91,7 +92,8 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
-    return json_response({"error": message, "code": code, **extra}, status=status)
+    # The admin API's envelope; extra keys beside it (Rasa reads a rejection's action_name).
+    return json_response(error_body(code, message) | extra, status=status)
 
 
 class ActionServer:

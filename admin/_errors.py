@@ -25,6 +25,7 @@ from webhooks import (
     StoreUnavailable,
     Unauthenticated,
     WebhookError,
+    error_body,
 )
 
 __all__ = ["ApiError", "error_response", "handle_exception"]
@@ -52,7 +53,7 @@ def error_response(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> HTTPResponse:
-    body: dict[str, Any] = {"error": {"code": code, "message": message, "field": field}}
+    body = error_body(code, message, field=field)
     if errors:
         body["errors"] = errors
     return json(body, status=status, headers=headers)

@@ -49,6 +49,7 @@ from ._exceptions import (
     Unauthenticated,
     WebhookError,
     WebhookTimeout,
+    error_body,
 )
 from ._keyring import Keyring, generate_key, read_key_file, write_key_file
 from ._keyring import key_id as key_id_of
@@ -207,6 +208,7 @@ __all__ = [
     "configure_logging",
     "convert",
     "convert_for",
+    "error_body",
     "failure_overrides",
     "failure_response_name",
     "generate_key",

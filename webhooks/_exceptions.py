@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ._categories import CATEGORIES, Category
 
@@ -61,6 +62,7 @@ __all__ = [
     "Unauthenticated",
     "WebhookError",
     "WebhookTimeout",
+    "error_body",
 ]
 
 
@@ -271,3 +273,9 @@ class ConversationLimitReached(CallFailed):
     def __init__(self, limit: int) -> None:
         super().__init__(f"this conversation already made the maximum of {limit} webhook calls")
         self.limit = limit
+
+
+def error_body(code: str, message: str, *, field: str | None = None) -> dict[str, Any]:
+    """The JSON body of every error either server answers: ``{"error": {code, message,
+    field}}``; ``code`` is stable, ``field`` names the offending input (None when none)."""
+    return {"error": {"code": code, "message": message, "field": field}}

@@ -612,7 +612,7 @@ def test_a_compressed_call_is_served_and_a_bomb_refused(
     assert len(bomb) < 100_000
     refused = _post_raw(action_env, bomb, encoding)
     assert refused.status_code == 413
-    assert refused.json()["code"] == "too_large"
+    assert refused.json()["error"]["code"] == "too_large"
     truncated = _post_raw(action_env, compress(call)[:-20], encoding)
     assert truncated.status_code == 400
     assert _post_raw(action_env, call, "br").status_code == 415
@@ -637,7 +637,7 @@ def test_an_odd_action_call_is_a_clean_4xx_or_answered(action_env: ActionEnv, ch
     response = action_env.call(call)
     assert response.status_code != 500, response.text
     if response.status_code >= 400:
-        assert set(response.json()) >= {"code", "error"}
+        assert set(response.json()["error"]) == {"code", "message", "field"}
     else:
         assert texts(response)  # answered, politely or with the data
     assert slot_events(served(action_env))["webhook_values"] == {"order_id": 4521}  # still serving
@@ -658,7 +658,7 @@ def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:
             content=body,
         )
         assert response.status_code == 400, body[:20]
-        assert response.json()["code"] == "malformed_json"
+        assert response.json()["error"]["code"] == "malformed_json"
 
 
 def test_an_action_unknown_to_the_domain_is_404_and_bad_bodies_are_400(
