@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,26 +138,6 @@ class Accounts(StoreBase):
                 after={"replaced": replaced},
             )
         return token
-
-    def versions(self) -> dict[str, int]:
-        """Every tenant's change version, in one cheap query, for readers that cache."""
-        with self._reading() as session:
-            rows = session.execute(select(db.Tenant.name, db.Tenant.version))
-            return {name: version for name, version in rows}
-
-    def change_mark(self) -> tuple[int, int]:
-        """The number of tenants and the sum of their versions: moves with every change.
-
-        Tenants are never deleted and every change adds one to its tenant's version, so any
-        change makes this pair different, and a reader that polls needs :meth:`versions` (a
-        row per tenant: ~15 ms for 10,000 tenants, measured) only when it moved. One
-        aggregate the database computes itself (well under a millisecond for 10,000).
-        """
-        with self._reading() as session:
-            row = session.execute(
-                select(func.count(), func.coalesce(func.sum(db.Tenant.version), 0))
-            ).one()
-            return int(row[0]), int(row[1])
 
     # -- operators and tokens -------------------------------------------------------------
 
