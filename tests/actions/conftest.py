@@ -8,6 +8,7 @@ payloads captured from a real Rasa 3.6.21 (``fixtures/``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import ssl
@@ -27,7 +28,7 @@ import trustme
 from tests.conftest import database_for
 from tests.servers import start_server, stop
 from tests.webhooks.https_server import LocalServer
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import Keyring, NotFound, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -117,11 +118,8 @@ class ActionEnv:
 
     def put(self, name: str, **changes: Any) -> None:
         """Create or replace ``name`` in tenant acme and wait until the server has it."""
-        try:
-            self.store.get_webhook("acme", name)
+        with contextlib.suppress(NotFound):  # absent is fine
             self.store.delete_webhook("acme", name, actor="test")
-        except Exception:  # noqa: S110 - absent is fine
-            pass
         self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
         self.wait_refreshed()
 

@@ -25,8 +25,11 @@ def test_a_refresh_that_fails_half_way_is_done_again(
         raise ConnectionError("the database is briefly away")  # not producible on demand
 
     monkeypatch.setattr(store, "versions", database_away)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ConnectionError):  # run() logs it and keeps polling
         asyncio.run(registry.refresh())
+    stale = registry.get("acme")
+    assert stale is not None
+    assert not stale.tenant.skill_enabled  # the cache kept serving what it had
     monkeypatch.setattr(store, "versions", versions)
     assert asyncio.run(registry.refresh()) == {"acme"}  # not skipped as "unchanged"
     snapshot = registry.get("acme")

@@ -221,17 +221,15 @@ def test_allowance_admits_only_its_ip_literals() -> None:
         check_url("https://127.1/", allow=allow)
 
 
-def test_url_checker_gives_the_same_verdicts_as_check_url() -> None:
-    # The client's per-call check (bound allowance, cache keyed by the URL text) must refuse
-    # exactly what check_url refuses, with the same error class and reason, every time.
+def test_url_checker_refuses_what_the_rules_refuse_every_time() -> None:
+    # The client's per-call check (bound allowance, cache keyed by the URL text) is judged
+    # against the tables' own expectations, not against check_url (both share the rules).
     check = url_checker()
-    for url, _ in BAD_URLS + BLOCKED_LITERALS:
-        with pytest.raises(CallFailed) as expected:
-            check_url(url)
+    for url, words in BAD_URLS + BLOCKED_LITERALS:
         for _attempt in range(2):  # a refusal is never cached as a pass
-            with pytest.raises(type(expected.value)) as caught:
+            with pytest.raises(CallFailed) as caught:
                 check(url)
-            assert str(caught.value) == str(expected.value)
+            assert words in str(caught.value), (url, str(caught.value))
     assert check("https://api.example.com/x") is check("https://api.example.com/x")
 
 
