@@ -38,7 +38,7 @@ from webhooks import (
 )
 
 from ._errors import ApiError, handle_exception
-from ._openapi import openapi_document
+from ._openapi import ROUTES, openapi_document
 from ._schemas import (
     AuditOut,
     AuditPage,
@@ -291,27 +291,9 @@ def create_app(store: Store, tester: Tester, *, name: str | None = None) -> Sani
     v1 = Blueprint("v1", url_prefix="/api/v1", strict_slashes=False)
     v1.add_route(_health, "/health", methods=["GET"], name="health")
     v1.add_route(openapi, "/openapi.json", methods=["GET"], name="openapi")
-    v1.add_route(api.list_webhooks, "/webhooks", methods=["GET"], name="list_webhooks")
-    v1.add_route(api.create_webhook, "/webhooks", methods=["POST"], name="create_webhook")
-    v1.add_route(api.get_webhook, "/webhooks/<name:str>", methods=["GET"], name="get_webhook")
-    v1.add_route(api.replace_webhook, "/webhooks/<name:str>", methods=["PUT"], name="put_webhook")
-    v1.add_route(api.patch_webhook, "/webhooks/<name:str>", methods=["PATCH"], name="patch_webhook")
-    v1.add_route(
-        api.delete_webhook, "/webhooks/<name:str>", methods=["DELETE"], name="delete_webhook"
-    )
-    v1.add_route(
-        api.test_webhook, "/webhooks/<name:str>/test", methods=["POST"], name="test_webhook"
-    )
-    v1.add_route(api.get_skill, "/skill", methods=["GET"], name="get_skill")
-    v1.add_route(api.put_skill, "/skill", methods=["PUT"], name="put_skill")
-    v1.add_route(api.list_operators, "/operators", methods=["GET"], name="list_operators")
-    v1.add_route(
-        api.put_permissions,
-        "/operators/<operator_id:int>/permissions",
-        methods=["PUT"],
-        name="put_permissions",
-    )
-    v1.add_route(api.audit, "/audit", methods=["GET"], name="audit")
+    for route in ROUTES:
+        handler = getattr(api, route.handler)
+        v1.add_route(handler, route.sanic_path, methods=[route.method], name=route.handler)
     app.blueprint(v1)
     app.error_handler.add(Exception, handle_exception)
 

@@ -7,12 +7,13 @@ responses from the models of ``_schemas``; the paths are written once, below.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from webhooks import DefinitionInput
+from webhooks import MAX_ID, MAX_NAME_LENGTH, NAME_PATTERN, DefinitionInput
 
 from ._schemas import (
     AuditPage,
@@ -28,7 +29,7 @@ from ._schemas import (
     WebhookOut,
 )
 
-__all__ = ["openapi_document"]
+__all__ = ["ROUTES", "Route", "openapi_document"]
 
 # -- the OpenAPI document -----------------------------------------------------------------------
 
@@ -123,43 +124,108 @@ def _components() -> dict[str, Any]:
     return schemas
 
 
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME_LENGTH},
+}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+_AUDIT_QUERY = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    {
+        "name": "before",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+]
+_READ, _MANAGE, _ADMIN = "webhooks:read", "webhooks:manage", "tenant admin"
+_AUTH = ("401", "403")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of the API: served by ``AdminApi.<handler>``, documented by ``operation``."""
+
+    method: str
+    path: str  # as OpenAPI writes it: /webhooks/{name}
+    handler: str
+    operation: dict[str, Any]
+
+    @property
+    def sanic_path(self) -> str:
+        return self.path.replace("{name}", "<name:str>").replace("{id}", "<operator_id:int>")
+
+
+#: Every route but the two that describe the API itself (health and this document).
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/webhooks", "list_webhooks", _operation(
+        "List the tenant's webhook actions", _READ,
+        _ok("200", "WebhookList", "the actions") | _error_responses(*_AUTH))),
+    Route("POST", "/webhooks", "create_webhook", _operation(
+        "Create a webhook action", _MANAGE,
+        _ok("201", "WebhookOut", "created")
+        | _error_responses("400", *_AUTH, "409", "413", "422"), body="DefinitionInput")),
+    Route("GET", "/webhooks/{name}", "get_webhook", _operation(
+        "View one webhook action", _READ,
+        _ok("200", "WebhookOut", "the action") | _error_responses(*_AUTH, "404"))),
+    Route("PUT", "/webhooks/{name}", "replace_webhook", _operation(
+        "Replace a webhook action (headers not named keep their values)", _MANAGE,
+        _ok("200", "WebhookOut", "the updated action")
+        | _error_responses("400", *_AUTH, "404", "413", "422"), body="WebhookReplace")),
+    Route("PATCH", "/webhooks/{name}", "patch_webhook", _operation(
+        "Change some fields of a webhook action (e.g. enabled)", _MANAGE,
+        _ok("200", "WebhookOut", "the updated action")
+        | _error_responses("400", *_AUTH, "404", "413", "422"), body="WebhookPatch")),
+    Route("DELETE", "/webhooks/{name}", "delete_webhook", _operation(
+        "Delete a webhook action", _MANAGE,
+        _ok("204", None, "deleted") | _error_responses(*_AUTH, "404"))),
+    Route("POST", "/webhooks/{name}/test", "test_webhook", _operation(
+        "Send a test request (empty JSON body for POST, no parameters for GET)", _MANAGE,
+        _ok("200", "TestOut", "the outcome, successful or not")
+        | _error_responses(*_AUTH, "404"))),
+    Route("GET", "/skill", "get_skill", _operation(
+        "Is the webhook skill switched on?", _ADMIN,
+        _ok("200", "SkillOut", "the switch") | _error_responses(*_AUTH))),
+    Route("PUT", "/skill", "put_skill", _operation(
+        "Switch the webhook skill (experimental) on or off", _ADMIN,
+        _ok("200", "SkillOut", "the switch")
+        | _error_responses("400", *_AUTH, "413", "422"), body="SkillIn")),
+    Route("GET", "/operators", "list_operators", _operation(
+        "List the tenant's operators", _ADMIN,
+        _ok("200", "OperatorList", "the operators") | _error_responses(*_AUTH))),
+    Route("PUT", "/operators/{id}/permissions", "put_permissions", _operation(
+        "Set an operator's webhook permissions", _ADMIN,
+        _ok("200", "OperatorOut", "the operator")
+        | _error_responses("400", *_AUTH, "404", "413", "422"), body="PermissionsIn")),
+    Route("GET", "/audit", "audit", _operation(
+        "The audit log, newest first", _READ,
+        _ok("200", "AuditPage", "one page") | _error_responses(*_AUTH, "422"))
+        | {"parameters": _AUDIT_QUERY}),
+)  # fmt: skip
+
+
+def _paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/health": {"get": {"summary": "Liveness", "responses": _ok("200", "Health", "alive")}}
+    }
+    for route in ROUTES:
+        item = paths.setdefault(route.path, {})
+        if "{name}" in route.path:
+            item["parameters"] = [_NAME]
+        elif "{id}" in route.path:
+            item["parameters"] = [_ID]
+        item[route.method.lower()] = route.operation
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the admin API."""
-    read, manage, admin = "webhooks:read", "webhooks:manage", "tenant admin"
-    name_param = {
-        "name": "name",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$", "maxLength": 64},
-    }
-    auth_errors = ("401", "403")
-    webhook = {
-        "parameters": [name_param],
-        "get": _operation(
-            "View one webhook action",
-            read,
-            _ok("200", "WebhookOut", "the action") | _error_responses(*auth_errors, "404"),
-        ),
-        "put": _operation(
-            "Replace a webhook action (headers not named keep their values)",
-            manage,
-            _ok("200", "WebhookOut", "the updated action")
-            | _error_responses("400", *auth_errors, "404", "413", "422"),
-            body="WebhookReplace",
-        ),
-        "patch": _operation(
-            "Change some fields of a webhook action (e.g. enabled)",
-            manage,
-            _ok("200", "WebhookOut", "the updated action")
-            | _error_responses("400", *auth_errors, "404", "413", "422"),
-            body="WebhookPatch",
-        ),
-        "delete": _operation(
-            "Delete a webhook action",
-            manage,
-            _ok("204", None, "deleted") | _error_responses(*auth_errors, "404"),
-        ),
-    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -173,90 +239,5 @@ def openapi_document() -> dict[str, Any]:
             "schemas": _components(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": {
-            "/health": {"get": {"summary": "Liveness", "responses": _ok("200", "Health", "alive")}},
-            "/webhooks": {
-                "get": _operation(
-                    "List the tenant's webhook actions",
-                    read,
-                    _ok("200", "WebhookList", "the actions") | _error_responses(*auth_errors),
-                ),
-                "post": _operation(
-                    "Create a webhook action",
-                    manage,
-                    _ok("201", "WebhookOut", "created")
-                    | _error_responses("400", *auth_errors, "409", "413", "422"),
-                    body="DefinitionInput",
-                ),
-            },
-            "/webhooks/{name}": webhook,
-            "/webhooks/{name}/test": {
-                "parameters": [name_param],
-                "post": _operation(
-                    "Send a test request (empty JSON body for POST, no parameters for GET)",
-                    manage,
-                    _ok("200", "TestOut", "the outcome, successful or not")
-                    | _error_responses(*auth_errors, "404"),
-                ),
-            },
-            "/skill": {
-                "get": _operation(
-                    "Is the webhook skill switched on?",
-                    admin,
-                    _ok("200", "SkillOut", "the switch") | _error_responses(*auth_errors),
-                ),
-                "put": _operation(
-                    "Switch the webhook skill (experimental) on or off",
-                    admin,
-                    _ok("200", "SkillOut", "the switch")
-                    | _error_responses("400", *auth_errors, "413", "422"),
-                    body="SkillIn",
-                ),
-            },
-            "/operators": {
-                "get": _operation(
-                    "List the tenant's operators",
-                    admin,
-                    _ok("200", "OperatorList", "the operators") | _error_responses(*auth_errors),
-                ),
-            },
-            "/operators/{id}/permissions": {
-                "parameters": [
-                    {
-                        "name": "id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                    }
-                ],
-                "put": _operation(
-                    "Set an operator's webhook permissions",
-                    admin,
-                    _ok("200", "OperatorOut", "the operator")
-                    | _error_responses("400", *auth_errors, "404", "413", "422"),
-                    body="PermissionsIn",
-                ),
-            },
-            "/audit": {
-                "get": {
-                    **_operation(
-                        "The audit log, newest first",
-                        read,
-                        _ok("200", "AuditPage", "one page") | _error_responses(*auth_errors, "422"),
-                    ),
-                    "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                        },
-                        {
-                            "name": "before",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                        },
-                    ],
-                },
-            },
-        },
+        "paths": _paths(),
     }
