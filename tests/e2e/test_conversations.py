@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +22,7 @@ def order_status(assistant: Assistant) -> Iterator[Assistant]:
     assistant.store.update_webhook(
         "demo", "order_status", restore | {"headers": ORDER_KEY}, replace=True, actor="e2e"
     )
-    time.sleep(0.5)  # the action servers' cache refreshes every 0.1 s here
+    assistant.wait_served()
 
 
 def test_order_status_is_answered_from_the_webhook_in_one_turn(assistant: Assistant) -> None:
@@ -56,7 +55,7 @@ def test_failures_are_polite_and_the_next_turn_works(
     store.update_webhook(
         "demo", "order_status", {"url": order_status.demo_url + path, "timeout": 2}, actor="e2e"
     )
-    time.sleep(0.5)
+    order_status.wait_served()
     sender = new_sender()
     assert expected in " ".join(order_status.say(sender, "where is my order #4521?"))
     assert order_status.say(sender, "hello")  # the conversation goes on
@@ -71,17 +70,17 @@ def test_a_service_that_is_down_gets_a_polite_message(order_status: Assistant) -
         {"url": f"https://127.0.0.1:{free_port()}/orders/status", "headers": ORDER_KEY},
         actor="e2e",
     )
-    time.sleep(0.5)
+    order_status.wait_served()
     assert "can't reach" in " ".join(order_status.say(new_sender(), "where is my order #4521?"))
 
 
 def test_disabling_and_enabling_take_effect_without_restart(order_status: Assistant) -> None:
     store = order_status.store
     store.update_webhook("demo", "order_status", {"enabled": False}, actor="e2e")
-    time.sleep(0.5)
+    order_status.wait_served()
     assert "switched off" in " ".join(order_status.say(new_sender(), "where is my order #4521?"))
     store.update_webhook("demo", "order_status", {"enabled": True}, actor="e2e")
-    time.sleep(0.5)
+    order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
     ]
@@ -91,7 +90,7 @@ def test_a_changed_url_is_used_by_the_next_call(order_status: Assistant) -> None
     order_status.store.update_webhook(
         "demo", "order_status", {"url": order_status.demo_url + "/slow?seconds=0"}, actor="e2e"
     )
-    time.sleep(0.5)
+    order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == ["Finally!"]
 
 
@@ -105,12 +104,12 @@ def test_the_eleventh_call_in_a_conversation_is_refused(assistant: Assistant) ->
 def test_changed_headers_are_used_by_the_next_call(order_status: Assistant) -> None:
     store = order_status.store
     store.update_webhook("demo", "order_status", {"headers": {"X-Api-Key": "wrong"}}, actor="e2e")
-    time.sleep(0.5)
+    order_status.wait_served()
     assert "could not handle" in " ".join(
         order_status.say(new_sender(), "where is my order #4521?")
     )
     store.update_webhook("demo", "order_status", {"headers": ORDER_KEY}, actor="e2e")
-    time.sleep(0.5)
+    order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
     ]
@@ -125,7 +124,7 @@ def restore(assistant: Assistant) -> Iterator[Assistant]:
     for name, definition in before.items():
         restored = {k: v for k, v in definition.items() if k not in {"name", "headers"}}
         assistant.store.update_webhook("demo", name, restored, replace=True, actor="e2e")
-    time.sleep(0.5)
+    assistant.wait_served()
 
 
 def test_a_new_description_is_asked_without_a_retrain(restore: Assistant) -> None:
@@ -140,7 +139,7 @@ def test_a_new_description_is_asked_without_a_retrain(restore: Assistant) -> Non
         {"parameters": [{"name": "city", "type": "string", "description": "Which city?"}]},
         actor="e2e",
     )
-    time.sleep(0.5)
+    restore.wait_served()
     assert restore.say(new_sender(), "when are you open?") == ["Which city?"]
 
 
@@ -151,7 +150,7 @@ def test_a_parameter_made_required_is_asked_without_a_retrain(restore: Assistant
     restore.store.update_webhook(
         "demo", "daily_offers", {"parameters": [category | {"required": True}]}, actor="e2e"
     )
-    time.sleep(0.5)
+    restore.wait_served()
     sender = new_sender()
     assert restore.say(sender, "any offers today?") == ["Please tell me a product category."]
     assert "Rasa in Action" in " ".join(restore.say(sender, "books"))

@@ -6,7 +6,6 @@ the model learnt, not what it memorised.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -59,10 +58,10 @@ def test_a_greeting_or_a_request_for_help_lists_the_actions(
 @pytest.fixture
 def offers_disabled(assistant: Assistant) -> Iterator[Assistant]:
     assistant.store.update_webhook("demo", "daily_offers", {"enabled": False}, actor="e2e")
-    time.sleep(0.5)  # the action server's cache refreshes every 0.1 s here
+    assistant.wait_served()
     yield assistant
     assistant.store.update_webhook("demo", "daily_offers", {"enabled": True}, actor="e2e")
-    time.sleep(0.5)
+    assistant.wait_served()
 
 
 def test_a_disabled_action_is_no_longer_offered(offers_disabled: Assistant) -> None:
