@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import io
 import ipaddress
 import logging
@@ -14,15 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohappyeyeballs
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from webhooks._checkurl import check_url_command
-from webhooks._client_errors import map_client_errors, mapping_for, translate_error
 from webhooks._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _read_capped
 from webhooks._exceptions import (
-    CallFailed,
     ConnectionFailed,
     DestinationBlocked,
     HTTPStatusError,
@@ -819,59 +815,6 @@ async def test_test_call_still_raises_transport_failures(egress: Egress) -> None
         port = unused.getsockname()[1]
     with pytest.raises(ConnectionFailed):
         await egress.test(WebhookRequest(url=f"https://127.0.0.1:{port}/"))
-
-
-# --- error mapping --------------------------------------------------------------------------
-
-
-def _aiohttp_client_errors() -> list[type[BaseException]]:
-    found = set()
-    for name in aiohttp.__all__:
-        candidate = getattr(aiohttp, name)
-        if inspect.isclass(candidate) and issubclass(candidate, aiohttp.ClientError):
-            found.add(candidate)
-    pending = list(found)
-    while pending:  # also the subclasses aiohttp does not export
-        for subclass in pending.pop().__subclasses__():
-            if subclass.__module__.startswith("aiohttp") and subclass not in found:
-                found.add(subclass)
-                pending.append(subclass)
-    return sorted(found, key=lambda c: c.__name__)
-
-
-@pytest.mark.parametrize(
-    "error_class", [pytest.param(c, id=c.__name__) for c in _aiohttp_client_errors()]
-)
-async def test_every_aiohttp_client_error_is_mapped(error_class: type[BaseException]) -> None:
-    error = error_class.__new__(error_class)  # constructors differ; the class is what matters
-    mapped = translate_error(error)
-    assert isinstance(mapped, CallFailed)
-    assert type(mapped) is not CallFailed
-    if error_class is not aiohttp.ClientError:
-        # Matched by a deliberate entry, not only by the catch-all for the root.
-        assert mapping_for(error_class) is not aiohttp.ClientError
-
-
-async def test_the_walk_found_aiohttp_errors() -> None:
-    assert len(_aiohttp_client_errors()) >= 25  # so the table above cannot be empty
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        pytest.param(TimeoutError(), WebhookTimeout, id="timeout"),
-        pytest.param(ssl.SSLError(1, "bad"), TLSFailed, id="ssl"),
-        pytest.param(ConnectionRefusedError(111, "refused"), ConnectionFailed, id="refused"),
-        pytest.param(aiohttp.ServerDisconnectedError(), ConnectionFailed, id="disconnected"),
-        pytest.param(aiohttp.ClientPayloadError("cut"), InvalidResponse, id="payload"),
-    ],
-)
-async def test_foreign_errors_are_translated_with_cause(
-    error: BaseException, expected: type[CallFailed]
-) -> None:
-    with pytest.raises(expected) as caught, map_client_errors():
-        raise error
-    assert caught.value.__cause__ is error
 
 
 async def test_garbage_answer_is_an_invalid_response(
