@@ -150,17 +150,21 @@ admin token and the action token Rasa was started with (both new at every start)
 
   export TOKEN=$token
   export ACTION_TOKEN=$action_token
-# Rasa's live router reads the demo tenant's actions here (with ACTION_TOKEN).
-export WEBHOOKS_ROUTING_URL=http://127.0.0.1:$actions_port/tenants/demo/routing
   curl -s "http://127.0.0.1:$actions_port/tenants/demo/actions?token=\$ACTION_TOKEN"   # what is served
 
-Add an action, then teach the bot about it without restarting anything:
+Add an action: the bot uses it within a second, no training, no restart:
 
   curl -s -X POST http://127.0.0.1:$admin_port/api/v1/webhooks -H "Authorization: Bearer \$TOKEN" \\
-    -H 'Content-Type: application/json' -d '{"name": "store_offers",
-    "description": "Offers of the day", "method": "GET",
-    "url": "https://127.0.0.1:$demo_port/offers",
-    "parameters": [{"name": "category", "type": "string", "description": "a category", "required": false}]}'
+    -H 'Content-Type: application/json' -d '{"name": "gift_card_balance",
+    "description": "Check the balance of a gift card",
+    "url": "https://127.0.0.1:$demo_port/giftcards/balance",
+    "examples": ["what is left on my gift card", "gift card balance"],
+    "parameters": [{"name": "card_number", "type": "integer", "description": "the gift card number"}]}'
+  curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
+    -d '{"sender": "ann", "message": "how much money is left on my gift card?"}'
+
+Training still helps recognition (optional):
+
   .venv/bin/python -m bot sync && .venv/bin/python -m bot train && \\
     RASA_URL=http://127.0.0.1:$rasa_port RASA_TOKEN=$rasa_token .venv/bin/python -m bot reload
 
