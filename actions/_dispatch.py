@@ -203,7 +203,10 @@ class Dispatch:
         action = str(tracker.get_slot(ACTION_SLOT) or "")
         stored = tracker.get_slot(VALUES_SLOT)
         values: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
-        forget = [SlotSet(slot, None) for slot in DISPATCH_SLOTS]
+        # Only what holds a value: every event is more JSON for Rasa to read, at every call.
+        forget = [
+            SlotSet(slot, None) for slot in DISPATCH_SLOTS if tracker.get_slot(slot) is not None
+        ]
         try:
             answered = await self.service.answer(
                 tenant, action, dispatcher, domain, tracker, values.get
