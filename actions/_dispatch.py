@@ -5,9 +5,8 @@ request names the action in slot ``webhook_action`` (the live router's or a trai
 entity); the form's validator reads the live definition, takes what the request already says
 (entities named like a parameter, an allowed value or a pattern's match, a lone number for
 the only numeric parameter), then asks for each required parameter still missing through the
-one answer slot, converting each answer to the parameter's type; ``action_webhook`` calls the
-webhook with the collected values. The work of a call is the service's, shared with the
-per-action entries of older models.
+one answer slot, converting each answer to the parameter's type and rule; ``action_webhook``
+calls the webhook with the collected values, through the service.
 """
 
 from __future__ import annotations
@@ -61,8 +60,8 @@ def _entities(tracker: Tracker) -> list[tuple[str, object]]:
     ]
 
 
-def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
-    """Fill ``values`` with what the request itself says, where that is unambiguous."""
+def _from_entities(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
+    """Fill ``values`` with the latest message's entities named like a parameter."""
     parameters = {p.name: p for p in webhook.parameters}
     for name, raw in _entities(tracker):
         parameter = parameters.get(name)
@@ -72,6 +71,14 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
             values[name] = convert_for(raw, parameter)
         except BadValue:
             continue  # asked for instead: the question says what is expected
+
+
+def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
+    """Fill ``values`` with what the request itself says, where that is unambiguous: its
+    entities, then an allowed value or a pattern's match in its text, or its only number for
+    the only numeric parameter. Only for the request that starts the form: an answer to one
+    question is no value for the others ("Lisbon" asked as the origin is not the destination)."""
+    _from_entities(webhook, tracker, values)
     text = str((tracker.latest_message or {}).get("text") or "")
     numeric = [p for p in webhook.parameters if TYPES[p.type].numeric]
     for parameter in webhook.parameters:
@@ -138,7 +145,10 @@ class Dispatch:
         stored = tracker.get_slot(VALUES_SLOT)
         values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
-        _from_request(webhook, tracker, values)
+        if starting:
+            _from_request(webhook, tracker, values)
+        else:
+            _from_entities(webhook, tracker, values)
         retry: str | None = None
         parameter = next((p for p in webhook.parameters if p.name == asking), None)
         answer = candidates.get(ANSWER_SLOT)

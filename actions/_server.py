@@ -132,8 +132,7 @@ class ActionServer:
             self.executors.pop(tenant, None)
             return
         executor = self.executors.get(tenant) or ActionExecutor()
-        # Replaced whole, not edited: a request being served keeps a consistent view. Set
-        # directly rather than through register_function, which logs a line per action.
+        # Set directly rather than through register_function, which logs a line per action.
         executor.actions = TenantActions(self.dispatch, tenant)
         self.executors[tenant] = executor
 

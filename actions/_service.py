@@ -1,14 +1,10 @@
-"""The one generic implementation behind every webhook action, its form and its questions.
+"""The work behind every webhook action: the call, the questions, the help and the failures.
 
-Looked up by (tenant, action name) in the registry's cache; never by a tenant id from a chat
-client. The action collects the parameters from slots, claims one call of the conversation's
-allowance, calls the webhook through the core's guarded egress and answers from the result only.
-The validator converts each value the form collected, re-asks on a bad one, and decides from
-the live definition which parameter to ask next (Rasa honours the ``requested_slot`` it sets),
-so a parameter made required or optional is treated so at once. The question actions phrase
-the live description. Whenever the action cannot run (skill off, action disabled or unknown)
-the validator ends the form at once, asking nothing, and the action answers politely without
-a call.
+A definition is looked up by (tenant, action name) in the registry's cache, never by a tenant id
+from a chat client. A call claims one of the conversation's calls, goes through the core's
+guarded egress and is answered from the result only; when it cannot run (skill off, action
+disabled or unknown) it is answered politely without a call. Questions phrase the live
+description. The generic dispatch (``_dispatch``) drives these from Rasa's form.
 """
 
 from __future__ import annotations
@@ -44,7 +40,7 @@ from webhooks import (
     WebhookRequest,
     action_list,
     ask_overrides,
-    convert_for,
+    convert,
     help_text,
     question,
     result_slot,
@@ -136,8 +132,8 @@ class WebhookService:
         webhook = snapshot.webhooks.get(action)
         if webhook is None:
             logger.warning(
-                "drift: tenant=%s action=%s is in the model but not in the store; "
-                "run `python -m bot check` (retrain needed)",
+                "tenant=%s action=%s is not in the store (deleted since the request was "
+                "routed, or no action named)",
                 tenant,
                 action,
             )
@@ -201,11 +197,8 @@ class WebhookService:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
-        """Ask for ``parameter`` of ``action`` (``action_ask_<action>_form_<parameter>``).
-
-        Phrased from the live description; a designer's ``utter_ask_...`` response in the
-        domain wins (sync leaves the action out then, but a model may predate the response).
-        """
+        """Ask for ``parameter`` of ``action``, phrased from the live description; a
+        designer's ``utter_ask_<action>_form_<parameter>`` or ``utter_ask_<parameter>`` wins."""
         snapshot = self.registry.get(tenant)
         webhook = snapshot.webhooks.get(action) if snapshot is not None else None
         known = {p.name: p for p in webhook.parameters} if webhook is not None else {}
@@ -271,8 +264,8 @@ class WebhookService:
     def _arguments(
         self, webhook: Webhook, value_of: Callable[[str], Any]
     ) -> tuple[dict[str, str | int | float | bool], str | None]:
-        """The typed arguments (``value_of(name)``, from the slots), or the name of a required
-        one missing."""
+        """The typed arguments (``value_of(name)``: what the form collected), or the name of a
+        required one missing."""
         arguments: dict[str, str | int | float | bool] = {}
         for parameter in webhook.parameters:
             value = value_of(parameter.name)
@@ -281,7 +274,9 @@ class WebhookService:
                     return {}, parameter.name
                 continue  # optional parameters are sent only when known
             try:
-                arguments[parameter.name] = convert_for(value, parameter)
+                # The type only: the validator applied the rule (a pattern's group need not
+                # match again in what it kept).
+                arguments[parameter.name] = convert(value, parameter.type)
             except BadValue:
                 if parameter.required:
                     return {}, parameter.name
@@ -305,8 +300,8 @@ class WebhookService:
         arguments, missing = self._arguments(webhook, value_of)
         if missing is not None:
             logger.warning(
-                "drift: tenant=%s action=%s required parameter %s has no value; the model "
-                "may predate the definition (retrain needed)",
+                "tenant=%s action=%s: required parameter %s has no value (the definition "
+                "changed while its form asked)",
                 tenant,
                 action,
                 missing,

@@ -39,7 +39,7 @@ from ruamel.yaml import YAML
 
 from bench.https_server import running
 from bench.load import free_port
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import Keyring, Store, generate_key, make_engine, migrate, webhook_of_intent
 
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "tests/routing/set.yml"
@@ -152,13 +152,9 @@ def _evaluate(model: Path, url: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def _trained_action(intent: str) -> str | None:
-    return intent[len("webhook_") :] if intent.startswith("webhook_") else None
-
-
 def _score(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
     """(accuracy on the requests, share of unrelated messages routed to an action)."""
-    pick = (lambda row: _trained_action(row["model_intent"])) if key == "model" else None
+    pick = (lambda row: webhook_of_intent(row["model_intent"])) if key == "model" else None
     right = asked = routed = unrelated = 0
     for row in rows:
         action = pick(row) if pick else row["action"]
@@ -239,9 +235,13 @@ def _save_to_answer(tmp: Path, model: Path) -> list[float]:
                 while "status: shipped" not in _say(rasa, PARAPHRASE):
                     if time.monotonic() - saved > 30:
                         raise RuntimeError("the saved action was never answered")
+                    time.sleep(0.02)
                 seconds.append(time.monotonic() - saved)
                 store.delete_webhook("demo", NEW_NAME, actor="bench")
+                deleted = time.monotonic()
                 while "status: shipped" in _say(rasa, PARAPHRASE):
+                    if time.monotonic() - deleted > 30:
+                        raise RuntimeError("the deleted action was still answered")
                     time.sleep(0.1)
             return seconds
         finally:

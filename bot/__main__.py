@@ -80,8 +80,10 @@ def _check(args: argparse.Namespace) -> int:
     if drift.retrain_needed:
         print("retrain needed: python -m bot sync && python -m bot train && python -m bot reload")
         return RETRAIN
-    if drift.live_only or drift.left_over:
+    if drift.live_only:
         print("served: new actions are routed live; training on their examples is optional")
+    elif drift.left_over:
+        print("served: deleted actions get the help; a retrain would drop their intents")
     else:
         print("up to date")
     return OK

@@ -141,8 +141,8 @@ def examples_of(webhook: Webhook, samples: Samples | None = None) -> list[str]:
 
 
 def build_nlu(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[str, Any]:
-    """The generated NLU document: starters per action (sorted by name), the stop and help
-    intents unless the designer has them."""
+    """The generated NLU document: each action's examples, the operator's then the starters
+    (sorted by name), and the stop and help intents unless the designer has them."""
     ordered = sorted(webhooks, key=lambda webhook: webhook.name)
     nlu: list[dict[str, Any]] = []
     samples = Samples()

@@ -4,7 +4,8 @@ Both serve twice: to judge what a user answers to the question, and to take the 
 from the request that started the action ("opening hours in Lisbon" does not ask for the city).
 Patterns are the operator's regular expressions run on users' text, so one whose matching time
 can explode (a repetition inside a repetition, alternatives or a back-reference under one)
-is refused when saved.
+is refused when saved: nested repetitions, alternatives or back-references under one, and more
+than two open-ended repetitions.
 """
 
 from __future__ import annotations
@@ -18,38 +19,46 @@ if TYPE_CHECKING:
 
 __all__ = ["allowed_value", "pattern_problem", "value_in_request"]
 
-#: Longest text a pattern or the allowed values are tried on.
-MAX_SEARCHED = 1000
+#: Longest text a pattern or the allowed values are tried on (an answer is at most 500).
+MAX_SEARCHED = 500
 
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT}
 
 
-def _risky(tree: Any, repeated: bool) -> str | None:
+#: Open-ended repetitions a pattern may have: with more, the backtracking over a text grows as a
+#: high power of its length even without nesting (``\w*\w*\w*x``).
+MAX_OPEN_REPEATS = 2
+
+
+def _risky(tree: Any, repeated: bool, open_repeats: list[int]) -> str | None:
+    """Why ``tree`` can take explosive time; ``repeated``: inside a repetition."""
     for op, av in tree:
+        inner: list[Any] = []
+        inside = repeated
         if op in _REPEATS:
-            _low, high, inner = av
-            unbounded = high == sre.MAXREPEAT or high > 10
+            _, high, body = av
+            if high == sre.MAXREPEAT or high > 10:
+                open_repeats[0] += 1
+                if open_repeats[0] > MAX_OPEN_REPEATS:
+                    return f"at most {MAX_OPEN_REPEATS} open-ended repetitions (+, *, {{n,}})"
             if repeated and high > 1:
                 return "a repetition inside a repetition can take exponential time"
-            found = _risky(inner, repeated or unbounded)
-            if found:
-                return found
+            inner, inside = [body], repeated or high > 1
         elif op == sre.BRANCH:
             if repeated:
                 return "alternatives inside a repetition can take exponential time"
-            for branch in av[1]:
-                if found := _risky(branch, repeated):
-                    return found
-        elif op == sre.GROUPREF or op == sre.GROUPREF_EXISTS:
+            inner = list(av[1])
+        elif op in {sre.GROUPREF, sre.GROUPREF_EXISTS}:
             return "back-references are not supported"
         elif op == sre.SUBPATTERN:
-            if found := _risky(av[3], repeated):
-                return found
+            inner = [av[3]]
         elif op in {sre.ASSERT, sre.ASSERT_NOT}:
-            if found := _risky(av[1], repeated):
+            inner = [av[1]]
+        elif op == sre.ATOMIC_GROUP:
+            inner = [av]
+        for subtree in inner:
+            if found := _risky(subtree, inside, open_repeats):
                 return found
-        elif op == sre.ATOMIC_GROUP and (found := _risky(av, repeated)):
-            return found
     return None
 
 
@@ -62,7 +71,7 @@ def pattern_problem(pattern: str) -> str | None:
         return f"not a regular expression: {getattr(exc, 'msg', exc)}"
     if compiled.groups > 1:
         return "at most one group: the value is the match, or its group"
-    return _risky(tree, repeated=False)
+    return _risky(tree, repeated=False, open_repeats=[0])
 
 
 def _matched(pattern: str, text: str) -> str | None:

@@ -21,6 +21,7 @@ from ._addresses import Allowance
 from ._answers import pattern_problem
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
+from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, VALUES_SLOT
 from ._types import TYPES
 from ._urls import MAX_URL_LENGTH, check_url
 
@@ -99,7 +100,11 @@ AllowedValue = Annotated[str, Field(min_length=1, max_length=100), AfterValidato
 #: one way only. Names that would collide are refused.
 RESERVED_ACTION_PREFIXES = ("action_", "utter_", "validate_")
 RESERVED_SUFFIXES = ("_form", "_result", "_truncated")
-RESERVED_SLOTS = frozenset({"requested_slot", "session_started_metadata", "webhook_action"})
+#: Names Rasa or the generic dispatch use for slots and entities; a parameter may not take one.
+RESERVED_SLOTS = frozenset(
+    {"requested_slot", "session_started_metadata", ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT}
+    | {VALUES_SLOT}
+)
 
 
 class _Strict(BaseModel):

@@ -250,3 +250,66 @@ def test_an_unchanged_table_is_a_bare_304_and_a_change_shows(action_env: ActionE
     assert changed.status_code == 200
     described = {a["name"]: a["description"] for a in changed.json()["actions"]}
     assert described["order_status"] == "Track an order"
+
+
+def test_a_pattern_value_kept_by_the_validator_is_sent_as_kept(action_env: ActionEnv) -> None:
+    # The group leaves out its context, so the pattern does not match again what it kept.
+    code = {
+        "name": "code",
+        "type": "string",
+        "description": "the code",
+        "pattern": r"code:\s*(\w+)",
+    }
+    action_env.put("voucher", parameters=[code])
+    events = slot_events(start(action_env, "voucher", "my code: AB12 please"))
+    assert events["webhook_values"] == {"code": "AB12"}
+    call = payload(
+        CALL, action="action_webhook",
+        slots={"webhook_action": "voucher", "webhook_values": events["webhook_values"]},
+    )  # fmt: skip
+    response = action_env.call(call)
+    assert json.loads(action_env.webhook.requests[-1]["body"]) == {"code": "AB12"}
+    assert "isn't set up" not in " ".join(texts(response))
+
+
+def test_an_answer_to_one_question_is_no_value_for_the_others(action_env: ActionEnv) -> None:
+    cities = ["Berlin", "Lisbon"]
+    parameters = [
+        {"name": "origin", "type": "string", "description": "from", "values": cities},
+        {"name": "destination", "type": "string", "description": "to", "values": cities},
+        {"name": "street", "type": "string", "description": "the street"},
+        {"name": "order_id", "type": "integer", "description": "the order"},
+    ]
+    action_env.put("trip", parameters=parameters)
+    call = payload(
+        ANSWER,
+        action="validate_webhook_form",
+        text="Lisbon",
+        entities=[],
+        slots={
+            "webhook_action": "trip",
+            "webhook_asking": "origin",
+            "webhook_values": {},
+            "requested_slot": "webhook_answer",
+        },
+        validate={"webhook_answer": "Lisbon"},
+    )
+    events = slot_events(action_env.call(call))
+    assert (events["webhook_values"], events["webhook_asking"]) == (
+        {"origin": "Lisbon"},
+        "destination",
+    )
+    call["tracker"]["latest_message"]["text"] = "12 Baker Street"
+    call["tracker"]["slots"] |= {
+        "webhook_asking": "street",
+        "webhook_values": {"origin": "Lisbon", "destination": "Berlin"},
+    }
+    call["tracker"]["events"][-1]["value"] = "12 Baker Street"
+    call["tracker"]["slots"]["webhook_answer"] = "12 Baker Street"
+    events = slot_events(action_env.call(call))
+    assert events["webhook_values"] == {
+        "origin": "Lisbon",
+        "destination": "Berlin",
+        "street": "12 Baker Street",
+    }
+    assert events["webhook_asking"] == "order_id"  # the 12 was no order number

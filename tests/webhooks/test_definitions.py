@@ -340,6 +340,18 @@ def test_examples_and_answer_rules_are_kept_as_given() -> None:
             id="nested-repetition-2",
         ),
         pytest.param(
+            {"parameters": [city(pattern=r"(?:(?:a|aa){1,10}){1,10}$")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="bounded-nesting",
+        ),
+        pytest.param(
+            {"parameters": [city(pattern=r"\w*\w*\w*\w*x")]},
+            "parameters[0].pattern",
+            "invalid_pattern",
+            id="open-repetitions-in-a-row",
+        ),
+        pytest.param(
             {"parameters": [city(pattern=r"(a|ab)*c")]},
             "parameters[0].pattern",
             "invalid_pattern",
