@@ -15,8 +15,8 @@ help:  ## list the targets
 
 venv: $(VENV)/.complete  ## create or reuse the plugin environment (.venv, Python 3.11)
 
-$(VENV)/.complete: requirements.lock scripts/venv.sh
-	@scripts/venv.sh $(VENV) $(PYTHON311) requirements.lock
+$(VENV)/.complete: requirements.lock requirements-dev.lock scripts/venv.sh
+	@scripts/venv.sh $(VENV) $(PYTHON311) requirements.lock requirements-dev.lock
 
 venv-bot: $(VENV_BOT)/.complete  ## create or reuse the bot environment (.venv-bot, Python 3.10, rasa 3.6.21)
 
@@ -45,7 +45,7 @@ migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by 
 run: venv venv-bot  ## set up and start everything: demo service, admin API, action server, Rasa
 	@scripts/run.sh
 
-lock:  ## re-resolve requirements.in into requirements.lock
+lock:  ## re-resolve requirements.in and requirements-dev.in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
 
 clean:  ## remove the local links and data (the cached environments stay)

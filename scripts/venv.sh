@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Make (or reuse) a virtual environment for a lock file and link it into the checkout.
+# Make (or reuse) a virtual environment for lock files and link it into the checkout.
 #
-#   scripts/venv.sh LINK PYTHON LOCKFILE
+#   scripts/venv.sh LINK PYTHON LOCKFILE [LOCKFILE ...]
 #
 # The environment lives in a cache outside the checkout, keyed by the lock file's hash and the
 # interpreter's version, so a fresh clone on a warm machine links it in seconds instead of
 # reinstalling. A half-built environment (no .complete marker) is thrown away and rebuilt.
 set -euo pipefail
 
-link=$1 python=$2 lock=$3
+link=$1 python=$2
+shift 2
+locks=("$@")
 cache=${WEBHOOKS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/webhook-actions}
 
 if ! command -v "$python" >/dev/null 2>&1; then
@@ -16,16 +18,22 @@ if ! command -v "$python" >/dev/null 2>&1; then
     exit 1
 fi
 pyver=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
-key=$( (cat "$lock"; echo "$pyver") | sha256sum | cut -c1-16)
+key=$( (cat "${locks[@]}"; echo "$pyver") | sha256sum | cut -c1-16)
 target="$cache/${link#.}-$key"
 
 if [ ! -f "$target/.complete" ]; then
-    echo "venv.sh: building $target (python $pyver, $lock)" >&2
+    echo "venv.sh: building $target (python $pyver, ${locks[*]})" >&2
     rm -rf "$target"
     mkdir -p "$cache"
     "$python" -m venv "$target"
     "$target/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$target/bin/python" -m pip install --quiet --disable-pip-version-check -r "$lock"
+    requirements=()
+    for lock in "${locks[@]}"; do requirements+=(-r "$lock"); done
+    # A lock with hashes is installed exactly (pip checks every file); the bot's has none yet.
+    if grep -q -- "--hash=" "${locks[0]}"; then
+        requirements+=(--require-hashes --no-deps)
+    fi
+    "$target/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
     touch "$target/.complete"
 fi
 
