@@ -30,8 +30,14 @@ lint: venv  ## ruff lint + format check
 typecheck: venv  ## mypy strict on the packages
 	$(VENV)/bin/mypy
 
-test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa)
-	$(PY) -m pytest $(PYTEST_ARGS)
+COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
+
+test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
+	@rm -f .coverage .coverage.*
+	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(COVERAGE) combine -q && \
+	echo "coverage of webhooks, actions, admin, bot and demo (servers included): $$($(COVERAGE) report --format=total)%"; \
+	exit $$status
 
 unit: venv lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
 	$(PY) -m pytest -m "not rasa" $(PYTEST_ARGS)
@@ -49,4 +55,4 @@ lock:  ## re-resolve requirements.in and requirements-dev.in into their locks, w
 	scripts/lock.sh $(PYTHON311)
 
 clean:  ## remove the local links and data (the cached environments stay)
-	rm -rf $(VENV) $(VENV_BOT) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_BOT) .data .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

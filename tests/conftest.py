@@ -124,3 +124,12 @@ def store(database_url: str, keyring: Keyring) -> Iterator[Store]:
     engine = make_engine(database_url)
     yield Store(engine, keyring)
     engine.dispose()
+
+
+def base_env() -> dict[str, str]:
+    """What every process a test starts inherits: PATH, and coverage's settings when
+    ``make test`` measures, so the lines the servers run count too."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        **{name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")},
+    }

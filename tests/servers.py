@@ -3,7 +3,6 @@ and what the store counted for a conversation."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.admin.conftest import free_port
+from tests.conftest import base_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def start_server(
         process = subprocess.Popen(
             [sys.executable, "-m", module, "serve", "--port", str(port)],
             cwd=ROOT,
-            env={"PATH": os.environ.get("PATH", ""), **env},
+            env={**base_env(), **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -60,7 +60,7 @@ def run_cli(module: str, *args: str, env: dict[str, str]) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **env},
+        env={**base_env(), **env},
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,7 +6,6 @@ server like any client. The server's log goes to a file that the canary test rea
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import database_for
+from tests.conftest import base_env, database_for
 from webhooks import MANAGE, READ, Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +118,7 @@ def admin_server(
     log_path = tmp / "server.log"
     extra = getattr(request.module, "SERVER_ENV", {})
     env = {
-        "PATH": os.environ.get("PATH", ""),
+        **base_env(),
         "DATABASE_URL": database_url,
         "WEBHOOKS_KEYS": key,
         "WEBHOOKS_LOG_LEVEL": "DEBUG",

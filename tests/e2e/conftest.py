@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.admin.conftest import free_port
+from tests.conftest import base_env
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +183,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     database_url = f"sqlite:///{tmp / 'store.db'}"
     rasa_token = uuid.uuid4().hex
     env = {
-        "PATH": os.environ.get("PATH", ""),
+        **base_env(),
         "HOME": os.environ.get("HOME", "/root"),
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": database_url,

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.admin.conftest import free_port
+from tests.conftest import base_env
 from tests.e2e.conftest import ROOT, _needs_rasa
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
@@ -65,7 +66,7 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     checkout = clean_checkout(tmp_path_factory.mktemp("clone"))
     ports = {name: free_port() for name in ("ADMIN_PORT", "ACTIONS_PORT", "RASA_PORT", "DEMO_PORT")}
     env = {
-        "PATH": os.environ.get("PATH", ""),
+        **base_env(),
         "HOME": os.environ.get("HOME", "/root"),
         **{k: v for k, v in os.environ.items() if k in {"WEBHOOKS_CACHE_DIR", "PYENV_ROOT"}},
         **{name: str(port) for name, port in ports.items()},
