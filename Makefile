@@ -34,8 +34,9 @@ COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
 
 test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
 	@rm -f .coverage .coverage.*
+	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
-	$(COVERAGE) combine -q && \
+	$(COVERAGE) combine -q 2>/dev/null || true; rm -f .coverage.*; \
 	echo "coverage of webhooks, actions, admin, bot and demo (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
