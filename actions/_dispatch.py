@@ -41,7 +41,14 @@ from webhooks import (
 )
 
 from ._replies import designed_or_text
-from ._service import REQUESTED_SLOT, Events, WebhookService, intent_of_latest, log_unexpected
+from ._service import (
+    REQUESTED_SLOT,
+    Events,
+    WebhookService,
+    domain_slots,
+    intent_of_latest,
+    log_unexpected,
+)
 
 __all__ = ["DISPATCH_SLOTS", "Dispatch"]
 
@@ -219,7 +226,7 @@ class Dispatch:
         ]
         try:
             answered = await self.service.answer(
-                tenant, action, dispatcher, domain, tracker, values.get
+                tenant, action, dispatcher, domain, tracker, values
             )
         except Exception as exc:  # the safety net: a reply must never be lost
             log_unexpected("run", tenant, action, exc)
@@ -237,6 +244,5 @@ class Dispatch:
         """The user stopped a form: say so and forget what it had collected, so the next form
         asks afresh."""
         dispatcher.utter_message(**designed_or_text(domain, (STOPPED_RESPONSE,), STOPPED_TEXT))
-        slots = domain.get("slots")
-        declared = slots if isinstance(slots, dict) else {}
+        declared = domain_slots(domain)
         return [SlotSet(slot, None) for slot in DISPATCH_SLOTS if slot in declared]

@@ -91,6 +91,12 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
         return len(self._actions)
 
 
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
     # The admin API's envelope; extra keys beside it (Rasa reads a rejection's action_name).
     return json_response(error_body(code, message) | extra, status=status)
@@ -216,11 +222,11 @@ class ActionServer:
         """What Rasa's live router matches messages against: every action of the tenant with
         its description and examples, disabled ones too (they are answered politely, not
         mistaken for another). ``If-None-Match`` with the last ``ETag`` gets a bare 304."""
-        scheme, _, bearer = (request.headers.get("authorization") or "").partition(" ")
+        bearer = _bearer(request)
         snapshot = self.registry.get(tenant)
         digest = snapshot.action_token_hash if snapshot is not None else None
-        if scheme.lower() == "bearer" and bearer.strip():
-            admitted = digest is not None and token_matches(bearer.strip(), digest)
+        if bearer is not None:
+            admitted = digest is not None and token_matches(bearer, digest)
         else:
             admitted = self._admitted(request, tenant)
         if not admitted or snapshot is None:
@@ -285,11 +291,9 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     async def metrics(request: Request) -> HTTPResponse:
         if server.metrics_token is None:
             return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = _bearer(request)
         expected = server.metrics_token.encode("ascii")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode("utf-8", "replace"), expected
-        ):
+        if token is None or not hmac.compare_digest(token.encode("utf-8", "replace"), expected):
             response = _error(401, "unauthenticated", "send Authorization: Bearer <metrics token>")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -56,6 +56,7 @@ __all__ = [
     "REQUESTED_SLOT",
     "Events",
     "WebhookService",
+    "domain_slots",
     "intent_of_latest",
     "log_unexpected",
 ]
@@ -94,7 +95,7 @@ def intent_of_latest(tracker: Tracker) -> str:
     return name if isinstance(name, str) else ""
 
 
-def _domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
+def domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
     """The model's slots by name (looked into, never copied: the domain is large). The
     domain is parsed JSON, so its objects are dicts (see ``_replies._responses``)."""
     slots = domain.get("slots")
@@ -262,13 +263,13 @@ class WebhookService:
         return []
 
     def _arguments(
-        self, webhook: Webhook, value_of: Callable[[str], Any]
+        self, webhook: Webhook, values: Mapping[str, Any]
     ) -> tuple[dict[str, str | int | float | bool], str | None]:
-        """The typed arguments (``value_of(name)``: what the form collected), or the name of a
+        """The typed arguments from ``values`` (what the form collected), or the name of a
         required one missing."""
         arguments: dict[str, str | int | float | bool] = {}
         for parameter in webhook.parameters:
-            value = value_of(parameter.name)
+            value = values.get(parameter.name)
             if value is None:
                 if parameter.required:
                     return {}, parameter.name
@@ -289,15 +290,15 @@ class WebhookService:
         dispatcher: CollectingDispatcher,
         domain: dict[str, Any],
         tracker: Tracker,
-        value_of: Callable[[str], Any],
+        values: Mapping[str, Any],
     ) -> Events:
-        """Call the webhook for ``action`` with the values ``value_of(parameter)`` and answer;
+        """Call the webhook for ``action`` with the collected ``values`` and answer;
         the events setting the designer's result slots."""
         webhook, problem = self.usable(tenant, action)
         if webhook is None:
             self.fail(dispatcher, domain, tenant, action, problem or Category.NOT_CONFIGURED)
             return []
-        arguments, missing = self._arguments(webhook, value_of)
+        arguments, missing = self._arguments(webhook, values)
         if missing is not None:
             logger.warning(
                 "tenant=%s action=%s: required parameter %s has no value (the definition "
@@ -363,7 +364,7 @@ class WebhookService:
             **result_response(domain, action, result.data, truncated=result.truncated)
         )
         events: Events = []
-        slots = _domain_slots(domain)
+        slots = domain_slots(domain)
         for slot, value in (
             (result_slot(action), result.data),
             (truncated_slot(action), result.truncated),
