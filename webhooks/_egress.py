@@ -332,14 +332,12 @@ class Egress:
         return turns, seconds
 
     async def _send(
-        self, request: WebhookRequest, url: yarl.URL, share: str | None, *, test: bool = False
+        self, request: WebhookRequest, url: yarl.URL, share: str | None
     ) -> WebhookResult:
         """The exchange for ``request``, in a turn of ``share`` when there is one."""
         body: bytes | None
         query: list[tuple[str, str]] | None = None
-        if test:
-            body = b"{}" if request.method == "POST" else None
-        elif request.method == "POST":
+        if request.method == "POST":
             body = request.json_body()
         else:
             body, query = None, request.query()
@@ -369,16 +367,19 @@ class Egress:
         return result
 
     async def test(self, request: WebhookRequest, *, share: str | None = None) -> WebhookTestResult:
-        """The product's Test: the configured headers, an empty JSON object (POST) or no
-        parameters (GET); returns the status and the first :data:`TEST_PREVIEW_CHARS`
-        characters of the body. A non-2xx status is a result here, not an error; transport
-        failures still raise.
+        """The product's Test: ``request`` sent as :meth:`call` sends it (without arguments, an
+        empty JSON object for POST and no parameters for GET, as the specification's Test
+        asks); returns the status, the media type, the bytes read and the first
+        :data:`TEST_PREVIEW_CHARS` characters of the body. A non-2xx status is a result here,
+        not an error; transport failures still raise.
         """
-        result = await self._send(request, self._check_url(request.url), share, test=True)
+        result = await self._send(request, self._check_url(request.url), share)
         preview = result.text[:TEST_PREVIEW_CHARS]
         return WebhookTestResult(
             status=result.status,
             elapsed=result.elapsed,
             preview=preview,
             truncated=result.truncated or len(result.text) > TEST_PREVIEW_CHARS,
+            content_type=result.content_type,
+            size=len(result.body),
         )

@@ -249,12 +249,18 @@ class WebhookResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookTestResult:
-    """The product's Test call: the HTTP status and the first characters of the body."""
+    """The product's Test call: the HTTP status and the first characters of the body.
+
+    ``content_type`` is the answer's media type (``application/octet-stream`` when it named
+    none), ``size`` the bytes of body read (at most the cap).
+    """
 
     status: int
     elapsed: float
     preview: str
     truncated: bool
+    content_type: str
+    size: int
 
 
 def reject_json_constant(name: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import ipaddress
+import json
 import logging
 import socket
 import ssl
@@ -786,12 +787,11 @@ async def test_url_rules_are_applied_at_every_call(egress: Egress) -> None:
 async def test_test_call_posts_an_empty_object_with_the_headers(
     egress: Egress, server: LocalServer
 ) -> None:
-    request = WebhookRequest(
-        url=server.url("/status/418"), headers={"X-Api-Key": SECRET}, arguments={"a": 1}
-    )
+    request = WebhookRequest(url=server.url("/status/418"), headers={"X-Api-Key": SECRET})
     outcome = await egress.test(request)
     assert outcome.status == 418
     assert outcome.preview == '{"error": "nope"}'
+    assert (outcome.content_type, outcome.size) == ("application/json", 17)
     (seen,) = server.seen.requests
     assert seen["body"] == b"{}"
     assert seen["headers"]["X-Api-Key"] == SECRET
@@ -800,13 +800,39 @@ async def test_test_call_posts_an_empty_object_with_the_headers(
 async def test_test_call_gets_without_parameters_and_previews_500_characters(
     egress: Egress, server: LocalServer
 ) -> None:
-    request = WebhookRequest(url=server.url("/long"), method="GET", arguments={"a": 1})
-    outcome = await egress.test(request)
+    outcome = await egress.test(WebhookRequest(url=server.url("/long"), method="GET"))
     assert outcome.status == 200
     assert len(outcome.preview) == 500
     assert outcome.preview.startswith('{"items": ["éééééééééé"')
     assert outcome.truncated is True
+    assert outcome.content_type == "text/plain"
+    assert outcome.size == len(json.dumps({"items": ["é" * 10] * 100}, ensure_ascii=False).encode())
     assert server.seen.requests[0]["query"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "sent"),
+    [
+        pytest.param("POST", {"body": b'{"order":4521,"gift":true}', "query": []}, id="post"),
+        pytest.param(
+            "GET", {"body": b"", "query": [("order", "4521"), ("gift", "true")]}, id="get"
+        ),
+    ],
+)
+async def test_test_call_sends_its_arguments_as_a_call_would(
+    egress: Egress, server: LocalServer, method: str, sent: dict[str, Any]
+) -> None:
+    arguments = {"order": 4521, "gift": True}
+    await egress.call(WebhookRequest(url=server.url("/echo"), method=method, arguments=arguments))
+    await egress.test(WebhookRequest(url=server.url("/echo"), method=method, arguments=arguments))
+    called, tested = server.seen.requests
+    assert {key: tested[key] for key in sent} == sent
+    assert {key: called[key] for key in sent} == sent
+
+
+async def test_test_call_reads_at_most_the_cap(egress: Egress, server: LocalServer) -> None:
+    outcome = await egress.test(WebhookRequest(url=server.url("/big"), method="GET"))
+    assert (outcome.size, outcome.truncated) == (MAX_BODY_BYTES, True)
 
 
 async def test_test_call_still_raises_transport_failures(egress: Egress) -> None:
