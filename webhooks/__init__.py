@@ -97,6 +97,7 @@ from ._naming import (
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
+from ._samples import sample_arguments
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
@@ -229,6 +230,7 @@ __all__ = [
     "reject_json_constant",
     "result_response",
     "result_slot",
+    "sample_arguments",
     "summary",
     "token_matches",
     "truncated_slot",

@@ -1,0 +1,60 @@
+"""Sample values for a Test: an operator's stand-ins for what a conversation would collect.
+
+Each value goes through :func:`~webhooks._types.convert_for`, the very rule a user's answer
+goes through, so a Test shows what the webhook gets from a real call: ``"42"`` for an integer
+parameter is the integer 42 here as in a conversation, and a value the bot would re-ask for is
+refused with the sentence the user would read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ._definitions import Parameter
+from ._exceptions import FieldError, InvalidDefinition
+from ._types import BadValue, Value, convert_for
+
+__all__ = ["sample_arguments"]
+
+# What JSON gives for a string, number or boolean (bool is an int, and allowed).
+_SCALARS = (str, int, float)
+
+
+def sample_arguments(
+    parameters: Sequence[Parameter], values: Mapping[str, object]
+) -> dict[str, Value]:
+    """The arguments a call would send for ``values`` (parameter name -> JSON string, number
+    or boolean), in the parameters' order.
+
+    Every required parameter needs a value. Raises :class:`InvalidDefinition` listing every
+    problem at ``values.<name>``: ``unknown_field`` for a name no parameter has, ``invalid``
+    for a value that does not convert (its message is the sentence the user would read), and
+    ``required`` for a required parameter left out.
+    """
+    known = {parameter.name: parameter for parameter in parameters}
+    converted: dict[str, Value] = {}
+    errors: list[FieldError] = []
+    for name, raw in values.items():
+        field = f"values.{name}"
+        parameter = known.get(name)
+        if parameter is None:
+            errors.append(FieldError(field, "no parameter has this name", "unknown_field"))
+        elif not isinstance(raw, _SCALARS):
+            errors.append(FieldError(field, "must be a string, number or boolean"))
+        else:
+            try:
+                converted[name] = convert_for(raw, parameter)
+            except BadValue as exc:
+                errors.append(FieldError(field, str(exc)))
+    errors += [
+        FieldError(f"values.{parameter.name}", "this parameter is required", "required")
+        for parameter in parameters
+        if parameter.required and parameter.name not in values
+    ]
+    if errors:
+        raise InvalidDefinition(errors)
+    return {
+        parameter.name: converted[parameter.name]
+        for parameter in parameters
+        if parameter.name in converted
+    }
