@@ -90,8 +90,8 @@ def _truncate(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "TRUNCATE conversation_calls, audit_events, webhook_headers, webhooks, api_tokens, "
-                "encryption_keys, "
+                "TRUNCATE conversation_calls, audit_events, webhook_tests, webhook_headers, "
+                "webhooks, api_tokens, encryption_keys, "
                 "operator_permissions, operators, tenants RESTART IDENTITY CASCADE"
             )
         )

@@ -96,7 +96,7 @@ from ._naming import (
     webhook_of_intent,
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
-from ._records import AuditEntry, Operator, Tenant, TenantSnapshot, Webhook
+from ._records import AuditEntry, LastTest, Operator, Tenant, TenantSnapshot, Webhook
 from ._samples import sample_arguments
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,
@@ -179,6 +179,7 @@ __all__ = [
     "KeyOutdated",
     "Keyring",
     "KeyringError",
+    "LastTest",
     "NotFound",
     "Operator",
     "Parameter",

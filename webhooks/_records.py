@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ._definitions import Parameter
 from ._permissions import implied
 
-__all__ = ["AuditEntry", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
+__all__ = ["AuditEntry", "LastTest", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +74,18 @@ class Webhook:
             "headers": list(self.header_names),
             "enabled": self.enabled,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LastTest:
+    """The outcome of a webhook's last Test: when it ended, whether a server answered (``ok``,
+    whatever its ``status``), or else the failure's ``category``, and how long it took."""
+
+    at: datetime
+    ok: bool
+    status: int | None = None
+    category: str | None = None
+    elapsed_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

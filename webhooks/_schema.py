@@ -34,6 +34,7 @@ __all__ = [
     "Tenant",
     "Webhook",
     "WebhookHeader",
+    "WebhookTest",
 ]
 
 NAMING = {
@@ -133,6 +134,25 @@ class WebhookHeader(Base):
     # Fingerprint of the key that encrypted the value (Keyring.ids); None for values written
     # before migration 0003, which the start-up check decrypts one by one instead.
     key_id: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class WebhookTest(Base):
+    """The outcome of a webhook's last Test, kept for the operators' console.
+
+    Apart from the definition on purpose: writing it changes no revision, no tenant version
+    (which the action servers and the routing endpoint watch) and no audit entry.
+    """
+
+    __tablename__ = "webhook_tests"
+
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+    category: Mapped[str | None] = mapped_column(String(32), default=None)
+    elapsed_ms: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class ConversationCalls(Base):

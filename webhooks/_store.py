@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from . import _schema as db
 from ._accounts import Accounts, actor_of
 from ._catalog import Catalog
+from ._lasttests import LastTests
 from ._records import AuditEntry
 from ._snapshots import Snapshots
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
@@ -25,11 +26,11 @@ __all__ = ["MAX_ACTIONS", "Store", "actor_of"]
 logger = logging.getLogger("webhooks.store")
 
 
-class Store(Accounts, Catalog, Snapshots):
+class Store(Accounts, Catalog, Snapshots, LastTests):
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
     Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
-    caches' reads from :class:`Snapshots`.
+    caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`.
     """
 
     # -- audit and keys -------------------------------------------------------------------

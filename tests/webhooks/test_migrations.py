@@ -23,6 +23,7 @@ TABLES = {
     "api_tokens",
     "webhooks",
     "webhook_headers",
+    "webhook_tests",
     "audit_events",
     "conversation_calls",
     "encryption_keys",

@@ -1,0 +1,96 @@
+"""The last Test of each webhook, on SQLite and PostgreSQL: kept, replaced, deleted with its
+webhook, and invisible to everything that watches the definitions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.webhooks.test_store import definition
+from webhooks import LastTest, NotFound, Store
+from webhooks import _schema as db
+
+AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+ANSWERED = LastTest(at=AT, ok=True, status=503, elapsed_ms=12.5)
+FAILED = LastTest(at=AT + timedelta(minutes=1), ok=False, category="unreachable")
+
+
+@pytest.fixture
+def tenant(store: Store) -> str:
+    store.create_tenant("acme", actor="test")
+    store.create_webhook("acme", definition("order_status"), actor="test")
+    store.create_webhook("acme", definition("opening_hours"), actor="test")
+    return "acme"
+
+
+def test_a_test_is_kept_and_the_next_replaces_it(store: Store, tenant: str) -> None:
+    assert store.last_tests(tenant) == {}
+    store.record_test(tenant, "order_status", ANSWERED)
+    assert store.last_tests(tenant) == {"order_status": ANSWERED}
+    store.record_test(tenant, "order_status", FAILED)
+    store.record_test(tenant, "opening_hours", ANSWERED)
+    assert store.last_tests(tenant) == {"order_status": FAILED, "opening_hours": ANSWERED}
+
+
+def test_recording_a_test_changes_nothing_the_definitions_readers_watch(
+    store: Store, tenant: str
+) -> None:
+    watched = (
+        store.versions(),
+        store.change_mark(),
+        store.snapshot(),
+        store.get_webhook(tenant, "order_status"),
+        store.audit(tenant, limit=500),
+    )
+    store.record_test(tenant, "order_status", ANSWERED)
+    store.record_test(tenant, "order_status", FAILED)
+    assert (
+        store.versions(),
+        store.change_mark(),
+        store.snapshot(),
+        store.get_webhook(tenant, "order_status"),
+        store.audit(tenant, limit=500),
+    ) == watched
+
+
+def test_the_record_goes_with_its_webhook(store: Store, tenant: str) -> None:
+    store.record_test(tenant, "order_status", ANSWERED)
+    store.delete_webhook(tenant, "order_status", actor="test")
+    with store.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(db.WebhookTest)) == 0
+    store.create_webhook(tenant, definition("order_status"), actor="test")
+    assert store.last_tests(tenant) == {}
+
+
+def test_only_the_tenants_own_webhooks_are_recorded(store: Store, tenant: str) -> None:
+    store.create_tenant("globex", actor="test")
+    with pytest.raises(NotFound):
+        store.record_test("globex", "order_status", ANSWERED)
+    with pytest.raises(NotFound):
+        store.record_test(tenant, "no_such_hook", ANSWERED)
+    assert store.last_tests(tenant) == {}
+    assert store.last_tests("globex") == {}
+
+
+def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str) -> None:
+    results = [LastTest(at=AT, ok=True, status=200 + n, elapsed_ms=1.0) for n in range(8)]
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(len(results))
+
+    def record(result: LastTest) -> None:
+        barrier.wait()
+        try:
+            store.record_test(tenant, "order_status", result)
+        except BaseException as exc:  # collected: a thread's exception would be lost
+            failures.append(exc)
+
+    threads = [threading.Thread(target=record, args=(result,)) for result in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert store.last_tests(tenant)["order_status"] in results
