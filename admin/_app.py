@@ -31,6 +31,7 @@ from webhooks import (
     Operator,
     PermissionDenied,
     Store,
+    Tenant,
     Unauthenticated,
     WebhookTimeout,
     actor_of,
@@ -42,9 +43,13 @@ from ._openapi import ROUTES, openapi_document
 from ._schemas import (
     AuditOut,
     AuditPage,
+    MeOut,
+    NewToken,
+    OperatorIn,
     OperatorList,
     OperatorOut,
     PermissionsIn,
+    Revoked,
     SkillIn,
     SkillOut,
     TestOut,
@@ -89,6 +94,13 @@ def _model(model: type[BaseModel], data: object) -> Any:
 
 def _out(model: BaseModel, status: int = 200) -> HTTPResponse:
     return json_response(model.model_dump(mode="json"), status=status)
+
+
+def _new_token(operator: Operator, token: str) -> HTTPResponse:
+    response = _out(NewToken(operator=OperatorOut.of(operator), token=token), status=201)
+    # A token is shown once: no cache between here and the operator may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class AdminApi:
@@ -137,7 +149,8 @@ class AdminApi:
         operator = await self.allowed(request, READ)
         webhooks = await self._call(self.store.list_webhooks, operator.tenant)
         mask = MANAGE not in operator.permissions
-        return _out(WebhookList(items=[WebhookOut.of(w, mask_query=mask) for w in webhooks]))
+        items = [WebhookOut.of(w, mask_query=mask) for w in webhooks]
+        return _out(WebhookList(items=items, limit=self.store.max_actions))
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
@@ -195,7 +208,17 @@ class AdminApi:
             )
         )
 
-    # -- skill, operators, audit ----------------------------------------------------------
+    # -- me, skill, operators, audit ------------------------------------------------------
+
+    async def me(self, request: Request) -> HTTPResponse:
+        token = self._token(request)
+
+        def read() -> tuple[Operator, Tenant]:
+            operator = self.store.authenticate(token)
+            return operator, self.store.get_tenant(operator.tenant)
+
+        operator, tenant = await self._call(read)
+        return _out(MeOut.of(operator, tenant))
 
     async def get_skill(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
@@ -213,6 +236,35 @@ class AdminApi:
         operator = await self.admin(request)
         operators = await self._call(self.store.list_operators, operator.tenant)
         return _out(OperatorList(items=[OperatorOut.of(o) for o in operators]))
+
+    async def create_operator(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        wanted: OperatorIn = _model(OperatorIn, _body(request))
+        created, token = await self._call(
+            self.store.create_operator,
+            operator.tenant,
+            wanted.name,
+            permissions=wanted.permissions,
+            actor=actor_of(operator),
+        )
+        return _new_token(created, token)
+
+    async def issue_token(self, request: Request, operator_id: int) -> HTTPResponse:
+        operator = await self.admin(request)
+
+        def issue() -> tuple[Operator, str]:
+            token = self.store.issue_token(operator.tenant, operator_id, actor=actor_of(operator))
+            return self.store.get_operator(operator.tenant, operator_id), token
+
+        owner, token = await self._call(issue)
+        return _new_token(owner, token)
+
+    async def revoke_tokens(self, request: Request, operator_id: int) -> HTTPResponse:
+        operator = await self.admin(request)
+        count = await self._call(
+            self.store.revoke_tokens, operator.tenant, operator_id, actor=actor_of(operator)
+        )
+        return _out(Revoked(revoked=count))
 
     async def put_permissions(self, request: Request, operator_id: int) -> HTTPResponse:
         operator = await self.admin(request)

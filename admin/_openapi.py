@@ -19,9 +19,13 @@ from ._schemas import (
     AuditPage,
     ErrorBody,
     Health,
+    MeOut,
+    NewToken,
+    OperatorIn,
     OperatorList,
     OperatorOut,
     PermissionsIn,
+    Revoked,
     SkillIn,
     SkillOut,
     TestOut,
@@ -90,12 +94,16 @@ def _components() -> dict[str, Any]:
         (DefinitionInput, "validation"),
         (SkillIn, "validation"),
         (PermissionsIn, "validation"),
+        (OperatorIn, "validation"),
         (WebhookOut, "serialization"),
         (WebhookList, "serialization"),
         (TestOut, "serialization"),
         (SkillOut, "serialization"),
+        (MeOut, "serialization"),
         (OperatorList, "serialization"),
         (OperatorOut, "serialization"),
+        (NewToken, "serialization"),
+        (Revoked, "serialization"),
         (AuditPage, "serialization"),
         (ErrorBody, "serialization"),
         (Health, "serialization"),
@@ -145,6 +153,7 @@ _AUDIT_QUERY = [
     },
 ]
 _READ, _MANAGE, _ADMIN = "webhooks:read", "webhooks:manage", "tenant admin"
+_ANY = "any operator's token"
 _AUTH = ("401", "403")
 
 
@@ -189,6 +198,9 @@ ROUTES: tuple[Route, ...] = (
         "Send a test request (empty JSON body for POST, no parameters for GET)", _MANAGE,
         _ok("200", "TestOut", "the outcome, successful or not")
         | _error_responses(*_AUTH, "404"))),
+    Route("GET", "/me", "me", _operation(
+        "Who am I: the token's operator, permissions and the tenant's skill switch", _ANY,
+        _ok("200", "MeOut", "the operator") | _error_responses("401"))),
     Route("GET", "/skill", "get_skill", _operation(
         "Is the webhook skill switched on?", _ADMIN,
         _ok("200", "SkillOut", "the switch") | _error_responses(*_AUTH))),
@@ -199,6 +211,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/operators", "list_operators", _operation(
         "List the tenant's operators", _ADMIN,
         _ok("200", "OperatorList", "the operators") | _error_responses(*_AUTH))),
+    Route("POST", "/operators", "create_operator", _operation(
+        "Add an operator, with a first API token (shown once)", _ADMIN,
+        _ok("201", "NewToken", "the operator and its token")
+        | _error_responses("400", *_AUTH, "409", "413", "422"), body="OperatorIn")),
+    Route("POST", "/operators/{id}/tokens", "issue_token", _operation(
+        "Issue another API token for an operator (shown once; the others stay valid)", _ADMIN,
+        _ok("201", "NewToken", "the operator and the new token")
+        | _error_responses(*_AUTH, "404"))),
+    Route("DELETE", "/operators/{id}/tokens", "revoke_tokens", _operation(
+        "Revoke every live API token of an operator", _ADMIN,
+        _ok("200", "Revoked", "how many were revoked") | _error_responses(*_AUTH, "404"))),
     Route("PUT", "/operators/{id}/permissions", "put_permissions", _operation(
         "Set an operator's webhook permissions", _ADMIN,
         _ok("200", "OperatorOut", "the operator")

@@ -24,9 +24,13 @@ from webhooks import (
 __all__ = [
     "AuditPage",
     "ErrorBody",
+    "MeOut",
+    "NewToken",
+    "OperatorIn",
     "OperatorList",
     "OperatorOut",
     "PermissionsIn",
+    "Revoked",
     "SkillIn",
     "SkillOut",
     "TestOut",
@@ -81,6 +85,7 @@ class WebhookOut(_Out):
 
 class WebhookList(_Out):
     items: list[WebhookOut]
+    limit: int = Field(description="the most actions the tenant may have")
 
 
 class TestOut(_Out):
@@ -130,8 +135,44 @@ class OperatorOut(_Out):
         )
 
 
+class MeOut(_Out):
+    """Who the token belongs to, and whether the tenant's skill is switched on."""
+
+    id: int
+    name: str
+    tenant: str
+    admin: bool
+    permissions: list[Permission]
+    skill: bool = Field(description="the tenant's webhook skill switch")
+
+    @classmethod
+    def of(cls, operator: Operator, tenant: Tenant) -> MeOut:
+        return cls.model_validate(
+            OperatorOut.of(operator).model_dump()
+            | {"tenant": operator.tenant, "skill": tenant.skill_enabled}
+        )
+
+
 class OperatorList(_Out):
     items: list[OperatorOut]
+
+
+class OperatorIn(_In):
+    """A new operator of the tenant (never an admin: those are made with the CLI)."""
+
+    name: str = Field(description="1-64 printable characters, unique in the tenant")
+    permissions: list[Permission] = Field(default=[], max_length=2)
+
+
+class NewToken(_Out):
+    """An operator and a new API token of theirs: shown this once, only its digest is kept."""
+
+    operator: OperatorOut
+    token: str = Field(description="send as Authorization: Bearer <token>")
+
+
+class Revoked(_Out):
+    revoked: int = Field(description="how many live tokens were revoked")
 
 
 class AuditOut(_Out):

@@ -63,5 +63,9 @@ def test_api_conforms_to_its_openapi_document(admin_server: AdminServer, tmp_pat
     admin_server.store.create_webhook("acme", admin_server.definition("lookup"), actor="test")
     # The webhook routes as a manager, then the admin routes as the admin: run together, a
     # generated "switch the skill off" or "drop my permissions" would starve the rest of the run.
+    # Revoking tokens runs last and alone: a generated id may be the admin's own.
+    revoke = "DELETE /operators/{id}/tokens"
     _run(admin_server, "manager", ["--exclude-path-regex", "^/(skill|operators)"], tmp_path)
-    _run(admin_server, "admin", ["--include-path-regex", "^/(skill|operators)"], tmp_path)
+    admin = ["--include-path-regex", "^/(skill|operators)", "--exclude-name", revoke]
+    _run(admin_server, "admin", admin, tmp_path)
+    _run(admin_server, "admin", ["--include-name", revoke], tmp_path)
