@@ -8,10 +8,13 @@ thread and the event loop stays free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -28,6 +31,7 @@ from webhooks import (
     DestinationBlocked,
     FieldError,
     InvalidDefinition,
+    NotFound,
     Operator,
     PermissionDenied,
     Store,
@@ -36,7 +40,9 @@ from webhooks import (
     WebhookTimeout,
     actor_of,
     reject_json_constant,
+    sample_arguments,
 )
+from webhooks import LastTest as StoredTest
 
 from ._errors import ApiError, handle_exception
 from ._openapi import ROUTES, openapi_document
@@ -52,6 +58,7 @@ from ._schemas import (
     Revoked,
     SkillIn,
     SkillOut,
+    TestIn,
     TestOut,
     WebhookList,
     WebhookOut,
@@ -145,11 +152,23 @@ class AdminApi:
 
     # -- webhooks -------------------------------------------------------------------------
 
+    async def _with_tests(
+        self, read: Callable[[], T], tenant: str
+    ) -> tuple[T, dict[str, StoredTest]]:
+        """What ``read`` returns and the tenant's last Tests, in one worker-thread hop."""
+
+        def both() -> tuple[T, dict[str, StoredTest]]:
+            return read(), self.store.last_tests(tenant)
+
+        return await self._call(both)
+
     async def list_webhooks(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, READ)
-        webhooks = await self._call(self.store.list_webhooks, operator.tenant)
+        webhooks, tests = await self._with_tests(
+            functools.partial(self.store.list_webhooks, operator.tenant), operator.tenant
+        )
         mask = MANAGE not in operator.permissions
-        items = [WebhookOut.of(w, mask_query=mask) for w in webhooks]
+        items = [WebhookOut.of(w, mask_query=mask, last_test=tests.get(w.name)) for w in webhooks]
         return _out(WebhookList(items=items, limit=self.store.max_actions))
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
@@ -162,8 +181,11 @@ class AdminApi:
 
     async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, READ)
-        webhook = await self._call(self.store.get_webhook, operator.tenant, name)
-        return _out(WebhookOut.of(webhook, mask_query=MANAGE not in operator.permissions))
+        webhook, tests = await self._with_tests(
+            functools.partial(self.store.get_webhook, operator.tenant, name), operator.tenant
+        )
+        mask = MANAGE not in operator.permissions
+        return _out(WebhookOut.of(webhook, mask_query=mask, last_test=tests.get(name)))
 
     async def replace_webhook(self, request: Request, name: str) -> HTTPResponse:
         return await self._update(request, name, replace=True)
@@ -174,7 +196,7 @@ class AdminApi:
     async def _update(self, request: Request, name: str, *, replace: bool) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
         data = _body(request)
-        webhook = await self._call(
+        update = functools.partial(
             self.store.update_webhook,
             operator.tenant,
             name,
@@ -182,7 +204,8 @@ class AdminApi:
             replace=replace,
             actor=actor_of(operator),
         )
-        return _out(WebhookOut.of(webhook))
+        webhook, tests = await self._with_tests(update, operator.tenant)
+        return _out(WebhookOut.of(webhook, last_test=tests.get(name)))
 
     async def delete_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
@@ -191,22 +214,33 @@ class AdminApi:
 
     async def test_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
+        wanted: TestIn = _model(TestIn, _body(request)) if request.body else TestIn()
         webhook = await self._call(self.store.get_webhook, operator.tenant, name)
+        arguments = (
+            {} if wanted.values is None else sample_arguments(webhook.parameters, wanted.values)
+        )
         headers = self.store.headers_for(webhook)
         try:
-            outcome = await self.tester.test(webhook, headers, tenant=operator.tenant)
+            outcome = await self.tester.test(
+                webhook, headers, tenant=operator.tenant, arguments=arguments
+            )
         except CallFailed as exc:
             category, message = _test_failure(exc)
-            return _out(TestOut(ok=False, category=category, message=message))
-        return _out(
-            TestOut(
-                ok=True,
-                status=outcome.status,
-                body=outcome.preview,
-                truncated=outcome.truncated,
-                elapsed_ms=round(outcome.elapsed * 1000, 1),
-            )
+            result = TestOut(ok=False, category=category, message=message)
+        else:
+            result = TestOut.of(outcome)
+        record = StoredTest(
+            at=datetime.now(UTC),
+            ok=result.ok,
+            status=result.status,
+            category=result.category,
+            elapsed_ms=result.elapsed_ms,
         )
+        # Deleted while its Test ran: the outcome is still what happened, with nothing to keep
+        # it on.
+        with contextlib.suppress(NotFound):
+            await self._call(self.store.record_test, operator.tenant, name, record)
+        return _out(result)
 
     # -- me, skill, operators, audit ------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ._schemas import (
     Revoked,
     SkillIn,
     SkillOut,
+    TestIn,
     TestOut,
     WebhookList,
     WebhookOut,
@@ -68,15 +69,20 @@ def _ok(status: str, model: str | None, description: str) -> dict[str, Any]:
     }
 
 
-def _body(model: str) -> dict[str, Any]:
+def _body(model: str, *, required: bool) -> dict[str, Any]:
     return {
-        "required": True,
+        "required": required,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
     }
 
 
 def _operation(
-    summary: str, permission: str, responses: dict[str, Any], *, body: str | None = None
+    summary: str,
+    permission: str,
+    responses: dict[str, Any],
+    *,
+    body: str | None = None,
+    body_required: bool = True,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
@@ -85,7 +91,7 @@ def _operation(
         "responses": responses,
     }
     if body:
-        operation["requestBody"] = _body(body)
+        operation["requestBody"] = _body(body, required=body_required)
     return operation
 
 
@@ -95,6 +101,7 @@ def _components() -> dict[str, Any]:
         (SkillIn, "validation"),
         (PermissionsIn, "validation"),
         (OperatorIn, "validation"),
+        (TestIn, "validation"),
         (WebhookOut, "serialization"),
         (WebhookList, "serialization"),
         (TestOut, "serialization"),
@@ -195,9 +202,11 @@ ROUTES: tuple[Route, ...] = (
         "Delete a webhook action", _MANAGE,
         _ok("204", None, "deleted") | _error_responses(*_AUTH, "404"))),
     Route("POST", "/webhooks/{name}/test", "test_webhook", _operation(
-        "Send a test request (empty JSON body for POST, no parameters for GET)", _MANAGE,
+        "Send a test request: with sample values, as a conversation would send them; without, "
+        "an empty JSON body for POST and no parameters for GET", _MANAGE,
         _ok("200", "TestOut", "the outcome, successful or not")
-        | _error_responses(*_AUTH, "404"))),
+        | _error_responses("400", *_AUTH, "404", "413", "422"),
+        body="TestIn", body_required=False)),
     Route("GET", "/me", "me", _operation(
         "Who am I: the token's operator, permissions and the tenant's skill switch", _ANY,
         _ok("200", "MeOut", "the operator") | _error_responses("401"))),

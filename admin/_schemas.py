@@ -8,9 +8,9 @@ through the models below, so the document cannot drift from what the server does
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from webhooks import (
     AuditEntry,
@@ -18,12 +18,15 @@ from webhooks import (
     Parameter,
     Tenant,
     Webhook,
+    WebhookTestResult,
     masked_url,
 )
+from webhooks import LastTest as StoredTest
 
 __all__ = [
     "AuditPage",
     "ErrorBody",
+    "LastTest",
     "MeOut",
     "NewToken",
     "OperatorIn",
@@ -33,6 +36,7 @@ __all__ = [
     "Revoked",
     "SkillIn",
     "SkillOut",
+    "TestIn",
     "TestOut",
     "WebhookList",
     "WebhookOut",
@@ -47,6 +51,27 @@ class _Out(BaseModel):
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LastTest(_Out):
+    """How the action's last Test went: ``ok`` when a server answered (whatever ``status``),
+    else the failure's ``category``."""
+
+    at: datetime
+    ok: bool
+    status: int | None
+    category: str | None
+    elapsed_ms: float | None
+
+    @classmethod
+    def of(cls, record: StoredTest) -> LastTest:
+        return cls(
+            at=record.at,
+            ok=record.ok,
+            status=record.status,
+            category=record.category,
+            elapsed_ms=record.elapsed_ms,
+        )
 
 
 class WebhookOut(_Out):
@@ -64,9 +89,12 @@ class WebhookOut(_Out):
     revision: int
     created_at: datetime
     updated_at: datetime
+    last_test: LastTest | None = Field(description="null until the action is tested")
 
     @classmethod
-    def of(cls, webhook: Webhook, *, mask_query: bool = False) -> WebhookOut:
+    def of(
+        cls, webhook: Webhook, *, mask_query: bool = False, last_test: StoredTest | None = None
+    ) -> WebhookOut:
         """``webhook`` as an operator sees it; ``mask_query`` hides the URL's query values
         (from operators who may only read: a query may carry a secret)."""
         public = webhook.public()
@@ -78,6 +106,7 @@ class WebhookOut(_Out):
                 "revision": webhook.revision,
                 "created_at": webhook.created_at,
                 "updated_at": webhook.updated_at,
+                "last_test": None if last_test is None else LastTest.of(last_test),
             },
             strict=False,
         )
@@ -88,16 +117,46 @@ class WebhookList(_Out):
     limit: int = Field(description="the most actions the tenant may have")
 
 
+#: A sample value: what a user could answer (JSON null, arrays and objects are refused).
+Sample = Annotated[Any, WithJsonSchema({"type": ["string", "number", "boolean"]})]
+
+
+class TestIn(_In):
+    """Sample values for a Test, converted as a user's answers are; without them, the Test
+    sends an empty JSON object (POST) or no parameters (GET)."""
+
+    values: dict[str, Sample] | None = Field(
+        default=None,
+        description="parameter name -> value; every required parameter needs one",
+    )
+
+
 class TestOut(_Out):
-    """The outcome of a Test call: status and the first 500 characters, or why it failed."""
+    """The outcome of a Test call: status, media type, size and the first 500 characters of
+    the body, or why it failed."""
 
     ok: bool
     status: int | None = None
     body: str | None = Field(default=None, description="first 500 characters of the body")
     truncated: bool | None = Field(default=None, description="whether the body went on")
     elapsed_ms: float | None = None
+    content_type: str | None = Field(default=None, description="the answer's media type")
+    size: int | None = Field(default=None, description="bytes of body read (at most 50 KB)")
     category: str | None = None
     message: str | None = None
+
+    @classmethod
+    def of(cls, result: WebhookTestResult) -> TestOut:
+        """The outcome of a Test a server answered, whatever its status."""
+        return cls(
+            ok=True,
+            status=result.status,
+            body=result.preview,
+            truncated=result.truncated,
+            elapsed_ms=round(result.elapsed * 1000, 1),
+            content_type=result.content_type,
+            size=result.size,
+        )
 
 
 class SkillIn(_In):

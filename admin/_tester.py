@@ -5,7 +5,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from webhooks import Egress, Settings, Webhook, WebhookRequest, WebhookTestResult, redact, trust
+from webhooks import (
+    Egress,
+    Settings,
+    Value,
+    Webhook,
+    WebhookRequest,
+    WebhookTestResult,
+    redact,
+    trust,
+)
 
 __all__ = ["Tester"]
 
@@ -32,15 +41,25 @@ class Tester:
         return self._egress
 
     async def test(
-        self, webhook: Webhook, headers: Mapping[str, str], *, tenant: str
+        self,
+        webhook: Webhook,
+        headers: Mapping[str, str],
+        *,
+        tenant: str,
+        arguments: Mapping[str, Value] | None = None,
     ) -> WebhookTestResult:
-        """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``.
+        """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``
+        and ``arguments`` (converted sample values; none by default), as a call sends them.
 
         A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
         """
         result = await self._client().test(
             WebhookRequest(
-                url=webhook.url, method=webhook.method, timeout=webhook.timeout, headers=headers
+                url=webhook.url,
+                method=webhook.method,
+                timeout=webhook.timeout,
+                headers=headers,
+                arguments=arguments or {},
             ),
             share=tenant,
         )

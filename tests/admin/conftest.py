@@ -50,6 +50,8 @@ class AdminServer:
     log_path: Path
     identities: dict[str, Identity]
     responses: list[str] = field(default_factory=list)
+    #: The server's environment: another of our servers started with it shares the database.
+    env: dict[str, str] = field(default_factory=dict)
 
     def client(self, identity: str | None = None) -> httpx.Client:
         headers = self.identities[identity].headers if identity else {}
@@ -146,7 +148,7 @@ def admin_server(
             if time.monotonic() > deadline:
                 pytest.fail(f"admin server did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        server = AdminServer(base_url, store, log_path, identities)
+        server = AdminServer(base_url, store, log_path, identities, env=env)
         yield server
         # Every module's server, whatever its tests did and in whatever order: the canary
         # header value never came back in a response nor reached the log.
