@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot test lint typecheck unit bench run migrate lock clean
+.PHONY: help venv venv-bot browser test lint typecheck unit bench run migrate lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ venv-bot: $(VENV_BOT)/.complete  ## create or reuse the bot environment (.venv-b
 $(VENV_BOT)/.complete: requirements-bot.lock scripts/venv.sh scripts/python310.sh
 	@scripts/venv.sh $(VENV_BOT) "$(shell scripts/python310.sh)" requirements-bot.lock
 
+browser:  ## install Debian's chromium for the browser tests, when missing
+	@scripts/chromium.sh
+
 lint: venv  ## ruff lint + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -32,7 +35,7 @@ typecheck: venv  ## mypy strict on the packages
 
 COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
 
-test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
+test: venv venv-bot browser lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
 	@rm -f .coverage .coverage.*
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
@@ -40,7 +43,7 @@ test: venv venv-bot lint typecheck  ## set up and run all tests (SQLite, Postgre
 	echo "coverage of webhooks, actions, admin, bot and demo (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
-unit: venv lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
+unit: venv browser lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
 	$(PY) -m pytest -m "not rasa" $(PYTEST_ARGS)
 
 bench: venv  ## run the benchmarks and print the figures
@@ -56,4 +59,4 @@ lock:  ## re-resolve requirements.in and requirements-dev.in into their locks, w
 	scripts/lock.sh $(PYTHON311)
 
 clean:  ## remove the local links and data (the cached environments stay)
-	rm -rf $(VENV) $(VENV_BOT) .data .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) $(VENV_BOT) .data tests/console/screenshots .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
