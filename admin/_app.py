@@ -44,6 +44,7 @@ from webhooks import (
 )
 from webhooks import LastTest as StoredTest
 
+from ._console import add_console
 from ._errors import ApiError, handle_exception
 from ._openapi import ROUTES, openapi_document
 from ._schemas import (
@@ -381,6 +382,7 @@ def create_app(store: Store, tester: Tester, *, name: str | None = None) -> Sani
         handler = getattr(api, route.handler)
         v1.add_route(handler, route.sanic_path, methods=[route.method], name=route.handler)
     app.blueprint(v1)
+    add_console(app)
     app.error_handler.add(Exception, handle_exception)
 
     @app.after_server_stop
