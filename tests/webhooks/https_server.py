@@ -19,6 +19,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 GZIP_JSON = gzip.compress(b'{"inflated": true}')
 TEN_MB = 10 * 1024 * 1024
+#: What /markup answers: each piece would run script if a page rendered it as HTML.
+MARKUP = (
+    '<script>window.__xss = "script"</script><img src=x onerror="window.__xss = \'img\'">'
+    '<svg onload="window.__xss = \'svg\'"></svg><a href="javascript:window.__xss=1">link</a>'
+)
 #: What /charset repeats: ASCII and Latin-1 letters, so every test encoding can carry it.
 CHARSET_TEXT = "héllo wörld, "
 
@@ -74,6 +79,7 @@ class LocalServer:
         app.router.add_get("/long", self._long)
         app.router.add_get("/charset", self._charset)
         app.router.add_get("/emoji", self._emoji)
+        app.router.add_route("*", "/markup", self._markup)
         app.router.add_route("*", "/services/{secret:.+}", self._echo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -129,6 +135,11 @@ class LocalServer:
         """Echoes the request's headers, as a hostile endpoint on an allowed host would."""
         self._record(request, await request.read())
         return web.json_response(dict(request.headers))
+
+    async def _markup(self, request: web.Request) -> web.Response:
+        """An HTML answer with scripts and event handlers, for pages that show bodies."""
+        self._record(request, await request.read())
+        return web.Response(text=MARKUP, content_type="text/html")
 
     async def _emoji(self, request: web.Request) -> web.Response:
         """Words beyond ASCII; with ``?cut=1`` the emoji is cut in half (a lone surrogate

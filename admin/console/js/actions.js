@@ -1,0 +1,214 @@
+// The tenant's actions: the list with its switches, deleting, and the Test page.
+
+import { api, segment } from "./api.js";
+import { checkbox, field, h, replace, size, time } from "./dom.js";
+import { clearErrors, errorSummary, showErrors } from "./errors.js";
+
+const MANAGE = "webhooks:manage";
+
+let pending = "";
+/** Say `text` on the next showing of the list ("saved"). */
+export function flash(text) {
+  pending = text;
+}
+
+/** Whether `me` may change actions (the server checks again). */
+export const canManage = (me) => me.permissions.includes(MANAGE);
+
+function host(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function lastTest(action) {
+  const test = action.last_test;
+  if (!test) return h("span", { class: "muted" }, "never");
+  // A Test made before the definition last changed may no longer say how it behaves.
+  const stale = new Date(test.at) < new Date(action.updated_at)
+    ? h("span", { class: "muted" }, " (before the last edit)") : null;
+  if (!test.ok) return h("span", { class: "bad" }, `failed: ${test.category} · `, time(test.at), stale);
+  const good = test.status >= 200 && test.status < 300;
+  return h("span", { class: good ? "good" : "bad" },
+    `${test.status} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
+}
+
+/** A modal question; resolves true when the person confirms. */
+export function confirmDialog(title, text, confirm) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "card", "aria-labelledby": "dialog-title" },
+      h("h2", { id: "dialog-title" }, title), h("p", {}, text),
+      h("form", { method: "dialog", class: "buttons" },
+        h("button", { value: "cancel", autofocus: true }, "Cancel"),
+        h("button", { value: "confirm", class: "danger" }, confirm)));
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "confirm");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+function switchFor(action, status, rerender) {
+  const input = h("input", {
+    type: "checkbox", role: "switch", checked: action.enabled,
+    "aria-label": `Enabled: ${action.name}`,
+  });
+  input.addEventListener("change", async () => {
+    input.disabled = true;
+    try {
+      await api("PATCH", `/webhooks/${segment(action.name)}`, { enabled: input.checked });
+      replace(status, `${action.name} is ${input.checked ? "on" : "off"}.`);
+    } catch (error) {
+      input.checked = !input.checked;
+      replace(status, h("span", { class: "bad" }, `${action.name}: ${error.message}`));
+    } finally {
+      input.disabled = false;
+    }
+  });
+  return h("label", { class: "switch" }, input, h("span", { "aria-hidden": "true" }));
+}
+
+function row(action, me, status, rerender) {
+  const manage = canManage(me);
+  const remove = async () => {
+    const sure = await confirmDialog(`Delete ${action.name}?`,
+      "The assistant stops offering it at once. This cannot be undone.", "Delete");
+    if (!sure) return;
+    try {
+      await api("DELETE", `/webhooks/${segment(action.name)}`);
+      flash(`${action.name} was deleted.`);
+      await rerender();
+    } catch (error) {
+      replace(status, h("span", { class: "bad" }, error.message));
+    }
+  };
+  return h("tr", { "data-action": action.name },
+    h("th", { scope: "row", "data-label": "Name" }, h("code", {}, action.name)),
+    h("td", { "data-label": "Description" }, action.description),
+    h("td", { "data-label": "Method" }, action.method),
+    h("td", { "data-label": "Host" }, host(action.url)),
+    h("td", { "data-label": "Enabled" },
+      manage ? switchFor(action, status, rerender) : action.enabled ? "on" : "off"),
+    h("td", { "data-label": "Last test" }, lastTest(action)),
+    manage
+      ? h("td", { class: "row-buttons" },
+        h("a", { class: "button", href: `#/actions/${segment(action.name)}/edit`,
+          "aria-label": `Edit ${action.name}` }, "Edit"),
+        h("a", { class: "button", href: `#/actions/${segment(action.name)}/test`,
+          "aria-label": `Test ${action.name}` }, "Test"),
+        h("button", { type: "button", class: "danger", onclick: remove,
+          "aria-label": `Delete ${action.name}` }, "Delete"))
+      : null);
+}
+
+/** #/actions: every action of the tenant. */
+export async function actionsView(main, me) {
+  let answer;
+  try {
+    answer = await api("GET", "/webhooks");
+  } catch (error) {
+    if (error.code !== "skill_disabled") throw error;
+    me.skill = false;
+    replace(main, h("h1", { tabindex: "-1" }, "Actions"), h("p", { class: "notice" },
+      "The webhook skill is switched off for this tenant: the assistant uses no action, and "
+      + "actions cannot be changed. ",
+      me.admin ? h("a", { href: "#/tenant" }, "Switch it on in Tenant.") : "A tenant admin can switch it on."));
+    return;
+  }
+  const { items, limit } = answer;
+  const manage = canManage(me);
+  const status = h("p", { class: "status", role: "status" }, pending);
+  pending = "";
+  const full = items.length >= limit;
+  const rerender = () => actionsView(main, me);
+  replace(main,
+    h("div", { class: "heading" },
+      h("h1", { tabindex: "-1" }, "Actions"),
+      h("p", { class: "count" }, `${items.length} of ${limit}`),
+      manage && !full ? h("a", { class: "button primary", href: "#/actions/new" }, "New action") : null,
+      manage && full ? h("p", { class: "muted" }, `The limit of ${limit} actions is reached.`) : null),
+    status,
+    items.length === 0
+      ? h("p", { class: "empty" }, "No actions yet.")
+      : h("table", { class: "list" },
+        h("caption", { class: "visually-hidden" }, "Webhook actions"),
+        h("thead", {}, h("tr", {},
+          ["Name", "Description", "Method", "Host", "Enabled", "Last test"]
+            .map((title) => h("th", { scope: "col" }, title)),
+          manage ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+        h("tbody", {}, items.map((action) => row(action, me, status, rerender)))));
+}
+
+function valueInput(parameter) {
+  const props = { name: parameter.name, "data-field": `values.${parameter.name}`, autocomplete: "off" };
+  if (parameter.type === "boolean") {
+    return h("select", props, ["", "yes", "no"].map((v) => h("option", { value: v }, v || "(none)")));
+  }
+  if (parameter.type !== "string") props.inputmode = "decimal";
+  return h("input", { type: "text", ...props });
+}
+
+function outcome(result) {
+  if (!result.ok) {
+    return h("div", { class: "result bad" },
+      h("h2", {}, `The call failed: ${result.category}`), h("p", {}, result.message));
+  }
+  const good = result.status >= 200 && result.status < 300;
+  return h("div", { class: good ? "result good" : "result bad" },
+    h("h2", {}, `Status ${result.status}`),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Latency"), h("dd", {}, `${Math.round(result.elapsed_ms)} ms`),
+      h("dt", {}, "Size"), h("dd", {}, size(result.size ?? 0)),
+      h("dt", {}, "Content type"), h("dd", {}, result.content_type || "none")),
+    h("h3", {}, "Body (first 500 characters)"),
+    // Shown as text: an answer holding markup is displayed, never run.
+    h("pre", { class: "body" }, result.body ?? ""),
+    result.truncated ? h("p", { class: "cut" }, "[cut: the body goes on]") : null);
+}
+
+/** #/actions/NAME/test: send the Test request, with sample values if given. */
+export async function testView(main, me, name) {
+  const action = await api("GET", `/webhooks/${segment(name)}`);
+  const inputs = action.parameters.map((parameter) => [parameter, valueInput(parameter)]);
+  const result = h("section", { class: "test-result", "aria-live": "polite", "aria-label": "Test result" });
+  const send = h("button", { type: "submit", class: "primary" }, "Send test");
+  const form = h("form", { class: "card", novalidate: true },
+    errorSummary(),
+    h("p", {}, `${action.method} `, h("code", {}, action.url)),
+    inputs.length
+      ? h("fieldset", {}, h("legend", {}, "Sample values (optional)"),
+        h("p", { class: "hint" }, "Leave them all empty to send ",
+          action.method === "POST" ? "an empty JSON body." : "no query parameters.",
+          " Values are checked like a user's answers."),
+        inputs.map(([parameter, input]) => field(
+          `${parameter.name} (${parameter.type}${parameter.required ? ", required" : ""})`,
+          input, { hint: parameter.description })))
+      : null,
+    h("div", { class: "buttons" }, send,
+      h("a", { class: "button", href: "#/actions" }, "Back to actions")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const values = {};
+    for (const [parameter, input] of inputs) {
+      if (input.value.trim() !== "") values[parameter.name] = input.value;
+    }
+    send.disabled = true;
+    replace(result, h("p", { class: "muted" }, "Sending…"));
+    try {
+      const answer = await api("POST", `/webhooks/${segment(name)}/test`,
+        Object.keys(values).length ? { values } : undefined);
+      replace(result, outcome(answer));
+    } catch (error) {
+      replace(result);
+      showErrors(form, error);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  replace(main, h("h1", { tabindex: "-1" }, "Test ", h("code", {}, name)), form, result);
+}

@@ -1,0 +1,282 @@
+// Creating and editing an action: every field of the definition, parameters and headers as rows.
+// Header values are write-only: a stored one shows as "set", with Replace and Remove.
+
+import { api, segment } from "./api.js";
+import { canManage, flash } from "./actions.js";
+import { checkbox, field, h, replace } from "./dom.js";
+import { clearErrors, errorSummary, showErrors } from "./errors.js";
+
+const TYPES = ["string", "number", "integer", "boolean"];
+const BLANK = {
+  name: "", description: "", url: "https://", method: "POST", timeout: 10, enabled: true,
+  parameters: [], examples: [], headers: [],
+};
+
+const lines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
+
+function origin(url) {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return url;
+  }
+}
+
+/** One parameter's row; `read()` gives it as the API takes it. */
+function parameterRow(parameter, onRemove) {
+  const name = h("input", { value: parameter.name ?? "", autocomplete: "off", spellcheck: "false" });
+  const type = h("select", {}, TYPES.map((t) => h("option", { value: t, selected: t === parameter.type }, t)));
+  const description = h("input", { value: parameter.description ?? "" });
+  const required = h("input", { type: "checkbox", checked: parameter.required ?? true });
+  const values = h("textarea", { rows: 2 }, (parameter.values ?? []).join("\n"));
+  const pattern = h("input", { value: parameter.pattern ?? "", spellcheck: "false" });
+  const rules = h("div", { class: "rules" },
+    field("Allowed values (one per line)", values),
+    field("or a pattern (regular expression)", pattern));
+  const showRules = () => { rules.hidden = type.value !== "string"; };
+  type.addEventListener("change", showRules);
+  showRules();
+  const remove = h("button", { type: "button", class: "quiet" }, "Remove");
+  const element = h("div", { class: "row parameter" },
+    h("div", { class: "cells" },
+      field("Name", name), field("Type", type), field("Description", description, { wide: true }),
+      h("div", { class: "field cell" },
+        h("label", { class: "check" }, required, " Required"))),
+    rules, h("div", { class: "row-end" }, remove));
+  remove.addEventListener("click", () => onRemove(row));
+  const row = {
+    element,
+    number(index) {
+      const at = `parameters[${index}]`;
+      element.dataset.field = at;
+      for (const [control, key] of [[name, "name"], [type, "type"], [description, "description"],
+        [required, "required"], [values, "values"], [pattern, "pattern"]]) {
+        control.dataset.field = `${at}.${key}`;
+      }
+      remove.setAttribute("aria-label", `Remove parameter ${index + 1}`);
+      element.setAttribute("aria-label", `Parameter ${index + 1}`);
+    },
+    read() {
+      const read = {
+        name: name.value.trim(), type: type.value, description: description.value.trim(),
+        required: required.checked,
+      };
+      if (type.value === "string" && lines(values.value).length) read.values = lines(values.value);
+      if (type.value === "string" && pattern.value.trim()) read.pattern = pattern.value.trim();
+      return read;
+    },
+    focus: () => name.focus(),
+  };
+  element.setAttribute("role", "group");
+  return row;
+}
+
+/** A stored header: its name, "set", Replace (a new value) and Remove (null). */
+function storedHeader(name) {
+  const value = h("input", { type: "password", autocomplete: "new-password", "data-field": `headers.${name}` });
+  const valueField = field(`New value for ${name}`, value);
+  valueField.hidden = true;
+  const state = h("span", { class: "badge" }, "set");
+  const replaceButton = h("button", { type: "button", class: "quiet" }, "Replace");
+  const removeButton = h("button", { type: "button", class: "quiet" }, "Remove");
+  replaceButton.setAttribute("aria-label", `Replace the value of ${name}`);
+  removeButton.setAttribute("aria-label", `Remove header ${name}`);
+  let removed = false;
+  const element = h("div", { class: "row header" },
+    h("div", { class: "cells" }, h("code", { class: "header-name" }, name), state,
+      h("div", { class: "row-end" }, replaceButton, removeButton)),
+    valueField);
+  const replacing = () => !valueField.hidden;
+  const openReplace = () => {
+    valueField.hidden = false;
+    removed = false;
+    replace(state, "set");
+    removeButton.textContent = "Remove";
+    value.focus();
+  };
+  replaceButton.addEventListener("click", () => {
+    if (replacing()) {
+      valueField.hidden = true;
+      value.value = "";
+      replaceButton.textContent = "Replace";
+    } else {
+      openReplace();
+      replaceButton.textContent = "Keep stored value";
+    }
+  });
+  removeButton.addEventListener("click", () => {
+    removed = !removed;
+    valueField.hidden = true;
+    value.value = "";
+    replaceButton.textContent = "Replace";
+    replace(state, removed ? "will be removed" : "set");
+    removeButton.textContent = removed ? "Undo remove" : "Remove";
+  });
+  return {
+    element,
+    stored: true,
+    name,
+    /** Ask for the value again (the URL moved to another host). */
+    demand() {
+      if (!removed && !replacing()) {
+        valueField.hidden = false;
+        replaceButton.textContent = "Keep stored value";
+      }
+    },
+    /** [name, value | null] to send, or null to keep the stored value. */
+    read() {
+      if (removed) return [name, null];
+      if (replacing() && value.value !== "") return [name, value.value];
+      return null;
+    },
+  };
+}
+
+/** A header added in this form: name and value. */
+function newHeader(onRemove) {
+  const name = h("input", { autocomplete: "off", spellcheck: "false", placeholder: "X-Api-Key" });
+  const value = h("input", { type: "password", autocomplete: "new-password" });
+  const remove = h("button", { type: "button", class: "quiet" }, "Remove");
+  const element = h("div", { class: "row header" },
+    h("div", { class: "cells" }, field("Header name", name), field("Value", value, { wide: true }),
+      h("div", { class: "row-end" }, remove)));
+  const row = {
+    element,
+    stored: false,
+    read() {
+      value.dataset.field = `headers.${name.value.trim()}`;
+      name.dataset.field = `headers.${name.value.trim()}.name`;
+      return name.value.trim() ? [name.value.trim(), value.value] : null;
+    },
+    focus: () => name.focus(),
+  };
+  remove.addEventListener("click", () => onRemove(row));
+  remove.setAttribute("aria-label", "Remove this new header");
+  return row;
+}
+
+/** #/actions/new and #/actions/NAME/edit. */
+export async function editorView(main, me, editing) {
+  if (!canManage(me)) {
+    replace(main, h("h1", { tabindex: "-1" }, "Actions"),
+      h("p", { class: "notice" }, "Your permissions let you view actions, not change them."));
+    return;
+  }
+  const action = editing ? await api("GET", `/webhooks/${segment(editing)}`) : BLANK;
+  const name = h("input", {
+    value: action.name, "data-field": "name", readOnly: Boolean(editing), autocomplete: "off",
+    spellcheck: "false",
+  });
+  const description = h("textarea", { rows: 3, "data-field": "description" }, action.description);
+  const url = h("input", { type: "url", value: action.url, "data-field": "url", spellcheck: "false" });
+  const method = h("select", { "data-field": "method" },
+    ["POST", "GET"].map((m) => h("option", { value: m, selected: m === action.method }, m)));
+  const timeout = h("input", {
+    type: "number", min: 1, max: 30, step: "any", value: action.timeout, "data-field": "timeout",
+  });
+  const enabledBox = checkbox("Enabled: the assistant may call it", {
+    checked: action.enabled, "data-field": "enabled",
+  });
+  const examples = h("textarea", { rows: 4, "data-field": "examples" }, action.examples.join("\n"));
+
+  const parameterRows = [];
+  const parameterList = h("div", { class: "rows" });
+  const renumber = () => parameterRows.forEach((row, index) => row.number(index));
+  const removeParameter = (row) => {
+    parameterRows.splice(parameterRows.indexOf(row), 1);
+    row.element.remove();
+    renumber();
+    addParameter.focus();
+  };
+  const pushParameter = (parameter) => {
+    const row = parameterRow(parameter, removeParameter);
+    parameterRows.push(row);
+    parameterList.append(row.element);
+    renumber();
+    return row;
+  };
+  action.parameters.forEach(pushParameter);
+  const addParameter = h("button", { type: "button" }, "Add parameter");
+  addParameter.addEventListener("click", () => pushParameter({ type: "string", required: true }).focus());
+
+  const headerRows = [];
+  const headerList = h("div", { class: "rows" });
+  const removeHeader = (row) => {
+    headerRows.splice(headerRows.indexOf(row), 1);
+    row.element.remove();
+    addHeader.focus();
+  };
+  for (const headerName of action.headers) {
+    const row = storedHeader(headerName);
+    headerRows.push(row);
+    headerList.append(row.element);
+  }
+  const addHeader = h("button", { type: "button" }, "Add header");
+  addHeader.addEventListener("click", () => {
+    const row = newHeader(removeHeader);
+    headerRows.push(row);
+    headerList.append(row.element);
+    row.focus();
+  });
+  const moved = h("p", { class: "notice", hidden: true, role: "status" },
+    "The URL now points to another host. Stored header values are only ever sent to the host "
+    + "they were given for: give each value again, or remove the header.");
+  url.addEventListener("input", () => {
+    const away = Boolean(editing) && action.headers.length > 0 && origin(url.value) !== origin(action.url);
+    moved.hidden = !away;
+    if (away) headerRows.filter((row) => row.stored).forEach((row) => row.demand());
+  });
+
+  const save = h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "Create action");
+  const form = h("form", { class: "card editor", novalidate: true },
+    errorSummary(),
+    field("Name", name, {
+      hint: editing ? "The name is fixed after creation." : "Lower case letters, digits and _; fixed after creation.",
+    }),
+    field("Description", description, { hint: "What it does, for the people and the assistant.", wide: true }),
+    field("URL", url, { hint: "HTTPS only; private networks are always refused.", wide: true }),
+    h("div", { class: "cells" },
+      field("Method", method, { hint: "POST sends a JSON body, GET a query string." }),
+      field("Timeout (seconds)", timeout, { hint: "1 to 30." })),
+    h("div", { class: "field" }, enabledBox),
+    field("Example requests (one per line)", examples, {
+      hint: "How users would ask for it; the assistant routes such messages here.", wide: true,
+    }),
+    h("fieldset", { "data-field": "parameters" }, h("legend", {}, "Parameters"),
+      h("p", { class: "hint" }, "What the assistant asks the user for, and sends."),
+      parameterList, addParameter),
+    h("fieldset", { "data-field": "headers" }, h("legend", {}, "Headers"),
+      h("p", { class: "hint" }, "Sent with every call. Values are stored encrypted and never shown again."),
+      moved, headerList, addHeader),
+    h("div", { class: "buttons" }, save, h("a", { class: "button", href: "#/actions" }, "Cancel")));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const headers = Object.fromEntries(headerRows.map((row) => row.read()).filter(Boolean));
+    const body = {
+      description: description.value.trim(),
+      url: url.value.trim(),
+      method: method.value,
+      timeout: timeout.value === "" ? 10 : Number(timeout.value),
+      enabled: enabledBox.querySelector("input").checked,
+      parameters: parameterRows.map((row) => row.read()),
+      examples: lines(examples.value),
+      headers,
+    };
+    save.disabled = true;
+    try {
+      const saved = editing
+        ? await api("PUT", `/webhooks/${segment(editing)}`, body)
+        : await api("POST", "/webhooks", { name: name.value.trim(), ...body });
+      flash(`${saved.name} was saved.`);
+      location.hash = "#/actions";
+    } catch (error) {
+      showErrors(form, error);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  replace(main, h("h1", { tabindex: "-1" }, editing ? `Edit ${editing}` : "New action"), form);
+}

@@ -1,0 +1,159 @@
+// For tenant admins: the skill switch and the operators, their permissions and tokens.
+
+import { api } from "./api.js";
+import { confirmDialog } from "./actions.js";
+import { checkbox, field, h, replace, uid } from "./dom.js";
+import { clearErrors, errorSummary, showErrors } from "./errors.js";
+
+const PERMISSIONS = [
+  ["webhooks:read", "Read"],
+  ["webhooks:manage", "Manage"],
+];
+
+/** A new token, shown once, with a Copy button. */
+function tokenPanel(operator, token) {
+  const input = h("input", { readOnly: true, value: token, id: uid("token"), spellcheck: "false" });
+  const said = h("span", { role: "status" });
+  const copy = h("button", { type: "button" }, "Copy");
+  copy.addEventListener("click", async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(token);
+    } catch {
+      document.execCommand("copy");
+    }
+    replace(said, "Copied.");
+  });
+  return h("div", { class: "card token", role: "region", "aria-label": "New token" },
+    h("p", {}, h("strong", {}, `New API token for ${operator.name}. `),
+      "It is shown this once: copy it now and hand it over safely."),
+    h("div", { class: "cells" }, field("Token", input, { wide: true }), h("div", { class: "row-end" }, copy, said)));
+}
+
+function skillSection(me) {
+  const input = h("input", { type: "checkbox", role: "switch", checked: me.skill, id: "skill" });
+  const said = h("p", { class: "status", role: "status" });
+  input.addEventListener("change", async () => {
+    input.disabled = true;
+    try {
+      const { enabled } = await api("PUT", "/skill", { enabled: input.checked });
+      me.skill = enabled;
+      replace(said, enabled
+        ? "The skill is on: the assistant may call this tenant's enabled actions."
+        : "The skill is off: the assistant calls none of this tenant's actions.");
+    } catch (error) {
+      input.checked = !input.checked;
+      replace(said, h("span", { class: "bad" }, error.message));
+    } finally {
+      input.disabled = false;
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "skill-title" },
+    h("h2", { id: "skill-title" }, "Webhook skill"),
+    h("label", { class: "switch-line", for: "skill" },
+      h("span", { class: "switch" }, input, h("span", { "aria-hidden": "true" })),
+      " Webhook skill (experimental)"),
+    said);
+}
+
+function operatorRow(operator, me, said, tokens, rerender) {
+  const boxes = PERMISSIONS.map(([permission, title]) => {
+    const input = h("input", {
+      type: "checkbox", checked: operator.permissions.includes(permission),
+      "aria-label": `${title} (${permission}) for ${operator.name}`, "data-permission": permission,
+    });
+    return [permission, input];
+  });
+  for (const [, input] of boxes) {
+    input.addEventListener("change", async () => {
+      const permissions = boxes.filter(([, box]) => box.checked).map(([permission]) => permission);
+      input.disabled = true;
+      try {
+        await api("PUT", `/operators/${operator.id}/permissions`, { permissions });
+        replace(said, `${operator.name} now holds: ${permissions.join(", ") || "no permission"}.`);
+      } catch (error) {
+        input.checked = !input.checked;
+        replace(said, h("span", { class: "bad" }, `${operator.name}: ${error.message}`));
+      } finally {
+        input.disabled = false;
+      }
+    });
+  }
+  const issue = async () => {
+    try {
+      const { token } = await api("POST", `/operators/${operator.id}/tokens`);
+      replace(tokens, tokenPanel(operator, token));
+      tokens.querySelector("input").focus();
+    } catch (error) {
+      replace(said, h("span", { class: "bad" }, error.message));
+    }
+  };
+  const revoke = async () => {
+    const self = operator.id === me.id ? " This signs you out too." : "";
+    const sure = await confirmDialog(`Revoke ${operator.name}'s tokens?`,
+      `Every API token of ${operator.name} stops working at once.${self}`, "Revoke");
+    if (!sure) return;
+    try {
+      const { revoked } = await api("DELETE", `/operators/${operator.id}/tokens`);
+      replace(said, `${revoked} token${revoked === 1 ? "" : "s"} of ${operator.name} revoked.`);
+      await rerender();
+    } catch (error) {
+      replace(said, h("span", { class: "bad" }, error.message));
+    }
+  };
+  return h("tr", { "data-operator": operator.name },
+    h("th", { scope: "row", "data-label": "Name" }, operator.name),
+    h("td", { "data-label": "Role" }, operator.admin ? "tenant admin" : "operator"),
+    boxes.map(([permission, input]) => h("td", { "data-label": permission }, input)),
+    h("td", { class: "row-buttons" },
+      h("button", { type: "button", onclick: issue, "aria-label": `New token for ${operator.name}` }, "New token"),
+      h("button", { type: "button", class: "danger", onclick: revoke,
+        "aria-label": `Revoke the tokens of ${operator.name}` }, "Revoke tokens")));
+}
+
+function createForm(said, tokens, rerender) {
+  const name = h("input", { "data-field": "name", autocomplete: "off" });
+  const boxes = PERMISSIONS.map(([permission]) => checkbox(permission, { value: permission }));
+  const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "new-operator" },
+    h("h2", { id: "new-operator" }, "New operator"), errorSummary(),
+    field("Operator name", name),
+    h("fieldset", { "data-field": "permissions" }, h("legend", {}, "Permissions"), boxes),
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Create operator")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const permissions = boxes.map((box) => box.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+    try {
+      const { operator, token } = await api("POST", "/operators", { name: name.value.trim(), permissions });
+      await rerender();
+      form.reset();
+      replace(said, `${operator.name} was created.`);
+      replace(tokens, tokenPanel(operator, token));
+      tokens.querySelector("input").focus();
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
+
+/** #/tenant: the skill switch and the operators. */
+export async function tenantView(main, me) {
+  const said = h("p", { class: "status", role: "status" });
+  const tokens = h("div", { class: "tokens" });
+  const table = h("div");
+  const rerender = async () => {
+    const { items } = await api("GET", "/operators");
+    replace(table, h("table", { class: "list" },
+      h("caption", { class: "visually-hidden" }, "Operators"),
+      h("thead", {}, h("tr", {},
+        ["Name", "Role", ...PERMISSIONS.map(([p]) => p)].map((t) => h("th", { scope: "col" }, t)),
+        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Tokens")))),
+      h("tbody", {}, items.map((operator) => operatorRow(operator, me, said, tokens, rerender)))));
+  };
+  await rerender();
+  replace(main, h("h1", { tabindex: "-1" }, "Tenant ", h("code", {}, me.tenant)),
+    skillSection(me),
+    h("section", { "aria-labelledby": "operators-title" },
+      h("h2", { id: "operators-title" }, "Operators"), said, tokens, table, createForm(said, tokens, rerender)));
+}

@@ -1,0 +1,505 @@
+"""The operator console, screen by screen, as operators use it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.console.conftest import SECRETS, Console, screenshot, sign_in
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((e) => e.offsetParent !== null)
+  .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+    && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+  .map((e) => e.outerHTML)"""
+
+
+def assert_labelled(page: Page) -> None:
+    assert page.evaluate(UNLABELLED) == []
+
+
+def assert_no_secret(page: Page) -> None:
+    html = page.content()
+    values = page.evaluate(
+        "() => [...document.querySelectorAll('input, textarea')].map((e) => e.value)"
+    )
+    for secret in SECRETS:
+        assert secret not in html
+        assert secret not in values
+
+
+def create(console: Console, name: str = "order_status", **changes: Any) -> dict[str, Any]:
+    definition: dict[str, Any] = {
+        "name": name,
+        "description": "Look up an order",
+        "url": console.webhooks.url("/echo"),
+        "method": "GET",
+        "timeout": 5,
+        "parameters": [
+            {"name": "order_id", "type": "integer", "description": "The order number"},
+            {"name": "note", "type": "string", "description": "A note", "required": False},
+        ],
+        "headers": {"X-Api-Key": SECRETS[0], "X-Tenant": SECRETS[1]},
+    } | changes
+    with console.api() as client:
+        response = client.post("/webhooks", json=definition)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def stored(console: Console, name: str = "order_status") -> dict[str, Any]:
+    with console.api() as client:
+        response = client.get(f"/webhooks/{name}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_sign_in_keeps_the_token_in_this_tab_only(page: Page, console: Console) -> None:
+    addresses: list[str] = []
+    page.on("request", lambda request: addresses.append(request.url))
+    page.goto("/")
+    expect(page.get_by_label("API token")).to_be_focused()
+    assert_labelled(page)
+    page.get_by_label("API token").fill("wha_not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("That token is not valid")).to_be_visible()
+    expect(page.get_by_label("API token")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "sign-in")
+
+    token = console.tokens["admin"]
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Actions")).to_be_visible()
+    expect(page.get_by_text("admin · acme")).to_be_visible()
+    kept = page.evaluate(
+        "() => [Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)),"
+        " localStorage.length, document.cookie]"
+    )
+    assert kept == [[token], 0, ""]
+    page.reload()
+    expect(page.get_by_role("heading", name="Actions")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API token")).to_be_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.length") == 0
+    assert all(token not in address for address in addresses)
+    assert all(address.startswith(console.base_url) for address in addresses)
+
+
+def test_a_revoked_token_signs_the_page_out(page: Page, console: Console) -> None:
+    operator, token = console.store.create_operator(
+        "acme", "short_lived", permissions=["webhooks:read"], actor="test"
+    )
+    sign_in(page, token)
+    console.store.revoke_tokens("acme", operator.id, actor="test")
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_text("Your token is no longer accepted")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_create_an_action_with_parameters_and_headers(page: Page, console: Console) -> None:
+    sign_in(page, console.tokens["admin"])
+    expect(page.get_by_text("0 of 10")).to_be_visible()
+    page.get_by_role("link", name="New action").click()
+    page.get_by_label("Name", exact=True).first.fill("order_status")
+    page.get_by_label("Description", exact=True).first.fill("Look up an order")
+    page.get_by_label("URL").fill("http://shop.example.com/orders")
+    page.get_by_label("Method").select_option("GET")
+    page.get_by_label("Timeout (seconds)").fill("5")
+    page.get_by_label("Example requests (one per line)").fill("where is my order\ntrack order 12")
+    rows = [("order_id", "integer"), ("email", "string"), ("order_id", "boolean")]
+    for number, (name, kind) in enumerate(rows, start=1):
+        page.get_by_role("button", name="Add parameter").click()
+        row = page.get_by_role("group", name=f"Parameter {number}")
+        expect(row.get_by_label("Name", exact=True)).to_be_focused()
+        row.get_by_label("Name", exact=True).fill(name)
+        row.get_by_label("Type").select_option(kind)
+        row.get_by_label("Description").fill(f"The customer's {name}")
+    for number, name in enumerate(("X-Api-Key", "X-Tenant")):
+        page.get_by_role("button", name="Add header").click()
+        page.get_by_label("Header name").nth(number).fill(name)
+        page.get_by_label("Value", exact=True).nth(number).fill(SECRETS[number])
+    assert_labelled(page)
+    page.get_by_role("button", name="Create action").click()
+
+    url = page.get_by_label("URL")
+    expect(url).to_have_attribute("aria-invalid", "true")
+    expect(url).to_have_accessible_description(re.compile("https", re.I))
+    duplicate = page.get_by_role("group", name="Parameter 3").get_by_label("Name", exact=True)
+    expect(duplicate).to_have_attribute("aria-invalid", "true")
+    expect(duplicate).to_have_accessible_description(re.compile("duplicate parameter name"))
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    screenshot(page, "editor-errors")
+
+    url.fill(console.webhooks.url("/echo"))
+    page.get_by_role("group", name="Parameter 3").get_by_label("Name", exact=True).fill("gift")
+    page.get_by_role("button", name="Remove parameter 2").click()
+    expect(page.get_by_role("group", name="Parameter 3")).to_have_count(0)
+    page.get_by_role("button", name="Add parameter").click()
+    page.get_by_role("group", name="Parameter 3").get_by_label("Name", exact=True).fill("email")
+    page.get_by_role("group", name="Parameter 3").get_by_label("Description").fill("Email")
+    page.get_by_role("group", name="Parameter 3").get_by_label("Required").uncheck()
+    page.get_by_role("button", name="Create action").click()
+
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    row = page.locator("tr", has_text="order_status")
+    expect(row).to_contain_text("Look up an order")
+    expect(row).to_contain_text("127.0.0.1")
+    expect(page.get_by_text("1 of 10")).to_be_visible()
+    screenshot(page, "actions")
+    assert_no_secret(page)
+
+    saved = stored(console)
+    assert [(p["name"], p["type"], p["required"]) for p in saved["parameters"]] == [
+        ("order_id", "integer", True),
+        ("gift", "boolean", True),
+        ("email", "string", False),
+    ]
+    assert saved["headers"] == ["X-Api-Key", "X-Tenant"]
+    assert saved["examples"] == ["where is my order", "track order 12"]
+    assert (saved["method"], saved["timeout"]) == ("GET", 5)
+    webhook = console.store.get_webhook("acme", "order_status")
+    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[0], "X-Tenant": SECRETS[1]}
+
+
+def test_edit_replaces_and_removes_headers_without_showing_values(
+    page: Page, console: Console
+) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(page.get_by_label("Name", exact=True).first).to_have_attribute("readonly", "")
+    assert_no_secret(page)
+    page.get_by_label("Description", exact=True).first.fill("Find an order by its number")
+    page.get_by_role("group", name="Parameter 2").get_by_label("Type").select_option("number")
+    page.get_by_role("button", name="Replace the value of X-Api-Key").click()
+    page.get_by_label("New value for X-Api-Key").fill(SECRETS[2])
+    page.get_by_role("button", name="Remove header X-Tenant").click()
+    expect(page.locator(".row.header", has_text="X-Tenant")).to_contain_text("will be removed")
+    assert_labelled(page)
+    screenshot(page, "editor")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert_no_secret(page)
+
+    saved = stored(console)
+    assert saved["description"] == "Find an order by its number"
+    assert saved["parameters"][1]["type"] == "number"
+    assert saved["headers"] == ["X-Api-Key"]
+    webhook = console.store.get_webhook("acme", "order_status")
+    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
+
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(page.locator(".row.header", has_text="X-Api-Key")).to_contain_text("set")
+    assert_no_secret(page)
+
+
+def test_a_url_moved_to_another_host_asks_for_every_header(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["admin"])
+    page.get_by_role("link", name="Edit order_status").click()
+    elsewhere = f"https://127.0.0.1:{console.webhooks.server.port + 1}/echo"  # another origin
+    page.get_by_label("URL").fill(elsewhere)
+    expect(page.get_by_text("The URL now points to another host")).to_be_visible()
+    page.get_by_role("button", name="Save changes").click()
+    headers = page.get_by_role("group", name="Headers")
+    expect(headers.locator(".field-error")).to_contain_text("give every stored header again")
+    page.get_by_label("New value for X-Api-Key").fill(SECRETS[2])
+    page.get_by_role("button", name="Remove header X-Tenant").click()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert stored(console)["url"] == elsewhere
+    webhook = console.store.get_webhook("acme", "order_status")
+    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
+
+
+def test_switch_an_action_off_and_on(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    switch = page.get_by_role("switch", name="Enabled: order_status")
+    expect(switch).to_be_checked()
+    switch.click()
+    expect(page.get_by_text("order_status is off.")).to_be_visible()
+    assert stored(console)["enabled"] is False
+    page.reload()
+    expect(switch).not_to_be_checked()
+    switch.click()
+    expect(page.get_by_text("order_status is on.")).to_be_visible()
+    assert stored(console)["enabled"] is True
+
+
+def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    expect(page.locator("tr", has_text="order_status")).to_contain_text("never")
+    page.get_by_role("link", name="Test order_status").click()
+    page.get_by_role("button", name="Send test").click()
+    result = page.get_by_role("region", name="Test result")
+    expect(result).to_contain_text("Status 200")
+    expect(result).to_contain_text("application/json")
+    expect(result.locator("pre")).to_contain_text('"method": "GET"')
+
+    page.get_by_label("order_id (integer, required)").fill("four")
+    page.get_by_role("button", name="Send test").click()
+    field = page.get_by_label("order_id (integer, required)")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile("number", re.I))
+
+    field.fill("4521")
+    page.get_by_label("note (string)").fill("leave at the door")
+    page.get_by_role("button", name="Send test").click()
+    expect(result.locator("pre")).to_contain_text('["order_id", "4521"]')
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    assert_labelled(page)
+    screenshot(page, "test")
+    assert_no_secret(page)
+    seen = console.webhooks.server.seen.requests[-1]
+    assert seen["query"] == [("order_id", "4521"), ("note", "leave at the door")]
+    assert seen["headers"]["X-Api-Key"] == SECRETS[0]
+
+    page.get_by_role("link", name="Back to actions").click()
+    expect(page.locator("tr", has_text="order_status")).to_contain_text("200 ·")
+
+
+def test_a_failed_status_is_shown_as_the_outcome(page: Page, console: Console) -> None:
+    create(console, url=console.webhooks.url("/status/503"), method="POST", headers={})
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Test order_status").click()
+    page.get_by_role("button", name="Send test").click()
+    result = page.get_by_role("region", name="Test result")
+    expect(result).to_contain_text("Status 503")
+    expect(result.locator("pre")).to_have_text('{"error": "nope"}')
+    assert console.webhooks.server.seen.requests[-1]["body"] == b"{}"
+
+
+def test_delete_asks_first(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("button", name="Delete order_status").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Delete order_status?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert stored(console)["name"] == "order_status"
+    page.get_by_role("button", name="Delete order_status").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("order_status was deleted.")).to_be_visible()
+    expect(page.get_by_text("No actions yet.")).to_be_visible()
+    assert console.store.list_webhooks("acme") == []
+
+
+def test_a_reader_sees_no_editing_controls(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["reader"])
+    row = page.locator("tr", has_text="order_status")
+    expect(row).to_contain_text("on")
+    expect(page.get_by_role("link", name="New action")).to_have_count(0)
+    for control in ("switch", "button"):
+        expect(row.get_by_role(control)).to_have_count(0)  # type: ignore[arg-type]
+    expect(row.get_by_role("link")).to_have_count(0)
+    expect(page.get_by_role("link", name="Tenant", exact=True)).to_be_hidden()
+    screenshot(page, "actions-reader")
+    page.goto("/#/actions/order_status/edit")
+    expect(page.get_by_text("let you view actions, not change them")).to_be_visible()
+    # The server refuses them too.
+    with console.api("reader") as client:
+        response = client.patch("/webhooks/order_status", json={"enabled": False})
+    assert response.status_code == 403
+
+
+def test_a_tenant_admin_switches_the_skill_and_manages_operators(
+    page: Page, console: Console
+) -> None:
+    sign_in(page, console.tokens["admin"])
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    skill = page.get_by_role("switch", name="Webhook skill (experimental)")
+    expect(skill).to_be_checked()
+    skill.click()
+    expect(page.get_by_text("The skill is off")).to_be_visible()
+    assert console.store.get_tenant("acme").skill_enabled is False
+    page.get_by_role("link", name="Actions").click()
+    expect(page.get_by_text("The webhook skill is switched off")).to_be_visible()
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    page.get_by_role("switch", name="Webhook skill (experimental)").click()
+    expect(page.get_by_text("The skill is on")).to_be_visible()
+    assert console.store.get_tenant("acme").skill_enabled is True
+
+    page.get_by_label("Operator name").fill("carol")
+    page.get_by_label("webhooks:read", exact=True).check()
+    page.get_by_role("button", name="Create operator").click()
+    token_field = page.get_by_role("region", name="New token").get_by_label("Token")
+    expect(token_field).to_be_focused()
+    token = token_field.input_value()
+    with httpx.Client(base_url=console.base_url) as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (me["name"], me["permissions"]) == ("carol", ["webhooks:read"])
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert_labelled(page)
+    screenshot(page, "tenant")
+
+    page.get_by_role("checkbox", name="Manage (webhooks:manage) for carol").check()
+    expect(page.get_by_text("carol now holds: webhooks:read, webhooks:manage.")).to_be_visible()
+    carol = next(o for o in console.store.list_operators("acme") if o.name == "carol")
+    assert carol.permissions == {"webhooks:read", "webhooks:manage"}
+
+    page.get_by_role("button", name="Revoke the tokens of carol").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("1 token of carol revoked.")).to_be_visible()
+    with httpx.Client(base_url=console.base_url) as client:
+        refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+
+
+def test_the_audit_log_lists_the_changes(page: Page, console: Console) -> None:
+    create(console)
+    with console.api() as client:
+        assert client.patch("/webhooks/order_status", json={"enabled": False}).status_code == 200
+        assert client.put("/skill", json={"enabled": True}).status_code == 200
+    sign_in(page, console.tokens["reader"])
+    page.get_by_role("link", name="Audit log").click()
+    table = page.get_by_role("table", name="Audit log")
+    expect(table.locator("tbody tr").first).to_contain_text("skill.enable")
+    update = table.locator("tbody tr", has_text="webhook.update").first
+    expect(update).to_contain_text("enabledtrue → false")
+    expect(update).to_contain_text("admin")
+    expect(table).to_contain_text("webhook.create")
+    expect(table).to_contain_text("X-Api-Key")
+    screenshot(page, "audit", full_page=False)
+    assert_no_secret(page)
+
+
+MARKUP = "<img src=x onerror=\"window.__xss='description'\">"
+INJECTED = "() => document.querySelectorAll('main img, main svg, main script, main b, main i, [onerror], [onload], [onmouseover]').length"  # noqa: E501
+
+
+def test_markup_in_every_text_is_shown_and_never_run(page: Page, console: Console) -> None:
+    create(
+        console,
+        description=MARKUP,
+        url=console.webhooks.url("/markup"),
+        examples=["<b onmouseover=\"window.__xss='example'\">bold</b>"],
+        parameters=[
+            {
+                "name": "city",
+                "description": "<script>window.__xss='parameter'</script>",
+                "values": ["<i onclick=\"window.__xss='value'\">Berlin</i>"],
+            }
+        ],
+    )
+    console.store.create_operator(
+        "acme", "<svg onload=\"window.__xss='operator'\">", actor="<b>test</b>"
+    )
+    sign_in(page, console.tokens["admin"])
+    expect(page.get_by_text(MARKUP)).to_be_visible()
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(page.get_by_label("Description", exact=True).first).to_have_value(MARKUP)
+    expect(page.get_by_role("group", name="Parameter 1").get_by_label("Description")).to_have_value(
+        "<script>window.__xss='parameter'</script>"
+    )
+    page.get_by_role("link", name="Cancel").click()
+    page.get_by_role("link", name="Test order_status").click()
+    expect(page.get_by_text("<script>window.__xss='parameter'</script>")).to_be_visible()
+    page.get_by_role("button", name="Send test").click()
+    body = page.get_by_role("region", name="Test result").locator("pre")
+    expect(body).to_contain_text('<script>window.__xss = "script"</script>')
+    expect(page.get_by_role("region", name="Test result")).to_contain_text("text/html")
+    screenshot(page, "test-markup")
+    assert page.evaluate(INJECTED) == 0
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    expect(page.get_by_text("<svg onload=\"window.__xss='operator'\">").first).to_be_visible()
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_text("<b>test</b>").first).to_be_visible()
+    assert page.evaluate(INJECTED) == 0
+    assert page.evaluate("() => window.__xss") is None
+
+
+def test_the_whole_flow_works_with_the_keyboard(page: Page, console: Console) -> None:
+    page.goto("/")
+    page.keyboard.type(console.tokens["manager"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Actions")).to_be_focused()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent") == "New action":
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="New action")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.type("store_hours")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Opening hours of a store")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(console.webhooks.url("/echo"))
+    page.get_by_role("button", name="Add parameter").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("city")
+    page.keyboard.press("Tab")  # type
+    page.keyboard.press("Tab")  # description
+    page.keyboard.type("Which city")
+    page.get_by_role("button", name="Create action").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("store_hours was saved.")).to_be_visible()
+    assert stored(console, "store_hours")["parameters"][0]["name"] == "city"
+
+    page.get_by_role("button", name="Delete store_hours").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog").get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("store_hours was deleted.")).to_be_visible()
+
+
+def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
+    create(console)
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, console.tokens["admin"])
+    for name, address in (
+        ("actions", "/#/actions"),
+        ("editor", "/#/actions/order_status/edit"),
+        ("test", "/#/actions/order_status/test"),
+        ("tenant", "/#/tenant"),
+        ("audit", "/#/audit"),
+    ):
+        page.goto(address)
+        expect(page.locator("main h1")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 375, name
+        screenshot(page, f"narrow-{name}", full_page=name != "audit")
+
+
+def test_the_page_is_served_with_a_strict_policy(console: Console) -> None:
+    with httpx.Client(base_url=console.base_url) as client:
+        page = client.get("/")
+        script = client.get("/console/js/main.js")
+        api = client.get("/api/v1/health")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert script.headers["content-type"].startswith("text/javascript")
+    for response in (page, script, api):
+        policy = response.headers["content-security-policy"]
+        assert "unsafe-inline" not in policy
+        assert "unsafe-eval" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'self'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_scripts_never_turn_text_into_html() -> None:
+    scripts = Path(__file__).resolve().parents[2] / "admin" / "console" / "js"
+    sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(")
+    found = [
+        (script.name, sink)
+        for script in sorted(scripts.glob("*.js"))
+        for sink in sinks
+        if sink in script.read_text()
+    ]
+    assert found == []
+    assert len(list(scripts.glob("*.js"))) >= 6
