@@ -145,6 +145,7 @@ Everything is up. Chat with the assistant:
   curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
     -d '{"sender": "me", "message": "where is my order #4521?"}'
 
+Operator console: http://127.0.0.1:$admin_port/  (sign in with the admin token below)
 Admin API: http://127.0.0.1:$admin_port/api/v1/openapi.json describes it. The demo tenant's
 admin token and the action token Rasa was started with (both new at every start):
 

@@ -153,8 +153,17 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
     )
     assert served.status_code == 200  # the printed token is the one Rasa uses
     assert {"name": "action_webhook"} in served.json()
-    openapi = f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}/api/v1/openapi.json"
-    assert httpx.get(openapi).status_code == 200
+    admin = f"http://127.0.0.1:{make_run.ports['ADMIN_PORT']}"
+    assert httpx.get(f"{admin}/api/v1/openapi.json").status_code == 200
+    # The console it prints, and the printed admin token signs in there.
+    assert f"Operator console: {admin}/" in terminal
+    assert "<title>Webhook actions" in httpx.get(f"{admin}/").text
+    admin_token = next(line for line in terminal.splitlines() if "export TOKEN=" in line)
+    me = httpx.get(
+        f"{admin}/api/v1/me",
+        headers={"Authorization": f"Bearer {admin_token.split('=', 1)[1].strip()}"},
+    )
+    assert me.json()["admin"] is True
 
     # A second make run while this one is up: one line saying why, before anything starts.
     again = subprocess.run(
