@@ -277,6 +277,18 @@ def test_a_failed_status_is_shown_as_the_outcome(page: Page, console: Console) -
     assert console.webhooks.server.seen.requests[-1]["body"] == b"{}"
 
 
+def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
+    create(console, url=console.webhooks.url("/big"), parameters=[], headers={})
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Test order_status").click()
+    page.get_by_role("button", name="Send test").click()
+    result = page.get_by_role("region", name="Test result")
+    expect(result).to_contain_text("Status 200")
+    expect(result).to_contain_text("50.0 KB")  # the cap: the rest was never read
+    assert result.locator("pre").text_content() == "a" * 500
+    expect(result.get_by_text("[cut: the body goes on]")).to_be_visible()
+
+
 def test_delete_asks_first(page: Page, console: Console) -> None:
     create(console)
     sign_in(page, console.tokens["manager"])
@@ -382,7 +394,7 @@ def test_markup_in_every_text_is_shown_and_never_run(page: Page, console: Consol
     create(
         console,
         description=MARKUP,
-        url=console.webhooks.url("/markup"),
+        url=console.webhooks.url("/markup") + "?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E",
         examples=["<b onmouseover=\"window.__xss='example'\">bold</b>"],
         parameters=[
             {
@@ -471,6 +483,7 @@ def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
         expect(page.locator("main h1")).to_be_visible()
         page.wait_for_load_state("networkidle")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375, name
+        assert_labelled(page)
         screenshot(page, f"narrow-{name}", full_page=name != "audit")
 
 
