@@ -27,16 +27,17 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-# The files change only with a deployment and carry no version in their names: the browser
-# keeps them but asks each time whether they changed (ETag, Last-Modified).
-_REVALIDATE = {"Cache-Control": "no-cache"}
 
 
 def add_console(app: Sanic[Any, Any]) -> None:
-    """Serve the console at ``/`` (its assets under ``/console/``) and secure every response."""
+    """Serve the console at ``/`` (its assets under ``/console/``) and secure every response.
+
+    The files carry no version in their names, so browsers keep them but ask each time whether
+    they changed: Sanic's file responses say ``no-cache`` and ``Last-Modified``.
+    """
 
     async def index(request: Request) -> HTTPResponse:
-        return await file(CONSOLE_DIR / "index.html", headers=_REVALIDATE)
+        return await file(CONSOLE_DIR / "index.html")
 
     app.add_route(index, "/", methods=["GET", "HEAD"], name="console_index")
     app.static(
@@ -50,7 +51,5 @@ def add_console(app: Sanic[Any, Any]) -> None:
     async def secure(request: Request, response: BaseHTTPResponse) -> None:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.path.startswith("/console/"):
-            response.headers.setdefault("Cache-Control", "no-cache")
 
     app.register_middleware(secure, "response")
