@@ -19,6 +19,9 @@ from sqlalchemy import Engine, text
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 from webhooks._settings import VARIABLES
 
+#: Fixtures every test package may use: the browser (Debian's chromium through Playwright).
+pytest_plugins = ["tests.browser"]
+
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -19,14 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_server(
-    module: str, env: dict[str, str], log_path: Path, *, health: str = "/health"
+    module: str,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    health: str = "/health",
+    args: Sequence[str] = (),
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m MODULE serve`` on a free port with ``env``; the process and its base URL
-    once ``health`` answers 200 (the test fails with the log if it exits or never does)."""
+    """``python -m MODULE serve ARGS`` on a free port with ``env``; the process and its base
+    URL once ``health`` answers 200 (the test fails with the log if it exits or never does)."""
     port = free_port()
     with log_path.open("a") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, "serve", "--port", str(port)],
+            [sys.executable, "-m", module, "serve", "--port", str(port), *args],
             cwd=ROOT,
             env={**base_env(), **env},
             stdout=log,

@@ -10,7 +10,6 @@ Content-Security-Policy violation the page reported.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
 import threading
 from collections.abc import Iterator
@@ -21,28 +20,16 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Dialog,
-    Page,
-    Playwright,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 
+from tests.browser import screenshot as _screenshot
 from tests.servers import start_server, stop
 from tests.webhooks.https_server import LocalServer
 from webhooks import MANAGE, READ, Keyring, Store, generate_key, make_engine, migrate
 
-SCREENSHOTS = Path(__file__).with_name("screenshots")
 #: Header values given in the tests; none may ever be in a page.
 SECRETS = ("console-secret-one-5f2c", "console-secret-two-91ab", "console-secret-new-77de")
 ANSWERED_4XX = "Failed to load resource: the server responded with a status of 4"
-# Chromium as root in a container, without the calls home this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 class ThreadedHttps:
@@ -139,22 +126,6 @@ def _fresh_tenant(console: Console) -> None:
         console.store.delete_webhook("acme", webhook.name, actor="test")
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is missing: `make browser` installs it", pytrace=False)
-    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser, console: Console) -> Iterator[Page]:
     context = browser.new_context(
@@ -194,5 +165,4 @@ def sign_in(page: Page, token: str) -> None:
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
+    _screenshot(page, Path(__file__).parent, name, full_page=full_page)
