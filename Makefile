@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot browser test lint typecheck unit bench run migrate lock clean
+.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,13 @@ venv-bot: $(VENV_BOT)/.complete  ## create or reuse the bot environment (.venv-b
 $(VENV_BOT)/.complete: requirements-bot.lock scripts/venv.sh scripts/python310.sh
 	@scripts/venv.sh $(VENV_BOT) "$(shell scripts/python310.sh)" requirements-bot.lock
 
+WEB_MODULES := web/node_modules/.package-lock.json
+
+web: $(WEB_MODULES)  ## install the chat widget's socket.io client (npm ci from web/package-lock.json)
+
+$(WEB_MODULES): web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
 browser:  ## install Debian's chromium for the browser tests, when missing
 	@scripts/chromium.sh
 
@@ -35,15 +42,15 @@ typecheck: venv  ## mypy strict on the packages
 
 COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
 
-test: venv venv-bot browser lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
+test: venv venv-bot web browser lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
 	@rm -f .coverage .coverage.*
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(COVERAGE) combine -q 2>/dev/null || true; rm -f .coverage.*; \
-	echo "coverage of webhooks, actions, admin, bot and demo (servers included): $$($(COVERAGE) report --format=total)%"; \
+	echo "coverage of webhooks, actions, admin, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
-unit: venv browser lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
+unit: venv web browser lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
 	$(PY) -m pytest -m "not rasa" $(PYTEST_ARGS)
 
 bench: venv  ## run the benchmarks and print the figures
@@ -52,11 +59,11 @@ bench: venv  ## run the benchmarks and print the figures
 migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by default)
 	$(PY) -m webhooks migrate
 
-run: venv venv-bot  ## set up and start everything: demo service, admin API, action server, Rasa
+run: venv venv-bot web  ## set up and start everything: demo service, admin API, action server, Rasa, web chat
 	@scripts/run.sh
 
 lock:  ## re-resolve requirements.in and requirements-dev.in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
 
 clean:  ## remove the local links and data (the cached environments stay)
-	rm -rf $(VENV) $(VENV_BOT) .data tests/console/screenshots .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) $(VENV_BOT) .data web/node_modules tests/console/screenshots tests/e2e/screenshots .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -45,7 +45,7 @@ def test_the_core_imports_no_adapter() -> None:
                 )
 
 
-ADAPTERS = ("actions", "admin", "bot", "demo", "bench")
+ADAPTERS = ("actions", "admin", "bot", "demo", "bench", "web")
 
 
 def boundary_breaches(root: Path) -> list[str]:
