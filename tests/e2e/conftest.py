@@ -271,6 +271,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
                 "127.0.0.1",
                 "-p",
                 str(ports["rasa"]),
+                # As make run: the web chat's page is served from another origin.
+                "--cors",
+                "*",
                 "-m",
                 str(model),
                 "--endpoints",

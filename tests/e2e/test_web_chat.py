@@ -1,0 +1,160 @@
+"""End users in a browser: the demo page's widget over Rasa's socket.io channel, with the
+really trained demo bot (Debian's chromium, headless)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.browser import screenshot
+from tests.e2e.conftest import RASA, ROOT, Assistant
+from tests.servers import start_server, stop
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+HERE = Path(__file__).parent
+#: An answer takes Rasa a moment: the model, the action server, the demo service.
+ANSWER = 30_000
+
+
+@pytest.fixture(scope="module")
+def web_chat(assistant: Assistant) -> Iterator[str]:
+    process, url = start_server(
+        "web", {}, assistant.logs / "web.log", args=["--rasa-url", assistant.rasa_url]
+    )
+    yield url
+    stop(process)
+
+
+@pytest.fixture
+def page(browser: Browser, web_chat: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=web_chat, viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield page
+    context.close()
+    assert errors == []
+
+
+def bot(page: Page) -> Locator:
+    return page.locator(".rasa-chat .rc-bot")
+
+
+def say(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator(".rasa-chat .rc-user").last).to_have_text(text)
+
+
+def open_chat(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("region", name="Shop assistant")).to_be_visible()
+    # The initial message is sent for the visitor: the bot greets first.
+    expect(bot(page).first).to_contain_text("Here is what I can help you with", timeout=ANSWER)
+
+
+def test_the_greeting_then_an_order_over_a_websocket(page: Page) -> None:
+    open_chat(page)
+    expect(page.locator(".rasa-chat")).to_have_attribute("data-transport", "websocket")
+    say(page, "where is my order #4521?")
+    expect(bot(page).last).to_have_text(
+        "Order #4521 has shipped and arrives in 2 days.", timeout=ANSWER
+    )
+    assert page.get_by_role("log", name="Conversation").count() == 1
+    screenshot(page, HERE, "chat")
+
+
+def test_a_form_asks_is_answered_and_stop_stops_it(page: Page) -> None:
+    open_chat(page)
+    say(page, "opening hours")
+    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    say(page, "Berlin")
+    expect(bot(page).last).to_have_text(
+        "Our Berlin store is open today from 09:00 to 20:00.", timeout=ANSWER
+    )
+    say(page, "opening hours")
+    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    say(page, "stop")
+    expect(bot(page).last).to_contain_text("I've stopped", timeout=ANSWER)
+
+
+def test_a_reload_continues_the_same_conversation(page: Page) -> None:
+    open_chat(page)
+    say(page, "opening hours")
+    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    session = page.locator(".rasa-chat").get_attribute("data-session")
+    page.reload()
+    expect(page.locator(".rasa-chat")).to_have_attribute("data-session", str(session))
+    expect(page.locator(".rasa-chat .rc-user")).to_have_text(["opening hours"])
+    # The same Rasa conversation: the form still waits for the city.
+    say(page, "Lisbon")
+    expect(bot(page).last).to_have_text(
+        "Our Lisbon store is open today from 10:00 to 22:00.", timeout=ANSWER
+    )
+    assert page.get_by_text("Here is what I can help you with").count() == 1  # no new greeting
+
+
+MARKUP = "<img src=x onerror=\"window.__xss='img'\"><b>Atlantis</b>"
+
+
+def test_markup_in_a_bot_message_is_shown_as_text(page: Page, assistant: Assistant) -> None:
+    # An action whose service repeats what the user said: its answer carries the markup.
+    assistant.store.create_webhook(
+        "demo",
+        {
+            "name": "store_finder",
+            "description": "Find a store in a city",
+            "url": f"{assistant.demo_url}/stores/hours",
+            "method": "GET",
+            "parameters": [{"name": "city", "description": "the city"}],
+        },
+        actor="e2e",
+    )
+    try:
+        assistant.wait_served()
+        open_chat(page)
+        # Rasa's payload syntax names the action and the value: no model decides whether
+        # markup reads like a city. The payload shows as the user's message, also as text.
+        payload = "/webhook" + json.dumps({"webhook_action": "store_finder", "city": MARKUP})
+        say(page, payload)
+        expect(bot(page).last).to_contain_text(f"We have no store in {MARKUP}.", timeout=ANSWER)
+        injected = page.evaluate(
+            "() => document.querySelectorAll('.rasa-chat img, .rasa-chat b, [onerror]').length"
+        )
+        assert injected == 0
+        assert page.evaluate("() => window.__xss") is None
+        screenshot(page, HERE, "chat-markup")
+    finally:
+        assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
+
+
+def test_the_chat_fits_375_pixels_and_keeps_its_labels(page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    open_chat(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Shop assistant")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    screenshot(page, HERE, "chat-narrow")
+
+
+def test_the_locked_socketio_fits_rasas_channel() -> None:
+    """Rasa 3.6.21 calls AsyncServer.enter_room without await: with a python-socketio where it
+    is a coroutine the socket never joins its session's room and no reply arrives."""
+    probe = subprocess.run(
+        [str(RASA.parent / "python"), "-c",
+         "import inspect, socketio; print(inspect.iscoroutinefunction("
+         "socketio.AsyncServer.enter_room))"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    assert probe.stdout.strip() == "False"
