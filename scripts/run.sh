@@ -6,8 +6,9 @@
 # skill on, an admin whose fresh token is printed (the last run's is revoked), a fresh action
 # token for Rasa (printed too) and the demo actions loaded through the admin API; the bot synced
 # and trained (the model cached by fingerprint beside the environments); Rasa on 5005 with the
-# REST and socket.io channels. A second run reuses everything. The terminal shows our progress;
-# each program's own output goes to logs/. Ports: ADMIN_PORT, ACTIONS_PORT, RASA_PORT, DEMO_PORT.
+# REST and socket.io channels; the web chat's demo page on 8000. A second run reuses everything.
+# The terminal shows our progress; each program's own output goes to logs/. Ports: ADMIN_PORT,
+# ACTIONS_PORT, RASA_PORT, DEMO_PORT, WEB_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
@@ -15,6 +16,7 @@ admin_port=${ADMIN_PORT:-5056}
 actions_port=${ACTIONS_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
 demo_port=${DEMO_PORT:-8443}
+web_port=${WEB_PORT:-8000}
 cache=${WEBHOOKS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/webhook-actions}
 
 export DATABASE_URL=${DATABASE_URL:-sqlite:///.data/webhooks.db}
@@ -25,10 +27,11 @@ export WEBHOOKS_CA_FILE=${WEBHOOKS_CA_FILE:-.data/demo-ca/ca.pem}
 export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
 export RASA_TELEMETRY_ENABLED=false
 # A port in use (most often: make run is already running) is said before anything starts.
-for port in "$demo_port" "$admin_port" "$actions_port" "$rasa_port"; do
+for port in "$demo_port" "$admin_port" "$actions_port" "$rasa_port" "$web_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "run.sh: port $port on 127.0.0.1 is already in use (is make run already running?):" \
-            "stop it, or choose other ports with DEMO_PORT, ADMIN_PORT, ACTIONS_PORT, RASA_PORT" >&2
+            "stop it, or choose other ports with DEMO_PORT, ADMIN_PORT, ACTIONS_PORT, RASA_PORT," \
+            "WEB_PORT" >&2
         exit 2
     fi
 done
@@ -137,10 +140,15 @@ echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.l
     >logs/rasa.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$rasa_port/status?token=$rasa_token" 180
+echo "starting the web chat on 127.0.0.1:$web_port (logs/web.log)"
+$py -m web serve --port "$web_port" --rasa-url "http://127.0.0.1:$rasa_port" >logs/web.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$web_port/health" 30
 
 cat <<MSG
 
-Everything is up. Chat with the assistant:
+Everything is up. Chat with the assistant in a browser: http://127.0.0.1:$web_port/
+or over the REST channel:
 
   curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
     -d '{"sender": "me", "message": "where is my order #4521?"}'

@@ -64,7 +64,10 @@ def _listening(port: int) -> bool:
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     _needs_rasa()
     checkout = clean_checkout(tmp_path_factory.mktemp("clone"))
-    ports = {name: free_port() for name in ("ADMIN_PORT", "ACTIONS_PORT", "RASA_PORT", "DEMO_PORT")}
+    ports = {
+        name: free_port()
+        for name in ("ADMIN_PORT", "ACTIONS_PORT", "RASA_PORT", "DEMO_PORT", "WEB_PORT")
+    }
     env = {
         **base_env(),
         "HOME": os.environ.get("HOME", "/root"),
@@ -164,6 +167,10 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
         headers={"Authorization": f"Bearer {admin_token.split('=', 1)[1].strip()}"},
     )
     assert me.json()["admin"] is True
+    # The web chat it prints serves its page with the widget for this Rasa.
+    web = f"http://127.0.0.1:{make_run.ports['WEB_PORT']}/"
+    assert f"Chat with the assistant in a browser: {web}" in terminal
+    assert f'data-server="{rasa}"' in httpx.get(web).text
 
     # A second make run while this one is up: one line saying why, before anything starts.
     again = subprocess.run(
