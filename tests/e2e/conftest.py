@@ -72,9 +72,10 @@ class Assistant:
     actions_url: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start_rasa(self, name: str, endpoints: str) -> str:
-        """Another Rasa on the current model with these endpoints; its URL once it answers."""
-        port = free_port()
+    def start_rasa(self, name: str, endpoints: str, port: int | None = None) -> str:
+        """Another Rasa on the current model with these endpoints (on ``port``, or a free one);
+        its URL once it answers."""
+        port = port or free_port()
         (self.project / f"{name}.endpoints.yml").write_text(endpoints)
         self.processes[name] = _start(
             name,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.admin.conftest import free_port
 from tests.browser import screenshot
 from tests.e2e.conftest import RASA, ROOT, Assistant
 from tests.servers import start_server, stop
@@ -134,6 +135,32 @@ def test_markup_in_a_bot_message_is_shown_as_text(page: Page, assistant: Assista
         screenshot(page, HERE, "chat-markup")
     finally:
         assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
+
+
+def test_the_widget_reconnects_after_rasa_restarts(browser: Browser, assistant: Assistant) -> None:
+    endpoints = (assistant.project / "endpoints.yml").read_text()
+    port = free_port()
+    rasa = assistant.start_rasa("rasa-restarted", endpoints, port=port)
+    process, url = start_server(
+        "web", {}, assistant.logs / "web-restart.log", args=["--rasa-url", rasa]
+    )
+    context = browser.new_context(base_url=url)
+    try:
+        page = context.new_page()
+        open_chat(page)
+        stop(assistant.processes.pop("rasa-restarted"))
+        expect(page.get_by_text("Connection lost: reconnecting")).to_be_visible(timeout=ANSWER)
+        assistant.start_rasa("rasa-restarted", endpoints, port=port)
+        expect(page.get_by_text("Connection lost: reconnecting")).to_be_hidden(timeout=ANSWER)
+        say(page, "where is my order #4521?")
+        expect(bot(page).last).to_have_text(
+            "Order #4521 has shipped and arrives in 2 days.", timeout=ANSWER
+        )
+    finally:
+        context.close()
+        stop(process)
+        if "rasa-restarted" in assistant.processes:
+            stop(assistant.processes.pop("rasa-restarted"))
 
 
 def test_the_chat_fits_375_pixels_and_keeps_its_labels(page: Page) -> None:
