@@ -86,7 +86,7 @@ function show(entry) {
   messages.append(entry.from === "user"
     ? h("li", { class: "rc-user" }, h("p", {}, entry.text))
     : botEntry(entry.message));
-  messages.lastElementChild.scrollIntoView({ block: "end" });
+  messages.scrollTop = messages.scrollHeight; // the list scrolls, never the host page
 }
 
 let waiting = null;
