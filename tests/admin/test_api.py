@@ -283,11 +283,17 @@ def test_openapi_document_lists_every_route_the_server_serves(admin_server: Admi
         if method != "parameters"
     }
     app = create_app(admin_server.store, _tester.Tester(Settings()))
+    api = [route for route in app.router.routes if route.path.startswith("api/v1/")]
     served = {
         (method, "/" + route.path.removeprefix("api/v1/"))
-        for route in app.router.routes
+        for route in api
         for method in route.methods
         if route.path != "api/v1/openapi.json"
+    }
+    # Beside the API, only the console's page and its files.
+    assert {r.name for r in app.router.routes if r not in api} == {
+        f"{app.name}.console_index",
+        f"{app.name}.console",
     }
     to_openapi = {"<name:str>": "{name}", "<operator_id:int>": "{id}"}
     for sanic, openapi in to_openapi.items():
