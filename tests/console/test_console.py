@@ -199,6 +199,34 @@ def test_edit_replaces_and_removes_headers_without_showing_values(
     assert_no_secret(page)
 
 
+def test_allowed_values_and_patterns_are_edited_for_strings_only(
+    page: Page, console: Console
+) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    first, second = (page.get_by_role("group", name=f"Parameter {n}") for n in (1, 2))
+    expect(first.get_by_label("Allowed values (one per line)")).to_be_hidden()  # an integer
+    second.get_by_label("Allowed values (one per line)").fill("at the door\nin the porch")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert stored(console)["parameters"][1]["values"] == ["at the door", "in the porch"]
+
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(second.get_by_label("Allowed values (one per line)")).to_have_value(
+        "at the door\nin the porch"
+    )
+    second.get_by_label("Allowed values (one per line)").fill("")
+    second.get_by_label("or a pattern (regular expression)").fill("((a+)+)")
+    page.get_by_role("button", name="Save changes").click()
+    pattern = second.get_by_label("or a pattern (regular expression)")
+    expect(pattern).to_have_attribute("aria-invalid", "true")
+    second.get_by_label("or a pattern (regular expression)").fill(r"door|porch")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert stored(console)["parameters"][1]["pattern"] == "door|porch"
+
+
 def test_a_url_moved_to_another_host_asks_for_every_header(page: Page, console: Console) -> None:
     create(console)
     sign_in(page, console.tokens["admin"])
