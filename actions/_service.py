@@ -40,6 +40,7 @@ from webhooks import (
     WebhookRequest,
     action_list,
     ask_overrides,
+    choices,
     convert,
     help_text,
     question,
@@ -204,10 +205,12 @@ class WebhookService:
         webhook = snapshot.webhooks.get(action) if snapshot is not None else None
         known = {p.name: p for p in webhook.parameters} if webhook is not None else {}
         # Gone since the question was chosen (deleted mid-form): asked by its name.
-        text = question(
-            known.get(parameter) or Parameter.stored({"name": parameter, "description": ""})
-        )
-        dispatcher.utter_message(**designed_or_text(domain, ask_overrides(action, parameter), text))
+        asked = known.get(parameter) or Parameter.stored({"name": parameter, "description": ""})
+        reply = designed_or_text(domain, ask_overrides(action, parameter), question(asked))
+        if "text" in reply:  # a designer's response brings its own buttons, or none
+            # A button answers with the value's own words, as if typed.
+            reply["buttons"] = [{"title": value, "payload": value} for value in choices(asked)]
+        dispatcher.utter_message(**reply)
         return []
 
     # -- the action -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ __all__ = [
     "NOT_AN_ANSWER_TEXT",
     "STOPPED_TEXT",
     "action_list",
+    "choices",
     "help_text",
     "question",
     "summary",
@@ -82,7 +83,14 @@ def question(parameter: Parameter) -> str:
         description = description[0].lower() + description[1:]
     kind = TYPES.get(parameter.type)
     hint = kind.hint if kind is not None else ""
-    values = parameter.values or []
-    if 0 < len(values) <= _CHOICES_LISTED:
+    values = choices(parameter)
+    if values:
         hint = f" ({', '.join(values[:-1])} or {values[-1]})" if len(values) > 1 else ""
     return f"Please tell me {description}{hint}."
+
+
+def choices(parameter: Parameter) -> list[str]:
+    """The answers a question offers to pick (as buttons, on channels that show them): the
+    allowed values when there are few enough to list, else none."""
+    values = parameter.values or []
+    return list(values) if 0 < len(values) <= _CHOICES_LISTED else []

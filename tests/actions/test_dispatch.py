@@ -97,6 +97,35 @@ def test_what_is_missing_is_asked_through_the_one_answer_slot(action_env: Action
     assert texts(response) == ["Please tell me your order number (a whole number)."]
 
 
+def test_a_question_offers_few_allowed_values_as_buttons(action_env: ActionEnv) -> None:
+    cities = ["Berlin", "Lisbon", "Paris"]
+    city = {"name": "city", "description": "the city of the store", "values": cities}
+    asked = payload(
+        ASK,
+        action="action_ask_webhook_answer",
+        slots={"webhook_action": "opening_hours", "webhook_asking": "city"},
+    )
+    action_env.put("opening_hours", parameters=[city])
+    response = action_env.call(asked).json()["responses"]
+    assert [r["buttons"] for r in response] == [
+        [{"title": c, "payload": c} for c in cities]  # each answers as if typed
+    ]
+    many = [f"City {n}" for n in range(7)]
+    action_env.put("opening_hours", parameters=[city | {"values": many}])
+    assert [r["buttons"] for r in action_env.call(asked).json()["responses"]] == [[]]
+    action_env.put("order_status")
+    order = payload(
+        ASK,
+        action="action_ask_webhook_answer",
+        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
+    )
+    order["domain"]["responses"].pop("utter_ask_order_status_form_order_id", None)
+    response = action_env.call(order).json()["responses"]
+    assert [(r["text"], r["buttons"]) for r in response] == [
+        ("Please tell me your order number (a whole number).", [])
+    ]
+
+
 def test_a_designers_question_still_wins(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     asked = payload(

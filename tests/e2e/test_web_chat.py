@@ -77,10 +77,13 @@ def test_a_form_asks_is_answered_and_stop_stops_it(page: Page) -> None:
     open_chat(page)
     say(page, "opening hours")
     expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
-    say(page, "Berlin")
+    # The allowed values come as buttons (Rasa's quick replies); one answers as if typed.
+    bot(page).last.get_by_role("button", name="Berlin").click()
+    expect(page.locator(".rasa-chat .rc-user").last).to_have_text("Berlin")
     expect(bot(page).last).to_have_text(
         "Our Berlin store is open today from 09:00 to 20:00.", timeout=ANSWER
     )
+    screenshot(page, HERE, "chat-buttons")
     say(page, "opening hours")
     expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
     say(page, "stop")
