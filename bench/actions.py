@@ -43,7 +43,17 @@ from sqlalchemy import MetaData, insert, select
 
 from bench.load import free_port
 from bench.load import run as run_load
-from webhooks import Keyring, generate_key, make_engine, migrate
+from webhooks import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASKING_SLOT,
+    CALL_ACTION,
+    VALUES_SLOT,
+    Keyring,
+    generate_key,
+    make_engine,
+    migrate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
@@ -129,11 +139,20 @@ def _all_answered(results: list[dict[str, Any]], calls: int) -> bool:
 def _body() -> dict[str, Any]:
     call = json.loads(FIXTURE.read_text())
     call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
-    # The generic dispatch's call, as Rasa makes it once the form has the order number.
-    call["next_action"] = "action_webhook"
-    call["tracker"]["slots"] |= {
-        "webhook_action": "order_status",
-        "webhook_values": {"order_id": 4521},
+    # The generic dispatch's call, as Rasa makes it once the form has the order number. Rasa
+    # sends every slot its domain declares, the dispatch's included (None when empty): a slot
+    # left out would make rasa-sdk log a line for each one looked up, a cost no real call has.
+    call["next_action"] = CALL_ACTION
+    slots = {
+        ACTION_SLOT: "order_status",
+        VALUES_SLOT: {"order_id": 4521},
+        ASKING_SLOT: None,
+        ANSWER_SLOT: None,
+    }
+    call["tracker"]["slots"] |= slots
+    call["domain"]["slots"] |= {
+        name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        for name in slots
     }
     return dict(call)
 
