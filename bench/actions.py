@@ -32,8 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,8 +39,8 @@ from typing import Any
 import trustme
 from sqlalchemy import MetaData, insert, select
 
-from bench.load import free_port
 from bench.load import run as run_load
+from bench.servers import free_port, wait_until_up
 from webhooks import (
     ACTION_SLOT,
     ANSWER_SLOT,
@@ -68,19 +66,6 @@ THROUGHPUT_FLOOR = 0.9
 MEDIAN_BUDGET_MS = 1.0
 RSS_BUDGET_MB = 250
 COLD_START_BUDGET_S = 3.0
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 - loopback only
-            return time.monotonic() - started
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -312,8 +297,8 @@ def _run(tmp: Path, webhook_url: str) -> int:
     )
     ours, base = _start_ours(tmp, database_url, key)
     try:
-        _wait(f"http://127.0.0.1:{port}/health", naive)
-        _wait(f"{base}/health", ours)
+        wait_until_up(f"http://127.0.0.1:{port}/health", naive)
+        wait_until_up(f"{base}/health", ours)
         runs: dict[str, list[dict[str, Any]]] = {"naive": [], "ours": []}
         servers = {"naive": naive, "ours": ours}
         urls = {
@@ -374,7 +359,7 @@ def _run(tmp: Path, webhook_url: str) -> int:
             token = _seed(database_url, key, size, webhook_url)
             process, base = _start_ours(tmp, database_url, key)
             started[size] = (process, f"{base}/tenants/t0/webhook?token={token}")
-            cold[size] = _wait(f"{base}/health", process)
+            cold[size] = wait_until_up(f"{base}/health", process)
         sized: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
         for round_ in range(SIZE_ROUNDS):  # in turns, like part 1
             for size, (process, url) in started.items():
