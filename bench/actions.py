@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -260,7 +261,16 @@ def run() -> int:
             hook.wait(10)
 
 
-def _start_ours(tmp: Path, database_url: str, key: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_ours(
+    tmp: Path,
+    database_url: str,
+    key: str,
+    *,
+    wrapper: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Our action server on a free port (run under ``wrapper``, such as valgrind, if given;
+    ``environ`` adds to or overrides its settings); the process and its base URL."""
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -270,9 +280,10 @@ def _start_ours(tmp: Path, database_url: str, key: str) -> tuple[subprocess.Pope
         "WEBHOOKS_CA_FILE": f"{tmp}/ca.pem",
         # As deployed: INFO, one line per call (to /dev/null here, but made and written).
         "WEBHOOKS_LOG_LEVEL": "INFO",
+        **(environ or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "actions", "serve", "--port", str(port)],
+        [*wrapper, sys.executable, "-m", "actions", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
