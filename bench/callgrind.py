@@ -102,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--naive", action="store_true", help="the naive rasa-sdk action")
     parser.add_argument("--calls", type=int, default=1000, help="calls counted (1000)")
     parser.add_argument("--warm", type=int, default=300, help="calls before counting (300)")
-    parser.add_argument("--out", type=Path, default=Path("callgrind.out"), help="callgrind's file")
+    default_out = Path(tempfile.gettempdir(), "callgrind.actions.out")
+    parser.add_argument("--out", type=Path, default=default_out, help=f"its file ({default_out})")
     args = parser.parse_args(argv)
     per_call = measure(naive=args.naive, calls=args.calls, warm=args.warm, out=args.out)
     who = "naive rasa-sdk action" if args.naive else "action server"
