@@ -13,12 +13,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from bench.load import free_port
 from bench.load import run as run_load
+from bench.servers import free_port, wait_until_up
 from webhooks import MANAGE, Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,12 +71,7 @@ def run() -> int:
         )
         base = f"http://127.0.0.1:{port}/api/v1"
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/health", timeout=1).read()  # noqa: S310
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_until_up(base + "/health", server)
             listing = run_load(
                 {
                     "url": base + "/webhooks",

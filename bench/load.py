@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,13 +64,6 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
         "statuses": dict(statuses),
         "unexpected": unexpected,
     }
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago, for a server the benchmark starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:

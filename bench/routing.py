@@ -38,7 +38,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from bench.https_server import running
-from bench.load import free_port
+from bench.servers import free_port, wait_until_up
 from webhooks import Keyring, Store, generate_key, make_engine, migrate, webhook_of_intent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,19 +167,6 @@ def _score(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
     return right / asked, routed / unrelated
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
-                return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
-
-
 def _say(rasa: str, text: str) -> str:
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{rasa}/webhooks/rest/webhook",
@@ -218,7 +205,12 @@ def _save_to_answer(tmp: Path, model: Path) -> list[float]:
                     [sys.executable, "-m", "actions", "serve", "--port", str(actions_port)],
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 ))  # fmt: skip
-            _wait(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"], 30)
+            wait_until_up(
+                f"http://127.0.0.1:{actions_port}/health",
+                processes[0],
+                timeout=30,
+                log=logs["actions"],
+            )
             with logs["rasa"].open("wb") as log:
                 processes.append(subprocess.Popen(
                     [str(RASA), "run", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(model),
@@ -226,7 +218,7 @@ def _save_to_answer(tmp: Path, model: Path) -> list[float]:
                     cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
                 ))  # fmt: skip
             rasa = f"http://127.0.0.1:{rasa_port}"
-            _wait(f"{rasa}/", processes[1], logs["rasa"], 240)
+            wait_until_up(f"{rasa}/", processes[1], timeout=240, log=logs["rasa"])
             seconds: list[float] = []
             for _ in range(SAVES):
                 definition = NEW_ACTION | {"url": f"https://127.0.0.1:{hook.port}/hook"}

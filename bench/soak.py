@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.actions import _all_answered, _body, _round, _rss_mb, _seed, _start_ours, _wait
+from bench.actions import _all_answered, _body, _round, _rss_mb, _seed, _start_ours
 from bench.https_server import running
+from bench.servers import wait_until_up
 from webhooks import generate_key
 
 CALLS = 2000
@@ -35,7 +36,7 @@ def run() -> int:
         token = _seed(database_url, key, 10, f"https://127.0.0.1:{hook.port}/hook")
         server, base = _start_ours(tmp, database_url, key)
         try:
-            _wait(f"{base}/health", server)
+            wait_until_up(f"{base}/health", server)
             url = f"{base}/tenants/t0/webhook?token={token}"
             warm = _round(server, url, body, CALLS, "warm")
             start_rss = _rss_mb(server.pid)

