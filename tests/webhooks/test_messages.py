@@ -3,6 +3,7 @@ client against a real local HTTPS server where the wire is what they shape."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -108,11 +109,14 @@ async def test_the_largest_timeout_is_enforced_where_a_request_is_built() -> Non
 
 
 async def test_json_body_becomes_structured_data(egress: Egress, server: LocalServer) -> None:
+    started = time.perf_counter()
     result = await egress.call(WebhookRequest(url=server.url("/echo?a=1"), method="GET"))
+    took = time.perf_counter() - started
     assert result.status == 200
     assert result.data == {"method": "GET", "query": [["a", "1"]]}
     assert result.truncated is False
-    assert 0 < result.elapsed < 5
+    # The call's own duration in seconds: within the time around it, however loaded the machine.
+    assert 0 < result.elapsed <= took
 
 
 async def test_text_body_becomes_response_text(egress: Egress, server: LocalServer) -> None:
