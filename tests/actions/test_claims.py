@@ -45,7 +45,9 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
 def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     store: Store, limits: ConversationLimits
 ) -> None:
-    worker = ClaimWorker(limits)
+    # All made at once, so each must be counted within the timeout from the start: on
+    # PostgreSQL one by one on the thread, which took over the default 10 s under load.
+    worker = ClaimWorker(limits, timeout=60)
     limits.claim("acme", "warm:1")
     names = [f"c{i}:1" for i in range(CHECKPOINT_EVERY - 1)]
 
