@@ -10,6 +10,7 @@ import time
 import pytest
 
 from actions._claims import ClaimWorker
+from tests.polling import eventually
 from tests.webhooks.test_limits import frames_in_log
 from webhooks import ConversationLimitReached, ConversationLimits, Store
 from webhooks._limits import CHECKPOINT_EVERY
@@ -44,7 +45,9 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
 def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     store: Store, limits: ConversationLimits
 ) -> None:
-    worker = ClaimWorker(limits)
+    # All made at once, so each must be counted within the timeout from the start: on
+    # PostgreSQL one by one on the thread, which took over the default 10 s under load.
+    worker = ClaimWorker(limits, timeout=60)
     limits.claim("acme", "warm:1")
     names = [f"c{i}:1" for i in range(CHECKPOINT_EVERY - 1)]
 
@@ -80,30 +83,38 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
     limits.claim("acme", "warm:1")
     other = store.engine.raw_connection()
     other.driver_connection.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-    release = threading.Timer(0.5, lambda: other.driver_connection.execute("ROLLBACK"))
+    released_by: list[str] = []
+    once = threading.Lock()
+
+    def release(by: str) -> None:
+        with once:
+            if not released_by:
+                released_by.append(by)
+                other.driver_connection.execute("ROLLBACK")
+
+    # Only a loop that keeps running while the claim waits can tick 20 times and let the lock
+    # go; a claim that blocked the loop would wait for this timer instead.
+    fallback = threading.Timer(10, release, args=("timer",))
     worker = ClaimWorker(limits)
 
-    async def claim_while_ticking() -> int:
-        ticks = 0
-
+    async def claim_while_ticking() -> None:
         async def tick() -> None:
-            nonlocal ticks
-            while True:
+            for _ in range(20):
                 await asyncio.sleep(0.01)
-                ticks += 1
+            release("loop")
 
         ticker = asyncio.create_task(tick())
-        release.start()
+        fallback.start()
         await worker.claim("acme", "alice:1")
-        ticker.cancel()
-        return ticks
+        await ticker
 
     try:
-        ticks = asyncio.run(claim_while_ticking())
+        asyncio.run(claim_while_ticking())
     finally:
-        release.join()
+        fallback.cancel()
+        fallback.join()
         other.close()
-    assert ticks >= 20  # the loop kept running while the claim waited for the lock
+    assert released_by == ["loop"]  # the loop kept running while the claim waited for the lock
     assert limits.calls("acme", "alice:1") == 1
     limits.close()
 
@@ -159,7 +170,7 @@ def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
     async def claims() -> list[BaseException | None]:
         await slow.start(worker)
         waiting = [asyncio.ensure_future(worker.claim("acme", f"c{i}:1")) for i in range(5)]
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(worker._waiting) == 5, "five claims wait for the checkpoint")
         assert not any(claim.done() for claim in waiting)  # the lock is taken: they wait
         slow.release.set()
         return await asyncio.gather(*waiting, return_exceptions=True)
@@ -185,7 +196,7 @@ def test_a_claim_waits_for_the_checkpoint_no_longer_than_its_timeout(
 
     outcome, waited = asyncio.run(claim())
     assert isinstance(outcome, TimeoutError)
-    assert 0.25 < waited < 2
+    assert 0.25 < waited < 5  # well before the checkpoint's 10 s: it was not waited out
     assert slow.on_thread == []  # the time was up: not handed to the thread either
     assert limits.calls("acme", "late:1") == 0
     limits.close()

@@ -1,14 +1,18 @@
-"""The translation of a webhook call's foreign errors into the project's tree."""
+"""The translation of a webhook call's foreign errors into the project's tree, on its own and
+from a real server's answer."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import ssl
+from typing import Any
 
 import aiohttp
 import pytest
 
 from webhooks._client_errors import map_client_errors, mapping_for, translate_error
+from webhooks._egress import Egress
 from webhooks._exceptions import (
     CallFailed,
     ConnectionFailed,
@@ -16,6 +20,7 @@ from webhooks._exceptions import (
     TLSFailed,
     WebhookTimeout,
 )
+from webhooks._messages import WebhookRequest
 
 
 def _aiohttp_client_errors() -> list[type[BaseException]]:
@@ -66,3 +71,26 @@ def test_foreign_errors_are_translated_with_cause(
     with pytest.raises(expected) as caught, map_client_errors():
         raise error
     assert caught.value.__cause__ is error
+
+
+@pytest.mark.asyncio
+async def test_garbage_answer_is_an_invalid_response(
+    egress: Egress, ca: Any, connection_attempts: list[str]
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(garbage, "127.0.0.1", 0, ssl=context)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(InvalidResponse):
+            await egress.call(WebhookRequest(url=f"https://127.0.0.1:{port}/"))
+    finally:
+        listener.close()
+        await listener.wait_closed()
