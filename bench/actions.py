@@ -33,29 +33,17 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trustme
-from sqlalchemy import MetaData, insert, select
 
+from bench.fixtures import action_call, seed_store
 from bench.load import run as run_load
 from bench.servers import free_port, wait_until_up
-from webhooks import (
-    ACTION_SLOT,
-    ANSWER_SLOT,
-    ASKING_SLOT,
-    CALL_ACTION,
-    VALUES_SLOT,
-    Keyring,
-    generate_key,
-    make_engine,
-    migrate,
-)
+from webhooks import generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
 CONCURRENCY = 16
 CALLS = 2000
 SIZES = (10, 10_000, 100_000)
@@ -122,121 +110,6 @@ def _all_answered(results: list[dict[str, Any]], calls: int) -> bool:
     return all(r["statuses"] == {"200": calls} and not r["unexpected"] for r in results)
 
 
-def _body() -> dict[str, Any]:
-    call = json.loads(FIXTURE.read_text())
-    call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
-    # The generic dispatch's call, as Rasa makes it once the form has the order number. Rasa
-    # sends every slot its domain declares, the dispatch's included (None when empty): a slot
-    # left out would make rasa-sdk log a line for each one looked up, a cost no real call has.
-    call["next_action"] = CALL_ACTION
-    slots = {
-        ACTION_SLOT: "order_status",
-        VALUES_SLOT: {"order_id": 4521},
-        ASKING_SLOT: None,
-        ANSWER_SLOT: None,
-    }
-    call["tracker"]["slots"] |= slots
-    call["domain"]["slots"] |= {
-        name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-        for name in slots
-    }
-    return dict(call)
-
-
-def _seed(database_url: str, key: str, definitions: int, webhook_url: str) -> str:
-    """Tenants of 10 definitions each, written in bulk; returns tenant t0's action token."""
-    from webhooks import Store
-
-    engine = make_engine(database_url)
-    migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("t0", actor="bench")
-    store.set_skill("t0", True, actor="bench")
-    token = store.issue_action_token("t0", actor="bench")
-    store.create_webhook(
-        "t0",
-        {
-            "name": "order_status",
-            "description": "Look up an order",
-            "url": webhook_url,
-            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
-            "headers": {"X-Api-Key": "bench-secret"},
-        },
-        actor="bench",
-    )
-    now = datetime.now(UTC)
-    tenants = max(0, (definitions - 1) // 10)
-    if tenants == 0:
-        engine.dispose()
-        return token
-    # The tables as the database has them: the benchmark writes rows in bulk, past the store,
-    # without reaching into the core's private schema module.
-    tables = MetaData()
-    tables.reflect(engine, only=["tenants", "webhooks", "webhook_headers"])
-    tenant_table, webhook_table = tables.tables["tenants"], tables.tables["webhooks"]
-    with engine.begin() as connection:
-        connection.execute(
-            insert(tenant_table),
-            [
-                {
-                    "name": f"t{i}",
-                    "skill_enabled": True,
-                    "action_count": 10,
-                    "version": 1,
-                    "created_at": now,
-                }
-                for i in range(1, tenants + 1)
-            ],
-        )
-        ids = dict(connection.execute(select(tenant_table.c.name, tenant_table.c.id)).all())
-        rows = [
-            {
-                "tenant_id": ids[f"t{i}"],
-                "name": f"hook_{j}",
-                "description": "Look up an order",
-                "url": "https://api.example.com/orders",
-                "method": "POST",
-                "timeout": 10.0,
-                "parameters": [
-                    {
-                        "name": "order_id",
-                        "type": "integer",
-                        "description": "order",
-                        "required": True,
-                    }
-                ],
-                "enabled": True,
-                "revision": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(1, tenants + 1)
-            for j in range(10)
-        ]
-        for start in range(0, len(rows), 20_000):
-            connection.execute(insert(webhook_table), rows[start : start + 20_000])
-        webhook_ids = [row[0] for row in connection.execute(select(webhook_table.c.id)).all()]
-        # As the store writes them: each value encrypted on its own (Fernet's random IV makes
-        # every sealed value distinct) and marked with its key, which spares the start-up key
-        # check from decrypting every value.
-        headers = [
-            {
-                "webhook_id": w,
-                "name": "X-Api-Key",
-                "value_encrypted": store.keyring.encrypt("bench-secret"),
-                "key_id": store.keyring.ids[0],
-            }
-            for w in webhook_ids
-        ]
-        for start in range(0, len(headers), 20_000):
-            connection.execute(
-                insert(tables.tables["webhook_headers"]).prefix_with("OR IGNORE"),
-                headers[start : start + 20_000],
-            )
-    engine.dispose()
-    return token
-
-
 def run() -> int:
     ca = trustme.CA()
     with tempfile.TemporaryDirectory() as tmp:
@@ -293,12 +166,12 @@ def _start_ours(
 
 
 def _run(tmp: Path, webhook_url: str) -> int:
-    body = _body()
+    body = action_call()
     ok = True
     # -- part 1: naive rasa-sdk vs ours -----------------------------------------------------
     key = generate_key()
     database_url = f"sqlite:///{tmp}/small.db"
-    token = _seed(database_url, key, 10, webhook_url)
+    token = seed_store(database_url, key, 10, webhook_url)
     port = free_port()
     naive = subprocess.Popen(
         [sys.executable, "-m", "bench.naive_action", str(port), webhook_url, f"{tmp}/ca.pem"],
@@ -367,7 +240,7 @@ def _run(tmp: Path, webhook_url: str) -> int:
         for size in SIZES:
             key = generate_key()
             database_url = f"sqlite:///{tmp}/size{size}.db"
-            token = _seed(database_url, key, size, webhook_url)
+            token = seed_store(database_url, key, size, webhook_url)
             process, base = _start_ours(tmp, database_url, key)
             started[size] = (process, f"{base}/tenants/t0/webhook?token={token}")
             cold[size] = wait_until_up(f"{base}/health", process)

@@ -19,7 +19,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.actions import ROOT, _body, _load, _seed, _start_ours
+from bench.actions import ROOT, _load, _start_ours
+from bench.fixtures import action_call, seed_store
 from bench.https_server import running
 from bench.servers import free_port, wait_until_up
 from webhooks import generate_key
@@ -57,14 +58,14 @@ def measure(*, naive: bool, calls: int, warm: int, out: Path) -> float:
         "--instr-atstart=no",
         f"--callgrind-out-file={out}",
     ]
-    body = _body()
+    body = action_call()
     with running() as hook, tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         (tmp / "ca.pem").write_bytes(hook.ca_file.read_bytes())
         webhook_url = f"https://127.0.0.1:{hook.port}/hook"
         key = generate_key()
         database_url = f"sqlite:///{tmp}/small.db"
-        token = _seed(database_url, key, 10, webhook_url)
+        token = seed_store(database_url, key, 10, webhook_url)
         if naive:
             port = free_port()
             server = subprocess.Popen(

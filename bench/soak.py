@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.actions import _all_answered, _body, _round, _rss_mb, _seed, _start_ours
+from bench.actions import _all_answered, _round, _rss_mb, _start_ours
+from bench.fixtures import action_call, seed_store
 from bench.https_server import running
 from bench.servers import wait_until_up
 from webhooks import generate_key
@@ -27,13 +28,13 @@ GROWTH_BUDGET = 0.10
 
 def run() -> int:
     seconds = float(os.environ.get("SOAK_SECONDS", "600"))
-    body = _body()
+    body = action_call()
     with running() as hook, tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         (tmp / "ca.pem").write_bytes(hook.ca_file.read_bytes())
         key = generate_key()
         database_url = f"sqlite:///{tmp}/soak.db"
-        token = _seed(database_url, key, 10, f"https://127.0.0.1:{hook.port}/hook")
+        token = seed_store(database_url, key, 10, f"https://127.0.0.1:{hook.port}/hook")
         server, base = _start_ours(tmp, database_url, key)
         try:
             wait_until_up(f"{base}/health", server)

@@ -1,0 +1,142 @@
+"""What the action-server benchmarks feed it: a store of definitions and a captured call."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, insert, select
+
+from webhooks import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASKING_SLOT,
+    CALL_ACTION,
+    VALUES_SLOT,
+    Keyring,
+    make_engine,
+    migrate,
+)
+
+__all__ = ["action_call", "seed_store"]
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
+
+
+def action_call() -> dict[str, Any]:
+    """The request body of one call to the action server, as Rasa sends it."""
+    call = json.loads(FIXTURE.read_text())
+    call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
+    # The generic dispatch's call, as Rasa makes it once the form has the order number. Rasa
+    # sends every slot its domain declares, the dispatch's included (None when empty): a slot
+    # left out would make rasa-sdk log a line for each one looked up, a cost no real call has.
+    call["next_action"] = CALL_ACTION
+    slots = {
+        ACTION_SLOT: "order_status",
+        VALUES_SLOT: {"order_id": 4521},
+        ASKING_SLOT: None,
+        ANSWER_SLOT: None,
+    }
+    call["tracker"]["slots"] |= slots
+    call["domain"]["slots"] |= {
+        name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        for name in slots
+    }
+    return dict(call)
+
+
+def seed_store(database_url: str, key: str, definitions: int, webhook_url: str) -> str:
+    """Tenants of 10 definitions each, written in bulk; returns tenant t0's action token."""
+    from webhooks import Store
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("t0", actor="bench")
+    store.set_skill("t0", True, actor="bench")
+    token = store.issue_action_token("t0", actor="bench")
+    store.create_webhook(
+        "t0",
+        {
+            "name": "order_status",
+            "description": "Look up an order",
+            "url": webhook_url,
+            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
+            "headers": {"X-Api-Key": "bench-secret"},
+        },
+        actor="bench",
+    )
+    now = datetime.now(UTC)
+    tenants = max(0, (definitions - 1) // 10)
+    if tenants == 0:
+        engine.dispose()
+        return token
+    # The tables as the database has them: the benchmark writes rows in bulk, past the store,
+    # without reaching into the core's private schema module.
+    tables = MetaData()
+    tables.reflect(engine, only=["tenants", "webhooks", "webhook_headers"])
+    tenant_table, webhook_table = tables.tables["tenants"], tables.tables["webhooks"]
+    with engine.begin() as connection:
+        connection.execute(
+            insert(tenant_table),
+            [
+                {
+                    "name": f"t{i}",
+                    "skill_enabled": True,
+                    "action_count": 10,
+                    "version": 1,
+                    "created_at": now,
+                }
+                for i in range(1, tenants + 1)
+            ],
+        )
+        ids = dict(connection.execute(select(tenant_table.c.name, tenant_table.c.id)).all())
+        rows = [
+            {
+                "tenant_id": ids[f"t{i}"],
+                "name": f"hook_{j}",
+                "description": "Look up an order",
+                "url": "https://api.example.com/orders",
+                "method": "POST",
+                "timeout": 10.0,
+                "parameters": [
+                    {
+                        "name": "order_id",
+                        "type": "integer",
+                        "description": "order",
+                        "required": True,
+                    }
+                ],
+                "enabled": True,
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(1, tenants + 1)
+            for j in range(10)
+        ]
+        for start in range(0, len(rows), 20_000):
+            connection.execute(insert(webhook_table), rows[start : start + 20_000])
+        webhook_ids = [row[0] for row in connection.execute(select(webhook_table.c.id)).all()]
+        # As the store writes them: each value encrypted on its own (Fernet's random IV makes
+        # every sealed value distinct) and marked with its key, which spares the start-up key
+        # check from decrypting every value.
+        headers = [
+            {
+                "webhook_id": w,
+                "name": "X-Api-Key",
+                "value_encrypted": store.keyring.encrypt("bench-secret"),
+                "key_id": store.keyring.ids[0],
+            }
+            for w in webhook_ids
+        ]
+        for start in range(0, len(headers), 20_000):
+            connection.execute(
+                insert(tables.tables["webhook_headers"]).prefix_with("OR IGNORE"),
+                headers[start : start + 20_000],
+            )
+    engine.dispose()
+    return token
