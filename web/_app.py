@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from string import Template
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse, html, json
@@ -29,8 +29,7 @@ CLIENT = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.mi
 _names = itertools.count(1)
 
 
-def _page_policy(rasa_url: str) -> str:
-    parts = urlsplit(rasa_url)
+def _page_policy(parts: SplitResult) -> str:
     socket = ("wss" if parts.scheme == "https" else "ws") + f"://{parts.netloc}"
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
@@ -48,7 +47,8 @@ def create_app(
     name: str | None = None,
 ) -> Sanic[Any, Any]:
     """The app serving the demo page (chatting with Rasa at ``rasa_url``) and the widget."""
-    if urlsplit(rasa_url).scheme not in ("http", "https") or not urlsplit(rasa_url).netloc:
+    rasa = urlsplit(rasa_url)
+    if rasa.scheme not in ("http", "https") or not rasa.netloc:
         raise ConfigurationError(f"--rasa-url must be an http(s) address, not {rasa_url!r}")
     if not CLIENT.exists():
         raise ConfigurationError(
@@ -63,7 +63,7 @@ def create_app(
         )
     )
     page_headers = {
-        "Content-Security-Policy": _page_policy(rasa_url),
+        "Content-Security-Policy": _page_policy(rasa),
         "Cache-Control": "no-cache",
     }
 
@@ -79,12 +79,12 @@ def create_app(
     app.add_route(health, "/health", methods=["GET"], name="health")
     # Every file is revalidated (no-cache, Last-Modified, 304): none carries a version in its
     # name, and a site embedding the widget gets a changed one at its next page view.
-    for uri, source, name in (
+    for uri, source, route in (
         ("/widget/socket.io.esm.min.js", CLIENT, "client"),
         ("/widget", WIDGET, "widget"),
         ("/page.css", HERE / "page.css", "page_css"),
     ):
-        app.static(uri, source, name=name, use_modified_since=True, use_content_range=False)
+        app.static(uri, source, name=route, use_modified_since=True, use_content_range=False)
 
     async def headers(request: Request, response: BaseHTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
