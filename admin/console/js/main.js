@@ -65,10 +65,12 @@ function signOut(notice) {
 document.getElementById("sign-out").addEventListener("click", () => signOut("You are signed out."));
 onSignedOut(() => signOut("Your token is no longer accepted; sign in again."));
 
-/** The view for the address: [section, ...rest]. */
+/** The address's parts: #/section/name/verb. */
+const address = () => location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+
+/** The view for the address. */
 function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  const [section = "actions", name, verb] = parts;
+  const [section = "actions", name, verb] = address();
   if (section === "actions" && name === "new") return () => editorView(main, me, null);
   if (section === "actions" && name && verb === "edit") return () => editorView(main, me, name);
   if (section === "actions" && name && verb === "test") return () => testView(main, me, name);
@@ -90,7 +92,7 @@ async function show() {
   who.hidden = false;
   replace(document.getElementById("who-name"), `${me.name} · ${me.tenant}`);
   for (const link of nav.querySelectorAll("[data-admin]")) link.hidden = !me.admin;
-  const section = location.hash.replace(/^#\/?/, "").split("/")[0] || "actions";
+  const section = address()[0] || "actions";
   for (const link of nav.querySelectorAll("a")) {
     if (link.dataset.section === section) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
