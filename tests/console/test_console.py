@@ -496,6 +496,22 @@ def test_the_whole_flow_works_with_the_keyboard(page: Page, console: Console) ->
     expect(page.get_by_text("store_hours was deleted.")).to_be_visible()
 
 
+def test_a_view_that_loads_late_never_replaces_a_newer_one(page: Page, console: Console) -> None:
+    sign_in(page, console.tokens["admin"])
+    # The audit log waits for the API; the new-action form, asked for right after, does not.
+    page.evaluate(
+        """async () => {
+            location.hash = "#/audit";
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            location.hash = "#/actions/new";
+        }"""
+    )
+    expect(page.get_by_role("heading", name="New action")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", name="New action")).to_be_visible()
+    expect(page.get_by_role("heading", name="Audit log")).to_have_count(0)
+
+
 def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
     create(console)
     page.set_viewport_size({"width": 375, "height": 800})

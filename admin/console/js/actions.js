@@ -106,14 +106,14 @@ function row(action, me, status, rerender) {
 }
 
 /** #/actions: every action of the tenant. */
-export async function actionsView(main, me) {
+export async function actionsView(view, me) {
   let answer;
   try {
     answer = await api("GET", "/webhooks");
   } catch (error) {
     if (error.code !== "skill_disabled") throw error;
     me.skill = false;
-    replace(main, h("h1", { tabindex: "-1" }, "Actions"), h("p", { class: "notice" },
+    replace(view, h("h1", { tabindex: "-1" }, "Actions"), h("p", { class: "notice" },
       "The webhook skill is switched off for this tenant: the assistant uses no action, and "
       + "actions cannot be changed. ",
       me.admin ? h("a", { href: "#/tenant" }, "Switch it on in Tenant.") : "A tenant admin can switch it on."));
@@ -124,8 +124,8 @@ export async function actionsView(main, me) {
   const status = h("p", { class: "status", role: "status" }, pending);
   pending = "";
   const full = items.length >= limit;
-  const rerender = () => actionsView(main, me);
-  replace(main,
+  const rerender = () => actionsView(view, me);
+  replace(view,
     h("div", { class: "heading" },
       h("h1", { tabindex: "-1" }, "Actions"),
       h("p", { class: "count" }, `${items.length} of ${limit}`),
@@ -171,7 +171,7 @@ function outcome(result) {
 }
 
 /** #/actions/NAME/test: send the Test request, with sample values if given. */
-export async function testView(main, me, name) {
+export async function testView(view, me, name) {
   const action = await api("GET", `/webhooks/${segment(name)}`);
   const inputs = action.parameters.map((parameter) => [parameter, valueInput(parameter)]);
   const result = h("section", { class: "test-result", "aria-live": "polite", "aria-label": "Test result" });
@@ -210,5 +210,5 @@ export async function testView(main, me, name) {
       send.disabled = false;
     }
   });
-  replace(main, h("h1", { tabindex: "-1" }, "Test ", h("code", {}, name)), form, result);
+  replace(view, h("h1", { tabindex: "-1" }, "Test ", h("code", {}, name)), form, result);
 }

@@ -32,7 +32,7 @@ function entryRow(entry) {
 }
 
 /** #/audit */
-export async function auditView(main, me) {
+export async function auditView(view, me) {
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Older entries");
   let before = null;
@@ -44,7 +44,7 @@ export async function auditView(main, me) {
   };
   more.addEventListener("click", load);
   await load();
-  replace(main, h("h1", { tabindex: "-1" }, "Audit log"),
+  replace(view, h("h1", { tabindex: "-1" }, "Audit log"),
     h("p", { class: "hint" }, `Every change in ${me.tenant}, newest first. Header values are never recorded.`),
     body.children.length
       ? h("table", { class: "list audit" },

@@ -157,9 +157,9 @@ function newHeader(onRemove) {
 }
 
 /** #/actions/new and #/actions/NAME/edit. */
-export async function editorView(main, me, editing) {
+export async function editorView(view, me, editing) {
   if (!canManage(me)) {
-    replace(main, h("h1", { tabindex: "-1" }, "Actions"),
+    replace(view, h("h1", { tabindex: "-1" }, "Actions"),
       h("p", { class: "notice" }, "Your permissions let you view actions, not change them."));
     return;
   }
@@ -278,5 +278,5 @@ export async function editorView(main, me, editing) {
       save.disabled = false;
     }
   });
-  replace(main, h("h1", { tabindex: "-1" }, editing ? `Edit ${editing}` : "New action"), form);
+  replace(view, h("h1", { tabindex: "-1" }, editing ? `Edit ${editing}` : "New action"), form);
 }

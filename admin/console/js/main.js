@@ -13,6 +13,8 @@ const who = document.getElementById("who");
 
 /** Who is signed in: GET /me, kept for the views (permissions decide what they offer). */
 let me = null;
+/** Counts the views asked for: a view that finishes loading after a newer one was asked for is dropped. */
+let asked = 0;
 
 function signInView(notice) {
   const input = h("input", {
@@ -46,14 +48,15 @@ function signInView(notice) {
     }
     session.keep(token);
     input.value = "";
-    location.hash = "#/actions";
-    show();
+    if (location.hash === "#/actions") show();
+    else location.hash = "#/actions"; // hashchange shows it
   });
   replace(main, form);
   input.focus();
 }
 
 function signOut(notice) {
+  asked += 1;
   session.forget();
   me = null;
   nav.hidden = true;
@@ -68,19 +71,21 @@ onSignedOut(() => signOut("Your token is no longer accepted; sign in again."));
 /** The address's parts: #/section/name/verb. */
 const address = () => location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
 
-/** The view for the address. */
-function route() {
+/** The view for the address, drawn into `view`. */
+function route(view) {
   const [section = "actions", name, verb] = address();
-  if (section === "actions" && name === "new") return () => editorView(main, me, null);
-  if (section === "actions" && name && verb === "edit") return () => editorView(main, me, name);
-  if (section === "actions" && name && verb === "test") return () => testView(main, me, name);
-  if (section === "tenant" && me.admin) return () => tenantView(main, me);
-  if (section === "audit") return () => auditView(main, me);
-  return () => actionsView(main, me);
+  if (section === "actions" && name === "new") return editorView(view, me, null);
+  if (section === "actions" && name && verb === "edit") return editorView(view, me, name);
+  if (section === "actions" && name && verb === "test") return testView(view, me, name);
+  if (section === "tenant" && me.admin) return tenantView(view, me);
+  if (section === "audit") return auditView(view, me);
+  return actionsView(view, me);
 }
 
 async function show() {
   if (!session.token) return signInView();
+  asked += 1;
+  const ticket = asked;
   try {
     me ??= await api("GET", "/me");
   } catch (error) {
@@ -97,12 +102,17 @@ async function show() {
     if (link.dataset.section === section) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  // The view loads off-page and replaces the current one only if no newer address was asked for
+  // meanwhile (a quick click or Enter while a list still loads).
+  const view = h("div", { class: "view" });
   try {
-    await route()();
+    await route(view);
   } catch (error) {
     if (error.status === 401) return undefined;
-    replace(main, h("p", { class: "problem", role: "alert" }, error.message));
+    replace(view, h("p", { class: "problem", role: "alert" }, error.message));
   }
+  if (ticket !== asked) return undefined;
+  replace(main, view);
   // Keyboard and screen-reader users land on the new view's heading.
   main.querySelector("h1")?.focus({ preventScroll: true });
   return undefined;

@@ -138,7 +138,7 @@ function createForm(said, tokens, rerender) {
 }
 
 /** #/tenant: the skill switch and the operators. */
-export async function tenantView(main, me) {
+export async function tenantView(view, me) {
   const said = h("p", { class: "status", role: "status" });
   const tokens = h("div", { class: "tokens" });
   const table = h("div");
@@ -152,7 +152,7 @@ export async function tenantView(main, me) {
       h("tbody", {}, items.map((operator) => operatorRow(operator, me, said, tokens, rerender)))));
   };
   await rerender();
-  replace(main, h("h1", { tabindex: "-1" }, "Tenant ", h("code", {}, me.tenant)),
+  replace(view, h("h1", { tabindex: "-1" }, "Tenant ", h("code", {}, me.tenant)),
     skillSection(me),
     h("section", { "aria-labelledby": "operators-title" },
       h("h2", { id: "operators-title" }, "Operators"), said, tokens, table, createForm(said, tokens, rerender)));
