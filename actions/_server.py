@@ -31,23 +31,26 @@ from sanic.response import json as json_response
 from webhooks import (
     ASK_ANSWER_ACTION,
     CALL_ACTION,
+    DEFAULT_REFRESH_INTERVAL,
     DISPATCH_VALIDATOR,
     HELP_ACTION,
+    METRICS_CONTENT_TYPE,
     STOPPED_ACTION,
     Category,
     ConversationLimits,
     Egress,
+    Metrics,
+    Registry,
     Settings,
     Store,
     TenantSnapshot,
+    bearer_token,
     error_body,
     token_matches,
     trust,
 )
 
 from ._dispatch import Dispatch
-from ._metrics import CONTENT_TYPE, Metrics
-from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from ._service import WebhookService
 from ._wire import MAX_BODY_BYTES, BadCall, read_call
 
@@ -93,8 +96,7 @@ class TenantActions(Mapping[str, Callable[..., Any]]):
 
 def _bearer(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, or None."""
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return bearer_token(request.headers.get("authorization"))
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -299,7 +301,7 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
             return response
         server.metrics.refresh_age.set(time.monotonic() - server.registry.refreshed_at)
         server.metrics.definitions.set(server.registry.definitions())
-        return raw(server.metrics.render(), content_type=CONTENT_TYPE)
+        return raw(server.metrics.render(), content_type=METRICS_CONTENT_TYPE)
 
     app.add_route(tenant_webhook, "/tenants/<tenant:str>/webhook", methods=["POST"])
     app.add_route(default_webhook, "/webhook", methods=["POST"])

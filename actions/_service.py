@@ -33,7 +33,9 @@ from webhooks import (
     Egress,
     HTTPStatusError,
     KeyMismatch,
+    Metrics,
     Parameter,
+    Registry,
     Store,
     StoreUnavailable,
     Webhook,
@@ -49,8 +51,6 @@ from webhooks import (
 )
 
 from ._claims import ClaimWorker, conversation_of
-from ._metrics import Metrics
-from ._registry import Registry
 from ._replies import designed_or_text, failure_response, result_response
 
 __all__ = [

@@ -7,9 +7,10 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
-from ._accounts import token_matches
+from ._accounts import bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
+from ._arguments import call_arguments
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
 from ._database import check_database, make_engine, migrate
 from ._definitions import (
@@ -66,6 +67,7 @@ from ._messages import (
     redact,
     reject_json_constant,
 )
+from ._metrics import METRICS_CONTENT_TYPE, Metrics
 from ._naming import (
     ACTION_SLOT,
     ANSWER_SLOT,
@@ -97,7 +99,7 @@ from ._naming import (
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, LastTest, Operator, Tenant, TenantSnapshot, Webhook
-from ._samples import sample_arguments
+from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
@@ -110,6 +112,7 @@ from ._sentences import (
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
+from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
 from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
 from ._urls import check_url
 
@@ -121,6 +124,7 @@ __all__ = [
     "BLOCKED_NETWORKS",
     "CALL_ACTION",
     "CATEGORIES",
+    "DEFAULT_REFRESH_INTERVAL",
     "DISPATCH_FORM",
     "DISPATCH_VALIDATOR",
     "FAILURE_MESSAGES",
@@ -139,6 +143,7 @@ __all__ = [
     "MAX_ID",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
+    "METRICS_CONTENT_TYPE",
     "NAME_PATTERN",
     "NOT_AN_ANSWER_INTENTS",
     "NOT_AN_ANSWER_RESPONSE",
@@ -150,6 +155,7 @@ __all__ = [
     "STOPPED_TEXT",
     "STOP_INTENT",
     "TEST_PREVIEW_CHARS",
+    "TOOL_SHAPES",
     "TRUNCATION_MARK",
     "TYPES",
     "VALUES_SLOT",
@@ -181,10 +187,12 @@ __all__ = [
     "Keyring",
     "KeyringError",
     "LastTest",
+    "Metrics",
     "NotFound",
     "Operator",
     "Parameter",
     "PermissionDenied",
+    "Registry",
     "Settings",
     "Store",
     "StoreError",
@@ -205,7 +213,9 @@ __all__ = [
     "actor_of",
     "allowed_value",
     "ask_overrides",
+    "bearer_token",
     "blocked_reason",
+    "call_arguments",
     "check_database",
     "check_url",
     "choices",
@@ -217,14 +227,17 @@ __all__ = [
     "failure_response_name",
     "generate_key",
     "help_text",
+    "input_schema",
     "intent_of",
     "key_id_of",
     "listen",
     "make_engine",
     "masked_url",
+    "mcp_tool",
     "merge_definition",
     "migrate",
     "open_store",
+    "openai_tool",
     "parse_definition",
     "pattern_problem",
     "question",
@@ -233,9 +246,9 @@ __all__ = [
     "reject_json_constant",
     "result_response",
     "result_slot",
-    "sample_arguments",
     "summary",
     "token_matches",
+    "tools_of",
     "truncated_slot",
     "trust",
     "value_in_request",

@@ -25,15 +25,22 @@ from ._permissions import PERMISSIONS
 from ._records import Operator, Tenant
 from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
 
-__all__ = ["Accounts", "actor_of", "token_matches"]
+__all__ = ["Accounts", "actor_of", "bearer_token", "token_matches"]
 
 TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 ACTION_TOKEN_PREFIX = "wht_"  # noqa: S105 - the same, for tokens Rasa sends to action servers
+TOOLS_TOKEN_PREFIX = "whm_"  # noqa: S105 - the same, for tokens MCP clients send to tools servers
 
 
 def actor_of(operator: Operator) -> str:
     """How an operator is named in the audit log."""
     return f"operator:{operator.id}:{operator.name}"
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def token_matches(token: str, digest: str | None) -> bool:
@@ -121,19 +128,45 @@ class Accounts(StoreBase):
         ``replace``; otherwise :class:`ActionTokenInUse`. Returned once; only its digest is
         stored. Action servers pick it up with the tenant's next version.
         """
-        token = ACTION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        return self._issue_tenant_token(tenant, "action", actor=actor, replace=replace)
+
+    def issue_tools_token(self, tenant: str, *, actor: str, replace: bool = False) -> str:
+        """A new token for the tenant's MCP clients (the tools server's bearer token).
+
+        Like :meth:`issue_action_token`: one per tenant, replaced only with ``replace``,
+        returned once, stored as a digest; tools servers pick it up with the next version.
+        """
+        return self._issue_tenant_token(tenant, "tools", actor=actor, replace=replace)
+
+    def revoke_tools_token(self, tenant: str, *, actor: str) -> bool:
+        """End the tenant's tools token, if it has one: whether there was one."""
         with self._transaction() as session:
             row = self._tenant_row(session, tenant, lock=True)
-            replaced = row.action_token_hash is not None
+            if row.tools_token_hash is None:
+                return False
+            row.tools_token_hash = None
+            row.version += 1
+            self._audit(
+                session, row, actor=actor, action="tools_token.revoke", target=f"tenant:{tenant}"
+            )
+        return True
+
+    def _issue_tenant_token(self, tenant: str, kind: str, *, actor: str, replace: bool) -> str:
+        prefix = ACTION_TOKEN_PREFIX if kind == "action" else TOOLS_TOKEN_PREFIX
+        column = f"{kind}_token_hash"
+        token = prefix + secrets.token_urlsafe(32)
+        with self._transaction() as session:
+            row = self._tenant_row(session, tenant, lock=True)
+            replaced = getattr(row, column) is not None
             if replaced and not replace:
-                raise ActionTokenInUse(tenant)
-            row.action_token_hash = hash_token(token)
+                raise ActionTokenInUse(tenant, kind=f"{kind} token")
+            setattr(row, column, hash_token(token))
             row.version += 1
             self._audit(
                 session,
                 row,
                 actor=actor,
-                action="action_token.issue",
+                action=f"{kind}_token.issue",
                 target=f"tenant:{tenant}",
                 after={"replaced": replaced},
             )

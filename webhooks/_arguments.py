@@ -1,7 +1,7 @@
-"""Sample values for a Test: an operator's stand-ins for what a conversation would collect.
+"""Arguments given at once, as JSON: an operator's sample values for a Test, an agent's tool call.
 
 Each value goes through :func:`~webhooks._types.convert_for`, the very rule a user's answer
-goes through, so a Test shows what the webhook gets from a real call: ``"42"`` for an integer
+goes through, so the webhook gets what a conversation would send: ``"42"`` for an integer
 parameter is the integer 42 here as in a conversation, and a value the bot would re-ask for is
 refused with the sentence the user would read.
 """
@@ -14,20 +14,20 @@ from ._definitions import Parameter
 from ._exceptions import FieldError, InvalidDefinition
 from ._types import BadValue, Value, convert_for
 
-__all__ = ["sample_arguments"]
+__all__ = ["call_arguments"]
 
 # What JSON gives for a string, number or boolean (bool is an int, and allowed).
 _SCALARS = (str, int, float)
 
 
-def sample_arguments(
-    parameters: Sequence[Parameter], values: Mapping[str, object]
+def call_arguments(
+    parameters: Sequence[Parameter], values: Mapping[str, object], *, at: str = "values"
 ) -> dict[str, Value]:
     """The arguments a call would send for ``values`` (parameter name -> JSON string, number
     or boolean), in the parameters' order.
 
     Every required parameter needs a value. Raises :class:`InvalidDefinition` listing every
-    problem at ``values.<name>``: ``unknown_field`` for a name no parameter has, ``invalid``
+    problem at ``<at>.<name>``: ``unknown_field`` for a name no parameter has, ``invalid``
     for a value that does not convert (its message is the sentence the user would read), and
     ``required`` for a required parameter left out.
     """
@@ -35,7 +35,7 @@ def sample_arguments(
     converted: dict[str, Value] = {}
     errors: list[FieldError] = []
     for name, raw in values.items():
-        field = f"values.{name}"
+        field = f"{at}.{name}"
         parameter = known.get(name)
         if parameter is None:
             errors.append(FieldError(field, "no parameter has this name", "unknown_field"))
@@ -47,7 +47,7 @@ def sample_arguments(
             except BadValue as exc:
                 errors.append(FieldError(field, str(exc)))
     errors += [
-        FieldError(f"values.{parameter.name}", "this parameter is required", "required")
+        FieldError(f"{at}.{parameter.name}", "this parameter is required", "required")
         for parameter in parameters
         if parameter.required and parameter.name not in values
     ]

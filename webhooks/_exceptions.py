@@ -141,16 +141,19 @@ class AlreadyExists(StoreError):
 
 
 class ActionTokenInUse(AlreadyExists):
-    """The tenant has an action token, which Rasa may be sending: replacing it needs consent."""
+    """The tenant has an action (or tools) token, which Rasa (or an MCP client) may be sending:
+    replacing it needs consent."""
 
-    def __init__(self, tenant: str) -> None:
+    def __init__(self, tenant: str, *, kind: str = "action token") -> None:
+        rasa = kind == "action token"
+        who, where = ("Rasa", "its endpoints.yml has") if rasa else ("MCP client", "it is given")
         StoreError.__init__(
             self,
-            f"tenant {tenant!r} already has an action token: a new one makes every Rasa that "
-            "sends the current one fail with 401 until its endpoints.yml has the new one "
-            "(pass --replace to replace it)",
+            f"tenant {tenant!r} already has {'an' if rasa else 'a'} {kind}: a new one makes "
+            f"every {who} that sends the current one fail with 401 until {where} the new one "
+            '(pass --replace, or "replace": true through the admin API, to replace it)',
         )
-        self.kind = "action token"
+        self.kind = kind
         self.key = tenant
         self.tenant = tenant
 

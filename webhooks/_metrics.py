@@ -1,13 +1,14 @@
-"""The action server's Prometheus metrics, in a registry of its own (not the global one)."""
+"""A server's Prometheus metrics (the action server's, the tools server's), in a registry of its
+own (not the global one)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["METRICS_CONTENT_TYPE", "Metrics"]
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:
@@ -17,7 +18,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.calls = Counter(
             "webhook_calls",
-            "Webhook action runs by tenant, action and outcome (ok or a failure category).",
+            "Webhook calls (action runs, tool calls) by tenant, action and outcome (ok or a "
+            "failure category).",
             ["tenant", "action", "outcome"],
             registry=self.registry,
         )
@@ -30,7 +32,7 @@ class Metrics:
         )
         self.definitions = Gauge(
             "webhook_definitions",
-            "Webhook definitions in this action server's cache.",
+            "Webhook definitions in this server's cache.",
             registry=self.registry,
         )
         self.refresh_age = Gauge(

@@ -106,9 +106,11 @@ class AuditEntry:
 class TenantSnapshot:
     """Everything an action server needs about one tenant, read in one go.
 
-    ``action_token_hash`` is the SHA-256 of the token Rasa must present (None: none issued).
+    ``action_token_hash`` is the SHA-256 of the token Rasa must present, ``tools_token_hash``
+    that of the token MCP clients must present (None: none issued).
     """
 
     tenant: Tenant
     action_token_hash: str | None = field(repr=False)
+    tools_token_hash: str | None = field(default=None, repr=False)
     webhooks: dict[str, Webhook]

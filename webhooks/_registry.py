@@ -1,4 +1,5 @@
-"""The action server's cache of the store: every tenant's definitions, kept fresh by polling.
+"""A server's cache of the store (the action server's, the tools server's): every tenant's
+definitions, kept fresh by polling.
 
 The database is the source of truth. At start the registry reads everything once; then every
 ``interval`` it reads the store's change mark (one aggregate: the number of tenants and the sum
@@ -16,11 +17,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from webhooks import Store, TenantSnapshot
+from ._records import TenantSnapshot
+from ._store import Store
 
 __all__ = ["DEFAULT_REFRESH_INTERVAL", "Registry"]
 
-logger = logging.getLogger("actions.registry")
+logger = logging.getLogger("webhooks.registry")
 
 #: Seconds between version checks; changes are live within about this long.
 DEFAULT_REFRESH_INTERVAL = 0.25

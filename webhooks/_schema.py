@@ -68,6 +68,8 @@ class Tenant(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # SHA-256 of the token Rasa's action_endpoint sends; None until one is issued.
     action_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # SHA-256 of the token MCP clients send to the tools server; None until one is issued.
+    tools_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

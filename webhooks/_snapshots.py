@@ -61,6 +61,7 @@ class Snapshots(StoreBase):
                 db.Tenant.version,
                 db.Tenant.created_at,
                 db.Tenant.action_token_hash,
+                db.Tenant.tools_token_hash,
             )
             if tenants is not None:
                 query = query.where(db.Tenant.name.in_(list(tenants)))
@@ -115,6 +116,7 @@ class Snapshots(StoreBase):
                         created_at=utc(row.created_at),
                     ),
                     action_token_hash=row.action_token_hash,
+                    tools_token_hash=row.tools_token_hash,
                     webhooks={},
                 )
             for (

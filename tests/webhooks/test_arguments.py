@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks import BadValue, InvalidDefinition, Parameter, convert_for, sample_arguments
+from webhooks import BadValue, InvalidDefinition, Parameter, call_arguments, convert_for
 
 ORDER = Parameter(name="order_id", type="integer", description="the order")
 CITY = Parameter(name="city", type="string", description="the city", values=["Berlin", "Lisbon"])
@@ -15,12 +15,12 @@ PARAMETERS = (ORDER, CITY, GIFT, WEIGHT)
 
 def problems(values: dict[str, object]) -> list[tuple[str, str, str]]:
     with pytest.raises(InvalidDefinition) as caught:
-        sample_arguments(PARAMETERS, values)
+        call_arguments(PARAMETERS, values)
     return [(e.field, e.code, e.message) for e in caught.value.errors]
 
 
 def test_values_convert_as_answers_do_and_come_in_the_parameters_order() -> None:
-    arguments = sample_arguments(
+    arguments = call_arguments(
         PARAMETERS, {"weight": "2.5", "city": "lisbon", "order_id": "#4521", "gift": "yes"}
     )
     assert arguments == {"order_id": 4521, "city": "Lisbon", "gift": True, "weight": 2.5}
@@ -28,14 +28,14 @@ def test_values_convert_as_answers_do_and_come_in_the_parameters_order() -> None
 
 
 def test_optional_parameters_left_out_are_not_sent() -> None:
-    assert sample_arguments(PARAMETERS, {"order_id": 7, "city": "Berlin"}) == {
+    assert call_arguments(PARAMETERS, {"order_id": 7, "city": "Berlin"}) == {
         "order_id": 7,
         "city": "Berlin",
     }
 
 
 def test_no_parameters_and_no_values_is_no_arguments() -> None:
-    assert sample_arguments((), {}) == {}
+    assert call_arguments((), {}) == {}
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from actions._registry import Registry
-from webhooks import Store, TenantSnapshot
+from webhooks import Registry, Store, TenantSnapshot
 
 
 def test_a_refresh_that_fails_half_way_is_done_again(

@@ -1,0 +1,164 @@
+"""A real tools server (``python -m tools serve``) on SQLite and on PostgreSQL, a real HTTPS
+webhook (trustme CA), and the ``mcp`` SDK's own client over streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mcp.types as types
+import pytest
+import trustme
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.session import RequestResponder
+
+from tests.actions.conftest import ThreadedWebhook
+from tests.conftest import database_for
+from tests.servers import start_server, stop
+from webhooks import Keyring, NotFound, Store, generate_key, make_engine, migrate
+
+CANARY = "canary-7d21b4-tools-header-value"
+METRICS_TOKEN = "metrics-" + "t" * 24
+
+
+@dataclass
+class ToolsEnv:
+    base_url: str
+    store: Store
+    token: str
+    webhook: ThreadedWebhook
+    log_path: Path
+    database_url: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def url(self, tenant: str = "acme", base_url: str | None = None) -> str:
+        return f"{base_url or self.base_url}/tenants/{tenant}/mcp"
+
+    def definition(self, name: str, path: str = "/echo", **changes: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": name,
+            "description": "Look up the status of an order",
+            "url": self.webhook.url(path),
+            "parameters": [
+                {"name": "order_id", "type": "integer", "description": "your order number"}
+            ],
+            "headers": {"X-Api-Key": CANARY},
+            "timeout": 2,
+        }
+        data.update(changes)
+        return data
+
+    def put(self, name: str, **changes: Any) -> None:
+        """Create or replace ``name`` in tenant acme and wait until the server has it."""
+        with contextlib.suppress(NotFound):
+            self.store.delete_webhook("acme", name, actor="test")
+        self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
+        self.wait_refreshed()
+
+    def wait_refreshed(self, base_url: str | None = None) -> None:
+        version = sum(self.store.versions().values())
+        health = (base_url or self.base_url) + "/health"
+        deadline = time.monotonic() + 10
+        while httpx.get(health).json()["version"] < version:
+            assert time.monotonic() < deadline, "the tools server did not pick up the change"
+            time.sleep(0.02)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def tools_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ToolsEnv]:
+    tmp = tmp_path_factory.mktemp("tools")
+    databases = database_for(request.param, tmp, request)
+    database_url = next(databases)
+    key = generate_key()
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    for tenant in ("acme", "globex"):
+        store.create_tenant(tenant, actor="test")
+        store.set_skill(tenant, True, actor="test")
+    token = store.issue_tools_token("acme", actor="test")
+    ca = trustme.CA()
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    webhook = ThreadedWebhook(ca)
+    log_path = tmp / "tools.log"
+    env = {
+        "DATABASE_URL": database_url,
+        "WEBHOOKS_KEYS": key,
+        # The test-only allowance for the local HTTPS server; loopback stays blocked otherwise.
+        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+        "WEBHOOKS_CA_FILE": str(ca_file),
+        "WEBHOOKS_REFRESH_INTERVAL": "0.1",
+        "WEBHOOKS_LOG_LEVEL": "DEBUG",
+        "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    process, base_url = start_server("tools", env, log_path)
+    tools = ToolsEnv(base_url, store, token, webhook, log_path, database_url, env, [process])
+    try:
+        yield tools
+    finally:
+        for process in tools.processes:
+            stop(process)
+        webhook.stop()
+        engine.dispose()
+        next(databases, None)
+
+
+class Client:
+    """An MCP client session with the notifications it heard."""
+
+    def __init__(self, session: ClientSession, heard: list[str], session_id: Any) -> None:
+        self.session = session
+        self.heard = heard
+        self._session_id = session_id
+
+    @property
+    def session_id(self) -> str:
+        value: str = self._session_id()
+        return value
+
+    async def heard_list_changed(self, within: float) -> float:
+        """Seconds until ``notifications/tools/list_changed`` arrived (fails after ``within``)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while "notifications/tools/list_changed" not in self.heard:
+            if loop.time() - started > within:
+                raise AssertionError(f"no list_changed within {within} s; heard {self.heard}")
+            await asyncio.sleep(0.01)
+        return loop.time() - started
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str, token: str | None) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP to ``url``, initialized."""
+    heard: list[str] = []
+
+    async def hear(
+        message: RequestResponder[types.ServerRequest, types.ClientResult]
+        | types.ServerNotification
+        | Exception,
+    ) -> None:
+        if isinstance(message, types.ServerNotification):
+            heard.append(message.root.method)
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=300)) as http,
+        streamable_http_client(url, http_client=http) as (read, write, session_id),
+        ClientSession(read, write, message_handler=hear) as session,
+    ):
+        await session.initialize()
+        yield Client(session, heard, session_id)

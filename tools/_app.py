@@ -1,0 +1,367 @@
+"""The tools server: MCP's streamable HTTP at ``/tenants/<tenant>/mcp``, on Starlette.
+
+The SDK's session manager runs stateless: any replica serves any request. Sessions are ours
+(:mod:`tools._sessions`): an ``initialize`` gets a new ``Mcp-Session-Id``, later requests must
+bring one the tenant's current token signed, and the session's calls are counted in the store,
+so the limit holds across replicas. A session's ``GET`` stream hears
+``notifications/tools/list_changed`` when the tenant's tools change (the registry polls the
+store) and ends when its token is replaced or revoked. Routes also: ``GET /health`` and
+``GET /metrics`` (``WEBHOOKS_METRICS_TOKEN``). Errors are JSON in the admin API's envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import mcp.types as types
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from webhooks import (
+    DEFAULT_REFRESH_INTERVAL,
+    METRICS_CONTENT_TYPE,
+    Category,
+    ConversationLimits,
+    Egress,
+    Metrics,
+    Registry,
+    Settings,
+    Store,
+    TenantSnapshot,
+    bearer_token,
+    error_body,
+    mcp_tool,
+    token_matches,
+    trust,
+)
+
+from ._service import ToolService, snapshot_tools
+from ._sessions import new_session, session_valid
+
+__all__ = ["ToolsServer", "build", "create_app"]
+
+logger = logging.getLogger("tools")
+
+#: The largest request body read: a tool call's arguments are a few scalars.
+MAX_BODY_BYTES = 256 * 1024
+#: Seconds between keep-alive comments on a session's notification stream.
+PING_SECONDS = 15
+#: Where a request's tenant and session wait for the MCP handlers (an ASGI scope extension).
+CALLER = "webhooks.caller"
+
+_LIST_CHANGED = types.JSONRPCNotification(
+    jsonrpc="2.0", method="notifications/tools/list_changed"
+).model_dump_json(exclude_none=True)
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+class _McpServer(Server[Any, Request]):
+    """The SDK's low-level server, saying that tool lists change (its stateless mode asks
+    for the options without any)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True),
+            experimental_capabilities,
+        )
+
+
+class ToolsServer:
+    """The registry, the MCP server and the open notification streams of one process."""
+
+    def __init__(
+        self,
+        store: Store,
+        egress: Egress,
+        *,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        metrics_token: str | None = None,
+    ) -> None:
+        self.metrics = Metrics()
+        self.egress = egress
+        self.metrics_token = metrics_token
+        self.registry = Registry(store, interval=refresh_interval, listener=self._changed)
+        self.service = ToolService(
+            store=store,
+            registry=self.registry,
+            egress=egress,
+            limits=ConversationLimits(store.engine),
+            metrics=self.metrics,
+        )
+        # What each tenant's clients were told: a digest of its tools, and its token's digest.
+        self._told: dict[str, tuple[bytes, str | None]] = {}
+        # The open notification streams by tenant: None in a queue ends its stream.
+        self._streams: dict[str, set[asyncio.Queue[str | None]]] = {}
+        self.mcp = _McpServer("webhook-actions", instructions=_INSTRUCTIONS)
+        self.mcp.request_handlers[types.ListToolsRequest] = self._list_tools
+        self.mcp.request_handlers[types.CallToolRequest] = self._call_tool
+        self.sessions = StreamableHTTPSessionManager(
+            app=self.mcp, json_response=True, stateless=True
+        )
+
+    # -- what changed, told to the open streams ------------------------------------------------
+
+    def _changed(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
+        self.service.forget(tenant)
+        tools = json.dumps([mcp_tool(w) for w in snapshot_tools(snapshot)], sort_keys=True)
+        token = snapshot.tools_token_hash if snapshot is not None else None
+        now = (hashlib.sha256(tools.encode()).digest(), token)
+        before = self._told.get(tenant, now)
+        self._told[tenant] = now
+        streams = self._streams.get(tenant, ())
+        if now[1] != before[1]:  # a new token, or none: the old one's sessions are over
+            for queue in streams:
+                queue.put_nowait(None)
+        elif now[0] != before[0]:
+            for queue in streams:
+                queue.put_nowait(_LIST_CHANGED)
+
+    async def _notifications(self, tenant: str) -> AsyncIterator[dict[str, str]]:
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        streams = self._streams.setdefault(tenant, set())
+        streams.add(queue)
+        try:
+            while (message := await queue.get()) is not None:
+                yield {"event": "message", "data": message}
+        finally:
+            streams.discard(queue)
+
+    # -- the MCP handlers ------------------------------------------------------------------
+
+    def _caller(self) -> tuple[str, str]:
+        request = self.mcp.request_context.request
+        assert request is not None  # always over HTTP here
+        caller: tuple[str, str] = request.scope[CALLER]
+        return caller
+
+    async def _list_tools(self, request: types.ListToolsRequest) -> types.ServerResult:
+        tenant, _ = self._caller()
+        return types.ServerResult(types.ListToolsResult(tools=self.service.tools(tenant)))
+
+    async def _call_tool(self, request: types.CallToolRequest) -> types.ServerResult:
+        tenant, session = self._caller()
+        params = request.params
+        try:
+            result = await self.service.call(tenant, session, params.name, params.arguments)
+        except Exception as exc:  # the SDK would send the exception's text; say nothing of it
+            logger.error(
+                "unexpected %s in tool %s of tenant %s", type(exc).__name__, params.name, tenant
+            )
+            result = types.CallToolResult(
+                content=[types.TextContent(type="text", text=Category.UNAVAILABLE.sentence)],
+                isError=True,
+            )
+        return types.ServerResult(result)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def serve_mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/tenants/<tenant>/mcp``: the token and the session checked, then the SDK."""
+        request = Request(scope, receive)
+        tenant: str = scope["path_params"]["tenant"]
+        snapshot = self.registry.get(tenant)
+        digest = snapshot.tools_token_hash if snapshot is not None else None
+        token = bearer_token(request.headers.get("authorization"))
+        if digest is None or token is None or not token_matches(token, digest):
+            response: Response = _error(
+                401,
+                "unauthenticated",
+                "unknown tenant or bad token",
+                **{"WWW-Authenticate": "Bearer"},
+            )
+            return await response(scope, receive, send)
+        session = request.headers.get(MCP_SESSION_ID_HEADER)
+        if session is not None and not session_valid(session, tenant, digest):
+            response = _error(
+                404, "session_not_found", "unknown or ended session: initialize a new one"
+            )
+            return await response(scope, receive, send)
+        if request.method == "GET":
+            if session is None:
+                response = _error(
+                    400, "missing_session", f"send the {MCP_SESSION_ID_HEADER} header"
+                )
+            else:
+                response = EventSourceResponse(self._notifications(tenant), ping=PING_SECONDS)
+            return await response(scope, receive, send)
+        if request.method == "DELETE":
+            # A session is a signed id: nothing to end here. It ends with the token.
+            response = _error(
+                405, "method_not_allowed", "sessions end with the token", Allow="GET, POST"
+            )
+            return await response(scope, receive, send)
+        body = await _body(request)
+        if body is None:
+            response = _error(
+                413, "too_large", f"a request body has at most {MAX_BODY_BYTES} bytes"
+            )
+            return await response(scope, receive, send)
+        if session is None:
+            if not _initializes(body):
+                response = _error(
+                    400, "missing_session", "initialize first, then send its session id"
+                )
+                return await response(scope, receive, send)
+            session = new_session(tenant, digest)
+            send = _with_header(send, MCP_SESSION_ID_HEADER, session)
+        scope[CALLER] = (tenant, session)
+        await self.sessions.handle_request(scope, _replay(body, receive), send)
+        return None
+
+
+_INSTRUCTIONS = (
+    "Each tool calls one of the operator's HTTPS services and returns what it answered "
+    "(structuredContent.data; response_text when the answer is not JSON). A session may make "
+    "at most 10 calls."
+)
+
+
+async def _body(request: Request) -> bytes | None:
+    """The request's body, or None past :data:`MAX_BODY_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _initializes(body: bytes) -> bool:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "initialize"
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for the SDK: the body read already, then what the client sends next (its
+    disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def _with_header(send: Send, name: str, value: str) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", []), (name.encode("latin-1"), value.encode("ascii"))]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
+class _Asgi:
+    """An ASGI app for a Starlette route (a plain function would be served request-response)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class _Guarded:
+    """Answers an unexpected exception with the JSON envelope and logs its type only: its text
+    could carry a request's content (Starlette's own handler re-raises it for the server to
+    log in full)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            logger.error("unexpected %s while serving %s", type(exc).__name__, scope.get("path"))
+            if scope["type"] == "http" and not started:
+                response = _error(500, "internal_error", "internal error; see the tools server log")
+                await response(scope, receive, send)
+
+
+def create_app(server: ToolsServer) -> _Guarded:
+    """The Starlette application serving ``server``."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": server.registry.version()})
+
+    async def metrics(request: Request) -> Response:
+        if server.metrics_token is None:
+            return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
+        token = bearer_token(request.headers.get("authorization")) or ""
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), server.metrics_token.encode()):
+            return _error(
+                401, "unauthenticated", "send Authorization: Bearer <metrics token>",
+                **{"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
+        server.metrics.definitions.set(server.registry.definitions())
+        return Response(server.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        refresh = asyncio.create_task(server.registry.run())
+        try:
+            async with server.sessions.run():
+                yield
+        finally:
+            refresh.cancel()
+            await server.egress.aclose()
+
+    routes = [
+        Route("/tenants/{tenant}/mcp", _Asgi(server.serve_mcp), methods=["GET", "POST", "DELETE"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return _Guarded(Starlette(routes=routes, lifespan=lifespan))
+
+
+def build(settings: Settings, store: Store) -> ToolsServer:
+    """A tools server for ``settings``: the egress with the deployment's allowance and CA."""
+    context = trust(settings.ca_file)
+    server = ToolsServer(
+        store,
+        Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
+        refresh_interval=settings.refresh_interval,
+        metrics_token=settings.metrics_token,
+    )
+    server.registry.load()
+    return server

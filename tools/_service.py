@@ -1,0 +1,210 @@
+"""Listing and calling a tenant's tools: the rules of a conversation, in MCP's words.
+
+A call converts its arguments as a form converts a user's answers, counts itself against the
+session's limit in the store, and goes out through the core's guarded egress with the
+definition's settings. Every failure is a tool result with ``isError`` and the bot's polite
+sentence; nothing of a header, an argument or an exception's text is said or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import mcp.types as types
+
+from webhooks import (
+    FAILURE_MESSAGES,
+    CallFailed,
+    Category,
+    ConversationLimitReached,
+    ConversationLimits,
+    Egress,
+    HTTPStatusError,
+    InvalidDefinition,
+    KeyMismatch,
+    Metrics,
+    Registry,
+    Store,
+    StoreUnavailable,
+    TenantSnapshot,
+    Webhook,
+    WebhookRequest,
+    call_arguments,
+    mcp_tool,
+    redact,
+    tools_of,
+)
+
+from ._sessions import session_key
+
+__all__ = ["ToolService", "snapshot_tools"]
+
+logger = logging.getLogger("tools.calls")
+
+#: The metrics' label for a tool name that is not stored: a name only a client sent would
+#: otherwise make a new series per name.
+UNKNOWN_TOOL = "(unknown)"
+
+
+def snapshot_tools(snapshot: TenantSnapshot | None) -> list[Webhook]:
+    """The tools of a cached tenant (none for a tenant not known)."""
+    if snapshot is None:
+        return []
+    return tools_of(snapshot.webhooks.values(), skill_enabled=snapshot.tenant.skill_enabled)
+
+
+def _failure(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
+
+
+def _without_secrets(data: Any, secrets: Iterable[str]) -> tuple[Any, str]:
+    """The answer and its text without the definition's header values: an endpoint that echoes
+    its request must not hand a stored secret to an agent (or to whoever steers it)."""
+    text = json.dumps(data, ensure_ascii=False)
+    clean = redact(text, secrets)
+    if clean == text:
+        return data, text
+    try:
+        return json.loads(clean), clean
+    except ValueError:  # a secret written as a bare JSON number: the text is what is left
+        return {"response_text": clean}, clean
+
+
+class ToolService:
+    """The tools of every tenant of this server, and their calls."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        egress: Egress,
+        limits: ConversationLimits,
+        metrics: Metrics,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.egress = egress
+        self.limits = limits
+        self.metrics = metrics
+        # Decrypted header values by definition, in memory only (Fernet costs more than the
+        # rest of a call); a refreshed definition is a new object, decrypted afresh.
+        self._headers: dict[tuple[str, str], tuple[Webhook, Mapping[str, str]]] = {}
+
+    def tools(self, tenant: str) -> list[types.Tool]:
+        return [
+            types.Tool.model_validate(mcp_tool(w))
+            for w in snapshot_tools(self.registry.get(tenant))
+        ]
+
+    def forget(self, tenant: str) -> None:
+        """Drop the decrypted headers of ``tenant``'s definitions (they changed or are gone)."""
+        for key in [key for key in self._headers if key[0] == tenant]:
+            del self._headers[key]
+
+    def _headers_for(self, webhook: Webhook) -> Mapping[str, str]:
+        key = (webhook.tenant, webhook.name)
+        cached = self._headers.get(key)
+        if cached is not None and cached[0] is webhook:
+            return cached[1]
+        headers = MappingProxyType(self.store.headers_for(webhook))
+        self._headers[key] = (webhook, headers)
+        return headers
+
+    def _usable(self, tenant: str, name: str) -> Webhook | Category:
+        snapshot = self.registry.get(tenant)
+        if snapshot is None or not snapshot.tenant.skill_enabled:
+            return Category.DISABLED
+        webhook = snapshot.webhooks.get(name)
+        if webhook is None:
+            return Category.NOT_CONFIGURED
+        return webhook if webhook.enabled else Category.DISABLED
+
+    def _refuse(
+        self, tenant: str, name: str, category: str, *, status: int | None = None,
+        elapsed: float = 0.0,
+    ) -> types.CallToolResult:  # fmt: skip
+        snapshot = self.registry.get(tenant)
+        stored = snapshot is not None and name in snapshot.webhooks
+        self.metrics.record(tenant, name if stored else UNKNOWN_TOOL, category, elapsed)
+        self._log(tenant, name if stored else UNKNOWN_TOOL, category, status, elapsed, False)
+        return _failure(FAILURE_MESSAGES[category])
+
+    @staticmethod
+    def _log(
+        tenant: str, tool: str, category: str, status: int | None, elapsed: float, truncated: bool
+    ) -> None:
+        logger.info(
+            "tool_call tenant=%s tool=%s status=%s category=%s elapsed_ms=%.1f truncated=%s",
+            tenant,
+            tool,
+            status if status is not None else "-",
+            category,
+            elapsed * 1000,
+            truncated,
+        )
+
+    async def call(
+        self, tenant: str, session: str, name: str, arguments: Mapping[str, Any] | None
+    ) -> types.CallToolResult:
+        """Call tool ``name`` of ``tenant`` for MCP session ``session``."""
+        webhook = self._usable(tenant, name)
+        if not isinstance(webhook, Webhook):
+            return self._refuse(tenant, name, webhook)
+        # null stands for "not given" (OpenAI's strict tools send it for optional parameters).
+        given = {key: value for key, value in (arguments or {}).items() if value is not None}
+        try:
+            values = call_arguments(webhook.parameters, given, at="arguments")
+        except InvalidDefinition as exc:
+            self._log(tenant, name, "invalid_arguments", None, 0.0, False)
+            problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
+            return _failure(f"The arguments were not accepted: {problems}")
+        try:
+            request = WebhookRequest(
+                url=webhook.url,
+                method=webhook.method,
+                timeout=webhook.timeout,
+                headers=self._headers_for(webhook),
+                arguments=values,
+            )
+        except (KeyMismatch, ValueError) as exc:
+            logger.error(
+                "cannot build the request: tenant=%s tool=%s (%s); answered as unavailable",
+                tenant,
+                name,
+                type(exc).__name__,
+            )
+            return self._refuse(tenant, name, Category.UNAVAILABLE)
+        try:
+            await asyncio.to_thread(self.limits.claim, tenant, session_key(session))
+        except ConversationLimitReached:
+            return self._refuse(tenant, name, Category.RATE_LIMITED)
+        except StoreUnavailable as exc:
+            logger.warning(
+                "cannot count the call: tenant=%s tool=%s (%s); answered as unavailable",
+                tenant,
+                name,
+                type(exc).__name__,
+            )
+            return self._refuse(tenant, name, Category.UNAVAILABLE)
+
+        started = time.perf_counter()
+        try:
+            result = await self.egress.call(request, share=tenant)
+        except CallFailed as exc:
+            status = exc.status if isinstance(exc, HTTPStatusError) else None
+            elapsed = time.perf_counter() - started
+            return self._refuse(tenant, name, exc.category, status=status, elapsed=elapsed)
+        self.metrics.record(tenant, name, "ok", result.elapsed)
+        self._log(tenant, name, "ok", result.status, result.elapsed, result.truncated)
+        data, text = _without_secrets(result.data, request.headers.values())
+        structured = {"status": result.status, "data": data, "truncated": result.truncated}
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structuredContent=structured
+        )
