@@ -81,6 +81,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace the tenant's current token (every Rasa sending it then gets 401)",
     )
+    tools_token = tenant.add_parser(
+        "tools-token", help="issue the token MCP clients send to the tools server (printed once)"
+    )
+    tools_token.add_argument("name")
+    tools_token.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the tenant's current token (its MCP clients then get 401)",
+    )
+    revoke_tools = tenant.add_parser(
+        "revoke-tools-token", help="revoke the tenant's tools token (its MCP sessions end)"
+    )
+    revoke_tools.add_argument("name")
 
     skill = commands.add_parser("skill", help="switch the webhook skill of a tenant")
     skill.add_argument("action", choices=["enable", "disable"])
@@ -236,6 +249,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "tenant" and args.action == "action-token":
         token = store.issue_action_token(args.name, actor=CLI_ACTOR, replace=args.replace)
         _emit(args, {"tenant": args.name, "action_token": token}, token)
+    elif args.command == "tenant" and args.action == "tools-token":
+        token = store.issue_tools_token(args.name, actor=CLI_ACTOR, replace=args.replace)
+        _emit(args, {"tenant": args.name, "tools_token": token}, token)
+    elif args.command == "tenant" and args.action == "revoke-tools-token":
+        revoked = store.revoke_tools_token(args.name, actor=CLI_ACTOR)
+        text = "tools token revoked" if revoked else f"{args.name} had no tools token"
+        _emit(args, {"tenant": args.name, "revoked": revoked}, text)
     elif args.command == "tenant":
         tenants = store.list_tenants()
         _emit(

@@ -26,6 +26,7 @@ from webhooks import (
     MANAGE,
     MAX_ID,
     READ,
+    TOOL_SHAPES,
     CallFailed,
     ConnectionFailed,
     DestinationBlocked,
@@ -37,10 +38,13 @@ from webhooks import (
     Store,
     Tenant,
     Unauthenticated,
+    Webhook,
     WebhookTimeout,
     actor_of,
+    bearer_token,
+    call_arguments,
     reject_json_constant,
-    sample_arguments,
+    tools_of,
 )
 from webhooks import LastTest as StoredTest
 
@@ -61,6 +65,10 @@ from ._schemas import (
     SkillOut,
     TestIn,
     TestOut,
+    ToolList,
+    ToolsToken,
+    ToolsTokenIn,
+    ToolsTokenRevoked,
     WebhookList,
     WebhookOut,
 )
@@ -126,10 +134,10 @@ class AdminApi:
         header: str = request.headers.get("authorization") or ""
         if not header:
             raise Unauthenticated("no API token: send the header Authorization: Bearer <token>")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(header)
+        if token is None:
             raise Unauthenticated("the Authorization header must be: Bearer <token>")
-        return token.strip()
+        return token
 
     async def operator(self, request: Request) -> Operator:
         return await self._call(self.store.authenticate, self._token(request))
@@ -218,7 +226,7 @@ class AdminApi:
         wanted: TestIn = _model(TestIn, _body(request)) if request.body else TestIn()
         webhook = await self._call(self.store.get_webhook, operator.tenant, name)
         arguments = (
-            {} if wanted.values is None else sample_arguments(webhook.parameters, wanted.values)
+            {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
         )
         headers = self.store.headers_for(webhook)
         try:
@@ -312,6 +320,40 @@ class AdminApi:
             actor=actor_of(operator),
         )
         return _out(OperatorOut.of(changed))
+
+    async def list_tools(self, request: Request) -> HTTPResponse:
+        operator = await self.allowed(request, READ)
+        shape = request.args.get("shape", "mcp")
+        if shape not in TOOL_SHAPES:
+            raise ApiError(422, "invalid", "shape must be mcp or openai", field="shape")
+
+        def read() -> list[Webhook]:
+            tenant = self.store.get_tenant(operator.tenant)
+            webhooks = self.store.list_webhooks(operator.tenant)
+            return tools_of(webhooks, skill_enabled=tenant.skill_enabled)
+
+        tools = [TOOL_SHAPES[shape](webhook) for webhook in await self._call(read)]
+        return _out(ToolList(shape=shape, tools=tools))
+
+    async def issue_tools_token(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        wanted: ToolsTokenIn = (
+            _model(ToolsTokenIn, _body(request)) if request.body else ToolsTokenIn()
+        )
+        token = await self._call(
+            self.store.issue_tools_token,
+            operator.tenant,
+            actor=actor_of(operator),
+            replace=wanted.replace,
+        )
+        return _out(ToolsToken(tenant=operator.tenant, token=token), status=201)
+
+    async def revoke_tools_token(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        revoked = await self._call(
+            self.store.revoke_tools_token, operator.tenant, actor=actor_of(operator)
+        )
+        return _out(ToolsTokenRevoked(revoked=revoked))
 
     async def audit(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, READ)

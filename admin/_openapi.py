@@ -30,6 +30,10 @@ from ._schemas import (
     SkillOut,
     TestIn,
     TestOut,
+    ToolList,
+    ToolsToken,
+    ToolsTokenIn,
+    ToolsTokenRevoked,
     WebhookList,
     WebhookOut,
 )
@@ -102,6 +106,10 @@ def _components() -> dict[str, Any]:
         (PermissionsIn, "validation"),
         (OperatorIn, "validation"),
         (TestIn, "validation"),
+        (ToolsTokenIn, "validation"),
+        (ToolList, "serialization"),
+        (ToolsToken, "serialization"),
+        (ToolsTokenRevoked, "serialization"),
         (WebhookOut, "serialization"),
         (WebhookList, "serialization"),
         (TestOut, "serialization"),
@@ -158,6 +166,14 @@ _AUDIT_QUERY = [
         "in": "query",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     },
+]
+_SHAPE_QUERY = [
+    {
+        "name": "shape",
+        "in": "query",
+        "description": "mcp (the default): MCP's tools/list items; openai: function tools",
+        "schema": {"type": "string", "enum": ["mcp", "openai"], "default": "mcp"},
+    }
 ]
 _READ, _MANAGE, _ADMIN = "webhooks:read", "webhooks:manage", "tenant admin"
 _ANY = "any operator's token"
@@ -235,6 +251,18 @@ ROUTES: tuple[Route, ...] = (
         "Set an operator's webhook permissions", _ADMIN,
         _ok("200", "OperatorOut", "the operator")
         | _error_responses("400", *_AUTH, "404", "413", "422"), body="PermissionsIn")),
+    Route("GET", "/tools", "list_tools", _operation(
+        "The tenant's actions as tools for LLM clients (enabled ones, while the skill is on)",
+        _READ, _ok("200", "ToolList", "the tools") | _error_responses(*_AUTH, "422"))
+        | {"parameters": _SHAPE_QUERY}),
+    Route("POST", "/tools-token", "issue_tools_token", _operation(
+        "Issue the tenant's token for MCP clients of the tools server (shown once)", _ADMIN,
+        _ok("201", "ToolsToken", "the new token")
+        | _error_responses("400", *_AUTH, "409", "413", "422"),
+        body="ToolsTokenIn", body_required=False)),
+    Route("DELETE", "/tools-token", "revoke_tools_token", _operation(
+        "Revoke the tenant's tools token (its MCP sessions end)", _ADMIN,
+        _ok("200", "ToolsTokenRevoked", "whether there was one") | _error_responses(*_AUTH))),
     Route("GET", "/audit", "audit", _operation(
         "The audit log, newest first", _READ,
         _ok("200", "AuditPage", "one page") | _error_responses(*_AUTH, "422"))

@@ -38,6 +38,10 @@ __all__ = [
     "SkillOut",
     "TestIn",
     "TestOut",
+    "ToolList",
+    "ToolsToken",
+    "ToolsTokenIn",
+    "ToolsTokenRevoked",
     "WebhookList",
     "WebhookOut",
 ]
@@ -232,6 +236,33 @@ class NewToken(_Out):
 
 class Revoked(_Out):
     revoked: int = Field(description="how many live tokens were revoked")
+
+
+class ToolList(_Out):
+    """The tenant's tools (its enabled actions while the skill is on) for LLM clients."""
+
+    shape: Literal["mcp", "openai"]
+    tools: list[dict[str, Any]] = Field(
+        description="MCP: {name, description, inputSchema}; OpenAI: {type: function, function: "
+        "{name, description, parameters, strict}}"
+    )
+
+
+class ToolsTokenIn(_In):
+    replace: bool = Field(
+        default=False, description="replace a current token (its MCP clients then get 401)"
+    )
+
+
+class ToolsToken(_Out):
+    """The tenant's new tools token: shown this once, only its digest is kept."""
+
+    tenant: str
+    token: str = Field(description="MCP clients send it as Authorization: Bearer <token>")
+
+
+class ToolsTokenRevoked(_Out):
+    revoked: bool = Field(description="whether the tenant had a tools token")
 
 
 class AuditOut(_Out):

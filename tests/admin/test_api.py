@@ -55,6 +55,9 @@ ROUTES: dict[str, tuple[str, str, Any]] = {
     "new_token": ("POST", "/operators/{op}/tokens", None),
     "revoke": ("DELETE", "/operators/{op}/tokens", None),
     "audit": ("GET", "/audit", None),
+    "tools": ("GET", "/tools", None),
+    "tools_token": ("POST", "/tools-token", {"replace": True}),
+    "revoke_tools": ("DELETE", "/tools-token", None),
 }
 # The Test call goes to api.example.com, which this machine cannot reach: the outcome is a
 # 200 with ok=false, which is what the permission check is about here.
@@ -76,6 +79,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "new_token":   dict(none=401, bad=401, reader=403, manager=403, admin=201, stranger=404),
     "revoke":      dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=404),
     "audit":       dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
+    "tools":       dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
+    "tools_token": dict(none=401, bad=401, reader=403, manager=403, admin=201, stranger=201),
+    "revoke_tools": dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=200),
 }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from admin.__main__ import main
-from webhooks import Keyring, Store, generate_key, make_engine
+from webhooks import Keyring, Store, generate_key, make_engine, token_matches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,6 +73,22 @@ def test_tokens_are_printed_once_and_can_be_revoked(cli: Cli) -> None:
     for token in (created["token"], extra):
         with pytest.raises(Exception, match="unknown or revoked"):
             store.authenticate(token)
+
+
+def test_a_tools_token_is_issued_once_replaced_on_request_and_revoked(cli: Cli) -> None:
+    cli.json("tenant", "create", "acme")
+    first = cli.json("tenant", "tools-token", "acme")["tools_token"]
+    assert first.startswith("whm_")
+    again = cli.run("tenant", "tools-token", "acme")
+    assert again.returncode != 0
+    assert "--replace" in again.stderr
+    second = cli.json("tenant", "tools-token", "acme", "--replace")["tools_token"]
+    snapshot = cli.store().snapshot(["acme"])["acme"]
+    assert token_matches(second, snapshot.tools_token_hash)
+    assert not token_matches(first, snapshot.tools_token_hash)
+    assert cli.json("tenant", "revoke-tools-token", "acme") == {"tenant": "acme", "revoked": True}
+    assert cli.json("tenant", "revoke-tools-token", "acme")["revoked"] is False
+    assert cli.store().snapshot(["acme"])["acme"].tools_token_hash is None
 
 
 def test_keys_rotate_re_encrypts_with_the_first_key(cli: Cli) -> None:
@@ -147,6 +163,8 @@ def test_missing_key_is_a_configuration_error(cli: Cli, tmp_path: Path) -> None:
         ["migrate"],
         ["tenant"],
         ["tenant", "create"],
+        ["tenant", "tools-token"],
+        ["tenant", "revoke-tools-token"],
         ["skill"],
         ["operator"],
         ["operator", "create"],
