@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "shares": "bench.shares",
     "admin": "bench.admin",
     "actions": "bench.actions",
+    "tools": "bench.tools",
     "routing": "bench.routing",
     "soak": "bench.soak",
 }

@@ -141,9 +141,11 @@ def _start_ours(
     *,
     wrapper: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    module: str = "actions",
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Our action server on a free port (run under ``wrapper``, such as valgrind, if given;
-    ``environ`` adds to or overrides its settings); the process and its base URL."""
+    """Our action server (or the ``module``'s, such as the tools server) on a free port (run
+    under ``wrapper``, such as valgrind, if given; ``environ`` adds to or overrides its
+    settings); the process and its base URL."""
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -156,7 +158,7 @@ def _start_ours(
         **(environ or {}),
     }
     process = subprocess.Popen(
-        [*wrapper, sys.executable, "-m", "actions", "serve", "--port", str(port)],
+        [*wrapper, sys.executable, "-m", module, "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

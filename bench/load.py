@@ -2,9 +2,11 @@
 
 SPEC is a JSON object: ``url``, ``method``, ``concurrency``, ``total``, ``tokens`` (bearer
 tokens, request i uses ``tokens[i // per_token]``), ``per_token``, ``body`` (for POST; the
-string ``{i}`` in it becomes the request's number) and ``expect`` (optional: bytes every answer's
-body must contain). Prints one JSON line: requests per second, median and p99 latency in ms, the
-count of each status, and how many answers lacked ``expect``.
+string ``{i}`` in it becomes the request's number), ``expect`` (optional: bytes every answer's
+body must contain), ``headers`` (optional, sent with every request) and ``sessions`` (optional
+MCP session ids: request i sends ``sessions[i // per_session]`` as ``Mcp-Session-Id``).
+Prints one JSON line: requests per second, median and p99 latency in ms, the count of each
+status, and how many answers lacked ``expect``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     body_template: str | None = spec.get("body")
     expect: bytes | None = spec["expect"].encode() if spec.get("expect") else None
     unexpected = 0
+    extra: dict[str, str] = spec.get("headers") or {}
+    sessions: list[str] = spec.get("sessions") or []
+    per_session: int = spec.get("per_session") or 1
     connector = aiohttp.TCPConnector(limit=spec["concurrency"])
 
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -38,7 +43,12 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
         async def worker() -> None:
             nonlocal unexpected
             for index in counter:
-                headers = {"Authorization": f"Bearer {tokens[index // per_token % len(tokens)]}"}
+                headers = {
+                    "Authorization": f"Bearer {tokens[index // per_token % len(tokens)]}",
+                    **extra,
+                }
+                if sessions:
+                    headers["Mcp-Session-Id"] = sessions[index // per_session]
                 data = None
                 if body_template is not None:
                     data = body_template.replace("{i}", str(index)).encode()

@@ -1,18 +1,20 @@
 """The tools server: MCP's streamable HTTP at ``/tenants/<tenant>/mcp``, on Starlette.
 
-The SDK's session manager runs stateless: any replica serves any request. Sessions are ours
-(:mod:`tools._sessions`): an ``initialize`` gets a new ``Mcp-Session-Id``, later requests must
-bring one the tenant's current token signed, and the session's calls are counted in the store,
-so the limit holds across replicas. A session's ``GET`` stream hears
-``notifications/tools/list_changed`` when the tenant's tools change (the registry polls the
-store) and ends when its token is replaced or revoked. Routes also: ``GET /health`` and
-``GET /metrics`` (``WEBHOOKS_METRICS_TOKEN``). Errors are JSON in the admin API's envelope.
+Any replica serves any request. Sessions are ours (:mod:`tools._sessions`): an ``initialize``
+gets a new ``Mcp-Session-Id``, later requests must bring one the tenant's current token signed,
+each process runs the SDK's server for the sessions it is sent (:mod:`tools._host`), and the
+session's calls are counted in the store, so the limit holds across replicas. A session's
+``GET`` stream hears ``notifications/tools/list_changed`` when the tenant's tools change (the
+registry polls the store) and ends when its token is replaced or revoked. Routes also:
+``GET /health`` and ``GET /metrics`` (``WEBHOOKS_METRICS_TOKEN``). Errors are JSON in the
+admin API's envelope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -24,7 +26,6 @@ import mcp.types as types
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -50,6 +51,7 @@ from webhooks import (
     trust,
 )
 
+from ._host import SessionHost
 from ._service import ToolService, snapshot_tools
 from ._sessions import new_session, session_valid
 
@@ -75,16 +77,23 @@ def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse
 
 class _McpServer(Server[Any, Request]):
     """The SDK's low-level server, saying that tool lists change (its stateless mode asks
-    for the options without any)."""
+    for the options without any), with the options made once: the stateless mode asks for
+    them at every request, and making them reads the package's metadata from disk (measured:
+    a quarter of the server's time per call)."""
+
+    @functools.cached_property
+    def _options(self) -> InitializationOptions:
+        return super().create_initialization_options(NotificationOptions(tools_changed=True))
 
     def create_initialization_options(
         self,
         notification_options: NotificationOptions | None = None,
         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
+        if notification_options is None and experimental_capabilities is None:
+            return self._options
         return super().create_initialization_options(
-            notification_options or NotificationOptions(tools_changed=True),
-            experimental_capabilities,
+            notification_options, experimental_capabilities
         )
 
 
@@ -117,9 +126,7 @@ class ToolsServer:
         self.mcp = _McpServer("webhook-actions", instructions=_INSTRUCTIONS)
         self.mcp.request_handlers[types.ListToolsRequest] = self._list_tools
         self.mcp.request_handlers[types.CallToolRequest] = self._call_tool
-        self.sessions = StreamableHTTPSessionManager(
-            app=self.mcp, json_response=True, stateless=True
-        )
+        self.sessions = SessionHost(self.mcp)
 
     # -- what changed, told to the open streams ------------------------------------------------
 
@@ -224,10 +231,9 @@ class ToolsServer:
                     400, "missing_session", "initialize first, then send its session id"
                 )
                 return await response(scope, receive, send)
-            session = new_session(tenant, digest)
-            send = _with_header(send, MCP_SESSION_ID_HEADER, session)
+            session = new_session(tenant, digest)  # the SDK's answer to initialize names it
         scope[CALLER] = (tenant, session)
-        await self.sessions.handle_request(scope, _replay(body, receive), send)
+        await self.sessions.handle(session, scope, _replay(body, receive), send)
         return None
 
 
@@ -271,16 +277,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
-
-
-def _with_header(send: Send, name: str, value: str) -> Send:
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [*message.get("headers", []), (name.encode("latin-1"), value.encode("ascii"))]
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return sending
 
 
 class _Asgi:
