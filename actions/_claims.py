@@ -12,6 +12,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -34,7 +35,8 @@ def conversation_of(tracker: Tracker) -> str:
     return f"{tracker.sender_id}:{started:.6f}"
 
 
-#: Seconds a claim may wait on the database before the call is answered as unavailable.
+#: Seconds a claim may wait on the database before the call is answered as unavailable. On
+#: the thread, time in its queue while the database answers the claims ahead does not count.
 CLAIM_TIMEOUT = 10.0
 
 
@@ -99,6 +101,8 @@ class ClaimWorker:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._checkpointing = False
+        # When the database last answered a claim on the thread (time.monotonic()).
+        self._answered = 0.0
         # Claims waiting for the checkpoint to end: the loop and future of each.
         self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
@@ -111,15 +115,31 @@ class ClaimWorker:
         if self._claimed_in_place(tenant, conversation):
             return
         loop = asyncio.get_running_loop()
+        started = time.monotonic()
         deadline = loop.time() + self.timeout
         if await self._checkpoint_ended(loop, deadline) and self._claimed_in_place(
             tenant, conversation
         ):
             return
         future: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_at(deadline, _expire, future)
+        timer = loop.call_at(deadline, self._expire_unanswered, future, started)
         self._put([(tenant, conversation, loop, future, timer)])
         await future
+
+    def _expire_unanswered(self, future: asyncio.Future[None], started: float) -> None:
+        """Time out a claim on the thread once the database has answered none of the thread's
+        claims for ``timeout`` seconds since it was made; until then, look again.
+
+        The thread claims one at a time, so under a burst a claim waits in its queue while the
+        database answers the ones ahead: that is not waiting on the database.
+        """
+        if future.done():
+            return
+        left = max(started, self._answered) + self.timeout - time.monotonic()
+        if left > 0:
+            asyncio.get_running_loop().call_later(left, self._expire_unanswered, future, started)
+        else:
+            _expire(future)
 
     def _claimed_in_place(self, tenant: str, conversation: str) -> bool:
         limits = self.limits
@@ -186,6 +206,7 @@ class ClaimWorker:
                     self.limits.claim(tenant, conversation)
                 except Exception as exc:  # handed to the awaiting request, raised there
                     error = exc
+                self._answered = time.monotonic()
                 outcomes.append((loop, (future, error, timer)))
             _on_their_loops(outcomes, _settle)
             if self._checkpointing:

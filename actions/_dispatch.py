@@ -23,6 +23,7 @@ from webhooks import (
     ACTION_SLOT,
     ANSWER_SLOT,
     ASKING_SLOT,
+    DISPATCH_SLOTS,
     NOT_AN_ANSWER_INTENTS,
     NOT_AN_ANSWER_RESPONSE,
     NOT_AN_ANSWER_TEXT,
@@ -50,12 +51,9 @@ from ._service import (
     log_unexpected,
 )
 
-__all__ = ["DISPATCH_SLOTS", "Dispatch"]
+__all__ = ["Dispatch"]
 
 logger = logging.getLogger("actions.dispatch")
-
-#: What the dispatch keeps while a form runs; all forgotten once the action has answered.
-DISPATCH_SLOTS = (ACTION_SLOT, VALUES_SLOT, ASKING_SLOT, ANSWER_SLOT)
 
 
 def _entities(tracker: Tracker) -> list[tuple[str, object]]:

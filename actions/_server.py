@@ -15,7 +15,7 @@ import functools
 import hmac
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
@@ -68,30 +68,18 @@ _GENERIC = {
 }
 
 
-class TenantActions(Mapping[str, Callable[..., Any]]):
+def _executor_actions(dispatch: Dispatch, tenant: str) -> dict[str, Callable[..., Any]]:
     """One tenant's actions for rasa-sdk's executor: the generic dispatch and the help.
 
-    The same few names serve every definition (they read the live one), so the mapping is
-    fixed; only the tenant differs.
+    The same few names serve every definition (they read the live one), so only the tenant
+    differs, and a tenant's actions never change.
     """
-
-    __slots__ = ("_actions",)
-
-    def __init__(self, dispatch: Dispatch, tenant: str) -> None:
-        self._actions: dict[str, Callable[..., Any]] = {
-            name: functools.partial(getattr(dispatch, method), tenant)
-            for name, method in _GENERIC.items()
-        }
-        self._actions[HELP_ACTION] = functools.partial(dispatch.service.offer_help, tenant)
-
-    def __getitem__(self, name: str) -> Callable[..., Any]:
-        return self._actions[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._actions)
-
-    def __len__(self) -> int:
-        return len(self._actions)
+    actions: dict[str, Callable[..., Any]] = {
+        name: functools.partial(getattr(dispatch, method), tenant)
+        for name, method in _GENERIC.items()
+    }
+    actions[HELP_ACTION] = functools.partial(dispatch.service.offer_help, tenant)
+    return actions
 
 
 def _bearer(request: Request) -> str | None:
@@ -139,10 +127,11 @@ class ActionServer:
             self._admitted_queries.pop(tenant, None)
             self.executors.pop(tenant, None)
             return
-        executor = self.executors.get(tenant) or ActionExecutor()
-        # Set directly rather than through register_function, which logs a line per action.
-        executor.actions = TenantActions(self.dispatch, tenant)
-        self.executors[tenant] = executor
+        if tenant not in self.executors:
+            executor = ActionExecutor()
+            # Set directly rather than through register_function, which logs a line per action.
+            executor.actions = _executor_actions(self.dispatch, tenant)
+            self.executors[tenant] = executor
 
     def _admitted(self, request: Request, tenant: str) -> bool:
         """Whether the request carries ``tenant``'s action-server token (``?token=``).

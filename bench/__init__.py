@@ -2,5 +2,6 @@
 :data:`bench.__main__.BENCHMARKS`; each exposes ``run() -> int`` and prints its own figures.
 """
 
-#: Nothing to import: the command line (``python -m bench``) is the interface.
+#: Nothing to import: the command line (``python -m bench``) is the interface. (tests/actions
+#: builds its Rasa calls with :func:`bench.fixtures.with_dispatch_slots`, as the bench does.)
 __all__: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,41 +12,45 @@ from sqlalchemy import MetaData, insert, select
 
 from webhooks import (
     ACTION_SLOT,
-    ANSWER_SLOT,
-    ASKING_SLOT,
     CALL_ACTION,
+    DISPATCH_SLOTS,
     VALUES_SLOT,
     Keyring,
     make_engine,
     migrate,
 )
 
-__all__ = ["action_call", "seed_store"]
+__all__ = ["action_call", "seed_store", "with_dispatch_slots"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
 
 
-def action_call() -> dict[str, Any]:
-    """The request body of one call to the action server, as Rasa sends it."""
-    call = json.loads(FIXTURE.read_text())
-    call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
-    # The generic dispatch's call, as Rasa makes it once the form has the order number. Rasa
-    # sends every slot its domain declares, the dispatch's included (None when empty): a slot
-    # left out would make rasa-sdk log a line for each one looked up, a cost no real call has.
-    call["next_action"] = CALL_ACTION
-    slots = {
-        ACTION_SLOT: "order_status",
-        VALUES_SLOT: {"order_id": 4521},
-        ASKING_SLOT: None,
-        ANSWER_SLOT: None,
-    }
-    call["tracker"]["slots"] |= slots
+def with_dispatch_slots(call: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``call`` (a captured Rasa request) with every dispatch slot declared in its domain and
+    set in its tracker as Rasa sends them: the ``values`` given, None for the others.
+
+    A slot left out makes rasa-sdk log a line for each one looked up, a cost and a path no real
+    call has. The tests' calls are built here too, so the bench and the tests send the same.
+    """
+    unknown = set(values) - set(DISPATCH_SLOTS)
+    if unknown:
+        raise ValueError(f"not a dispatch slot: {', '.join(sorted(unknown))}")
+    call["tracker"]["slots"] |= {name: values.get(name) for name in DISPATCH_SLOTS}
     call["domain"]["slots"] |= {
         name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-        for name in slots
+        for name in DISPATCH_SLOTS
     }
-    return dict(call)
+    return call
+
+
+def action_call() -> dict[str, Any]:
+    """The request body of one call to the action server, as Rasa sends it: the generic
+    dispatch's call once the form has the order number."""
+    call = json.loads(FIXTURE.read_text())
+    call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
+    call["next_action"] = CALL_ACTION
+    return with_dispatch_slots(call, {ACTION_SLOT: "order_status", VALUES_SLOT: {"order_id": 4521}})
 
 
 def seed_store(database_url: str, key: str, definitions: int, webhook_url: str) -> str:

@@ -13,7 +13,6 @@ from . import _schema as db
 from ._definitions import (
     MAX_HEADERS,
     DefinitionInput,
-    Parameter,
     merge_definition,
     parse_definition,
 )
@@ -26,7 +25,7 @@ from ._exceptions import (
 )
 from ._records import Webhook
 from ._rotation import Rotation
-from ._storebase import utc
+from ._rows import WebhookRecords
 
 __all__ = ["Catalog"]
 
@@ -92,20 +91,20 @@ class Catalog(Rotation):
     ) -> Webhook:
         if headers is None:
             headers = self._sealed_headers(session, [row.id])[row.id]
-        return Webhook(
+        return WebhookRecords().webhook(
             tenant=tenant,
             name=row.name,
             description=row.description,
             url=row.url,
-            method="GET" if row.method == "GET" else "POST",
+            method=row.method,
             timeout=row.timeout,
-            parameters=tuple(Parameter.stored(p) for p in row.parameters),
-            examples=tuple(row.examples or ()),
+            parameters=row.parameters,
+            examples=row.examples,
             enabled=row.enabled,
             revision=row.revision,
-            created_at=utc(row.created_at),
-            updated_at=utc(row.updated_at),
-            sealed_headers=tuple(headers),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            sealed_headers=headers,
         )
 
     @staticmethod

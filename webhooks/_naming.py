@@ -28,6 +28,7 @@ __all__ = [
     "ASK_ANSWER_ACTION",
     "CALL_ACTION",
     "DISPATCH_FORM",
+    "DISPATCH_SLOTS",
     "DISPATCH_VALIDATOR",
     "FALLBACK_INTENTS",
     "GREET_INTENT",
@@ -63,6 +64,9 @@ ASK_ANSWER_ACTION = "action_ask_webhook_answer"
 ASKING_SLOT = "webhook_asking"
 VALUES_SLOT = "webhook_values"
 CALL_ACTION = "action_webhook"
+#: What the dispatch keeps while a form runs; Rasa sends all four with every call (None when
+#: empty), and the dispatch forgets them once the action has answered.
+DISPATCH_SLOTS = (ACTION_SLOT, VALUES_SLOT, ASKING_SLOT, ANSWER_SLOT)
 STOP_INTENT = "stop"
 STOPPED_RESPONSE = "utter_webhook_stopped"
 STOPPED_ACTION = "action_webhook_stopped"

@@ -6,15 +6,13 @@ re-reading the tenants whose :meth:`Snapshots.versions` moved.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import Text, cast, func, select
 
 from . import _schema as db
-from ._definitions import Parameter
-from ._records import Tenant, TenantSnapshot, Webhook
+from ._records import Tenant, TenantSnapshot
+from ._rows import WebhookRecords
 from ._storebase import StoreBase, utc
 
 __all__ = ["Snapshots"]
@@ -47,10 +45,10 @@ class Snapshots(StoreBase):
         """The named tenants (all by default) with their webhooks, in three queries.
 
         This is what an action server caches; it re-reads a tenant when its version moves.
-        Columns are read as plain rows, not ORM objects (ten times cheaper per row), and equal
-        values (URLs, descriptions, times, parameter lists) are shared between definitions, so
-        a large store loads fast and stays compact (bench actions). Parameter records may be
-        shared by several definitions: like the rest of a snapshot, they are read-only.
+        Columns are read as plain rows, not ORM objects (ten times cheaper per row), and
+        :class:`WebhookRecords` shares equal values between definitions, so a large store
+        loads fast and stays compact (bench actions). Like the rest of a snapshot, the shared
+        values (parameter records among them) are read-only.
         """
         with self._reading() as session:
             query = select(
@@ -93,16 +91,12 @@ class Snapshots(StoreBase):
                 sealed = sealed.join(
                     db.Webhook, db.Webhook.id == db.WebhookHeader.webhook_id
                 ).where(db.Webhook.tenant_id.in_(ids))
-            strings: dict[str, str] = {}
-            text = strings.setdefault  # text(s, s) is the first equal string seen
-            floats: dict[float, float] = {}
+            records = WebhookRecords()
             headers: dict[int, list[tuple[str, str]]] = {}
             # Through the connection: the ORM would buffer every row before the first.
             connection = session.connection()
             for webhook_id, name, value in connection.execute(sealed):
-                headers.setdefault(webhook_id, []).append((text(name, name), value))
-            times: dict[datetime, datetime] = {}
-            lists: dict[str, tuple[Parameter, ...]] = {}
+                headers.setdefault(webhook_id, []).append((records.text(name), value))
             snapshots: dict[int, TenantSnapshot] = {}
             names: dict[int, str] = {}
             for row in tenant_rows:
@@ -134,31 +128,20 @@ class Snapshots(StoreBase):
                 created_at,
                 updated_at,
             ) in connection.execute(webhooks):
-                parameters = lists.get(parameters_text)
-                if parameters is None:
-                    parameters = lists[parameters_text] = tuple(
-                        Parameter.stored(p) for p in json.loads(parameters_text)
-                    )
-                created = times.get(created_at)
-                if created is None:
-                    created = times[created_at] = utc(created_at)
-                updated = times.get(updated_at)
-                if updated is None:
-                    updated = times[updated_at] = utc(updated_at)
-                name = text(name, name)
-                snapshots[tenant_id].webhooks[name] = Webhook(
+                webhook = records.webhook(
                     tenant=names[tenant_id],
                     name=name,
-                    description=text(description, description),
-                    url=text(url, url),
-                    method="GET" if method == "GET" else "POST",
-                    timeout=floats.setdefault(timeout, timeout),
-                    parameters=parameters,
-                    examples=tuple(examples or ()),
+                    description=description,
+                    url=url,
+                    method=method,
+                    timeout=timeout,
+                    parameters=parameters_text,
+                    examples=examples,
                     enabled=enabled,
                     revision=revision,
-                    created_at=created,
-                    updated_at=updated,
-                    sealed_headers=tuple(headers.get(webhook_id, ())),
+                    created_at=created_at,
+                    updated_at=updated_at,
+                    sealed_headers=headers.get(webhook_id, ()),
                 )
+                snapshots[tenant_id].webhooks[webhook.name] = webhook
             return {names[tenant_id]: snapshot for tenant_id, snapshot in snapshots.items()}

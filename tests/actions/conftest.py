@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import re
 import ssl
 import subprocess
 import threading
@@ -25,10 +26,24 @@ import httpx
 import pytest
 import trustme
 
+from bench.fixtures import with_dispatch_slots
 from tests.conftest import database_for
 from tests.servers import start_server, stop
 from tests.webhooks.https_server import LocalServer
-from webhooks import Keyring, NotFound, Store, generate_key, make_engine, migrate
+from webhooks import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASKING_SLOT,
+    CALL_ACTION,
+    DISPATCH_VALIDATOR,
+    VALUES_SLOT,
+    Keyring,
+    NotFound,
+    Store,
+    generate_key,
+    make_engine,
+    migrate,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -192,6 +207,10 @@ def action_env(
         webhook.stop()
         engine.dispose()
         next(databases, None)
+    # Rasa sends every slot its domain declares: a lookup of one left out (rasa-sdk logs it)
+    # means a test's call is not one Rasa would make.
+    left_out = set(re.findall(r"non existent slot '(\w+)'", log_path.read_text()))
+    assert not left_out, f"calls left out slots Rasa always sends: {sorted(left_out)}"
 
 
 def payload(
@@ -257,7 +276,6 @@ def _rename(call: dict[str, Any], old: str, new: str) -> None:
 START = "v2_ask_1_validate_order_status_form.json"  # the validator at a form's start
 ANSWER = "v2_ask_3_validate_order_status_form.json"  # the validator with the user's answer
 CALL = "v2_ask_4_order_status.json"  # the action once the form is complete
-DISPATCH_SLOTS = ("webhook_action", "webhook_values", "webhook_asking", "webhook_answer")
 
 
 def slot_events(response: httpx.Response) -> dict[str, Any]:
@@ -269,28 +287,26 @@ def texts(response: httpx.Response) -> list[str]:
     return [r["text"] for r in response.json()["responses"] if r.get("text")]
 
 
-def _declare_dispatch(call: dict[str, Any]) -> dict[str, Any]:
-    slots = call["domain"].setdefault("slots", {})
-    for name in DISPATCH_SLOTS:
-        slots.setdefault(
-            name, {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-        )
-    return call
+def dispatch_call(
+    template: str, action: str, dispatch: dict[str, Any] | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """:func:`payload` for the dispatch's ``action``, with every dispatch slot as Rasa sends
+    them: ``dispatch``'s values, None for the others."""
+    return with_dispatch_slots(payload(template, action=action, **kwargs), dispatch or {})
 
 
 def starting(
     action: str, text: str, entities: list[dict[str, Any]] | None = None, **kwargs: Any
 ) -> dict[str, Any]:
     """The validator's call when a request for ``action`` starts the form."""
-    return _declare_dispatch(
-        payload(
-            START,
-            action="validate_webhook_form",
-            text=text,
-            entities=entities or [],
-            slots={"webhook_action": action, "requested_slot": None},
-            **kwargs,
-        )
+    return dispatch_call(
+        START,
+        DISPATCH_VALIDATOR,
+        {ACTION_SLOT: action},
+        text=text,
+        entities=entities or [],
+        slots={"requested_slot": None},
+        **kwargs,
     )
 
 
@@ -304,32 +320,23 @@ def answering(
     entities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The validator's call with ``given`` as the answer to the question for ``asking``."""
-    call = payload(
+    call = dispatch_call(
         ANSWER,
-        action="validate_webhook_form",
+        DISPATCH_VALIDATOR,
+        {ACTION_SLOT: action, ASKING_SLOT: asking, VALUES_SLOT: values or {}, ANSWER_SLOT: given},
         text=str(given),
         entities=entities or [],
-        slots={
-            "webhook_action": action,
-            "webhook_asking": asking,
-            "webhook_values": values or {},
-            "requested_slot": "webhook_answer",
-        },
-        validate={"webhook_answer": given},
+        slots={"requested_slot": ANSWER_SLOT},
+        validate={ANSWER_SLOT: given},
     )
     call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
-    return _declare_dispatch(call)
+    return call
 
 
 def calling(
     action: str, values: dict[str, Any] | None = None, *, sender: str | None = None
 ) -> dict[str, Any]:
     """The call of ``action_webhook`` once the form collected ``values``."""
-    return _declare_dispatch(
-        payload(
-            CALL,
-            action="action_webhook",
-            sender=sender,
-            slots={"webhook_action": action, "webhook_values": values or {}},
-        )
+    return dispatch_call(
+        CALL, CALL_ACTION, {ACTION_SLOT: action, VALUES_SLOT: values or {}}, sender=sender
     )

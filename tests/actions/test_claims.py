@@ -45,9 +45,9 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
 def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     store: Store, limits: ConversationLimits
 ) -> None:
-    # All made at once, so each must be counted within the timeout from the start: on
-    # PostgreSQL one by one on the thread, which took over the default 10 s under load.
-    worker = ClaimWorker(limits, timeout=60)
+    # All made at once: on PostgreSQL claimed one by one on the thread, which takes over the
+    # default 10 s under load; the time in the queue does not count against the timeout.
+    worker = ClaimWorker(limits)
     limits.claim("acme", "warm:1")
     names = [f"c{i}:1" for i in range(CHECKPOINT_EVERY - 1)]
 
@@ -117,6 +117,64 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
     assert released_by == ["loop"]  # the loop kept running while the claim waited for the lock
     assert limits.calls("acme", "alice:1") == 1
     limits.close()
+
+
+class AnsweringDatabase:
+    """Stands in for ``ConversationLimits`` on PostgreSQL, where every claim goes to the
+    thread: the database answers each after ``seconds``, or (``None``) not until ``answer``
+    is set."""
+
+    checkpoint_due = False
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.answer = threading.Event()
+        self.claimed: list[str] = []
+
+    def claim_nowait(self, tenant: str, conversation: str) -> bool:
+        return False
+
+    def claim(self, tenant: str, conversation: str) -> int:
+        if self.seconds is None:
+            self.answer.wait(10)
+        else:
+            time.sleep(self.seconds)
+        self.claimed.append(conversation)
+        return 1
+
+
+def claim_all(worker: ClaimWorker, count: int) -> tuple[list[BaseException | None], float]:
+    """``count`` claims made at once: their outcomes, and the seconds until the last."""
+
+    async def claims() -> list[BaseException | None]:
+        return await asyncio.gather(
+            *(worker.claim("acme", f"c{i}:1") for i in range(count)), return_exceptions=True
+        )
+
+    started = time.monotonic()
+    outcomes = asyncio.run(claims())
+    return outcomes, time.monotonic() - started
+
+
+def test_time_queued_behind_claims_the_database_answers_is_no_timeout() -> None:
+    database = AnsweringDatabase(0.05)
+    worker = ClaimWorker(database, timeout=1)  # type: ignore[arg-type]
+    outcomes, waited = claim_all(worker, 40)
+    assert outcomes == [None] * 40
+    assert waited > 2  # the last waited twice the timeout, all of it while others were answered
+    assert len(database.claimed) == 40
+
+
+def test_claims_the_database_does_not_answer_time_out_after_the_timeout() -> None:
+    database = AnsweringDatabase(None)
+    worker = ClaimWorker(database, timeout=0.3)  # type: ignore[arg-type]
+    try:
+        outcomes, waited = claim_all(worker, 3)
+    finally:
+        database.answer.set()
+    # The one on the database and the two queued behind it: no answer came for any of them.
+    assert all(isinstance(outcome, TimeoutError) for outcome in outcomes)
+    assert 0.25 < waited < 5
 
 
 class SlowCheckpoint:

@@ -12,48 +12,36 @@ from typing import Any
 
 import httpx
 
-from tests.actions.conftest import ActionEnv, payload, slot_events, texts
+from tests.actions.conftest import (
+    ANSWER,
+    ActionEnv,
+    answering,
+    calling,
+    dispatch_call,
+    slot_events,
+    starting,
+    texts,
+)
+from webhooks import ACTION_SLOT, ANSWER_SLOT, ASK_ANSWER_ACTION, ASKING_SLOT, DISPATCH_VALIDATOR
 
-START = "v2_ask_1_validate_order_status_form.json"  # the validator at the form's start
-ANSWER = "v2_ask_3_validate_order_status_form.json"  # the validator with the user's answer
-CALL = "v2_ask_4_order_status.json"
 ASK = "v2_ask_2_action_ask_order_status_form_order_id.json"
 
-DISPATCH_DOMAIN: dict[str, Any] = {
-    "slots": {
-        name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-        for name in ("webhook_action", "webhook_values", "webhook_asking", "webhook_answer")
-    }
-}
+
+def start(
+    env: ActionEnv, action: str, text: str, entities: list[dict[str, Any]] | None = None
+) -> httpx.Response:
+    return env.call(starting(action, text, entities))
 
 
-def start(env: ActionEnv, action: str, text: str, entities: list[dict[str, Any]] | None = None):
-    call = payload(
-        START,
-        action="validate_webhook_form",
-        text=text,
-        entities=entities or [],
-        slots={"webhook_action": action, "requested_slot": None},
-    )
-    return env.call(call)
+def answer(
+    env: ActionEnv, action: str, asking: str, given: str, intent: str = "inform"
+) -> httpx.Response:
+    return env.call(answering(action, asking, given, intent=intent))
 
 
-def answer(env: ActionEnv, action: str, asking: str, given: str, intent: str = "inform"):
-    call = payload(
-        ANSWER,
-        action="validate_webhook_form",
-        text=given,
-        entities=[],
-        slots={
-            "webhook_action": action,
-            "webhook_asking": asking,
-            "webhook_values": {},
-            "requested_slot": "webhook_answer",
-        },
-        validate={"webhook_answer": given},
-    )
-    call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
-    return env.call(call)
+def asking(action: str, parameter: str) -> dict[str, Any]:
+    """The call of the question for ``parameter`` of ``action``."""
+    return dispatch_call(ASK, ASK_ANSWER_ACTION, {ACTION_SLOT: action, ASKING_SLOT: parameter})
 
 
 def test_a_value_in_the_request_is_converted_and_nothing_is_asked(action_env: ActionEnv) -> None:
@@ -87,11 +75,7 @@ def test_what_is_missing_is_asked_through_the_one_answer_slot(action_env: Action
         "webhook_asking": "order_id",
         "requested_slot": "webhook_answer",
     }
-    asked = payload(
-        ASK,
-        action="action_ask_webhook_answer",
-        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
-    )
+    asked = asking("order_status", "order_id")
     asked["domain"]["responses"].pop("utter_ask_order_status_form_order_id", None)
     response = action_env.call(asked)
     assert texts(response) == ["Please tell me your order number (a whole number)."]
@@ -100,11 +84,7 @@ def test_what_is_missing_is_asked_through_the_one_answer_slot(action_env: Action
 def test_a_question_offers_few_allowed_values_as_buttons(action_env: ActionEnv) -> None:
     cities = ["Berlin", "Lisbon", "Paris"]
     city = {"name": "city", "description": "the city of the store", "values": cities}
-    asked = payload(
-        ASK,
-        action="action_ask_webhook_answer",
-        slots={"webhook_action": "opening_hours", "webhook_asking": "city"},
-    )
+    asked = asking("opening_hours", "city")
     action_env.put("opening_hours", parameters=[city])
     response = action_env.call(asked).json()["responses"]
     assert [r["buttons"] for r in response] == [
@@ -114,11 +94,7 @@ def test_a_question_offers_few_allowed_values_as_buttons(action_env: ActionEnv) 
     action_env.put("opening_hours", parameters=[city | {"values": many}])
     assert [r["buttons"] for r in action_env.call(asked).json()["responses"]] == [[]]
     action_env.put("order_status")
-    order = payload(
-        ASK,
-        action="action_ask_webhook_answer",
-        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
-    )
+    order = asking("order_status", "order_id")
     order["domain"]["responses"].pop("utter_ask_order_status_form_order_id", None)
     response = action_env.call(order).json()["responses"]
     assert [(r["text"], r["buttons"]) for r in response] == [
@@ -128,11 +104,7 @@ def test_a_question_offers_few_allowed_values_as_buttons(action_env: ActionEnv) 
 
 def test_a_designers_question_still_wins(action_env: ActionEnv) -> None:
     action_env.put("order_status")
-    asked = payload(
-        ASK,
-        action="action_ask_webhook_answer",
-        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
-    )
+    asked = asking("order_status", "order_id")
     asked["domain"]["responses"]["utter_ask_order_status_form_order_id"] = [
         {"text": "What is your order number?"}
     ]
@@ -165,11 +137,12 @@ def test_on_a_stop_turn_the_validator_answers_nothing(action_env: ActionEnv) -> 
     # Nothing extracted ("stop" fills no slot): no event at all, so Rasa rejects the form and
     # the stop rule runs (an event other than requested_slot would keep the form going).
     action_env.put("order_status")
-    call = payload(
+    call = dispatch_call(
         ANSWER,
-        action="validate_webhook_form",
+        DISPATCH_VALIDATOR,
+        {ACTION_SLOT: "order_status"},
         text="stop",
-        slots={"webhook_action": "order_status", "requested_slot": "webhook_answer"},
+        slots={"requested_slot": ANSWER_SLOT},
         validate={},
     )
     response = action_env.call(call)
@@ -212,13 +185,7 @@ def test_the_call_sends_the_collected_typed_values_and_forgets_them(
     action_env: ActionEnv,
 ) -> None:
     action_env.put("order_status")
-    call = payload(
-        CALL,
-        action="action_webhook",
-        slots={"webhook_action": "order_status", "webhook_values": {"order_id": 4521}},
-    )
-    call["domain"]["slots"].update(DISPATCH_DOMAIN["slots"])
-    response = action_env.call(call)
+    response = action_env.call(calling("order_status", {"order_id": 4521}))
     assert json.loads(action_env.webhook.requests[-1]["body"]) == {"order_id": 4521}
     events = slot_events(response)
     # What held a value is forgotten (the other two were empty already).
@@ -234,8 +201,7 @@ def test_a_disabled_action_asks_nothing_and_is_answered_politely(action_env: Act
     events = slot_events(start(action_env, "order_status", "where is my order?"))
     assert events == {"requested_slot": None}
     calls = len(action_env.webhook.requests)
-    call = payload(CALL, action="action_webhook", slots={"webhook_action": "order_status"})
-    response = action_env.call(call)
+    response = action_env.call(calling("order_status"))
     assert texts(response) == ["Sorry, that feature is switched off at the moment."]
     assert len(action_env.webhook.requests) == calls
 
@@ -292,11 +258,7 @@ def test_a_pattern_value_kept_by_the_validator_is_sent_as_kept(action_env: Actio
     action_env.put("voucher", parameters=[code])
     events = slot_events(start(action_env, "voucher", "my code: AB12 please"))
     assert events["webhook_values"] == {"code": "AB12"}
-    call = payload(
-        CALL, action="action_webhook",
-        slots={"webhook_action": "voucher", "webhook_values": events["webhook_values"]},
-    )  # fmt: skip
-    response = action_env.call(call)
+    response = action_env.call(calling("voucher", events["webhook_values"]))
     assert json.loads(action_env.webhook.requests[-1]["body"]) == {"code": "AB12"}
     assert "isn't set up" not in " ".join(texts(response))
 
@@ -310,32 +272,15 @@ def test_an_answer_to_one_question_is_no_value_for_the_others(action_env: Action
         {"name": "order_id", "type": "integer", "description": "the order"},
     ]
     action_env.put("trip", parameters=parameters)
-    call = payload(
-        ANSWER,
-        action="validate_webhook_form",
-        text="Lisbon",
-        entities=[],
-        slots={
-            "webhook_action": "trip",
-            "webhook_asking": "origin",
-            "webhook_values": {},
-            "requested_slot": "webhook_answer",
-        },
-        validate={"webhook_answer": "Lisbon"},
-    )
-    events = slot_events(action_env.call(call))
+    events = slot_events(action_env.call(answering("trip", "origin", "Lisbon")))
     assert (events["webhook_values"], events["webhook_asking"]) == (
         {"origin": "Lisbon"},
         "destination",
     )
-    call["tracker"]["latest_message"]["text"] = "12 Baker Street"
-    call["tracker"]["slots"] |= {
-        "webhook_asking": "street",
-        "webhook_values": {"origin": "Lisbon", "destination": "Berlin"},
-    }
-    call["tracker"]["events"][-1]["value"] = "12 Baker Street"
-    call["tracker"]["slots"]["webhook_answer"] = "12 Baker Street"
-    events = slot_events(action_env.call(call))
+    street = answering(
+        "trip", "street", "12 Baker Street", values={"origin": "Lisbon", "destination": "Berlin"}
+    )
+    events = slot_events(action_env.call(street))
     assert events["webhook_values"] == {
         "origin": "Lisbon",
         "destination": "Berlin",

@@ -17,16 +17,24 @@ import pytest
 
 from tests.actions.conftest import (
     CANARY,
-    DISPATCH_SLOTS,
     METRICS_TOKEN,
     START,
     ActionEnv,
     answering,
     calling,
-    payload,
+    dispatch_call,
     slot_events,
     starting,
     texts,
+)
+from webhooks import (
+    ACTION_SLOT,
+    ASK_ANSWER_ACTION,
+    ASKING_SLOT,
+    DISPATCH_SLOTS,
+    HELP_ACTION,
+    STOPPED_ACTION,
+    VALUES_SLOT,
 )
 
 ORDER_4521 = [{"entity": "order_id", "value": "#4521", "start": 18, "end": 23}]
@@ -133,10 +141,10 @@ def test_a_bad_optional_value_is_asked_again(action_env: ActionEnv) -> None:
 def ask(action_env: ActionEnv, *, own: str | None = None) -> list[str]:
     """What the question for order_id says; ``own``: a designer's question response in the
     domain."""
-    call = payload(
+    call = dispatch_call(
         "v2_ask_2_action_ask_order_status_form_order_id.json",
-        action="action_ask_webhook_answer",
-        slots={"webhook_action": "order_status", "webhook_asking": "order_id"},
+        ASK_ANSWER_ACTION,
+        {ACTION_SLOT: "order_status", ASKING_SLOT: "order_id"},
     )
     call["domain"]["responses"].pop("utter_ask_order_status_form_order_id", None)
     if own:
@@ -165,12 +173,11 @@ def test_questions_follow_the_live_description(action_env: ActionEnv) -> None:
 
 def test_stopping_a_form_forgets_its_answers(action_env: ActionEnv) -> None:
     action_env.put("order_status", parameters=V2_PARAMETERS)
-    call = payload(
+    call = dispatch_call(
         "v2_stop_4_action_webhook_stopped.json",
-        slots={"webhook_action": "order_status", "webhook_values": {"order_id": 12}},
+        STOPPED_ACTION,
+        {ACTION_SLOT: "order_status", VALUES_SLOT: {"order_id": 12}},
     )
-    for name in DISPATCH_SLOTS:
-        call["domain"]["slots"][name] = {"type": "any", "mappings": [{"type": "custom"}]}
     response = action_env.call(call)
     assert slot_events(response) == dict.fromkeys(DISPATCH_SLOTS)
     assert [r.get("response") for r in response.json()["responses"]] == ["utter_webhook_stopped"]
@@ -209,7 +216,7 @@ def test_a_string_answer_that_is_no_answer_is_asked_again(
 
 
 def _help(env: ActionEnv, intent: str, **domain: Any) -> httpx.Response:
-    call = payload(START, action="action_webhook_help")
+    call = dispatch_call(START, HELP_ACTION)
     call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
     call["domain"].setdefault("responses", {}).update(domain)
     return env.call(call)

@@ -434,6 +434,22 @@ def test_snapshot_holds_every_tenant_with_its_webhooks(store: Store, tenant: str
     assert store.snapshot(["nobody"]) == {}
 
 
+def test_snapshot_shares_equal_values_between_definitions(store: Store, tenant: str) -> None:
+    # What keeps 100,000 cached definitions compact: equal values are one object.
+    store.create_tenant("other", actor="cli")
+    for owner, name in ((tenant, "a"), (tenant, "b"), ("other", "a")):
+        store.create_webhook(owner, definition(name), actor="op")
+    everything = store.snapshot()
+    a, b, other = (
+        everything[t].webhooks[n] for t, n in ((tenant, "a"), (tenant, "b"), ("other", "a"))
+    )
+    assert other == store.get_webhook("other", "a")  # built alike by the catalog
+    for value in ("description", "url", "parameters", "timeout"):
+        assert getattr(a, value) is getattr(b, value) is getattr(other, value), value
+    assert a.name is other.name
+    assert a.header_names[0] is b.header_names[0] is other.header_names[0]
+
+
 @pytest.mark.postgres
 def test_snapshot_is_consistent_while_webhooks_are_created(
     store: Store, tenant: str, database_url: str
