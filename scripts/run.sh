@@ -2,18 +2,20 @@
 # `make run`: set up and start the whole product on embedded defaults, stop it on Ctrl-C.
 #
 # A SQLite store under .data/ with a generated key (0600); the demo HTTPS service with its own
-# CA (.data/demo-ca); the admin API (5056) and the action server (5055); the demo tenant with its
-# skill on, an admin whose fresh token is printed (the last run's is revoked), a fresh action
-# token for Rasa (printed too) and the demo actions loaded through the admin API; the bot synced
-# and trained (the model cached by fingerprint beside the environments); Rasa on 5005 with the
-# REST and socket.io channels; the web chat's demo page on 8000. A second run reuses everything.
+# CA (.data/demo-ca); the admin API (5056), the action server (5055) and the MCP tools server
+# (5057); the demo tenant with its skill on, an admin whose fresh token is printed (the last
+# run's is revoked), a fresh action token for Rasa and a fresh tools token for MCP clients
+# (printed too) and the demo actions loaded through the admin API; the bot synced and trained
+# (the model cached by fingerprint beside the environments); Rasa on 5005 with the REST and
+# socket.io channels; the web chat's demo page on 8000. A second run reuses everything.
 # The terminal shows our progress; each program's own output goes to logs/. Ports: ADMIN_PORT,
-# ACTIONS_PORT, RASA_PORT, DEMO_PORT, WEB_PORT.
+# ACTIONS_PORT, TOOLS_PORT, RASA_PORT, DEMO_PORT, WEB_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 admin_port=${ADMIN_PORT:-5056}
 actions_port=${ACTIONS_PORT:-5055}
+tools_port=${TOOLS_PORT:-5057}
 rasa_port=${RASA_PORT:-5005}
 demo_port=${DEMO_PORT:-8443}
 web_port=${WEB_PORT:-8000}
@@ -27,11 +29,11 @@ export WEBHOOKS_CA_FILE=${WEBHOOKS_CA_FILE:-.data/demo-ca/ca.pem}
 export WEBHOOKS_DEFAULT_TENANT=${WEBHOOKS_DEFAULT_TENANT:-demo}
 export RASA_TELEMETRY_ENABLED=false
 # A port in use (most often: make run is already running) is said before anything starts.
-for port in "$demo_port" "$admin_port" "$actions_port" "$rasa_port" "$web_port"; do
+for port in "$demo_port" "$admin_port" "$actions_port" "$tools_port" "$rasa_port" "$web_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "run.sh: port $port on 127.0.0.1 is already in use (is make run already running?):" \
-            "stop it, or choose other ports with DEMO_PORT, ADMIN_PORT, ACTIONS_PORT, RASA_PORT," \
-            "WEB_PORT" >&2
+            "stop it, or choose other ports with DEMO_PORT, ADMIN_PORT, ACTIONS_PORT, TOOLS_PORT," \
+            "RASA_PORT, WEB_PORT" >&2
         exit 2
     fi
 done
@@ -73,7 +75,7 @@ pids+=($!)
 wait_for "https://127.0.0.1:$demo_port/health" 30 --cacert .data/demo-ca/ca.pem
 
 echo "preparing the store (.data/webhooks.db) and the demo tenant"
-read -r token action_token < <($py - <<'PY'
+read -r token action_token tools_token < <($py - <<'PY'
 from webhooks import AlreadyExists, Settings, open_store
 settings = Settings.from_environ()
 store = open_store(settings, create_key=True, upgrade=True)
@@ -90,21 +92,29 @@ else:
     # One live token at a time: the one printed now replaces the last run's.
     store.revoke_tokens("demo", admin.id, actor="make run")
     token = store.issue_token("demo", admin.id, actor="make run")
-# Rasa is started below with this one; a Rasa of an earlier run is gone.
-print(token, store.issue_action_token("demo", actor="make run", replace=True))
+# Rasa is started below with this one; a Rasa of an earlier run is gone. So are MCP clients.
+print(
+    token,
+    store.issue_action_token("demo", actor="make run", replace=True),
+    store.issue_tools_token("demo", actor="make run", replace=True),
+)
 PY
 )
 export ACTION_TOKEN=$action_token
 # Rasa's live router reads the demo tenant's actions here (with ACTION_TOKEN).
 export WEBHOOKS_ROUTING_URL=http://127.0.0.1:$actions_port/tenants/demo/routing
 
-echo "starting the admin API on 127.0.0.1:$admin_port and the action server on 127.0.0.1:$actions_port"
+echo "starting the admin API on 127.0.0.1:$admin_port, the action server on 127.0.0.1:$actions_port" \
+    "and the MCP tools server on 127.0.0.1:$tools_port"
 $py -m admin serve --port "$admin_port" >logs/admin.log 2>&1 &
 pids+=($!)
 $py -m actions serve --port "$actions_port" >logs/actions.log 2>&1 &
 pids+=($!)
+$py -m tools serve --port "$tools_port" >logs/tools.log 2>&1 &
+pids+=($!)
 wait_for "http://127.0.0.1:$admin_port/api/v1/health" 30
 wait_for "http://127.0.0.1:$actions_port/health" 30
+wait_for "http://127.0.0.1:$tools_port/health" 30
 
 # The demo actions, through the admin API as an operator would (kept when already there).
 $py - "$admin_port" "$token" "$demo_port" <<'PY'
@@ -176,6 +186,13 @@ Training still helps recognition (optional):
 
   .venv/bin/python -m bot sync && .venv/bin/python -m bot train && \\
     RASA_URL=http://127.0.0.1:$rasa_port RASA_TOKEN=$rasa_token .venv/bin/python -m bot reload
+
+LLM agents use the same actions as MCP tools (streamable HTTP), with this tools token:
+
+  export TOOLS_TOKEN=$tools_token
+  # an MCP client's server entry: {"url": "http://127.0.0.1:$tools_port/tenants/demo/mcp",
+  #   "headers": {"Authorization": "Bearer \$TOOLS_TOKEN"}}
+  curl -s "http://127.0.0.1:$admin_port/api/v1/tools?shape=openai" -H "Authorization: Bearer \$TOKEN"
 
 Check a URL against the SSRF guard:
   .venv/bin/python -m webhooks check-url https://169.254.169.254/latest

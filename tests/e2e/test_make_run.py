@@ -7,6 +7,7 @@ and models come from the machine's caches, as on any warm machine; a cold one bu
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ import pytest
 from tests.admin.conftest import free_port
 from tests.conftest import base_env
 from tests.e2e.conftest import ROOT, _needs_rasa
+from tests.tools.conftest import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -66,7 +68,14 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     checkout = clean_checkout(tmp_path_factory.mktemp("clone"))
     ports = {
         name: free_port()
-        for name in ("ADMIN_PORT", "ACTIONS_PORT", "RASA_PORT", "DEMO_PORT", "WEB_PORT")
+        for name in (
+            "ADMIN_PORT",
+            "ACTIONS_PORT",
+            "TOOLS_PORT",
+            "RASA_PORT",
+            "DEMO_PORT",
+            "WEB_PORT",
+        )
     }
     env = {
         **base_env(),
@@ -132,6 +141,11 @@ def test_the_readme_operator_loop_works_verbatim_without_training(make_run: Run)
     assert sorted((make_run.checkout / "models").iterdir()) == trained  # nothing was trained
 
 
+async def _tool_names(url: str, token: str) -> set[str]:
+    async with connect(url, token) as client:
+        return {tool.name for tool in (await client.session.list_tools()).tools}
+
+
 def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run: Run) -> None:
     rasa = f"http://127.0.0.1:{make_run.ports['RASA_PORT']}"
     reply = httpx.post(
@@ -171,6 +185,11 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
     web = f"http://127.0.0.1:{make_run.ports['WEB_PORT']}/"
     assert f"Chat with the assistant in a browser: {web}" in terminal
     assert f'data-server="{rasa}"' in httpx.get(web).text
+    # The MCP tools server, with the tools token it prints, lists the demo actions.
+    tools_token = next(line for line in terminal.splitlines() if "export TOOLS_TOKEN=" in line)
+    mcp = f"http://127.0.0.1:{make_run.ports['TOOLS_PORT']}/tenants/demo/mcp"
+    assert mcp in terminal
+    assert "order_status" in asyncio.run(_tool_names(mcp, tools_token.split("=", 1)[1].strip()))
 
     # A second make run while this one is up: one line saying why, before anything starts.
     again = subprocess.run(
