@@ -28,6 +28,7 @@ from webhooks import (
     BadValue,
     CallFailed,
     Category,
+    ClaimWorker,
     ConversationLimitReached,
     ConversationLimits,
     Egress,
@@ -50,7 +51,6 @@ from webhooks import (
     truncated_slot,
 )
 
-from ._claims import ClaimWorker, conversation_of
 from ._replies import designed_or_text, failure_response, result_response
 
 __all__ = [
@@ -73,6 +73,16 @@ Events = list[dict[str, Any]]
 
 #: The metrics label of every action the store does not have.
 UNKNOWN_ACTION = "(unknown)"
+
+
+def conversation_of(tracker: Tracker) -> str:
+    """A conversation is a Rasa session of one sender: the sender and its session's start."""
+    started = 0.0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            started = float(event.get("timestamp") or 0.0)
+            break
+    return f"{tracker.sender_id}:{started:.6f}"
 
 
 def log_unexpected(entry: str, tenant: str, action: str, exc: BaseException) -> None:

@@ -334,6 +334,8 @@ def create_app(server: ToolsServer) -> _Guarded:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # On the loop's thread, where claims are made in place: opened now, not mid-request.
+        server.service.limits.open_in_place()
         refresh = asyncio.create_task(server.registry.run())
         try:
             async with server.sessions.run():

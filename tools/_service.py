@@ -8,7 +8,6 @@ sentence; nothing of a header, an argument or an exception's text is said or log
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from webhooks import (
     FAILURE_MESSAGES,
     CallFailed,
     Category,
+    ClaimWorker,
     ConversationLimitReached,
     ConversationLimits,
     Egress,
@@ -92,6 +92,7 @@ class ToolService:
         self.registry = registry
         self.egress = egress
         self.limits = limits
+        self.claims = ClaimWorker(limits)
         self.metrics = metrics
         # Decrypted header values by definition, in memory only (Fernet costs more than the
         # rest of a call); a refreshed definition is a new object, decrypted afresh.
@@ -182,10 +183,10 @@ class ToolService:
             )
             return self._refuse(tenant, name, Category.UNAVAILABLE)
         try:
-            await asyncio.to_thread(self.limits.claim, tenant, session_key(session))
+            await self.claims.claim(tenant, session_key(session))
         except ConversationLimitReached:
             return self._refuse(tenant, name, Category.RATE_LIMITED)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, TimeoutError) as exc:  # not counted, so not called
             logger.warning(
                 "cannot count the call: tenant=%s tool=%s (%s); answered as unavailable",
                 tenant,

@@ -12,6 +12,7 @@ from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
+from ._claims import CLAIM_TIMEOUT, ClaimWorker
 from ._database import check_database, make_engine, migrate
 from ._definitions import (
     MAX_EXAMPLES,
@@ -125,6 +126,7 @@ __all__ = [
     "BLOCKED_NETWORKS",
     "CALL_ACTION",
     "CATEGORIES",
+    "CLAIM_TIMEOUT",
     "DEFAULT_REFRESH_INTERVAL",
     "DISPATCH_FORM",
     "DISPATCH_SLOTS",
@@ -171,6 +173,7 @@ __all__ = [
     "BadValue",
     "CallFailed",
     "Category",
+    "ClaimWorker",
     "ConfigurationError",
     "ConnectionFailed",
     "ConversationLimitReached",

@@ -1,7 +1,8 @@
-"""Claiming a conversation's webhook calls without ever waiting on the event loop.
+"""Claiming a conversation's (or an MCP session's) webhook calls without ever waiting on the
+event loop.
 
 A claim is one short upsert in the store (``ConversationLimits``), but it may wait on a
-database lock or the network, so the action server's loop must not make it itself: see
+database lock or the network, so a server's loop must not make it itself: see
 :class:`ClaimWorker`.
 """
 
@@ -16,23 +17,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from rasa_sdk import Tracker
+from ._exceptions import ConversationLimitReached
+from ._limits import ConversationLimits
 
-from webhooks import ConversationLimitReached, ConversationLimits
+__all__ = ["CLAIM_TIMEOUT", "ClaimWorker"]
 
-__all__ = ["CLAIM_TIMEOUT", "ClaimWorker", "conversation_of"]
-
-logger = logging.getLogger("actions.calls")
-
-
-def conversation_of(tracker: Tracker) -> str:
-    """A conversation is a Rasa session of one sender: the sender and its session's start."""
-    started = 0.0
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            started = float(event.get("timestamp") or 0.0)
-            break
-    return f"{tracker.sender_id}:{started:.6f}"
+logger = logging.getLogger("webhooks.claims")
 
 
 #: Seconds a claim may wait on the database before the call is answered as unavailable. On

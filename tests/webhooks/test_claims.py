@@ -9,10 +9,9 @@ import time
 
 import pytest
 
-from actions._claims import ClaimWorker
 from tests.polling import eventually
 from tests.webhooks.test_limits import frames_in_log
-from webhooks import ConversationLimitReached, ConversationLimits, Store
+from webhooks import ClaimWorker, ConversationLimitReached, ConversationLimits, Store
 from webhooks._limits import CHECKPOINT_EVERY
 
 
