@@ -26,6 +26,9 @@ import mcp.types as types
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
+from mcp.types import DEFAULT_NEGOTIATED_VERSION
+from prometheus_client import Gauge
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -127,6 +130,11 @@ class ToolsServer:
         self.mcp.request_handlers[types.ListToolsRequest] = self._list_tools
         self.mcp.request_handlers[types.CallToolRequest] = self._call_tool
         self.sessions = SessionHost(self.mcp)
+        self.open_sessions = Gauge(
+            "mcp_sessions_open",
+            "MCP sessions this process runs the SDK's server for (adopted, not yet idle).",
+            registry=self.metrics.registry,
+        )
 
     # -- what changed, told to the open streams ------------------------------------------------
 
@@ -169,7 +177,11 @@ class ToolsServer:
 
     async def _call_tool(self, request: types.CallToolRequest) -> types.ServerResult:
         tenant, session = self._caller()
-        params = request.params
+        return types.ServerResult(await self._call(tenant, session, request.params))
+
+    async def _call(
+        self, tenant: str, session: str, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         try:
             result = await self.service.call(tenant, session, params.name, params.arguments)
         except Exception as exc:  # the SDK would send the exception's text; say nothing of it
@@ -180,7 +192,7 @@ class ToolsServer:
                 content=[types.TextContent(type="text", text=Category.UNAVAILABLE.sentence)],
                 isError=True,
             )
-        return types.ServerResult(result)
+        return result
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -232,9 +244,52 @@ class ToolsServer:
                 )
                 return await response(scope, receive, send)
             session = new_session(tenant, digest)  # the SDK's answer to initialize names it
+        else:
+            direct = await self._answer_directly(tenant, session, request, body)
+            if direct is not None:
+                return await direct(scope, receive, send)
         scope[CALLER] = (tenant, session)
         await self.sessions.handle(session, scope, _replay(body, receive), send)
         return None
+
+    async def _answer_directly(
+        self, tenant: str, session: str, request: Request, body: bytes
+    ) -> Response | None:
+        """A plain ``tools/call`` answered here; None sends the request down the SDK's path.
+
+        Through the SDK's session a call costs three times the CPU of the call's own work
+        (streams, tasks and a second validation per message; bench tools, py-spy). A plain
+        call needs none of it: it is parsed and answered with the SDK's own types by the very
+        handler the SDK would run. A call asking for protocol features (``_meta``: progress),
+        any other method, and anything malformed take the SDK's path, which answers them as it
+        always does.
+        """
+        headers = request.headers
+        if (
+            "application/json" not in headers.get("accept", "")
+            or headers.get("content-type", "").partition(";")[0].strip() != "application/json"
+            or headers.get("mcp-protocol-version", DEFAULT_NEGOTIATED_VERSION)
+            not in SUPPORTED_PROTOCOL_VERSIONS
+        ):
+            return None
+        try:
+            message = types.JSONRPCRequest.model_validate_json(body)
+            if message.method != "tools/call" or not message.params or "_meta" in message.params:
+                return None
+            params = types.CallToolRequestParams.model_validate(message.params)
+        except ValueError:
+            return None
+        result = await self._call(tenant, session, params)
+        answer = {
+            "jsonrpc": "2.0",
+            "id": message.id,
+            "result": result.model_dump(by_alias=True, mode="json", exclude_none=True),
+        }
+        return Response(
+            json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+            media_type="application/json",
+            headers={MCP_SESSION_ID_HEADER: session},
+        )
 
 
 _INSTRUCTIONS = (
@@ -330,6 +385,7 @@ def create_app(server: ToolsServer) -> _Guarded:
                 **{"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
         server.metrics.definitions.set(server.registry.definitions())
+        server.open_sessions.set(len(server.sessions))
         return Response(server.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     @contextlib.asynccontextmanager

@@ -373,3 +373,90 @@ async def test_logs_and_metrics_say_what_happened_and_nothing_private(
     assert "not a number" not in log
     assert CANARY not in log
     assert tools_env.token not in log
+
+
+def _sessions_open(base_url: str) -> int:
+    metrics = httpx.get(
+        base_url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    ).text
+    line = next(line for line in metrics.splitlines() if line.startswith("mcp_sessions_open "))
+    return int(float(line.split()[1]))
+
+
+async def test_a_plain_call_is_answered_as_the_sdk_answers_one_with_meta(
+    tools_env: ToolsEnv,
+) -> None:
+    tools_env.put("order_status")
+    # A second server: the session is opened on the first, so the second runs the SDK's
+    # server for it only once a call takes the SDK's path.
+    process, second = start_server("tools", tools_env.env, tools_env.log_path)
+    tools_env.processes.append(process)
+    tools_env.wait_refreshed(second)
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(
+            tools_env.url(), json=_initialize(), headers=_headers(tools_env.token)
+        )
+        session = opened.headers[MCP_SESSION_ID_HEADER]
+        headers = _headers(tools_env.token, session)
+        url = tools_env.url(base_url=second)
+        plain = await http.post(
+            url, json=_call(7, "order_status", {"order_id": "#12"}), headers=headers
+        )
+        assert _sessions_open(second) == 0  # answered without the SDK's session
+        asking = _call(8, "order_status", {"order_id": "#12"})
+        asking["params"]["_meta"] = {"progressToken": "p1"}  # progress: the SDK's path
+        through_sdk = await http.post(url, json=asking, headers=headers)
+        assert _sessions_open(second) == 1
+        failing = await http.post(
+            url, json=_call(9, "order_status", {"order_id": "x"}), headers=headers
+        )
+        failing_sdk = _call(10, "order_status", {"order_id": "x"})
+        failing_sdk["params"]["_meta"] = {"progressToken": "p2"}
+        failing_through_sdk = await http.post(url, json=failing_sdk, headers=headers)
+    for answer in (plain, through_sdk, failing, failing_through_sdk):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers[MCP_SESSION_ID_HEADER] == session
+    assert plain.json() == {**through_sdk.json(), "id": 7}
+    assert plain.json()["result"]["structuredContent"]["data"] == {"method": "POST", "query": []}
+    assert failing.json() == {**failing_through_sdk.json(), "id": 9}
+    assert failing.json()["result"]["isError"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"params": {"arguments": {}}}, 200),  # no tool name: the SDK's JSON-RPC error
+        ({"method": "tools/unknown"}, 200),
+        ({"jsonrpc": "1.0"}, 400),
+    ],
+)
+async def test_a_malformed_call_gets_the_sdk_answer(
+    tools_env: ToolsEnv, change: dict[str, Any], status: int
+) -> None:
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(
+            tools_env.url(), json=_initialize(), headers=_headers(tools_env.token)
+        )
+        session = opened.headers[MCP_SESSION_ID_HEADER]
+        answer = await http.post(
+            tools_env.url(),
+            json={**_call(3, "order_status", {"order_id": 1}), **change},
+            headers=_headers(tools_env.token, session),
+        )
+    assert answer.status_code == status
+    assert "error" in answer.json()
+    assert "result" not in answer.json()
+
+
+async def test_a_client_that_accepts_no_json_is_refused_by_the_sdk(tools_env: ToolsEnv) -> None:
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(
+            tools_env.url(), json=_initialize(), headers=_headers(tools_env.token)
+        )
+        headers = _headers(tools_env.token, opened.headers[MCP_SESSION_ID_HEADER])
+        headers["Accept"] = "text/event-stream"
+        answer = await http.post(
+            tools_env.url(), json=_call(3, "order_status", {"order_id": 1}), headers=headers
+        )
+    assert answer.status_code == 406
