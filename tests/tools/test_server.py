@@ -460,3 +460,21 @@ async def test_a_client_that_accepts_no_json_is_refused_by_the_sdk(tools_env: To
             tools_env.url(), json=_call(3, "order_status", {"order_id": 1}), headers=headers
         )
     assert answer.status_code == 406
+
+
+async def test_a_new_token_ends_the_notification_streams_of_the_old_one(
+    tools_env: ToolsEnv,
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(
+            tools_env.url(), json=_initialize(), headers=_headers(tools_env.token)
+        )
+        headers = _headers(tools_env.token, opened.headers[MCP_SESSION_ID_HEADER])
+        async with http.stream("GET", tools_env.url(), headers=headers) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            new = tools_env.store.issue_tools_token("acme", actor="test", replace=True)
+            tools_env.token = new
+            async with asyncio.timeout(5):  # the stream ends: the old token's sessions are over
+                async for _ in stream.aiter_bytes():
+                    pass
