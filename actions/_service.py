@@ -14,7 +14,6 @@ import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -32,6 +31,7 @@ from webhooks import (
     ConversationLimitReached,
     ConversationLimits,
     Egress,
+    HeaderValues,
     HTTPStatusError,
     KeyMismatch,
     Metrics,
@@ -131,10 +131,7 @@ class WebhookService:
         self.limits = limits
         self.claims = ClaimWorker(limits)
         self.metrics = metrics
-        # Decrypted header values of the definitions called so far, in memory only: Fernet
-        # costs more than the rest of a call's own work. Keyed by the definition object
-        # itself, so a refreshed definition (a new object) is decrypted afresh.
-        self._headers: dict[str, dict[str, tuple[Webhook, Mapping[str, str]]]] = {}
+        self.header_values = HeaderValues(store)
 
     def usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
         """The definition, or why the action cannot run (a failure category)."""
@@ -154,20 +151,9 @@ class WebhookService:
             return None, Category.DISABLED
         return webhook, None
 
-    def _headers_for(self, tenant: str, action: str, webhook: Webhook) -> Mapping[str, str]:
-        known = self._headers.get(tenant)
-        if known is None:
-            known = self._headers[tenant] = {}
-        cached = known.get(action)
-        if cached is not None and cached[0] is webhook:
-            return cached[1]
-        headers = MappingProxyType(self.store.headers_for(webhook))
-        known[action] = (webhook, headers)
-        return headers
-
     def forget(self, tenant: str) -> None:
         """Drop what is cached about ``tenant``'s definitions (it changed or is gone)."""
-        self._headers.pop(tenant, None)
+        self.header_values.forget(tenant)
 
     # -- the questions, the help and the way out ---------------------------------------------
 
@@ -327,7 +313,7 @@ class WebhookService:
                 url=webhook.url,
                 method=webhook.method,
                 timeout=webhook.timeout,
-                headers=self._headers_for(tenant, action, webhook),
+                headers=self.header_values.of(webhook),
                 arguments=arguments,
             )
         except (KeyMismatch, ValueError) as exc:

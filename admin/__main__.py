@@ -72,24 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant (skill off)")
     create.add_argument("name")
     tenant.add_parser("list", help="list the tenants")
-    action_token = tenant.add_parser(
-        "action-token", help="issue the token Rasa's action_endpoint sends (printed once)"
-    )
-    action_token.add_argument("name")
-    action_token.add_argument(
-        "--replace",
-        action="store_true",
-        help="replace the tenant's current token (every Rasa sending it then gets 401)",
-    )
-    tools_token = tenant.add_parser(
-        "tools-token", help="issue the token MCP clients send to the tools server (printed once)"
-    )
-    tools_token.add_argument("name")
-    tools_token.add_argument(
-        "--replace",
-        action="store_true",
-        help="replace the tenant's current token (its MCP clients then get 401)",
-    )
+    for command, sender, after in (
+        ("action-token", "Rasa's action_endpoint", "every Rasa sending it then gets 401"),
+        ("tools-token", "MCP clients of the tools server", "its MCP clients then get 401"),
+    ):
+        issue = tenant.add_parser(command, help=f"issue the token {sender} send (printed once)")
+        issue.add_argument("name")
+        issue.add_argument(
+            "--replace",
+            action="store_true",
+            help=f"replace the tenant's current token ({after})",
+        )
     revoke_tools = tenant.add_parser(
         "revoke-tools-token", help="revoke the tenant's tools token (its MCP sessions end)"
     )

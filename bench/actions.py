@@ -105,6 +105,28 @@ def _round(
     return result
 
 
+def _print_rounds(runs: dict[str, list[dict[str, Any]]], calls: int) -> bool:
+    """A line of medians per server (label: its rounds); whether every call was answered."""
+    print(
+        f"{'server':<34}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/call':>13}"
+        "  statuses, answers without the webhook's data"
+    )
+    answered = True
+    for label, results in runs.items():
+        statuses: dict[str, int] = {}
+        for result in results:
+            for status, count in result["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
+        unexpected = sum(result["unexpected"] for result in results)
+        print(
+            f"{label:<34}{_median(results, 'per_second'):>9.0f}"
+            f"{_median(results, 'median_ms'):>9.2f}{_median(results, 'p99_ms'):>9.2f}"
+            f"{_median(results, 'cpu_ms'):>13.3f}  {statuses}, {unexpected}"
+        )
+        answered &= _all_answered(results, calls)
+    return answered
+
+
 def _all_answered(results: list[dict[str, Any]], calls: int) -> bool:
     """Whether every call of every round got a 200 carrying the webhook's data."""
     return all(r["statuses"] == {"200": calls} and not r["unexpected"] for r in results)
@@ -202,23 +224,8 @@ def _run(tmp: Path, webhook_url: str) -> int:
         f"Rasa action calls, {CONCURRENCY} in flight, {CALLS} calls a round, "
         f"{ROUNDS} alternating rounds (medians)"
     )
-    print(
-        f"{'server':<30}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/call':>13}"
-        "  statuses, answers without the webhook's data"
-    )
     labels = {"naive": "(a) naive rasa-sdk action", "ours": "(b) webhook action (ours)"}
-    for name, results in runs.items():
-        statuses: dict[str, int] = {}
-        for result in results:
-            for status, count in result["statuses"].items():
-                statuses[status] = statuses.get(status, 0) + count
-        unexpected = sum(result["unexpected"] for result in results)
-        print(
-            f"{labels[name]:<30}{_median(results, 'per_second'):>9.0f}"
-            f"{_median(results, 'median_ms'):>9.2f}{_median(results, 'p99_ms'):>9.2f}"
-            f"{_median(results, 'cpu_ms'):>13.3f}  {statuses}, {unexpected}"
-        )
-        ok &= _all_answered(results, CALLS)
+    ok &= _print_rounds({labels[name]: results for name, results in runs.items()}, CALLS)
     # Judged round by round (b's round i against a's round i, run back to back), on the median
     # of the rounds: a burst of load from elsewhere on a shared machine hits one pair, not
     # the verdict.

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.actions import CONCURRENCY, EXPECTED, _all_answered, _median, _round, _start_ours
+from bench.actions import CONCURRENCY, EXPECTED, _cpu_seconds, _print_rounds, _round, _start_ours
 from bench.fixtures import action_call, seed_store
 from bench.https_server import running
 from bench.load import run as run_load
@@ -65,8 +65,6 @@ def _sessions(url: str, token: str, count: int) -> list[str]:
 
 
 def _tools_round(process: Any, url: str, token: str) -> dict[str, Any]:
-    from bench.actions import _cpu_seconds
-
     sessions = _sessions(url, token, CALLS // MAX_CALLS_PER_CONVERSATION)
     before = _cpu_seconds(process.pid)
     result = run_load(
@@ -117,24 +115,8 @@ def run() -> int:
         f"one webhook call, {CONCURRENCY} in flight, {CALLS} calls a round, "
         f"{ROUNDS} alternating rounds (medians)"
     )
-    print(
-        f"{'server':<34}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/call':>13}"
-        "  statuses, answers without the webhook's data"
-    )
     labels = {"actions": "action server (Rasa's call)", "tools": "tools server (MCP tools/call)"}
-    ok = True
-    for name, results in runs.items():
-        statuses: dict[str, int] = {}
-        for result in results:
-            for status, count in result["statuses"].items():
-                statuses[status] = statuses.get(status, 0) + count
-        unexpected = sum(result["unexpected"] for result in results)
-        print(
-            f"{labels[name]:<34}{_median(results, 'per_second'):>9.0f}"
-            f"{_median(results, 'median_ms'):>9.2f}{_median(results, 'p99_ms'):>9.2f}"
-            f"{_median(results, 'cpu_ms'):>13.3f}  {statuses}, {unexpected}"
-        )
-        ok &= _all_answered(results, CALLS)
+    ok = _print_rounds({labels[name]: results for name, results in runs.items()}, CALLS)
     ratios = sorted(
         t["per_second"] / a["per_second"]
         for a, t in zip(runs["actions"], runs["tools"], strict=True)

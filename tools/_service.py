@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import mcp.types as types
@@ -25,6 +24,7 @@ from webhooks import (
     ConversationLimitReached,
     ConversationLimits,
     Egress,
+    HeaderValues,
     HTTPStatusError,
     InvalidDefinition,
     KeyMismatch,
@@ -94,9 +94,7 @@ class ToolService:
         self.limits = limits
         self.claims = ClaimWorker(limits)
         self.metrics = metrics
-        # Decrypted header values by definition, in memory only (Fernet costs more than the
-        # rest of a call); a refreshed definition is a new object, decrypted afresh.
-        self._headers: dict[tuple[str, str], tuple[Webhook, Mapping[str, str]]] = {}
+        self.header_values = HeaderValues(store)
 
     def tools(self, tenant: str) -> list[types.Tool]:
         return [
@@ -106,17 +104,7 @@ class ToolService:
 
     def forget(self, tenant: str) -> None:
         """Drop the decrypted headers of ``tenant``'s definitions (they changed or are gone)."""
-        for key in [key for key in self._headers if key[0] == tenant]:
-            del self._headers[key]
-
-    def _headers_for(self, webhook: Webhook) -> Mapping[str, str]:
-        key = (webhook.tenant, webhook.name)
-        cached = self._headers.get(key)
-        if cached is not None and cached[0] is webhook:
-            return cached[1]
-        headers = MappingProxyType(self.store.headers_for(webhook))
-        self._headers[key] = (webhook, headers)
-        return headers
+        self.header_values.forget(tenant)
 
     def _usable(self, tenant: str, name: str) -> Webhook | Category:
         snapshot = self.registry.get(tenant)
@@ -171,7 +159,7 @@ class ToolService:
                 url=webhook.url,
                 method=webhook.method,
                 timeout=webhook.timeout,
-                headers=self._headers_for(webhook),
+                headers=self.header_values.of(webhook),
                 arguments=values,
             )
         except (KeyMismatch, ValueError) as exc:

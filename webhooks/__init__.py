@@ -53,6 +53,7 @@ from ._exceptions import (
     WebhookTimeout,
     error_body,
 )
+from ._headervalues import HeaderValues
 from ._keyring import Keyring, generate_key, read_key_file, write_key_file
 from ._keyring import key_id as key_id_of
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
@@ -184,6 +185,7 @@ __all__ = [
     "EscapingFormatter",
     "FieldError",
     "HTTPStatusError",
+    "HeaderValues",
     "InvalidDefinition",
     "InvalidResponse",
     "InvalidURL",

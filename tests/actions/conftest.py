@@ -108,14 +108,13 @@ def load_fixture(name: str) -> dict[str, Any]:
 METRICS_TOKEN = "metrics-" + "x" * 24
 
 
-@dataclass
-class ActionEnv:
+class ServerEnv:
+    """A server of ours under test, on a store, calling the local HTTPS webhook: the
+    definitions of tenant acme it serves, and the wait until it has the store's changes."""
+
     base_url: str
     store: Store
-    token: str
     webhook: ThreadedWebhook
-    log_path: Path
-    database_url: str
 
     def definition(self, name: str, path: str = "/echo", **changes: Any) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -138,14 +137,26 @@ class ActionEnv:
         self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
         self.wait_refreshed()
 
-    def wait_refreshed(self) -> None:
+    def wait_refreshed(self, base_url: str | None = None) -> None:
+        """Wait until the server at ``base_url`` (this one by default) has every change."""
         version = sum(self.store.versions().values())
+        health = (base_url or self.base_url) + "/health"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            if httpx.get(self.base_url + "/health").json()["version"] >= version:
+            if httpx.get(health).json()["version"] >= version:
                 return
             time.sleep(0.02)
-        raise AssertionError("the action server did not pick up the change")
+        raise AssertionError("the server did not pick up the change")
+
+
+@dataclass
+class ActionEnv(ServerEnv):
+    base_url: str
+    store: Store
+    token: str
+    webhook: ThreadedWebhook
+    log_path: Path
+    database_url: str
 
     def call(
         self,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +19,16 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.session import RequestResponder
 
-from tests.actions.conftest import ThreadedWebhook
+from tests.actions.conftest import ServerEnv, ThreadedWebhook
 from tests.conftest import database_for
 from tests.servers import start_server, stop
-from webhooks import Keyring, NotFound, Store, generate_key, make_engine, migrate
+from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
-CANARY = "canary-7d21b4-tools-header-value"
 METRICS_TOKEN = "metrics-" + "t" * 24
 
 
 @dataclass
-class ToolsEnv:
+class ToolsEnv(ServerEnv):
     base_url: str
     store: Store
     token: str
@@ -42,35 +40,6 @@ class ToolsEnv:
 
     def url(self, tenant: str = "acme", base_url: str | None = None) -> str:
         return f"{base_url or self.base_url}/tenants/{tenant}/mcp"
-
-    def definition(self, name: str, path: str = "/echo", **changes: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": name,
-            "description": "Look up the status of an order",
-            "url": self.webhook.url(path),
-            "parameters": [
-                {"name": "order_id", "type": "integer", "description": "your order number"}
-            ],
-            "headers": {"X-Api-Key": CANARY},
-            "timeout": 2,
-        }
-        data.update(changes)
-        return data
-
-    def put(self, name: str, **changes: Any) -> None:
-        """Create or replace ``name`` in tenant acme and wait until the server has it."""
-        with contextlib.suppress(NotFound):
-            self.store.delete_webhook("acme", name, actor="test")
-        self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
-        self.wait_refreshed()
-
-    def wait_refreshed(self, base_url: str | None = None) -> None:
-        version = sum(self.store.versions().values())
-        health = (base_url or self.base_url) + "/health"
-        deadline = time.monotonic() + 10
-        while httpx.get(health).json()["version"] < version:
-            assert time.monotonic() < deadline, "the tools server did not pick up the change"
-            time.sleep(0.02)
 
 
 @pytest.fixture(
