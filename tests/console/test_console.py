@@ -10,6 +10,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
+from webhooks import token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -394,6 +395,39 @@ def test_a_tenant_admin_switches_the_skill_and_manages_operators(
     with httpx.Client(base_url=console.base_url) as client:
         refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
+
+
+def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
+    page: Page, console: Console
+) -> None:
+    console.store.revoke_tools_token("acme", actor="test")
+    sign_in(page, console.tokens["admin"])
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    agents = page.get_by_role("region", name="AI agents (MCP)")
+    expect(agents.get_by_text("/tenants/acme/mcp")).to_be_visible()
+    agents.get_by_role("button", name="New tools token").click()
+    field = agents.get_by_role("region", name="New token").get_by_label("Token")
+    expect(field).to_be_focused()
+    first = field.input_value()
+    digest = console.store.snapshot(["acme"])["acme"].tools_token_hash
+    assert token_matches(first, digest)
+    screenshot(page, "tools-token")
+
+    agents.get_by_role("button", name="New tools token").click()  # one exists: asks first
+    page.get_by_role("dialog").get_by_role("button", name="Replace").click()
+    expect(field).not_to_have_value(first)
+    second = field.input_value()
+    digest = console.store.snapshot(["acme"])["acme"].tools_token_hash
+    assert token_matches(second, digest)
+    assert not token_matches(first, digest)
+
+    agents.get_by_role("button", name="Revoke tools token").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(agents.get_by_text("The tools token was revoked.")).to_be_visible()
+    expect(field).to_have_count(0)
+    assert console.store.snapshot(["acme"])["acme"].tools_token_hash is None
+    assert second not in page.content()
+    assert_labelled(page)
 
 
 def test_the_audit_log_lists_the_changes(page: Page, console: Console) -> None:

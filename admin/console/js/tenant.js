@@ -1,4 +1,5 @@
-// For tenant admins: the skill switch and the operators, their permissions and tokens.
+// For tenant admins: the skill switch, the operators with their permissions and tokens, and
+// the token of the tenant's AI agents (MCP clients of the tools server).
 
 import { api } from "./api.js";
 import { confirmDialog } from "./actions.js";
@@ -10,8 +11,8 @@ const PERMISSIONS = [
   ["webhooks:manage", "Manage"],
 ];
 
-/** A new token, shown once, with a Copy button. */
-function tokenPanel(operator, token) {
+/** A new token, shown once, with a Copy button; ``whose`` says what it is for. */
+function tokenPanel(whose, token) {
   const input = h("input", { readOnly: true, value: token, id: uid("token"), spellcheck: "false" });
   const said = h("span", { role: "status" });
   const copy = h("button", { type: "button" }, "Copy");
@@ -25,7 +26,7 @@ function tokenPanel(operator, token) {
     replace(said, "Copied.");
   });
   return h("div", { class: "card token", role: "region", "aria-label": "New token" },
-    h("p", {}, h("strong", {}, `New API token for ${operator.name}. `),
+    h("p", {}, h("strong", {}, `New ${whose}. `),
       "It is shown this once: copy it now and hand it over safely."),
     h("div", { class: "cells" }, field("Token", input, { wide: true }), h("div", { class: "row-end" }, copy, said)));
 }
@@ -82,7 +83,7 @@ function operatorRow(operator, me, said, tokens, rerender) {
   const issue = async () => {
     try {
       const { token } = await api("POST", `/operators/${operator.id}/tokens`);
-      replace(tokens, tokenPanel(operator, token));
+      replace(tokens, tokenPanel(`API token for ${operator.name}`, token));
       tokens.querySelector("input").focus();
     } catch (error) {
       replace(said, h("span", { class: "bad" }, error.message));
@@ -128,7 +129,7 @@ function createForm(said, tokens, rerender) {
       await rerender();
       form.reset();
       replace(said, `${operator.name} was created.`);
-      replace(tokens, tokenPanel(operator, token));
+      replace(tokens, tokenPanel(`API token for ${operator.name}`, token));
       tokens.querySelector("input").focus();
     } catch (error) {
       showErrors(form, error);
@@ -137,7 +138,55 @@ function createForm(said, tokens, rerender) {
   return form;
 }
 
-/** #/tenant: the skill switch and the operators. */
+function agentsSection(me) {
+  const said = h("p", { class: "status", role: "status" });
+  const tokens = h("div", { class: "tokens" });
+  const fail = (error) => replace(said, h("span", { class: "bad" }, error.message));
+  const issue = async () => {
+    replace(said, "");
+    let answer;
+    try {
+      answer = await api("POST", "/tools-token");
+    } catch (error) {
+      if (error.status !== 409) return fail(error);
+      const sure = await confirmDialog("Replace the tools token?",
+        "The tenant has one: every AI agent using it gets 401 until it is given the new one.",
+        "Replace");
+      if (!sure) return undefined;
+      try {
+        answer = await api("POST", "/tools-token", { replace: true });
+      } catch (again) {
+        return fail(again);
+      }
+    }
+    replace(tokens, tokenPanel("tools token for AI agents (MCP)", answer.token));
+    tokens.querySelector("input").focus();
+    return undefined;
+  };
+  const revoke = async () => {
+    const sure = await confirmDialog("Revoke the tools token?",
+      "Every AI agent using it gets 401 at once, and its sessions end.", "Revoke");
+    if (!sure) return;
+    replace(tokens);
+    try {
+      const { revoked } = await api("DELETE", "/tools-token");
+      replace(said, revoked ? "The tools token was revoked." : "There was no tools token.");
+    } catch (error) {
+      fail(error);
+    }
+  };
+  return h("section", { class: "card", "aria-labelledby": "agents-title" },
+    h("h2", { id: "agents-title" }, "AI agents (MCP)"),
+    h("p", {}, "Agents use this tenant's enabled actions as tools through the tools server at ",
+      h("code", {}, `/tenants/${me.tenant}/mcp`),
+      ", with the tools token as ", h("code", {}, "Authorization: Bearer"), "."),
+    h("div", { class: "buttons" },
+      h("button", { type: "button", onclick: issue }, "New tools token"),
+      h("button", { type: "button", class: "danger", onclick: revoke }, "Revoke tools token")),
+    said, tokens);
+}
+
+/** #/tenant: the skill switch, the operators and the AI agents' token. */
 export async function tenantView(view, me) {
   const said = h("p", { class: "status", role: "status" });
   const tokens = h("div", { class: "tokens" });
@@ -155,5 +204,6 @@ export async function tenantView(view, me) {
   replace(view, h("h1", { tabindex: "-1" }, "Tenant ", h("code", {}, me.tenant)),
     skillSection(me),
     h("section", { "aria-labelledby": "operators-title" },
-      h("h2", { id: "operators-title" }, "Operators"), said, tokens, table, createForm(said, tokens, rerender)));
+      h("h2", { id: "operators-title" }, "Operators"), said, tokens, table, createForm(said, tokens, rerender)),
+    agentsSection(me));
 }
