@@ -62,8 +62,9 @@ migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by 
 run: venv venv-bot web  ## set up and start everything: demo service, admin API, action server, Rasa, web chat
 	@scripts/run.sh
 
-lock:  ## re-resolve requirements.in and requirements-dev.in into their locks, with hashes
+lock:  ## re-resolve requirements.in, requirements-dev.in and requirements-bot.in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
+	scripts/lock-bot.sh "$(shell scripts/python310.sh)"
 
 clean:  ## remove the local links and data (the cached environments stay)
 	rm -rf $(VENV) $(VENV_BOT) .data web/node_modules tests/console/screenshots tests/e2e/screenshots .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -27,12 +27,9 @@ if [ ! -f "$target/.complete" ]; then
     mkdir -p "$cache"
     "$python" -m venv "$target"
     "$target/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    requirements=()
+    # Every lock pins every package with its hash: installed exactly, pip checks every file.
+    requirements=(--require-hashes --no-deps)
     for lock in "${locks[@]}"; do requirements+=(-r "$lock"); done
-    # A lock with hashes is installed exactly (pip checks every file); the bot's has none yet.
-    if grep -q -- "--hash=" "${locks[0]}"; then
-        requirements+=(--require-hashes --no-deps)
-    fi
     "$target/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
     touch "$target/.complete"
 fi
