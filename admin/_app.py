@@ -11,13 +11,12 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, empty
 from sanic.response import json as json_response
@@ -28,10 +27,6 @@ from webhooks import (
     READ,
     TOOL_SHAPES,
     CallFailed,
-    ConnectionFailed,
-    DestinationBlocked,
-    FieldError,
-    InvalidDefinition,
     NotFound,
     Operator,
     PermissionDenied,
@@ -39,11 +34,9 @@ from webhooks import (
     Tenant,
     Unauthenticated,
     Webhook,
-    WebhookTimeout,
     actor_of,
     bearer_token,
     call_arguments,
-    reject_json_constant,
     tools_of,
 )
 from webhooks import LastTest as StoredTest
@@ -51,6 +44,7 @@ from webhooks import LastTest as StoredTest
 from ._console import add_console
 from ._errors import ApiError, handle_exception
 from ._openapi import ROUTES, openapi_document
+from ._requests import body_of, int_arg, model_of
 from ._schemas import (
     AuditOut,
     AuditPage,
@@ -72,7 +66,7 @@ from ._schemas import (
     WebhookList,
     WebhookOut,
 )
-from ._tester import Tester
+from ._tester import Tester, shown_failure
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -82,30 +76,6 @@ logger = logging.getLogger("admin")
 MAX_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
 _names = itertools.count(1)
-
-
-def _body(request: Request) -> object:
-    if not request.body:
-        raise ApiError(400, "malformed_json", "expected a JSON body")
-    try:
-        return json.loads(request.body, parse_constant=reject_json_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
-
-
-def _model(model: type[BaseModel], data: object) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = [
-            FieldError(
-                ".".join(str(p) for p in e["loc"]) or "body",
-                e["msg"],
-                "unknown_field" if e["type"] == "extra_forbidden" else "invalid",
-            )
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-        raise InvalidDefinition(errors) from None
 
 
 def _out(model: BaseModel, status: int = 200) -> HTTPResponse:
@@ -182,7 +152,7 @@ class AdminApi:
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
-        data = _body(request)
+        data = body_of(request)
         webhook = await self._call(
             self.store.create_webhook, operator.tenant, data, actor=actor_of(operator)
         )
@@ -204,7 +174,7 @@ class AdminApi:
 
     async def _update(self, request: Request, name: str, *, replace: bool) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
-        data = _body(request)
+        data = body_of(request)
         update = functools.partial(
             self.store.update_webhook,
             operator.tenant,
@@ -223,7 +193,7 @@ class AdminApi:
 
     async def test_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
-        wanted: TestIn = _model(TestIn, _body(request)) if request.body else TestIn()
+        wanted: TestIn = model_of(TestIn, body_of(request)) if request.body else TestIn()
         webhook = await self._call(self.store.get_webhook, operator.tenant, name)
         arguments = (
             {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
@@ -234,7 +204,7 @@ class AdminApi:
                 webhook, headers, tenant=operator.tenant, arguments=arguments
             )
         except CallFailed as exc:
-            category, message = _test_failure(exc)
+            category, message = shown_failure(exc)
             result = TestOut(ok=False, category=category, message=message)
         else:
             result = TestOut.of(outcome)
@@ -269,7 +239,7 @@ class AdminApi:
 
     async def put_skill(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
-        wanted: SkillIn = _model(SkillIn, _body(request))
+        wanted: SkillIn = model_of(SkillIn, body_of(request))
         tenant = await self._call(
             self.store.set_skill, operator.tenant, wanted.enabled, actor=actor_of(operator)
         )
@@ -282,7 +252,7 @@ class AdminApi:
 
     async def create_operator(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
-        wanted: OperatorIn = _model(OperatorIn, _body(request))
+        wanted: OperatorIn = model_of(OperatorIn, body_of(request))
         created, token = await self._call(
             self.store.create_operator,
             operator.tenant,
@@ -311,7 +281,7 @@ class AdminApi:
 
     async def put_permissions(self, request: Request, operator_id: int) -> HTTPResponse:
         operator = await self.admin(request)
-        wanted: PermissionsIn = _model(PermissionsIn, _body(request))
+        wanted: PermissionsIn = model_of(PermissionsIn, body_of(request))
         changed = await self._call(
             self.store.set_permissions,
             operator.tenant,
@@ -338,7 +308,7 @@ class AdminApi:
     async def issue_tools_token(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
         wanted: ToolsTokenIn = (
-            _model(ToolsTokenIn, _body(request)) if request.body else ToolsTokenIn()
+            model_of(ToolsTokenIn, body_of(request)) if request.body else ToolsTokenIn()
         )
         token = await self._call(
             self.store.issue_tools_token,
@@ -357,48 +327,11 @@ class AdminApi:
 
     async def audit(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, READ)
-        limit = _int_arg(request, "limit", default=50, low=1, high=500)
-        before = _int_arg(request, "before", default=None, low=1, high=MAX_ID)
+        limit = int_arg(request, "limit", default=50, low=1, high=500)
+        before = int_arg(request, "before", default=None, low=1, high=MAX_ID)
         entries = await self._call(self.store.audit, operator.tenant, limit=limit, before_id=before)
         next_before = entries[-1].id if len(entries) == limit else None
         return _out(AuditPage(items=[AuditOut.of(e) for e in entries], next_before=next_before))
-
-
-#: The one answer for every failure before a public server answered (see _test_failure).
-UNREACHABLE = (
-    "no answer from a public HTTPS server at this host and port: the name does not resolve to "
-    "a public address, the connection was refused, or nothing answered within the timeout"
-)
-
-
-def _test_failure(exc: CallFailed) -> tuple[str, str]:
-    """The category and message an operator may learn from a failed Test.
-
-    Whoever can edit a URL could otherwise use the Test as an oracle: "blocked" against "does
-    not resolve" maps the server's internal DNS names, and "refused" against "timed out" scans
-    ports. So every failure before a public server answered gets one category and one message;
-    the full reason goes to the server log. A URL refused as written (its scheme, a literal
-    address, a local name) says why: it reveals nothing the URL did not.
-    """
-    if isinstance(exc, ConnectionFailed | WebhookTimeout) or (
-        isinstance(exc, DestinationBlocked) and exc.resolved
-    ):
-        logger.info("test call failed: %s", exc)
-        return "unreachable", UNREACHABLE
-    return exc.category, str(exc)
-
-
-def _int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, "invalid", f"{name} must be an integer", field=name) from None
-    if not low <= value <= high:
-        raise ApiError(422, "invalid", f"{name} must be between {low} and {high}", field=name)
-    return value
 
 
 async def _health(request: Request) -> HTTPResponse:

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 
 from webhooks import (
+    CallFailed,
+    ConnectionFailed,
+    DestinationBlocked,
     Egress,
     Settings,
     Value,
     Webhook,
     WebhookRequest,
     WebhookTestResult,
+    WebhookTimeout,
     redact,
     trust,
 )
 
-__all__ = ["Tester"]
+__all__ = ["UNREACHABLE", "Tester", "shown_failure"]
+
+logger = logging.getLogger("admin")
 
 
 class Tester:
@@ -71,3 +78,27 @@ class Tester:
     async def aclose(self) -> None:
         if self._egress is not None:
             await self._egress.aclose()
+
+
+#: The one answer for every failure before a public server answered (see shown_failure).
+UNREACHABLE = (
+    "no answer from a public HTTPS server at this host and port: the name does not resolve to "
+    "a public address, the connection was refused, or nothing answered within the timeout"
+)
+
+
+def shown_failure(exc: CallFailed) -> tuple[str, str]:
+    """The category and message an operator may learn from a failed Test.
+
+    Whoever can edit a URL could otherwise use the Test as an oracle: "blocked" against "does
+    not resolve" maps the server's internal DNS names, and "refused" against "timed out" scans
+    ports. So every failure before a public server answered gets one category and one message;
+    the full reason goes to the server log. A URL refused as written (its scheme, a literal
+    address, a local name) says why: it reveals nothing the URL did not.
+    """
+    if isinstance(exc, ConnectionFailed | WebhookTimeout) or (
+        isinstance(exc, DestinationBlocked) and exc.resolved
+    ):
+        logger.info("test call failed: %s", exc)
+        return "unreachable", UNREACHABLE
+    return exc.category, str(exc)

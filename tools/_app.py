@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import mcp.types as types
@@ -34,7 +34,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from webhooks import (
     DEFAULT_REFRESH_INTERVAL,
@@ -48,12 +48,20 @@ from webhooks import (
     Store,
     TenantSnapshot,
     bearer_token,
-    error_body,
     mcp_tool,
     token_matches,
     trust,
 )
 
+from ._asgi import (
+    MAX_BODY_BYTES,
+    Asgi,
+    Guarded,
+    error_response,
+    initializes,
+    read_body,
+    replay,
+)
 from ._host import SessionHost
 from ._service import ToolService, snapshot_tools
 from ._sessions import new_session, session_valid
@@ -62,8 +70,6 @@ __all__ = ["ToolsServer", "build", "create_app"]
 
 logger = logging.getLogger("tools")
 
-#: The largest request body read: a tool call's arguments are a few scalars.
-MAX_BODY_BYTES = 256 * 1024
 #: Seconds between keep-alive comments on a session's notification stream.
 PING_SECONDS = 15
 #: Where a request's tenant and session wait for the MCP handlers (an ASGI scope extension).
@@ -72,10 +78,6 @@ CALLER = "webhooks.caller"
 _LIST_CHANGED = types.JSONRPCNotification(
     jsonrpc="2.0", method="notifications/tools/list_changed"
 ).model_dump_json(exclude_none=True)
-
-
-def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 class _McpServer(Server[Any, Request]):
@@ -204,7 +206,7 @@ class ToolsServer:
         digest = snapshot.tools_token_hash if snapshot is not None else None
         token = bearer_token(request.headers.get("authorization"))
         if digest is None or token is None or not token_matches(token, digest):
-            response: Response = _error(
+            response: Response = error_response(
                 401,
                 "unauthenticated",
                 "unknown tenant or bad token",
@@ -213,13 +215,13 @@ class ToolsServer:
             return await response(scope, receive, send)
         session = request.headers.get(MCP_SESSION_ID_HEADER)
         if session is not None and not session_valid(session, tenant, digest):
-            response = _error(
+            response = error_response(
                 404, "session_not_found", "unknown or ended session: initialize a new one"
             )
             return await response(scope, receive, send)
         if request.method == "GET":
             if session is None:
-                response = _error(
+                response = error_response(
                     400, "missing_session", f"send the {MCP_SESSION_ID_HEADER} header"
                 )
             else:
@@ -227,19 +229,19 @@ class ToolsServer:
             return await response(scope, receive, send)
         if request.method == "DELETE":
             # A session is a signed id: nothing to end here. It ends with the token.
-            response = _error(
+            response = error_response(
                 405, "method_not_allowed", "sessions end with the token", Allow="GET, POST"
             )
             return await response(scope, receive, send)
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
-            response = _error(
+            response = error_response(
                 413, "too_large", f"a request body has at most {MAX_BODY_BYTES} bytes"
             )
             return await response(scope, receive, send)
         if session is None:
-            if not _initializes(body):
-                response = _error(
+            if not initializes(body):
+                response = error_response(
                     400, "missing_session", "initialize first, then send its session id"
                 )
                 return await response(scope, receive, send)
@@ -249,7 +251,7 @@ class ToolsServer:
             if direct is not None:
                 return await direct(scope, receive, send)
         scope[CALLER] = (tenant, session)
-        await self.sessions.handle(session, scope, _replay(body, receive), send)
+        await self.sessions.handle(session, scope, replay(body, receive), send)
         return None
 
     async def _answer_directly(
@@ -299,77 +301,7 @@ _INSTRUCTIONS = (
 )
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request's body, or None past :data:`MAX_BODY_BYTES`."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _initializes(body: bytes) -> bool:
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("method") == "initialize"
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """``receive`` for the SDK: the body read already, then what the client sends next (its
-    disconnect)."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
-
-
-class _Asgi:
-    """An ASGI app for a Starlette route (a plain function would be served request-response)."""
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
-class _Guarded:
-    """Answers an unexpected exception with the JSON envelope and logs its type only: its text
-    could carry a request's content (Starlette's own handler re-raises it for the server to
-    log in full)."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except Exception as exc:
-            logger.error("unexpected %s while serving %s", type(exc).__name__, scope.get("path"))
-            if scope["type"] == "http" and not started:
-                response = _error(500, "internal_error", "internal error; see the tools server log")
-                await response(scope, receive, send)
-
-
-def create_app(server: ToolsServer) -> _Guarded:
+def create_app(server: ToolsServer) -> Guarded:
     """The Starlette application serving ``server``."""
 
     async def health(request: Request) -> Response:
@@ -377,10 +309,12 @@ def create_app(server: ToolsServer) -> _Guarded:
 
     async def metrics(request: Request) -> Response:
         if server.metrics_token is None:
-            return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
+            return error_response(
+                404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics"
+            )
         token = bearer_token(request.headers.get("authorization")) or ""
         if not hmac.compare_digest(token.encode("utf-8", "replace"), server.metrics_token.encode()):
-            return _error(
+            return error_response(
                 401, "unauthenticated", "send Authorization: Bearer <metrics token>",
                 **{"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
@@ -401,11 +335,11 @@ def create_app(server: ToolsServer) -> _Guarded:
             await server.egress.aclose()
 
     routes = [
-        Route("/tenants/{tenant}/mcp", _Asgi(server.serve_mcp), methods=["GET", "POST", "DELETE"]),
+        Route("/tenants/{tenant}/mcp", Asgi(server.serve_mcp), methods=["GET", "POST", "DELETE"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    return _Guarded(Starlette(routes=routes, lifespan=lifespan))
+    return Guarded(Starlette(routes=routes, lifespan=lifespan))
 
 
 def build(settings: Settings, store: Store) -> ToolsServer:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._definitions import Parameter
 from ._records import Webhook
+from ._types import TYPES
 
 __all__ = ["TOOL_SHAPES", "input_schema", "mcp_tool", "openai_tool", "tools_of"]
 
@@ -25,9 +26,10 @@ def tools_of(webhooks: Iterable[Webhook], *, skill_enabled: bool) -> list[Webhoo
 
 
 def _property(parameter: Parameter, *, nullable: bool = False) -> dict[str, Any]:
-    # The parameter types are named as JSON Schema names its types.
-    kind: str | list[str] = [parameter.type, "null"] if nullable else parameter.type
-    schema: dict[str, Any] = {"type": kind, "description": parameter.description}
+    schema: dict[str, Any] = TYPES[parameter.type].json_schema()
+    if nullable:
+        schema["type"] = [schema["type"], "null"]
+    schema["description"] = parameter.description
     if parameter.values:
         schema["enum"] = [*parameter.values, None] if nullable else list(parameter.values)
     # A pattern stays out: it is a Python expression, and JSON Schema's are ECMA-262's.

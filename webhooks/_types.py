@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -133,14 +133,19 @@ def _string(raw: object) -> str:
 @dataclass(frozen=True, slots=True)
 class ValueType:
     """A parameter type: its name in definitions, how a user's answer becomes its value, the
-    hint a question adds, sample values for training examples, and whether a lone number in a
-    request can be its value."""
+    hint a question adds, sample values for training examples, whether a lone number in a
+    request can be its value, and its JSON Schema for LLM tools (the JSON type of the same
+    name unless said)."""
 
     name: str
     convert: Callable[[object], Value]
     hint: str = ""
     samples: tuple[str, ...] = ()
     numeric: bool = False
+    schema: Mapping[str, str] = field(default_factory=dict)
+
+    def json_schema(self) -> dict[str, str]:
+        return dict(self.schema) or {"type": self.name}
 
 
 #: Every parameter type, by name; definitions accept exactly these.

@@ -324,7 +324,7 @@ def test_reading_everything_never_returns_a_header_value(admin_server: AdminServ
 
 
 def test_failures_before_a_public_answer_are_told_alike() -> None:
-    from admin._app import UNREACHABLE, _test_failure
+    from admin._tester import UNREACHABLE, shown_failure
     from webhooks import ConnectionFailed, DestinationBlocked, InvalidURL, WebhookTimeout
 
     for failure in (
@@ -335,11 +335,11 @@ def test_failures_before_a_public_answer_are_told_alike() -> None:
         ConnectionFailed("connection refused"),
         WebhookTimeout("no answer within 2 s"),
     ):
-        assert _test_failure(failure) == ("unreachable", UNREACHABLE), failure
+        assert shown_failure(failure) == ("unreachable", UNREACHABLE), failure
     # Refused as written: the URL itself says as much, so the reason is given.
-    literal = _test_failure(DestinationBlocked("loopback", address="127.0.0.1"))
+    literal = shown_failure(DestinationBlocked("loopback", address="127.0.0.1"))
     assert literal == ("refused", "destination blocked: loopback (127.0.0.1)")
-    assert _test_failure(InvalidURL("only https URLs are allowed"))[0] == "refused"
+    assert shown_failure(InvalidURL("only https URLs are allowed"))[0] == "refused"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,56 @@
+"""Reading the admin API's requests: a JSON body, a model of it, a bounded integer argument.
+
+Every problem is an :class:`~admin._errors.ApiError` or an ``InvalidDefinition`` naming the
+offending field, answered as JSON by the one error handler.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sanic import Request
+
+from webhooks import FieldError, InvalidDefinition, reject_json_constant
+
+from ._errors import ApiError
+
+__all__ = ["body_of", "int_arg", "model_of"]
+
+
+def body_of(request: Request) -> object:
+    if not request.body:
+        raise ApiError(400, "malformed_json", "expected a JSON body")
+    try:
+        return json.loads(request.body, parse_constant=reject_json_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+
+
+def model_of(model: type[BaseModel], data: object) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(
+                ".".join(str(p) for p in e["loc"]) or "body",
+                e["msg"],
+                "unknown_field" if e["type"] == "extra_forbidden" else "invalid",
+            )
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        raise InvalidDefinition(errors) from None
+
+
+def int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid", f"{name} must be an integer", field=name) from None
+    if not low <= value <= high:
+        raise ApiError(422, "invalid", f"{name} must be between {low} and {high}", field=name)
+    return value

@@ -1,0 +1,106 @@
+"""The ASGI plumbing of the tools server: bounded bodies read once and replayed to the SDK,
+errors in the admin API's JSON envelope, and a guard that never lets an exception's text out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from webhooks import error_body
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "Asgi",
+    "Guarded",
+    "error_response",
+    "initializes",
+    "read_body",
+    "replay",
+]
+
+logger = logging.getLogger("tools")
+
+#: The largest request body read: a tool call's arguments are a few scalars.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+async def read_body(request: Request) -> bytes | None:
+    """The request's body, or None past :data:`MAX_BODY_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def initializes(body: bytes) -> bool:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "initialize"
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for the SDK: the body read already, then what the client sends next (its
+    disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+class Asgi:
+    """An ASGI app for a Starlette route (a plain function would be served request-response)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class Guarded:
+    """Answers an unexpected exception with the JSON envelope and logs its type only: its text
+    could carry a request's content (Starlette's own handler re-raises it for the server to
+    log in full)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            logger.error("unexpected %s while serving %s", type(exc).__name__, scope.get("path"))
+            if scope["type"] == "http" and not started:
+                response = error_response(
+                    500, "internal_error", "internal error; see the tools server log"
+                )
+                await response(scope, receive, send)
