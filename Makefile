@@ -47,7 +47,7 @@ test: venv venv-bot web browser lint typecheck  ## set up and run all tests (SQL
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(COVERAGE) combine -q 2>/dev/null || true; rm -f .coverage.*; \
-	echo "coverage of webhooks, actions, admin, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
+	echo "coverage of webhooks, actions, admin, tools, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
 unit: venv web browser lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
