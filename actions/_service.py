@@ -350,6 +350,8 @@ class WebhookService:
             )
             return []
 
+        # An endpoint that echoes its request does not hand a stored header value to the user.
+        result = result.without(request.headers.values())
         self.metrics.record(tenant, action, "ok", result.elapsed)
         logger.info(
             "webhook_call tenant=%s action=%s status=%s category=ok elapsed_ms=%.1f truncated=%s",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import mcp.types as types
@@ -37,7 +37,6 @@ from webhooks import (
     WebhookRequest,
     call_arguments,
     mcp_tool,
-    redact,
     tools_of,
 )
 
@@ -61,19 +60,6 @@ def snapshot_tools(snapshot: TenantSnapshot | None) -> list[Webhook]:
 
 def _failure(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
-
-
-def _without_secrets(data: Any, secrets: Iterable[str]) -> tuple[Any, str]:
-    """The answer and its text without the definition's header values: an endpoint that echoes
-    its request must not hand a stored secret to an agent (or to whoever steers it)."""
-    text = json.dumps(data, ensure_ascii=False)
-    clean = redact(text, secrets)
-    if clean == text:
-        return data, text
-    try:
-        return json.loads(clean), clean
-    except ValueError:  # a secret written as a bare JSON number: the text is what is left
-        return {"response_text": clean}, clean
 
 
 class ToolService:
@@ -192,8 +178,10 @@ class ToolService:
             return self._refuse(tenant, name, exc.category, status=status, elapsed=elapsed)
         self.metrics.record(tenant, name, "ok", result.elapsed)
         self._log(tenant, name, "ok", result.status, result.elapsed, result.truncated)
-        data, text = _without_secrets(result.data, request.headers.values())
-        structured = {"status": result.status, "data": data, "truncated": result.truncated}
+        # An endpoint that echoes its request does not hand a stored header value on.
+        result = result.without(request.headers.values())
+        text = json.dumps(result.data, ensure_ascii=False)
+        structured = {"status": result.status, "data": result.data, "truncated": result.truncated}
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structuredContent=structured
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -222,6 +223,10 @@ class WebhookRequest:
         ]
 
 
+#: Characters JSON and percent-encoding leave as they are.
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookResult:
     """What a webhook answered.
@@ -245,6 +250,26 @@ class WebhookResult:
     def ok(self) -> bool:
         """True for a 2xx status."""
         return 200 <= self.status < 300
+
+    def without(self, secrets: Iterable[str]) -> WebhookResult:
+        """This answer with ``secrets`` masked (:func:`redact`): an endpoint that echoes its
+        request must not hand a stored header value on to whoever reads the answer (a user of
+        the bot, an agent). Itself when no secret is in it."""
+        for secret in secrets:
+            # A value of URL-safe characters is written alike as JSON and URL-encoded: looking
+            # for it is enough (the common case, on every call); any other is masked in full.
+            if secret in self.text or not _URL_SAFE.fullmatch(secret):
+                break
+        else:
+            return self
+        text = redact(self.text, secrets)
+        if text == self.text:
+            return self
+        data: JSONValue = {"response_text": text}
+        if data != self.data:  # the answer was JSON: it stays JSON unless masking broke it
+            with contextlib.suppress(ValueError):
+                data = json.loads(text)
+        return dataclasses.replace(self, data=data, text=text, body=text.encode("utf-8"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

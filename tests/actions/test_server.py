@@ -33,6 +33,7 @@ from webhooks import (
     ASKING_SLOT,
     DISPATCH_SLOTS,
     HELP_ACTION,
+    MASK,
     STOPPED_ACTION,
     VALUES_SLOT,
 )
@@ -280,6 +281,14 @@ def test_post_sends_typed_json_and_headers_and_answers_from_the_data(
     assert {name: events.get(name) for name in DISPATCH_SLOTS} == dict.fromkeys(DISPATCH_SLOTS)
     assert "webhook_values" in events  # it held the order number
     assert events["order_status_result"] == {"method": "POST", "query": []}
+
+
+def test_a_stored_header_value_echoed_by_the_endpoint_is_masked(action_env: ActionEnv) -> None:
+    action_env.put("order_status", path="/headers")
+    response = run_action(action_env, order_id="4521")
+    assert action_env.webhook.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
+    assert CANARY not in response.text
+    assert slot_events(response)["order_status_result"]["X-Api-Key"] == MASK
 
 
 def test_get_sends_a_query_string(action_env: ActionEnv) -> None:

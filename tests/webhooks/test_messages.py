@@ -3,13 +3,20 @@ client against a real local HTTPS server where the wire is what they shape."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 
 from webhooks._egress import MAX_BODY_BYTES, Egress
-from webhooks._messages import TRUNCATION_MARK, WebhookRequest, query_value
+from webhooks._messages import (
+    MASK,
+    TRUNCATION_MARK,
+    WebhookRequest,
+    WebhookResult,
+    query_value,
+)
 
 from .conftest import PATH_SECRET, QUERY_SECRET, SECRET
 from .https_server import CHARSET_TEXT, LocalServer, charset_body
@@ -189,3 +196,36 @@ async def test_reprs_hide_secrets(egress: Egress, server: LocalServer) -> None:
         assert PATH_SECRET not in text
         assert "person@example.com" not in text
     assert "X-Api-Key" in repr(request)
+
+
+def _answer(text: str, data: object, *, truncated: bool = False) -> WebhookResult:
+    return WebhookResult(
+        status=200, elapsed=0.01, truncated=truncated, data=data, text=text, body=text.encode()
+    )
+
+
+ECHOED = "s3cr3t-value/with+marks"
+
+
+async def test_an_answer_without_secrets_is_itself() -> None:
+    answer = _answer('{"a": 1}', {"a": 1})
+    assert answer.without([ECHOED]) is answer
+
+
+async def test_a_json_answer_echoing_a_secret_stays_json_with_the_secret_masked() -> None:
+    text = json.dumps({"X-Api-Key": ECHOED, "also": f"Bearer {ECHOED}"})
+    masked = _answer(text, json.loads(text)).without([ECHOED])
+    assert masked.data == {"X-Api-Key": MASK, "also": f"Bearer {MASK}"}
+    assert ECHOED not in masked.text
+    assert ECHOED.encode() not in masked.body
+
+
+async def test_a_text_answer_echoing_a_secret_is_masked_text() -> None:
+    text = f"your key is {ECHOED}"
+    masked = _answer(text, {"response_text": text}).without([ECHOED])
+    assert masked.data == {"response_text": f"your key is {MASK}"}
+
+
+async def test_a_secret_written_as_a_bare_number_leaves_the_masked_text() -> None:
+    masked = _answer('{"pin": 123456789}', {"pin": 123456789}).without(["123456789"])
+    assert masked.data == {"response_text": '{"pin": ***}'}
