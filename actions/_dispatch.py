@@ -144,8 +144,8 @@ class Dispatch:
             # Nothing was said that could answer ("stop" fills nothing): answer no slot, so
             # Rasa rejects the form and the stop rule can run.
             return []
-        webhook, _ = self.service.usable(tenant, action)
-        if webhook is None:
+        webhook = self.service.usable(tenant, action)
+        if not isinstance(webhook, Webhook):
             return [SlotSet(REQUESTED_SLOT, None)]  # nothing to ask: the action explains
         stored = tracker.get_slot(VALUES_SLOT)
         values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)

@@ -40,7 +40,6 @@ from webhooks import (
     Store,
     StoreUnavailable,
     Webhook,
-    WebhookRequest,
     action_list,
     ask_overrides,
     choices,
@@ -133,23 +132,17 @@ class WebhookService:
         self.metrics = metrics
         self.header_values = HeaderValues(store)
 
-    def usable(self, tenant: str, action: str) -> tuple[Webhook | None, str | None]:
+    def usable(self, tenant: str, action: str) -> Webhook | Category:
         """The definition, or why the action cannot run (a failure category)."""
-        snapshot = self.registry.get(tenant)
-        if snapshot is None or not snapshot.tenant.skill_enabled:
-            return None, Category.DISABLED
-        webhook = snapshot.webhooks.get(action)
-        if webhook is None:
+        found = self.registry.usable(tenant, action)
+        if found is Category.NOT_CONFIGURED:
             logger.warning(
                 "tenant=%s action=%s is not in the store (deleted since the request was "
                 "routed, or no action named)",
                 tenant,
                 action,
             )
-            return None, Category.NOT_CONFIGURED
-        if not webhook.enabled:
-            return None, Category.DISABLED
-        return webhook, None
+        return found
 
     def forget(self, tenant: str) -> None:
         """Drop what is cached about ``tenant``'s definitions (it changed or is gone)."""
@@ -293,9 +286,9 @@ class WebhookService:
     ) -> Events:
         """Call the webhook for ``action`` with the collected ``values`` and answer;
         the events setting the designer's result slots."""
-        webhook, problem = self.usable(tenant, action)
-        if webhook is None:
-            self.fail(dispatcher, domain, tenant, action, problem or Category.NOT_CONFIGURED)
+        webhook = self.usable(tenant, action)
+        if not isinstance(webhook, Webhook):
+            self.fail(dispatcher, domain, tenant, action, webhook)
             return []
         arguments, missing = self._arguments(webhook, values)
         if missing is not None:
@@ -309,13 +302,7 @@ class WebhookService:
             self.fail(dispatcher, domain, tenant, action, Category.NOT_CONFIGURED)
             return []
         try:
-            request = WebhookRequest(
-                url=webhook.url,
-                method=webhook.method,
-                timeout=webhook.timeout,
-                headers=self.header_values.of(webhook),
-                arguments=arguments,
-            )
+            request = webhook.request(self.header_values.of(webhook), arguments)
         except (KeyMismatch, ValueError) as exc:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the user gets a polite answer, nothing is counted or sent.

@@ -14,7 +14,6 @@ from webhooks import (
     Settings,
     Value,
     Webhook,
-    WebhookRequest,
     WebhookTestResult,
     WebhookTimeout,
     redact,
@@ -61,13 +60,7 @@ class Tester:
         A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
         """
         result = await self._client().test(
-            WebhookRequest(
-                url=webhook.url,
-                method=webhook.method,
-                timeout=webhook.timeout,
-                headers=headers,
-                arguments=arguments or {},
-            ),
+            webhook.request(headers, arguments or {}),
             share=tenant,
         )
         # An endpoint that echoes the request would show the stored header values to whoever

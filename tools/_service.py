@@ -34,7 +34,6 @@ from webhooks import (
     StoreUnavailable,
     TenantSnapshot,
     Webhook,
-    WebhookRequest,
     call_arguments,
     mcp_tool,
     tools_of,
@@ -92,15 +91,6 @@ class ToolService:
         """Drop the decrypted headers of ``tenant``'s definitions (they changed or are gone)."""
         self.header_values.forget(tenant)
 
-    def _usable(self, tenant: str, name: str) -> Webhook | Category:
-        snapshot = self.registry.get(tenant)
-        if snapshot is None or not snapshot.tenant.skill_enabled:
-            return Category.DISABLED
-        webhook = snapshot.webhooks.get(name)
-        if webhook is None:
-            return Category.NOT_CONFIGURED
-        return webhook if webhook.enabled else Category.DISABLED
-
     def _refuse(
         self, tenant: str, name: str, category: str, *, status: int | None = None,
         elapsed: float = 0.0,
@@ -129,7 +119,7 @@ class ToolService:
         self, tenant: str, session: str, name: str, arguments: Mapping[str, Any] | None
     ) -> types.CallToolResult:
         """Call tool ``name`` of ``tenant`` for MCP session ``session``."""
-        webhook = self._usable(tenant, name)
+        webhook = self.registry.usable(tenant, name)
         if not isinstance(webhook, Webhook):
             return self._refuse(tenant, name, webhook)
         # null stands for "not given" (OpenAI's strict tools send it for optional parameters).
@@ -141,13 +131,7 @@ class ToolService:
             problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
             return _failure(f"The arguments were not accepted: {problems}")
         try:
-            request = WebhookRequest(
-                url=webhook.url,
-                method=webhook.method,
-                timeout=webhook.timeout,
-                headers=self.header_values.of(webhook),
-                arguments=values,
-            )
+            request = webhook.request(self.header_values.of(webhook), values)
         except (KeyMismatch, ValueError) as exc:
             logger.error(
                 "cannot build the request: tenant=%s tool=%s (%s); answered as unavailable",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from ._definitions import Parameter
+from ._messages import Argument, WebhookRequest
 from ._permissions import implied
 
 __all__ = ["AuditEntry", "LastTest", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
@@ -56,6 +58,19 @@ class Webhook:
     created_at: datetime
     updated_at: datetime
     sealed_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def request(
+        self, headers: Mapping[str, str], arguments: Mapping[str, Argument]
+    ) -> WebhookRequest:
+        """The call of this definition with its decrypted ``headers`` and ``arguments``; raises
+        ``ValueError`` for a header value the client refuses."""
+        return WebhookRequest(
+            url=self.url,
+            method=self.method,
+            timeout=self.timeout,
+            headers=headers,
+            arguments=arguments,
+        )
 
     @property
     def header_names(self) -> tuple[str, ...]:

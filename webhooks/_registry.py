@@ -17,7 +17,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from ._records import TenantSnapshot
+from ._categories import Category
+from ._records import TenantSnapshot, Webhook
 from ._store import Store
 
 __all__ = ["DEFAULT_REFRESH_INTERVAL", "Registry"]
@@ -52,6 +53,17 @@ class Registry:
 
     def get(self, tenant: str) -> TenantSnapshot | None:
         return self._tenants.get(tenant)
+
+    def usable(self, tenant: str, name: str) -> Webhook | Category:
+        """The definition ``name`` of ``tenant`` if a call may run it, else why not: the
+        skill or the definition is switched off, or there is no such definition."""
+        snapshot = self._tenants.get(tenant)
+        if snapshot is None or not snapshot.tenant.skill_enabled:
+            return Category.DISABLED
+        webhook = snapshot.webhooks.get(name)
+        if webhook is None:
+            return Category.NOT_CONFIGURED
+        return webhook if webhook.enabled else Category.DISABLED
 
     def __len__(self) -> int:
         return len(self._tenants)
