@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -44,6 +43,7 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    bearer_matches,
     bearer_token,
     error_body,
     token_matches,
@@ -282,15 +282,11 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     async def metrics(request: Request) -> HTTPResponse:
         if server.metrics_token is None:
             return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
-        token = _bearer(request)
-        expected = server.metrics_token.encode("ascii")
-        if token is None or not hmac.compare_digest(token.encode("utf-8", "replace"), expected):
+        if not bearer_matches(request.headers.get("authorization"), server.metrics_token):
             response = _error(401, "unauthenticated", "send Authorization: Bearer <metrics token>")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        server.metrics.refresh_age.set(time.monotonic() - server.registry.refreshed_at)
-        server.metrics.definitions.set(server.registry.definitions())
-        return raw(server.metrics.render(), content_type=METRICS_CONTENT_TYPE)
+        return raw(server.metrics.render(server.registry), content_type=METRICS_CONTENT_TYPE)
 
     app.add_route(tenant_webhook, "/tenants/<tenant:str>/webhook", methods=["POST"])
     app.add_route(default_webhook, "/webhook", methods=["POST"])

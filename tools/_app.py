@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -47,6 +46,7 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    bearer_matches,
     bearer_token,
     mcp_tool,
     token_matches,
@@ -312,15 +312,13 @@ def create_app(server: ToolsServer) -> Guarded:
             return error_response(
                 404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics"
             )
-        token = bearer_token(request.headers.get("authorization")) or ""
-        if not hmac.compare_digest(token.encode("utf-8", "replace"), server.metrics_token.encode()):
+        if not bearer_matches(request.headers.get("authorization"), server.metrics_token):
             return error_response(
                 401, "unauthenticated", "send Authorization: Bearer <metrics token>",
                 **{"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
-        server.metrics.definitions.set(server.registry.definitions())
         server.open_sessions.set(len(server.sessions))
-        return Response(server.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+        return Response(server.metrics.render(server.registry), media_type=METRICS_CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

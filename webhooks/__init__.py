@@ -7,7 +7,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
-from ._accounts import bearer_token, token_matches
+from ._accounts import bearer_matches, bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
@@ -220,6 +220,7 @@ __all__ = [
     "actor_of",
     "allowed_value",
     "ask_overrides",
+    "bearer_matches",
     "bearer_token",
     "blocked_reason",
     "call_arguments",

@@ -25,7 +25,7 @@ from ._permissions import PERMISSIONS
 from ._records import Operator, Tenant
 from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
 
-__all__ = ["Accounts", "actor_of", "bearer_token", "token_matches"]
+__all__ = ["Accounts", "actor_of", "bearer_matches", "bearer_token", "token_matches"]
 
 TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 ACTION_TOKEN_PREFIX = "wht_"  # noqa: S105 - the same, for tokens Rasa sends to action servers
@@ -41,6 +41,15 @@ def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header value, or None."""
     scheme, _, token = (authorization or "").partition(" ")
     return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def bearer_matches(authorization: str | None, secret: str) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <secret>`` (a configured token,
+    such as the metrics token), compared in constant time."""
+    token = bearer_token(authorization)
+    return token is not None and hmac.compare_digest(
+        token.encode("utf-8", "replace"), secret.encode("utf-8")
+    )
 
 
 def token_matches(token: str, digest: str | None) -> bool:

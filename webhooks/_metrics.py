@@ -3,8 +3,12 @@ own (not the global one)."""
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from ._registry import Registry
 
 __all__ = ["METRICS_CONTENT_TYPE", "Metrics"]
 
@@ -58,5 +62,8 @@ class Metrics:
                 latency = self._latency[tenant] = self.latency.labels(tenant)
             latency.observe(elapsed)
 
-    def render(self) -> bytes:
+    def render(self, cache: Registry) -> bytes:
+        """The text exposition, with the gauges of ``cache`` read now."""
+        self.refresh_age.set(time.monotonic() - cache.refreshed_at)
+        self.definitions.set(cache.definitions())
         return generate_latest(self.registry)

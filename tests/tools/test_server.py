@@ -366,6 +366,9 @@ async def test_logs_and_metrics_say_what_happened_and_nothing_private(
         refused = await http.get(tools_env.base_url + "/metrics")
     assert refused.status_code == 401
     assert 'webhook_calls_total{action="order_status",outcome="ok",tenant="acme"}' in metrics.text
+    gauges = dict(line.split() for line in metrics.text.splitlines() if line.startswith("webhook_"))
+    assert 0 < float(gauges["webhook_cache_age_seconds"]) < 5  # the registry's, read now
+    assert float(gauges["webhook_definitions"]) >= 1
     log = tools_env.log_path.read_text()
     assert "tool_call tenant=acme tool=order_status status=200 category=ok" in log
     assert "tool_call tenant=acme tool=order_status status=- category=invalid_arguments" in log
