@@ -63,7 +63,7 @@ from ._asgi import (
     replay,
 )
 from ._host import SessionHost
-from ._service import ToolService, snapshot_tools
+from ._service import ToolService, failure, snapshot_tools
 from ._sessions import new_session, session_valid
 
 __all__ = ["ToolsServer", "build", "create_app"]
@@ -124,7 +124,8 @@ class ToolsServer:
             limits=ConversationLimits(store.engine),
             metrics=self.metrics,
         )
-        # What each tenant's clients were told: a digest of its tools, and its token's digest.
+        # For tenants with open streams only: what their clients were told (a digest of the
+        # tools, and the token's digest), so no other tenant costs anything at a refresh.
         self._told: dict[str, tuple[bytes, str | None]] = {}
         # The open notification streams by tenant: None in a queue ends its stream.
         self._streams: dict[str, set[asyncio.Queue[str | None]]] = {}
@@ -140,14 +141,19 @@ class ToolsServer:
 
     # -- what changed, told to the open streams ------------------------------------------------
 
-    def _changed(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
-        self.service.forget(tenant)
+    @staticmethod
+    def _state(snapshot: TenantSnapshot | None) -> tuple[bytes, str | None]:
         tools = json.dumps([mcp_tool(w) for w in snapshot_tools(snapshot)], sort_keys=True)
         token = snapshot.tools_token_hash if snapshot is not None else None
-        now = (hashlib.sha256(tools.encode()).digest(), token)
-        before = self._told.get(tenant, now)
+        return hashlib.sha256(tools.encode()).digest(), token
+
+    def _changed(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
+        self.service.forget(tenant)
+        streams = self._streams.get(tenant)
+        if not streams:
+            return
+        before, now = self._told[tenant], self._state(snapshot)
         self._told[tenant] = now
-        streams = self._streams.get(tenant, ())
         if now[1] != before[1]:  # a new token, or none: the old one's sessions are over
             for queue in streams:
                 queue.put_nowait(None)
@@ -157,13 +163,18 @@ class ToolsServer:
 
     async def _notifications(self, tenant: str) -> AsyncIterator[dict[str, str]]:
         queue: asyncio.Queue[str | None] = asyncio.Queue()
-        streams = self._streams.setdefault(tenant, set())
+        streams = self._streams.get(tenant)
+        if streams is None:  # the first stream: what the tenant's clients know starts now
+            streams = self._streams[tenant] = set()
+            self._told[tenant] = self._state(self.registry.get(tenant))
         streams.add(queue)
         try:
             while (message := await queue.get()) is not None:
                 yield {"event": "message", "data": message}
         finally:
             streams.discard(queue)
+            if not streams:
+                del self._streams[tenant], self._told[tenant]
 
     # -- the MCP handlers ------------------------------------------------------------------
 
@@ -190,10 +201,7 @@ class ToolsServer:
             logger.error(
                 "unexpected %s in tool %s of tenant %s", type(exc).__name__, params.name, tenant
             )
-            result = types.CallToolResult(
-                content=[types.TextContent(type="text", text=Category.UNAVAILABLE.sentence)],
-                isError=True,
-            )
+            result = failure(Category.UNAVAILABLE.sentence)
         return result
 
     # -- HTTP ---------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from webhooks import (
 
 from ._sessions import session_key
 
-__all__ = ["ToolService", "snapshot_tools"]
+__all__ = ["ToolService", "failure", "snapshot_tools"]
 
 logger = logging.getLogger("tools.calls")
 
@@ -57,7 +57,8 @@ def snapshot_tools(snapshot: TenantSnapshot | None) -> list[Webhook]:
     return tools_of(snapshot.webhooks.values(), skill_enabled=snapshot.tenant.skill_enabled)
 
 
-def _failure(text: str) -> types.CallToolResult:
+def failure(text: str) -> types.CallToolResult:
+    """A tool result saying ``text`` as an error."""
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
 
 
@@ -99,7 +100,7 @@ class ToolService:
         stored = snapshot is not None and name in snapshot.webhooks
         self.metrics.record(tenant, name if stored else UNKNOWN_TOOL, category, elapsed)
         self._log(tenant, name if stored else UNKNOWN_TOOL, category, status, elapsed, False)
-        return _failure(FAILURE_MESSAGES[category])
+        return failure(FAILURE_MESSAGES[category])
 
     @staticmethod
     def _log(
@@ -129,7 +130,7 @@ class ToolService:
         except InvalidDefinition as exc:
             self._log(tenant, name, "invalid_arguments", None, 0.0, False)
             problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
-            return _failure(f"The arguments were not accepted: {problems}")
+            return failure(f"The arguments were not accepted: {problems}")
         try:
             request = webhook.request(self.header_values.of(webhook), values)
         except (KeyMismatch, ValueError) as exc:
