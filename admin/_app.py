@@ -33,7 +33,6 @@ from webhooks import (
     Store,
     Tenant,
     Unauthenticated,
-    Webhook,
     actor_of,
     bearer_token,
     call_arguments,
@@ -295,14 +294,12 @@ class AdminApi:
         operator = await self.allowed(request, READ)
         shape = request.args.get("shape", "mcp")
         if shape not in TOOL_SHAPES:
-            raise ApiError(422, "invalid", "shape must be mcp or openai", field="shape")
-
-        def read() -> list[Webhook]:
-            tenant = self.store.get_tenant(operator.tenant)
-            webhooks = self.store.list_webhooks(operator.tenant)
-            return tools_of(webhooks, skill_enabled=tenant.skill_enabled)
-
-        tools = [TOOL_SHAPES[shape](webhook) for webhook in await self._call(read)]
+            raise ApiError(
+                422, "invalid", f"shape must be one of: {', '.join(TOOL_SHAPES)}", field="shape"
+            )
+        webhooks = await self._call(self.store.list_webhooks, operator.tenant)
+        # allowed() refused a tenant whose skill is off: the tools are its enabled actions.
+        tools = [TOOL_SHAPES[shape](w) for w in tools_of(webhooks, skill_enabled=True)]
         return _out(ToolList(shape=shape, tools=tools))
 
     async def issue_tools_token(self, request: Request) -> HTTPResponse:

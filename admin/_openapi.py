@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from webhooks import MAX_ID, MAX_NAME_LENGTH, NAME_PATTERN, DefinitionInput
+from webhooks import MAX_ID, MAX_NAME_LENGTH, NAME_PATTERN, TOOL_SHAPES, DefinitionInput
 
 from ._schemas import (
     AuditPage,
@@ -172,7 +172,7 @@ _SHAPE_QUERY = [
         "name": "shape",
         "in": "query",
         "description": "mcp (the default): MCP's tools/list items; openai: function tools",
-        "schema": {"type": "string", "enum": ["mcp", "openai"], "default": "mcp"},
+        "schema": {"type": "string", "enum": list(TOOL_SHAPES), "default": "mcp"},
     }
 ]
 _READ, _MANAGE, _ADMIN = "webhooks:read", "webhooks:manage", "tenant admin"

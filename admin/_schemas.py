@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from webhooks import (
+    TOOL_SHAPES,
     AuditEntry,
     Operator,
     Parameter,
@@ -241,7 +242,7 @@ class Revoked(_Out):
 class ToolList(_Out):
     """The tenant's tools (its enabled actions while the skill is on) for LLM clients."""
 
-    shape: Literal["mcp", "openai"]
+    shape: str = Field(json_schema_extra={"enum": list(TOOL_SHAPES)})
     tools: list[dict[str, Any]] = Field(
         description="MCP: {name, description, inputSchema}; OpenAI: {type: function, function: "
         "{name, description, parameters, strict}}"
