@@ -177,6 +177,43 @@ def start_action_server(env: dict[str, str], log_path: Path) -> tuple[subprocess
     return start_server("actions", env, log_path)
 
 
+@contextlib.contextmanager
+def store_and_webhook(
+    kind: str, tmp: Path, request: pytest.FixtureRequest, tenants: tuple[str, ...] = ("acme",)
+) -> Iterator[tuple[Store, ThreadedWebhook, dict[str, str]]]:
+    """For a server of ours under test: a migrated store on ``kind`` (sqlite, postgresql) with
+    ``tenants``, skill on; the local HTTPS webhook; and the environment that serves both, with
+    the test-only allowance for loopback."""
+    databases = database_for(kind, tmp, request)
+    database_url = next(databases)
+    key = generate_key()
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    for tenant in tenants:
+        store.create_tenant(tenant, actor="test")
+        store.set_skill(tenant, True, actor="test")
+    ca = trustme.CA()
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    webhook = ThreadedWebhook(ca)
+    env = {
+        "DATABASE_URL": database_url,
+        "WEBHOOKS_KEYS": key,
+        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+        "WEBHOOKS_CA_FILE": str(ca_file),
+        "WEBHOOKS_REFRESH_INTERVAL": "0.1",
+        "WEBHOOKS_LOG_LEVEL": "DEBUG",
+        "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    try:
+        yield store, webhook, env
+    finally:
+        webhook.stop()
+        engine.dispose()
+        next(databases, None)
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -184,40 +221,14 @@ def action_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ActionEnv]:
     tmp = tmp_path_factory.mktemp("actions")
-    databases = database_for(request.param, tmp, request)
-    database_url = next(databases)
-    key = generate_key()
-    engine = make_engine(database_url)
-    migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("acme", actor="test")
-    store.set_skill("acme", True, actor="test")
-    token = store.issue_action_token("acme", actor="test")
-    ca = trustme.CA()
-    ca_file = tmp / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    webhook = ThreadedWebhook(ca)
     log_path = tmp / "actions.log"
-    process, base_url = start_action_server(
-        {
-            "DATABASE_URL": database_url,
-            "WEBHOOKS_KEYS": key,
-            "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
-            "WEBHOOKS_CA_FILE": str(ca_file),
-            "WEBHOOKS_DEFAULT_TENANT": "acme",
-            "WEBHOOKS_REFRESH_INTERVAL": "0.1",
-            "WEBHOOKS_LOG_LEVEL": "DEBUG",
-            "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
-        },
-        log_path,
-    )
-    try:
-        yield ActionEnv(base_url, store, token, webhook, log_path, database_url)
-    finally:
-        stop(process)
-        webhook.stop()
-        engine.dispose()
-        next(databases, None)
+    with store_and_webhook(request.param, tmp, request) as (store, webhook, env):
+        token = store.issue_action_token("acme", actor="test")
+        process, base_url = start_action_server(env | {"WEBHOOKS_DEFAULT_TENANT": "acme"}, log_path)
+        try:
+            yield ActionEnv(base_url, store, token, webhook, log_path, env["DATABASE_URL"])
+        finally:
+            stop(process)
     # Rasa sends every slot its domain declares: a lookup of one left out (rasa-sdk logs it)
     # means a test's call is not one Rasa would make.
     left_out = set(re.findall(r"non existent slot '(\w+)'", log_path.read_text()))

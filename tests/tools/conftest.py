@@ -14,17 +14,13 @@ from typing import Any
 import httpx
 import mcp.types as types
 import pytest
-import trustme
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.session import RequestResponder
 
-from tests.actions.conftest import ServerEnv, ThreadedWebhook
-from tests.conftest import database_for
+from tests.actions.conftest import ServerEnv, ThreadedWebhook, store_and_webhook
 from tests.servers import start_server, stop
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
-
-METRICS_TOKEN = "metrics-" + "t" * 24
+from webhooks import Store
 
 
 @dataclass
@@ -49,41 +45,22 @@ def tools_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ToolsEnv]:
     tmp = tmp_path_factory.mktemp("tools")
-    databases = database_for(request.param, tmp, request)
-    database_url = next(databases)
-    key = generate_key()
-    engine = make_engine(database_url)
-    migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    for tenant in ("acme", "globex"):
-        store.create_tenant(tenant, actor="test")
-        store.set_skill(tenant, True, actor="test")
-    token = store.issue_tools_token("acme", actor="test")
-    ca = trustme.CA()
-    ca_file = tmp / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    webhook = ThreadedWebhook(ca)
     log_path = tmp / "tools.log"
-    env = {
-        "DATABASE_URL": database_url,
-        "WEBHOOKS_KEYS": key,
-        # The test-only allowance for the local HTTPS server; loopback stays blocked otherwise.
-        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
-        "WEBHOOKS_CA_FILE": str(ca_file),
-        "WEBHOOKS_REFRESH_INTERVAL": "0.1",
-        "WEBHOOKS_LOG_LEVEL": "DEBUG",
-        "WEBHOOKS_METRICS_TOKEN": METRICS_TOKEN,
-    }
-    process, base_url = start_server("tools", env, log_path)
-    tools = ToolsEnv(base_url, store, token, webhook, log_path, database_url, env, [process])
-    try:
-        yield tools
-    finally:
-        for process in tools.processes:
-            stop(process)
-        webhook.stop()
-        engine.dispose()
-        next(databases, None)
+    with store_and_webhook(request.param, tmp, request, ("acme", "globex")) as (
+        store,
+        webhook,
+        env,
+    ):
+        token = store.issue_tools_token("acme", actor="test")
+        process, base_url = start_server("tools", env, log_path)
+        tools = ToolsEnv(
+            base_url, store, token, webhook, log_path, env["DATABASE_URL"], env, [process]
+        )
+        try:
+            yield tools
+        finally:
+            for process in tools.processes:
+                stop(process)
 
 
 class Client:

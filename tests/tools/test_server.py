@@ -10,9 +10,9 @@ import httpx
 import pytest
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
-from tests.actions.conftest import CANARY, ThreadedWebhook
+from tests.actions.conftest import CANARY, METRICS_TOKEN, ThreadedWebhook
 from tests.servers import start_server
-from tests.tools.conftest import METRICS_TOKEN, ToolsEnv, connect
+from tests.tools.conftest import ToolsEnv, connect
 from webhooks import MASK, MAX_BODY_BYTES, MAX_CALLS_PER_CONVERSATION, TRUNCATION_MARK, Category
 
 pytestmark = pytest.mark.asyncio
