@@ -26,13 +26,11 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def _lighten_log_records() -> None:
-    """Make log records without what :data:`LOG_FORMAT` never shows.
+    """Make log records without the names :data:`LOG_FORMAT` never shows.
 
-    The logging HOWTO's "Optimization" flags: no search up the stack for the caller's file and
-    line, no thread, process or multiprocessing names. Each call logs one line, and making its
-    record cost more than the rest of our own work on the call (callgrind).
+    The logging HOWTO's "Optimization" flags; the call lines' logger skips the caller's file
+    and line itself (:class:`webhooks.CallLogger`).
     """
-    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

@@ -42,6 +42,7 @@ from webhooks import (
     Webhook,
     action_list,
     ask_overrides,
+    call_logger,
     choices,
     convert,
     help_text,
@@ -61,7 +62,7 @@ __all__ = [
     "log_unexpected",
 ]
 
-logger = logging.getLogger("actions.calls")
+logger = call_logger("actions.calls")
 
 #: The slot naming what a form asks next; a validator's SlotSet of it is what Rasa asks (None
 #: ends the form).

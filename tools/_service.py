@@ -9,7 +9,6 @@ sentence; nothing of a header, an argument or an exception's text is said or log
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +34,7 @@ from webhooks import (
     TenantSnapshot,
     Webhook,
     call_arguments,
+    call_logger,
     mcp_tool,
     tools_of,
 )
@@ -43,7 +43,7 @@ from ._sessions import session_key
 
 __all__ = ["ToolService", "failure", "snapshot_tools"]
 
-logger = logging.getLogger("tools.calls")
+logger = call_logger("tools.calls")
 
 #: The metrics' label for a tool name that is not stored: a name only a client sent would
 #: otherwise make a new series per name.

@@ -58,7 +58,7 @@ from ._keyring import Keyring, generate_key, read_key_file, write_key_file
 from ._keyring import key_id as key_id_of
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
-from ._logs import EscapingFormatter, configure_logging
+from ._logs import CallLogger, EscapingFormatter, call_logger, configure_logging
 from ._messages import (
     MASK,
     TRUNCATION_MARK,
@@ -173,6 +173,7 @@ __all__ = [
     "AuditEntry",
     "BadValue",
     "CallFailed",
+    "CallLogger",
     "Category",
     "ClaimWorker",
     "ConfigurationError",
@@ -224,6 +225,7 @@ __all__ = [
     "bearer_token",
     "blocked_reason",
     "call_arguments",
+    "call_logger",
     "check_database",
     "check_url",
     "choices",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["EscapingFormatter", "configure_logging"]
+__all__ = ["CallLogger", "EscapingFormatter", "call_logger", "configure_logging"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -28,6 +28,30 @@ class EscapingFormatter(logging.Formatter):
         if not record.message.isprintable():
             record.message = _CONTROL.sub(_escape, record.message)
         return super().formatMessage(record)
+
+
+class CallLogger(logging.Logger):
+    """A logger whose records never look for the caller's file and line.
+
+    For the line logged on every call: no format of ours shows the caller, and walking the
+    stack for it was the dearest part of making the record (the logging HOWTO's
+    "Optimization"; figures in bench/README.md).
+    """
+
+    def findCaller(
+        self, stack_info: bool = False, stacklevel: int = 1
+    ) -> tuple[str, int, str, str | None]:
+        return "(unknown file)", 0, "(unknown function)", None
+
+
+def call_logger(name: str) -> logging.Logger:
+    """The logger ``name``, made a :class:`CallLogger` when this is its first use."""
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(CallLogger)
+    try:
+        return logging.getLogger(name)
+    finally:
+        logging.setLoggerClass(previous)
 
 
 def configure_logging(level: str, *, fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:

@@ -1,4 +1,5 @@
-"""The log formatter: control characters escaped, so a value cannot forge a line."""
+"""The log formatter: control characters escaped, so a value cannot forge a line; and the
+call lines' logger, which skips looking for its caller."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 import pytest
 
-from webhooks import EscapingFormatter
+from webhooks import CallLogger, EscapingFormatter, call_logger
 
 
 def _formatted(message: str) -> str:
@@ -30,3 +31,24 @@ def _formatted(message: str) -> str:
 )
 def test_control_characters_are_written_escaped(message: str, written: str) -> None:
     assert _formatted(message) == written
+
+
+def test_the_call_logger_skips_the_caller_and_leaves_other_loggers_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = call_logger("tests.logs.calls")
+    assert isinstance(calls, CallLogger)
+    assert call_logger("tests.logs.calls") is calls
+    other = logging.getLogger("tests.logs.other")
+    assert not isinstance(other, CallLogger)
+    with caplog.at_level(logging.INFO, logger="tests.logs"):
+        calls.info("call")
+        other.info("other")
+    by_name = {record.name: record for record in caplog.records}
+    assert (by_name["tests.logs.calls"].funcName, by_name["tests.logs.calls"].lineno) == (
+        "(unknown function)",
+        0,
+    )
+    assert by_name["tests.logs.other"].funcName == (
+        "test_the_call_logger_skips_the_caller_and_leaves_other_loggers_alone"
+    )
