@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from sqlalchemy import Text, cast, func, select
 
 from . import _schema as db
-from ._records import Tenant, TenantSnapshot
+from ._records import TenantSnapshot
 from ._rows import WebhookRecords
-from ._storebase import StoreBase, utc
+from ._storebase import StoreBase
 
 __all__ = ["Snapshots"]
 
@@ -102,13 +102,7 @@ class Snapshots(StoreBase):
             for row in tenant_rows:
                 names[row.id] = row.name
                 snapshots[row.id] = TenantSnapshot(
-                    tenant=Tenant(
-                        name=row.name,
-                        skill_enabled=row.skill_enabled,
-                        action_count=row.action_count,
-                        version=row.version,
-                        created_at=utc(row.created_at),
-                    ),
+                    tenant=self._tenant(row),
                     action_token_hash=row.action_token_hash,
                     tools_token_hash=row.tools_token_hash,
                     webhooks={},

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
@@ -58,6 +58,21 @@ def _translated() -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise StoreUnavailable() from exc
+
+
+class TenantColumns(Protocol):
+    """What a tenant's record is made of, read from its row."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def skill_enabled(self) -> bool: ...
+    @property
+    def action_count(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 class StoreBase:
@@ -113,7 +128,8 @@ class StoreBase:
         return row
 
     @staticmethod
-    def _tenant(row: db.Tenant) -> Tenant:
+    def _tenant(row: TenantColumns) -> Tenant:
+        """The record of a tenant's row: an ORM object or a row of its columns."""
         return Tenant(
             name=row.name,
             skill_enabled=row.skill_enabled,
