@@ -106,35 +106,21 @@ class WebhookCalls:
         snapshot = self.registry.get(tenant)
         label = name if snapshot is not None and name in snapshot.webhooks else UNKNOWN_NAME
         self.metrics.record(tenant, label, category, elapsed)
-        self.log(
-            tenant,
-            name if self._log_unknown_names else label,
-            category,
-            status=status,
-            elapsed=elapsed,
-        )
-
-    def log(
-        self,
-        tenant: str,
-        name: str,
-        category: str,
-        *,
-        status: int | None = None,
-        elapsed: float = 0.0,
-        truncated: bool = False,
-    ) -> None:
-        """Log the line of a call of ``name`` without counting it (:meth:`refuse` does both):
-        for an outcome the metrics do not count, such as arguments an agent got wrong."""
         self.logger.info(
             self._line,
             tenant,
-            name,
+            name if self._log_unknown_names else label,
             status if status is not None else "-",
             category,
             elapsed * 1000,
-            truncated,
+            False,
         )
+
+    def log(self, tenant: str, name: str, category: str) -> None:
+        """Log the line of a call of ``name`` that never went out, without counting it
+        (:meth:`refuse` does both): for an outcome the metrics do not count, such as
+        arguments an agent got wrong."""
+        self.logger.info(self._line, tenant, name, "-", category, 0.0, False)
 
     async def call(
         self,
