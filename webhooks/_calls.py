@@ -51,7 +51,7 @@ class WebhookCalls:
     call that cannot be made says why at ERROR (the operator must act) or WARNING (the store
     is briefly away). A name the store does not have is counted and logged as
     :data:`UNKNOWN_NAME`; with ``log_unknown_names`` the log line keeps the name as sent (the
-    formatter escapes it), for a server whose names come from a caller it trusts.
+    formatter escapes it), as the action server's lines always have.
     """
 
     def __init__(
