@@ -43,6 +43,7 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    WebhookCalls,
     bearer_matches,
     bearer_token,
     error_body,
@@ -52,6 +53,7 @@ from webhooks import (
 
 from ._dispatch import Dispatch
 from ._service import WebhookService
+from ._service import logger as calls_logger
 from ._wire import MAX_BODY_BYTES, BadCall, read_call
 
 __all__ = ["ActionServer", "build", "create_app"]
@@ -108,13 +110,20 @@ class ActionServer:
         self.metrics_token = metrics_token
         self.executors: dict[str, ActionExecutor] = {}
         self.registry = Registry(store, interval=refresh_interval, listener=self._on_change)
-        self.service = WebhookService(
+        self.calls = WebhookCalls(
             store=store,
             registry=self.registry,
             egress=egress,
             limits=ConversationLimits(store.engine),
             metrics=self.metrics,
+            logger=calls_logger,
+            event="webhook_call",
+            noun="action",
+            # As this server's lines always said: an action the store does not have is named
+            # as sent (escaped), where the tools server's lines say "(unknown)".
+            log_unknown_names=True,
         )
+        self.service = WebhookService(self.calls)
         self.dispatch = Dispatch(self.service)
         self.egress = egress
         self.default_tenant = default_tenant
@@ -122,7 +131,7 @@ class ActionServer:
         self._admitted_queries: dict[str, tuple[str, bytes]] = {}
 
     def _on_change(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
-        self.service.forget(tenant)
+        self.calls.forget(tenant)
         if snapshot is None:
             self._admitted_queries.pop(tenant, None)
             self.executors.pop(tenant, None)
@@ -309,7 +318,7 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     @app.before_server_start
     async def _start(app: Sanic[Any, Any]) -> None:
         # On the loop's thread, where claims are made in place: opened now, not mid-request.
-        server.service.limits.open_in_place()
+        server.calls.limits.open_in_place()
         app.add_task(server.registry.run(), name="registry-refresh")
 
     @app.after_server_stop

@@ -1,16 +1,15 @@
 """The work behind every webhook action: the call, the questions, the help and the failures.
 
 A definition is looked up by (tenant, action name) in the registry's cache, never by a tenant id
-from a chat client. A call claims one of the conversation's calls, goes through the core's
-guarded egress and is answered from the result only; when it cannot run (skill off, action
-disabled or unknown) it is answered politely without a call. Questions phrase the live
+from a chat client. The form's values become the call's typed arguments; the call itself (one of
+the conversation's calls claimed, the guarded egress, metrics and the log line) is the core's
+``WebhookCalls``, and the action is answered from its result only; when it cannot run (skill
+off, action disabled or unknown) it is answered politely without a call. Questions phrase the live
 description. The generic dispatch (``_dispatch``) drives these from Rasa's form.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,21 +24,11 @@ from webhooks import (
     HELP_INTENT,
     HELP_RESPONSE,
     BadValue,
-    CallFailed,
     Category,
-    ClaimWorker,
-    ConversationLimitReached,
-    ConversationLimits,
-    Egress,
-    HeaderValues,
-    HTTPStatusError,
-    KeyMismatch,
-    Metrics,
     Parameter,
-    Registry,
-    Store,
-    StoreUnavailable,
     Webhook,
+    WebhookCalls,
+    WebhookResult,
     action_list,
     ask_overrides,
     call_logger,
@@ -69,10 +58,6 @@ logger = call_logger("actions.calls")
 REQUESTED_SLOT = "requested_slot"
 
 Events = list[dict[str, Any]]
-
-
-#: The metrics label of every action the store does not have.
-UNKNOWN_ACTION = "(unknown)"
 
 
 def conversation_of(tracker: Tracker) -> str:
@@ -116,26 +101,13 @@ def domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
 class WebhookService:
     """Runs webhook actions and validators for every tenant of this action server."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        registry: Registry,
-        egress: Egress,
-        limits: ConversationLimits,
-        metrics: Metrics,
-    ) -> None:
-        self.store = store
-        self.registry = registry
-        self.egress = egress
-        self.limits = limits
-        self.claims = ClaimWorker(limits)
-        self.metrics = metrics
-        self.header_values = HeaderValues(store)
+    def __init__(self, calls: WebhookCalls) -> None:
+        self.calls = calls
+        self.registry = calls.registry
 
     def usable(self, tenant: str, action: str) -> Webhook | Category:
         """The definition, or why the action cannot run (a failure category)."""
-        found = self.registry.usable(tenant, action)
+        found = self.calls.usable(tenant, action)
         if found is Category.NOT_CONFIGURED:
             logger.warning(
                 "tenant=%s action=%s is not in the store (deleted since the request was "
@@ -144,10 +116,6 @@ class WebhookService:
                 action,
             )
         return found
-
-    def forget(self, tenant: str) -> None:
-        """Drop what is cached about ``tenant``'s definitions (it changed or is gone)."""
-        self.header_values.forget(tenant)
 
     # -- the questions, the help and the way out ---------------------------------------------
 
@@ -212,48 +180,10 @@ class WebhookService:
         tenant: str,
         action: str,
         category: str,
-        *,
-        status: int | None = None,
-        elapsed: float = 0.0,
     ) -> None:
+        """Answer that ``action`` cannot run, and record it as a call ending in ``category``."""
         dispatcher.utter_message(**failure_response(domain, action, category))
-        # Labels only for stored actions: a name that is only in a request's domain would make
-        # a new metric series per name sent.
-        snapshot = self.registry.get(tenant)
-        stored = snapshot is not None and action in snapshot.webhooks
-        self.metrics.record(tenant, action if stored else UNKNOWN_ACTION, category, elapsed)
-        logger.info(
-            "webhook_call tenant=%s action=%s status=%s category=%s elapsed_ms=%.1f "
-            "truncated=False",
-            tenant,
-            action,
-            status if status is not None else "-",
-            category,
-            elapsed * 1000,
-        )
-
-    def _unavailable(
-        self,
-        dispatcher: CollectingDispatcher,
-        domain: dict[str, Any],
-        tenant: str,
-        action: str,
-        why: str,
-        exc: BaseException,
-        *,
-        level: int = logging.ERROR,
-    ) -> Events:
-        """Answer as unavailable when the call cannot be made, saying why in the log."""
-        logger.log(
-            level,
-            "%s: tenant=%s action=%s (%s); answered as unavailable",
-            why,
-            tenant,
-            action,
-            type(exc).__name__,
-        )
-        self.fail(dispatcher, domain, tenant, action, Category.UNAVAILABLE)
-        return []
+        self.calls.refuse(tenant, action, category)
 
     def _arguments(
         self, webhook: Webhook, values: Mapping[str, Any]
@@ -302,53 +232,10 @@ class WebhookService:
             )
             self.fail(dispatcher, domain, tenant, action, Category.NOT_CONFIGURED)
             return []
-        try:
-            request = webhook.request(self.header_values.of(webhook), arguments)
-        except (KeyMismatch, ValueError) as exc:
-            # A key removed without `keys rotate`, or a stored value the client refuses: the
-            # operator must act, the user gets a polite answer, nothing is counted or sent.
-            return self._unavailable(
-                dispatcher, domain, tenant, action, "cannot build the request", exc
-            )
-        try:
-            await self.claims.claim(tenant, conversation_of(tracker))
-        except ConversationLimitReached:
-            self.fail(dispatcher, domain, tenant, action, Category.RATE_LIMITED)
+        result = await self.calls.call(tenant, webhook, arguments, conversation_of(tracker))
+        if not isinstance(result, WebhookResult):  # recorded by the call
+            dispatcher.utter_message(**failure_response(domain, action, result))
             return []
-        except (StoreUnavailable, TimeoutError) as exc:
-            # The count cannot be kept now, so no call is made: the limit holds.
-            return self._unavailable(
-                dispatcher, domain, tenant, action, "cannot count the call", exc,
-                level=logging.WARNING,
-            )  # fmt: skip
-
-        started = time.perf_counter()
-        try:
-            result = await self.egress.call(request, share=tenant)
-        except CallFailed as exc:
-            status = exc.status if isinstance(exc, HTTPStatusError) else None
-            self.fail(
-                dispatcher,
-                domain,
-                tenant,
-                action,
-                exc.category,
-                status=status,
-                elapsed=time.perf_counter() - started,
-            )
-            return []
-
-        # An endpoint that echoes its request does not hand a stored header value to the user.
-        result = result.without(request.headers.values())
-        self.metrics.record(tenant, action, "ok", result.elapsed)
-        logger.info(
-            "webhook_call tenant=%s action=%s status=%s category=ok elapsed_ms=%.1f truncated=%s",
-            tenant,
-            action,
-            result.status,
-            result.elapsed * 1000,
-            result.truncated,
-        )
         dispatcher.utter_message(
             **result_response(domain, action, result.data, truncated=result.truncated)
         )

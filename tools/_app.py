@@ -46,8 +46,10 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    WebhookCalls,
     bearer_matches,
     bearer_token,
+    call_logger,
     mcp_tool,
     token_matches,
     trust,
@@ -69,6 +71,8 @@ from ._sessions import new_session, session_valid
 __all__ = ["ToolsServer", "build", "create_app"]
 
 logger = logging.getLogger("tools")
+#: One line per tool call (``tool_call tenant=… tool=… …``), and why a call could not be made.
+calls_logger = call_logger("tools.calls")
 
 #: Seconds between keep-alive comments on a session's notification stream.
 PING_SECONDS = 15
@@ -117,13 +121,17 @@ class ToolsServer:
         self.egress = egress
         self.metrics_token = metrics_token
         self.registry = Registry(store, interval=refresh_interval, listener=self._changed)
-        self.service = ToolService(
+        self.calls = WebhookCalls(
             store=store,
             registry=self.registry,
             egress=egress,
             limits=ConversationLimits(store.engine),
             metrics=self.metrics,
+            logger=calls_logger,
+            event="tool_call",
+            noun="tool",
         )
+        self.service = ToolService(self.calls)
         # For tenants with open streams only: what their clients were told (a digest of the
         # tools, and the token's digest), so no other tenant costs anything at a refresh.
         self._told: dict[str, tuple[bytes, str | None]] = {}
@@ -148,7 +156,7 @@ class ToolsServer:
         return hashlib.sha256(tools.encode()).digest(), token
 
     def _changed(self, tenant: str, snapshot: TenantSnapshot | None) -> None:
-        self.service.forget(tenant)
+        self.calls.forget(tenant)
         streams = self._streams.get(tenant)
         if not streams:
             return
@@ -331,7 +339,7 @@ def create_app(server: ToolsServer) -> Guarded:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # On the loop's thread, where claims are made in place: opened now, not mid-request.
-        server.service.limits.open_in_place()
+        server.calls.limits.open_in_place()
         refresh = asyncio.create_task(server.registry.run())
         try:
             async with server.sessions.run():

@@ -11,6 +11,7 @@ from ._accounts import bearer_matches, bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
+from ._calls import WebhookCalls
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
 from ._claims import CLAIM_TIMEOUT, ClaimWorker
 from ._database import check_database, make_engine, migrate
@@ -212,6 +213,7 @@ __all__ = [
     "Value",
     "ValueType",
     "Webhook",
+    "WebhookCalls",
     "WebhookError",
     "WebhookRequest",
     "WebhookResult",

@@ -1,0 +1,182 @@
+"""One webhook call as every server makes it: built, counted, sent, masked, measured, logged.
+
+The action server (a Rasa action) and the tools server (an MCP tool) differ in what they are
+asked and in how they answer, not in the call between: the request is built with the
+definition's decrypted headers, one of the conversation's (or MCP session's) calls is claimed
+in the store, the request goes out through the guarded egress, header values an endpoint echoes
+are masked, and the outcome is counted in the metrics and logged on one line. A failure is
+recorded here and handed back as its :class:`Category`, for the adapter to say in its words;
+nothing of a header, an argument or an exception's text is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from ._categories import Category
+from ._claims import ClaimWorker
+from ._egress import Egress
+from ._exceptions import (
+    CallFailed,
+    ConversationLimitReached,
+    HTTPStatusError,
+    KeyMismatch,
+    StoreUnavailable,
+)
+from ._headervalues import HeaderValues
+from ._limits import ConversationLimits
+from ._messages import Argument, WebhookResult
+from ._metrics import Metrics
+from ._records import Webhook
+from ._registry import Registry
+from ._store import Store
+
+__all__ = ["UNKNOWN_NAME", "WebhookCalls"]
+
+#: The metrics label of a name the store does not have: a name only a request sent would
+#: otherwise make a new series per name sent.
+UNKNOWN_NAME = "(unknown)"
+
+#: Each category by its code (``CallFailed.category`` is typed as the code).
+_BY_CODE: dict[str, Category] = {category.value: category for category in Category}
+
+
+class WebhookCalls:
+    """The webhook calls of one server, for every tenant, and the record of each.
+
+    Every call, made or refused, is counted in ``metrics`` and logged at INFO on ``logger`` as
+    one line, ``<event> tenant=… <noun>=… status=… category=… elapsed_ms=… truncated=…``; a
+    call that cannot be made says why at ERROR (the operator must act) or WARNING (the store
+    is briefly away). A name the store does not have is counted and logged as
+    :data:`UNKNOWN_NAME`; with ``log_unknown_names`` the log line keeps the name as sent (the
+    formatter escapes it), as the action server's lines always have.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        egress: Egress,
+        limits: ConversationLimits,
+        metrics: Metrics,
+        logger: logging.Logger,
+        event: str,
+        noun: str,
+        log_unknown_names: bool = False,
+    ) -> None:
+        self.registry = registry
+        #: ``usable(tenant, name)``: the definition ``name`` of ``tenant`` if a call may run
+        #: it, else why not. The registry's method itself, not a method calling it: one
+        #: Python frame less on every call.
+        self.usable: Callable[[str, str], Webhook | Category] = registry.usable
+        self.egress = egress
+        self.limits = limits
+        self.metrics = metrics
+        self.logger = logger
+        self.claims = ClaimWorker(limits)
+        self.header_values = HeaderValues(store)
+        self._log_unknown_names = log_unknown_names
+        # Made once: the call line is logged at every call. A "%" in the words is no format.
+        event, noun = event.replace("%", "%%"), noun.replace("%", "%%")
+        self._line = (
+            f"{event} tenant=%s {noun}=%s status=%s category=%s elapsed_ms=%.1f truncated=%s"
+        )
+        self._unavailable_line = f"%s: tenant=%s {noun}=%s (%s); answered as unavailable"
+
+    def forget(self, tenant: str) -> None:
+        """Drop what is cached about ``tenant``'s definitions (they changed or are gone)."""
+        self.header_values.forget(tenant)
+
+    def refuse(
+        self,
+        tenant: str,
+        name: str,
+        category: str,
+        *,
+        status: int | None = None,
+        elapsed: float = 0.0,
+    ) -> None:
+        """Record a call of ``name`` that ended in failure ``category``: its metrics and its
+        line (``status`` is the HTTP status the webhook answered, if it did)."""
+        # Labels only for stored names: a name that is only in a request would make a new
+        # metric series per name sent.
+        snapshot = self.registry.get(tenant)
+        label = name if snapshot is not None and name in snapshot.webhooks else UNKNOWN_NAME
+        self.metrics.record(tenant, label, category, elapsed)
+        self.logger.info(
+            self._line,
+            tenant,
+            name if self._log_unknown_names else label,
+            status if status is not None else "-",
+            category,
+            elapsed * 1000,
+            False,
+        )
+
+    def log(self, tenant: str, name: str, category: str) -> None:
+        """Log the line of a call of ``name`` that never went out, without counting it
+        (:meth:`refuse` does both): for an outcome the metrics do not count, such as
+        arguments an agent got wrong."""
+        self.logger.info(self._line, tenant, name, "-", category, 0.0, False)
+
+    async def call(
+        self,
+        tenant: str,
+        webhook: Webhook,
+        arguments: Mapping[str, Argument],
+        conversation: str,
+    ) -> WebhookResult | Category:
+        """Call ``webhook`` of ``tenant`` with ``arguments`` as one of the calls of
+        ``conversation`` (a Rasa conversation's or an MCP session's key); the result, with
+        the header values it echoes masked, or the category of the failure, recorded."""
+        name = webhook.name
+        try:
+            request = webhook.request(self.header_values.of(webhook), arguments)
+        except (KeyMismatch, ValueError) as exc:
+            # A key removed without `keys rotate`, or a stored value the client refuses: the
+            # operator must act, the caller gets a polite answer, nothing is counted or sent.
+            return self._unavailable(logging.ERROR, "cannot build the request", tenant, name, exc)
+        try:
+            await self.claims.claim(tenant, conversation)
+        except ConversationLimitReached:
+            self.refuse(tenant, name, Category.RATE_LIMITED)
+            return Category.RATE_LIMITED
+        except (StoreUnavailable, TimeoutError) as exc:
+            # The count cannot be kept now, so no call is made: the limit holds.
+            return self._unavailable(logging.WARNING, "cannot count the call", tenant, name, exc)
+
+        started = time.perf_counter()
+        try:
+            result = await self.egress.call(request, share=tenant)
+        except CallFailed as exc:
+            category = _BY_CODE[exc.category]
+            status = exc.status if isinstance(exc, HTTPStatusError) else None
+            elapsed = time.perf_counter() - started
+            self.refuse(tenant, name, category, status=status, elapsed=elapsed)
+            return category
+
+        # An endpoint that echoes its request does not hand a stored header value on.
+        result = result.without(request.headers.values())
+        self.metrics.record(tenant, name, "ok", result.elapsed)
+        self.logger.info(
+            self._line,
+            tenant,
+            name,
+            result.status,
+            "ok",
+            result.elapsed * 1000,
+            result.truncated,
+        )
+        return result
+
+    def _unavailable(
+        self, level: int, why: str, tenant: str, name: str, exc: BaseException
+    ) -> Category:
+        """Record the call as unavailable, saying why (the exception's type only: its text
+        could carry a header value)."""
+        self.logger.log(level, self._unavailable_line, why, tenant, name, type(exc).__name__)
+        self.refuse(tenant, name, Category.UNAVAILABLE)
+        return Category.UNAVAILABLE
