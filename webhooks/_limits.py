@@ -103,8 +103,12 @@ class ConversationLimits:
     def _tenant_id(self, tenant: str) -> int:
         known = self._tenant_ids.get(tenant)
         if known is None:
-            with self.engine.connect() as connection:
-                known = connection.scalar(select(db.Tenant.id).where(db.Tenant.name == tenant))
+            try:
+                with self.engine.connect() as connection:
+                    query = select(db.Tenant.id).where(db.Tenant.name == tenant)
+                    known = connection.scalar(query)
+            except self._unavailable as exc:  # as in claim(): nothing was counted
+                raise StoreUnavailable() from exc
             if known is None:
                 raise NotFound("tenant", tenant)
             self._tenant_ids[tenant] = known

@@ -7,11 +7,19 @@ import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from webhooks import ConversationLimitReached, ConversationLimits, NotFound, Store, make_engine
+from webhooks import (
+    ConversationLimitReached,
+    ConversationLimits,
+    NotFound,
+    Store,
+    StoreUnavailable,
+    make_engine,
+)
 from webhooks import _schema as db
 from webhooks._limits import CHECKPOINT_EVERY
 
@@ -216,3 +224,15 @@ def test_checkpoints_keep_the_log_from_growing(store: Store, limits: Conversatio
     assert limits.claim_nowait("acme", "after:1")
     assert frames_in_log(store) < 10  # the log started afresh
     limits.close()
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable_from_the_first_claim(
+    tmp_path: Path,
+) -> None:
+    # The tenant's first claim looks its id up: a database that is away then is the store
+    # being unavailable (answered politely), not an unexpected error.
+    engine = make_engine(f"sqlite:///{tmp_path}/missing-directory/webhooks.db")
+    limits = ConversationLimits(engine)
+    with pytest.raises(StoreUnavailable):
+        limits.claim("acme", "alice:1")
+    engine.dispose()
