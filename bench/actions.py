@@ -8,7 +8,8 @@ process calling a local HTTPS webhook in a fourth: calls per second and p50/p99 
 at the default level, INFO).
 Targets: (b) >= 0.9 x (a) throughput and <= 1 ms added at the median, judged on the median of
 fifteen alternating rounds (each of b's rounds against a's round just before it), with each
-server's CPU time per call beside (the steadiest figure on a shared machine).
+server's CPU time per call beside (the steadiest figure on a shared machine). The servers
+measured run on a core of their own, the load generator and the webhook on the others.
 
 Part 2: cold start (process start to /health answering) and resident memory of the action
 server with 10, 10,000 and 100,000 stored definitions (SQLite), and calls per second and CPU
@@ -32,7 +33,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ import trustme
 
 from bench.fixtures import action_call, seed_store
 from bench.load import run as run_load
-from bench.servers import free_port, wait_until_up
+from bench.servers import free_port, servers_apart, wait_until_up
 from webhooks import generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +136,7 @@ def _all_answered(results: list[dict[str, Any]], calls: int) -> bool:
 
 def run() -> int:
     ca = trustme.CA()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, servers_apart() as starting:
         cert = ca.issue_cert("127.0.0.1")
         cert.cert_chain_pems[0].write_to_path(f"{tmp}/cert.pem")
         cert.private_key_pem.write_to_path(f"{tmp}/key.pem")
@@ -149,7 +151,7 @@ def run() -> int:
         assert hook.stdout is not None
         webhook_url = f"https://127.0.0.1:{hook.stdout.readline().strip()}/hook"
         try:
-            return _run(Path(tmp), webhook_url)
+            return _run(Path(tmp), webhook_url, starting)
         finally:
             assert hook.stdin is not None
             hook.stdin.close()
@@ -189,7 +191,7 @@ def _start_ours(
     return process, f"http://127.0.0.1:{port}"
 
 
-def _run(tmp: Path, webhook_url: str) -> int:
+def _run(tmp: Path, webhook_url: str, starting: Callable[[], AbstractContextManager[None]]) -> int:
     body = action_call()
     ok = True
     # -- part 1: naive rasa-sdk vs ours -----------------------------------------------------
@@ -197,13 +199,14 @@ def _run(tmp: Path, webhook_url: str) -> int:
     database_url = f"sqlite:///{tmp}/small.db"
     token = seed_store(database_url, key, 10, webhook_url)
     port = free_port()
-    naive = subprocess.Popen(
-        [sys.executable, "-m", "bench.naive_action", str(port), webhook_url, f"{tmp}/ca.pem"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ours, base = _start_ours(tmp, database_url, key)
+    with starting():
+        naive = subprocess.Popen(
+            [sys.executable, "-m", "bench.naive_action", str(port), webhook_url, f"{tmp}/ca.pem"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        ours, base = _start_ours(tmp, database_url, key)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", naive)
         wait_until_up(f"{base}/health", ours)
@@ -250,7 +253,8 @@ def _run(tmp: Path, webhook_url: str) -> int:
             key = generate_key()
             database_url = f"sqlite:///{tmp}/size{size}.db"
             token = seed_store(database_url, key, size, webhook_url)
-            process, base = _start_ours(tmp, database_url, key)
+            with starting():
+                process, base = _start_ours(tmp, database_url, key)
             started[size] = (process, f"{base}/tenants/t0/webhook?token={token}")
             cold[size] = wait_until_up(f"{base}/health", process)
         sized: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}

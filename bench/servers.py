@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 #: Seconds between two looks at a starting server: short, since cold starts are measured.
@@ -42,3 +45,35 @@ def wait_until_up(
 
 def _tail(log: Path | None) -> str:
     return f":\n{log.read_text(errors='replace')[-3000:]}" if log is not None else ""
+
+
+@contextmanager
+def servers_apart() -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """Keep the measured servers on a core of their own and the harness on the others.
+
+    Inside, this process, and so the load generator and the webhook it starts, keeps to every
+    core but the last; a server started within the ``starting()`` this yields is born on the
+    last one, with every thread it makes. Both sides of a comparison get the same core, and
+    neither shares it with the harness or is moved between cores. The process's cores are
+    restored on exit; on a single core nothing moves.
+    """
+    every = os.sched_getaffinity(0)
+    if len(every) < 2:
+        yield nullcontext
+        return
+    server = {max(every)}
+    harness = every - server
+
+    @contextmanager
+    def starting() -> Iterator[None]:
+        os.sched_setaffinity(0, server)  # what this process starts now inherits it
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, harness)
+
+    os.sched_setaffinity(0, harness)
+    try:
+        yield starting
+    finally:
+        os.sched_setaffinity(0, every)
