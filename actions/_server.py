@@ -318,7 +318,7 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     @app.before_server_start
     async def _start(app: Sanic[Any, Any]) -> None:
         # On the loop's thread, where claims are made in place: opened now, not mid-request.
-        server.calls.limits.open_in_place()
+        server.calls.claims.open_in_place()
         app.add_task(server.registry.run(), name="registry-refresh")
 
     @app.after_server_stop

@@ -339,7 +339,7 @@ def create_app(server: ToolsServer) -> Guarded:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # On the loop's thread, where claims are made in place: opened now, not mid-request.
-        server.calls.limits.open_in_place()
+        server.calls.claims.open_in_place()
         refresh = asyncio.create_task(server.registry.run())
         try:
             async with server.sessions.run():

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ._exceptions import ConversationLimitReached
+from ._inplace import InPlaceClaims
 from ._limits import ConversationLimits
 
 __all__ = ["CLAIM_TIMEOUT", "ClaimWorker"]
@@ -75,8 +76,8 @@ def _expire(future: asyncio.Future[None]) -> None:
 class ClaimWorker:
     """Claims conversation calls without ever waiting on the event loop.
 
-    On SQLite a claim is first tried in place with a statement that never waits
-    (``ConversationLimits.claim_nowait``): far cheaper than a hand-over to a thread. When that
+    On a SQLite file a claim is first tried in place with a statement that never waits
+    (:class:`InPlaceClaims`): far cheaper than a hand-over to a thread. When that
     would wait (another writer holds the lock), and always on PostgreSQL, the claim goes to one
     long-lived thread fed by a queue, which settles the claims queued meanwhile with a single
     wake-up of each loop and also runs SQLite's checkpoint after enough claims in place. Either
@@ -86,6 +87,8 @@ class ClaimWorker:
 
     def __init__(self, limits: ConversationLimits, *, timeout: float = CLAIM_TIMEOUT) -> None:
         self.limits = limits
+        #: The claims that never wait, on a SQLite file; None elsewhere.
+        self.in_place = InPlaceClaims(limits) if InPlaceClaims.possible(limits) else None
         self.timeout = timeout
         self._queue: queue.SimpleQueue[list[_Claim]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -131,15 +134,28 @@ class ClaimWorker:
         else:
             _expire(future)
 
+    def open_in_place(self) -> None:
+        """Open this thread's connection for claims in place, if any: call it from the event
+        loop's thread before it serves (opening may wait)."""
+        if self.in_place is not None:
+            self.in_place.open()
+
+    def close(self) -> None:
+        """Close the connections of the claims in place (the engine's pool is the caller's)."""
+        if self.in_place is not None:
+            self.in_place.close()
+
     def _claimed_in_place(self, tenant: str, conversation: str) -> bool:
-        limits = self.limits
+        in_place = self.in_place
+        if in_place is None:
+            return False
         try:
-            claimed = limits.claim_nowait(tenant, conversation)
+            claimed = in_place.claim(tenant, conversation)
         except ConversationLimitReached:
             raise
         except Exception:  # nothing counted: the thread claims it on its own, and reports
             return False
-        if claimed and limits.checkpoint_due and not self._checkpointing:
+        if claimed and in_place.checkpoint_due and not self._checkpointing:
             self._checkpointing = True
             try:
                 self._put([])  # an empty batch: the thread wakes up and checkpoints
@@ -199,9 +215,9 @@ class ClaimWorker:
                 self._answered = time.monotonic()
                 outcomes.append((loop, (future, error, timer)))
             _on_their_loops(outcomes, _settle)
-            if self._checkpointing:
+            if self._checkpointing and self.in_place is not None:
                 try:
-                    self.limits.checkpoint()
+                    self.in_place.checkpoint()
                 except Exception as exc:  # the log grows meanwhile; tried again later
                     logger.warning("checkpoint failed (%s)", type(exc).__name__)
                 finally:

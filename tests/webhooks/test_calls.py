@@ -56,33 +56,37 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def limits(store: Store) -> Iterator[ConversationLimits]:
-    limits = ConversationLimits(store.engine, limit=2)
-    yield limits
-    limits.close()
+def limits(store: Store) -> ConversationLimits:
+    return ConversationLimits(store.engine, limit=2)
 
 
 @pytest.fixture
 def make_calls(
     store: Store, egress: Egress, limits: ConversationLimits, caplog: pytest.LogCaptureFixture
-) -> MakeCalls:
+) -> Iterator[MakeCalls]:
     """Calls over the store as it is now (its registry loaded), logging to :data:`LOGGER`."""
     caplog.set_level(logging.DEBUG, logger=LOGGER)
+    made: list[WebhookCalls] = []
 
     def make(*, egress: Egress = egress, **words: Any) -> WebhookCalls:
         registry = Registry(store, listener=lambda name, snapshot: None)
         registry.load()
-        return WebhookCalls(
-            store=store,
-            registry=registry,
-            egress=egress,
-            limits=limits,
-            metrics=Metrics(),
-            logger=call_logger(LOGGER),
-            **({"event": "webhook_call", "noun": "action"} | words),
+        made.append(
+            calls := WebhookCalls(
+                store=store,
+                registry=registry,
+                egress=egress,
+                limits=limits,
+                metrics=Metrics(),
+                logger=call_logger(LOGGER),
+                **({"event": "webhook_call", "noun": "action"} | words),
+            )
         )
+        return calls
 
-    return make
+    yield make
+    for calls in made:
+        calls.claims.close()
 
 
 def define(store: Store, url: str, name: str = "order_status") -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from tests.polling import eventually
 from tests.webhooks.test_limits import frames_in_log
-from webhooks import ClaimWorker, ConversationLimitReached, ConversationLimits, Store
-from webhooks._limits import CHECKPOINT_EVERY
+from webhooks import ClaimWorker, ConversationLimitReached, ConversationLimits, Store, make_engine
+from webhooks._inplace import CHECKPOINT_EVERY
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_concurrent_claims_of_one_conversation_stop_at_the_limit(
     assert limits.calls("acme", "alice:1") == 10
     if store.engine.dialect.name == "sqlite":
         assert worker._thread is None  # refused in place too
-    limits.close()
+    worker.close()
 
 
 def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
@@ -59,7 +59,7 @@ def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     assert all(limits.calls("acme", name) == 1 for name in names[::97])
     if store.engine.dialect.name != "sqlite":
         assert worker._thread is not None  # PostgreSQL's claims wait on the thread
-        limits.close()
+        worker.close()
         return
     assert worker._thread is None  # all claimed in place
     assert asyncio.run(claims(["due:1"])) == [None]
@@ -71,7 +71,7 @@ def test_claims_in_place_need_no_thread_until_a_checkpoint_is_due(
     assert limits.calls("acme", "due:1") == 1
     assert asyncio.run(claims(["after:1"])) == [None]
     assert frames_in_log(store) < 10  # checkpointed: the next claim started the log afresh
-    limits.close()
+    worker.close()
 
 
 def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
@@ -115,7 +115,7 @@ def test_a_locked_database_is_waited_for_on_the_thread_not_the_loop(
         other.close()
     assert released_by == ["loop"]  # the loop kept running while the claim waited for the lock
     assert limits.calls("acme", "alice:1") == 1
-    limits.close()
+    worker.close()
 
 
 class AnsweringDatabase:
@@ -123,15 +123,13 @@ class AnsweringDatabase:
     thread: the database answers each after ``seconds``, or (``None``) not until ``answer``
     is set."""
 
-    checkpoint_due = False
+    #: In memory: no claims in place, as on PostgreSQL.
+    engine = make_engine("sqlite://")
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self.answer = threading.Event()
         self.claimed: list[str] = []
-
-    def claim_nowait(self, tenant: str, conversation: str) -> bool:
-        return False
 
     def claim(self, tenant: str, conversation: str) -> int:
         if self.seconds is None:
@@ -177,21 +175,20 @@ def test_claims_the_database_does_not_answer_time_out_after_the_timeout() -> Non
 
 
 class SlowCheckpoint:
-    """Stands in for ``limits.checkpoint``: holds the write lock as RESTART does, until
-    released (a checkpoint long enough to wait for cannot be had on demand), and records
+    """Stands in for the worker's ``in_place.checkpoint``: holds the write lock as RESTART
+    does, until released (a checkpoint long enough to wait for cannot be had on demand), and records
     the claims that went to the thread."""
 
     def __init__(self, limits: ConversationLimits, monkeypatch: pytest.MonkeyPatch) -> None:
         self.limits = limits
         self.running, self.release = threading.Event(), threading.Event()
         self.on_thread: list[str] = []
+        self.monkeypatch = monkeypatch
         limits.claim("acme", "warm:1")
-        monkeypatch.setattr(limits, "checkpoint", self.checkpoint)
         monkeypatch.setattr(limits, "claim", self.claim_on_thread)
-        limits._uncheckpointed = CHECKPOINT_EVERY - 1  # the next claim in place is due
 
     def checkpoint(self) -> None:
-        self.limits._uncheckpointed = 0  # as the real one does first
+        self.in_place._uncheckpointed = 0  # as the real one does first
         holder = sqlite3.connect(self.limits.engine.url.database or "", isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")
@@ -206,6 +203,10 @@ class SlowCheckpoint:
         return ConversationLimits.claim(self.limits, tenant, conversation)
 
     async def start(self, worker: ClaimWorker) -> None:
+        assert worker.in_place is not None
+        self.in_place = worker.in_place
+        self.monkeypatch.setattr(self.in_place, "checkpoint", self.checkpoint)
+        self.in_place._uncheckpointed = CHECKPOINT_EVERY - 1  # the next claim in place is due
         await worker.claim("acme", "due:1")  # the checkpoint starts on the thread
         assert await asyncio.to_thread(self.running.wait, 10)
 
@@ -235,7 +236,7 @@ def test_claims_that_find_the_checkpoint_in_the_way_wait_for_it_on_the_loop(
     assert asyncio.run(claims()) == [None] * 5
     assert slow.on_thread == []  # claimed in place once the checkpoint ended
     assert [limits.calls("acme", f"c{i}:1") for i in range(5)] == [1] * 5
-    limits.close()
+    worker.close()
 
 
 def test_a_claim_waits_for_the_checkpoint_no_longer_than_its_timeout(
@@ -256,4 +257,4 @@ def test_a_claim_waits_for_the_checkpoint_no_longer_than_its_timeout(
     assert 0.25 < waited < 5  # well before the checkpoint's 10 s: it was not waited out
     assert slow.on_thread == []  # the time was up: not handed to the thread either
     assert limits.calls("acme", "late:1") == 0
-    limits.close()
+    worker.close()

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from webhooks import (
     make_engine,
 )
 from webhooks import _schema as db
-from webhooks._limits import CHECKPOINT_EVERY
+from webhooks._inplace import CHECKPOINT_EVERY, InPlaceClaims
 
 
 def frames_in_log(store: Store) -> int:
@@ -37,6 +38,13 @@ def frames_in_log(store: Store) -> int:
 def limits(store: Store) -> ConversationLimits:
     store.create_tenant("acme", actor="test")
     return ConversationLimits(store.engine)
+
+
+@pytest.fixture
+def in_place(limits: ConversationLimits) -> Iterator[InPlaceClaims]:
+    claims = InPlaceClaims(limits)
+    yield claims
+    claims.close()
 
 
 def test_the_eleventh_call_is_refused_and_not_counted(limits: ConversationLimits) -> None:
@@ -102,50 +110,47 @@ def _sqlite_only(store: Store) -> None:
 
 
 def test_claims_in_place_count_like_claim_and_see_each_other(
-    store: Store, limits: ConversationLimits
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
-    try:
-        if store.engine.dialect.name != "sqlite":
-            assert limits.claim_nowait("acme", "alice:1") is False  # over the network
-            return
-        assert limits.claim_nowait("acme", "alice:1") is False  # tenant not looked up yet
-        assert limits.calls("acme", "alice:1") == 0
-        assert limits.claim("acme", "alice:1") == 1
-        assert limits.claim_nowait("acme", "alice:1") is True
-        assert limits.claim_nowait("acme", "bob:1") is True
-        assert limits.calls("acme", "alice:1") == 2
-        for _ in range(8):
-            assert limits.claim_nowait("acme", "alice:1") is True
-        with pytest.raises(ConversationLimitReached):
-            limits.claim_nowait("acme", "alice:1")  # and not counted
-        assert limits.calls("acme", "alice:1") == 10
-        assert limits.calls("acme", "bob:1") == 1
-        with pytest.raises(ConversationLimitReached):
-            limits.claim("acme", "alice:1")
-    finally:
-        limits.close()
+    if store.engine.dialect.name != "sqlite":
+        assert not InPlaceClaims.possible(limits)  # its answer comes over the network
+        return
+    assert InPlaceClaims.possible(limits)
+    assert in_place.claim("acme", "alice:1") is False  # tenant not looked up yet
+    assert limits.calls("acme", "alice:1") == 0
+    assert limits.claim("acme", "alice:1") == 1
+    assert in_place.claim("acme", "alice:1") is True
+    assert in_place.claim("acme", "bob:1") is True
+    assert limits.calls("acme", "alice:1") == 2
+    for _ in range(8):
+        assert in_place.claim("acme", "alice:1") is True
+    with pytest.raises(ConversationLimitReached):
+        in_place.claim("acme", "alice:1")  # and not counted
+    assert limits.calls("acme", "alice:1") == 10
+    assert limits.calls("acme", "bob:1") == 1
+    with pytest.raises(ConversationLimitReached):
+        limits.claim("acme", "alice:1")
 
 
 def test_claims_in_place_of_two_tenants_and_long_keys_are_counted_apart(
-    store: Store, limits: ConversationLimits
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
     _sqlite_only(store)
     store.create_tenant("globex", actor="test")
     limits.claim("acme", "warm:1")
     limits.claim("globex", "warm:1")
     long_key = "x" * 400  # stored as its digest
-    assert limits.claim_nowait("acme", "alice:1")
-    assert limits.claim_nowait("globex", "alice:1")
-    assert limits.claim_nowait("acme", long_key)
-    assert limits.claim_nowait("acme", "alice:1")
+    assert in_place.claim("acme", "alice:1")
+    assert in_place.claim("globex", "alice:1")
+    assert in_place.claim("acme", long_key)
+    assert in_place.claim("acme", "alice:1")
     assert limits.claim("acme", long_key) == 2
     assert limits.calls("acme", "alice:1") == 2
     assert limits.calls("globex", "alice:1") == 1
-    limits.close()
 
 
 def test_a_claim_in_place_never_waits_for_another_writer(
-    store: Store, limits: ConversationLimits
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
     _sqlite_only(store)
     limits.claim("acme", "warm:1")
@@ -153,36 +158,34 @@ def test_a_claim_in_place_never_waits_for_another_writer(
     try:
         other.driver_connection.execute("BEGIN IMMEDIATE")  # holds the write lock
         started = time.monotonic()
-        assert limits.claim_nowait("acme", "alice:1") is False
+        assert in_place.claim("acme", "alice:1") is False
         # Well before the engine's busy timeout (30 s), which a claim that waited would take.
         assert time.monotonic() - started < 10
         other.driver_connection.execute("ROLLBACK")
     finally:
         other.close()
     assert limits.calls("acme", "alice:1") == 0  # refused, so not counted
-    assert limits.claim_nowait("acme", "alice:1") is True
+    assert in_place.claim("acme", "alice:1") is True
     assert limits.calls("acme", "alice:1") == 1
-    limits.close()
 
 
 def test_a_failing_claim_in_place_is_raised_and_counts_nothing(
-    store: Store, limits: ConversationLimits
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
     _sqlite_only(store)
     limits.claim("acme", "warm:1")  # the tenant's id is now known
     with store.engine.begin() as connection:  # and the tenant deleted behind its back
         connection.execute(delete(db.Tenant).where(db.Tenant.name == "acme"))
     with pytest.raises(sqlite3.IntegrityError):  # its foreign key: not a "would wait"
-        limits.claim_nowait("acme", "alice:1")
+        in_place.claim("acme", "alice:1")
     with store.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(db.ConversationCalls)) == 0
     # The write lock was given back: another writer gets it at once.
     store.create_tenant("globex", actor="test")
-    limits.close()
 
 
 def test_both_claims_stamp_the_conversation_with_the_time_in_utc(
-    store: Store, limits: ConversationLimits
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
     def stamped(conversation: str) -> datetime:
         with store.engine.connect() as connection:
@@ -205,25 +208,25 @@ def test_both_claims_stamp_the_conversation_with_the_time_in_utc(
         first = stamped("alice:1")
         while datetime.now(UTC) < first + timedelta(milliseconds=1):  # stamps are to the ms
             time.sleep(0.001)
-        assert limits.claim_nowait("acme", "alice:1")
+        assert in_place.claim("acme", "alice:1")
         assert first < stamped("alice:1") <= datetime.now(UTC) + timedelta(seconds=1)
-    limits.close()
 
 
-def test_checkpoints_keep_the_log_from_growing(store: Store, limits: ConversationLimits) -> None:
+def test_checkpoints_keep_the_log_from_growing(
+    store: Store, limits: ConversationLimits, in_place: InPlaceClaims
+) -> None:
     _sqlite_only(store)
     limits.claim("acme", "warm:1")
 
     for claim in range(CHECKPOINT_EVERY):
-        assert limits.claim_nowait("acme", f"c{claim}:1")
-    assert limits.checkpoint_due
+        assert in_place.claim("acme", f"c{claim}:1")
+    assert in_place.checkpoint_due
     # At least a page per commit: claims in place never checkpoint by themselves.
     assert frames_in_log(store) >= CHECKPOINT_EVERY
-    limits.checkpoint()
-    assert not limits.checkpoint_due
-    assert limits.claim_nowait("acme", "after:1")
+    in_place.checkpoint()
+    assert not in_place.checkpoint_due
+    assert in_place.claim("acme", "after:1")
     assert frames_in_log(store) < 10  # the log started afresh
-    limits.close()
 
 
 def test_a_database_that_cannot_be_reached_is_unavailable_from_the_first_claim(
@@ -235,4 +238,10 @@ def test_a_database_that_cannot_be_reached_is_unavailable_from_the_first_claim(
     limits = ConversationLimits(engine)
     with pytest.raises(StoreUnavailable):
         limits.claim("acme", "alice:1")
+    engine.dispose()
+
+
+def test_claims_in_place_need_a_database_file() -> None:
+    engine = make_engine("sqlite://")  # in memory: it lives in its one pooled connection
+    assert not InPlaceClaims.possible(ConversationLimits(engine))
     engine.dispose()
