@@ -21,3 +21,12 @@ async def eventually(condition: Callable[[], object], what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not within {PATIENCE} s: {what}")
         await asyncio.sleep(0.01)
+
+
+def wait_until(condition: Callable[[], object], what: str) -> None:
+    """:func:`eventually`, for a test without an event loop."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {PATIENCE} s: {what}")
+        time.sleep(0.02)

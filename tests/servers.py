@@ -75,11 +75,10 @@ def run_cli(module: str, *args: str, env: dict[str, str]) -> subprocess.Complete
 
 
 def calls_counted(engine: Engine, sender: str) -> int:
-    """The webhook calls the store counted for ``sender``'s conversation."""
+    """The webhook calls the store counted for ``sender``'s conversation (0 before its first)."""
     with engine.connect() as connection:
-        return int(
-            connection.execute(
-                text("SELECT calls FROM conversation_calls WHERE conversation LIKE :sender"),
-                {"sender": f"{sender}:%"},
-            ).scalar_one()
-        )
+        calls = connection.execute(
+            text("SELECT calls FROM conversation_calls WHERE conversation LIKE :sender"),
+            {"sender": f"{sender}:%"},
+        ).scalar_one_or_none()
+    return int(calls or 0)

@@ -22,6 +22,7 @@ import pytest
 
 from tests.admin.conftest import free_port
 from tests.e2e.conftest import IN_CI, Assistant, new_sender
+from tests.polling import wait_until
 from tests.servers import calls_counted
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
@@ -132,7 +133,7 @@ def slow_orders(assistant: Assistant) -> Iterator[Assistant]:
     )
     yield assistant
     store.update_webhook("demo", "order_status", {"url": before}, actor="e2e")
-    time.sleep(0.5)
+    assistant.wait_served()
 
 
 def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
@@ -151,7 +152,8 @@ def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
     sender = new_sender()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         turn = pool.submit(_say, rasa, sender, "where is my order #4521?")
-        time.sleep(1.5)  # the webhook call is under way
+        # Counted just before it is sent, and the webhook answers after 3 s: under way.
+        wait_until(lambda: _calls(assistant, sender) == 1, "the call is counted")
         killed = assistant.processes.pop("actions-kill")
         os.kill(killed.pid, signal.SIGKILL)
         killed.wait(timeout=10)
