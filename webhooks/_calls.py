@@ -73,7 +73,6 @@ class WebhookCalls:
         #: Python frame less on every call.
         self.usable: Callable[[str, str], Webhook | Category] = registry.usable
         self.egress = egress
-        self.limits = limits
         self.metrics = metrics
         self.logger = logger
         self.claims = ClaimWorker(limits)
