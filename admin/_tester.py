@@ -36,7 +36,9 @@ class Tester:
         self._settings = settings
         self._egress: Egress | None = None
 
-    def _client(self) -> Egress:
+    @property
+    def egress(self) -> Egress:
+        """The egress client the Test calls go through (made on first use)."""
         if self._egress is None:
             context = trust(self._settings.ca_file)
             self._egress = Egress(
@@ -59,7 +61,7 @@ class Tester:
 
         A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
         """
-        result = await self._client().test(
+        result = await self.egress.test(
             webhook.request(headers, arguments or {}),
             share=tenant,
         )

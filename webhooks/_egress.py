@@ -284,6 +284,11 @@ class Egress:
             content_type=response.content_type,
         )
 
+    @property
+    def share_limit(self) -> int:
+        """The calls one share may have in flight (half of them to one host)."""
+        return self._share_limit
+
     def _slots(self, key: tuple[object, ...], limit: int) -> asyncio.Semaphore:
         slots = self._shares.get(key)
         if slots is None:

@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 import pytest
+from aiohttp.helpers import ceil_timeout
 
 from tests.polling import eventually
-from webhooks._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _read_capped
+from webhooks._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _deadline, _read_capped
 from webhooks._exceptions import (
     ConnectionFailed,
     DestinationBlocked,
@@ -24,7 +25,7 @@ from webhooks._exceptions import (
     TLSFailed,
     WebhookTimeout,
 )
-from webhooks._messages import TRUNCATION_MARK, WebhookRequest
+from webhooks._messages import MAX_TIMEOUT, TRUNCATION_MARK, WebhookRequest
 
 from .conftest import (
     LOOPBACK_ALLOWANCE,
@@ -270,6 +271,61 @@ async def test_one_slow_host_takes_half_of_its_tenants_share(
         assert not any(hog.done() for hog in hogs[:3])  # answered while the slow host held its half
         outcomes = await asyncio.gather(*hogs, return_exceptions=True)
         assert sum("no turn" in str(outcome) for outcome in outcomes) == 2
+
+
+async def test_a_tenant_calling_several_hosts_stops_at_its_share(
+    client_ssl_context: ssl.SSLContext, start_server: StartServer
+) -> None:
+    # Three hosts, three calls each in flight: no host reaches its half-share (3 of 6), so only
+    # the tenant's own share stops the last three, which end waiting for a turn; another
+    # tenant is answered meanwhile.
+    hosts = [await start_server() for _ in range(3)]
+    async with Egress(
+        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+    ) as client:
+        running = [
+            asyncio.create_task(
+                client.call(
+                    WebhookRequest(url=host.url("/drip"), method="GET", timeout=3), share="a"
+                )
+            )
+            for host in hosts[:2]
+            for _ in range(3)
+        ]
+        await eventually(
+            lambda: sum(len(host.seen.requests) for host in hosts[:2]) >= 6, "six are dripping"
+        )
+        waiting = [
+            asyncio.create_task(
+                client.call(
+                    WebhookRequest(url=hosts[2].url("/drip"), method="GET", timeout=1), share="a"
+                )
+            )
+            for _ in range(3)
+        ]
+        other = await client.call(WebhookRequest(url=hosts[2].url("/echo"), timeout=2), share="b")
+        assert other.status == 200
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert [str(outcome) for outcome in outcomes] == [
+            "no turn within the deadline: too many calls in flight"
+        ] * 3
+        assert hosts[2].seen.requests[:-1] == []  # only tenant B's call reached the third host
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+@pytest.mark.parametrize("seconds", [1.0, 5.1, 12.5, 29.5, MAX_TIMEOUT])
+async def test_no_allowed_deadline_is_rounded_up(seconds: float) -> None:
+    # The client arms ``total`` with aiohttp's own ceil_timeout, which rounds a deadline up to
+    # the loop clock's next whole second past the timeout's ceil_threshold. The 5.1 s call
+    # below proves it on the wire; this, for every timeout up to the longest allowed.
+    timeout = _deadline(seconds)
+    loop = asyncio.get_running_loop()
+    # Far from a whole second, so a rounded deadline is at least 0.2 s off.
+    await eventually(lambda: 0.2 < (loop.time() + seconds) % 1 < 0.7, "the clock mid-second")
+    expected = loop.time() + seconds
+    armed = ceil_timeout(timeout.total, ceil_threshold=timeout.ceil_threshold)
+    assert timeout.total == seconds
+    assert armed.when() == pytest.approx(expected, abs=0.1)
 
 
 @pytest.mark.slow
