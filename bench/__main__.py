@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "actions": "bench.actions",
     "tools": "bench.tools",
     "routing": "bench.routing",
+    "patterns": "bench.patterns",
     "soak": "bench.soak",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,18 +13,23 @@ from sqlalchemy import MetaData, insert, select
 
 from webhooks import (
     ACTION_SLOT,
+    ANSWER_SLOT,
+    ASKING_SLOT,
     CALL_ACTION,
     DISPATCH_SLOTS,
+    DISPATCH_VALIDATOR,
     VALUES_SLOT,
     Keyring,
     make_engine,
     migrate,
 )
 
-__all__ = ["action_call", "seed_store", "with_dispatch_slots"]
+__all__ = ["action_call", "answer_call", "seed_store", "with_dispatch_slots"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/actions/fixtures/prefill_2_order_status.json"
+#: Rasa's call of a form's validator with the user's answer to its question.
+ANSWER_FIXTURE = ROOT / "tests/actions/fixtures/v2_ask_3_validate_order_status_form.json"
 
 
 def with_dispatch_slots(call: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,6 +57,31 @@ def action_call() -> dict[str, Any]:
     call["sender_id"] = call["tracker"]["sender_id"] = "bench-sender"
     call["next_action"] = CALL_ACTION
     return with_dispatch_slots(call, {ACTION_SLOT: "order_status", VALUES_SLOT: {"order_id": 4521}})
+
+
+def answer_call(action: str, asking: str, answer: str) -> dict[str, Any]:
+    """The request body of the dispatch validator's call judging ``answer``, the user's answer
+    to the question for parameter ``asking`` of ``action`` (the captured call of a per-action
+    form, renamed to the dispatch's form as the tests rename it)."""
+    call = json.loads(ANSWER_FIXTURE.read_text())
+    call["next_action"] = DISPATCH_VALIDATOR
+    call["sender_id"] = call["tracker"]["sender_id"] = "bench-answer"
+    form = DISPATCH_VALIDATOR.removeprefix("validate_")
+    call["domain"]["actions"] += [form.removesuffix("_form"), DISPATCH_VALIDATOR]
+    call["domain"]["forms"][form] = call["domain"]["forms"]["order_status_form"]
+    call["tracker"]["active_loop"]["name"] = form
+    tracker = call["tracker"]
+    tracker["slots"]["requested_slot"] = ANSWER_SLOT
+    tracker["latest_message"] |= {"text": answer, "entities": []}
+    tracker["latest_message"]["intent"] = {"name": "inform", "confidence": 0.9}
+    while tracker["events"] and tracker["events"][-1].get("event") == "slot":
+        tracker["events"].pop()
+    tracker["events"].append(
+        {"event": "slot", "name": ANSWER_SLOT, "value": answer, "timestamp": time.time()}
+    )
+    return with_dispatch_slots(
+        call, {ACTION_SLOT: action, ASKING_SLOT: asking, VALUES_SLOT: {}, ANSWER_SLOT: answer}
+    )
 
 
 def seed_store(database_url: str, key: str, definitions: int, webhook_url: str) -> str:

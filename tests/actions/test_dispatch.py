@@ -181,6 +181,32 @@ def test_a_pattern_takes_its_match(action_env: ActionEnv) -> None:
     assert "doesn't look like" in texts(response)[0]
 
 
+def test_a_stored_pattern_re2_cannot_run_asks_again_instead_of_failing(
+    action_env: ActionEnv,
+) -> None:
+    """A pattern saved before patterns ran on RE2 (here written past the rules) matches
+    nothing: the value is not taken from the request, and an answer is asked for again."""
+    from sqlalchemy import text, update
+
+    from webhooks import _schema
+
+    code = {"name": "code", "type": "string", "description": "the code", "pattern": r"\d{4}"}
+    action_env.put("voucher", parameters=[code])
+    with action_env.store.engine.begin() as connection:
+        connection.execute(
+            update(_schema.Webhook)
+            .where(_schema.Webhook.name == "voucher")
+            .values(parameters=[code | {"pattern": r"(\d)\1(?=\d)"}])
+        )
+        connection.execute(text("UPDATE tenants SET version = version + 1"))
+    action_env.wait_refreshed()
+    events = slot_events(start(action_env, "voucher", "is voucher 1123 still valid?"))
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "code")
+    response = answer(action_env, "voucher", "code", "1123")
+    assert "doesn't look like" in texts(response)[0]
+    assert "RE2 cannot run" in action_env.log_path.read_text()
+
+
 def test_the_call_sends_the_collected_typed_values_and_forgets_them(
     action_env: ActionEnv,
 ) -> None:
