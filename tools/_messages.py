@@ -8,8 +8,9 @@ types, and a bad one is answered here with the JSON-RPC error the streamable HTT
 asks for, whose message names no value of the body:
 
 - not UTF-8, not JSON, or nested past what the parser follows: -32700 (parse error), HTTP 400;
-- nested past :data:`MAX_DEPTH`, or not one JSON-RPC 2.0 message (a batch, a number, a
-  request without a method): -32600 (invalid request), HTTP 400;
+- nested past :data:`MAX_DEPTH`, a string with a lone surrogate (``"\\ud800"``: no text
+  UTF-8 can carry), or not one JSON-RPC 2.0 message (a batch, a number, a request without
+  a method): -32600 (invalid request), HTTP 400;
 - a request for a method MCP clients do not send: -32601, and one whose params do not fit
   its method: -32602, both with the request's id and HTTP 200 as any answer to a request;
   a notification cannot be answered, so either is HTTP 400 without an id.
@@ -20,6 +21,7 @@ What passes validates again in the SDK, unchanged (it validates what it is given
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -83,6 +85,19 @@ class Message:
         return isinstance(self.request, types.InitializeRequest)
 
 
+#: The escape of a surrogate (paired ones parse to one character, lone ones to no text).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _unicode(value: Any) -> bool:
+    """Whether every string of ``value`` can be written as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _too_deep(value: Any) -> bool:
     """Whether ``value`` nests deeper than :data:`MAX_DEPTH` (iterative: no recursion)."""
     level: list[Any] = [value]
@@ -115,6 +130,12 @@ def read_message(body: bytes) -> Message | Refusal:
         )
     except RecursionError:
         return Refusal(400, types.PARSE_ERROR, "Parse error: nested too deeply")
+    # A \ud800 escape parses to a string no UTF-8 can carry: every answer or log line
+    # quoting it would fail (a 500). Only a body with such an escape is looked at twice.
+    if _SURROGATE_ESCAPE.search(text) is not None and not _unicode(raw):
+        return Refusal(
+            400, types.INVALID_REQUEST, "Invalid request: a string holds a lone surrogate"
+        )
     # Fewer brackets in all than the depth allowed cannot nest too deep: no walk needed.
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(raw):
         return Refusal(

@@ -37,6 +37,8 @@ def _call(arguments: Any, **changes: Any) -> bytes:
         pytest.param(b'{"a": "\xff"}', 400, types.PARSE_ERROR, id="not-utf-8"),
         pytest.param(b'{"a": "\xed\xa0\x80"}', 400, types.PARSE_ERROR, id="utf-8-surrogate"),
         pytest.param(b"{", 400, types.PARSE_ERROR, id="not-json"),
+        pytest.param(_call({"who": "a\ud800"}), 400, types.INVALID_REQUEST, id="lone-surrogate"),
+        pytest.param(_call({"\uDFFF": 1}), 400, types.INVALID_REQUEST, id="lone-surrogate-key"),
         pytest.param(b"[]", 400, types.INVALID_REQUEST, id="batch"),
         pytest.param(b'"tools/call"', 400, types.INVALID_REQUEST, id="a-string"),
         pytest.param(_call({}, jsonrpc="1.0"), 400, types.INVALID_REQUEST, id="json-rpc-1"),
@@ -61,6 +63,13 @@ def test_the_params_error_names_the_place_and_no_value() -> None:
     refusal = read_message(_call(PRIVATE))
     assert isinstance(refusal, Refusal)
     assert refusal.message == "Invalid params: params.arguments"
+
+
+def test_paired_surrogates_and_escaped_backslashes_are_text() -> None:
+    message = read_message(_call({"who": "\U0001f600 \\ud800"}))  # an emoji, and "\\ud800"
+    assert isinstance(message, Message)
+    assert isinstance(message.request, types.CallToolRequest)
+    assert message.request.params.arguments == {"who": "\U0001f600 \\ud800"}
 
 
 def test_a_message_as_deep_as_allowed_passes() -> None:

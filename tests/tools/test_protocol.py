@@ -76,6 +76,21 @@ BAD_BODIES = [
         id="nested-40-deep",
     ),
     pytest.param(
+        _body(_call(1, "order_status", {"\ud800": PRIVATE})), 400, -32600,
+        id="lone-surrogate-in-a-name",
+    ),
+    pytest.param(
+        _body(_call(1, "greeting", {"who": PRIVATE + "\udc00"})), 400, -32600,
+        id="lone-surrogate-in-a-value",
+    ),
+    pytest.param(
+        _body(_call(1, "no_such_tool\ud800", {})), 400, -32600, id="lone-surrogate-in-a-tool",
+    ),
+    pytest.param(
+        _body({**_call(1, "order_status", {"order_id": 1}), "id": "\ud800"}), 400, -32600,
+        id="lone-surrogate-in-the-id",
+    ),
+    pytest.param(
         _body({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
                "params": {"arguments": {"order_id": PRIVATE}}}),
         200, -32602, id="call-without-a-name",
@@ -102,6 +117,9 @@ async def test_a_bad_body_gets_a_json_rpc_error_and_no_traceback(
     tools_env: ToolsEnv, log_tail: Callable[[], str], body: bytes, status: int, code: int
 ) -> None:
     tools_env.put("order_status")
+    tools_env.put("greeting", parameters=[
+        {"name": "who", "type": "string", "description": "whom to greet"},
+    ])  # fmt: skip
     async with httpx.AsyncClient(timeout=30) as http:
         session = await _session(http, tools_env)
         headers = {**_headers(tools_env.token, session), "Content-Type": "application/json"}
@@ -119,6 +137,7 @@ async def test_a_bad_body_gets_a_json_rpc_error_and_no_traceback(
     assert still.json()["result"]["isError"] is False  # the session goes on
     log = log_tail()
     assert "Traceback" not in log
+    assert "unexpected" not in log  # no exception reached the guard either
     assert PRIVATE not in log
     assert WITHHELD not in log  # refused before the SDK: it had nothing to log
 
