@@ -313,9 +313,7 @@ class ToolsServer:
             not in SUPPORTED_PROTOCOL_VERSIONS
         ):
             return None
-        envelope = message.envelope.root
-        assert isinstance(envelope, types.JSONRPCRequest)  # as message.request says
-        answer: dict[str, Any] = {"jsonrpc": "2.0", "id": envelope.id}
+        answer: dict[str, Any] = {"jsonrpc": "2.0", "id": message.request_id}
         try:
             result = await self._call(tenant, session, call.params)
         except McpError as exc:

@@ -79,6 +79,8 @@ class Message:
     envelope: types.JSONRPCMessage
     #: The request as its method's model (``types.CallToolRequest``...), None for the rest.
     request: BaseModel | None = None
+    #: The request's id (None for the rest).
+    request_id: str | int | None = None
 
     @property
     def initializes(self) -> bool:
@@ -154,7 +156,7 @@ def read_message(body: bytes) -> Message | Refusal:
             request = model.model_validate(_dumped(message))
         except ValidationError as exc:
             return Refusal(200, types.INVALID_PARAMS, _invalid_params(exc), message.id)
-        return Message(envelope, request)
+        return Message(envelope, request, message.id)
     if isinstance(message, types.JSONRPCNotification):
         model = NOTIFICATIONS.get(message.method)
         if model is None:
