@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import tomllib
 import types
 from pathlib import Path
 
 import pytest
 
-from webhooks import VARIABLES
+from webhooks import VARIABLES, VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,6 +120,11 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in VARIABLES:
         assert f"| `{name}` |" in readme, name
+
+
+def test_the_version_is_the_one_in_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["version"] == VERSION
 
 
 def test_readme_shows_the_two_commands_first() -> None:

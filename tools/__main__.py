@@ -17,6 +17,7 @@ import uvicorn
 from webhooks import ConfigurationError, Settings, configure_logging, listen, open_store
 
 from ._app import build, create_app
+from ._logs import withhold_sdk_detail
 
 #: What a log line shows; nothing of the caller's place, thread or process.
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, fmt=LOG_FORMAT)
         # The SDK logs every request at INFO; our own line per call says what matters.
         logging.getLogger("mcp").setLevel(logging.WARNING)
+        withhold_sdk_detail()  # nothing a client sent in the SDK's own lines
         store = open_store(settings)
         sock = listen(args.host, args.port, what="a tools server")
         server = build(settings, store)

@@ -7,7 +7,9 @@ session's calls are counted in the store, so the limit holds across replicas. A 
 ``GET`` stream hears ``notifications/tools/list_changed`` when the tenant's tools change (the
 registry polls the store) and ends when its token is replaced or revoked. Routes also:
 ``GET /health`` and ``GET /metrics`` (``WEBHOOKS_METRICS_TOKEN``). Errors are JSON in the
-admin API's envelope.
+admin API's envelope, except a body's: it is one JSON-RPC message checked before the SDK reads
+it (:mod:`tools._messages`), else a JSON-RPC error. A browser's ``Origin`` must be listed in
+``WEBHOOKS_MCP_ORIGINS``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import mcp.types as types
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.shared.exceptions import McpError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from mcp.types import DEFAULT_NEGOTIATED_VERSION
 from prometheus_client import Gauge
@@ -38,6 +41,7 @@ from starlette.types import Receive, Scope, Send
 from webhooks import (
     DEFAULT_REFRESH_INTERVAL,
     METRICS_CONTENT_TYPE,
+    VERSION,
     Category,
     ConversationLimits,
     Egress,
@@ -60,11 +64,11 @@ from ._asgi import (
     Asgi,
     Guarded,
     error_response,
-    initializes,
     read_body,
     replay,
 )
 from ._host import SessionHost
+from ._messages import Message, Refusal, read_message
 from ._service import ToolService, failure, snapshot_tools
 from ._sessions import new_session, session_valid
 
@@ -116,8 +120,11 @@ class ToolsServer:
         *,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         metrics_token: str | None = None,
+        origins: Collection[str] = (),
     ) -> None:
         self.metrics = Metrics()
+        #: The browser origins served (``WEBHOOKS_MCP_ORIGINS``), as browsers write them.
+        self.origins = frozenset(origins)
         self.egress = egress
         self.metrics_token = metrics_token
         self.registry = Registry(store, interval=refresh_interval, listener=self._changed)
@@ -137,7 +144,7 @@ class ToolsServer:
         self._told: dict[str, tuple[bytes, str | None]] = {}
         # The open notification streams by tenant: None in a queue ends its stream.
         self._streams: dict[str, set[asyncio.Queue[str | None]]] = {}
-        self.mcp = _McpServer("webhook-actions", instructions=_INSTRUCTIONS)
+        self.mcp = _McpServer("webhook-actions", version=VERSION, instructions=_INSTRUCTIONS)
         self.mcp.request_handlers[types.ListToolsRequest] = self._list_tools
         self.mcp.request_handlers[types.CallToolRequest] = self._call_tool
         self.sessions = SessionHost(self.mcp)
@@ -205,6 +212,8 @@ class ToolsServer:
     ) -> types.CallToolResult:
         try:
             result = await self.service.call(tenant, session, params.name, params.arguments)
+        except McpError:  # a JSON-RPC error for the client: the tool is unknown
+            raise
         except Exception as exc:  # the SDK would send the exception's text; say nothing of it
             logger.error(
                 "unexpected %s in tool %s of tenant %s", type(exc).__name__, params.name, tenant
@@ -215,14 +224,23 @@ class ToolsServer:
     # -- HTTP ---------------------------------------------------------------------------------
 
     async def serve_mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """``/tenants/<tenant>/mcp``: the token and the session checked, then the SDK."""
+        """``/tenants/<tenant>/mcp``: the origin, the token, the session and the body
+        checked, then the SDK."""
         request = Request(scope, receive)
+        # MCP's transport asks servers to check Origin against DNS rebinding: a page whose
+        # name now resolves to this server sends its own origin (with a Host header to match,
+        # so "the server's own host" is no rule). Clients that are no browser send none.
+        if any(o not in self.origins for o in request.headers.getlist("origin")):
+            response: Response = error_response(
+                403, "origin_not_allowed", "this origin may not use the MCP endpoint"
+            )
+            return await response(scope, receive, send)
         tenant: str = scope["path_params"]["tenant"]
         snapshot = self.registry.get(tenant)
         digest = snapshot.tools_token_hash if snapshot is not None else None
         token = bearer_token(request.headers.get("authorization"))
         if digest is None or token is None or not token_matches(token, digest):
-            response: Response = error_response(
+            response = error_response(
                 401,
                 "unauthenticated",
                 "unknown tenant or bad token",
@@ -255,15 +273,18 @@ class ToolsServer:
                 413, "too_large", f"a request body has at most {MAX_BODY_BYTES} bytes"
             )
             return await response(scope, receive, send)
+        message = read_message(body)
+        if isinstance(message, Refusal):
+            return await message.response(session)(scope, receive, send)
         if session is None:
-            if not initializes(body):
+            if not message.initializes:
                 response = error_response(
                     400, "missing_session", "initialize first, then send its session id"
                 )
                 return await response(scope, receive, send)
             session = new_session(tenant, digest)  # the SDK's answer to initialize names it
         else:
-            direct = await self._answer_directly(tenant, session, request, body)
+            direct = await self._answer_directly(tenant, session, request, message)
             if direct is not None:
                 return await direct(scope, receive, send)
         scope[CALLER] = (tenant, session)
@@ -271,38 +292,34 @@ class ToolsServer:
         return None
 
     async def _answer_directly(
-        self, tenant: str, session: str, request: Request, body: bytes
+        self, tenant: str, session: str, request: Request, message: Message
     ) -> Response | None:
         """A plain ``tools/call`` answered here; None sends the request down the SDK's path.
 
         Through the SDK's session a call costs three times the CPU of the call's own work
         (streams, tasks and a second validation per message; bench tools, py-spy). A plain
-        call needs none of it: it is parsed and answered with the SDK's own types by the very
-        handler the SDK would run. A call asking for protocol features (``_meta``: progress),
-        any other method, and anything malformed take the SDK's path, which answers them as it
-        always does.
+        call needs none of it: it was validated with the SDK's own types already and is
+        answered by the very handler the SDK would run. A call asking for protocol features
+        (``_meta``: progress) and any other method take the SDK's path.
         """
         headers = request.headers
+        call = message.request
         if (
-            "application/json" not in headers.get("accept", "")
+            not isinstance(call, types.CallToolRequest)
+            or call.params.meta is not None
+            or "application/json" not in headers.get("accept", "")
             or headers.get("content-type", "").partition(";")[0].strip() != "application/json"
             or headers.get("mcp-protocol-version", DEFAULT_NEGOTIATED_VERSION)
             not in SUPPORTED_PROTOCOL_VERSIONS
         ):
             return None
+        answer: dict[str, Any] = {"jsonrpc": "2.0", "id": message.request_id}
         try:
-            message = types.JSONRPCRequest.model_validate_json(body)
-            if message.method != "tools/call" or not message.params or "_meta" in message.params:
-                return None
-            params = types.CallToolRequestParams.model_validate(message.params)
-        except ValueError:
-            return None
-        result = await self._call(tenant, session, params)
-        answer = {
-            "jsonrpc": "2.0",
-            "id": message.id,
-            "result": result.model_dump(by_alias=True, mode="json", exclude_none=True),
-        }
+            result = await self._call(tenant, session, call.params)
+        except McpError as exc:
+            answer["error"] = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
+        else:
+            answer["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
         return Response(
             json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
             media_type="application/json",
@@ -364,6 +381,7 @@ def build(settings: Settings, store: Store) -> ToolsServer:
         Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
+        origins=settings.mcp_origins,
     )
     server.registry.load()
     return server

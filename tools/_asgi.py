@@ -3,7 +3,6 @@ errors in the admin API's JSON envelope, and a guard that never lets an exceptio
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -19,7 +18,6 @@ __all__ = [
     "Asgi",
     "Guarded",
     "error_response",
-    "initializes",
     "read_body",
     "replay",
 ]
@@ -44,14 +42,6 @@ async def read_body(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def initializes(body: bytes) -> bool:
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("method") == "initialize"
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

@@ -2,9 +2,11 @@
 
 A call converts its arguments as a form converts a user's answers; the call itself (one of the
 session's calls counted in the store, the core's guarded egress with the definition's settings,
-metrics and the log line) is the core's ``WebhookCalls``. Every failure is a tool result with
-``isError`` and the bot's polite sentence; nothing of a header, an argument or an exception's
-text is said or logged.
+metrics and the log line) is the core's ``WebhookCalls``. A tool the tenant has no definition
+of is a JSON-RPC error (-32602, ``Unknown tool: <name>``), as MCP's tools page asks; every
+other failure is a tool result with ``isError`` and the bot's polite sentence (a switched-off
+tool or skill included: the agent is told why). Nothing of a header, an argument or an
+exception's text is said or logged.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import mcp.types as types
+from mcp.shared.exceptions import McpError
 
 from webhooks import (
+    Category,
     InvalidDefinition,
     TenantSnapshot,
     Webhook,
@@ -63,6 +67,10 @@ class ToolService:
         webhook = self.calls.usable(tenant, name)
         if not isinstance(webhook, Webhook):
             self.calls.refuse(tenant, name, webhook)
+            if webhook is Category.NOT_CONFIGURED:  # MCP's tools page: a protocol error
+                raise McpError(
+                    types.ErrorData(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}")
+                )
             return failure(webhook.sentence)
         # null stands for "not given" (OpenAI's strict tools send it for optional parameters).
         given = {key: value for key, value in (arguments or {}).items() if value is not None}

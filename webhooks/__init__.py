@@ -119,6 +119,7 @@ from ._storebase import MAX_ID
 from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
 from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
 from ._urls import check_url
+from ._version import VERSION
 
 __all__ = [
     "ACTION_SLOT",
@@ -166,6 +167,7 @@ __all__ = [
     "TYPES",
     "VALUES_SLOT",
     "VARIABLES",
+    "VERSION",
     "WEBHOOK_INTENT",
     "ActionLimitReached",
     "ActionTokenInUse",

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ._addresses import Network, allowance
 from ._exceptions import ConfigurationError
@@ -60,6 +61,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "webhook calls one tenant may have in flight per process (1-1000); more wait for a "
         "turn within their timeout, so one tenant's slow webhooks never delay another's",
     ),
+    "WEBHOOKS_MCP_ORIGINS": (
+        "",
+        "comma-separated browser origins (scheme://host[:port]) the tools server accepts on "
+        "its MCP endpoint; empty: any request with an Origin header is refused (403), "
+        "against DNS rebinding. Clients that are no browser send none and are served",
+    ),
     "RASA_URL": (
         "http://127.0.0.1:5005",
         "the Rasa server `python -m bot reload` loads a model into",
@@ -96,6 +103,50 @@ def _networks(raw: str, variable: str) -> tuple[Network, ...]:
         raise ConfigurationError(f"{variable}: {exc}", variable=variable) from exc
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        origin = _origin_of(item)
+        if origin is None:
+            raise ConfigurationError(
+                f"WEBHOOKS_MCP_ORIGINS: {item!r} is not an origin (e.g. https://agent.example.com)",
+                variable="WEBHOOKS_MCP_ORIGINS",
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _origin_of(value: str) -> str | None:
+    """``value`` as a browser writes an ``Origin`` header (``scheme://host[:port]``, lower
+    case, no default port), or None if it is none: ``null``, a path, a user, another scheme."""
+    try:
+        url = urlsplit(value.strip())
+        port = url.port
+    except ValueError:
+        return None
+    if (
+        url.scheme.lower() not in _DEFAULT_PORTS
+        or not url.hostname
+        or url.username is not None
+        or url.path
+        or url.query
+        or url.fragment
+        or "?" in value
+        or "#" in value
+    ):
+        return None
+    scheme = url.scheme.lower()
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """The project's configuration. Build it with :meth:`from_environ`."""
@@ -110,6 +161,7 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
     tenant_calls: int = 32
+    mcp_origins: tuple[str, ...] = ()
     rasa_url: str = VARIABLES["RASA_URL"][0]
     rasa_token: str | None = field(default=None, repr=False)
 
@@ -164,6 +216,7 @@ class Settings:
             log_level=level,
             metrics_token=metrics_token,
             tenant_calls=tenant_calls,
+            mcp_origins=_origins(get("WEBHOOKS_MCP_ORIGINS")),
             rasa_url=get("RASA_URL"),
             rasa_token=get("RASA_TOKEN") or None,
         )

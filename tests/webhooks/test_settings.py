@@ -66,3 +66,23 @@ def test_the_metrics_token_is_kept_out_of_the_repr() -> None:
     settings = Settings.from_environ({"WEBHOOKS_METRICS_TOKEN": token})
     assert settings.metrics_token == token
     assert token not in repr(settings)
+
+
+def test_mcp_origins_are_written_as_browsers_send_them() -> None:
+    settings = Settings.from_environ(
+        {"WEBHOOKS_MCP_ORIGINS": "https://Agent.Example.com:443, http://localhost:8080,"}
+    )
+    assert settings.mcp_origins == ("https://agent.example.com", "http://localhost:8080")
+    assert Settings.from_environ({}).mcp_origins == ()  # every browser origin refused
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["*", "null", "agent.example.com", "https://agent.example.com/", "https://a.example/mcp",
+     "ftp://agent.example.com", "https://user@agent.example.com", "https://a.example:99999",
+     "https://a.example?x", "https://"],
+)  # fmt: skip
+def test_a_value_that_is_no_origin_is_refused(origin: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_environ({"WEBHOOKS_MCP_ORIGINS": origin})
+    assert caught.value.variable == "WEBHOOKS_MCP_ORIGINS"
