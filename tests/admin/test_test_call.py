@@ -97,6 +97,29 @@ async def test_a_stored_header_value_echoed_changed_never_shows_in_the_preview(
     assert seen in ("***", {"first": "***", "second": "***"})
 
 
+async def test_every_test_is_in_the_audit_log_with_its_outcome_and_no_body(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url("/echo?k=v1"))
+    )
+    assert outcome["body"] == '{"method": "POST", "query": [["k", "v1"]]}'
+    headers = admin_server.identities["manager"].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        audit = (await client.get("/audit")).json()["items"]
+    entry = audit[0]
+    manager = admin_server.identities["manager"]
+    assert (entry["action"], entry["target"]) == ("webhook.test", "webhook:probe")
+    assert str(manager.operator_id) in entry["actor"]
+    assert entry["before"] is None
+    assert entry["after"]["url"] == webhook_server.url("/echo?k=***")
+    assert (entry["after"]["ok"], entry["after"]["status"]) == (True, 200)
+    assert set(entry["after"]) == {"url", "ok", "status", "category", "elapsed_ms"}
+    assert "method" not in json.dumps(entry)  # nothing of the body
+
+
 async def test_get_test_sends_no_parameters(
     admin_server: AdminServer, webhook_server: LocalServer
 ) -> None:
