@@ -33,6 +33,7 @@ import base64
 import functools
 import itertools
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
@@ -56,12 +57,21 @@ def _fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_ASCII_FOLD)
 
 
+@functools.cache
+def _sampler(anchor: int, stride: int) -> re.Pattern[str]:
+    """Finds the text's ``anchor``-long pieces at every ``stride``-th character from the
+    first: a look-ahead takes the piece, then the stride is consumed (less at the end). A
+    fixed expression, never built from a secret."""
+    return re.compile(rf"(?=(.{{{anchor}}})).{{1,{stride}}}", re.DOTALL)
+
+
 @dataclass(frozen=True, slots=True)
 class _Form:
     """One class of forms: a match is a run of ``window`` characters of one of them.
 
     ``anchor`` characters inside every window are sampled every ``window - anchor + 1``
-    characters of the text, so each matching window contains one sampled anchor.
+    characters of the text, so each matching window contains one sampled anchor. Only the
+    union of the matching windows matters: a window inside a span already found is skipped.
     """
 
     window: int
@@ -85,21 +95,42 @@ class _Form:
             return []
         window, anchor, windows = self.window, self.anchor, self.windows
         stride = window - anchor + 1
-        samples = range(0, len(text) - anchor + 1, stride)
-        # Cutting and looking up the samples runs in C (map, compress): the Python loop below
-        # sees only the anchors found, none in the usual answer.
-        ends = range(anchor, len(text) + 1, stride)
-        pieces = map(text.__getitem__, map(slice, samples, ends))
+        # Cutting the samples and looking them up run in C (a fixed expression, map,
+        # compress): the Python loop below sees only the anchors found, none in the usual
+        # answer.
+        pieces = _sampler(anchor, stride).findall(text)
+        if self.anchors.isdisjoint(pieces):
+            return []
+        samples = range(0, len(pieces) * stride, stride)
         hits = itertools.compress(samples, map(self.anchors.__contains__, pieces))
         found: list[tuple[int, int]] = []
-        tested = -1  # the last window start looked up: each is looked up once
+        decided = 0  # every window starting before this is looked up or inside a found span
         last = len(text) - window
         for p in hits:
-            for start in range(max(p + anchor - window, tested + 1), min(p, last) + 1):
+            start = max(p + anchor - window, decided)
+            while start <= min(p, last):
                 if text[start : start + window] in windows:
-                    found.append((start, start + window))
-            tested = max(tested, min(p, last))
+                    end = self._run_end(text, start, last)
+                    found.append((start, end))
+                    start = end + 1
+                else:
+                    start += 1
+                decided = start
         return found
+
+    def _run_end(self, text: str, start: int, last: int) -> int:
+        """Where the union of matching windows from ``start`` (one) ends: each step looks for
+        the furthest matching window that touches the span so far, from the right, so a long
+        run costs one lookup per window length, not one per character."""
+        window, windows = self.window, self.windows
+        end = start + window
+        while True:
+            for later in range(min(end, last), start, -1):
+                if text[later : later + window] in windows:
+                    start, end = later, later + window
+                    break
+            else:
+                return end
 
 
 def _json_forms(secret: str) -> set[str]:

@@ -208,8 +208,9 @@ async def test_a_header_value_echoed_changed_is_masked_in_tool_results(
 ) -> None:
     async with connect(tools_env.url(), tools_env.token) as client:
         for form in ["prefix-cut", "base64", "hex", "u-escaped", "split"]:  # one of each rule
-            tools_env.put("echoed", path=f"/echo-as/{form}")
-            result = await client.session.call_tool("echoed", {"order_id": 1})
+            # The name of an earlier test's action: the tenant holds 10 at most.
+            tools_env.put("secretive", path=f"/echo-as/{form}")
+            result = await client.session.call_tool("secretive", {"order_id": 1})
             assert result.structuredContent is not None
             seen = result.structuredContent["data"]["seen"]
             assert seen in (MASK, {"first": MASK, "second": MASK}), form

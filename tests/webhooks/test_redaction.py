@@ -96,3 +96,13 @@ def test_both_base64_alphabets_are_masked(encode: Any) -> None:
     secret = "sk?>~sk?>~sk?>~sk?>~"  # its base64 has "+" and "/", its URL-safe one "-" and "_"
     encoded = encode(secret.encode()).decode().rstrip("=")
     assert redact(f"<{encoded}>", [secret]) == f"<{MASK}>"
+
+
+@pytest.mark.parametrize("form", ["prefix-cut", "hex", "base64", "u-escaped", "spaced"])
+def test_a_secret_is_masked_at_any_offset_and_at_the_very_end(form: str) -> None:
+    # The text is sampled at a stride: no offset may fall between two samples.
+    echoed = ECHOED_FORMS[form](TOKEN)
+    for offset in range(50):
+        text = "x" * offset + echoed
+        assert redact(text, [SECRET]) == "x" * offset + MASK, offset
+        assert redact(text + ".", [SECRET]) == "x" * offset + MASK + ".", offset

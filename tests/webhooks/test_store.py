@@ -224,7 +224,7 @@ def test_put_replaces_every_other_field(store: Store, tenant: str) -> None:
     replaced = store.update_webhook(
         tenant,
         "order_status",
-        {"description": "New", "url": "https://api.example.com/v2"},
+        {"description": "New", "url": "https://api.example.com/orders"},
         replace=True,
         actor="op",
     )
