@@ -10,8 +10,8 @@ one of these forms (each :class:`_Form` below):
 - every character ``\\u``-escaped (``\\u0063\\u0061...``), 48 characters of it standing for 8;
 - hex of its UTF-8 bytes, 16 hex digits standing for 8 bytes;
 - base64 of its UTF-8 bytes, standard or URL-safe, with or without padding, at any of the three
-  byte alignments (so the base64 of a cut value is found too), 12 characters standing for
-  about 8 bytes;
+  byte alignments (so the base64 of a cut value is found too), 12 characters (which always
+  hold 8 whole bytes) standing for 8;
 - spaced out: its characters each followed by one separator, any character
   (``c a n a r y``, ``c-a-n-a-r-y``); not with longer or uneven gaps.
 
