@@ -214,10 +214,12 @@ class AdminApi:
             category=result.category,
             elapsed_ms=result.elapsed_ms,
         )
-        # Deleted while its Test ran: the outcome is still what happened, with nothing to keep
-        # it on.
+        # Deleted while its Test ran: the outcome is still what happened (and audited), with
+        # nothing to keep it on.
         with contextlib.suppress(NotFound):
-            await self._call(self.store.record_test, operator.tenant, name, record)
+            await self._call(
+                self.store.record_test, operator.tenant, name, record, actor=actor_of(operator)
+            )
         return _out(result)
 
     # -- me, skill, operators, audit ------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 BENCHMARKS: dict[str, str] = {
     "egress": "bench.egress",
     "shares": "bench.shares",
+    "redaction": "bench.redaction",
     "admin": "bench.admin",
     "actions": "bench.actions",
     "tools": "bench.tools",

@@ -61,13 +61,11 @@ from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
 from ._logs import CallLogger, EscapingFormatter, call_logger, configure_logging
 from ._messages import (
-    MASK,
     TRUNCATION_MARK,
     WebhookRequest,
     WebhookResult,
     WebhookTestResult,
     masked_url,
-    redact,
     reject_json_constant,
 )
 from ._metrics import METRICS_CONTENT_TYPE, Metrics
@@ -103,6 +101,7 @@ from ._naming import (
 )
 from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, LastTest, Operator, Tenant, TenantSnapshot, Webhook
+from ._redaction import MASK, redact
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,

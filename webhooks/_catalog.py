@@ -30,21 +30,24 @@ from ._rows import WebhookRecords
 __all__ = ["Catalog"]
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _destination(url: str) -> tuple[str, str, int | None, str, str]:
+    """What a stored header value is bound to: everything in ``url`` but a fragment."""
     parsed = yarl.URL(url)
-    return (parsed.scheme, (parsed.host or "").lower(), parsed.port)
+    host = (parsed.host or "").lower()
+    return (parsed.scheme, host, parsed.port, parsed.raw_path, parsed.raw_query_string)
 
 
-def _check_headers_follow_origin(before: Webhook, after: DefinitionInput) -> None:
-    """Stored header values go only to the host they were given for.
+def _check_headers_follow_the_url(before: Webhook, after: DefinitionInput) -> None:
+    """Stored header values go only to the URL they were given for.
 
-    When an update moves the URL to another origin (scheme, host or port), every stored header
-    must be given again, or removed with null, in the same change. Otherwise anyone allowed to
-    edit the URL could point it at a server of theirs and press Test to read another
-    operator's API key. Browsers drop Authorization on cross-origin redirects for the same
-    reason.
+    When an update changes the URL (its scheme, host, port, path or query), every stored
+    header must be given again, or removed with null, in the same change. Otherwise anyone
+    allowed to edit the URL could point it at a server of theirs and press Test to read
+    another operator's API key; and on the same host, at an endpoint that echoes its request
+    (the preview masks what it can recognise, not every transformation an endpoint may
+    apply). Browsers drop Authorization on cross-origin redirects for the same reason.
     """
-    if not before.header_names or _origin(before.url) == _origin(after.url):
+    if not before.header_names or _destination(before.url) == _destination(after.url):
         return
     given = {name.lower() for name in after.headers}
     missing = [name for name in before.header_names if name.lower() not in given]
@@ -53,8 +56,8 @@ def _check_headers_follow_origin(before: Webhook, after: DefinitionInput) -> Non
             [
                 FieldError(
                     "headers",
-                    "the URL moves to another host: give every stored header again, or remove "
-                    f"it with null ({', '.join(missing)})",
+                    "the URL changes (host, port, path or query): give every stored header "
+                    f"again, or remove it with null ({', '.join(missing)})",
                     "headers_required",
                 )
             ]
@@ -213,7 +216,7 @@ class Catalog(Rotation):
             definition = merge_definition(
                 before.public(), changes, replace=replace, allow=self.allow
             )
-            _check_headers_follow_origin(before, definition)
+            _check_headers_follow_the_url(before, definition)
             row.description = definition.description
             row.url = definition.url
             row.method = definition.method

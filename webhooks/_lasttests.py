@@ -1,8 +1,10 @@
 """The outcome of each webhook's last Test, kept beside the definitions, never in them.
 
-A Test is a look, not a change: recording one touches no revision, no ``updated_at``, no
-audit entry and no tenant version, so the action servers' caches and the routing table's
-ETag stay as they are. The row goes when its webhook goes (``ON DELETE CASCADE``).
+A Test is a look, not a change: recording one touches no revision, no ``updated_at`` and no
+tenant version, so the action servers' caches and the routing table's ETag stay as they are.
+It is in the audit log all the same (who, when, which action, its URL with query values
+masked, the outcome; never a body or a header value): a Test sends the stored header values,
+so who pressed it matters. The row goes when its webhook goes (``ON DELETE CASCADE``).
 """
 
 from __future__ import annotations
@@ -20,29 +22,45 @@ __all__ = ["LastTests"]
 class LastTests(StoreBase):
     """The store's record of the last Test of each webhook."""
 
-    def record_test(self, tenant: str, name: str, result: LastTest) -> None:
+    def record_test(self, tenant: str, name: str, result: LastTest, *, actor: str) -> None:
         """Keep ``result`` as the last Test of the tenant's webhook ``name``, replacing the
-        previous one; :class:`NotFound` if there is no such webhook (any more)."""
+        previous one, and put the Test in the audit log as ``actor``'s; :class:`NotFound` if
+        there is no such webhook (any more: the Test still went out, so it is audited)."""
         with self._transaction() as session:
             tenant_row = self._tenant_row(session, tenant)
             # Locked, so two Tests of one webhook ending together queue rather than both
             # inserting; the webhook row itself is not written.
-            webhook_id = session.scalars(
-                select(db.Webhook.id)
+            webhook = session.execute(
+                select(db.Webhook.id, db.Webhook.url)
                 .where(db.Webhook.tenant_id == tenant_row.id, db.Webhook.name == name)
                 .with_for_update()
             ).one_or_none()
-            if webhook_id is None:
-                raise NotFound("webhook", name)
-            row = session.get(db.WebhookTest, webhook_id)
-            if row is None:
-                row = db.WebhookTest(webhook_id=webhook_id)
-                session.add(row)
-            row.at = result.at
-            row.ok = result.ok
-            row.status = result.status
-            row.category = result.category
-            row.elapsed_ms = result.elapsed_ms
+            outcome = {
+                "ok": result.ok,
+                "status": result.status,
+                "category": result.category,
+                "elapsed_ms": result.elapsed_ms,
+            }
+            self._audit(
+                session,
+                tenant_row,
+                actor=actor,
+                action="webhook.test",
+                target=f"webhook:{name}",
+                after=outcome if webhook is None else {"url": webhook.url} | outcome,
+            )
+            if webhook is not None:
+                row = session.get(db.WebhookTest, webhook.id)
+                if row is None:
+                    row = db.WebhookTest(webhook_id=webhook.id)
+                    session.add(row)
+                row.at = result.at
+                row.ok = result.ok
+                row.status = result.status
+                row.category = result.category
+                row.elapsed_ms = result.elapsed_ms
+        if webhook is None:
+            raise NotFound("webhook", name)
 
     def last_tests(self, tenant: str) -> dict[str, LastTest]:
         """The last Test of each of the tenant's webhooks that had one, by webhook name."""

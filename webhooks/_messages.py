@@ -19,15 +19,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
-from urllib.parse import quote
 
 import yarl
+
+from ._redaction import MASK, redact
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "HEADER_NAME",
     "HEADER_VALUE_FORBIDDEN",
-    "MASK",
     "MAX_TIMEOUT",
     "RESERVED_HEADERS",
     "TRUNCATION_MARK",
@@ -41,7 +41,6 @@ __all__ = [
     "log_url",
     "masked_url",
     "query_value",
-    "redact",
     "reject_json_constant",
     "safe_url",
     "text_encoding",
@@ -99,11 +98,6 @@ def safe_url(url: str | yarl.URL) -> str:
         return "<unparsable URL>"
 
 
-#: What stands for a masked value (a URL's query value, a header value in a Test preview).
-MASK = "***"
-MIN_REDACTED = 4
-
-
 def masked_url(url: str) -> str:
     """``url`` with every query value masked (names kept) and no fragment.
 
@@ -118,27 +112,6 @@ def masked_url(url: str) -> str:
         return str(parsed.with_fragment(None))
     masked = "&".join(f"{name}={MASK}" for name in parsed.query)
     return str(parsed.with_query(None).with_fragment(None)) + "?" + masked
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without any of ``secrets``, as written or as JSON or a URL would encode them.
-
-    For the Test preview: an endpoint that echoes the request's headers must not show a stored
-    header value to whoever can point the URL at it. A value cut off at the end of the text
-    (the preview is a prefix of the body) is removed too, from its fourth character on.
-    Values shorter than :data:`MIN_REDACTED` are left alone.
-    """
-    # Shorter values are no secret worth the name, and masking them would garble the text.
-    for secret in sorted({s for s in secrets if len(s) >= MIN_REDACTED}, key=len, reverse=True):
-        escaped = json.dumps(secret)[1:-1]
-        # As written; as JSON writes it (some encoders escape "/" too); URL-encoded.
-        for form in {secret, escaped, escaped.replace("/", "\\/"), quote(secret, safe="")}:
-            text = text.replace(form, MASK)
-            for cut in range(len(form) - 1, 3, -1):
-                if text.endswith(form[:cut]):
-                    text = text[:-cut] + MASK
-                    break
-    return text
 
 
 def log_url(url: str | yarl.URL) -> str:
@@ -223,10 +196,6 @@ class WebhookRequest:
         ]
 
 
-#: Characters JSON and percent-encoding leave as they are.
-_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookResult:
     """What a webhook answered.
@@ -252,16 +221,9 @@ class WebhookResult:
         return 200 <= self.status < 300
 
     def without(self, secrets: Iterable[str]) -> WebhookResult:
-        """This answer with ``secrets`` masked (:func:`redact`): an endpoint that echoes its
-        request must not hand a stored header value on to whoever reads the answer (a user of
-        the bot, an agent). Itself when no secret is in it."""
-        for secret in secrets:
-            # A value of URL-safe characters is written alike as JSON and URL-encoded: looking
-            # for it is enough (the common case, on every call); any other is masked in full.
-            if secret in self.text or not _URL_SAFE.fullmatch(secret):
-                break
-        else:
-            return self
+        """This answer with ``secrets`` masked (:func:`redact`, in any form it covers): an
+        endpoint that echoes its request must not hand a stored header value on to whoever
+        reads the answer (a user of the bot, an agent). Itself when no secret is in it."""
         text = redact(self.text, secrets)
         if text == self.text:
             return self

@@ -27,6 +27,7 @@ from tests.actions.conftest import (
     starting,
     texts,
 )
+from tests.webhooks.https_server import ECHOED_FORMS
 from webhooks import (
     ACTION_SLOT,
     ASK_ANSWER_ACTION,
@@ -289,6 +290,16 @@ def test_a_stored_header_value_echoed_by_the_endpoint_is_masked(action_env: Acti
     assert action_env.webhook.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
     assert CANARY not in response.text
     assert slot_events(response)["order_status_result"]["X-Api-Key"] == MASK
+
+
+@pytest.mark.parametrize("form", list(ECHOED_FORMS))
+def test_a_stored_header_value_echoed_changed_is_masked(action_env: ActionEnv, form: str) -> None:
+    action_env.put("order_status", path=f"/echo-as/{form}")
+    response = run_action(action_env, order_id="4521")
+    assert action_env.webhook.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
+    seen = slot_events(response)["order_status_result"]["seen"]
+    assert seen in (MASK, {"first": MASK, "second": MASK})
+    assert CANARY not in response.text
 
 
 def test_get_sends_a_query_string(action_env: ActionEnv) -> None:

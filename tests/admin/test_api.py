@@ -41,7 +41,7 @@ ROUTES: dict[str, tuple[str, str, Any]] = {
     "put": (
         "PUT",
         "/webhooks/{name}",
-        {"description": "Replaced", "url": "https://api.example.com/v2"},
+        {"description": "Replaced", "url": "https://api.example.com/orders"},
     ),
     "patch": ("PATCH", "/webhooks/{name}", {"enabled": False}),
     "delete": ("DELETE", "/webhooks/{name}", None),
@@ -164,6 +164,26 @@ def test_create_get_update_delete_round_trip(admin_server: AdminServer) -> None:
         assert client.get("/webhooks/lookup").json()["error"]["code"] == "webhook_not_found"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("https://api.example.com/echo", id="path"),
+        pytest.param("https://api.example.com/orders?echo=1", id="query"),
+    ],
+)
+def test_a_new_path_or_query_needs_the_headers_again(admin_server: AdminServer, url: str) -> None:
+    name = fresh(admin_server)
+    with admin_server.client("manager") as client:
+        refused = client.patch(f"/webhooks/{name}", json={"url": url})
+        assert refused.status_code == 422
+        error = refused.json()["error"]
+        assert (error["code"], error["field"]) == ("headers_required", "headers")
+        assert "X-Api-Key" in error["message"]
+        given = client.patch(f"/webhooks/{name}", json={"url": url, "headers": {"X-Api-Key": "k"}})
+        assert given.status_code == 200
+    assert admin_server.store.get_webhook("acme", name).url == url
+
+
 def test_header_values_are_write_only(admin_server: AdminServer) -> None:
     name = fresh(admin_server)
     store = admin_server.store
@@ -176,7 +196,7 @@ def test_header_values_are_write_only(admin_server: AdminServer) -> None:
             f"/webhooks/{name}",
             json={
                 "description": "d",
-                "url": "https://api.example.com/",
+                "url": "https://api.example.com/orders",
                 "headers": {"X-Team": None},
             },
         )

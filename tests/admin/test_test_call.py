@@ -6,6 +6,7 @@ in ``WEBHOOKS_CA_FILE``: the explicit development allowance, never a switch of t
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest_asyncio
 import trustme
 
 from tests.admin.conftest import CANARY, AdminServer, free_port
-from tests.webhooks.https_server import LocalServer
+from tests.webhooks.https_server import ECHOED_FORMS, LocalServer
 
 CA = trustme.CA()
 
@@ -81,6 +82,42 @@ async def test_a_stored_header_value_never_shows_in_the_preview(
     assert webhook_server.seen.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
     assert CANARY not in str(outcome["body"])
     assert '"X-Api-Key": "***"' in str(outcome["body"])
+
+
+@pytest.mark.parametrize("form", list(ECHOED_FORMS))
+async def test_a_stored_header_value_echoed_changed_never_shows_in_the_preview(
+    admin_server: AdminServer, webhook_server: LocalServer, form: str
+) -> None:
+    # Cut, encoded, re-cased or spaced out: still the operator's key.
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url(f"/echo-as/{form}"))
+    )
+    assert webhook_server.seen.requests[-1]["headers"]["X-Api-Key"] == CANARY  # it was sent
+    seen = json.loads(str(outcome["body"]))["seen"]
+    assert seen in ("***", {"first": "***", "second": "***"})
+
+
+async def test_every_test_is_in_the_audit_log_with_its_outcome_and_no_body(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    outcome = await _test(
+        admin_server, admin_server.definition("probe", url=webhook_server.url("/echo?k=v1"))
+    )
+    assert outcome["body"] == '{"method": "POST", "query": [["k", "v1"]]}'
+    headers = admin_server.identities["manager"].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        audit = (await client.get("/audit")).json()["items"]
+    entry = audit[0]
+    manager = admin_server.identities["manager"]
+    assert (entry["action"], entry["target"]) == ("webhook.test", "webhook:probe")
+    assert str(manager.operator_id) in entry["actor"]
+    assert entry["before"] is None
+    assert entry["after"]["url"] == webhook_server.url("/echo?k=***")
+    assert (entry["after"]["ok"], entry["after"]["status"]) == (True, 200)
+    assert set(entry["after"]) == {"url", "ok", "status", "category", "elapsed_ms"}
+    assert "method" not in json.dumps(entry)  # nothing of the body
 
 
 async def test_get_test_sends_no_parameters(

@@ -53,7 +53,10 @@ def test_failures_are_polite_and_the_next_turn_works(
 ) -> None:
     store = order_status.store
     store.update_webhook(
-        "demo", "order_status", {"url": order_status.demo_url + path, "timeout": 2}, actor="e2e"
+        "demo",
+        "order_status",
+        {"url": order_status.demo_url + path, "timeout": 2, "headers": ORDER_KEY},
+        actor="e2e",
     )
     order_status.wait_served()
     sender = new_sender()
@@ -88,7 +91,10 @@ def test_disabling_and_enabling_take_effect_without_restart(order_status: Assist
 
 def test_a_changed_url_is_used_by_the_next_call(order_status: Assistant) -> None:
     order_status.store.update_webhook(
-        "demo", "order_status", {"url": order_status.demo_url + "/slow?seconds=0"}, actor="e2e"
+        "demo",
+        "order_status",
+        {"url": order_status.demo_url + "/slow?seconds=0", "headers": ORDER_KEY},
+        actor="e2e",
     )
     order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == ["Finally!"]

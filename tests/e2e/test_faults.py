@@ -127,12 +127,12 @@ lock_store:
 @pytest.fixture
 def slow_orders(assistant: Assistant) -> Iterator[Assistant]:
     store = assistant.store
-    before = store.get_webhook("demo", "order_status").url
-    store.update_webhook(
-        "demo", "order_status", {"url": f"{assistant.demo_url}/slow?seconds=3"}, actor="e2e"
-    )
+    webhook = store.get_webhook("demo", "order_status")
+    before, headers = webhook.url, store.headers_for(webhook)  # headers follow the URL
+    slow = {"url": f"{assistant.demo_url}/slow?seconds=3", "headers": headers}
+    store.update_webhook("demo", "order_status", slow, actor="e2e")
     yield assistant
-    store.update_webhook("demo", "order_status", {"url": before}, actor="e2e")
+    store.update_webhook("demo", "order_status", {"url": before, "headers": headers}, actor="e2e")
     assistant.wait_served()
 
 

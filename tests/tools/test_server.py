@@ -200,6 +200,19 @@ async def test_a_failed_call_is_a_polite_error_without_detail(tools_env: ToolsEn
     assert CANARY not in json.dumps(echoed.structuredContent)
 
 
+async def test_a_header_value_echoed_changed_is_masked_in_tool_results(
+    tools_env: ToolsEnv,
+) -> None:
+    async with connect(tools_env.url(), tools_env.token) as client:
+        for form in ["prefix-cut", "base64", "hex", "u-escaped", "split"]:  # one of each rule
+            # The name of an earlier test's action: the tenant holds 10 at most.
+            tools_env.put("secretive", path=f"/echo-as/{form}")
+            result = await client.session.call_tool("secretive", {"order_id": 1})
+            assert result.structuredContent is not None
+            seen = result.structuredContent["data"]["seen"]
+            assert seen in (MASK, {"first": MASK, "second": MASK}), form
+
+
 async def test_a_disabled_tool_goes_and_a_new_one_comes_within_a_second(
     tools_env: ToolsEnv,
 ) -> None:

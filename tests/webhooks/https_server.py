@@ -7,6 +7,7 @@ refused call never connected. Its routes cover each behaviour the egress must ha
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import socket
@@ -26,6 +27,35 @@ MARKUP = (
 )
 #: What /charset repeats: ASCII and Latin-1 letters, so every test encoding can carry it.
 CHARSET_TEXT = "héllo wörld, "
+
+
+def _unicode_escaped(value: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in value)
+
+
+def _halves(value: str) -> dict[str, str]:
+    middle = len(value) // 2
+    return {"first": value[:middle], "second": value[middle:]}
+
+
+#: How /echo-as/{form} changes the X-Api-Key it got before echoing it as {"seen": ...}: the
+#: shapes a careless or hostile endpoint may give a header value back in.
+ECHOED_FORMS: dict[str, Any] = {
+    "prefix-cut": lambda v: v[10:],  # as a token without its "Bearer " prefix
+    "suffix-cut": lambda v: v[:-10],
+    "middle-8": lambda v: v[len(v) // 2 - 4 : len(v) // 2 + 4],
+    "base64": lambda v: base64.b64encode(v.encode()).decode(),
+    "base64-of-a-cut": lambda v: base64.b64encode(v[7:].encode()).decode(),
+    "base64url": lambda v: base64.urlsafe_b64encode(v.encode()).decode().rstrip("="),
+    "hex": lambda v: v.encode().hex(),
+    "HEX": lambda v: v.encode().hex().upper(),
+    "upper-case": str.upper,
+    "u-escaped": _unicode_escaped,
+    "U-ESCAPED": lambda v: _unicode_escaped(v).upper().replace("\\U", "\\u"),
+    "spaced": " ".join,
+    "dashed": "-".join,
+    "split": _halves,
+}
 
 
 def charset_body(encoding: str, size: int) -> bytes:
@@ -81,6 +111,7 @@ class LocalServer:
         app.router.add_get("/emoji", self._emoji)
         app.router.add_route("*", "/markup", self._markup)
         app.router.add_route("*", "/services/{secret:.+}", self._echo)
+        app.router.add_route("*", "/echo-as/{form}", self._echo_as)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         protocol_factory = self._runner.server
@@ -135,6 +166,17 @@ class LocalServer:
         """Echoes the request's headers, as a hostile endpoint on an allowed host would."""
         self._record(request, await request.read())
         return web.json_response(dict(request.headers))
+
+    async def _echo_as(self, request: web.Request) -> web.Response:
+        """Echoes X-Api-Key changed as ``{form}`` of :data:`ECHOED_FORMS` says, as
+        ``{"seen": ...}`` (``\\u`` escapes written as such: JSON that decodes to the value)."""
+        self._record(request, await request.read())
+        seen = ECHOED_FORMS[request.match_info["form"]](request.headers.get("X-Api-Key", ""))
+        if isinstance(seen, str):
+            body = '{"seen": "' + seen.replace('"', '\\"') + '"}'
+        else:
+            body = json.dumps({"seen": seen})
+        return web.Response(text=body, content_type="application/json")
 
     async def _markup(self, request: web.Request) -> web.Response:
         """An HTML answer with scripts and event handlers, for pages that show bodies."""

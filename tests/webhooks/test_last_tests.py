@@ -28,10 +28,10 @@ def tenant(store: Store) -> str:
 
 def test_a_test_is_kept_and_the_next_replaces_it(store: Store, tenant: str) -> None:
     assert store.last_tests(tenant) == {}
-    store.record_test(tenant, "order_status", ANSWERED)
+    store.record_test(tenant, "order_status", ANSWERED, actor="op")
     assert store.last_tests(tenant) == {"order_status": ANSWERED}
-    store.record_test(tenant, "order_status", FAILED)
-    store.record_test(tenant, "opening_hours", ANSWERED)
+    store.record_test(tenant, "order_status", FAILED, actor="op")
+    store.record_test(tenant, "opening_hours", ANSWERED, actor="op")
     assert store.last_tests(tenant) == {"order_status": FAILED, "opening_hours": ANSWERED}
 
 
@@ -43,21 +43,53 @@ def test_recording_a_test_changes_nothing_the_definitions_readers_watch(
         store.change_mark(),
         store.snapshot(),
         store.get_webhook(tenant, "order_status"),
-        store.audit(tenant, limit=500),
     )
-    store.record_test(tenant, "order_status", ANSWERED)
-    store.record_test(tenant, "order_status", FAILED)
+    store.record_test(tenant, "order_status", ANSWERED, actor="op")
+    store.record_test(tenant, "order_status", FAILED, actor="op")
     assert (
         store.versions(),
         store.change_mark(),
         store.snapshot(),
         store.get_webhook(tenant, "order_status"),
-        store.audit(tenant, limit=500),
     ) == watched
 
 
+def test_every_test_is_in_the_audit_log_with_its_outcome(store: Store, tenant: str) -> None:
+    store.update_webhook(
+        tenant,
+        "order_status",
+        {
+            "url": "https://api.example.com/orders?key=s3cret-query-value",
+            "headers": {"X-Api-Key": "k"},
+        },
+        actor="op",
+    )
+    store.record_test(tenant, "order_status", ANSWERED, actor="operator:7:ana")
+    store.record_test(tenant, "order_status", FAILED, actor="operator:7:ana")
+    failed, answered = store.audit(tenant, limit=2)
+    assert (answered.actor, answered.action, answered.target, answered.before) == (
+        "operator:7:ana",
+        "webhook.test",
+        "webhook:order_status",
+        None,
+    )
+    assert answered.after == {
+        "url": "https://api.example.com/orders?key=***",
+        "ok": True,
+        "status": 503,
+        "category": None,
+        "elapsed_ms": 12.5,
+    }
+    assert failed.after is not None
+    assert (failed.after["ok"], failed.after["category"]) == (False, "unreachable")
+    # Deleted while its Test ran: the Test still went out, so it is still audited.
+    with pytest.raises(NotFound):
+        store.record_test(tenant, "no_such_hook", ANSWERED, actor="operator:7:ana")
+    assert store.audit(tenant, limit=1)[0].target == "webhook:no_such_hook"
+
+
 def test_the_record_goes_with_its_webhook(store: Store, tenant: str) -> None:
-    store.record_test(tenant, "order_status", ANSWERED)
+    store.record_test(tenant, "order_status", ANSWERED, actor="op")
     store.delete_webhook(tenant, "order_status", actor="test")
     with store.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(db.WebhookTest)) == 0
@@ -68,9 +100,9 @@ def test_the_record_goes_with_its_webhook(store: Store, tenant: str) -> None:
 def test_only_the_tenants_own_webhooks_are_recorded(store: Store, tenant: str) -> None:
     store.create_tenant("globex", actor="test")
     with pytest.raises(NotFound):
-        store.record_test("globex", "order_status", ANSWERED)
+        store.record_test("globex", "order_status", ANSWERED, actor="op")
     with pytest.raises(NotFound):
-        store.record_test(tenant, "no_such_hook", ANSWERED)
+        store.record_test(tenant, "no_such_hook", ANSWERED, actor="op")
     assert store.last_tests(tenant) == {}
     assert store.last_tests("globex") == {}
 
@@ -83,7 +115,7 @@ def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str
     def record(result: LastTest) -> None:
         barrier.wait()
         try:
-            store.record_test(tenant, "order_status", result)
+            store.record_test(tenant, "order_status", result, actor="op")
         except BaseException as exc:  # collected: a thread's exception would be lost
             failures.append(exc)
 

@@ -14,10 +14,11 @@ const BLANK = {
 
 const lines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
 
-function origin(url) {
+/** What stored header values are bound to: the whole URL but its fragment. */
+function destination(url) {
   try {
     const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}`;
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search}`;
   } catch {
     return url;
   }
@@ -117,7 +118,7 @@ function storedHeader(name) {
     element,
     stored: true,
     name,
-    /** Ask for the value again (the URL moved to another host). */
+    /** Ask for the value again (the URL changed). */
     demand() {
       if (!removed && !replacing()) {
         valueField.hidden = false;
@@ -220,10 +221,10 @@ export async function editorView(view, me, editing) {
     row.focus();
   });
   const moved = h("p", { class: "notice", hidden: true, role: "status" },
-    "The URL now points to another host. Stored header values are only ever sent to the host "
+    "The URL changed. Stored header values are only ever sent to the URL (host, path and query) "
     + "they were given for: give each value again, or remove the header.");
   url.addEventListener("input", () => {
-    const away = Boolean(editing) && action.headers.length > 0 && origin(url.value) !== origin(action.url);
+    const away = Boolean(editing) && action.headers.length > 0 && destination(url.value) !== destination(action.url);
     moved.hidden = !away;
     if (away) headerRows.filter((row) => row.stored).forEach((row) => row.demand());
   });
