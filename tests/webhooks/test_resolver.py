@@ -66,8 +66,8 @@ async def test_default_client_refuses_the_loopback_server(
 
 
 # Addresses the resolver may return; each must be refused at connection time on its own,
-# whatever the URL rules do (each SSRF layer is tested alone). The URL is a plain public name, so only the
-# guard stands between the call and these addresses.
+# whatever the URL rules do (each SSRF layer is tested alone). The URL is a plain public name,
+# so only the guard stands between the call and these addresses.
 BLOCKED_ANSWERS = [
     pytest.param("127.0.0.0", id="loopback-first"),
     pytest.param("127.0.0.1", id="loopback"),
