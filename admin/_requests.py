@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
-from webhooks import FieldError, InvalidDefinition, reject_json_constant
+from webhooks import FieldError, InvalidDefinition, reject_json_constant, reject_lone_surrogates
 
 from ._errors import ApiError
 
@@ -23,9 +23,12 @@ def body_of(request: Request) -> object:
     if not request.body:
         raise ApiError(400, "malformed_json", "expected a JSON body")
     try:
-        return json.loads(request.body, parse_constant=reject_json_constant)
+        data = json.loads(request.body, parse_constant=reject_json_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    # Here, once for every body: a "\ud800" escape is valid JSON but no storable text.
+    reject_lone_surrogates(data)
+    return data
 
 
 def model_of(model: type[BaseModel], data: object) -> Any:

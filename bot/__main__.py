@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_argument(
         "--token",
-        help="Rasa's --auth-token (default: $RASA_TOKEN)",
+        help="Rasa's --auth-token (default: $RASA_TOKEN, better: ps shows a command line to all)",
     )
     sub.add_argument(
         "--model",

@@ -39,6 +39,9 @@ for port in "$demo_port" "$admin_port" "$actions_port" "$tools_port" "$rasa_port
 done
 
 mkdir -p .data logs
+# The store, its key and the demo CA's key are the owner's alone (migrate makes the database
+# 0600); an older .data made readable to others is tightened too.
+chmod 700 .data
 # Trained models are kept beside the environments, by fingerprint: a fresh clone of an
 # unchanged bot reuses the model instead of training for a minute.
 if [ ! -e models ]; then
@@ -62,7 +65,8 @@ wait_for() {  # URL SECONDS [curl options...]
     local url=$1 seconds=$2
     shift 2
     for _ in $(seq 1 $((seconds * 5))); do
-        if curl -fsS "$@" "$url" >/dev/null 2>&1; then return 0; fi
+        # The URL goes in on stdin: it may carry a token, and command lines are public (ps).
+        if curl -fsS "$@" --config - <<<"url = \"$url\"" >/dev/null 2>&1; then return 0; fi
         sleep 0.2
     done
     echo "run.sh: $url did not come up (see logs/)" >&2
@@ -117,9 +121,11 @@ wait_for "http://127.0.0.1:$actions_port/health" 30
 wait_for "http://127.0.0.1:$tools_port/health" 30
 
 # The demo actions, through the admin API as an operator would (kept when already there).
-$py - "$admin_port" "$token" "$demo_port" <<'PY'
-import json, sys, urllib.error, urllib.request
-port, token, demo_port = sys.argv[1:4]
+# The token in the environment, not the command line (which every local user can read).
+ADMIN_TOKEN=$token $py - "$admin_port" "$demo_port" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+port, demo_port = sys.argv[1:3]
+token = os.environ["ADMIN_TOKEN"]
 for definition in json.load(open("demo/actions.json")):
     definition["url"] = definition["url"].replace(":8443/", f":{demo_port}/")
     request = urllib.request.Request(
@@ -145,9 +151,10 @@ rasa_token=$($py -c 'import secrets; print(secrets.token_hex(16))')
 # endpoints.yml names the action server's default port; this run's may differ.
 sed "s#//127.0.0.1:5055/#//127.0.0.1:$actions_port/#" endpoints.yml >.data/endpoints.yml
 echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.log)"
-.venv-bot/bin/rasa run --enable-api --auth-token "$rasa_token" -i 127.0.0.1 -p "$rasa_port" \
-    --cors "*" -m "$model" --endpoints .data/endpoints.yml --credentials credentials.yml \
-    >logs/rasa.log 2>&1 &
+# `rasa run` with the token from RASA_TOKEN: Rasa takes it only as --auth-token, which ps shows.
+RASA_TOKEN=$rasa_token .venv-bot/bin/python scripts/rasa_run.py --enable-api -i 127.0.0.1 \
+    -p "$rasa_port" --cors "*" -m "$model" --endpoints .data/endpoints.yml \
+    --credentials credentials.yml >logs/rasa.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$rasa_port/status?token=$rasa_token" 180
 echo "starting the web chat on 127.0.0.1:$web_port (logs/web.log)"

@@ -115,6 +115,7 @@ from ._sentences import (
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
+from ._texts import reject_lone_surrogates
 from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
 from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
 from ._urls import check_url
@@ -257,6 +258,7 @@ __all__ = [
     "read_key_file",
     "redact",
     "reject_json_constant",
+    "reject_lone_surrogates",
     "result_response",
     "result_slot",
     "summary",

@@ -7,6 +7,9 @@ instead of failing with "database is locked" halfway through.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,17 +129,48 @@ def _unreachable(engine: Engine, exc: OperationalError) -> ConfigurationError:
     )
 
 
+#: A SQLite database holds tokens' digests, the audit log and encrypted header values: only
+#: its owner may read it. Its folder, when we make it, is the owner's alone too.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Make the SQLite file at ``path`` (and its missing folders) readable by its owner only.
+
+    SQLite would create it with 0644 less the umask; made here first (empty, which SQLite
+    takes as a new database), it is 0600 whatever the umask. The ``-wal`` and ``-shm`` files
+    SQLite makes later take the database file's mode, so they are 0600 too. A database made
+    before, readable by others, is tightened, with any ``-wal`` and ``-shm`` beside it. A
+    folder that exists already is left as it is: it may be one the operator chose to share.
+    """
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True)
+        path.parent.chmod(PRIVATE_FOLDER)  # mkdir's mode is cut by the umask
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    else:
+        os.fchmod(descriptor, PRIVATE_FILE)  # as above: the umask could have cut the mode
+        os.close(descriptor)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(file.stat().st_mode) & ~PRIVATE_FILE:
+                file.chmod(PRIVATE_FILE)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (all by default); safe to run repeatedly.
 
-    A SQLite file's directory is created first. Raises :class:`ConfigurationError` when the
-    database cannot be reached.
+    A SQLite file is created first, with its folder, readable by its owner only (0600 and
+    0700). Raises :class:`ConfigurationError` when the database cannot be reached.
     """
     from alembic import command
 
     path = _sqlite_file(engine)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(path)
     try:
         command.upgrade(_config(engine), revision)
     except OperationalError as exc:

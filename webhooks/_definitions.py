@@ -89,6 +89,9 @@ def _one_line(value: str) -> str:
     return value
 
 
+Pattern = Annotated[
+    str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH), AfterValidator(_printable)
+]
 Example = Annotated[
     str, Field(min_length=1, max_length=MAX_EXAMPLE_LENGTH), AfterValidator(_one_line)
 ]
@@ -122,8 +125,9 @@ class Parameter(_Strict):
     #: here), also taken straight from the request ("opening hours in Lisbon").
     values: Annotated[list[AllowedValue], Field(max_length=MAX_ALLOWED_VALUES)] | None = None
     #: For a string: a regular expression the answer must contain (the match is the value,
-    #: or its first group), also taken straight from the request.
-    pattern: Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)] | None = None
+    #: or its first group), also taken straight from the request. A text like any other: a
+    #: control character is written as an escape (``\x07``), never raw.
+    pattern: Pattern | None = None
 
     def record(self) -> dict[str, Any]:
         """As stored: the optional rules only when set."""

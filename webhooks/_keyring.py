@@ -96,7 +96,9 @@ class Keyring:
                     "create it with `python -m admin keys init`",
                     variable="WEBHOOKS_KEY_FILE",
                 )
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True)
+                path.parent.chmod(0o700)  # a secret's own folder; mkdir's mode the umask cuts
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(generate_key() + "\n")

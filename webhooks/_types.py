@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from ._answers import allowed_value
+from ._texts import LONE_SURROGATE
 
 if TYPE_CHECKING:
     from ._definitions import Parameter
@@ -127,6 +128,9 @@ def _string(raw: object) -> str:
         raise BadValue("Please give a value.")
     if len(text) > MAX_TEXT:
         raise BadValue(f"That is too long; please keep it under {MAX_TEXT} characters.")
+    if LONE_SURROGATE.search(text):
+        # Half a character (JSON's lone "\ud800"): no UTF-8 request could carry it.
+        raise BadValue("Part of a character is missing there; please write it again.")
     return text
 
 

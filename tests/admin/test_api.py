@@ -395,6 +395,16 @@ def test_a_missing_token_is_told_apart_from_a_wrong_one(
             "parameters[0].description",
             id="nul-parameter",
         ),
+        pytest.param(
+            {"parameters": [{"name": "p", "description": "x", "pattern": "a\x00"}]},
+            "parameters[0].pattern",
+            id="nul-pattern",
+        ),
+        pytest.param(
+            {"parameters": [{"name": "p", "description": "x", "pattern": "\x1b\\d+"}]},
+            "parameters[0].pattern",
+            id="escape-pattern",
+        ),
     ],
 )
 def test_control_characters_in_texts_are_422_on_every_database(
@@ -486,3 +496,56 @@ def test_examples_and_allowed_values_round_trip_with_field_errors(
         audit = client.get("/audit", params={"limit": 5}).json()["items"][0]
     assert audit["before"]["examples"] == ["when are you open?"]
     assert audit["after"]["examples"] == ["opening times"]
+
+
+def _raw(client: httpx.Client, method: str, url: str, data: Any) -> httpx.Response:
+    """``data`` sent as JSON with ASCII escapes, as any client may write a lone ``\\ud800``."""
+    body = json.dumps(data, ensure_ascii=True).encode("ascii")
+    return client.request(method, url, content=body, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("method", "changes", "field"),
+    [
+        pytest.param("PATCH", {"headers": {"X-A": "\ud800"}}, "headers.X-A", id="header-value"),
+        pytest.param("PATCH", {"headers": {"X-\udfff": "v"}}, "headers", id="header-name"),
+        pytest.param("PATCH", {"description": "a\udc00b"}, "description", id="description"),
+        pytest.param("PATCH", {"url": "https://a.example/\ud83d"}, "url", id="url"),
+        pytest.param(
+            "PATCH", {"examples": ["fine", "cut \ud83d"]}, "examples[1]", id="second-example"
+        ),
+        pytest.param(
+            "PUT",
+            {"parameters": [{"name": "p", "description": "d", "pattern": "\ud800"}]},
+            "parameters[0].pattern",
+            id="pattern",
+        ),
+        pytest.param("PATCH", {"\ud800": 1}, "body", id="unknown-key"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_422_at_its_field_on_every_database(
+    admin_server: AdminServer, method: str, changes: dict[str, Any], field: str
+) -> None:
+    name = fresh(admin_server)
+    with admin_server.client("manager") as client:
+        before = client.get(f"/webhooks/{name}").json()
+        # A PUT names every required field, so only the changed one can be wrong.
+        required = {"name": name, "description": "d", "url": before["url"]}
+        data = (required if method == "PUT" else {}) | changes
+        response = _raw(client, method, f"/webhooks/{name}", data)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == {
+            "code": "invalid",
+            "message": "must be Unicode text (a lone surrogate such as \\ud800 is not)",
+            "field": field,
+        }
+        assert client.get(f"/webhooks/{name}").json() == before
+    assert "Traceback" not in admin_server.log_path.read_text()
+
+
+def test_a_surrogate_pair_is_one_character_and_kept(admin_server: AdminServer) -> None:
+    name = fresh(admin_server)
+    with admin_server.client("manager") as client:
+        response = _raw(client, "PATCH", f"/webhooks/{name}", {"description": "cake \U0001f370"})
+    assert response.status_code == 200, response.text
+    assert response.json()["description"] == "cake \U0001f370"

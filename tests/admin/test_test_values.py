@@ -282,3 +282,18 @@ def test_a_test_changes_nothing_the_action_servers_and_the_router_watch(
         assert routing(etag).status_code == 200
     finally:
         stop(process)
+
+
+def test_a_lone_surrogate_in_a_free_text_value_is_422_and_nothing_is_sent(
+    probe: httpx.Client, webhook: ThreadedWebhook
+) -> None:
+    note = {"name": "note", "type": "string", "description": "a note", "required": False}
+    assert probe.patch("/webhooks/probe", json={"parameters": [ORDER, note]}).is_success
+    sent = len(webhook.requests)
+    body = json.dumps({"values": {"order_id": 1, "note": "a\ud800"}}).encode("ascii")
+    response = probe.post(
+        "/webhooks/probe/test", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "values.note"
+    assert len(webhook.requests) == sent

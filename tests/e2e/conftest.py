@@ -28,6 +28,8 @@ from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-bot/bin/rasa"
+#: ``rasa run`` as make run starts it: the auth token comes from RASA_TOKEN, off the command line.
+RASA_RUN = [str(RASA.with_name("python")), str(ROOT / "scripts/rasa_run.py")]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MODEL_CACHE = (
     Path(os.environ.get("WEBHOOKS_CACHE_DIR", Path.home() / ".cache/webhook-actions")) / "models"
@@ -79,10 +81,9 @@ class Assistant:
         (self.project / f"{name}.endpoints.yml").write_text(endpoints)
         self.processes[name] = _start(
             name,
-            [str(RASA), "run", "--enable-api", "--auth-token", self.rasa_token,
-             "-i", "127.0.0.1", "-p", str(port), "-m", str(self.model),
+            [*RASA_RUN, "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(self.model),
              "--endpoints", f"{name}.endpoints.yml", "--credentials", "credentials.yml"],
-            self.env, self.logs, cwd=self.project,
+            self.env | {"RASA_TOKEN": self.rasa_token}, self.logs, cwd=self.project,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         wait_for(f"{url}/status?token={self.rasa_token}", self.processes[name],
@@ -263,11 +264,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         processes["rasa"] = _start(
             "rasa",
             [
-                str(RASA),
-                "run",
+                *RASA_RUN,
                 "--enable-api",
-                "--auth-token",
-                rasa_token,
                 "-i",
                 "127.0.0.1",
                 "-p",
@@ -282,7 +280,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
                 "--credentials",
                 "credentials.yml",
             ],
-            env,
+            env | {"RASA_TOKEN": rasa_token},
             logs,
             cwd=project,
         )

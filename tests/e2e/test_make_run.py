@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -144,6 +146,50 @@ def test_the_readme_operator_loop_works_verbatim_without_training(make_run: Run)
 async def _tool_names(url: str, token: str) -> set[str]:
     async with connect(url, token) as client:
         return {tool.name for tool in (await client.session.list_tools()).tools}
+
+
+def _group_command_lines(group: int) -> dict[int, str]:
+    """Every live process of process group ``group``: its command line as any user reads it."""
+    lines: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The fields after the command's name (which may hold spaces) in parentheses.
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(fields[2]) == group:
+                command = (entry / "cmdline").read_bytes()
+                lines[int(entry.name)] = command.replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
+            continue
+    return lines
+
+
+def test_no_token_is_on_a_command_line_and_the_store_is_the_owners(make_run: Run) -> None:
+    terminal = make_run.text()
+    tokens = {
+        name: re.search(rf"{name}=(\S+)", terminal).group(1)  # type: ignore[union-attr]
+        for name in ("TOKEN", "ACTION_TOKEN", "TOOLS_TOKEN", "RASA_TOKEN")
+    }
+    lines = _group_command_lines(make_run.process.pid)
+    rasa = [line for line in lines.values() if "rasa_run.py" in line]
+    assert len(rasa) == 1  # the check below looks at the running Rasa, among others
+    assert "--enable-api" in rasa[0]
+    # Names only: a failing check must not print the tokens either.
+    leaked = [name for name, token in tokens.items() if any(token in x for x in lines.values())]
+    assert leaked == []
+    # And Rasa does use the token it was given another way.
+    status = f"http://127.0.0.1:{make_run.ports['RASA_PORT']}/status"
+    assert httpx.get(status, params={"token": tokens["RASA_TOKEN"]}).status_code == 200
+    assert httpx.get(status, params={"token": "wrong"}).status_code == 401
+
+    data = make_run.checkout / ".data"
+    stores = [data / name for name in ("webhooks.db", "webhooks.db-wal", "webhooks.db-shm")]
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in stores if p.exists()} == {
+        p.name: 0o600 for p in stores if p.exists()
+    }
+    assert stores[0].exists()
 
 
 def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run: Run) -> None:

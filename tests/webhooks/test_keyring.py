@@ -55,8 +55,13 @@ def test_repr_never_shows_a_key() -> None:
 
 def test_key_file_is_created_with_owner_only_rights(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "webhooks.key"
-    keyring = Keyring.from_file(path, create=True)
+    umask = os.umask(0)  # the most permissive: the modes must not depend on the caller's
+    try:
+        keyring = Keyring.from_file(path, create=True)
+    finally:
+        os.umask(umask)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700  # a folder it made
     again = Keyring.from_file(path)
     assert again.decrypt(keyring.encrypt("x")) == "x"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +93,48 @@ def test_a_database_behind_the_code_is_refused_with_the_fix(tmp_path: Path) -> N
         check_database(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask for the test: modes must not depend on the caller's."""
+    before = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_a_new_sqlite_database_and_its_folder_are_the_owners_alone(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "webhooks.db"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        migrate(engine)
+        # The WAL and shared-memory files SQLite makes later take the database file's mode.
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE written (x INTEGER)")
+            wal, shm = (database.with_name(database.name + end) for end in ("-wal", "-shm"))
+            modes = {p.name: _mode(p) for p in (database.parent, database, wal, shm)}
+    finally:
+        engine.dispose()
+    assert modes == {"data": 0o700, "webhooks.db": 0o600,
+                     "webhooks.db-wal": 0o600, "webhooks.db-shm": 0o600}  # fmt: skip
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_migrating_tightens_a_database_made_readable_to_others(tmp_path: Path) -> None:
+    database = tmp_path / "webhooks.db"
+    database.touch(mode=0o644)
+    folder = _mode(tmp_path)
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    assert _mode(database) == 0o600
+    assert _mode(tmp_path) == folder  # a folder someone else made is theirs: left as it is

@@ -59,6 +59,7 @@ def test_good_values_convert(raw: object, kind: str, expected: object) -> None:
         pytest.param("   ", "string", id="blank"),
         pytest.param("x" * 501, "string", id="too-long"),
         pytest.param(None, "string", id="none"),
+        pytest.param("a\ud800", "string", id="half-a-character"),
         pytest.param(["1", "2"], "integer", id="entity-twice-different"),
     ],
 )
