@@ -25,7 +25,7 @@ def _post(request_id: int, method: str, params: dict[str, object]) -> bytes:
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
-async def test_a_lone_surrogate_in_an_argument_is_refused_at_its_parameter(
+async def test_a_lone_surrogate_in_an_argument_is_refused_before_any_call(
     tools_env: ToolsEnv, method: str
 ) -> None:
     tools_env.put("noted", parameters=[NOTE], method=method)
@@ -47,10 +47,10 @@ async def test_a_lone_surrogate_in_an_argument_is_refused_at_its_parameter(
         answer = await http.post(
             tools_env.url(), content=_post(2, "tools/call", call), headers=headers
         )
-    assert answer.status_code == 200, answer.text
-    result = answer.json()["result"]
-    assert result["isError"] is True
-    assert "arguments.note: Part of a character is missing" in result["content"][0]["text"]
+    # The server refuses the message itself (tools/_messages.py), before the tool is looked up.
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == -32600
+    assert "surrogate" in answer.json()["error"]["message"]
     # Nothing was sent: not the POST that failed to encode, nor a GET without the half.
     assert len(tools_env.webhook.requests) == before
     assert "unexpected" not in tools_env.log_path.read_text()
