@@ -36,8 +36,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from webhooks import (
+    DEFAULT_AUTH_FAILURES,
     DEFAULT_REFRESH_INTERVAL,
     METRICS_CONTENT_TYPE,
+    AuthFailures,
     Category,
     ConversationLimits,
     Egress,
@@ -62,6 +64,7 @@ from ._asgi import (
     error_response,
     initializes,
     read_body,
+    refused_by,
     replay,
 )
 from ._host import SessionHost
@@ -116,10 +119,12 @@ class ToolsServer:
         *,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         metrics_token: str | None = None,
+        auth_failures: int = DEFAULT_AUTH_FAILURES,
     ) -> None:
         self.metrics = Metrics()
         self.egress = egress
         self.metrics_token = metrics_token
+        self.failures = AuthFailures("tools", limit=auth_failures)
         self.registry = Registry(store, interval=refresh_interval, listener=self._changed)
         self.calls = WebhookCalls(
             store=store,
@@ -221,14 +226,18 @@ class ToolsServer:
         snapshot = self.registry.get(tenant)
         digest = snapshot.tools_token_hash if snapshot is not None else None
         token = bearer_token(request.headers.get("authorization"))
-        if digest is None or token is None or not token_matches(token, digest):
-            response: Response = error_response(
-                401,
-                "unauthenticated",
-                "unknown tenant or bad token",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-            return await response(scope, receive, send)
+        refused = refused_by(
+            self.failures,
+            request,
+            admitted=lambda: (
+                digest is not None and token is not None and token_matches(token, digest)
+            ),
+        )
+        if refused is not None:
+            return await refused(scope, receive, send)
+        if digest is None:  # never admitted; said for the type checker
+            return None
+        response: Response
         session = request.headers.get(MCP_SESSION_ID_HEADER)
         if session is not None and not session_valid(session, tenant, digest):
             response = error_response(
@@ -328,11 +337,15 @@ def create_app(server: ToolsServer) -> Guarded:
             return error_response(
                 404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics"
             )
-        if not bearer_matches(request.headers.get("authorization"), server.metrics_token):
-            return error_response(
-                401, "unauthenticated", "send Authorization: Bearer <metrics token>",
-                **{"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
+        token = server.metrics_token
+        refused = refused_by(
+            server.failures,
+            request,
+            admitted=lambda: bearer_matches(request.headers.get("authorization"), token),
+            message="send Authorization: Bearer <metrics token>",
+        )
+        if refused is not None:
+            return refused
         server.open_sessions.set(len(server.sessions))
         return Response(server.metrics.render(server.registry), media_type=METRICS_CONTENT_TYPE)
 
@@ -364,6 +377,7 @@ def build(settings: Settings, store: Store) -> ToolsServer:
         Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
+        auth_failures=settings.auth_failures,
     )
     server.registry.load()
     return server
