@@ -34,6 +34,8 @@ from webhooks import (
     PermissionDenied,
     Store,
     Tenant,
+    Throttle,
+    Throttled,
     Unauthenticated,
     actor_of,
     bearer_token,
@@ -67,7 +69,7 @@ from ._schemas import (
     WebhookList,
     WebhookOut,
 )
-from ._tester import Tester, shown_failure
+from ._tester import TEST_WINDOW, TESTS_PER_WINDOW, Tester, shown_failure
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -99,6 +101,7 @@ class AdminApi:
         self.store = store
         self.tester = tester
         self.failures = AuthFailures("admin", limit=auth_failures)
+        self.tests = Throttle(limit=TESTS_PER_WINDOW, window=TEST_WINDOW)
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -215,6 +218,7 @@ class AdminApi:
         arguments = (
             {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
         )
+        self._count_test(operator)
         headers = self.store.headers_for(webhook)
         try:
             outcome = await self.tester.test(
@@ -237,6 +241,19 @@ class AdminApi:
         with contextlib.suppress(NotFound):
             await self._call(self.store.record_test, operator.tenant, name, record)
         return _out(result)
+
+    def _count_test(self, operator: Operator) -> None:
+        """Count a Test that will send a request: a bound on how fast one operator can probe
+        hosts and ports through the Test (each Test reaching out also takes the time of one
+        that found nothing; see Tester)."""
+        wait = self.tests.retry_after(operator.id)
+        if wait:
+            raise Throttled(
+                f"at most {TESTS_PER_WINDOW} Tests a minute; retry after {wait} seconds",
+                code="too_many_tests",
+                retry_after=wait,
+            )
+        self.tests.record(operator.id)
 
     # -- me, skill, operators, audit ------------------------------------------------------
 

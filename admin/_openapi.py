@@ -51,8 +51,8 @@ _ERRORS = {
     "409": "name taken, or the tenant's action limit reached",
     "413": "request body too large",
     "422": "a field breaks a rule; `field` names it",
-    "429": "too many failed authentications from this address (`too_many_failures`); "
-    "`Retry-After` says when to retry",
+    "429": "too many failed authentications from this address (`too_many_failures`), or "
+    "too many Tests by this operator (`too_many_tests`); `Retry-After` says when to retry",
 }
 
 

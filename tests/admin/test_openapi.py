@@ -43,6 +43,10 @@ def _run(server: AdminServer, identity: str, selection: list[str], cwd: Path) ->
             "20261126",
             "--workers",
             "1",
+            # A Test that reaches no server answers after the webhook's whole timeout (30 s at
+            # most), as one to a silent server does.
+            "--request-timeout",
+            "40",
             "--generation-database",
             ":memory:",
             *selection,
