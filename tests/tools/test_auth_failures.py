@@ -14,6 +14,8 @@ import httpx
 
 from tests.actions.conftest import METRICS_TOKEN
 from tests.tools.conftest import ToolsEnv
+from tools._app import build
+from webhooks import Settings
 
 FAILURES = 10
 INITIALIZE = {
@@ -65,7 +67,8 @@ def test_300_wrong_tokens_get_429_after_ten_and_are_logged_without_the_token(
     lines = re.findall(r"authentication_failed server=tools client=127\.0\.0\.30 .*", log)
     assert len(lines) == FAILURES
     assert "route=/tenants/acme/mcp failures=1" in lines[0]
-    assert not [piece for piece in _pieces(guess) if piece in log]
+    leaked = sum(piece in log for piece in _pieces(guess))
+    assert leaked == 0, f"{leaked} pieces of the wrong token in the log"
     with _client(tools_env, "127.0.0.31") as other:
         served = other.post("/tenants/acme/mcp", json=INITIALIZE, headers=_bearer(tools_env.token))
         assert served.status_code == 200, served.text
@@ -83,7 +86,8 @@ def test_a_wrong_metrics_token_counts_and_is_logged(tools_env: ToolsEnv) -> None
         assert client.get("/health").status_code == 200  # needs no token: never throttled
     log = tools_env.log_path.read_text()
     assert "authentication_failed server=tools client=127.0.0.32 route=/metrics" in log
-    assert not [piece for piece in _pieces(guess) if piece in log]
+    leaked = sum(piece in log for piece in _pieces(guess))
+    assert leaked == 0, f"{leaked} pieces of the wrong token in the log"
 
 
 def test_a_request_without_a_token_is_no_guess(tools_env: ToolsEnv) -> None:
@@ -92,3 +96,10 @@ def test_a_request_without_a_token_is_no_guess(tools_env: ToolsEnv) -> None:
             assert client.post("/tenants/acme/mcp", json=INITIALIZE).status_code == 401
         served = client.post("/tenants/acme/mcp", json=INITIALIZE, headers=_bearer(tools_env.token))
         assert served.status_code == 200, served.text
+
+
+def test_the_servers_limit_is_the_settings(tools_env: ToolsEnv) -> None:
+    server = build(Settings(auth_failures=3), tools_env.store)
+    assert server.failures.throttle is not None
+    assert server.failures.throttle.limit == 3
+    assert build(Settings(auth_failures=0), tools_env.store).failures.throttle is None
