@@ -15,6 +15,7 @@ nothing more, not even from a right guess), and each failure is logged without t
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import logging
 import math
@@ -39,7 +40,7 @@ logger = logging.getLogger("webhooks.auth")
 DEFAULT_AUTH_FAILURES = 10
 #: Seconds a failure counts against its address.
 AUTH_FAILURE_WINDOW = 60.0
-#: Keys a throttle remembers at most: 10,000 keys of 10 times each stay under 10 MB.
+#: Keys a throttle remembers at most: 10,000 keys of 10 times each take about 11 MB.
 THROTTLE_CAPACITY = 10_000
 #: Characters of a request's path kept in a log line (the path comes from the client).
 _PATH_CHARS = 200
@@ -101,6 +102,7 @@ class Throttle:
             return len(events)
 
 
+@functools.lru_cache(maxsize=1024)
 def client_key(address: str | None) -> str:
     """What an address is counted under: itself for IPv4, its /64 for IPv6 (one host usually
     holds a whole /64, so counting single addresses would give it billions of budgets)."""
@@ -114,7 +116,8 @@ def client_key(address: str | None) -> str:
         return address
     if ip.ipv4_mapped is not None:
         return str(ip.ipv4_mapped)
-    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    # Integer arithmetic: an IPv6Network object costs ten times as much to make.
+    return f"{ipaddress.IPv6Address(int(ip) >> 64 << 64)}/64"
 
 
 class AuthFailures:
