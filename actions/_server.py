@@ -30,11 +30,13 @@ from sanic.response import json as json_response
 from webhooks import (
     ASK_ANSWER_ACTION,
     CALL_ACTION,
+    DEFAULT_AUTH_FAILURES,
     DEFAULT_REFRESH_INTERVAL,
     DISPATCH_VALIDATOR,
     HELP_ACTION,
     METRICS_CONTENT_TYPE,
     STOPPED_ACTION,
+    AuthFailures,
     Category,
     ConversationLimits,
     Egress,
@@ -43,6 +45,7 @@ from webhooks import (
     Settings,
     Store,
     TenantSnapshot,
+    Throttled,
     WebhookCalls,
     bearer_matches,
     bearer_token,
@@ -94,6 +97,12 @@ def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
     return json_response(error_body(code, message) | extra, status=status)
 
 
+def _throttled(exc: Throttled) -> HTTPResponse:
+    response = _error(429, exc.code, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 class ActionServer:
     """The registry, the executors and the service of one action-server process."""
 
@@ -105,9 +114,11 @@ class ActionServer:
         default_tenant: str | None = None,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         metrics_token: str | None = None,
+        auth_failures: int = DEFAULT_AUTH_FAILURES,
     ) -> None:
         self.metrics = Metrics()
         self.metrics_token = metrics_token
+        self.failures = AuthFailures("actions", limit=auth_failures)
         self.executors: dict[str, ActionExecutor] = {}
         self.registry = Registry(store, interval=refresh_interval, listener=self._on_change)
         self.calls = WebhookCalls(
@@ -164,9 +175,30 @@ class ActionServer:
         self._admitted_queries[tenant] = (digest, query)
         return True
 
+    def refused(
+        self,
+        request: Request,
+        *,
+        admitted: Callable[[], bool],
+        message: str = "unknown tenant or bad token",
+    ) -> HTTPResponse | None:
+        """None when ``admitted()`` says the request's token is right; otherwise the answer:
+        429 for an address past its failures (before the token is looked at, so a guess
+        teaches it nothing), else 401, counted against the address when a token was sent."""
+        try:
+            self.failures.check(request.ip)
+        except Throttled as exc:
+            return _throttled(exc)
+        if admitted():
+            return None
+        if "token" in request.args or "authorization" in request.headers:
+            self.failures.failed(request.ip, request.path)
+        return _error(401, "unauthenticated", message)
+
     async def handle(self, request: Request, tenant: str) -> HTTPResponse:
-        if not self._admitted(request, tenant):
-            return _error(401, "unauthenticated", "unknown tenant or bad token")
+        refused = self.refused(request, admitted=lambda: self._admitted(request, tenant))
+        if refused is not None:
+            return refused
         try:
             call = read_call(request.body, request.headers.get("content-encoding"))
         except BadCall as bad:
@@ -225,11 +257,16 @@ class ActionServer:
         bearer = _bearer(request)
         snapshot = self.registry.get(tenant)
         digest = snapshot.action_token_hash if snapshot is not None else None
-        if bearer is not None:
-            admitted = digest is not None and token_matches(bearer, digest)
-        else:
-            admitted = self._admitted(request, tenant)
-        if not admitted or snapshot is None:
+
+        def admitted() -> bool:
+            if bearer is not None:
+                return digest is not None and token_matches(bearer, digest)
+            return self._admitted(request, tenant)
+
+        refused = self.refused(request, admitted=admitted)
+        if refused is not None:
+            return refused
+        if snapshot is None:  # admitted only with a snapshot's digest
             return _error(401, "unauthenticated", "unknown tenant or bad token")
         etag = f'"{snapshot.tenant.version}"'
         if request.headers.get("if-none-match") == etag:
@@ -251,8 +288,9 @@ class ActionServer:
         return json_response(table, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
     def actions(self, request: Request, tenant: str) -> HTTPResponse:
-        if not self._admitted(request, tenant):
-            return _error(401, "unauthenticated", "unknown tenant or bad token")
+        refused = self.refused(request, admitted=lambda: self._admitted(request, tenant))
+        if refused is not None:
+            return refused
         return json_response([{"name": name} for name in sorted(self.executors[tenant].actions)])
 
 
@@ -291,10 +329,16 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
     async def metrics(request: Request) -> HTTPResponse:
         if server.metrics_token is None:
             return _error(404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics")
-        if not bearer_matches(request.headers.get("authorization"), server.metrics_token):
-            response = _error(401, "unauthenticated", "send Authorization: Bearer <metrics token>")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return response
+        token = server.metrics_token
+        refused = server.refused(
+            request,
+            admitted=lambda: bearer_matches(request.headers.get("authorization"), token),
+            message="send Authorization: Bearer <metrics token>",
+        )
+        if refused is not None:
+            if refused.status == 401:
+                refused.headers["WWW-Authenticate"] = "Bearer"
+            return refused
         return raw(server.metrics.render(server.registry), content_type=METRICS_CONTENT_TYPE)
 
     app.add_route(tenant_webhook, "/tenants/<tenant:str>/webhook", methods=["POST"])
@@ -337,6 +381,7 @@ def build(settings: Settings, store: Store) -> ActionServer:
         default_tenant=settings.default_tenant,
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
+        auth_failures=settings.auth_failures,
     )
     server.registry.load()
     return server

@@ -143,7 +143,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     store = open_store(settings)
     sock = listen(args.host, args.port, what="an admin server")
-    app = create_app(store, Tester(settings), name="webhooks_admin")
+    app = create_app(
+        store, Tester(settings), name="webhooks_admin", auth_failures=settings.auth_failures
+    )
     logging.getLogger("admin").info(
         "admin API on http://%s:%s/api/v1 (OpenAPI: /api/v1/openapi.json)", args.host, args.port
     )

@@ -22,16 +22,20 @@ from sanic.response import HTTPResponse, empty
 from sanic.response import json as json_response
 
 from webhooks import (
+    DEFAULT_AUTH_FAILURES,
     MANAGE,
     MAX_ID,
     READ,
     TOOL_SHAPES,
+    AuthFailures,
     CallFailed,
     NotFound,
     Operator,
     PermissionDenied,
     Store,
     Tenant,
+    Throttle,
+    Throttled,
     Unauthenticated,
     actor_of,
     bearer_token,
@@ -65,7 +69,7 @@ from ._schemas import (
     WebhookList,
     WebhookOut,
 )
-from ._tester import Tester, shown_failure
+from ._tester import TEST_WINDOW, TESTS_PER_WINDOW, Tester, shown_failure
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -91,36 +95,53 @@ def _new_token(operator: Operator, token: str) -> HTTPResponse:
 class AdminApi:
     """The route handlers, bound to one store and one tester."""
 
-    def __init__(self, store: Store, tester: Tester) -> None:
+    def __init__(
+        self, store: Store, tester: Tester, *, auth_failures: int = DEFAULT_AUTH_FAILURES
+    ) -> None:
         self.store = store
         self.tester = tester
+        self.failures = AuthFailures("admin", limit=auth_failures)
+        self.tests = Throttle(limit=TESTS_PER_WINDOW, window=TEST_WINDOW)
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
 
-    @staticmethod
-    def _token(request: Request) -> str:
+    def _token(self, request: Request) -> str:
+        # Before the token is read: an address past its failures learns nothing, not even
+        # that a guess was right.
+        self.failures.check(request.ip)
         header: str = request.headers.get("authorization") or ""
         if not header:
             raise Unauthenticated("no API token: send the header Authorization: Bearer <token>")
         token = bearer_token(header)
         if token is None:
+            self.failures.failed(request.ip, request.path)
             raise Unauthenticated("the Authorization header must be: Bearer <token>")
         return token
 
-    async def operator(self, request: Request) -> Operator:
-        return await self._call(self.store.authenticate, self._token(request))
-
-    async def allowed(self, request: Request, permission: str) -> Operator:
+    async def _authenticated(self, request: Request, then: Callable[[Operator], T]) -> T:
+        """``then`` of the request's operator, in one worker-thread hop (each hop costs more
+        than the queries); a token the store does not know counts against the address."""
         token = self._token(request)
 
-        def authorize() -> Operator:
-            operator = self.store.authenticate(token)
+        def run() -> T:
+            return then(self.store.authenticate(token))
+
+        try:
+            return await self._call(run)
+        except Unauthenticated:
+            self.failures.failed(request.ip, request.path)
+            raise
+
+    async def operator(self, request: Request) -> Operator:
+        return await self._authenticated(request, lambda operator: operator)
+
+    async def allowed(self, request: Request, permission: str) -> Operator:
+        def authorize(operator: Operator) -> Operator:
             self.store.require(operator, permission)
             return operator
 
-        # One worker-thread hop for both checks: each hop costs more than the queries.
-        return await self._call(authorize)
+        return await self._authenticated(request, authorize)
 
     async def admin(self, request: Request) -> Operator:
         operator = await self.operator(request)
@@ -197,6 +218,7 @@ class AdminApi:
         arguments = (
             {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
         )
+        self._count_test(operator)
         headers = self.store.headers_for(webhook)
         try:
             outcome = await self.tester.test(
@@ -222,16 +244,26 @@ class AdminApi:
             )
         return _out(result)
 
+    def _count_test(self, operator: Operator) -> None:
+        """Count a Test that will send a request: a bound on how fast one operator can probe
+        hosts and ports through the Test (each Test reaching out also takes the time of one
+        that found nothing; see Tester)."""
+        wait = self.tests.retry_after(operator.id)
+        if wait:
+            raise Throttled(
+                f"at most {TESTS_PER_WINDOW} Tests a minute; retry after {wait} seconds",
+                code="too_many_tests",
+                retry_after=wait,
+            )
+        self.tests.record(operator.id)
+
     # -- me, skill, operators, audit ------------------------------------------------------
 
     async def me(self, request: Request) -> HTTPResponse:
-        token = self._token(request)
-
-        def read() -> tuple[Operator, Tenant]:
-            operator = self.store.authenticate(token)
+        def read(operator: Operator) -> tuple[Operator, Tenant]:
             return operator, self.store.get_tenant(operator.tenant)
 
-        operator, tenant = await self._call(read)
+        operator, tenant = await self._authenticated(request, read)
         return _out(MeOut.of(operator, tenant))
 
     async def get_skill(self, request: Request) -> HTTPResponse:
@@ -337,13 +369,20 @@ async def _health(request: Request) -> HTTPResponse:
     return json_response({"status": "ok"})
 
 
-def create_app(store: Store, tester: Tester, *, name: str | None = None) -> Sanic[Any, Any]:
-    """The admin API application for ``store``; ``tester`` performs Test calls."""
+def create_app(
+    store: Store,
+    tester: Tester,
+    *,
+    name: str | None = None,
+    auth_failures: int = DEFAULT_AUTH_FAILURES,
+) -> Sanic[Any, Any]:
+    """The admin API application for ``store``; ``tester`` performs Test calls; an address
+    may fail ``auth_failures`` authentications a minute (0: no bound)."""
     app: Sanic[Any, Any] = Sanic(name or f"webhooks_admin_{next(_names)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.config.MOTD = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    api = AdminApi(store, tester)
+    api = AdminApi(store, tester, auth_failures=auth_failures)
     document = openapi_document()
 
     async def openapi(request: Request) -> HTTPResponse:

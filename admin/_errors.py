@@ -23,6 +23,7 @@ from webhooks import (
     NotFound,
     PermissionDenied,
     StoreUnavailable,
+    Throttled,
     Unauthenticated,
     WebhookError,
     error_body,
@@ -85,6 +86,10 @@ def _from_core(exc: WebhookError) -> HTTPResponse | None:
     if isinstance(exc, Unauthenticated):
         return error_response(
             401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        )
+    if isinstance(exc, Throttled):
+        return error_response(
+            429, exc.code, str(exc), headers={"Retry-After": str(exc.retry_after)}
         )
     if isinstance(exc, PermissionDenied):
         return error_response(403, exc.code, str(exc))

@@ -51,6 +51,13 @@ _ERRORS = {
     "409": "name taken, or the tenant's action limit reached",
     "413": "request body too large",
     "422": "a field breaks a rule; `field` names it",
+    "429": "too many failed authentications from this address (`too_many_failures`), or "
+    "too many Tests by this operator (`too_many_tests`); `Retry-After` says when to retry",
+}
+
+
+_RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
 }
 
 
@@ -60,6 +67,7 @@ def _error_responses(*codes: str) -> dict[str, Any]:
             "description": _ERRORS[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
         }
+        | ({"headers": _RETRY_AFTER} if code == "429" else {})
         for code in codes
     }
 
@@ -177,7 +185,7 @@ _SHAPE_QUERY = [
 ]
 _READ, _MANAGE, _ADMIN = "webhooks:read", "webhooks:manage", "tenant admin"
 _ANY = "any operator's token"
-_AUTH = ("401", "403")
+_AUTH = ("401", "403", "429")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +233,7 @@ ROUTES: tuple[Route, ...] = (
         body="TestIn", body_required=False)),
     Route("GET", "/me", "me", _operation(
         "Who am I: the token's operator, permissions and the tenant's skill switch", _ANY,
-        _ok("200", "MeOut", "the operator") | _error_responses("401"))),
+        _ok("200", "MeOut", "the operator") | _error_responses("401", "429"))),
     Route("GET", "/skill", "get_skill", _operation(
         "Is the webhook skill switched on?", _ADMIN,
         _ok("200", "SkillOut", "the switch") | _error_responses(*_AUTH))),

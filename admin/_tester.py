@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 
 from webhooks import (
@@ -20,9 +22,13 @@ from webhooks import (
     trust,
 )
 
-__all__ = ["UNREACHABLE", "Tester", "shown_failure"]
+__all__ = ["TESTS_PER_WINDOW", "TEST_WINDOW", "UNREACHABLE", "Tester", "shown_failure"]
 
 logger = logging.getLogger("admin")
+
+#: Tests one operator may make per :data:`TEST_WINDOW` seconds (each probes a host and port).
+TESTS_PER_WINDOW = 20
+TEST_WINDOW = 60.0
 
 
 class Tester:
@@ -59,12 +65,21 @@ class Tester:
         """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``
         and ``arguments`` (converted sample values; none by default), as a call sends them.
 
-        A non-2xx status is an outcome; transport failures raise :class:`CallFailed`.
+        A non-2xx status is an outcome; transport failures raise :class:`CallFailed`. A
+        failure before a public server answered is raised when the webhook's timeout is over,
+        however soon it came: a refused port (a few milliseconds) and a silent one (the whole
+        timeout) then take the same time, as they already give the same answer.
         """
-        result = await self.egress.test(
-            webhook.request(headers, arguments or {}),
-            share=tenant,
-        )
+        started = time.monotonic()
+        try:
+            result = await self.egress.test(
+                webhook.request(headers, arguments or {}),
+                share=tenant,
+            )
+        except CallFailed as exc:
+            if unreachable(exc):
+                await asyncio.sleep(webhook.timeout - (time.monotonic() - started))
+            raise
         # An endpoint that echoes the request would show the stored header values to whoever
         # can point the URL at it: the preview never contains them.
         preview = redact(result.preview, headers.values())
@@ -82,6 +97,13 @@ UNREACHABLE = (
 )
 
 
+def unreachable(exc: CallFailed) -> bool:
+    """Whether ``exc`` failed before a public server answered (see shown_failure)."""
+    return isinstance(exc, ConnectionFailed | WebhookTimeout) or (
+        isinstance(exc, DestinationBlocked) and exc.resolved
+    )
+
+
 def shown_failure(exc: CallFailed) -> tuple[str, str]:
     """The category and message an operator may learn from a failed Test.
 
@@ -91,9 +113,7 @@ def shown_failure(exc: CallFailed) -> tuple[str, str]:
     the full reason goes to the server log. A URL refused as written (its scheme, a literal
     address, a local name) says why: it reveals nothing the URL did not.
     """
-    if isinstance(exc, ConnectionFailed | WebhookTimeout) or (
-        isinstance(exc, DestinationBlocked) and exc.resolved
-    ):
+    if unreachable(exc):
         logger.info("test call failed: %s", exc)
         return "unreachable", UNREACHABLE
     return exc.category, str(exc)

@@ -39,9 +39,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from webhooks import (
+    DEFAULT_AUTH_FAILURES,
     DEFAULT_REFRESH_INTERVAL,
     METRICS_CONTENT_TYPE,
     VERSION,
+    AuthFailures,
     Category,
     ConversationLimits,
     Egress,
@@ -65,6 +67,7 @@ from ._asgi import (
     Guarded,
     error_response,
     read_body,
+    refused_by,
     replay,
 )
 from ._host import SessionHost
@@ -121,12 +124,14 @@ class ToolsServer:
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         metrics_token: str | None = None,
         origins: Collection[str] = (),
+        auth_failures: int = DEFAULT_AUTH_FAILURES,
     ) -> None:
         self.metrics = Metrics()
         #: The browser origins served (``WEBHOOKS_MCP_ORIGINS``), as browsers write them.
         self.origins = frozenset(origins)
         self.egress = egress
         self.metrics_token = metrics_token
+        self.failures = AuthFailures("tools", limit=auth_failures)
         self.registry = Registry(store, interval=refresh_interval, listener=self._changed)
         self.calls = WebhookCalls(
             store=store,
@@ -239,14 +244,17 @@ class ToolsServer:
         snapshot = self.registry.get(tenant)
         digest = snapshot.tools_token_hash if snapshot is not None else None
         token = bearer_token(request.headers.get("authorization"))
-        if digest is None or token is None or not token_matches(token, digest):
-            response = error_response(
-                401,
-                "unauthenticated",
-                "unknown tenant or bad token",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-            return await response(scope, receive, send)
+        refused = refused_by(
+            self.failures,
+            request,
+            admitted=lambda: (
+                digest is not None and token is not None and token_matches(token, digest)
+            ),
+        )
+        if refused is not None:
+            return await refused(scope, receive, send)
+        if digest is None:  # never admitted; said for the type checker
+            return None
         session = request.headers.get(MCP_SESSION_ID_HEADER)
         if session is not None and not session_valid(session, tenant, digest):
             response = error_response(
@@ -345,11 +353,15 @@ def create_app(server: ToolsServer) -> Guarded:
             return error_response(
                 404, "metrics_off", "set WEBHOOKS_METRICS_TOKEN to serve /metrics"
             )
-        if not bearer_matches(request.headers.get("authorization"), server.metrics_token):
-            return error_response(
-                401, "unauthenticated", "send Authorization: Bearer <metrics token>",
-                **{"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
+        token = server.metrics_token
+        refused = refused_by(
+            server.failures,
+            request,
+            admitted=lambda: bearer_matches(request.headers.get("authorization"), token),
+            message="send Authorization: Bearer <metrics token>",
+        )
+        if refused is not None:
+            return refused
         server.open_sessions.set(len(server.sessions))
         return Response(server.metrics.render(server.registry), media_type=METRICS_CONTENT_TYPE)
 
@@ -382,6 +394,7 @@ def build(settings: Settings, store: Store) -> ToolsServer:
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
         origins=settings.mcp_origins,
+        auth_failures=settings.auth_failures,
     )
     server.registry.load()
     return server

@@ -1,5 +1,6 @@
 """The ASGI plumbing of the tools server: bounded bodies read once and replayed to the SDK,
-errors in the admin API's JSON envelope, and a guard that never lets an exception's text out."""
+errors in the admin API's JSON envelope, failed tokens counted against the client's address,
+and a guard that never lets an exception's text out."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from webhooks import error_body
+from webhooks import AuthFailures, Throttled, error_body
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -19,6 +20,7 @@ __all__ = [
     "Guarded",
     "error_response",
     "read_body",
+    "refused_by",
     "replay",
 ]
 
@@ -30,6 +32,28 @@ MAX_BODY_BYTES = 256 * 1024
 
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def refused_by(
+    failures: AuthFailures,
+    request: Request,
+    *,
+    admitted: Callable[[], bool],
+    message: str = "unknown tenant or bad token",
+) -> JSONResponse | None:
+    """None when ``admitted()`` says the request's token is right; otherwise 429 for an
+    address past its failures, else 401, counted against the address when a token was sent.
+    The throttle wins even over a right token, so a guess teaches nothing."""
+    address = request.client.host if request.client is not None else None
+    try:
+        failures.check(address)
+    except Throttled as exc:
+        return error_response(429, exc.code, str(exc), **{"Retry-After": str(exc.retry_after)})
+    if admitted():
+        return None
+    if "authorization" in request.headers:
+        failures.failed(address, request.url.path)
+    return error_response(401, "unauthenticated", message, **{"WWW-Authenticate": "Bearer"})
 
 
 async def read_body(request: Request) -> bytes | None:

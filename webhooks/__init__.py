@@ -48,6 +48,7 @@ from ._exceptions import (
     PermissionDenied,
     StoreError,
     StoreUnavailable,
+    Throttled,
     TLSFailed,
     Unauthenticated,
     WebhookError,
@@ -116,6 +117,7 @@ from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
 from ._texts import reject_lone_surrogates
+from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
 from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
 from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
 from ._urls import check_url
@@ -130,6 +132,7 @@ __all__ = [
     "CALL_ACTION",
     "CATEGORIES",
     "CLAIM_TIMEOUT",
+    "DEFAULT_AUTH_FAILURES",
     "DEFAULT_REFRESH_INTERVAL",
     "DISPATCH_FORM",
     "DISPATCH_SLOTS",
@@ -174,6 +177,7 @@ __all__ = [
     "Allowance",
     "AlreadyExists",
     "AuditEntry",
+    "AuthFailures",
     "BadValue",
     "CallFailed",
     "CallLogger",
@@ -211,6 +215,8 @@ __all__ = [
     "TLSFailed",
     "Tenant",
     "TenantSnapshot",
+    "Throttle",
+    "Throttled",
     "Unauthenticated",
     "Value",
     "ValueType",

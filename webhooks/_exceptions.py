@@ -14,6 +14,7 @@
     │   ├── ActionLimitReached        the tenant already has the maximum number of actions
     │   ├── Unauthenticated           no such API token, or it was revoked
     │   └── PermissionDenied          the operator lacks a permission, or the skill is off
+    ├── Throttled                     too many failures from one address, or too many Tests
     └── CallFailed                    a webhook call did not produce a 2xx result (``.category``)
         ├── InvalidURL                the URL breaks the URL rules (``.reason``)
         ├── DestinationBlocked        the host is, or resolves to, a blocked address (``.reason``)
@@ -59,6 +60,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TLSFailed",
+    "Throttled",
     "Unauthenticated",
     "WebhookError",
     "WebhookTimeout",
@@ -194,6 +196,17 @@ class PermissionDenied(StoreError):
         super().__init__(message)
         self.code = code
         self.permission = permission
+
+
+class Throttled(WebhookError):
+    """Refused for now: ``retry_after`` whole seconds until a retry may pass; ``code`` says
+    which bound (``"too_many_failures"``: failed authentications from the client's address;
+    ``"too_many_tests"``: an operator's Test calls)."""
+
+    def __init__(self, message: str, *, code: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
 
 
 class CallFailed(WebhookError):

@@ -67,6 +67,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "its MCP endpoint; empty: any request with an Origin header is refused (403), "
         "against DNS rebinding. Clients that are no browser send none and are served",
     ),
+    "WEBHOOKS_AUTH_FAILURES": (
+        "10",
+        "failed authentications one client address may make per minute on each server "
+        "process; past them its requests that need a token get 429 until the minute is over "
+        "(0-1000; 0: off, for servers behind a proxy that throttles per client)",
+    ),
     "RASA_URL": (
         "http://127.0.0.1:5005",
         "the Rasa server `python -m bot reload` loads a model into",
@@ -162,6 +168,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     tenant_calls: int = 32
     mcp_origins: tuple[str, ...] = ()
+    auth_failures: int = 10
     rasa_url: str = VARIABLES["RASA_URL"][0]
     rasa_token: str | None = field(default=None, repr=False)
 
@@ -196,6 +203,15 @@ class Settings:
                 "WEBHOOKS_TENANT_CALLS: a whole number from 1 to 1000",
                 variable="WEBHOOKS_TENANT_CALLS",
             )
+        try:
+            auth_failures = int(get("WEBHOOKS_AUTH_FAILURES"))
+        except ValueError:
+            auth_failures = -1
+        if not 0 <= auth_failures <= 1000:
+            raise ConfigurationError(
+                "WEBHOOKS_AUTH_FAILURES: a whole number from 0 to 1000",
+                variable="WEBHOOKS_AUTH_FAILURES",
+            )
         metrics_token = get("WEBHOOKS_METRICS_TOKEN") or None
         if metrics_token is not None and (
             len(metrics_token) < MIN_METRICS_TOKEN or not metrics_token.isascii()
@@ -217,6 +233,7 @@ class Settings:
             metrics_token=metrics_token,
             tenant_calls=tenant_calls,
             mcp_origins=_origins(get("WEBHOOKS_MCP_ORIGINS")),
+            auth_failures=auth_failures,
             rasa_url=get("RASA_URL"),
             rasa_token=get("RASA_TOKEN") or None,
         )

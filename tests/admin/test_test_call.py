@@ -7,7 +7,9 @@ in ``WEBHOOKS_CA_FILE``: the explicit development allowance, never a switch of t
 from __future__ import annotations
 
 import json
+import secrets
 import ssl
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import trustme
 
 from tests.admin.conftest import CANARY, AdminServer, free_port
 from tests.webhooks.https_server import ECHOED_FORMS, LocalServer
+from webhooks import MANAGE
 
 CA = trustme.CA()
 
@@ -158,11 +161,16 @@ async def test_error_status_is_reported_not_raised(
 async def test_a_closed_port_and_a_silent_server_are_told_alike(
     admin_server: AdminServer, webhook_server: LocalServer
 ) -> None:
-    # Otherwise the Test is a port scanner: "refused" means closed, "timeout" filtered.
+    # Otherwise the Test is a port scanner: "refused" means closed, "timeout" filtered, by
+    # the answer and by the time it takes (a refusal comes in milliseconds).
+    started = time.monotonic()
     closed = await _test(
         admin_server,
-        admin_server.definition("probe", url=f"https://127.0.0.1:{free_port()}/hook"),
+        admin_server.definition(
+            "probe", url=f"https://127.0.0.1:{free_port()}/hook", method="GET", timeout=1
+        ),
     )
+    closed_seconds = time.monotonic() - started
     silent = await _test(
         admin_server,
         admin_server.definition("probe", url=webhook_server.url("/drip"), method="GET", timeout=1),
@@ -172,6 +180,35 @@ async def test_a_closed_port_and_a_silent_server_are_told_alike(
         assert outcome["category"] == "unreachable"
         assert CANARY not in str(outcome)
     assert closed["message"] == silent["message"]
+    assert closed_seconds >= 1.0  # the timeout, as the silent one takes
+
+
+async def test_the_21st_test_of_an_operator_in_a_minute_is_429(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    # A bound on probing hosts and ports through the Test, per operator: others go on.
+    _, token = admin_server.store.create_operator(
+        "acme", f"prober-{secrets.token_hex(4)}", permissions=[MANAGE], actor="test"
+    )
+    manager = admin_server.identities["manager"].headers
+    async with httpx.AsyncClient(base_url=admin_server.base_url + "/api/v1") as client:
+        for webhook in (await client.get("/webhooks", headers=manager)).json()["items"]:
+            await client.delete(f"/webhooks/{webhook['name']}", headers=manager)
+        definition = admin_server.definition("probe", url=webhook_server.url("/status/204"))
+        assert (await client.post("/webhooks", json=definition, headers=manager)).is_success
+        headers = {"Authorization": f"Bearer {token}"}
+        statuses = [
+            (await client.post("/webhooks/probe/test", headers=headers)).status_code
+            for _ in range(20)
+        ]
+        assert statuses == [200] * 20
+        refused = await client.post("/webhooks/probe/test", headers=headers)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "too_many_tests"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        sent = len(webhook_server.seen.requests)
+        assert (await client.post("/webhooks/probe/test", headers=manager)).status_code == 200
+        assert len(webhook_server.seen.requests) == sent + 1  # the refused one sent nothing
 
 
 async def test_allowance_is_narrow(admin_server: AdminServer) -> None:

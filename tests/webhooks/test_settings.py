@@ -43,6 +43,8 @@ def test_egress_allowance_is_parsed_and_logged_as_a_warning(
         pytest.param({"WEBHOOKS_CA_FILE": "/nonexistent.pem"}, "WEBHOOKS_CA_FILE", id="ca-file"),
         pytest.param({"WEBHOOKS_LOG_LEVEL": "loud"}, "WEBHOOKS_LOG_LEVEL", id="log-level"),
         pytest.param({"WEBHOOKS_METRICS_TOKEN": "short"}, "WEBHOOKS_METRICS_TOKEN", id="metrics"),
+        pytest.param({"WEBHOOKS_AUTH_FAILURES": "-1"}, "WEBHOOKS_AUTH_FAILURES", id="failures"),
+        pytest.param({"WEBHOOKS_AUTH_FAILURES": "many"}, "WEBHOOKS_AUTH_FAILURES", id="words"),
     ],
 )
 def test_bad_values_name_their_variable(environ: dict[str, str], variable: str) -> None:
@@ -86,3 +88,8 @@ def test_a_value_that_is_no_origin_is_refused(origin: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_environ({"WEBHOOKS_MCP_ORIGINS": origin})
     assert caught.value.variable == "WEBHOOKS_MCP_ORIGINS"
+
+
+@pytest.mark.parametrize(("raw", "limit"), [("", 10), ("0", 0), ("1000", 1000)])
+def test_the_failure_limit_is_read_with_zero_for_off(raw: str, limit: int) -> None:
+    assert Settings.from_environ({"WEBHOOKS_AUTH_FAILURES": raw}).auth_failures == limit
