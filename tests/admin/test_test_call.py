@@ -45,7 +45,7 @@ async def webhook_server() -> AsyncIterator[LocalServer]:
 
 
 async def _test(admin_server: AdminServer, definition: dict[str, object]) -> dict[str, object]:
-    headers = admin_server.identities["manager"].headers
+    headers = admin_server.identities[admin_server.new_manager()].headers
     async with httpx.AsyncClient(
         base_url=admin_server.base_url + "/api/v1", headers=headers
     ) as client:
@@ -190,7 +190,7 @@ async def test_the_21st_test_of_an_operator_in_a_minute_is_429(
     _, token = admin_server.store.create_operator(
         "acme", f"prober-{secrets.token_hex(4)}", permissions=[MANAGE], actor="test"
     )
-    manager = admin_server.identities["manager"].headers
+    manager = admin_server.identities[admin_server.new_manager()].headers
     async with httpx.AsyncClient(base_url=admin_server.base_url + "/api/v1") as client:
         for webhook in (await client.get("/webhooks", headers=manager)).json()["items"]:
             await client.delete(f"/webhooks/{webhook['name']}", headers=manager)

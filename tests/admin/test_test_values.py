@@ -43,7 +43,7 @@ def webhook() -> Iterator[ThreadedWebhook]:
 @pytest.fixture
 def probe(admin_server: AdminServer, webhook: ThreadedWebhook) -> Iterator[httpx.Client]:
     """A manager's client, with one action ``probe`` (POST to /echo) and no other."""
-    with admin_server.client("manager") as client:
+    with admin_server.client(admin_server.new_manager()) as client:
         for existing in client.get("/webhooks").json()["items"]:
             client.delete(f"/webhooks/{existing['name']}")
         definition = admin_server.definition(
