@@ -104,6 +104,7 @@ class Catalog(Rotation):
             revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            calls_per_minute=row.calls_per_minute,
             sealed_headers=headers,
         )
 

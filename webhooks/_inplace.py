@@ -12,8 +12,9 @@ import sqlite3
 import threading
 from typing import cast
 
+from ._budgets import Budget
 from ._exceptions import ConversationLimitReached
-from ._limits import CLAIM_SQL, SQLITE_NOW, ConversationLimits, stored_key
+from ._limits import CLAIM_SQL, SQLITE_NOW, ConversationLimits, counted, sqlite_chain, stored_key
 
 __all__ = ["CHECKPOINT_EVERY", "InPlaceClaims"]
 
@@ -77,7 +78,7 @@ class InPlaceClaims:
         """
         self._connection()
 
-    def claim(self, tenant: str, conversation: str) -> bool:
+    def claim(self, tenant: str, conversation: str, *, budget: Budget | None = None) -> bool:
         """:meth:`ConversationLimits.claim` if it need not wait: whether the call was counted.
 
         Raises :class:`ConversationLimitReached` like it (nothing counted). ``False`` when
@@ -91,6 +92,8 @@ class InPlaceClaims:
         if tenant_id is None:
             return False
         connection = self._connection()
+        if budget is not None:
+            return self._claim_within(connection, tenant_id, conversation, budget)
         try:
             # Autocommit (the engine's connections leave transactions to us): the statement
             # is the transaction, done and committed when execute() returns.
@@ -103,6 +106,29 @@ class InPlaceClaims:
             raise
         if changed != 1:  # the upsert's WHERE kept the row as it was: at the limit
             raise ConversationLimitReached(limits.limit)
+        self._uncheckpointed += 1
+        return True
+
+    def _claim_within(
+        self, connection: sqlite3.Connection, tenant_id: int, conversation: str, budget: Budget
+    ) -> bool:
+        """:meth:`claim` with ``budget``: the chain of :func:`sqlite_chain` in place."""
+        limits = self.limits
+        values = limits.budget_values(tenant_id, budget)
+        values["conversation"] = stored_key(conversation)
+        values["limit"] = limits.limit
+        per_action = budget.action is not None and budget.per_action is not None
+        cursor = connection.cursor()
+        try:
+            counts = sqlite_chain(cursor, values, per_action=per_action)
+        except sqlite3.OperationalError as exc:
+            # BEGIN IMMEDIATE refused at once: another writer holds the lock; nothing counted.
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                return False
+            raise
+        finally:
+            cursor.close()
+        counted(counts, budget, limits.limit)  # raises the refusal, if any
         self._uncheckpointed += 1
         return True
 
