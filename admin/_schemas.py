@@ -91,6 +91,10 @@ class WebhookOut(_Out):
     examples: list[str] = Field(description="requests as users would write them")
     headers: list[str] = Field(description="names of the configured headers (values are secret)")
     enabled: bool
+    calls_per_minute: int | None = Field(
+        description="the action's own budget of webhook calls per minute on all replicas, "
+        "within the tenant's; null: none of its own"
+    )
     revision: int
     created_at: datetime
     updated_at: datetime

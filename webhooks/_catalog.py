@@ -184,6 +184,7 @@ class Catalog(Rotation):
                     parameters=[p.record() for p in definition.parameters],
                     examples=list(definition.examples),
                     enabled=definition.enabled,
+                    calls_per_minute=definition.calls_per_minute,
                     revision=1,
                 )
                 session.add(row)
@@ -222,6 +223,7 @@ class Catalog(Rotation):
             row.parameters = [p.record() for p in definition.parameters]
             row.examples = list(definition.examples)
             row.enabled = definition.enabled
+            row.calls_per_minute = definition.calls_per_minute
             row.revision += 1
             row.updated_at = datetime.now(UTC)
             changed = self._apply_headers(session, row, definition)

@@ -93,6 +93,7 @@ class Webhook:
             "examples": list(self.examples),
             "headers": list(self.header_names),
             "enabled": self.enabled,
+            "calls_per_minute": self.calls_per_minute,
         }
 
 
