@@ -11,11 +11,14 @@ from sqlalchemy import select
 
 from tests.polling import wait_until
 from webhooks import (
+    DEFAULT_TENANT_BUDGET,
+    MAX_BUDGET,
     Budget,
     BudgetExhausted,
     ClaimWorker,
     ConversationLimitReached,
     ConversationLimits,
+    InvalidDefinition,
     Store,
     make_engine,
 )
@@ -163,3 +166,12 @@ def test_the_claim_worker_refuses_over_budget_without_blocking(
     assert outcomes.count(None) == 9
     assert all(isinstance(o, BudgetExhausted) for o in outcomes if o is not None)
     assert budget_calls(store) == 10
+
+
+@pytest.mark.parametrize("calls", [0, -1, MAX_BUDGET + 1, True, 1.5, "10", None])
+def test_the_store_refuses_a_tenant_budget_out_of_range(store: Store, calls: object) -> None:
+    store.create_tenant("acme", actor="test")
+    with pytest.raises(InvalidDefinition) as caught:
+        store.set_calls_per_minute("acme", calls, actor="test")
+    assert caught.value.field == "calls_per_minute"
+    assert store.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
