@@ -422,6 +422,22 @@ def test_a_tenant_admin_switches_the_skill_and_manages_operators(
     assert refused.status_code == 401
 
 
+def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console: Console) -> None:
+    sign_in(page, console.tokens["admin"])
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    budget = page.get_by_label("Calls per minute", exact=True)
+    expect(budget).to_have_value(str(console.store.get_tenant("acme").calls_per_minute))
+    budget.fill("0")
+    page.get_by_role("button", name="Save budget").click()
+    expect(budget).to_be_focused()
+    expect(page.get_by_text("greater than or equal to 1").first).to_be_visible()
+    budget.fill("90")
+    page.get_by_role("button", name="Save budget").click()
+    expect(page.get_by_text("The budget is 90 calls per minute.")).to_be_visible()
+    assert console.store.get_tenant("acme").calls_per_minute == 90
+    console.store.set_calls_per_minute("acme", 600, actor="test")
+
+
 def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
     page: Page, console: Console
 ) -> None:
