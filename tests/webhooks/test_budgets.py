@@ -23,6 +23,7 @@ from webhooks import (
     make_engine,
 )
 from webhooks import _schema as db
+from webhooks._inplace import InPlaceClaims
 
 #: A window no test run can straddle by chance: the counts below stay in one window.
 HOUR = 3600
@@ -175,3 +176,29 @@ def test_the_store_refuses_a_tenant_budget_out_of_range(store: Store, calls: obj
         store.set_calls_per_minute("acme", calls, actor="test")
     assert caught.value.field == "calls_per_minute"
     assert store.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
+
+
+def test_claims_in_place_count_in_every_count_or_none(store: Store) -> None:
+    if not InPlaceClaims.possible(ConversationLimits(store.engine)):
+        pytest.skip("claims in place are SQLite's")
+    store.create_tenant("acme", actor="test")
+    limits = ConversationLimits(store.engine, limit=2, window=HOUR)
+    limits.claim("acme", "warm:1", budget=Budget(10))  # the tenant's id is now known
+    in_place = InPlaceClaims(limits)
+    budget = Budget(10, "lookup", 4)
+    try:
+        assert in_place.claim("acme", "alice:1", budget=budget)
+        assert in_place.claim("acme", "alice:1", budget=budget)
+        for _ in range(3):
+            with pytest.raises(ConversationLimitReached):
+                in_place.claim("acme", "alice:1", budget=budget)
+        assert (budget_calls(store), budget_calls(store, "lookup")) == (3, 2)
+        assert in_place.claim("acme", "bob:1", budget=budget)
+        assert in_place.claim("acme", "bob:1", budget=budget)
+        with pytest.raises(BudgetExhausted) as caught:
+            in_place.claim("acme", "carol:1", budget=budget)
+        assert caught.value.scope == "lookup"
+        assert (budget_calls(store), budget_calls(store, "lookup")) == (5, 4)
+        assert limits.calls("acme", "carol:1") == 0
+    finally:
+        in_place.close()
