@@ -55,15 +55,18 @@ class Budget:
 
 
 #: Adds one call to a budget's row in the current window, or starts the window's count, while
-#: the count is under the budget. ``{period}`` is the window's number in SQL.
+#: the count is under the budget. ``{period}`` is the window's number in SQL. A window never
+#: goes back: a claim whose transaction began in the window before, and waited on the row
+#: while another began the next, counts in the newer window instead of starting the old again.
 UPSERT_SQL = """
 INSERT INTO call_budgets (tenant_id, scope, period, calls)
 VALUES ({tenant_id}, {scope}, {period}, 1)
 ON CONFLICT (tenant_id, scope)
 DO UPDATE SET
-    calls = CASE WHEN call_budgets.period = excluded.period THEN call_budgets.calls + 1 ELSE 1 END,
-    period = excluded.period
-WHERE call_budgets.period <> excluded.period OR call_budgets.calls < {limit}
+    calls = CASE WHEN call_budgets.period < excluded.period THEN 1 ELSE call_budgets.calls + 1 END,
+    period = CASE WHEN call_budgets.period < excluded.period
+        THEN excluded.period ELSE call_budgets.period END
+WHERE call_budgets.period < excluded.period OR call_budgets.calls < {limit}
 """
 #: The window's number from the database's clock, on each engine.
 SQLITE_PERIOD = "CAST(strftime('%s', 'now') AS INTEGER) / {window}"

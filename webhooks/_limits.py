@@ -90,10 +90,11 @@ WITH tenant_budget AS (
     INSERT INTO call_budgets (tenant_id, scope, period, calls)
     VALUES (%(tenant_id)s, '*', {period}, 1)
     ON CONFLICT (tenant_id, scope) DO UPDATE SET
-        calls = CASE WHEN call_budgets.period = excluded.period
-            THEN call_budgets.calls + 1 ELSE 1 END,
-        period = excluded.period
-    WHERE call_budgets.period <> excluded.period OR call_budgets.calls < %(tenant_limit)s
+        calls = CASE WHEN call_budgets.period < excluded.period
+            THEN 1 ELSE call_budgets.calls + 1 END,
+        period = CASE WHEN call_budgets.period < excluded.period
+            THEN excluded.period ELSE call_budgets.period END
+    WHERE call_budgets.period < excluded.period OR call_budgets.calls < %(tenant_limit)s
     RETURNING calls
 ),{action}
 conversation AS (
@@ -111,10 +112,11 @@ action_budget AS (
     INSERT INTO call_budgets (tenant_id, scope, period, calls)
     SELECT %(tenant_id)s, %(action)s, {period}, 1 FROM tenant_budget
     ON CONFLICT (tenant_id, scope) DO UPDATE SET
-        calls = CASE WHEN call_budgets.period = excluded.period
-            THEN call_budgets.calls + 1 ELSE 1 END,
-        period = excluded.period
-    WHERE call_budgets.period <> excluded.period OR call_budgets.calls < %(action_limit)s
+        calls = CASE WHEN call_budgets.period < excluded.period
+            THEN 1 ELSE call_budgets.calls + 1 END,
+        period = CASE WHEN call_budgets.period < excluded.period
+            THEN excluded.period ELSE call_budgets.period END
+    WHERE call_budgets.period < excluded.period OR call_budgets.calls < %(action_limit)s
     RETURNING calls
 ),"""
 _PERIOD_POSTGRESQL = POSTGRESQL_PERIOD.format(window="%(window)s")

@@ -7,7 +7,7 @@ import asyncio
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.polling import wait_until
 from webhooks import (
@@ -202,3 +202,17 @@ def test_claims_in_place_count_in_every_count_or_none(store: Store) -> None:
         assert limits.calls("acme", "carol:1") == 0
     finally:
         in_place.close()
+
+
+def test_a_claim_from_an_older_window_counts_in_the_newer_one(
+    store: Store, limits: ConversationLimits
+) -> None:
+    """A claim whose transaction began just before a window ended, and that waited on the row
+    while another claim began the next window, must not start the old window again."""
+    for sender in range(2):
+        limits.claim("acme", f"s{sender}:1", budget=Budget(2))
+    with store.engine.begin() as connection:  # the row as the next window's claims left it
+        connection.execute(update(db.CallBudget).values(period=db.CallBudget.period + 1))
+    with pytest.raises(BudgetExhausted):
+        limits.claim("acme", "s2:1", budget=Budget(2))
+    assert budget_calls(store) == 2
