@@ -8,6 +8,7 @@
     tenant create NAME | tenant list
     tenant action-token NAME [--replace]        token for Rasa's action_endpoint, printed once
     skill enable|disable TENANT                 switch the (experimental) webhook skill
+    budget TENANT [CALLS_PER_MINUTE]            show or set the tenant's budget of webhook calls
     operator create TENANT NAME [--admin] [--permission P ...]   prints the token once
     operator list TENANT                        with each operator's id
     token issue TENANT OPERATOR_ID              another token for an operator, printed once
@@ -91,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     skill = commands.add_parser("skill", help="switch the webhook skill of a tenant")
     skill.add_argument("action", choices=["enable", "disable"])
     skill.add_argument("tenant")
+
+    budget = commands.add_parser(
+        "budget", help="show or set a tenant's budget of webhook calls per minute"
+    )
+    budget.add_argument("tenant")
+    budget.add_argument("calls_per_minute", nargs="?", type=int, metavar="CALLS_PER_MINUTE")
 
     operator = commands.add_parser("operator", help="operators").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -265,6 +272,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             args,
             {"tenant": tenant.name, "skill_enabled": tenant.skill_enabled},
             f"webhook skill of {tenant.name}: {state}",
+        )
+    elif args.command == "budget":
+        if args.calls_per_minute is None:
+            tenant = store.get_tenant(args.tenant)
+        else:
+            tenant = store.set_calls_per_minute(args.tenant, args.calls_per_minute, actor=CLI_ACTOR)
+        _emit(
+            args,
+            {"tenant": tenant.name, "calls_per_minute": tenant.calls_per_minute},
+            f"webhook calls per minute of {tenant.name}: {tenant.calls_per_minute}",
         )
     elif args.command == "operator" and args.action == "create":
         operator, token = store.create_operator(

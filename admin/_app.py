@@ -51,6 +51,8 @@ from ._requests import body_of, int_arg, model_of
 from ._schemas import (
     AuditOut,
     AuditPage,
+    BudgetIn,
+    BudgetOut,
     MeOut,
     NewToken,
     OperatorIn,
@@ -277,6 +279,21 @@ class AdminApi:
             self.store.set_skill, operator.tenant, wanted.enabled, actor=actor_of(operator)
         )
         return _out(SkillOut.of(tenant))
+
+    async def get_budget(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        return _out(BudgetOut.of(await self._call(self.store.get_tenant, operator.tenant)))
+
+    async def put_budget(self, request: Request) -> HTTPResponse:
+        operator = await self.admin(request)
+        wanted: BudgetIn = model_of(BudgetIn, body_of(request))
+        tenant = await self._call(
+            self.store.set_calls_per_minute,
+            operator.tenant,
+            wanted.calls_per_minute,
+            actor=actor_of(operator),
+        )
+        return _out(BudgetOut.of(tenant))
 
     async def list_operators(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)

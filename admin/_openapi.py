@@ -17,6 +17,8 @@ from webhooks import MAX_ID, MAX_NAME_LENGTH, NAME_PATTERN, TOOL_SHAPES, Definit
 
 from ._schemas import (
     AuditPage,
+    BudgetIn,
+    BudgetOut,
     ErrorBody,
     Health,
     MeOut,
@@ -111,6 +113,7 @@ def _components() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
         (DefinitionInput, "validation"),
         (SkillIn, "validation"),
+        (BudgetIn, "validation"),
         (PermissionsIn, "validation"),
         (OperatorIn, "validation"),
         (TestIn, "validation"),
@@ -122,6 +125,7 @@ def _components() -> dict[str, Any]:
         (WebhookList, "serialization"),
         (TestOut, "serialization"),
         (SkillOut, "serialization"),
+        (BudgetOut, "serialization"),
         (MeOut, "serialization"),
         (OperatorList, "serialization"),
         (OperatorOut, "serialization"),
@@ -241,6 +245,14 @@ ROUTES: tuple[Route, ...] = (
         "Switch the webhook skill (experimental) on or off", _ADMIN,
         _ok("200", "SkillOut", "the switch")
         | _error_responses("400", *_AUTH, "413", "422"), body="SkillIn")),
+    Route("GET", "/budget", "get_budget", _operation(
+        "The tenant's budget of webhook calls per minute", _ADMIN,
+        _ok("200", "BudgetOut", "the budget") | _error_responses(*_AUTH))),
+    Route("PUT", "/budget", "put_budget", _operation(
+        "Set the tenant's budget of webhook calls per minute (all actions, all servers)",
+        _ADMIN,
+        _ok("200", "BudgetOut", "the budget")
+        | _error_responses("400", *_AUTH, "413", "422"), body="BudgetIn")),
     Route("GET", "/operators", "list_operators", _operation(
         "List the tenant's operators", _ADMIN,
         _ok("200", "OperatorList", "the operators") | _error_responses(*_AUTH))),

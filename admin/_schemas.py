@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from webhooks import (
+    DEFAULT_TENANT_BUDGET,
+    MAX_BUDGET,
     TOOL_SHAPES,
     AuditEntry,
     Operator,
@@ -26,6 +28,8 @@ from webhooks import LastTest as StoredTest
 
 __all__ = [
     "AuditPage",
+    "BudgetIn",
+    "BudgetOut",
     "ErrorBody",
     "LastTest",
     "MeOut",
@@ -91,6 +95,10 @@ class WebhookOut(_Out):
     examples: list[str] = Field(description="requests as users would write them")
     headers: list[str] = Field(description="names of the configured headers (values are secret)")
     enabled: bool
+    calls_per_minute: int | None = Field(
+        description="the action's own budget of webhook calls per minute on all replicas, "
+        "within the tenant's; null: none of its own"
+    )
     revision: int
     created_at: datetime
     updated_at: datetime
@@ -175,6 +183,24 @@ class SkillOut(_Out):
     @classmethod
     def of(cls, tenant: Tenant) -> SkillOut:
         return cls(enabled=tenant.skill_enabled)
+
+
+class BudgetIn(_In):
+    """The tenant's budget of webhook calls per minute, for all its actions together."""
+
+    calls_per_minute: int = Field(ge=1, le=MAX_BUDGET)
+
+
+class BudgetOut(_Out):
+    calls_per_minute: int = Field(
+        description="webhook calls per minute for all the tenant's actions together, on all "
+        f"servers (a new tenant has {DEFAULT_TENANT_BUDGET}); over it a call is refused "
+        "with the rate-limit sentence"
+    )
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> BudgetOut:
+        return cls(calls_per_minute=tenant.calls_per_minute)
 
 
 class PermissionsIn(_In):

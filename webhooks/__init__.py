@@ -11,6 +11,14 @@ from ._accounts import bearer_matches, bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
+from ._budgets import (
+    BUDGET_OUTCOME,
+    BUDGET_WINDOW,
+    DEFAULT_TENANT_BUDGET,
+    MAX_BUDGET,
+    TENANT_SCOPE,
+    Budget,
+)
 from ._calls import WebhookCalls
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
 from ._claims import CLAIM_TIMEOUT, ClaimWorker
@@ -31,6 +39,7 @@ from ._exceptions import (
     ActionLimitReached,
     ActionTokenInUse,
     AlreadyExists,
+    BudgetExhausted,
     CallFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -129,11 +138,14 @@ __all__ = [
     "ASKING_SLOT",
     "ASK_ANSWER_ACTION",
     "BLOCKED_NETWORKS",
+    "BUDGET_OUTCOME",
+    "BUDGET_WINDOW",
     "CALL_ACTION",
     "CATEGORIES",
     "CLAIM_TIMEOUT",
     "DEFAULT_AUTH_FAILURES",
     "DEFAULT_REFRESH_INTERVAL",
+    "DEFAULT_TENANT_BUDGET",
     "DISPATCH_FORM",
     "DISPATCH_SLOTS",
     "DISPATCH_VALIDATOR",
@@ -147,6 +159,7 @@ __all__ = [
     "MASK",
     "MAX_ACTIONS",
     "MAX_BODY_BYTES",
+    "MAX_BUDGET",
     "MAX_CALLS_PER_CONVERSATION",
     "MAX_EXAMPLES",
     "MAX_HEADERS",
@@ -164,6 +177,7 @@ __all__ = [
     "STOPPED_RESPONSE",
     "STOPPED_TEXT",
     "STOP_INTENT",
+    "TENANT_SCOPE",
     "TEST_PREVIEW_CHARS",
     "TOOL_SHAPES",
     "TRUNCATION_MARK",
@@ -179,6 +193,8 @@ __all__ = [
     "AuditEntry",
     "AuthFailures",
     "BadValue",
+    "Budget",
+    "BudgetExhausted",
     "CallFailed",
     "CallLogger",
     "Category",

@@ -3,8 +3,9 @@
 The action server (a Rasa action) and the tools server (an MCP tool) differ in what they are
 asked and in how they answer, not in the call between: the request is built with the
 definition's decrypted headers, one of the conversation's (or MCP session's) calls is claimed
-in the store, the request goes out through the guarded egress, header values an endpoint echoes
-are masked, and the outcome is counted in the metrics and logged on one line. A failure is
+in the store within the tenant's (and the action's) budget of calls per minute, the request
+goes out through the guarded egress, header values an endpoint echoes are masked, and the
+outcome is counted in the metrics and logged on one line. A failure is
 recorded here and handed back as its :class:`Category`, for the adapter to say in its words;
 nothing of a header, an argument or an exception's text is logged.
 """
@@ -15,10 +16,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
+from ._budgets import BUDGET_OUTCOME, DEFAULT_TENANT_BUDGET, Budget
 from ._categories import Category
 from ._claims import ClaimWorker
 from ._egress import Egress
 from ._exceptions import (
+    BudgetExhausted,
     CallFailed,
     ConversationLimitReached,
     HTTPStatusError,
@@ -139,9 +142,13 @@ class WebhookCalls:
             # operator must act, the caller gets a polite answer, nothing is counted or sent.
             return self._unavailable(logging.ERROR, "cannot build the request", tenant, name, exc)
         try:
-            await self.claims.claim(tenant, conversation)
+            await self.claims.claim(tenant, conversation, budget=self.budget(tenant, webhook))
         except ConversationLimitReached:
             self.refuse(tenant, name, Category.RATE_LIMITED)
+            return Category.RATE_LIMITED
+        except BudgetExhausted:
+            # Said to the user as the conversation limit is; counted apart for operators.
+            self.refuse(tenant, name, BUDGET_OUTCOME)
             return Category.RATE_LIMITED
         except (StoreUnavailable, TimeoutError) as exc:
             # The count cannot be kept now, so no call is made: the limit holds.
@@ -170,6 +177,15 @@ class WebhookCalls:
             result.truncated,
         )
         return result
+
+    def budget(self, tenant: str, webhook: Webhook) -> Budget:
+        """The budgets a call of ``webhook`` is claimed against, as this replica's cache
+        holds them now (so a change is live within the registry's refresh)."""
+        snapshot = self.registry.get(tenant)
+        per_tenant = DEFAULT_TENANT_BUDGET if snapshot is None else snapshot.tenant.calls_per_minute
+        if webhook.calls_per_minute is None:
+            return Budget(per_tenant)
+        return Budget(per_tenant, webhook.name, webhook.calls_per_minute)
 
     def _unavailable(
         self, level: int, why: str, tenant: str, name: str, exc: BaseException

@@ -107,6 +107,7 @@ class Catalog(Rotation):
             revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            calls_per_minute=row.calls_per_minute,
             sealed_headers=headers,
         )
 
@@ -186,6 +187,7 @@ class Catalog(Rotation):
                     parameters=[p.record() for p in definition.parameters],
                     examples=list(definition.examples),
                     enabled=definition.enabled,
+                    calls_per_minute=definition.calls_per_minute,
                     revision=1,
                 )
                 session.add(row)
@@ -224,6 +226,7 @@ class Catalog(Rotation):
             row.parameters = [p.record() for p in definition.parameters]
             row.examples = list(definition.examples)
             row.enabled = definition.enabled
+            row.calls_per_minute = definition.calls_per_minute
             row.revision += 1
             row.updated_at = datetime.now(UTC)
             changed = self._apply_headers(session, row, definition)

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._exceptions import ConversationLimitReached
+from ._budgets import Budget
+from ._exceptions import BudgetExhausted, ConversationLimitReached
 from ._inplace import InPlaceClaims
 from ._limits import ConversationLimits
 
@@ -31,8 +32,10 @@ logger = logging.getLogger("webhooks.claims")
 CLAIM_TIMEOUT = 10.0
 
 
-# tenant, conversation, the loop and future of the request, and the timer of its timeout.
-_Claim = tuple[str, str, asyncio.AbstractEventLoop, "asyncio.Future[None]", asyncio.TimerHandle]
+# tenant, conversation, budget, the loop and future of the request, and its timeout's timer.
+_Claim = tuple[
+    str, str, Budget | None, asyncio.AbstractEventLoop, "asyncio.Future[None]", asyncio.TimerHandle
+]
 _Outcome = tuple["asyncio.Future[None]", BaseException | None, asyncio.TimerHandle]
 _T = TypeVar("_T")
 
@@ -99,24 +102,26 @@ class ClaimWorker:
         # Claims waiting for the checkpoint to end: the loop and future of each.
         self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
-    async def claim(self, tenant: str, conversation: str) -> None:
-        """Count one call of ``conversation`` without blocking the loop.
+    async def claim(self, tenant: str, conversation: str, *, budget: Budget | None = None) -> None:
+        """Count one call of ``conversation`` (within ``budget``, if given) without blocking
+        the loop.
 
-        Raises ``ConversationLimitReached`` at the limit, ``TimeoutError`` after ``timeout``
-        seconds of waiting on the database, and whatever else the store raised.
+        Raises ``ConversationLimitReached`` at the limit, ``BudgetExhausted`` when the budget
+        is spent, ``TimeoutError`` after ``timeout`` seconds of waiting on the database, and
+        whatever else the store raised.
         """
-        if self._claimed_in_place(tenant, conversation):
+        if self._claimed_in_place(tenant, conversation, budget):
             return
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         deadline = loop.time() + self.timeout
         if await self._checkpoint_ended(loop, deadline) and self._claimed_in_place(
-            tenant, conversation
+            tenant, conversation, budget
         ):
             return
         future: asyncio.Future[None] = loop.create_future()
         timer = loop.call_at(deadline, self._expire_unanswered, future, started)
-        self._put([(tenant, conversation, loop, future, timer)])
+        self._put([(tenant, conversation, budget, loop, future, timer)])
         await future
 
     def _expire_unanswered(self, future: asyncio.Future[None], started: float) -> None:
@@ -145,13 +150,13 @@ class ClaimWorker:
         if self.in_place is not None:
             self.in_place.close()
 
-    def _claimed_in_place(self, tenant: str, conversation: str) -> bool:
+    def _claimed_in_place(self, tenant: str, conversation: str, budget: Budget | None) -> bool:
         in_place = self.in_place
         if in_place is None:
             return False
         try:
-            claimed = in_place.claim(tenant, conversation)
-        except ConversationLimitReached:
+            claimed = in_place.claim(tenant, conversation, budget=budget)
+        except (ConversationLimitReached, BudgetExhausted):
             raise
         except Exception:  # nothing counted: the thread claims it on its own, and reports
             return False
@@ -206,10 +211,10 @@ class ClaimWorker:
                 except queue.Empty:
                     break
             outcomes: list[tuple[asyncio.AbstractEventLoop, _Outcome]] = []
-            for tenant, conversation, loop, future, timer in batch:
+            for tenant, conversation, budget, loop, future, timer in batch:
                 error: BaseException | None = None
                 try:
-                    self.limits.claim(tenant, conversation)
+                    self.limits.claim(tenant, conversation, budget=budget)
                 except Exception as exc:  # handed to the awaiting request, raised there
                     error = exc
                 self._answered = time.monotonic()

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 
 from ._addresses import Allowance
 from ._answers import pattern_problem
+from ._budgets import MAX_BUDGET
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, VALUES_SLOT
@@ -156,6 +157,8 @@ class DefinitionInput(_Strict):
     examples: Annotated[list[Example], Field(max_length=MAX_EXAMPLES)] = []
     headers: dict[str, SecretStr | None] = {}
     enabled: bool = True
+    #: The action's own budget of calls per minute, within the tenant's; None: none of its own.
+    calls_per_minute: Annotated[int, Field(ge=1, le=MAX_BUDGET)] | None = None
 
     def public(self) -> dict[str, Any]:
         """The definition without header values (names of headers being set only)."""

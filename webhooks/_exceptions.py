@@ -23,7 +23,8 @@
         ├── TLSFailed                 certificate or handshake failure
         ├── HTTPStatusError           the webhook answered with a non-2xx status (``.status``)
         ├── InvalidResponse           the webhook's answer could not be read as HTTP
-        └── ConversationLimitReached  the conversation already made its maximum number of calls
+        ├── ConversationLimitReached  the conversation already made its maximum number of calls
+        └── BudgetExhausted           the tenant's (or the action's) calls this minute are spent
 
 ``CallFailed.category`` is one short word the bot turns into a polite sentence; see
 :data:`CATEGORIES`. Foreign exceptions are translated into this tree in one place per
@@ -42,6 +43,7 @@ __all__ = [
     "ActionLimitReached",
     "ActionTokenInUse",
     "AlreadyExists",
+    "BudgetExhausted",
     "CallFailed",
     "ConfigurationError",
     "ConnectionFailed",
@@ -288,6 +290,23 @@ class ConversationLimitReached(CallFailed):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"this conversation already made the maximum of {limit} webhook calls")
+        self.limit = limit
+
+
+class BudgetExhausted(CallFailed):
+    """The budget of webhook calls per minute of ``scope`` (``*``: the tenant's; else the
+    action's name) is spent: ``limit`` calls were made in this window.
+
+    Answered to the user as the conversation limit is (the same category), and counted apart
+    from it in the metrics (``_budgets.BUDGET_OUTCOME``).
+    """
+
+    category = Category.RATE_LIMITED
+
+    def __init__(self, scope: str, limit: int) -> None:
+        whose = "the tenant's" if scope == "*" else "the action's"
+        super().__init__(f"{whose} budget of {limit} webhook calls per minute is spent")
+        self.scope = scope
         self.limit = limit
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ._budgets import DEFAULT_TENANT_BUDGET
 from ._definitions import Parameter
 from ._messages import Argument, WebhookRequest
 from ._permissions import implied
@@ -16,13 +17,15 @@ __all__ = ["AuditEntry", "LastTest", "Operator", "Tenant", "TenantSnapshot", "We
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tenant:
-    """A customer with its own assistant; ``skill_enabled`` is the (experimental) skill switch."""
+    """A customer with its own assistant; ``skill_enabled`` is the (experimental) skill switch,
+    ``calls_per_minute`` its budget of webhook calls for all its actions on all replicas."""
 
     name: str
     skill_enabled: bool
     action_count: int
     version: int
     created_at: datetime
+    calls_per_minute: int = DEFAULT_TENANT_BUDGET
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +57,8 @@ class Webhook:
     parameters: tuple[Parameter, ...]
     enabled: bool
     examples: tuple[str, ...] = ()
+    #: This action's own budget of calls per minute (within the tenant's); None: none.
+    calls_per_minute: int | None = None
     revision: int
     created_at: datetime
     updated_at: datetime
@@ -88,6 +93,7 @@ class Webhook:
             "examples": list(self.examples),
             "headers": list(self.header_names),
             "enabled": self.enabled,
+            "calls_per_minute": self.calls_per_minute,
         }
 
 

@@ -64,6 +64,7 @@ class WebhookRecords:
         revision: int,
         created_at: datetime,
         updated_at: datetime,
+        calls_per_minute: int | None = None,
         sealed_headers: Iterable[tuple[str, str]],
     ) -> Webhook:
         """The record of one stored definition; ``parameters`` as stored (JSON text or
@@ -82,5 +83,6 @@ class WebhookRecords:
             revision=revision,
             created_at=self._time(created_at),
             updated_at=self._time(updated_at),
+            calls_per_minute=calls_per_minute,
             sealed_headers=tuple(sealed_headers),
         )

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -27,6 +28,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CallBudget",
     "ConversationCalls",
     "EncryptionKey",
     "Operator",
@@ -70,6 +72,8 @@ class Tenant(Base):
     action_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     # SHA-256 of the token MCP clients send to the tools server; None until one is issued.
     tools_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Webhook calls per minute for all the tenant's actions together, on every replica.
+    calls_per_minute: Mapped[int] = mapped_column(Integer, default=600, server_default="600")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -120,6 +124,8 @@ class Webhook(Base):
     examples: Mapped[list[Any]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # This action's own budget of calls per minute, within the tenant's; None: none of its own.
+    calls_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -170,6 +176,27 @@ class ConversationCalls(Base):
     conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
     calls: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class CallBudget(Base):
+    """Webhook calls counted in a tenant's current budget window: ``scope`` is ``*`` for the
+    tenant's budget, or an action's name for that action's own.
+
+    One row per budget, not one per window: a claim in a new window starts the count again
+    (``_budgets.py``), so the table never grows with time.
+    """
+
+    __tablename__ = "call_budgets"
+    # One B-tree on SQLite, as conversation_calls (0004): a claim writes one page.
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The window's number: the database's Unix time divided by the window's length.
+    period: Mapped[int] = mapped_column(BigInteger)
+    calls: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

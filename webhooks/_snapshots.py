@@ -60,6 +60,7 @@ class Snapshots(StoreBase):
                 db.Tenant.created_at,
                 db.Tenant.action_token_hash,
                 db.Tenant.tools_token_hash,
+                db.Tenant.calls_per_minute,
             )
             if tenants is not None:
                 query = query.where(db.Tenant.name.in_(list(tenants)))
@@ -79,6 +80,7 @@ class Snapshots(StoreBase):
                 db.Webhook.revision,
                 db.Webhook.created_at,
                 db.Webhook.updated_at,
+                db.Webhook.calls_per_minute,
             ).order_by(db.Webhook.tenant_id, db.Webhook.name)
             sealed = select(
                 db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
@@ -121,6 +123,7 @@ class Snapshots(StoreBase):
                 revision,
                 created_at,
                 updated_at,
+                calls_per_minute,
             ) in connection.execute(webhooks):
                 webhook = records.webhook(
                     tenant=names[tenant_id],
@@ -135,6 +138,7 @@ class Snapshots(StoreBase):
                     revision=revision,
                     created_at=created_at,
                     updated_at=updated_at,
+                    calls_per_minute=calls_per_minute,
                     sealed_headers=headers.get(webhook_id, ()),
                 )
                 snapshots[tenant_id].webhooks[webhook.name] = webhook

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from . import _schema as db
 from ._accounts import Accounts, actor_of
+from ._budgetsettings import BudgetSettings
 from ._catalog import Catalog
 from ._lasttests import LastTests
 from ._records import AuditEntry
@@ -26,11 +27,12 @@ __all__ = ["MAX_ACTIONS", "Store", "actor_of"]
 logger = logging.getLogger("webhooks.store")
 
 
-class Store(Accounts, Catalog, Snapshots, LastTests):
+class Store(Accounts, Catalog, Snapshots, LastTests, BudgetSettings):
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
     Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
-    caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`.
+    caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`,
+    the tenant's budget of calls per minute from :class:`BudgetSettings`.
     """
 
     # -- audit and keys -------------------------------------------------------------------

@@ -73,6 +73,8 @@ class TenantColumns(Protocol):
     def version(self) -> int: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def calls_per_minute(self) -> int: ...
 
 
 class StoreBase:
@@ -136,6 +138,7 @@ class StoreBase:
             action_count=row.action_count,
             version=row.version,
             created_at=utc(row.created_at),
+            calls_per_minute=row.calls_per_minute,
         )
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Two action-server processes on one PostgreSQL store agree on the conversation limit."""
+"""Two action-server processes on one PostgreSQL store agree on the conversation limit and
+share the tenant's budget of calls per minute."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import trustme
 from sqlalchemy import Engine
 
 from tests.actions.conftest import ThreadedWebhook, calling, start_action_server, stop
+from tests.budgets import start_of_a_minute
 from tests.conftest import temporary_postgres
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
@@ -80,4 +82,64 @@ def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
     answers = [r.json()["responses"][0]["text"] for r in responses]
     assert sum(a.startswith("method: POST") for a in answers) == 10
     assert sum("as many lookups" in a for a in answers) == 40
+    assert len(webhook.requests) == 10
+
+
+def test_twelve_senders_over_two_replicas_share_a_budget_of_ten(
+    database: str, tmp_path: Path
+) -> None:
+    key = generate_key()
+    engine = make_engine(database)
+    migrate(engine)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_tenant("acme", actor="test")
+    store.set_skill("acme", True, actor="test")
+    store.set_calls_per_minute("acme", 10, actor="test")
+    token = store.issue_action_token("acme", actor="test")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    webhook = ThreadedWebhook(ca)
+    store.create_webhook(
+        "acme",
+        {
+            "name": "order_status",
+            "description": "Look up an order",
+            "url": webhook.url("/echo"),
+            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
+        },
+        actor="test",
+    )
+    env = {
+        "DATABASE_URL": database,
+        "WEBHOOKS_KEYS": key,
+        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
+        "WEBHOOKS_CA_FILE": str(tmp_path / "ca.pem"),
+    }
+    replicas = [start_action_server(env, tmp_path / f"replica{i}.log") for i in range(2)]
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"{replicas[i % 2][1]}/tenants/acme/webhook",
+                        params={"token": token},
+                        json=calling("order_status", {"order_id": "1"}, sender=f"sender-{i}"),
+                    )
+                    for i in range(12)
+                )
+            )
+
+    try:
+        start_of_a_minute()
+        responses = asyncio.run(fire())
+    finally:
+        for process, _ in replicas:
+            stop(process)
+        webhook.stop()
+        engine.dispose()
+    assert all(r.status_code == 200 for r in responses)
+    answers = [r.json()["responses"][0]["text"] for r in responses]
+    assert sum(a.startswith("method: POST") for a in answers) == 10
+    assert sum("as many lookups" in a for a in answers) == 2
     assert len(webhook.requests) == 10

@@ -64,6 +64,14 @@ def test_tenant_setup_from_scratch(cli: Cli) -> None:
     assert cli.json("tenant", "list") == [{"tenant": "acme", "skill_enabled": True}]
 
 
+def test_the_tenants_budget_is_shown_and_set(cli: Cli) -> None:
+    cli.json("tenant", "create", "acme")
+    assert cli.json("budget", "acme") == {"tenant": "acme", "calls_per_minute": 600}
+    assert cli.json("budget", "acme", "120") == {"tenant": "acme", "calls_per_minute": 120}
+    assert cli.store().get_tenant("acme").calls_per_minute == 120
+    assert cli.store().audit("acme")[0].action == "budget.set"
+
+
 def test_tokens_are_printed_once_and_can_be_revoked(cli: Cli) -> None:
     cli.json("tenant", "create", "acme")
     created = cli.json("operator", "create", "acme", "bot")
@@ -118,6 +126,8 @@ def test_keys_rotate_re_encrypts_with_the_first_key(cli: Cli) -> None:
     [
         pytest.param(["tenant", "create", "Bad Name"], 1, id="invalid-name"),
         pytest.param(["skill", "enable", "nobody"], 1, id="unknown-tenant"),
+        pytest.param(["budget", "acme", "0"], 1, id="budget-too-small"),
+        pytest.param(["budget", "acme", "many"], 2, id="budget-not-a-number"),
         pytest.param(["operator", "create", "nobody", "x"], 1, id="operator-unknown-tenant"),
         pytest.param(["token", "revoke", "acme", "999"], 1, id="unknown-operator"),
         pytest.param(["operator", "create", "acme", "x", "--permission", "root"], 2, id="bad-perm"),

@@ -75,9 +75,14 @@ def test_api_conforms_to_its_openapi_document(admin_server: AdminServer, tmp_pat
     _run(
         admin_server,
         "manager",
-        ["--exclude-path-regex", "^/(skill|operators|tools-token)"],
+        ["--exclude-path-regex", "^/(skill|budget|operators|tools-token)"],
         tmp_path,
     )
-    admin = ["--include-path-regex", "^/(skill|operators|tools-token)", "--exclude-name", revoke]
+    admin = [
+        "--include-path-regex",
+        "^/(skill|budget|operators|tools-token)",
+        "--exclude-name",
+        revoke,
+    ]
     _run(admin_server, "admin", admin, tmp_path)
     _run(admin_server, "admin", ["--include-name", revoke], tmp_path)

@@ -200,6 +200,31 @@ def test_edit_replaces_and_removes_headers_without_showing_values(
     assert_no_secret(page)
 
 
+def test_an_actions_own_budget_is_kept_changed_and_removed_by_the_editor(
+    page: Page, console: Console
+) -> None:
+    create(console, calls_per_minute=30)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    budget = page.get_by_label("Calls per minute", exact=True)
+    expect(budget).to_have_value("30")
+    # A save that changes something else keeps the budget (the editor saves with PUT).
+    page.get_by_label("Description", exact=True).first.fill("Find an order")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert stored(console)["calls_per_minute"] == 30
+    for typed, kept in (("0", 30), ("12", 12), ("", None)):
+        page.get_by_role("link", name="Edit order_status").click()
+        page.get_by_label("Calls per minute", exact=True).fill(typed)
+        page.get_by_role("button", name="Save changes").click()
+        if typed == "0":
+            expect(page.get_by_label("Calls per minute", exact=True)).to_be_focused()
+            page.get_by_role("link", name="Cancel").click()
+        else:
+            expect(page.get_by_text("order_status was saved.")).to_be_visible()
+        assert stored(console)["calls_per_minute"] == kept
+
+
 def test_allowed_values_and_patterns_are_edited_for_strings_only(
     page: Page, console: Console
 ) -> None:
@@ -395,6 +420,22 @@ def test_a_tenant_admin_switches_the_skill_and_manages_operators(
     with httpx.Client(base_url=console.base_url) as client:
         refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
+
+
+def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console: Console) -> None:
+    sign_in(page, console.tokens["admin"])
+    page.get_by_role("link", name="Tenant", exact=True).click()
+    budget = page.get_by_label("Calls per minute", exact=True)
+    expect(budget).to_have_value(str(console.store.get_tenant("acme").calls_per_minute))
+    budget.fill("0")
+    page.get_by_role("button", name="Save budget").click()
+    expect(budget).to_be_focused()
+    expect(page.get_by_text("greater than or equal to 1").first).to_be_visible()
+    budget.fill("90")
+    page.get_by_role("button", name="Save budget").click()
+    expect(page.get_by_text("The budget is 90 calls per minute.")).to_be_visible()
+    assert console.store.get_tenant("acme").calls_per_minute == 90
+    console.store.set_calls_per_minute("acme", 600, actor="test")
 
 
 def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(

@@ -11,7 +11,14 @@ import pytest
 
 from tests.polling import eventually
 from tests.webhooks.test_limits import frames_in_log
-from webhooks import ClaimWorker, ConversationLimitReached, ConversationLimits, Store, make_engine
+from webhooks import (
+    Budget,
+    ClaimWorker,
+    ConversationLimitReached,
+    ConversationLimits,
+    Store,
+    make_engine,
+)
 from webhooks._inplace import CHECKPOINT_EVERY
 
 
@@ -131,7 +138,7 @@ class AnsweringDatabase:
         self.answer = threading.Event()
         self.claimed: list[str] = []
 
-    def claim(self, tenant: str, conversation: str) -> int:
+    def claim(self, tenant: str, conversation: str, *, budget: Budget | None = None) -> int:
         if self.seconds is None:
             self.answer.wait(10)
         else:
@@ -198,9 +205,11 @@ class SlowCheckpoint:
         finally:
             holder.close()
 
-    def claim_on_thread(self, tenant: str, conversation: str) -> int:
+    def claim_on_thread(
+        self, tenant: str, conversation: str, *, budget: Budget | None = None
+    ) -> int:
         self.on_thread.append(conversation)
-        return ConversationLimits.claim(self.limits, tenant, conversation)
+        return ConversationLimits.claim(self.limits, tenant, conversation, budget=budget)
 
     async def start(self, worker: ClaimWorker) -> None:
         assert worker.in_place is not None

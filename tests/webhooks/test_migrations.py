@@ -28,6 +28,7 @@ TABLES = {
     "webhook_tests",
     "audit_events",
     "conversation_calls",
+    "call_budgets",
     "encryption_keys",
 }
 

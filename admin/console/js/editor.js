@@ -9,7 +9,7 @@ import { clearErrors, errorSummary, showErrors } from "./errors.js";
 const TYPES = ["string", "number", "integer", "boolean"];
 const BLANK = {
   name: "", description: "", url: "https://", method: "POST", timeout: 10, enabled: true,
-  parameters: [], examples: [], headers: [],
+  calls_per_minute: null, parameters: [], examples: [], headers: [],
 };
 
 const lines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
@@ -176,6 +176,11 @@ export async function editorView(view, me, editing) {
   const timeout = h("input", {
     type: "number", min: 1, max: 30, step: "any", value: action.timeout, "data-field": "timeout",
   });
+  // Sent on every save (a PUT): left out, an action's own budget would be dropped.
+  const budget = h("input", {
+    type: "number", min: 1, max: 1000000, step: 1, value: action.calls_per_minute ?? "",
+    "data-field": "calls_per_minute",
+  });
   const enabledBox = checkbox("Enabled: the assistant may call it", {
     checked: action.enabled, "data-field": "enabled",
   });
@@ -239,7 +244,10 @@ export async function editorView(view, me, editing) {
     field("URL", url, { hint: "HTTPS only; private networks are always refused.", wide: true }),
     h("div", { class: "cells" },
       field("Method", method, { hint: "POST sends a JSON body, GET a query string." }),
-      field("Timeout (seconds)", timeout, { hint: "1 to 30." })),
+      field("Timeout (seconds)", timeout, { hint: "1 to 30." }),
+      field("Calls per minute", budget, {
+        hint: "This action's own budget, within the tenant's; empty for none.",
+      })),
     h("div", { class: "field" }, enabledBox),
     field("Example requests (one per line)", examples, {
       hint: "How users would ask for it; the assistant routes such messages here.", wide: true,
@@ -262,6 +270,7 @@ export async function editorView(view, me, editing) {
       method: method.value,
       timeout: timeout.value === "" ? 10 : Number(timeout.value),
       enabled: enabledBox.querySelector("input").checked,
+      calls_per_minute: budget.value === "" ? null : Number(budget.value),
       parameters: parameterRows.map((row) => row.read()),
       examples: lines(examples.value),
       headers,

@@ -1,4 +1,4 @@
-// For tenant admins: the skill switch, the operators with their permissions and tokens, and
+// For tenant admins: the skill switch, the budget of webhook calls, the operators with their permissions and tokens, and
 // the token of the tenant's AI agents (MCP clients of the tools server).
 
 import { api } from "./api.js";
@@ -55,6 +55,36 @@ function skillSection(me) {
       h("span", { class: "switch" }, input, h("span", { "aria-hidden": "true" })),
       " Webhook skill (experimental)"),
     said);
+}
+
+/** The tenant's budget of webhook calls per minute (all actions, all servers). */
+function budgetSection(budget) {
+  const input = h("input", {
+    type: "number", min: 1, max: 1000000, step: 1, value: budget.calls_per_minute,
+    "data-field": "calls_per_minute",
+  });
+  const said = h("p", { class: "status", role: "status" });
+  const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "budget-title" },
+    h("h2", { id: "budget-title" }, "Webhook calls per minute"), errorSummary(),
+    field("Calls per minute", input, {
+      hint: "For all actions together, on every server; calls over it are refused politely.",
+    }),
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Save budget")),
+    said);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const saved = await api("PUT", "/budget", {
+        calls_per_minute: input.value === "" ? null : Number(input.value),
+      });
+      input.value = saved.calls_per_minute;
+      replace(said, `The budget is ${saved.calls_per_minute} calls per minute.`);
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
 }
 
 function operatorRow(operator, me, said, tokens, rerender) {
@@ -186,7 +216,7 @@ function agentsSection(me) {
     said, tokens);
 }
 
-/** #/tenant: the skill switch, the operators and the AI agents' token. */
+/** #/tenant: the skill switch, the budget, the operators and the AI agents' token. */
 export async function tenantView(view, me) {
   const said = h("p", { class: "status", role: "status" });
   const tokens = h("div", { class: "tokens" });
@@ -201,8 +231,10 @@ export async function tenantView(view, me) {
       h("tbody", {}, items.map((operator) => operatorRow(operator, me, said, tokens, rerender)))));
   };
   await rerender();
+  const budget = await api("GET", "/budget");
   replace(view, h("h1", { tabindex: "-1" }, "Tenant ", h("code", {}, me.tenant)),
     skillSection(me),
+    budgetSection(budget),
     h("section", { "aria-labelledby": "operators-title" },
       h("h2", { id: "operators-title" }, "Operators"), said, tokens, table, createForm(said, tokens, rerender)),
     agentsSection(me));

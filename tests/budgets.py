@@ -1,0 +1,20 @@
+"""Helpers for the tests of the budgets of webhook calls per minute through the servers."""
+
+from __future__ import annotations
+
+import time
+
+from tests.polling import wait_until
+
+#: Seconds a test's calls may take: it starts them only this far from the next minute.
+ROOM = 15
+
+
+def start_of_a_minute() -> None:
+    """Wait until the minute has at least :data:`ROOM` seconds left, so that the calls a
+    test makes next are counted in one window of a server's budget (a minute, from the
+    database's clock: here the same machine's).
+
+    Polls the clock instead of sleeping a fixed time; waits at most ``ROOM`` seconds.
+    """
+    wait_until(lambda: time.time() % 60 < 60 - ROOM, "a minute with room for the calls")
