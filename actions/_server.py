@@ -183,15 +183,16 @@ class ActionServer:
         message: str = "unknown tenant or bad token",
     ) -> HTTPResponse | None:
         """None when ``admitted()`` says the request's token is right; otherwise the answer:
-        429 for an address past its failures (before the token is looked at, so a guess
-        teaches it nothing), else 401, counted against the address when a token was sent."""
-        try:
-            self.failures.check(request.ip)
-        except Throttled as exc:
-            return _throttled(exc)
+        401, counted against the address when a token was sent, or 429 for an address past
+        its failures. A right token always passes: one Rasa sends every tenant's calls from
+        one address, and a stale token of one must not stop the others."""
         if admitted():
             return None
         if "token" in request.args or "authorization" in request.headers:
+            try:
+                self.failures.check(request.ip)
+            except Throttled as exc:
+                return _throttled(exc)
             self.failures.failed(request.ip, request.path)
         return _error(401, "unauthenticated", message)
 

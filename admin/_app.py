@@ -108,16 +108,20 @@ class AdminApi:
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
 
-    def _token(self, request: Request) -> str:
-        # Before the token is read: an address past its failures learns nothing, not even
-        # that a guess was right.
+    def _failed(self, request: Request) -> None:
+        """A presented credential did not match: 429 for an address past its failures (a
+        right token from the same address still passes: Rasa or a proxy may carry many
+        clients' requests), else counted against it."""
         self.failures.check(request.ip)
+        self.failures.failed(request.ip, request.path)
+
+    def _token(self, request: Request) -> str:
         header: str = request.headers.get("authorization") or ""
         if not header:
             raise Unauthenticated("no API token: send the header Authorization: Bearer <token>")
         token = bearer_token(header)
         if token is None:
-            self.failures.failed(request.ip, request.path)
+            self._failed(request)
             raise Unauthenticated("the Authorization header must be: Bearer <token>")
         return token
 
@@ -132,7 +136,7 @@ class AdminApi:
         try:
             return await self._call(run)
         except Unauthenticated:
-            self.failures.failed(request.ip, request.path)
+            self._failed(request)
             raise
 
     async def operator(self, request: Request) -> Operator:

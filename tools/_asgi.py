@@ -41,17 +41,18 @@ def refused_by(
     admitted: Callable[[], bool],
     message: str = "unknown tenant or bad token",
 ) -> JSONResponse | None:
-    """None when ``admitted()`` says the request's token is right; otherwise 429 for an
-    address past its failures, else 401, counted against the address when a token was sent.
-    The throttle wins even over a right token, so a guess teaches nothing."""
-    address = request.client.host if request.client is not None else None
-    try:
-        failures.check(address)
-    except Throttled as exc:
-        return error_response(429, exc.code, str(exc), **{"Retry-After": str(exc.retry_after)})
+    """None when ``admitted()`` says the request's token is right; otherwise 401, counted
+    against the address when a token was sent, or 429 for an address past its failures. A
+    right token always passes: agents behind one address must not lose it to another's
+    wrong token."""
     if admitted():
         return None
     if "authorization" in request.headers:
+        address = request.client.host if request.client is not None else None
+        try:
+            failures.check(address)
+        except Throttled as exc:
+            return error_response(429, exc.code, str(exc), **{"Retry-After": str(exc.retry_after)})
         failures.failed(address, request.url.path)
     return error_response(401, "unauthenticated", message, **{"WWW-Authenticate": "Bearer"})
 

@@ -70,7 +70,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "WEBHOOKS_AUTH_FAILURES": (
         "10",
         "failed authentications one client address may make per minute on each server "
-        "process; past them its requests that need a token get 429 until the minute is over "
+        "process; past them its wrong credentials get 429 until the minute is over "
         "(0-1000; 0: off, for servers behind a proxy that throttles per client)",
     ),
     "RASA_URL": (

@@ -7,9 +7,12 @@ at most ``limit`` times per key, and at most ``capacity`` keys (the key whose la
 oldest goes first). It lives in one process: each server process counts on its own, so a
 deployment of N replicas lets a source make N times the limit.
 
-:class:`AuthFailures` is what every server uses around its token checks: a request from an
-address that failed too often is refused before its token is looked at (so a guesser learns
-nothing more, not even from a right guess), and each failure is logged without the token.
+:class:`AuthFailures` is what every server uses around its token checks: a wrong credential
+from an address that failed too often gets 429 instead of 401 until its failures leave the
+window, and each failure is logged without the token. A right credential always passes: one
+Rasa sends every tenant's calls from one address, and a proxy carries many clients', so a
+stale token of one must not lock the others out (the tokens are 256 random bits: guessing
+them is hopeless either way; the throttle slows the noise and makes it visible).
 """
 
 from __future__ import annotations
@@ -123,8 +126,8 @@ def client_key(address: str | None) -> str:
 class AuthFailures:
     """Failed authentications of one server, by client address: logged and throttled.
 
-    Call :meth:`check` before looking at a request's credentials and :meth:`failed` when a
-    presented credential did not match. A request without any credential is no guess and is
+    When a presented credential did not match, call :meth:`check` (429 past the limit), then
+    :meth:`failed`. A request without any credential is no guess and is
     not counted. Successes do not reset the count: a guesser holding one valid token of its
     own could otherwise wipe its failures between guesses. ``limit=0`` turns the throttle off
     (failures are still logged).

@@ -1,6 +1,7 @@
 """Guessing the tools server's bearer tokens (a tenant's MCP token, the metrics token) is seen
 and slowed down: each failure is logged without the token, and an address past 10 failures a
-minute gets 429 with ``Retry-After``, even with a right token, while other addresses go on.
+minute gets 429 with ``Retry-After`` for its wrong tokens; right tokens and other addresses go
+on.
 
 Each test sends from its own loopback address, so no test's failures count against another.
 """
@@ -62,7 +63,7 @@ def test_300_wrong_tokens_get_429_after_ten_and_are_logged_without_the_token(
         assert responses[-1].json()["error"]["code"] == "too_many_failures"
         assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60
         right = client.post("/tenants/acme/mcp", json=INITIALIZE, headers=_bearer(tools_env.token))
-        assert right.status_code == 429  # a guesser must not learn that a guess was right
+        assert right.status_code == 200, right.text  # agents behind one address go on
     log = tools_env.log_path.read_text()
     lines = re.findall(r"authentication_failed server=tools client=127\.0\.0\.30 .*", log)
     assert len(lines) == FAILURES
@@ -81,8 +82,8 @@ def test_a_wrong_metrics_token_counts_and_is_logged(tools_env: ToolsEnv) -> None
             refused = client.get("/metrics", headers=_bearer(guess))
             assert refused.status_code == 401
             assert refused.headers["WWW-Authenticate"] == "Bearer"
-        throttled = client.get("/metrics", headers=_bearer(METRICS_TOKEN))
-        assert throttled.status_code == 429
+        assert client.get("/metrics", headers=_bearer(guess)).status_code == 429
+        assert client.get("/metrics", headers=_bearer(METRICS_TOKEN)).status_code == 200
         assert client.get("/health").status_code == 200  # needs no token: never throttled
     log = tools_env.log_path.read_text()
     assert "authentication_failed server=tools client=127.0.0.32 route=/metrics" in log
