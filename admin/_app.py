@@ -12,7 +12,7 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -37,6 +37,8 @@ from webhooks import (
     Throttle,
     Throttled,
     Unauthenticated,
+    Value,
+    Webhook,
     actor_of,
     bearer_token,
     call_arguments,
@@ -104,6 +106,7 @@ class AdminApi:
         self.tester = tester
         self.failures = AuthFailures("admin", limit=auth_failures)
         self.tests = Throttle(limit=TESTS_PER_WINDOW, window=TEST_WINDOW)
+        self._running_tests: set[asyncio.Future[TestOut]] = set()
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -225,6 +228,18 @@ class AdminApi:
             {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
         )
         self._count_test(operator)
+        # Shielded: an operator who closes the connection mid-Test (Sanic then cancels this
+        # handler) still leaves the Test, which went out, in the audit log.
+        task = asyncio.ensure_future(self._run_test(operator, webhook, arguments))
+        self._running_tests.add(task)
+        task.add_done_callback(self._running_tests.discard)
+        return _out(await asyncio.shield(task))
+
+    async def _run_test(
+        self, operator: Operator, webhook: Webhook, arguments: Mapping[str, Value]
+    ) -> TestOut:
+        """Send the Test and record its outcome (kept on the action and in the audit log)."""
+        name = webhook.name
         headers = self.store.headers_for(webhook)
         try:
             outcome = await self.tester.test(
@@ -248,7 +263,7 @@ class AdminApi:
             await self._call(
                 self.store.record_test, operator.tenant, name, record, actor=actor_of(operator)
             )
-        return _out(result)
+        return result
 
     def _count_test(self, operator: Operator) -> None:
         """Count a Test that will send a request: a bound on how fast one operator can probe

@@ -6,6 +6,7 @@ in ``WEBHOOKS_CA_FILE``: the explicit development allowance, never a switch of t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import ssl
@@ -44,8 +45,11 @@ async def webhook_server() -> AsyncIterator[LocalServer]:
     await server.stop()
 
 
-async def _test(admin_server: AdminServer, definition: dict[str, object]) -> dict[str, object]:
-    headers = admin_server.identities[admin_server.new_manager()].headers
+async def _test(
+    admin_server: AdminServer, definition: dict[str, object], *, identity: str | None = None
+) -> dict[str, object]:
+    """Test ``definition`` as ``identity`` (by default a new manager: see new_manager)."""
+    headers = admin_server.identities[identity or admin_server.new_manager()].headers
     async with httpx.AsyncClient(
         base_url=admin_server.base_url + "/api/v1", headers=headers
     ) as client:
@@ -103,8 +107,11 @@ async def test_a_stored_header_value_echoed_changed_never_shows_in_the_preview(
 async def test_every_test_is_in_the_audit_log_with_its_outcome_and_no_body(
     admin_server: AdminServer, webhook_server: LocalServer
 ) -> None:
+    tester = admin_server.new_manager()
     outcome = await _test(
-        admin_server, admin_server.definition("probe", url=webhook_server.url("/echo?k=v1"))
+        admin_server,
+        admin_server.definition("probe", url=webhook_server.url("/echo?k=v1")),
+        identity=tester,
     )
     assert outcome["body"] == '{"method": "POST", "query": [["k", "v1"]]}'
     headers = admin_server.identities["manager"].headers
@@ -113,14 +120,52 @@ async def test_every_test_is_in_the_audit_log_with_its_outcome_and_no_body(
     ) as client:
         audit = (await client.get("/audit")).json()["items"]
     entry = audit[0]
-    manager = admin_server.identities["manager"]
     assert (entry["action"], entry["target"]) == ("webhook.test", "webhook:probe")
-    assert str(manager.operator_id) in entry["actor"]
+    assert entry["actor"] == f"operator:{admin_server.identities[tester].operator_id}:{tester}"
     assert entry["before"] is None
     assert entry["after"]["url"] == webhook_server.url("/echo?k=***")
     assert (entry["after"]["ok"], entry["after"]["status"]) == (True, 200)
     assert set(entry["after"]) == {"url", "ok", "status", "category", "elapsed_ms"}
     assert "method" not in json.dumps(entry)  # nothing of the body
+
+
+async def test_a_test_whose_operator_hangs_up_is_still_audited(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    # Closing the connection cancels the handler; the Test went out, so it is on the record.
+    tester = admin_server.new_manager()
+    headers = admin_server.identities[tester].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        for webhook in (await client.get("/webhooks")).json()["items"]:
+            await client.delete(f"/webhooks/{webhook['name']}")
+        definition = admin_server.definition(
+            "probe", url=webhook_server.url("/drip"), method="GET", timeout=2
+        )
+        assert (await client.post("/webhooks", json=definition)).status_code == 201
+        sent = len(webhook_server.seen.requests)
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post("/webhooks/probe/test", timeout=0.5)
+        assert len(webhook_server.seen.requests) == sent + 1  # it went out
+
+        async def tests_audited() -> list[dict[str, object]]:
+            audit = (await client.get("/audit")).json()["items"]
+            return [entry for entry in audit if entry["action"] == "webhook.test"]
+
+        audited: list[dict[str, object]] = []
+
+        async def audited_by_tester() -> bool:
+            audited[:] = [
+                entry for entry in await tests_audited() if entry["actor"].endswith(f":{tester}")
+            ]
+            return bool(audited)
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await audited_by_tester():
+            assert asyncio.get_running_loop().time() < deadline, "the Test was never audited"
+            await asyncio.sleep(0.05)
+    assert audited[0]["after"]["ok"] is False  # type: ignore[index]
 
 
 async def test_get_test_sends_no_parameters(
