@@ -78,12 +78,19 @@ def pattern_problem(pattern: str) -> str | None:
     return _compiled(pattern)[1]
 
 
+@functools.lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def _unrunnable(problem: str) -> None:
+    """Say once per process (per pattern's problem), not at every message, that a stored
+    pattern matches nothing."""
+    logger.warning("a stored pattern RE2 cannot run matches nothing: %s", problem)
+
+
 def _matched(pattern: str, text: str) -> str | None:
     regexp, problem = _compiled(pattern)
     if regexp is None:
         # Stored before RE2 (or before a limit changed): the answer is refused as any
         # non-matching one is, and the operator learns why when saving the definition again.
-        logger.warning("a stored pattern RE2 cannot run matches nothing: %s", problem)
+        _unrunnable(problem or "")
         return None
     # RE2 reads UTF-8 bytes; surrogatepass keeps a lone surrogate from raising here, and the
     # engine treats its bytes as the invalid UTF-8 they are.
