@@ -19,7 +19,9 @@ ASCII letters match in either case (an echo in capitals, hex in capitals). Value
 :data:`MIN_WINDOW` are masked whole, as written, JSON-escaped or URL-encoded; any value also
 when the text ends with its first :data:`MIN_REDACTED` or more characters (a preview is a
 prefix of the body). What no mask can catch: a value encrypted, hashed, compressed or encoded
-in any other way (base32, rot13, reversed), or shown in pieces shorter than the window.
+in any other way (base32, rot13, reversed), or shown in pieces shorter than the window; nor a
+run past a value's first :data:`MAX_WINDOWED` characters (or past :data:`MAX_WINDOWED_TOTAL`
+of one action's values, shortest first), which bound the tables' memory.
 
 The search is linear in the text: for each form class, every window of the forms is in a set,
 and the text is sampled at a stride where a short anchor of the forms must appear inside any
@@ -48,8 +50,16 @@ MIN_REDACTED = 4
 MIN_WINDOW = 8
 
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-#: Cached pattern sets (one per set of secrets: a tenant's webhook holds the same values).
-_CACHED_SECRET_SETS = 256
+#: Cached pattern sets (one per set of secrets: a tenant's webhook holds the same values). A
+#: set of typical values (three of 40 characters) holds about 0.3 MB; one at the caps below,
+#: about 6 MB.
+_CACHED_SECRET_SETS = 64
+#: Characters of one value whose runs are looked for, and of all the values of one set: the
+#: tables grow with them (20 values of 4,096 characters took 209 MB and 3.9 s to build, on the
+#: event loop of every server). Past them a value is masked whole, and its runs only within
+#: the first characters kept.
+MAX_WINDOWED = 1024
+MAX_WINDOWED_TOTAL = 4096
 
 
 def _fold(text: str) -> str:
@@ -80,12 +90,22 @@ class _Form:
     anchors: frozenset[str]
 
     @classmethod
-    def of(cls, forms: Iterable[str], *, window: int, anchor: int) -> _Form:
+    def of(cls, forms: Iterable[str], *, window: int, anchor: int, step: int = 1) -> _Form:
+        """The windows of ``forms`` at every ``step``-th offset: an encoding of whole units
+        (6 characters per ``\\u`` escape, 2 hex digits a byte, 4 base64 characters for 3
+        bytes) puts any encoded run of the value at a unit boundary of its form, so windows
+        between units are never matched and need no memory. Anchors are kept at every offset,
+        since the text is sampled wherever it happens to be cut."""
         texts = [_fold(form) for form in forms if len(form) >= window]
         return cls(
             window,
             anchor,
-            frozenset(t[i : i + window] for t in texts for i in range(len(t) - window + 1)),
+            frozenset(
+                t[i : i + window]
+                for t in texts
+                # and the last window, where a form ends between units (base64 unpadded)
+                for i in {*range(0, len(t) - window + 1, step), len(t) - window}
+            ),
             frozenset(t[i : i + anchor] for t in texts for i in range(len(t) - anchor + 1)),
         )
 
@@ -154,6 +174,7 @@ def _base64_forms(secret: str) -> set[str]:
     data = secret.encode("utf-8", errors="surrogatepass")
     # The base64 of a cut value is a piece of the base64 of the whole from one of these three.
     encoded = [base64.b64encode(data[shift:]).decode() for shift in range(3)]
+    encoded += [e.rstrip("=") for e in encoded]  # often sent unpadded
     return {*encoded, *(e.translate(str.maketrans("+/", "-_")) for e in encoded)}
 
 
@@ -166,9 +187,23 @@ class _Patterns:
     spaced: _Form
 
 
+def _windowed(secrets: frozenset[str]) -> list[str]:
+    """The values (or their first characters) whose runs are looked for, within the caps:
+    shortest first, so the usual keys and tokens are always covered whole."""
+    kept: list[str] = []
+    left = MAX_WINDOWED_TOTAL
+    for secret in sorted((s for s in secrets if len(s) >= MIN_WINDOW), key=lambda s: (len(s), s)):
+        piece = secret[: min(MAX_WINDOWED, left)]
+        if len(piece) < MIN_WINDOW:
+            break
+        kept.append(piece)
+        left -= len(piece)
+    return kept
+
+
 @functools.lru_cache(maxsize=_CACHED_SECRET_SETS)
 def _patterns(secrets: frozenset[str]) -> _Patterns:
-    long = [s for s in secrets if len(s) >= MIN_WINDOW]
+    long = _windowed(secrets)
     written = {form for s in secrets for form in _written_forms(s)}
     data = [s.encode("utf-8", errors="surrogatepass") for s in long]
     return _Patterns(
@@ -179,12 +214,13 @@ def _patterns(secrets: frozenset[str]) -> _Patterns:
                 window=MIN_WINDOW,
                 anchor=MIN_WINDOW // 2,
             ),
-            _Form.of([_unicode_escaped(s) for s in long], window=6 * MIN_WINDOW, anchor=8),
-            _Form.of([d.hex() for d in data], window=2 * MIN_WINDOW, anchor=8),
+            _Form.of([_unicode_escaped(s) for s in long], window=6 * MIN_WINDOW, anchor=8, step=6),
+            _Form.of([d.hex() for d in data], window=2 * MIN_WINDOW, anchor=8, step=2),
             _Form.of(
                 {form for s in long for form in _base64_forms(s)},
                 window=12,  # 8 bytes are 10.7 base64 characters; 12 hold 8 at any alignment
                 anchor=8,
+                step=4,
             ),
         ),
         spaced=_Form.of(long, window=MIN_WINDOW, anchor=MIN_WINDOW // 2),
@@ -230,14 +266,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     if not kept or not text:
         return text
     patterns = _patterns(kept)
+    # Whole values first: the runs are looked for only in a long value's first characters.
+    for form in patterns.written:
+        if form in text:
+            text = text.replace(form, MASK)
     folded = _fold(text)
     spans = [span for form in patterns.text_forms for span in form.spans(folded)]
     spans += _spaced_spans(folded, patterns.spaced)
     if spans:
         text = _masked(text, spans)
-    for form in patterns.written:
-        if form in text:
-            text = text.replace(form, MASK)
     for form in patterns.written:
         # Only a tail holding the form's first characters can end with a cut of it.
         if form[:MIN_REDACTED] in text[-len(form) :]:

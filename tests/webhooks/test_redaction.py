@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import string
 from typing import Any
 
 import pytest
 
 from tests.webhooks.https_server import ECHOED_FORMS
 from webhooks import MASK, masked_url, redact
+from webhooks._redaction import MAX_WINDOWED, MAX_WINDOWED_TOTAL, _patterns
 
 
 @pytest.mark.parametrize(
@@ -106,3 +109,25 @@ def test_a_secret_is_masked_at_any_offset_and_at_the_very_end(form: str) -> None
         text = "x" * offset + echoed
         assert redact(text, [SECRET]) == "x" * offset + MASK, offset
         assert redact(text + ".", [SECRET]) == "x" * offset + MASK + ".", offset
+
+
+def _entries(secrets: list[str]) -> int:
+    patterns = _patterns(frozenset(secrets))
+    return sum(len(f.windows) + len(f.anchors) for f in (*patterns.text_forms, patterns.spaced))
+
+
+def test_the_tables_stay_small_whatever_the_values() -> None:
+    # 20 headers of 4,096 characters once built 209 MB of tables on every server's loop.
+    huge = [
+        f"{i:02d}" + "".join(random.Random(i).choices(string.ascii_letters, k=4094))
+        for i in range(20)
+    ]
+    one = _entries(huge[:1])
+    assert _entries(huge) <= one * MAX_WINDOWED_TOTAL // MAX_WINDOWED  # the total cap holds
+    assert one <= 20 * MAX_WINDOWED  # a handful of table entries a character, no more
+
+
+def test_a_long_value_is_masked_whole_and_in_runs_of_its_first_characters() -> None:
+    value = "".join(random.Random(7).choices(string.ascii_letters, k=3000))
+    assert redact(f"<{value}>", [value]) == f"<{MASK}>"
+    assert redact(f"<{value[100:140]}>", [value]) == f"<{MASK}>"  # a run within the first kept
