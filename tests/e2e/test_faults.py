@@ -162,8 +162,13 @@ def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
     # (an action that fails has no reply of its own, and ours was the one that died).
     assert took < 30
     assert (status, said) == (200, [])
-    assistant.store.update_webhook(
-        "demo", "order_status", {"url": f"{assistant.demo_url}/orders/status"}, actor="e2e"
+    store = assistant.store
+    headers = store.headers_for(store.get_webhook("demo", "order_status"))  # they follow the URL
+    store.update_webhook(
+        "demo",
+        "order_status",
+        {"url": f"{assistant.demo_url}/orders/status", "headers": headers},
+        actor="e2e",
     )
     assistant.start_action_server("actions-kill", port=port)  # back, on the same address
     assert _say(rasa, sender, "where is my order #4521?")[1] == ANSWER_4521
