@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,15 +28,20 @@ def database(postgres_admin: Engine) -> Iterator[str]:
         yield url
 
 
-def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
-    database: str, tmp_path: Path
-) -> None:
+@contextmanager
+def _two_replicas(
+    database: str, tmp_path: Path, *, calls_per_minute: int | None = None
+) -> Iterator[tuple[str, ThreadedWebhook, list[str]]]:
+    """Tenant acme with order_status on a local webhook, served by two action-server
+    processes on ``database``: its action token, the webhook and the two base URLs."""
     key = generate_key()
     engine = make_engine(database)
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
     store.create_tenant("acme", actor="test")
     store.set_skill("acme", True, actor="test")
+    if calls_per_minute is not None:
+        store.set_calls_per_minute("acme", calls_per_minute, actor="test")
     token = store.issue_action_token("acme", actor="test")
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
@@ -56,28 +63,38 @@ def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
         "WEBHOOKS_CA_FILE": str(tmp_path / "ca.pem"),
     }
     replicas = [start_action_server(env, tmp_path / f"replica{i}.log") for i in range(2)]
-    call = calling("order_status", {"order_id": "1"}, sender="busy-user")
+    try:
+        yield token, webhook, [url for _, url in replicas]
+    finally:
+        for process, _ in replicas:
+            stop(process)
+        webhook.stop()
+        engine.dispose()
+
+
+def _fire(urls: list[str], token: str, calls: list[dict[str, Any]]) -> list[httpx.Response]:
+    """Every call at once, alternating between the replicas."""
 
     async def fire() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:
             return await asyncio.gather(
                 *(
                     client.post(
-                        f"{replicas[i % 2][1]}/tenants/acme/webhook",
-                        params={"token": token},
-                        json=call,
+                        f"{urls[i % 2]}/tenants/acme/webhook", params={"token": token}, json=call
                     )
-                    for i in range(50)
+                    for i, call in enumerate(calls)
                 )
             )
 
-    try:
-        responses = asyncio.run(fire())
-    finally:
-        for process, _ in replicas:
-            stop(process)
-        webhook.stop()
-        engine.dispose()
+    return asyncio.run(fire())
+
+
+def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
+    database: str, tmp_path: Path
+) -> None:
+    call = calling("order_status", {"order_id": "1"}, sender="busy-user")
+    with _two_replicas(database, tmp_path) as (token, webhook, urls):
+        responses = _fire(urls, token, [call] * 50)
     assert all(r.status_code == 200 for r in responses)
     answers = [r.json()["responses"][0]["text"] for r in responses]
     assert sum(a.startswith("method: POST") for a in answers) == 10
@@ -88,56 +105,10 @@ def test_fifty_concurrent_calls_over_two_replicas_make_exactly_ten(
 def test_twelve_senders_over_two_replicas_share_a_budget_of_ten(
     database: str, tmp_path: Path
 ) -> None:
-    key = generate_key()
-    engine = make_engine(database)
-    migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("acme", actor="test")
-    store.set_skill("acme", True, actor="test")
-    store.set_calls_per_minute("acme", 10, actor="test")
-    token = store.issue_action_token("acme", actor="test")
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    webhook = ThreadedWebhook(ca)
-    store.create_webhook(
-        "acme",
-        {
-            "name": "order_status",
-            "description": "Look up an order",
-            "url": webhook.url("/echo"),
-            "parameters": [{"name": "order_id", "type": "integer", "description": "order"}],
-        },
-        actor="test",
-    )
-    env = {
-        "DATABASE_URL": database,
-        "WEBHOOKS_KEYS": key,
-        "WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32",
-        "WEBHOOKS_CA_FILE": str(tmp_path / "ca.pem"),
-    }
-    replicas = [start_action_server(env, tmp_path / f"replica{i}.log") for i in range(2)]
-
-    async def fire() -> list[httpx.Response]:
-        async with httpx.AsyncClient(timeout=60) as client:
-            return await asyncio.gather(
-                *(
-                    client.post(
-                        f"{replicas[i % 2][1]}/tenants/acme/webhook",
-                        params={"token": token},
-                        json=calling("order_status", {"order_id": "1"}, sender=f"sender-{i}"),
-                    )
-                    for i in range(12)
-                )
-            )
-
-    try:
+    calls = [calling("order_status", {"order_id": "1"}, sender=f"sender-{i}") for i in range(12)]
+    with _two_replicas(database, tmp_path, calls_per_minute=10) as (token, webhook, urls):
         start_of_a_minute()
-        responses = asyncio.run(fire())
-    finally:
-        for process, _ in replicas:
-            stop(process)
-        webhook.stop()
-        engine.dispose()
+        responses = _fire(urls, token, calls)
     assert all(r.status_code == 200 for r in responses)
     answers = [r.json()["responses"][0]["text"] for r in responses]
     assert sum(a.startswith("method: POST") for a in answers) == 10
