@@ -1,45 +1,88 @@
-"""Which action a message asks for: its nearest example by character and word TF-IDF.
+"""Which action a message asks for: the nearest in meaning of its descriptions and examples.
 
 Each action is described by its name, description and example requests (an operator's and,
 once trained, the model's); the bot's other training messages (greetings, help, off-topic,
-the designer's intents) are counter-examples. A message goes to the action of its most similar
-description or example, with that similarity as the score; the closest counter-example's
-similarity comes along, so a message nearer to "hello" than to any action is not routed.
+the designer's intents) are counter-examples. Every text is a sentence embedding (see
+``_encoder``); a message goes to the action of its most similar text, with that cosine as the
+score, and the closest counter-example's cosine comes along, so a message nearer to "hello"
+than to any action is not routed. "a voucher" is near "a gift card" without sharing a word.
+
+Embeddings are kept per text in an :class:`Embeddings` cache: a changed action costs the
+forward passes of its own new texts only, and the counter-examples are embedded once.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-__all__ = ["Match", "Matcher", "normalised"]
+__all__ = ["Embeddings", "Match", "Matcher", "normalised"]
 
 #: Longest text matched; a request is a sentence or two.
 MAX_TEXT = 1000
 _DIGITS = re.compile(r"\d+")
-_WORDS = r"(?u)\b\w+\b"
-#: Words that say nothing about what is asked ("the", "do", "please"), left to the character
-#: n-grams; question words and little ones that change a request ("where", "not") stay. Chosen
-#: on the routing set by ``python -m bench routing`` (more right, no more unrelated routed).
-_STOP_WORDS = sorted(
-    ENGLISH_STOP_WORDS
-    - {"where", "when", "show", "find", "not", "no", "off", "up", "down", "back", "first", "last"}
-    - {"top", "bottom", "call"}
-)
 
 
 def normalised(text: str) -> str:
-    """Lower case, one space, every number the same: "order 4521" is like "order 7788"."""
+    """Lower case, one space, names' underscores as spaces, every number the same: "order 4521" is
+    "order 7788" to the router (and one cached embedding)."""
     return " ".join(_DIGITS.sub("0", text[:MAX_TEXT].lower().replace("_", " ")).split())
+
+
+class _Encoder(Protocol):
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class Embeddings:
+    """The encoder behind a lock (one forward pass at a time, so each keeps to one thread) and
+    a cache of the embeddings of every text the current table has."""
+
+    def __init__(self, encoder: _Encoder) -> None:
+        self._encoder = encoder
+        self._lock = threading.Lock()
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def dimension(self) -> int:
+        return self._encoder.dimension
+
+    def embed(self, text: str) -> np.ndarray:
+        """A message's embedding, not cached (messages do not repeat as texts do)."""
+        with self._lock:
+            return self._encoder.encode([text])[0]
+
+    def of(self, texts: Sequence[str]) -> np.ndarray:
+        """The rows of ``texts`` (normalised already), computing only the ones not cached."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        if missing:
+            with self._lock:
+                rows = self._encoder.encode(missing)
+            self._cache.update(zip(missing, rows, strict=True))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._cache[text] for text in texts])
+
+    def keep_only(self, texts: Iterable[str]) -> None:
+        """Forget the texts no table has any more (an action edited or deleted)."""
+        wanted = set(texts)
+        for text in [t for t in self._cache if t not in wanted]:
+            del self._cache[text]
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 @dataclass(frozen=True)
 class Match:
-    """The action a message is most like, how much (0-1), and how much it is like the closest
-    message that asks for no action."""
+    """The action a message is most like, how much (cosine, -1 to 1), and how much it is like
+    the closest message that asks for no action."""
 
     action: str
     score: float
@@ -47,9 +90,11 @@ class Match:
 
 
 class Matcher:
-    """Built once per routing table (a few milliseconds); matches in well under one."""
+    """Built once per routing table; a match is one forward pass and two dot products."""
 
-    def __init__(self, documents: dict[str, list[str]], negatives: list[str]) -> None:
+    def __init__(
+        self, documents: dict[str, list[str]], negatives: list[str], embeddings: Embeddings
+    ) -> None:
         texts: list[str] = []
         labels: list[str] = []
         for action, described in sorted(documents.items()):
@@ -57,33 +102,20 @@ class Matcher:
                 if document:
                     texts.append(document)
                     labels.append(action)
+        negative_texts = list(dict.fromkeys(n for n in map(normalised, negatives) if n))
+        self.texts = [*texts, *negative_texts]
+        self._embeddings = embeddings
         self._actions = labels
-        self._count = len(labels)
-        for negative in dict.fromkeys(normalised(n) for n in negatives):
-            if negative:
-                texts.append(negative)
-        self._texts = len(texts)
-        if not self._count:
-            return
-        self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-        self._word = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            token_pattern=_WORDS,
-            stop_words=_STOP_WORDS,
-        )
-        self._char_matrix = self._char.fit_transform(texts)
-        self._word_matrix = self._word.fit_transform(texts)
+        self._documents = embeddings.of(texts)
+        self._negatives = embeddings.of(negative_texts)
 
     def match(self, text: str) -> Match | None:
         """The action ``text`` is most like, or None when there is no action or no text."""
         message = normalised(text)
-        if not self._count or not message:
+        if not self._actions or not message:
             return None
-        similarity = 0.5 * (self._char_matrix @ self._char.transform([message]).T).toarray()
-        similarity += 0.5 * (self._word_matrix @ self._word.transform([message]).T).toarray()
-        scores = similarity.ravel()
-        best = int(np.argmax(scores[: self._count]))
-        negative = float(scores[self._count :].max()) if self._texts > self._count else 0.0
-        return Match(str(self._actions[best]), float(scores[best]), negative)
+        vector = self._embeddings.embed(message)
+        scores = self._documents @ vector
+        best = int(np.argmax(scores))
+        negative = float((self._negatives @ vector).max()) if len(self._negatives) else -1.0
+        return Match(self._actions[best], float(scores[best]), negative)

@@ -2,9 +2,10 @@
 
 One thread per table polls ``GET /tenants/<tenant>/routing`` every ``interval`` seconds with
 the last ``ETag``; an unchanged table costs the action server a bare 304. A changed one is
-matched against freshly (the matcher is rebuilt off the request path) and swapped in whole,
-so a message is always routed against one consistent table. When the action server cannot
-be reached the last table stays in use; the failure is logged once, and its end too.
+matched against freshly (the matcher is rebuilt off the request path, embedding only the
+texts that are new) and swapped in whole, so a message is always routed against one
+consistent table. When the action server cannot be reached the last table stays in use; the
+failure is logged once, and its end too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._matcher import Matcher
+from ._matcher import Embeddings, Matcher
 
 __all__ = ["Table", "TablePoller"]
 
@@ -38,10 +39,14 @@ class Table:
 
 
 def build_table(
-    document: dict[str, Any], trained: dict[str, list[str]], negatives: list[str]
+    document: dict[str, Any],
+    trained: dict[str, list[str]],
+    negatives: list[str],
+    embeddings: Embeddings,
 ) -> Table:
     """The table for the action server's ``document``: each action described by its name,
-    description and examples, plus the model's own examples of it."""
+    description and examples, plus the model's own examples of it. Only texts new since the
+    last table are embedded; the ones no action has any more are forgotten."""
     actions: dict[str, bool] = {}
     documents: dict[str, list[str]] = {}
     for entry in document.get("actions") or []:
@@ -53,7 +58,9 @@ def build_table(
             *(str(example) for example in entry.get("examples") or []),
             *trained.get(name, []),
         ]
-    return Table(int(document.get("version") or 0), actions, Matcher(documents, negatives))
+    matcher = Matcher(documents, negatives, embeddings)
+    embeddings.keep_only(matcher.texts)
+    return Table(int(document.get("version") or 0), actions, matcher)
 
 
 class TablePoller:

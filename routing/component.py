@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import weakref
 from typing import Any
 
@@ -30,6 +31,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from ._decide import decide, trained_action
+from ._encoder import Encoder
+from ._matcher import Embeddings
 from ._table import Table, TablePoller, build_table
 
 __all__ = ["LiveRouter"]
@@ -116,16 +119,17 @@ class LiveRouter(GraphComponent):
             logger.warning("the live router has no training data; routing on descriptions only")
             saved = {}
         router = cls(config, model_storage, resource, saved.get("trained"), saved.get("negatives"))
-        router._start()
+        # The model's files are checked here: a mismatch stops the model from loading at all.
+        router._start(Embeddings(Encoder()))
         return router
 
-    def _start(self) -> None:
+    def _start(self, embeddings: Embeddings) -> None:
         url = os.environ.get("WEBHOOKS_ROUTING_URL") or str(self._config["url"])
         token = os.environ.get("WEBHOOKS_ROUTING_TOKEN") or os.environ.get("ACTION_TOKEN", "")
         trained, negatives = self._trained, self._negatives
 
         def build(document: dict[str, Any]) -> Table:
-            return build_table(document, trained, negatives)
+            return build_table(document, trained, negatives, embeddings)
 
         poller = TablePoller(url, token, interval=float(self._config["poll_interval"]), build=build)
         poller.start()
@@ -146,7 +150,9 @@ class LiveRouter(GraphComponent):
         text = str(message.get("text") or "")
         intent = message.get("intent") or {}
         name = str(intent.get("name") or "")
+        started = time.perf_counter()
         match = table.matcher.match(text) if table is not None and text.strip() else None
+        took = time.perf_counter() - started
         decision = decide(
             name,
             match,
@@ -159,6 +165,7 @@ class LiveRouter(GraphComponent):
             "webhook_routing",
             {
                 "model_intent": name,
+                "model_confidence": round(float(intent.get("confidence") or 0.0), 4),
                 "match": None
                 if match is None
                 else {
@@ -169,6 +176,7 @@ class LiveRouter(GraphComponent):
                 "action": decision.action,
                 "by": decision.by,
                 "table_version": table.version if table is not None else None,
+                "ms": round(took * 1000, 2),
             },
             add_to_output=True,
         )
