@@ -44,16 +44,18 @@ def decide(
     trained: Collection[str],
     threshold: float,
     floor: float = 0.0,
+    margin: float = 0.0,
 ) -> Decision:
     """What to do with a message the model classified as ``intent``.
 
     ``live`` is the tenant's current actions (None: not known yet, so the model is trusted);
     ``trained`` the actions the model has intents for; ``threshold`` how like an action's text
-    a message must be for the router to route it, ``floor`` for the model's intent to be
+    a message must be for the router to route it, and ``margin`` how much more like it than like
+    any counter-example; ``floor`` how like one a message must be for the model's intent to be
     trusted.
     """
     routed = None
-    if match is not None and match.score >= threshold and match.score > match.negative:
+    if match is not None and match.score >= threshold and match.score > match.negative + margin:
         routed = match.action
     if routed is not None and routed not in trained:
         return Decision(action=routed, by="router")  # the model cannot know it

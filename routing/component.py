@@ -6,12 +6,15 @@ the dispatch's rules and form take from there. See ``_decide`` for who wins betw
 model and the live match. Every parse carries ``webhook_routing`` (what the model said, the
 match, the decision) for the designer's eye (``/model/parse``) and the evaluation.
 
-Configuration (``config.yml``): ``threshold`` (0-1, how like an action's description or
-example a message must be to be routed), ``trust_floor`` (how like one a message the model
-calls a webhook action's must be for the model to be believed), ``url`` of the routing table
-and ``poll_interval`` (seconds).
-The environment wins for what differs per deployment: ``WEBHOOKS_ROUTING_URL``, and the
-token in ``WEBHOOKS_ROUTING_TOKEN`` (else ``ACTION_TOKEN``, the one Rasa's endpoints use).
+Configuration (``config.yml``), similarities being the cosines of sentence embeddings:
+``threshold`` (how similar to an action's name, description or example a message must be to
+be routed to it), ``margin`` (how much more similar to it than to any of the bot's other
+training messages), ``trust_floor`` (how similar to some action a message the model calls a
+webhook action's must be for the model to be believed), ``url`` of the routing table and
+``poll_interval`` (seconds). The defaults were chosen on ``tests/routing/set.yml``.
+The environment wins for what differs per deployment: ``WEBHOOKS_ROUTING_URL``, the token in
+``WEBHOOKS_ROUTING_TOKEN`` (else ``ACTION_TOKEN``, the one Rasa's endpoints use), and
+``WEBHOOKS_ROUTING_MODEL_DIR`` for the embedding model's files (see ``_encoder``).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ class LiveRouter(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {
             "threshold": 0.4,
-            "trust_floor": 0.2,
+            "margin": 0.05,
+            "trust_floor": 0.25,
             "url": "http://127.0.0.1:5055/tenants/demo/routing",
             "poll_interval": 0.5,
         }
@@ -160,6 +164,7 @@ class LiveRouter(GraphComponent):
             trained=self._trained,
             threshold=float(self._config["threshold"]),
             floor=float(self._config["trust_floor"]),
+            margin=float(self._config["margin"]),
         )
         message.set(
             "webhook_routing",
