@@ -6,18 +6,33 @@ The model was trained once, before the action existed (the session's assistant).
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Assistant, answer, new_sender
+from tests.admin.conftest import free_port
+from tests.e2e.conftest import RASA_RUN, ROOT, Assistant, _start, answer, new_sender, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 GIFT_CARD = "gift_card_balance"
 PARAPHRASE = "how much money is left on my gift card?"
+DESCRIPTION = "Check the balance of a gift card"
+EXAMPLES = ["what's left on my gift card", "gift card balance"]
+#: Shares no word with the action's name, description or examples: routed by meaning.
+BY_MEANING = "how much credit remains for this voucher from grandma?"
+
+
+def words(*texts: str) -> set[str]:
+    return {
+        word for text in texts for word in re.findall(r"[a-z']+", text.lower().replace("_", " "))
+    }
 
 
 def routed_to(assistant: Assistant, rasa_url: str, text: str) -> str | None:
@@ -68,13 +83,13 @@ def test_a_saved_action_is_used_at_once_on_every_replica_without_training(
         "demo",
         {
             "name": GIFT_CARD,
-            "description": "Check the balance of a gift card",
+            "description": DESCRIPTION,
             "url": f"{assistant.demo_url}/giftcards/balance",
             "method": "POST",
             "parameters": [
                 {"name": "card_number", "type": "integer", "description": "the gift card number"}
             ],
-            "examples": ["what's left on my gift card", "gift card balance", "check my voucher"],
+            "examples": EXAMPLES,
         },
         actor="e2e",
     )
@@ -93,6 +108,11 @@ def test_a_saved_action_is_used_at_once_on_every_replica_without_training(
         other = new_sender()
         assert "gift card number" in answer(assistant.say_to(replica, other, PARAPHRASE))
         assert "64.56 EUR" in answer(assistant.say_to(replica, other, "123456"))
+        # By meaning, on both replicas: no word in common with what the operator wrote.
+        assert not words(BY_MEANING) & words(GIFT_CARD, DESCRIPTION, *EXAMPLES)
+        for rasa in (assistant.rasa_url, replica):
+            assert routed_to(assistant, rasa, BY_MEANING) == GIFT_CARD, rasa
+        assert "gift card number" in answer(assistant.say_to(replica, new_sender(), BY_MEANING))
         # A number in the request is taken, for the action's only numeric parameter.
         assert "has 12.34 EUR left" in answer(
             assistant.say(new_sender(), "balance of gift card 1234 please")
@@ -142,3 +162,50 @@ def test_with_the_skill_off_requests_are_answered_politely_and_nothing_is_called
         assistant.store.set_skill("demo", True, actor="e2e")
         assistant.wait_served()
     assert "Order #4521" in answer(assistant.say(new_sender(), "where is my order #4521?"))
+
+
+def test_a_model_whose_router_files_were_changed_does_not_load(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    installed = Path(
+        subprocess.run(
+            [str(ROOT / ".venv-bot/bin/python"), "-c",
+             "from routing._encoder import model_directory; print(model_directory())"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    changed = tmp_path / "model"
+    shutil.copytree(installed, changed, ignore=shutil.ignore_patterns("model.safetensors"))
+    (changed / "model.safetensors").symlink_to(installed / "model.safetensors")
+    tokenizer = changed / "tokenizer.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"[UNK]"', '"[UNKNOWN]"', 1))
+    port = free_port()
+    (assistant.project / "tampered.endpoints.yml").write_text(
+        f"action_endpoint:\n  url: {assistant.actions_url}/tenants/demo/webhook\n"
+    )
+    name = "rasa-tampered"
+    assistant.processes[name] = process = _start(
+        name,
+        [*RASA_RUN, "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(assistant.model),
+         "--endpoints", "tampered.endpoints.yml"],
+        assistant.env | {"RASA_TOKEN": assistant.rasa_token,
+                         "WEBHOOKS_ROUTING_MODEL_DIR": str(changed)},
+        assistant.logs, cwd=assistant.project,
+    )  # fmt: skip
+    try:
+        log = assistant.logs / f"{name}.log"
+        deadline = time.monotonic() + 240
+        while "Could not load model" not in log.read_text(errors="replace"):
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert f"tokenizer.json in {changed} is not the pinned file" in log.read_text()
+        wait_for(f"http://127.0.0.1:{port}/", process, log, 60)
+        status = httpx.get(
+            f"http://127.0.0.1:{port}/status", params={"token": assistant.rasa_token}, timeout=10
+        )
+        assert status.status_code == 409, status.text  # Rasa up, with no model: nothing answered
+    finally:
+        assistant.processes.pop(name)
+        process.terminate()
+        process.wait(timeout=30)
