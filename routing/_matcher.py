@@ -26,6 +26,8 @@ __all__ = ["Embeddings", "Match", "Matcher", "normalised"]
 #: Longest text matched; a request is a sentence or two.
 MAX_TEXT = 1000
 _DIGITS = re.compile(r"\d+")
+#: Texts of a table embedded under one hold of the encoder (about 30 ms here).
+_CHUNK = 4
 
 
 def normalised(text: str) -> str:
@@ -61,10 +63,11 @@ class Embeddings:
     def of(self, texts: Sequence[str]) -> np.ndarray:
         """The rows of ``texts`` (normalised already), computing only the ones not cached."""
         missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        if missing:
-            with self._lock:
-                rows = self._encoder.encode(missing)
-            self._cache.update(zip(missing, rows, strict=True))
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            with self._lock:  # a message waits for one chunk at most, not for a whole table
+                rows = self._encoder.encode(chunk)
+            self._cache.update(zip(chunk, rows, strict=True))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._cache[text] for text in texts])
