@@ -62,7 +62,7 @@ migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by 
 run: venv venv-bot web  ## set up and start everything: demo service, admin API, action server, Rasa, web chat
 	@scripts/run.sh
 
-lock:  ## re-resolve requirements.in, requirements-dev.in and requirements-bot.in into their locks, with hashes
+lock:  ## re-resolve requirements.in, requirements-dev.in and requirements-bot(-data).in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
 	scripts/lock-bot.sh "$(shell scripts/python310.sh)"
 

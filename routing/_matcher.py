@@ -14,7 +14,6 @@ forward passes of its own new texts only, and the counter-examples are embedded 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,8 +25,6 @@ __all__ = ["Embeddings", "Match", "Matcher", "normalised"]
 #: Longest text matched; a request is a sentence or two.
 MAX_TEXT = 1000
 _DIGITS = re.compile(r"\d+")
-#: Texts of a table embedded under one hold of the encoder (about 30 ms here).
-_CHUNK = 4
 
 
 def normalised(text: str) -> str:
@@ -39,16 +36,16 @@ def normalised(text: str) -> str:
 class _Encoder(Protocol):
     dimension: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> np.ndarray: ...
 
 
 class Embeddings:
-    """The encoder behind a lock (one forward pass at a time, so each keeps to one thread) and
-    a cache of the embeddings of every text the current table has."""
+    """The encoder, and a cache of the embeddings of every text the current table has. Only
+    the poller's thread builds tables; messages are embedded on Rasa's, ahead of a table's
+    texts (see :meth:`Encoder.encode`)."""
 
     def __init__(self, encoder: _Encoder) -> None:
         self._encoder = encoder
-        self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = {}
 
     @property
@@ -57,17 +54,13 @@ class Embeddings:
 
     def embed(self, text: str) -> np.ndarray:
         """A message's embedding, not cached (messages do not repeat as texts do)."""
-        with self._lock:
-            return self._encoder.encode([text])[0]
+        return self._encoder.encode([text], urgent=True)[0]
 
     def of(self, texts: Sequence[str]) -> np.ndarray:
         """The rows of ``texts`` (normalised already), computing only the ones not cached."""
         missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            with self._lock:  # a message waits for one chunk at most, not for a whole table
-                rows = self._encoder.encode(chunk)
-            self._cache.update(zip(chunk, rows, strict=True))
+        if missing:
+            self._cache.update(zip(missing, self._encoder.encode(missing), strict=True))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._cache[text] for text in texts])

@@ -11,7 +11,8 @@ Configuration (``config.yml``), similarities being the cosines of sentence embed
 be routed to it), ``margin`` (how much more similar to it than to any of the bot's other
 training messages), ``trust_floor`` (how similar to some action a message the model calls a
 webhook action's must be for the model to be believed), ``url`` of the routing table and
-``poll_interval`` (seconds). The defaults were chosen on ``tests/routing/set.yml``.
+``poll_interval`` (seconds). The defaults were chosen on the development sets,
+``tests/routing/set.yml`` and ``development.yml``.
 The environment wins for what differs per deployment: ``WEBHOOKS_ROUTING_URL``, the token in
 ``WEBHOOKS_ROUTING_TOKEN`` (else ``ACTION_TOKEN``, the one Rasa's endpoints use), and
 ``WEBHOOKS_ROUTING_MODEL_DIR`` for the embedding model's files (see ``_encoder``).
@@ -34,7 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from ._decide import decide, trained_action
-from ._encoder import Encoder
+from ._encoder import shared_encoder
 from ._matcher import Embeddings
 from ._table import Table, TablePoller, build_table
 
@@ -124,7 +125,7 @@ class LiveRouter(GraphComponent):
             saved = {}
         router = cls(config, model_storage, resource, saved.get("trained"), saved.get("negatives"))
         # The model's files are checked here: a mismatch stops the model from loading at all.
-        router._start(Embeddings(Encoder()))
+        router._start(Embeddings(shared_encoder()))
         return router
 
     def _start(self, embeddings: Embeddings) -> None:
@@ -155,7 +156,11 @@ class LiveRouter(GraphComponent):
         intent = message.get("intent") or {}
         name = str(intent.get("name") or "")
         started = time.perf_counter()
-        match = table.matcher.match(text) if table is not None and text.strip() else None
+        try:
+            match = table.matcher.match(text) if table is not None and text.strip() else None
+        except Exception:  # never the message's end: the model decides alone
+            logger.exception("the live router could not match a message; the model decides")
+            match = None
         took = time.perf_counter() - started
         decision = decide(
             name,

@@ -6,11 +6,11 @@ messages asking for it, ``none`` -> messages asking for no action) and prints on
 message: its label, what the trained model said, the match and where the message was routed,
 and how long the router took.
 
-``python -m routing.evaluate --cost TABLE``: what the router adds to Rasa's process, in one
-JSON line: resident memory before and after loading the encoder and building the matcher for
-the routing table in the file TABLE (Rasa's own modules imported first), and the seconds that
-took. Both run with the bot runtime (``.venv-bot/bin/python``); ``python -m bench routing``
-drives them.
+``python -m routing.evaluate --cost MODEL TABLE``: what the router adds to Rasa's process, in
+one JSON line: resident memory before and after loading the encoder and building the matcher
+for the routing table in the file TABLE with MODEL's training messages (Rasa's own modules
+imported first), and the seconds that took. Both run with the bot runtime
+(``.venv-bot/bin/python``); ``python -m bench routing`` drives them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -59,7 +61,19 @@ def _resident_mb() -> float:
     return 0.0
 
 
-def cost(table_file: str) -> None:
+def _router_data(model: str) -> dict[str, Any]:
+    """What the model's LiveRouter kept from training (its examples per action, and the
+    counter-examples), read from the model archive."""
+    with tarfile.open(model) as archive:
+        for member in archive.getmembers():
+            if "LiveRouter" in member.name and member.name.endswith("/live_router.json"):
+                file = archive.extractfile(member)
+                if file is not None:
+                    return dict(json.loads(file.read()))
+    raise SystemExit(f"{model} has no LiveRouter data")
+
+
+def cost(model: str, table_file: str) -> None:
     import rasa.core.agent  # noqa: F401 - what Rasa's process holds before the router
 
     from ._encoder import Encoder
@@ -67,11 +81,12 @@ def cost(table_file: str) -> None:
     from ._table import build_table
 
     document = json.loads(Path(table_file).read_text(encoding="utf-8"))
+    trained = _router_data(model)
     before = _resident_mb()
     started = time.perf_counter()
     embeddings = Embeddings(Encoder())
     loaded = time.perf_counter() - started
-    table = build_table(document, {}, [], embeddings)
+    table = build_table(document, trained["trained"], trained["negatives"], embeddings)
     built = time.perf_counter() - started - loaded
     table.matcher.match("where is my order?")
     line = {
@@ -85,10 +100,13 @@ def cost(table_file: str) -> None:
 
 
 def main() -> None:
-    if sys.argv[1] == "--cost":
-        cost(sys.argv[2])
+    arguments = sys.argv[1:]
+    if len(arguments) == 3 and arguments[0] == "--cost":
+        cost(*arguments[1:])
         return
-    model, path = sys.argv[1:3]
+    if len(arguments) != 2:
+        raise SystemExit(__doc__)
+    model, path = arguments
     messages = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     asyncio.run(evaluate(model, messages))
 
