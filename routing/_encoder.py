@@ -186,13 +186,16 @@ class Encoder:
         self._controller = ThreadpoolController()
         self._turns = threading.Condition()
         self._busy = False
-        self._urgent = 0
+        self._last_urgent = False
+        self._urgent = 0  # calls waiting for a turn, of each kind
+        self._batches = 0
 
     def encode(self, texts: Sequence[str], *, urgent: bool = False) -> np.ndarray:
         """One unit row per text. The forward passes run one at a time in the process, each
         with BLAS held to one thread (a process-wide setting while it lasts), over at most
         :data:`TOKENS_PER_TURN` tokens: between two, an ``urgent`` call (a user's message)
-        goes before the rest of a table being embedded."""
+        goes before the rest of a table being embedded, and the table's next turn before the
+        next message."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         rows = []
@@ -208,12 +211,20 @@ class Encoder:
 
     @contextmanager
     def _turn(self, urgent: bool) -> Iterator[None]:
+        """One forward pass at a time; when messages and a table both wait, they alternate, so
+        a message waits for one table turn at most and a table always gets on."""
         with self._turns:
-            self._urgent += urgent
-            while self._busy or (self._urgent and not urgent):
-                self._turns.wait()
-            self._urgent -= urgent
-            self._busy = True
+            if urgent:
+                self._urgent += 1
+                while self._busy or (self._batches and self._last_urgent):
+                    self._turns.wait()
+                self._urgent -= 1
+            else:
+                self._batches += 1
+                while self._busy or (self._urgent and not self._last_urgent):
+                    self._turns.wait()
+                self._batches -= 1
+            self._busy, self._last_urgent = True, urgent
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,45 @@ def test_a_lone_surrogate_is_matched_not_raised_and_the_encoder_is_shared() -> N
         """
     )
     assert result == {"action": "order_status", "same": True}
+
+
+def test_a_stream_of_messages_does_not_hold_a_table_back() -> None:
+    result = in_bot(
+        """
+        import json, threading
+        from routing._encoder import Encoder
+
+        encoder = Encoder()
+        order = []
+        forward = encoder._forward
+
+        def spy(sequences):
+            order.append("message" if len(sequences) == 1 and len(sequences[0]) < 20 else "table")
+            return forward(sequences)
+
+        encoder._forward = spy
+        done = threading.Event()
+
+        def chat():
+            while not done.is_set():
+                encoder.encode(["where is my order?"], urgent=True)
+
+        users = [threading.Thread(target=chat) for _ in range(3)]
+        for user in users:
+            user.start()
+        while order.count("message") < 10:  # the flood is on
+            pass
+        texts = [f"a description of action number {i} with a few more words" for i in range(40)]
+        encoder.encode(texts)
+        done.set()
+        for user in users:
+            user.join()
+        print(json.dumps(order))
+        """
+    )
+    first = result.index("table")
+    last = len(result) - 1 - result[::-1].index("table")
+    during = result[first : last + 1]
+    assert during.count("table") > 4
+    # Between two turns of the table, one message at most: they alternate.
+    assert all(not (a == b == "message") for a, b in pairwise(during))
