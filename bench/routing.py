@@ -154,33 +154,33 @@ def _table_server(document: dict[str, Any]) -> Iterator[str]:
         server.shutdown()
 
 
-def _evaluate(
-    model: Path, url: str, messages: dict[str, list[str]], tmp: Path
+def _routing_evaluate(
+    *args: str, data: object, tmp: Path, timeout: float = 900, **env: str
 ) -> list[dict[str, Any]]:
-    path = tmp / f"messages-{uuid.uuid4().hex}.json"
-    path.write_text(json.dumps(messages))  # JSON is YAML
-    env = {**os.environ, "WEBHOOKS_ROUTING_URL": url, "PYTHONPATH": str(ROOT)}
-    env |= {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    """``python -m routing.evaluate ARGS FILE`` in the bot runtime, FILE holding ``data`` as
+    JSON (which is YAML too); the JSON lines it prints."""
+    path = tmp / f"evaluate-{uuid.uuid4().hex}.json"
+    path.write_text(json.dumps(data))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"} | env
     done = subprocess.run(
-        [str(PYTHON_BOT), "-m", "routing.evaluate", str(model), str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [str(PYTHON_BOT), "-m", "routing.evaluate", *args, str(path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        raise RuntimeError(f"routing.evaluate failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"routing.evaluate {args[0]} failed:\n{done.stderr[-3000:]}")
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+def _evaluate(
+    model: Path, url: str, messages: dict[str, list[str]], tmp: Path
+) -> list[dict[str, Any]]:
+    return _routing_evaluate(
+        str(model), data=messages, tmp=tmp, WEBHOOKS_ROUTING_URL=url, PYTHONWARNINGS="ignore"
+    )
+
+
 def _cost(model: Path, table: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    path = tmp / "table.json"
-    path.write_text(json.dumps(table))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(PYTHON_BOT), "-m", "routing.evaluate", "--cost", str(model), str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"routing.evaluate --cost failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(done.stdout.splitlines()[-1]))
+    return _routing_evaluate("--cost", str(model), data=table, tmp=tmp, timeout=300)[-1]
 
 
 @dataclass(frozen=True)
@@ -213,14 +213,10 @@ def _with_new_actions(path: Path) -> tuple[dict[str, list[str]], list[dict[str, 
     """A set of new actions (``new_actions``, ``trained``, ``none``): its messages by label and
     the actions it adds to the demo's."""
     document = YAML(typ="safe").load(path.read_text())
-    added = [
-        {"name": a["name"], "description": a["description"], "examples": a["examples"]}
-        for a in document["new_actions"]
-    ]
     messages = {a["name"]: list(a["requests"]) for a in document["new_actions"]}
     messages |= {name: list(texts) for name, texts in document["trained"].items()}
     messages["none"] = list(document["none"])
-    return messages, added
+    return messages, list(document["new_actions"])
 
 
 def _sets() -> dict[str, tuple[dict[str, list[str]], list[dict[str, Any]]]]:
@@ -243,11 +239,6 @@ def _table(added: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _percent(share: float | None) -> str:
     return "     -" if share is None else f"{share:6.1%}"
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _say(rasa: str, text: str) -> str:
@@ -385,7 +376,7 @@ def run() -> int:
             )
         if os.environ.get("BENCH_ROUTING_ROWS"):  # every decision, for a closer look
             Path(os.environ["BENCH_ROUTING_ROWS"]).write_text(json.dumps(rows, indent=1))
-        p50, p99 = _quantile(timings, 0.5), _quantile(timings, 0.99)
+        p50, p99 = statistics.median(timings), statistics.quantiles(timings, n=100)[98]
         print(f"  routing a message: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(timings)} messages)")
         cost = _cost(models["trained"], _table(_with_new_actions(DEVELOPMENT)[1]), tmp)
         grown = cost["rss_after_mb"] - cost["rss_before_mb"]

@@ -214,27 +214,40 @@ def test_a_message_is_embedded_on_one_thread_and_only_new_texts_are() -> None:
     assert result["again"] == "gift_card_balance"
 
 
+#: For the programs below: an encoder whose forward passes record, in ``order``, whose turn each
+#: was ("message": one short text; "table": the 40 texts of ``texts``) and its tokens, after
+#: calling ``before_turn()``.
+TURNS = """
+import json, threading, time
+from routing._encoder import Encoder, TOKENS_PER_TURN
+
+encoder = Encoder()
+order = []
+forward = encoder._forward
+before_turn = lambda: None
+
+def spy(sequences):
+    tokens = sum(len(ids) for ids in sequences)
+    order.append(("message" if len(sequences) == 1 and tokens < 20 else "table", tokens))
+    before_turn()
+    return forward(sequences)
+
+encoder._forward = spy
+texts = [f"a description of action number {i} with a few more words" for i in range(40)]
+"""
+
+
 def test_a_message_goes_before_the_rest_of_a_table_being_embedded() -> None:
     result = in_bot(
-        """
-        import json, threading, time
-        from routing._encoder import Encoder, TOKENS_PER_TURN
-
-        encoder = Encoder()
-        order = []
-        forward = encoder._forward
-
-        def spy(sequences):
-            tokens = sum(len(ids) for ids in sequences)
-            order.append(("message" if len(sequences) == 1 and tokens < 20 else "table", tokens))
+        TURNS
+        + textwrap.dedent(
+            """
+        def before_turn():
             if len(order) == 1:  # the table's first turn: let the message queue up behind it
                 deadline = time.monotonic() + 10
                 while encoder._urgent == 0 and time.monotonic() < deadline:
                     time.sleep(0.01)
-            return forward(sequences)
 
-        encoder._forward = spy
-        texts = [f"a description of action number {i} with a few more words" for i in range(40)]
         table = threading.Thread(target=encoder.encode, args=(texts,))
         table.start()
         while not order:
@@ -243,6 +256,7 @@ def test_a_message_goes_before_the_rest_of_a_table_being_embedded() -> None:
         table.join()
         print(json.dumps({"order": order, "budget": TOKENS_PER_TURN}))
         """
+        )
     )
     kinds = [kind for kind, _ in result["order"]]
     assert kinds[:2] == ["table", "message"]  # after the turn in progress, before the rest
@@ -269,19 +283,9 @@ def test_a_lone_surrogate_is_matched_not_raised_and_the_encoder_is_shared() -> N
 
 def test_a_stream_of_messages_does_not_hold_a_table_back() -> None:
     result = in_bot(
-        """
-        import json, threading
-        from routing._encoder import Encoder
-
-        encoder = Encoder()
-        order = []
-        forward = encoder._forward
-
-        def spy(sequences):
-            order.append("message" if len(sequences) == 1 and len(sequences[0]) < 20 else "table")
-            return forward(sequences)
-
-        encoder._forward = spy
+        TURNS
+        + textwrap.dedent(
+            """
         done = threading.Event()
 
         def chat():
@@ -291,15 +295,15 @@ def test_a_stream_of_messages_does_not_hold_a_table_back() -> None:
         users = [threading.Thread(target=chat) for _ in range(3)]
         for user in users:
             user.start()
-        while order.count("message") < 10:  # the flood is on
+        while sum(kind == "message" for kind, _ in order) < 10:  # the flood is on
             pass
-        texts = [f"a description of action number {i} with a few more words" for i in range(40)]
         encoder.encode(texts)
         done.set()
         for user in users:
             user.join()
-        print(json.dumps(order))
+        print(json.dumps([kind for kind, _ in order]))
         """
+        )
     )
     first = result.index("table")
     last = len(result) - 1 - result[::-1].index("table")
