@@ -83,7 +83,7 @@ class ToolService:
             return failure(f"The arguments were not accepted: {problems}")
         result = await self.calls.call(tenant, webhook, values, session_key(session))
         if not isinstance(result, WebhookResult):  # recorded by the call
-            return failure(result.sentence)
+            return failure(result.category.sentence)
         text = json.dumps(result.data, ensure_ascii=False)
         structured = {"status": result.status, "data": result.data, "truncated": result.truncated}
         return types.CallToolResult(

@@ -29,6 +29,8 @@ from ._definitions import (
     MAX_NAME_LENGTH,
     MAX_PARAMETERS,
     NAME_PATTERN,
+    REPLY_KEYS,
+    SOURCES,
     DefinitionInput,
     Parameter,
     merge_definition,
@@ -57,6 +59,7 @@ from ._exceptions import (
     PermissionDenied,
     StoreError,
     StoreUnavailable,
+    TemplateFailed,
     Throttled,
     TLSFailed,
     Unauthenticated,
@@ -93,6 +96,7 @@ from ._naming import (
     HELP_ACTION,
     HELP_INTENT,
     HELP_RESPONSE,
+    MEMORY_SLOT,
     NOT_AN_ANSWER_INTENTS,
     NOT_AN_ANSWER_RESPONSE,
     STOP_INTENT,
@@ -113,6 +117,16 @@ from ._permissions import MANAGE, PERMISSIONS, READ
 from ._records import AuditEntry, LastTest, Operator, Tenant, TenantSnapshot, Webhook
 from ._redaction import MASK, redact
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
+from ._replies import (
+    MAX_SERVICE_MESSAGE,
+    TRUNCATED_NOTE,
+    CallFailure,
+    failure_reply,
+    operator_reply,
+    render_result,
+    service_message,
+    template_data,
+)
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
@@ -120,11 +134,13 @@ from ._sentences import (
     choices,
     help_text,
     question,
+    reused,
     summary,
 )
 from ._settings import VARIABLES, Settings
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
+from ._templates import MAX_REPLY, MAX_TEMPLATE, Rendered, render_template, template_problem
 from ._texts import reject_lone_surrogates
 from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
 from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
@@ -166,6 +182,10 @@ __all__ = [
     "MAX_ID",
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
+    "MAX_REPLY",
+    "MAX_SERVICE_MESSAGE",
+    "MAX_TEMPLATE",
+    "MEMORY_SLOT",
     "METRICS_CONTENT_TYPE",
     "NAME_PATTERN",
     "NOT_AN_ANSWER_INTENTS",
@@ -173,6 +193,8 @@ __all__ = [
     "NOT_AN_ANSWER_TEXT",
     "PERMISSIONS",
     "READ",
+    "REPLY_KEYS",
+    "SOURCES",
     "STOPPED_ACTION",
     "STOPPED_RESPONSE",
     "STOPPED_TEXT",
@@ -180,6 +202,7 @@ __all__ = [
     "TENANT_SCOPE",
     "TEST_PREVIEW_CHARS",
     "TOOL_SHAPES",
+    "TRUNCATED_NOTE",
     "TRUNCATION_MARK",
     "TYPES",
     "VALUES_SLOT",
@@ -196,6 +219,7 @@ __all__ = [
     "Budget",
     "BudgetExhausted",
     "CallFailed",
+    "CallFailure",
     "CallLogger",
     "Category",
     "ClaimWorker",
@@ -224,11 +248,13 @@ __all__ = [
     "Parameter",
     "PermissionDenied",
     "Registry",
+    "Rendered",
     "Settings",
     "Store",
     "StoreError",
     "StoreUnavailable",
     "TLSFailed",
+    "TemplateFailed",
     "Tenant",
     "TenantSnapshot",
     "Throttle",
@@ -260,6 +286,7 @@ __all__ = [
     "convert_for",
     "error_body",
     "failure_overrides",
+    "failure_reply",
     "failure_response_name",
     "generate_key",
     "help_text",
@@ -274,6 +301,7 @@ __all__ = [
     "migrate",
     "open_store",
     "openai_tool",
+    "operator_reply",
     "parse_definition",
     "pattern_problem",
     "question",
@@ -281,9 +309,15 @@ __all__ = [
     "redact",
     "reject_json_constant",
     "reject_lone_surrogates",
+    "render_result",
+    "render_template",
     "result_response",
     "result_slot",
+    "reused",
+    "service_message",
     "summary",
+    "template_data",
+    "template_problem",
     "token_matches",
     "tools_of",
     "truncated_slot",

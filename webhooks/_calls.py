@@ -6,7 +6,8 @@ definition's decrypted headers, one of the conversation's (or MCP session's) cal
 in the store within the tenant's (and the action's) budget of calls per minute, the request
 goes out through the guarded egress, header values an endpoint echoes are masked, and the
 outcome is counted in the metrics and logged on one line. A failure is
-recorded here and handed back as its :class:`Category`, for the adapter to say in its words;
+recorded here and handed back as a :class:`CallFailure` (its category, and the status and
+the masked answer of a non-2xx answer), for the adapter to say in its words;
 nothing of a header, an argument or an exception's text is logged.
 """
 
@@ -34,6 +35,7 @@ from ._messages import Argument, WebhookResult
 from ._metrics import Metrics
 from ._records import Webhook
 from ._registry import Registry
+from ._replies import CallFailure
 from ._store import Store
 
 __all__ = ["UNKNOWN_NAME", "WebhookCalls"]
@@ -130,39 +132,48 @@ class WebhookCalls:
         webhook: Webhook,
         arguments: Mapping[str, Argument],
         conversation: str,
-    ) -> WebhookResult | Category:
+    ) -> WebhookResult | CallFailure:
         """Call ``webhook`` of ``tenant`` with ``arguments`` as one of the calls of
         ``conversation`` (a Rasa conversation's or an MCP session's key); the result, with
-        the header values it echoes masked, or the category of the failure, recorded."""
+        the header values it echoes masked, or the failure, recorded."""
         name = webhook.name
         try:
             request = webhook.request(self.header_values.of(webhook), arguments)
         except (KeyMismatch, ValueError) as exc:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the caller gets a polite answer, nothing is counted or sent.
-            return self._unavailable(logging.ERROR, "cannot build the request", tenant, name, exc)
+            return CallFailure(
+                self._unavailable(logging.ERROR, "cannot build the request", tenant, name, exc)
+            )
         try:
             await self.claims.claim(tenant, conversation, budget=self.budget(tenant, webhook))
         except ConversationLimitReached:
             self.refuse(tenant, name, Category.RATE_LIMITED)
-            return Category.RATE_LIMITED
+            return CallFailure(Category.RATE_LIMITED)
         except BudgetExhausted:
             # Said to the user as the conversation limit is; counted apart for operators.
             self.refuse(tenant, name, BUDGET_OUTCOME)
-            return Category.RATE_LIMITED
+            return CallFailure(Category.RATE_LIMITED)
         except (StoreUnavailable, TimeoutError) as exc:
             # The count cannot be kept now, so no call is made: the limit holds.
-            return self._unavailable(logging.WARNING, "cannot count the call", tenant, name, exc)
+            return CallFailure(
+                self._unavailable(logging.WARNING, "cannot count the call", tenant, name, exc)
+            )
 
         started = time.perf_counter()
         try:
             result = await self.egress.call(request, share=tenant)
         except CallFailed as exc:
             category = _BY_CODE[exc.category]
-            status = exc.status if isinstance(exc, HTTPStatusError) else None
+            status, answer = None, None
+            if isinstance(exc, HTTPStatusError):
+                status = exc.status
+                if isinstance(exc.result, WebhookResult):
+                    # A reply may quote the answer: it never hands a header value on.
+                    answer = exc.result.without(request.headers.values())
             elapsed = time.perf_counter() - started
             self.refuse(tenant, name, category, status=status, elapsed=elapsed)
-            return category
+            return CallFailure(category, status, answer)
 
         # An endpoint that echoes its request does not hand a stored header value on.
         result = result.without(request.headers.values())

@@ -108,6 +108,8 @@ class Catalog(Rotation):
             created_at=row.created_at,
             updated_at=row.updated_at,
             calls_per_minute=row.calls_per_minute,
+            replies=row.replies,
+            service_messages=row.service_messages,
             sealed_headers=headers,
         )
 
@@ -188,6 +190,8 @@ class Catalog(Rotation):
                     examples=list(definition.examples),
                     enabled=definition.enabled,
                     calls_per_minute=definition.calls_per_minute,
+                    replies=dict(definition.replies),
+                    service_messages=definition.service_messages,
                     revision=1,
                 )
                 session.add(row)
@@ -227,6 +231,8 @@ class Catalog(Rotation):
             row.examples = list(definition.examples)
             row.enabled = definition.enabled
             row.calls_per_minute = definition.calls_per_minute
+            row.replies = dict(definition.replies)
+            row.service_messages = definition.service_messages
             row.revision += 1
             row.updated_at = datetime.now(UTC)
             changed = self._apply_headers(session, row, definition)

@@ -42,9 +42,14 @@ class Category(StrEnum):
         "the webhook could not be reached, failed TLS, or answered 5xx",
         "Sorry, I can't reach that service right now. Please try again later.",
     )
+    NOT_FOUND = (
+        "not_found",
+        "the webhook answered 404 or 410: what was asked for does not exist",
+        "Sorry, the service couldn't find what you asked for.",
+    )
     REJECTED = (
         "rejected",
-        "the webhook answered with a 4xx status",
+        "the webhook answered with another 4xx status",
         "Sorry, the service could not handle that request.",
     )
     INVALID_RESPONSE = (

@@ -20,9 +20,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from ._addresses import Allowance
 from ._answers import pattern_problem
 from ._budgets import MAX_BUDGET
+from ._categories import Category
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
-from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, VALUES_SLOT
+from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, MEMORY_SLOT, VALUES_SLOT
+from ._templates import MAX_TEMPLATE, template_problem
 from ._types import TYPES
 from ._urls import MAX_URL_LENGTH, check_url
 
@@ -32,6 +34,8 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",
+    "REPLY_KEYS",
+    "SOURCES",
     "DefinitionInput",
     "Parameter",
     "ParameterType",
@@ -51,6 +55,12 @@ MAX_EXAMPLES = 20
 MAX_EXAMPLE_LENGTH = 200
 MAX_ALLOWED_VALUES = 50
 MAX_PATTERN_LENGTH = 200
+#: The replies an operator may write: ``success``, and one per failure category.
+REPLY_KEYS = ("success", *(category.value for category in Category))
+#: Where a parameter's value may come from instead of the user: the conversation's sender id,
+#: the channel's name, or a slot of the bot's domain (``slot:<name>``).
+SOURCES = ("sender_id", "channel", "slot:<name>")
+_SLOT_SOURCE = re.compile(r"slot:[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 def _known_type(name: str) -> str:
@@ -90,6 +100,16 @@ def _one_line(value: str) -> str:
     return value
 
 
+def _source(value: str) -> str:
+    if value not in SOURCES[:2] and not _SLOT_SOURCE.fullmatch(value):
+        raise ValueError(
+            "must be sender_id, channel, or slot: followed by a slot's name (slot:customer_id)"
+        )
+    return value
+
+
+Source = Annotated[str, AfterValidator(_source)]
+Reply = Annotated[str, Field(min_length=1, max_length=MAX_TEMPLATE), AfterValidator(_printable)]
 Pattern = Annotated[
     str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH), AfterValidator(_printable)
 ]
@@ -107,7 +127,7 @@ RESERVED_SUFFIXES = ("_form", "_result", "_truncated")
 #: Names Rasa or the generic dispatch use for slots and entities; a parameter may not take one.
 RESERVED_SLOTS = frozenset(
     {"requested_slot", "session_started_metadata", ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT}
-    | {VALUES_SLOT}
+    | {VALUES_SLOT, MEMORY_SLOT}
 )
 
 
@@ -129,6 +149,9 @@ class Parameter(_Strict):
     #: or its first group), also taken straight from the request. A text like any other: a
     #: control character is written as an escape (``\x07``), never raw.
     pattern: Pattern | None = None
+    #: Taken from the conversation instead of asked: ``sender_id``, ``channel`` or
+    #: ``slot:<name>`` (asked after all when the conversation has no value for it).
+    source: Source | None = None
 
     def record(self) -> dict[str, Any]:
         """As stored: the optional rules only when set."""
@@ -159,6 +182,13 @@ class DefinitionInput(_Strict):
     enabled: bool = True
     #: The action's own budget of calls per minute, within the tenant's; None: none of its own.
     calls_per_minute: Annotated[int, Field(ge=1, le=MAX_BUDGET)] | None = None
+    #: The operator's replies: ``success`` and per failure category, templates over the
+    #: values and the result (see ``_templates``).
+    replies: dict[str, Reply] = {}
+    #: On a 4xx answer, say the service's own message (its ``message``, ``error`` or ``detail``
+    #: text) instead of the generic sentence. Off unless the operator knows it is written for
+    #: end users.
+    service_messages: bool = False
 
     def public(self) -> dict[str, Any]:
         """The definition without header values (names of headers being set only)."""
@@ -236,6 +266,20 @@ def _semantic_errors(
             )
         seen.setdefault(parameter.name, index)
         errors.extend(_answer_rule_errors(parameter, f"parameters[{index}]"))
+
+    for key, template in definition.replies.items():
+        if key not in REPLY_KEYS:
+            errors.append(
+                FieldError(
+                    f"replies.{key}",
+                    f"no such reply; the replies are {', '.join(REPLY_KEYS)}",
+                    "unknown_field",
+                )
+            )
+            continue
+        problem = template_problem(template)
+        if problem is not None:
+            errors.append(FieldError(f"replies.{key}", problem, "invalid_template"))
 
     spelled: dict[str, int] = {}
     for index, example in enumerate(definition.examples):

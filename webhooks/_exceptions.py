@@ -15,6 +15,7 @@
     │   ├── Unauthenticated           no such API token, or it was revoked
     │   └── PermissionDenied          the operator lacks a permission, or the skill is off
     ├── Throttled                     too many failures from one address, or too many Tests
+    ├── TemplateFailed                a reply template broke a bound or misused the data
     └── CallFailed                    a webhook call did not produce a 2xx result (``.category``)
         ├── InvalidURL                the URL breaks the URL rules (``.reason``)
         ├── DestinationBlocked        the host is, or resolves to, a blocked address (``.reason``)
@@ -62,6 +63,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TLSFailed",
+    "TemplateFailed",
     "Throttled",
     "Unauthenticated",
     "WebhookError",
@@ -267,11 +269,32 @@ class TLSFailed(CallFailed):
     category = Category.UNAVAILABLE
 
 
+class TemplateFailed(WebhookError):
+    """A reply template could not be rendered within its bounds; ``reason`` says which (never
+    the data)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: The statuses that say what was asked for does not exist (category ``not_found``).
+NOT_FOUND_STATUSES = frozenset({404, 410})
+
+
 class HTTPStatusError(CallFailed):
-    """The webhook answered with a non-2xx status; the result is kept for the caller."""
+    """The webhook answered with a non-2xx status; the result is kept for the caller.
+
+    5xx is ``unavailable``, 404 and 410 ``not_found``, any other status ``rejected``.
+    """
 
     def __init__(self, status: int, *, result: object | None = None) -> None:
-        category = Category.UNAVAILABLE if status >= 500 else Category.REJECTED
+        if status >= 500:
+            category = Category.UNAVAILABLE
+        elif status in NOT_FOUND_STATUSES:
+            category = Category.NOT_FOUND
+        else:
+            category = Category.REJECTED
         super().__init__(f"webhook answered HTTP {status}", category=category)
         self.status = status
         self.result = result

@@ -6,7 +6,8 @@ through the admin API is served without a retrain: intent ``webhook`` with entit
 ``webhook_X``, in Rasa's NLU), the slot ``webhook_action``, one form ``webhook_form`` whose
 validator ``validate_webhook_form`` decides from the live definition which parameter to ask
 next (its name in slot ``webhook_asking``, its typed values in ``webhook_values``), one answer
-slot ``webhook_answer`` asked by ``action_ask_webhook_answer``, and the call ``action_webhook``.
+slot ``webhook_answer`` asked by ``action_ask_webhook_answer``, and the call ``action_webhook``;
+``webhook_memory`` keeps the values given in the conversation for the next action.
 
 Per action ``X`` only designer-facing names remain: the trained intent ``webhook_X``, the
 responses that override what is said (``utter_X_result``, ``utter_X_<category>``,
@@ -36,6 +37,7 @@ __all__ = [
     "HELP_INTENT",
     "HELP_RESPONSE",
     "INTENT_PREFIX",
+    "MEMORY_SLOT",
     "NOT_AN_ANSWER_INTENTS",
     "NOT_AN_ANSWER_RESPONSE",
     "STOPPED_ACTION",
@@ -64,6 +66,9 @@ ASK_ANSWER_ACTION = "action_ask_webhook_answer"
 ASKING_SLOT = "webhook_asking"
 VALUES_SLOT = "webhook_values"
 CALL_ACTION = "action_webhook"
+#: The values the user gave in this conversation, by parameter name with their type: the next
+#: action needing a value of the same name and type uses it instead of asking again.
+MEMORY_SLOT = "webhook_memory"
 #: What the dispatch keeps while a form runs; Rasa sends all four with every call (None when
 #: empty), and the dispatch forgets them once the action has answered.
 DISPATCH_SLOTS = (ACTION_SLOT, VALUES_SLOT, ASKING_SLOT, ANSWER_SLOT)

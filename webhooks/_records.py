@@ -59,6 +59,10 @@ class Webhook:
     examples: tuple[str, ...] = ()
     #: This action's own budget of calls per minute (within the tenant's); None: none.
     calls_per_minute: int | None = None
+    #: The operator's reply templates: ``success`` and per failure category.
+    replies: Mapping[str, str] = field(default_factory=dict)
+    #: Whether a 4xx answer's own message is said to the user.
+    service_messages: bool = False
     revision: int
     created_at: datetime
     updated_at: datetime
@@ -94,6 +98,8 @@ class Webhook:
             "headers": list(self.header_names),
             "enabled": self.enabled,
             "calls_per_minute": self.calls_per_minute,
+            "replies": dict(self.replies),
+            "service_messages": self.service_messages,
         }
 
 

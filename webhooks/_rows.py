@@ -65,6 +65,8 @@ class WebhookRecords:
         created_at: datetime,
         updated_at: datetime,
         calls_per_minute: int | None = None,
+        replies: dict[str, str] | None = None,
+        service_messages: bool = False,
         sealed_headers: Iterable[tuple[str, str]],
     ) -> Webhook:
         """The record of one stored definition; ``parameters`` as stored (JSON text or
@@ -84,5 +86,7 @@ class WebhookRecords:
             created_at=self._time(created_at),
             updated_at=self._time(updated_at),
             calls_per_minute=calls_per_minute,
+            replies=replies or {},
+            service_messages=bool(service_messages),
             sealed_headers=tuple(sealed_headers),
         )

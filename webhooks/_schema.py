@@ -126,6 +126,9 @@ class Webhook(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # This action's own budget of calls per minute, within the tenant's; None: none of its own.
     calls_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The operator's reply templates by key (``success``, a failure category).
+    replies: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    service_messages: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -24,6 +24,7 @@ __all__ = [
     "choices",
     "help_text",
     "question",
+    "reused",
     "summary",
 ]
 
@@ -87,6 +88,21 @@ def question(parameter: Parameter) -> str:
     if values:
         hint = f" ({', '.join(values[:-1])} or {values[-1]})" if len(values) > 1 else ""
     return f"Please tell me {description}{hint}."
+
+
+def _described(parameter: Parameter) -> str:
+    description = " ".join(parameter.description.split()).rstrip(" .;:?")
+    if not description:
+        return parameter.name.replace("_", " ")
+    if description[:1].isupper() and not description[1:2].isupper():
+        description = description[0].lower() + description[1:]
+    return description
+
+
+def reused(parameter: Parameter, value: object) -> str:
+    """What the bot says when it uses a value the user gave earlier instead of asking."""
+    shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return f"I'm using {shown} for {_described(parameter)}, as you told me earlier."
 
 
 def choices(parameter: Parameter) -> list[str]:

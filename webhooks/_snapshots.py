@@ -81,6 +81,8 @@ class Snapshots(StoreBase):
                 db.Webhook.created_at,
                 db.Webhook.updated_at,
                 db.Webhook.calls_per_minute,
+                db.Webhook.replies,
+                db.Webhook.service_messages,
             ).order_by(db.Webhook.tenant_id, db.Webhook.name)
             sealed = select(
                 db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
@@ -124,6 +126,8 @@ class Snapshots(StoreBase):
                 created_at,
                 updated_at,
                 calls_per_minute,
+                replies,
+                service_messages,
             ) in connection.execute(webhooks):
                 webhook = records.webhook(
                     tenant=names[tenant_id],
@@ -139,6 +143,8 @@ class Snapshots(StoreBase):
                     created_at=created_at,
                     updated_at=updated_at,
                     calls_per_minute=calls_per_minute,
+                    replies=replies,
+                    service_messages=service_messages,
                     sealed_headers=headers.get(webhook_id, ()),
                 )
                 snapshots[tenant_id].webhooks[webhook.name] = webhook

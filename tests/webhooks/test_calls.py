@@ -175,7 +175,8 @@ async def test_header_values_an_endpoint_echoes_are_masked(
     ("path", "category"),
     [
         pytest.param("/status/503", Category.UNAVAILABLE, id="5xx-unavailable"),
-        pytest.param("/status/404", Category.REJECTED, id="4xx-rejected"),
+        pytest.param("/status/404", Category.NOT_FOUND, id="404-not-found"),
+        pytest.param("/status/400", Category.REJECTED, id="4xx-rejected"),
     ],
 )
 async def test_a_failed_call_is_recorded_with_its_status_and_time(
@@ -188,7 +189,7 @@ async def test_a_failed_call_is_recorded_with_its_status_and_time(
 ) -> None:
     define(store, server.url(path))
     calls = make_calls()
-    assert await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1") is category
+    assert (await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1")).category is category
     assert counted(calls, "order_status", category) == 1
     assert timed(calls) == 1  # it reached the network
     status = path.rsplit("/", 1)[1]
@@ -212,7 +213,7 @@ async def test_a_refused_destination_is_recorded_without_a_status(
     async with Egress(ssl_context=client_ssl_context) as strict:
         calls = make_calls(egress=strict)
         outcome = await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1")
-    assert outcome is Category.REFUSED
+    assert outcome.category is Category.REFUSED
     assert connection_attempts == []
     assert counted(calls, "order_status", "refused") == 1
     one_line(caplog, r"webhook_call tenant=acme action=order_status status=- category=refused .*")
@@ -226,7 +227,7 @@ async def test_the_conversation_limit_refuses_a_call_before_it_is_sent(
     webhook = usable(calls)
     for _ in range(2):  # the limit
         assert isinstance(await calls.call("acme", webhook, {}, "alice:1"), WebhookResult)
-    assert await calls.call("acme", webhook, {}, "alice:1") is Category.RATE_LIMITED
+    assert (await calls.call("acme", webhook, {}, "alice:1")).category is Category.RATE_LIMITED
     assert isinstance(await calls.call("acme", webhook, {}, "bob:1"), WebhookResult)
     assert len(server.seen.requests) == 3
     assert counted(calls, "order_status", "rate_limited") == 1
@@ -248,7 +249,7 @@ async def test_a_header_no_key_opens_is_unavailable_and_neither_counted_nor_sent
         connection.execute(text("UPDATE webhook_headers SET value_encrypted = 'gAAAAAbroken'"))
     calls = make_calls()
     outcome = await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1")
-    assert outcome is Category.UNAVAILABLE
+    assert outcome.category is Category.UNAVAILABLE
     assert server.seen.requests == []
     assert limits.calls("acme", "alice:1") == 0
     assert counted(calls, "order_status", "unavailable") == 1
@@ -274,7 +275,7 @@ async def test_a_call_the_store_cannot_count_is_unavailable_and_not_sent(
     limits.claim("acme", "warm:1")  # the tenant is known: what fails is the count itself
     with store.engine.begin() as connection:  # the store's claims cannot be kept any more
         connection.execute(text("DROP TABLE conversation_calls"))
-    assert await calls.call("acme", webhook, {"order_id": 7}, "alice:1") is Category.UNAVAILABLE
+    assert (await calls.call("acme", webhook, {"order_id": 7}, "alice:1")).category is Category.UNAVAILABLE
     assert server.seen.requests == []
     assert counted(calls, "order_status", "unavailable") == 1
     assert lines(caplog, logging.WARNING) == [

@@ -102,7 +102,7 @@ async def test_non_2xx_status_raises_with_the_result(egress: Egress, server: Loc
     with pytest.raises(HTTPStatusError) as caught:
         await egress.call(WebhookRequest(url=server.url("/status/404")))
     assert caught.value.status == 404
-    assert caught.value.category == "rejected"
+    assert caught.value.category == "not_found"
     assert caught.value.result is not None
     assert caught.value.result.data == {"error": "nope"}  # type: ignore[attr-defined]
 
