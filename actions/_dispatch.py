@@ -24,6 +24,7 @@ from webhooks import (
     ANSWER_SLOT,
     ASKING_SLOT,
     DISPATCH_SLOTS,
+    MEMORY_SLOT,
     NOT_AN_ANSWER_INTENTS,
     NOT_AN_ANSWER_RESPONSE,
     NOT_AN_ANSWER_TEXT,
@@ -38,6 +39,7 @@ from webhooks import (
     Webhook,
     convert,
     convert_for,
+    reused,
     value_in_request,
 )
 
@@ -46,6 +48,7 @@ from ._service import (
     REQUESTED_SLOT,
     Events,
     WebhookService,
+    conversation_of,
     domain_slots,
     intent_of_latest,
     log_unexpected,
@@ -100,6 +103,80 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
             values[name] = found
 
 
+def _context_value(source: str, tracker: Tracker) -> object:
+    """What the conversation holds for a parameter's ``source`` (None: nothing)."""
+    if source == "sender_id":
+        return tracker.sender_id
+    if source == "channel":
+        return tracker.get_latest_input_channel()
+    if source.startswith("slot:"):
+        # Looked up in what Rasa sent: a slot the domain does not declare is simply absent.
+        return tracker.slots.get(source.removeprefix("slot:"))
+    return None
+
+
+def _from_context(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
+    """Fill ``values`` for the parameters the operator takes from the conversation (the
+    sender id, the channel, a slot); one the conversation has no valid value for is asked."""
+    for parameter in webhook.parameters:
+        if parameter.source is None or values.get(parameter.name) is not None:
+            continue
+        raw = _context_value(parameter.source, tracker)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[parameter.name] = convert_for(raw, parameter)
+        except BadValue:
+            continue
+
+
+def _memory(tracker: Tracker) -> dict[str, dict[str, Any]]:
+    """The values the user gave earlier in this conversation (a Rasa session), by name."""
+    memory = tracker.slots.get(MEMORY_SLOT)  # absent from a model trained before it
+    if not isinstance(memory, dict) or memory.get("conversation") != conversation_of(tracker):
+        return {}
+    remembered = memory.get("values")
+    return remembered if isinstance(remembered, dict) else {}
+
+
+def _from_memory(
+    webhook: Webhook, tracker: Tracker, values: dict[str, Value], dispatcher: CollectingDispatcher
+) -> None:
+    """Fill the required parameters still missing with a value the user gave earlier for a
+    parameter of the same name and type, saying which value is used."""
+    remembered = _memory(tracker)
+    for parameter in webhook.parameters:
+        entry = remembered.get(parameter.name)
+        if (
+            not parameter.required
+            or values.get(parameter.name) is not None
+            or not isinstance(entry, dict)
+            or entry.get("type") != parameter.type
+        ):
+            continue
+        try:
+            value = convert_for(entry.get("value"), parameter)
+        except BadValue:
+            continue  # this action's rule refuses it: asked instead
+        values[parameter.name] = value
+        dispatcher.utter_message(text=reused(parameter, value))
+
+
+def _remembered(
+    webhook: Webhook, tracker: Tracker, values: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The memory slot's new value once ``values`` were used for ``webhook`` (None: unchanged).
+    Values taken from the conversation's context are not the user's words: not kept."""
+    memory = dict(_memory(tracker))
+    for parameter in webhook.parameters:
+        value = values.get(parameter.name)
+        if value is not None and parameter.source is None:
+            memory[parameter.name] = {"type": parameter.type, "value": value}
+    if memory == _memory(tracker):
+        return None
+    return {"conversation": conversation_of(tracker), "values": memory}
+
+
 def _next_required(webhook: Webhook, values: Mapping[str, Any]) -> str | None:
     """The first required parameter still without a value, in the definition's order."""
     for parameter in webhook.parameters:
@@ -152,6 +229,8 @@ class Dispatch:
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
         if starting:
             _from_request(webhook, tracker, values)
+            _from_context(webhook, tracker, values)
+            _from_memory(webhook, tracker, values, dispatcher)
         else:
             _from_entities(webhook, tracker, values)
         retry: str | None = None
@@ -230,6 +309,11 @@ class Dispatch:
             log_unexpected("run", tenant, action, exc)
             self.service.fail(dispatcher, domain, tenant, action, Category.UNAVAILABLE)
             return forget
+        webhook = self.service.usable(tenant, action)
+        if isinstance(webhook, Webhook) and MEMORY_SLOT in domain_slots(domain):
+            memory = _remembered(webhook, tracker, values)
+            if memory is not None:
+                answered.append(SlotSet(MEMORY_SLOT, memory))
         return forget + answered
 
     async def stopped(

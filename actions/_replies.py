@@ -1,10 +1,13 @@
 """What the bot says: the webhook's own data, or a polite sentence for a failure.
 
-The bot never invents data. A successful call is answered from the result only: a designer's
-``utter_<action>_result`` response filled from the result's fields, else the result's ``text``
-or ``message`` field, else a compact rendering of the result. A failure is answered with a
-sentence chosen by category; a designer overrides one with ``utter_<action>_<category>`` or,
-for every action, ``utter_webhook_<category>``.
+The bot never invents data. A successful call is answered from the result only: the operator's
+``success`` template, else a designer's ``utter_<action>_result`` response filled from the
+result's fields, else the result's ``text`` or ``message`` field, else a compact rendering of
+the result. A failure is answered with the operator's template for its category, else the
+service's own 4xx message when the operator switched it on, else a designer's
+``utter_<action>_<category>`` or, for every action, ``utter_webhook_<category>``, else the
+category's sentence. The operator's words win because they are the live ones: a designer's
+response changes only with a retrain.
 """
 
 from __future__ import annotations
@@ -13,14 +16,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from webhooks import FAILURE_MESSAGES, failure_overrides
+from webhooks import FAILURE_MESSAGES, failure_overrides, render_result
 from webhooks import result_response as result_response_name
 
-__all__ = ["designed_or_text", "failure_response", "render_result", "result_response"]
+__all__ = ["designed_or_text", "failure_response", "result_response"]
 
-#: Longest rendering of a result the bot sends.
-MAX_RENDERED = 1000
-TRUNCATED_NOTE = "(The answer was cut short.)"
 _UTTER_ARGUMENTS = frozenset(
     {
         "self",
@@ -72,31 +72,6 @@ def _scalar(value: object) -> str:
     if isinstance(value, int | float | str):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def render_result(data: object, *, truncated: bool) -> str:
-    """A readable sentence from the result: its text/message field, or its fields compactly."""
-    if isinstance(data, dict):
-        for key in ("text", "message"):
-            value = data.get(key)
-            if isinstance(value, str) and value.strip():
-                text = value.strip()
-                break
-        else:
-            if set(data) == {"response_text"}:
-                text = str(data["response_text"]).strip()
-            else:
-                text = "; ".join(f"{key}: {_scalar(value)}" for key, value in data.items())
-    elif isinstance(data, list):
-        text = "\n".join(f"- {_scalar(item)}" for item in data)
-    else:
-        text = _scalar(data)
-    if len(text) > MAX_RENDERED:
-        text = text[: MAX_RENDERED - 1].rstrip() + "…"
-        truncated = True
-    if not text:
-        text = "The service answered with nothing."
-    return f"{text}\n{TRUNCATED_NOTE}" if truncated else text
 
 
 def result_response(

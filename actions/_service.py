@@ -24,6 +24,7 @@ from webhooks import (
     HELP_INTENT,
     HELP_RESPONSE,
     BadValue,
+    CallFailure,
     Category,
     Parameter,
     Webhook,
@@ -34,9 +35,12 @@ from webhooks import (
     call_logger,
     choices,
     convert,
+    failure_reply,
     help_text,
+    operator_reply,
     question,
     result_slot,
+    template_data,
     truncated_slot,
 )
 
@@ -179,11 +183,29 @@ class WebhookService:
         domain: dict[str, Any],
         tenant: str,
         action: str,
-        category: str,
+        category: Category,
     ) -> None:
         """Answer that ``action`` cannot run, and record it as a call ending in ``category``."""
-        dispatcher.utter_message(**failure_response(domain, action, category))
+        snapshot = self.registry.get(tenant)
+        webhook = snapshot.webhooks.get(action) if snapshot is not None else None
+        self._say_failure(dispatcher, domain, webhook, action, CallFailure(category), {})
         self.calls.refuse(tenant, action, category)
+
+    @staticmethod
+    def _say_failure(
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        webhook: Webhook | None,
+        action: str,
+        failure: CallFailure,
+        values: Mapping[str, Any],
+    ) -> None:
+        """Say ``failure``: the operator's reply for it, else the designer's or the default."""
+        text = failure_reply(webhook, failure, values)
+        if text is not None:
+            dispatcher.utter_message(text=text)
+        else:
+            dispatcher.utter_message(**failure_response(domain, action, failure.category))
 
     def _arguments(
         self, webhook: Webhook, values: Mapping[str, Any]
@@ -234,11 +256,18 @@ class WebhookService:
             return []
         result = await self.calls.call(tenant, webhook, arguments, conversation_of(tracker))
         if not isinstance(result, WebhookResult):  # recorded by the call
-            dispatcher.utter_message(**failure_response(domain, action, result))
+            self._say_failure(dispatcher, domain, webhook, action, result, arguments)
             return []
-        dispatcher.utter_message(
-            **result_response(domain, action, result.data, truncated=result.truncated)
+        data = template_data(
+            arguments, result=result.data, status=result.status, truncated=result.truncated
         )
+        reply = operator_reply(webhook, "success", data, truncated=result.truncated)
+        if reply is not None:
+            dispatcher.utter_message(text=reply)
+        else:
+            dispatcher.utter_message(
+                **result_response(domain, action, result.data, truncated=result.truncated)
+            )
         events: Events = []
         slots = domain_slots(domain)
         for slot, value in (

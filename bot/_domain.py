@@ -28,6 +28,7 @@ from webhooks import (
     FAILURE_MESSAGES,
     HELP_ACTION,
     HELP_INTENT,
+    MEMORY_SLOT,
     STOP_INTENT,
     STOPPED_ACTION,
     STOPPED_RESPONSE,
@@ -76,6 +77,7 @@ def _dispatch_slots() -> dict[str, Any]:
         },
         VALUES_SLOT: {"type": "any", "influence_conversation": False, "mappings": custom},
         ASKING_SLOT: {"type": "any", "influence_conversation": False, "mappings": custom},
+        MEMORY_SLOT: {"type": "any", "influence_conversation": False, "mappings": custom},
     }
 
 

@@ -365,7 +365,8 @@ def test_designer_result_response_is_filled_from_the_fields(action_env: ActionEn
     [
         pytest.param({"path": "/drip", "method": "GET", "timeout": 1}, "too long", id="timeout"),
         pytest.param({"path": "/status/503"}, "can't reach", id="5xx"),
-        pytest.param({"path": "/status/404"}, "could not handle", id="4xx"),
+        pytest.param({"path": "/status/404"}, "couldn't find", id="404"),
+        pytest.param({"path": "/status/400"}, "could not handle", id="4xx"),
     ],
 )
 def test_failures_get_a_polite_message_by_category(
