@@ -29,10 +29,13 @@ from webhooks import (
     TOOL_SHAPES,
     AuthFailures,
     CallFailed,
+    FieldError,
+    InvalidDefinition,
     NotFound,
     Operator,
     PermissionDenied,
     Store,
+    TemplateFailed,
     Tenant,
     Throttle,
     Throttled,
@@ -42,6 +45,9 @@ from webhooks import (
     actor_of,
     bearer_token,
     call_arguments,
+    render_template,
+    template_data,
+    template_problem,
     tools_of,
 )
 from webhooks import LastTest as StoredTest
@@ -61,6 +67,8 @@ from ._schemas import (
     OperatorList,
     OperatorOut,
     PermissionsIn,
+    PreviewIn,
+    PreviewOut,
     Revoked,
     SkillIn,
     SkillOut,
@@ -279,6 +287,29 @@ class AdminApi:
         self.tests.record(operator.id)
 
     # -- me, skill, operators, audit ------------------------------------------------------
+
+    async def preview_reply(self, request: Request) -> HTTPResponse:
+        await self.allowed(request, READ)
+        wanted: PreviewIn = model_of(PreviewIn, body_of(request))
+        problem = template_problem(wanted.template)
+        if problem is not None:
+            raise InvalidDefinition([FieldError("template", problem, "invalid_template")])
+        data = template_data(wanted.values, result=wanted.result, status=wanted.status)
+        try:
+            rendered = render_template(wanted.template, data)
+        except TemplateFailed as exc:
+            raise InvalidDefinition(
+                [
+                    FieldError(
+                        "template",
+                        f"{exc.reason}; the bot would say its default reply",
+                        "template_failed",
+                    )
+                ]
+            ) from None
+        return _out(
+            PreviewOut(text=rendered.text, cut=rendered.cut, missing=list(rendered.missing))
+        )
 
     async def me(self, request: Request) -> HTTPResponse:
         def read(operator: Operator) -> tuple[Operator, Tenant]:

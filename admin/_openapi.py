@@ -27,6 +27,8 @@ from ._schemas import (
     OperatorList,
     OperatorOut,
     PermissionsIn,
+    PreviewIn,
+    PreviewOut,
     Revoked,
     SkillIn,
     SkillOut,
@@ -117,6 +119,7 @@ def _components() -> dict[str, Any]:
         (PermissionsIn, "validation"),
         (OperatorIn, "validation"),
         (TestIn, "validation"),
+        (PreviewIn, "validation"),
         (ToolsTokenIn, "validation"),
         (ToolList, "serialization"),
         (ToolsToken, "serialization"),
@@ -124,6 +127,7 @@ def _components() -> dict[str, Any]:
         (WebhookOut, "serialization"),
         (WebhookList, "serialization"),
         (TestOut, "serialization"),
+        (PreviewOut, "serialization"),
         (SkillOut, "serialization"),
         (BudgetOut, "serialization"),
         (MeOut, "serialization"),
@@ -235,6 +239,10 @@ ROUTES: tuple[Route, ...] = (
         _ok("200", "TestOut", "the outcome, successful or not")
         | _error_responses("400", *_AUTH, "404", "413", "422"),
         body="TestIn", body_required=False)),
+    Route("POST", "/replies/preview", "preview_reply", _operation(
+        "Render a reply template on a result, as the bot would say it (nothing is saved)",
+        _READ, _ok("200", "PreviewOut", "the reply")
+        | _error_responses("400", *_AUTH, "413", "422"), body="PreviewIn")),
     Route("GET", "/me", "me", _operation(
         "Who am I: the token's operator, permissions and the tenant's skill switch", _ANY,
         _ok("200", "MeOut", "the operator") | _error_responses("401", "429"))),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from webhooks import (
     DEFAULT_TENANT_BUDGET,
     MAX_BUDGET,
+    MAX_TEMPLATE,
     TOOL_SHAPES,
     AuditEntry,
     Operator,
@@ -38,6 +39,8 @@ __all__ = [
     "OperatorList",
     "OperatorOut",
     "PermissionsIn",
+    "PreviewIn",
+    "PreviewOut",
     "Revoked",
     "SkillIn",
     "SkillOut",
@@ -98,6 +101,12 @@ class WebhookOut(_Out):
     calls_per_minute: int | None = Field(
         description="the action's own budget of webhook calls per minute on all replicas, "
         "within the tenant's; null: none of its own"
+    )
+    replies: dict[str, str] = Field(
+        description="the operator's reply templates: success, and per failure category"
+    )
+    service_messages: bool = Field(
+        description="on a 4xx answer, the bot says the service's own message"
     )
     revision: int
     created_at: datetime
@@ -170,6 +179,25 @@ class TestOut(_Out):
             content_type=result.content_type,
             size=result.size,
         )
+
+
+class PreviewIn(_In):
+    """A reply template to try on a result (the last Test's body, say) before saving it."""
+
+    template: str = Field(max_length=MAX_TEMPLATE, description="the template, as it would be saved")
+    result: Any = Field(default=None, description="the webhook's answer, as parsed JSON")
+    status: int | None = Field(default=None, ge=100, le=599, description="the HTTP status")
+    values: dict[str, Sample] = Field(
+        default_factory=dict, description="parameter name -> the value a user gave"
+    )
+
+
+class PreviewOut(_Out):
+    """What the bot would say with the template."""
+
+    text: str = Field(description="the reply (at most 1,000 characters)")
+    cut: bool = Field(description="whether the reply was cut at 1,000 characters")
+    missing: list[str] = Field(description="fields the template asked for that the data lacks")
 
 
 class SkillIn(_In):
