@@ -2,6 +2,9 @@
 
 Both serve twice: to judge what a user answers to the question, and to take the value straight
 from the request that started the action ("opening hours in Lisbon" does not ask for the city).
+
+Allowed values are matched regardless of case and accents ("sao paulo" is São Paulo, "ZURICH"
+is Zürich): both sides are folded as Unicode's caseless matching does, less the accents.
 Patterns are the operator's regular expressions run on users' text, on the event loop of every
 server. Python's ``re`` backtracks, so a short pattern can take seconds on one answer; RE2 runs
 in time linear in the text by construction, so patterns run on RE2 only. A pattern RE2 cannot
@@ -14,6 +17,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import re2
@@ -40,6 +45,29 @@ MAX_PROGRAM_SIZE = 2000
 
 #: Compiled patterns kept per process: a pattern compiles once, not on every message.
 PATTERN_CACHE_SIZE = 128
+
+
+#: The marks Unicode's decomposition splits off Latin, Greek and Cyrillic letters (é is e and
+#: U+0301): the accents people leave out when typing. Other scripts' marks (a Devanagari virama,
+#: Hebrew points) change the word, so they stay.
+_ACCENTS = re.compile("[\u0300-\u036f]")
+#: Letters that do not decompose, as people type them without their stroke or ligature.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe"}
+)
+
+
+def _fold(text: str) -> str:
+    """``text`` as compared with allowed values: caseless (Unicode's compatibility caseless
+    matching, NFKD around a casefold), without accents, with single spaces."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return " ".join(_ACCENTS.sub("", decomposed).translate(_UNDECOMPOSED).split())
+
+
+@functools.lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def _folded(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each allowed value folded, once per process rather than at every message."""
+    return tuple(_fold(value) for value in values)
 
 
 def _options() -> Any:
@@ -102,6 +130,16 @@ def _matched(pattern: str, text: str) -> str | None:
     return value or None
 
 
+def _named(values: Sequence[str], text: str) -> str | None:
+    """The one allowed value ``text`` (folded) mentions as whole words, or None."""
+    named = {
+        value
+        for value, folded in zip(values, _folded(tuple(values)), strict=True)
+        if folded and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", text)
+    }
+    return named.pop() if len(named) == 1 else None
+
+
 def allowed_value(parameter: Parameter, answer: str) -> str | None:
     """The value ``answer`` gives under the parameter's rule: the allowed value it names (as
     the operator wrote it) or the pattern's match; the answer itself without a rule; None if
@@ -111,8 +149,12 @@ def allowed_value(parameter: Parameter, answer: str) -> str | None:
         wanted = " ".join(answer.lower().split())
         for value in values:
             if " ".join(value.lower().split()) == wanted:
-                return value
-        return value_in_request(parameter, answer)
+                return value  # before folding: "Resume" and "Résumé" may both be allowed
+        folded = _fold(answer[:MAX_SEARCHED])
+        same = [v for v, f in zip(values, _folded(tuple(values)), strict=True) if f == folded]
+        if len(same) == 1:
+            return same[0]
+        return _named(values, folded)
     if pattern is not None:
         return _matched(pattern, answer)
     return answer
@@ -120,16 +162,11 @@ def allowed_value(parameter: Parameter, answer: str) -> str | None:
 
 def value_in_request(parameter: Parameter, text: str) -> str | None:
     """The value a request names for the parameter: the one allowed value mentioned as whole
-    words, or the pattern's match; None when there is no rule, none or several are named."""
+    words (regardless of case and accents), or the pattern's match; None when there is no rule,
+    none or several are named."""
     values, pattern = parameter.values, parameter.pattern
     if values is not None:
-        lowered = text[:MAX_SEARCHED].lower()
-        named = {
-            value
-            for value in values
-            if re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", lowered)
-        }
-        return named.pop() if len(named) == 1 else None
+        return _named(values, _fold(text[:MAX_SEARCHED]))
     if pattern is not None:
         return _matched(pattern, text)
     return None

@@ -1,6 +1,7 @@
-"""Answer rules on users' text: patterns run on RE2, in time linear in the text.
+"""Answer rules on users' text: allowed values regardless of case and accents, and patterns
+run on RE2, in time linear in the text.
 
-No timings here (speed targets live in ``python -m bench patterns``): these tests pin what
+No timings here (speed targets live in ``python -m bench patterns``): the pattern tests pin what
 only RE2 does, so swapping the engine back to Python's ``re`` fails them.
 """
 
@@ -14,6 +15,13 @@ from webhooks import Parameter, allowed_value, value_in_request
 from webhooks._answers import _compiled, _unrunnable
 
 REVIEWERS_PATTERN = r"\w{0,10}" * 6 + "!"
+
+
+CITIES = ["Berlin", "Lisbon", "São Paulo", "Zürich", "Kraków", "København", "Łódź"]
+
+
+def allowed(*values: str) -> Parameter:
+    return Parameter(name="city", type="string", description="the city", values=list(values))
 
 
 def coded(pattern: str) -> Parameter:
@@ -73,3 +81,61 @@ def test_a_stored_pattern_re2_cannot_run_matches_nothing_and_says_why(
     assert len(caplog.records) == 2
     assert "RE2 cannot run" in caplog.text
     assert "secret" not in caplog.text
+
+
+# -- allowed values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        pytest.param("Lisbon", "Lisbon", id="as-written"),
+        pytest.param("  BERLIN ", "Berlin", id="case-and-spaces"),
+        pytest.param("sao paulo", "São Paulo", id="tilde-left-out"),
+        pytest.param("Sao   PAULO", "São Paulo", id="tilde-case-and-spaces"),
+        pytest.param("zurich", "Zürich", id="umlaut-left-out"),
+        pytest.param("ZÜRICH", "Zürich", id="umlaut-in-capitals"),
+        pytest.param("krakow", "Kraków", id="acute-left-out"),
+        pytest.param("kobenhavn", "København", id="stroke-left-out"),
+        pytest.param("lodz", "Łódź", id="stroke-and-acutes-left-out"),
+        pytest.param("\uff22\uff25\uff32\uff2c\uff29\uff2e", "Berlin", id="full-width-letters"),
+        pytest.param("the one in sao paulo please", "São Paulo", id="named-in-a-sentence"),
+        pytest.param("Madrid", None, id="not-allowed"),
+        pytest.param("berlin or lisbon", None, id="two-named"),
+        pytest.param("Sao", None, id="part-of-a-value"),
+    ],
+)
+def test_an_answer_names_an_allowed_value_regardless_of_case_and_accents(
+    answer: str, expected: str | None
+) -> None:
+    assert allowed_value(allowed(*CITIES), answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("opening hours in sao paulo?", "São Paulo", id="accent-left-out"),
+        pytest.param("are you open in ZURICH today", "Zürich", id="capitals"),
+        pytest.param("hours of the Zürich store", "Zürich", id="as-written"),
+        pytest.param("opening hours in zurichsee", None, id="not-a-whole-word"),
+        pytest.param("berlin or krakow?", None, id="two-named"),
+        pytest.param("opening hours", None, id="none-named"),
+    ],
+)
+def test_a_request_names_an_allowed_value_regardless_of_case_and_accents(
+    text: str, expected: str | None
+) -> None:
+    assert value_in_request(allowed(*CITIES), text) == expected
+
+
+def test_values_that_differ_only_by_accents_are_told_apart_by_them() -> None:
+    both = allowed("Resume", "Résumé")
+    assert allowed_value(both, "RESUME") == "Resume"
+    assert allowed_value(both, "résumé") == "Résumé"
+    assert allowed_value(both, "resumé") is None  # either one: no guess
+
+
+def test_marks_outside_the_latin_accents_are_kept() -> None:
+    # Without its virama, सत्य (satya) is another word: such marks are no accent to forgive.
+    assert allowed_value(allowed("सत्य"), "सतय") is None
+    assert allowed_value(allowed("सत्य"), "सत्य") == "सत्य"
