@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from ._answers import allowed_value
+from ._answers import allowed_value, close_values
 from ._texts import LONE_SURROGATE
 
 if TYPE_CHECKING:
@@ -232,7 +232,8 @@ _LISTED = 10
 
 def convert_for(raw: object, parameter: Parameter) -> Value:
     """``raw`` as ``parameter``'s value: its type, then for a string its allowed values or
-    pattern (the value is then the allowed value as the operator wrote it, or the match)."""
+    pattern (the value is then the allowed value as the operator wrote it, or the match). A
+    refused answer close to allowed values is asked "Did you mean ...?" with them."""
     value = convert(raw, parameter.type)
     if not isinstance(value, str):
         return value
@@ -241,6 +242,10 @@ def convert_for(raw: object, parameter: Parameter) -> Value:
         return ruled
     values = parameter.values
     if values:
+        close = close_values(parameter, value)
+        if close:
+            offered = ", ".join(close[:-1]) + " or " + close[-1] if len(close) > 1 else close[0]
+            raise BadValue(f"Did you mean {offered}?")
         listed = ", ".join(values[:_LISTED]) + (", ..." if len(values) > _LISTED else "")
         raise BadValue(f"Please choose one of: {listed}.")
     raise BadValue("That doesn't look like what I need; please check and try again.")

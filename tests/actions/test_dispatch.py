@@ -186,6 +186,22 @@ def test_allowed_values_are_taken_from_the_request_and_enforced(action_env: Acti
     ] == {"city": "Berlin"}
 
 
+def test_an_answer_with_a_slip_is_taken_and_two_close_values_are_asked_about(
+    action_env: ActionEnv,
+) -> None:
+    city = {"name": "city", "description": "the city", "values": ["Austin", "Boston", "Lisbon"]}
+    action_env.put("opening_hours", parameters=[city])
+    events = slot_events(answer(action_env, "opening_hours", "city", "lisbn"))
+    assert (events["webhook_values"], events["requested_slot"]) == ({"city": "Lisbon"}, None)
+    response = answer(action_env, "opening_hours", "city", "Bostin")
+    events = slot_events(response)
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "city")
+    assert texts(response) == ["Did you mean Boston or Austin?"]
+    # In the request, a slip is not forgiven: the question is asked.
+    events = slot_events(start(action_env, "opening_hours", "opening hours in lisbn"))
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "city")
+
+
 def test_a_pattern_takes_its_match(action_env: ActionEnv) -> None:
     code = {
         "name": "code",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks import BadValue, NumberOutOfRange, convert
+from webhooks import BadValue, NumberOutOfRange, Parameter, convert, convert_for
 
 
 @pytest.mark.parametrize(
@@ -121,3 +121,39 @@ def test_a_number_out_of_range_is_refused_saying_why(raw: object, kind: str, hin
 def test_numbers_at_the_limits_are_kept_exactly(raw: object, kind: str, expected: object) -> None:
     value = convert(raw, kind)
     assert (value, type(value)) == (expected, type(expected))
+
+
+def choice(*values: str) -> Parameter:
+    return Parameter(name="city", type="string", description="the city", values=list(values))
+
+
+@pytest.mark.parametrize(
+    ("values", "raw", "hint"),
+    [
+        pytest.param(("Berlin", "Lisbon", "Paris"), "parsi", "Did you mean Paris?", id="one"),
+        pytest.param(("Austin", "Boston"), "Bostin", "Did you mean Boston or Austin?", id="two"),
+        pytest.param(
+            ("Hansen", "Jansen", "Janssen"),
+            "Hanssen",
+            "Did you mean Hansen, Janssen or Jansen?",
+            id="three",
+        ),
+        pytest.param(
+            ("Berlin", "Lisbon", "Paris"),
+            "Madrid",
+            "Please choose one of: Berlin, Lisbon, Paris.",
+            id="none-close",
+        ),
+    ],
+)
+def test_a_refused_answer_close_to_allowed_values_is_asked_which(
+    values: tuple[str, ...], raw: str, hint: str
+) -> None:
+    with pytest.raises(BadValue) as caught:
+        convert_for(raw, choice(*values))
+    assert caught.value.hint == hint
+
+
+def test_an_answer_with_a_slip_is_converted_to_the_value_as_written() -> None:
+    assert convert_for("  lisbn ", choice("Berlin", "Lisbon")) == "Lisbon"
+    assert convert_for("sao paulo", choice("São Paulo")) == "São Paulo"
