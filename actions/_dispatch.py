@@ -4,9 +4,10 @@ Declared once in the domain, so an action saved through the admin API is served 
 request names the action in slot ``webhook_action`` (the live router's or a trained intent's
 entity); the form's validator reads the live definition, takes what the request already says
 (entities named like a parameter, an allowed value or a pattern's match, a lone number for
-the only numeric parameter), then asks for each required parameter still missing through the
-one answer slot, converting each answer to the parameter's type and rule; ``action_webhook``
-calls the webhook with the collected values, through the service.
+the only numeric parameter; such a number too long to send is said so), then asks for each
+required parameter still missing through the one answer slot, converting each answer to the
+parameter's type and rule; ``action_webhook`` calls the webhook with the collected values,
+through the service.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from webhooks import (
     VALUES_SLOT,
     BadValue,
     Category,
+    NumberOutOfRange,
     Parameter,
     Value,
     Webhook,
@@ -68,25 +70,34 @@ def _entities(tracker: Tracker) -> list[tuple[str, object]]:
     ]
 
 
-def _from_entities(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
-    """Fill ``values`` with the latest message's entities named like a parameter."""
+def _from_entities(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> dict[str, str]:
+    """Fill ``values`` with the latest message's entities named like a parameter; the hints of
+    those refused as numbers too long to send, by parameter."""
     parameters = {p.name: p for p in webhook.parameters}
+    refused: dict[str, str] = {}
     for name, raw in _entities(tracker):
         parameter = parameters.get(name)
         if parameter is None or values.get(name) is not None:
             continue
         try:
             values[name] = convert_for(raw, parameter)
+        except NumberOutOfRange as bad:
+            refused[name] = bad.hint
         except BadValue:
             continue  # asked for instead: the question says what is expected
+    return refused
 
 
-def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> None:
+def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> list[str]:
     """Fill ``values`` with what the request itself says, where that is unambiguous: its
     entities, then an allowed value or a pattern's match in its text, or its only number for
     the only numeric parameter. Only for the request that starts the form: an answer to one
-    question is no value for the others ("Lisbon" asked as the origin is not the destination)."""
-    _from_entities(webhook, tracker, values)
+    question is no value for the others ("Lisbon" asked as the origin is not the destination).
+
+    Returns what to tell the user before the questions: a number the request gave that is too
+    long to send is said so, not dropped without a word (asked as if nothing had been given,
+    the user would type it again and only then learn why)."""
+    refused = _from_entities(webhook, tracker, values)
     text = str((tracker.latest_message or {}).get("text") or "")
     numeric = [p for p in webhook.parameters if TYPES[p.type].numeric]
     for parameter in webhook.parameters:
@@ -97,10 +108,13 @@ def _from_request(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) 
         if found is None and len(numeric) == 1 and parameter is numeric[0]:
             try:  # "where is order #4521?": the number, when the request holds exactly one
                 found = convert(text, parameter.type)
+            except NumberOutOfRange as bad:
+                refused[name] = bad.hint
             except BadValue:
                 found = None
         if found is not None:
             values[name] = found
+    return list(dict.fromkeys(hint for name, hint in refused.items() if values.get(name) is None))
 
 
 def _context_value(source: str, tracker: Tracker) -> object:
@@ -228,10 +242,14 @@ class Dispatch:
         values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
         if starting:
-            _from_request(webhook, tracker, values)
+            hints = _from_request(webhook, tracker, values)
+            for hint in hints:
+                dispatcher.utter_message(text=hint)
             _from_context(webhook, tracker, values)
-            _from_memory(webhook, tracker, values, dispatcher)
+            if not hints:  # a value the request tried to give is asked for, not remembered
+                _from_memory(webhook, tracker, values, dispatcher)
         else:
+            # An answer refused by its own conversion is told so by _judge below.
             _from_entities(webhook, tracker, values)
         retry: str | None = None
         parameter = next((p for p in webhook.parameters if p.name == asking), None)

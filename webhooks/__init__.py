@@ -144,7 +144,15 @@ from ._templates import MAX_REPLY, MAX_TEMPLATE, Rendered, render_template, temp
 from ._texts import reject_lone_surrogates
 from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
 from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
-from ._types import TYPES, BadValue, Value, ValueType, convert, convert_for
+from ._types import (
+    TYPES,
+    BadValue,
+    NumberOutOfRange,
+    Value,
+    ValueType,
+    convert,
+    convert_for,
+)
 from ._urls import check_url
 from ._version import VERSION
 
@@ -244,6 +252,7 @@ __all__ = [
     "LastTest",
     "Metrics",
     "NotFound",
+    "NumberOutOfRange",
     "Operator",
     "Parameter",
     "PermissionDenied",

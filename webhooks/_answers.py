@@ -2,6 +2,14 @@
 
 Both serve twice: to judge what a user answers to the question, and to take the value straight
 from the request that started the action ("opening hours in Lisbon" does not ask for the city).
+
+Allowed values are matched regardless of case and accents ("sao paulo" is São Paulo, "ZURICH"
+is Zürich): both sides are folded as Unicode's caseless matching does, less the accents. An
+answer to the question is also forgiven a small slip ("lisbn" is Lisbon), never at the price of
+a wrong value: a value is taken only when it alone is close (:data:`FUZZY_TAKE`), two close
+ones are asked about (:func:`close_values`, "Did you mean Bologna or Cologne?"), and short
+answers and values with digits are forgiven nothing but case and accents. Nor are a request's
+words: they were not written as this answer, and nobody would see the guess before the webhook.
 Patterns are the operator's regular expressions run on users' text, on the event loop of every
 server. Python's ``re`` backtracks, so a short pattern can take seconds on one answer; RE2 runs
 in time linear in the text by construction, so patterns run on RE2 only. A pattern RE2 cannot
@@ -14,14 +22,27 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import re2
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:
     from ._definitions import Parameter
 
-__all__ = ["allowed_value", "pattern_problem", "value_in_request"]
+__all__ = [
+    "FUZZY_MIN_LENGTH",
+    "FUZZY_SUGGEST",
+    "FUZZY_TAKE",
+    "MAX_SUGGESTED",
+    "allowed_value",
+    "close_values",
+    "pattern_problem",
+    "value_in_request",
+]
 
 logger = logging.getLogger("webhooks.answers")
 
@@ -40,6 +61,55 @@ MAX_PROGRAM_SIZE = 2000
 
 #: Compiled patterns kept per process: a pattern compiles once, not on every message.
 PATTERN_CACHE_SIZE = 128
+
+
+#: How alike an answer and an allowed value (both folded) must be for the value to be taken
+#: despite a slip. The score is RapidFuzz's optimal string alignment similarity, 1 - edits / the
+#: longer one's length, where a letter wrong, missing, extra, or two swapped are one edit each
+#: (``fuzz.ratio`` counts a wrong letter twice, so "lisbun" would score below "lisbn"). 0.83 takes
+#: one slip in six characters (5/6 = 0.833: "lisbn", "lsibon", "londn"), two in twelve
+#: ("amsterdm", "frankfrut", "new yrok"); a five-letter value with a slip (0.8) is only offered,
+#: since there one slip also makes other words ("parks" for Paris, "bagel" for Basel).
+FUZZY_TAKE = 0.83
+
+#: Allowed values at least this alike are offered ("Did you mean Lisbon?"), and a second value
+#: this close stops the best from being taken: "bostin" is one slip from Boston but two from
+#: Austin, so both are offered. 0.65 offers two slips in six characters (0.667), not in five
+#: (0.6), and none of "hello", "thanks", "later" or "maybe" for Berlin, Lisbon, Paris or London
+#: (0.33 at most).
+FUZZY_SUGGEST = 0.65
+
+#: Answers and values shorter than this are forgiven no slip: a slip in "no", "stop", "help"
+#: or "Rome" makes another word, not a typo.
+FUZZY_MIN_LENGTH = 5
+
+#: Most allowed values offered in one "Did you mean ...?".
+MAX_SUGGESTED = 3
+
+#: A digit: answers and values with one are codes or numbers, and 4521 is never 4522.
+_DIGIT = re.compile(r"\d")
+
+#: The marks Unicode's decomposition splits off Latin, Greek and Cyrillic letters (é is e and
+#: U+0301): the accents people leave out when typing. Other scripts' marks (a Devanagari virama,
+#: Hebrew points) change the word, so they stay.
+_ACCENTS = re.compile("[\u0300-\u036f]")
+#: Letters that do not decompose, as people type them without their stroke or ligature.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe"}
+)
+
+
+def _fold(text: str) -> str:
+    """``text`` as compared with allowed values: caseless (Unicode's compatibility caseless
+    matching, NFKD around a casefold), without accents, with single spaces."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return " ".join(_ACCENTS.sub("", decomposed).translate(_UNDECOMPOSED).split())
+
+
+@functools.lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def _folded(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each allowed value folded, once per process rather than at every message."""
+    return tuple(_fold(value) for value in values)
 
 
 def _options() -> Any:
@@ -102,34 +172,92 @@ def _matched(pattern: str, text: str) -> str | None:
     return value or None
 
 
+def _named(values: Sequence[str], text: str) -> str | None:
+    """The one allowed value ``text`` (folded) mentions as whole words, or None."""
+    named = {
+        value
+        for value, folded in zip(values, _folded(tuple(values)), strict=True)
+        if folded and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", text)
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+def _fuzzy(text: str) -> bool:
+    """Whether ``text`` (folded) may match despite a slip: long enough, and no number."""
+    return len(text) >= FUZZY_MIN_LENGTH and not _DIGIT.search(text)
+
+
+def _close(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
+    """The allowed values at least :data:`FUZZY_SUGGEST` alike ``answer`` (folded) with their
+    scores, best first, ties in the operator's order."""
+    if not _fuzzy(answer):
+        return []
+    choices = {i: f for i, f in enumerate(_folded(tuple(values))) if _fuzzy(f)}
+    found = process.extract(
+        answer,
+        choices,
+        scorer=OSA.normalized_similarity,
+        processor=None,
+        score_cutoff=FUZZY_SUGGEST,
+        limit=None,
+    )
+    return [(values[i], score) for _, score, i in sorted(found, key=lambda f: (-f[1], f[2]))]
+
+
+def _choice(values: Sequence[str], answer: str) -> tuple[str | None, tuple[str, ...]]:
+    """The allowed value ``answer`` gives, or None and the values close enough to offer."""
+    wanted = " ".join(answer.lower().split())
+    for value in values:
+        if " ".join(value.lower().split()) == wanted:
+            return value, ()  # before folding: "Resume" and "Résumé" may both be allowed
+    folded = _fold(answer[:MAX_SEARCHED])
+    same = tuple(v for v, f in zip(values, _folded(tuple(values)), strict=True) if f == folded)
+    if len(same) == 1:
+        return same[0], ()
+    if same:
+        return None, same[:MAX_SUGGESTED]  # the same but for accents: which one?
+    named = _named(values, folded)
+    if named is not None:
+        return named, ()
+    close = _close(values, folded)
+    if len(close) == 1 and close[0][1] >= FUZZY_TAKE:
+        return close[0][0], ()  # alone close enough to offer, and close enough to take
+    return None, tuple(value for value, _ in close[:MAX_SUGGESTED])
+
+
 def allowed_value(parameter: Parameter, answer: str) -> str | None:
     """The value ``answer`` gives under the parameter's rule: the allowed value it names (as
-    the operator wrote it) or the pattern's match; the answer itself without a rule; None if
-    the rule refuses it."""
+    the operator wrote it; regardless of case and accents, or despite a slip when no other
+    value is close) or the pattern's match; the answer itself without a rule; None if the rule
+    refuses it."""
     values, pattern = parameter.values, parameter.pattern
     if values is not None:
-        wanted = " ".join(answer.lower().split())
-        for value in values:
-            if " ".join(value.lower().split()) == wanted:
-                return value
-        return value_in_request(parameter, answer)
+        return _choice(values, answer)[0]
     if pattern is not None:
         return _matched(pattern, answer)
     return answer
 
 
+def close_values(parameter: Parameter, answer: str) -> tuple[str, ...]:
+    """The allowed values to offer for an answer :func:`allowed_value` refuses, best first:
+    those it might have meant (a slip, or the same but for accents); none when nothing is close
+    or the answer is taken."""
+    values = parameter.values
+    return _choice(values, answer)[1] if values else ()
+
+
 def value_in_request(parameter: Parameter, text: str) -> str | None:
     """The value a request names for the parameter: the one allowed value mentioned as whole
-    words, or the pattern's match; None when there is no rule, none or several are named."""
+    words (regardless of case and accents, but without forgiving slips), or the pattern's
+    match; None when there is no rule, none or several are named.
+
+    No slip is forgiven here: the request was not written as this answer, its other words can
+    be a slip from a value ("never" from Nevers, "returns" from Return, "parks" from Paris),
+    and the value would reach the webhook unseen. A request with a slip is asked the question,
+    whose answer is forgiven it."""
     values, pattern = parameter.values, parameter.pattern
     if values is not None:
-        lowered = text[:MAX_SEARCHED].lower()
-        named = {
-            value
-            for value in values
-            if re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", lowered)
-        }
-        return named.pop() if len(named) == 1 else None
+        return _named(values, _fold(text[:MAX_SEARCHED]))
     if pattern is not None:
         return _matched(pattern, text)
     return None

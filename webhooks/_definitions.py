@@ -142,8 +142,9 @@ class Parameter(_Strict):
     type: ParameterType = "string"
     description: Text
     required: bool = True
-    #: For a string: the only answers accepted (matched regardless of case, sent as written
-    #: here), also taken straight from the request ("opening hours in Lisbon").
+    #: For a string: the only answers accepted (matched regardless of case and accents, in an
+    #: answer despite a slip; sent as written here), also taken straight from the request
+    #: ("opening hours in Lisbon").
     values: Annotated[list[AllowedValue], Field(max_length=MAX_ALLOWED_VALUES)] | None = None
     #: For a string: a regular expression the answer must contain (the match is the value,
     #: or its first group), also taken straight from the request. A text like any other: a

@@ -4,25 +4,35 @@ A new type is a converter and one entry of :data:`TYPES` here. Conversion turns 
 typed (or an entity extracted) into the parameter's typed value, forgiving but unambiguous:
 ``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521; ``"yes"``/``"no"`` are
 booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would send the wrong value
-to the webhook. A refusal carries a short explanation for the user.
+to the webhook. A refusal carries a short explanation for the user; a number refused for its
+size (:class:`NumberOutOfRange`) says so, with the limit, rather than just asking again.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from ._answers import allowed_value
+from ._answers import allowed_value, close_values
 from ._texts import LONE_SURROGATE
 
 if TYPE_CHECKING:
     from ._definitions import Parameter
 
-__all__ = ["TYPES", "BadValue", "Value", "ValueType", "convert", "convert_for"]
+__all__ = [
+    "TYPES",
+    "BadValue",
+    "NumberOutOfRange",
+    "Value",
+    "ValueType",
+    "convert",
+    "convert_for",
+]
 
 Value = str | int | float | bool
 
@@ -44,6 +54,15 @@ class BadValue(Exception):
 
     def __str__(self) -> str:
         return self.hint
+
+
+@dataclass(frozen=True, slots=True)
+class NumberOutOfRange(BadValue):
+    """A number was given but cannot be sent as it is: too long, too large or too precise.
+
+    Unlike other refusals, a request that held such a number is told why it was not taken (the
+    user meant it), instead of being asked as if nothing had been given.
+    """
 
 
 def _numbers(text: str) -> list[str]:
@@ -71,10 +90,17 @@ def _decimal(raw: object, *, what: str) -> Decimal:
         raise BadValue(f"Please give {what}.") from None
 
 
-#: Larger values are refused: no order number needs them, and Python's int-to-text limit (4,300
-#: digits) would otherwise turn a user's very long answer into an error.
-MAX_MAGNITUDE = Decimal(10) ** 18
+#: Most digits of a whole number. Larger values are refused: no order number needs them, and
+#: Python's int-to-text limit (4,300 digits) would otherwise turn a user's very long answer into
+#: an error.
+MAX_DIGITS = 18
+MAX_MAGNITUDE = Decimal(10) ** MAX_DIGITS
 _MAX_PLAIN = int(MAX_MAGNITUDE)
+
+#: Significant digits a decimal keeps exactly through a float (an IEEE 754 double, which is what
+#: Python sends and most JSON readers take a number with decimals for). A longer fraction would
+#: be rounded on its way to the webhook, so it is refused instead of changed.
+FLOAT_DIGITS = sys.float_info.dig
 
 
 def _plain_integer(raw: object) -> int | None:
@@ -82,7 +108,7 @@ def _plain_integer(raw: object) -> int | None:
     converted slot), else None: the common case, spared the search for a number in text."""
     if type(raw) is int:
         return raw if -_MAX_PLAIN < raw < _MAX_PLAIN else None
-    if type(raw) is str and 0 < len(raw) < 19 and raw.isascii() and raw.isdigit():
+    if type(raw) is str and 0 < len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit():
         return int(raw)
     return None
 
@@ -93,7 +119,7 @@ def _integer(raw: object) -> int:
         return plain
     value = _decimal(raw, what="a whole number")
     if abs(value) >= MAX_MAGNITUDE:
-        raise BadValue("Please give a smaller number.")
+        raise NumberOutOfRange(f"That number is too long: please give at most {MAX_DIGITS} digits.")
     if value != value.to_integral_value():
         raise BadValue("Please give a whole number, without decimals.")
     return int(value)
@@ -105,11 +131,20 @@ def _number(raw: object) -> int | float:
         return plain
     value = _decimal(raw, what="a number")
     if abs(value) >= MAX_MAGNITUDE:
-        raise BadValue("Please give a smaller number.")
+        raise NumberOutOfRange(
+            f"That number is too large: please give at most {MAX_DIGITS} digits before the "
+            "decimal point."
+        )
+    if value == value.to_integral_value():
+        return int(value)  # exact in JSON, whatever its digits
     as_float = float(value)
-    if not math.isfinite(as_float):
-        raise BadValue("Please give a smaller number.")
-    return int(value) if value == value.to_integral_value() else as_float
+    if Decimal(repr(as_float)) != value:  # the float is not the number the user gave
+        if len(value.normalize().as_tuple().digits) > FLOAT_DIGITS:
+            raise NumberOutOfRange(
+                f"That number has too many digits: please round it to at most {FLOAT_DIGITS}."
+            )
+        raise NumberOutOfRange("That number is too close to zero: please round it.")
+    return as_float
 
 
 def _boolean(raw: object) -> bool:
@@ -197,7 +232,8 @@ _LISTED = 10
 
 def convert_for(raw: object, parameter: Parameter) -> Value:
     """``raw`` as ``parameter``'s value: its type, then for a string its allowed values or
-    pattern (the value is then the allowed value as the operator wrote it, or the match)."""
+    pattern (the value is then the allowed value as the operator wrote it, or the match). A
+    refused answer close to allowed values is asked "Did you mean ...?" with them."""
     value = convert(raw, parameter.type)
     if not isinstance(value, str):
         return value
@@ -206,6 +242,10 @@ def convert_for(raw: object, parameter: Parameter) -> Value:
         return ruled
     values = parameter.values
     if values:
+        close = close_values(parameter, value)
+        if close:
+            offered = ", ".join(close[:-1]) + " or " + close[-1] if len(close) > 1 else close[0]
+            raise BadValue(f"Did you mean {offered}?")
         listed = ", ".join(values[:_LISTED]) + (", ..." if len(values) > _LISTED else "")
         raise BadValue(f"Please choose one of: {listed}.")
     raise BadValue("That doesn't look like what I need; please check and try again.")

@@ -123,6 +123,25 @@ def test_an_answer_is_typed_and_a_bad_one_asked_again(action_env: ActionEnv) -> 
     assert texts(response) == ["Please give a whole number, for example 4521."]
 
 
+def test_a_number_too_long_is_refused_saying_so_in_the_request_and_in_an_answer(
+    action_env: ActionEnv,
+) -> None:
+    # The request's only number was dropped without a word, and the question asked as if
+    # nothing had been given.
+    action_env.put("order_status")
+    too_long = "That number is too long: please give at most 18 digits."
+    response = start(action_env, "order_status", "where is my order 99999999999999999999?")
+    assert (slot_events(response)["webhook_values"], texts(response)) == ({}, [too_long])
+    response = answer(action_env, "order_status", "order_id", "99999999999999999999")
+    assert (slot_events(response)["webhook_asking"], texts(response)) == ("order_id", [too_long])
+    # Two numeric parameters: no lone number is taken, but an entity named like one is.
+    numbers = [{"name": n, "type": "integer", "description": n} for n in ("order_id", "item")]
+    action_env.put("order_status", parameters=numbers)
+    entity = {"entity": "order_id", "value": "9" * 20, "start": 6, "end": 26}
+    response = start(action_env, "order_status", f"order {'9' * 20} item 3", [entity])
+    assert (slot_events(response)["webhook_asking"], texts(response)) == ("order_id", [too_long])
+
+
 def test_a_greeting_is_no_answer_to_a_string_question(action_env: ActionEnv) -> None:
     action_env.put(
         "opening_hours",
@@ -165,6 +184,22 @@ def test_allowed_values_are_taken_from_the_request_and_enforced(action_env: Acti
     assert slot_events(answer(action_env, "opening_hours", "city", " BERLIN "))[
         "webhook_values"
     ] == {"city": "Berlin"}
+
+
+def test_an_answer_with_a_slip_is_taken_and_two_close_values_are_asked_about(
+    action_env: ActionEnv,
+) -> None:
+    city = {"name": "city", "description": "the city", "values": ["Austin", "Boston", "Lisbon"]}
+    action_env.put("opening_hours", parameters=[city])
+    events = slot_events(answer(action_env, "opening_hours", "city", "lisbn"))
+    assert (events["webhook_values"], events["requested_slot"]) == ({"city": "Lisbon"}, None)
+    response = answer(action_env, "opening_hours", "city", "Bostin")
+    events = slot_events(response)
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "city")
+    assert texts(response) == ["Did you mean Boston or Austin?"]
+    # In the request, a slip is not forgiven: the question is asked.
+    events = slot_events(start(action_env, "opening_hours", "opening hours in lisbn"))
+    assert (events["webhook_values"], events["webhook_asking"]) == ({}, "city")
 
 
 def test_a_pattern_takes_its_match(action_env: ActionEnv) -> None:

@@ -1,6 +1,7 @@
-"""Answer rules on users' text: patterns run on RE2, in time linear in the text.
+"""Answer rules on users' text: allowed values regardless of case and accents, and patterns
+run on RE2, in time linear in the text.
 
-No timings here (speed targets live in ``python -m bench patterns``): these tests pin what
+No timings here (speed targets live in ``python -m bench patterns``): the pattern tests pin what
 only RE2 does, so swapping the engine back to Python's ``re`` fails them.
 """
 
@@ -11,9 +12,18 @@ import logging
 import pytest
 
 from webhooks import Parameter, allowed_value, value_in_request
-from webhooks._answers import _compiled, _unrunnable
+from webhooks._answers import _compiled, _unrunnable, close_values
 
 REVIEWERS_PATTERN = r"\w{0,10}" * 6 + "!"
+
+
+CITIES = ["Berlin", "Lisbon", "São Paulo", "Zürich", "Kraków", "København", "Łódź"]
+#: The demo's store cities.
+STORES = ("Berlin", "Lisbon", "Paris", "London")
+
+
+def allowed(*values: str) -> Parameter:
+    return Parameter(name="city", type="string", description="the city", values=list(values))
 
 
 def coded(pattern: str) -> Parameter:
@@ -73,3 +83,170 @@ def test_a_stored_pattern_re2_cannot_run_matches_nothing_and_says_why(
     assert len(caplog.records) == 2
     assert "RE2 cannot run" in caplog.text
     assert "secret" not in caplog.text
+
+
+# -- allowed values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        pytest.param("Lisbon", "Lisbon", id="as-written"),
+        pytest.param("  BERLIN ", "Berlin", id="case-and-spaces"),
+        pytest.param("sao paulo", "São Paulo", id="tilde-left-out"),
+        pytest.param("Sao   PAULO", "São Paulo", id="tilde-case-and-spaces"),
+        pytest.param("zurich", "Zürich", id="umlaut-left-out"),
+        pytest.param("ZÜRICH", "Zürich", id="umlaut-in-capitals"),
+        pytest.param("krakow", "Kraków", id="acute-left-out"),
+        pytest.param("kobenhavn", "København", id="stroke-left-out"),
+        pytest.param("lodz", "Łódź", id="stroke-and-acutes-left-out"),
+        pytest.param("\uff22\uff25\uff32\uff2c\uff29\uff2e", "Berlin", id="full-width-letters"),
+        pytest.param("the one in sao paulo please", "São Paulo", id="named-in-a-sentence"),
+        pytest.param("Madrid", None, id="not-allowed"),
+        pytest.param("berlin or lisbon", None, id="two-named"),
+        pytest.param("Sao", None, id="part-of-a-value"),
+    ],
+)
+def test_an_answer_names_an_allowed_value_regardless_of_case_and_accents(
+    answer: str, expected: str | None
+) -> None:
+    assert allowed_value(allowed(*CITIES), answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("opening hours in sao paulo?", "São Paulo", id="accent-left-out"),
+        pytest.param("are you open in ZURICH today", "Zürich", id="capitals"),
+        pytest.param("hours of the Zürich store", "Zürich", id="as-written"),
+        pytest.param("opening hours in zurichsee", None, id="not-a-whole-word"),
+        pytest.param("berlin or krakow?", None, id="two-named"),
+        pytest.param("opening hours", None, id="none-named"),
+    ],
+)
+def test_a_request_names_an_allowed_value_regardless_of_case_and_accents(
+    text: str, expected: str | None
+) -> None:
+    assert value_in_request(allowed(*CITIES), text) == expected
+
+
+def test_values_that_differ_only_by_accents_are_told_apart_by_them() -> None:
+    both = allowed("Resume", "Résumé")
+    assert allowed_value(both, "RESUME") == "Resume"
+    assert allowed_value(both, "résumé") == "Résumé"
+    assert allowed_value(both, "resumé") is None  # either one: no guess
+
+
+def test_marks_outside_the_latin_accents_are_kept() -> None:
+    # Without its virama, सत्य (satya) is another word: such marks are no accent to forgive.
+    assert allowed_value(allowed("सत्य"), "सतय") is None
+    assert allowed_value(allowed("सत्य"), "सत्य") == "सत्य"
+
+
+# -- slips --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "answer", "expected"),
+    [
+        pytest.param(STORES, "lisbn", "Lisbon", id="letter-missing"),
+        pytest.param(STORES, "lisbom", "Lisbon", id="letter-wrong"),
+        pytest.param(STORES, "lsibon", "Lisbon", id="letters-swapped"),
+        pytest.param(STORES, "berlinn", "Berlin", id="letter-extra"),
+        pytest.param(STORES, "LONDN", "London", id="slip-in-capitals"),
+        pytest.param(("Amsterdam", "Frankfurt"), "frankfrut", "Frankfurt", id="nine-letters"),
+        pytest.param(("New York", "Boston"), "new yrok", "New York", id="two-words"),
+        pytest.param(("New York", "Boston"), "newyork", "New York", id="space-left-out"),
+        pytest.param(("São Paulo", "Lima"), "sao paolo", "São Paulo", id="slip-and-accent"),
+        pytest.param(("Copenhagen", "Oslo"), "copenhagn", "Copenhagen", id="ten-letters"),
+        pytest.param(("Austin", "Boston"), "bostn", "Boston", id="one-close-one-far"),
+        pytest.param(("Express", "Standard"), "stnadard", "Standard", id="not-a-place"),
+    ],
+)
+def test_an_answer_with_a_slip_takes_the_one_close_value(
+    values: tuple[str, ...], answer: str, expected: str
+) -> None:
+    assert allowed_value(allowed(*values), answer) == expected
+    assert close_values(allowed(*values), answer) == ()
+
+
+@pytest.mark.parametrize(
+    ("values", "answer", "offered"),
+    [
+        # One slip in five letters also makes other words ("parks"): offered, never taken.
+        pytest.param(STORES, "parsi", ("Paris",), id="five-letters"),
+        pytest.param(STORES, "pairs", ("Paris",), id="five-letters-a-word"),
+        pytest.param(STORES, "lissabon", ("Lisbon",), id="two-slips"),
+        # One slip from one value and two from another: which was meant is not clear.
+        pytest.param(("Austin", "Boston"), "Bostin", ("Boston", "Austin"), id="best-first"),
+        pytest.param(("Austria", "Australia"), "Austrlia", ("Australia", "Austria"), id="near"),
+        pytest.param(("Bologna", "Cologne"), "Cologna", ("Bologna", "Cologne"), id="tie"),
+        pytest.param(("Munich", "Zurich"), "Murich", ("Munich", "Zurich"), id="tie-in-order"),
+        pytest.param(("Resume", "Résumé"), "resumé", ("Resume", "Résumé"), id="only-accents"),
+        pytest.param(
+            ("Hansen", "Jansen", "Janssen", "Hanson"),
+            "Hanssen",
+            ("Hansen", "Janssen", "Jansen"),
+            id="three-at-most",
+        ),
+    ],
+)
+def test_close_values_are_offered_but_not_taken(
+    values: tuple[str, ...], answer: str, offered: tuple[str, ...]
+) -> None:
+    assert allowed_value(allowed(*values), answer) is None
+    assert close_values(allowed(*values), answer) == offered
+
+
+@pytest.mark.parametrize(
+    ("values", "answer"),
+    [
+        pytest.param(STORES, "a", id="a-letter"),
+        pytest.param(STORES, "no", id="no"),
+        pytest.param(STORES, "yes", id="yes"),
+        pytest.param(STORES, "stop", id="stop"),
+        pytest.param(STORES, "help", id="help"),
+        pytest.param(STORES, "hello", id="hello"),
+        pytest.param(STORES, "thanks", id="thanks"),
+        pytest.param(STORES, "maybe later", id="maybe-later"),
+        pytest.param(STORES, "i don't know", id="dont-know"),
+        pytest.param(STORES, "cancel", id="cancel"),
+        pytest.param(STORES, "Madrid", id="another-city"),
+        pytest.param(STORES, "Dublin", id="a-city-sharing-letters"),
+        pytest.param(STORES, "Bern", id="a-city-inside-a-value"),
+        pytest.param(STORES, "I'm near lisbn", id="a-slip-in-a-sentence"),
+        pytest.param(("Rome", "Nice", "Oslo"), "home", id="short-value-one-slip"),
+        pytest.param(("Rome", "Nice", "Oslo"), "rom", id="short-answer"),
+        pytest.param(("A100", "A101", "Room 12"), "A102", id="a-code"),
+        pytest.param(("A100", "A101", "Room 12"), "Roon 12", id="a-slip-beside-a-number"),
+        pytest.param(("Terminal 1", "Terminal 2"), "Terminl 2", id="a-numbered-value"),
+        pytest.param(("12345", "67890"), "12346", id="digits"),
+    ],
+)
+def test_an_unrelated_or_short_answer_neither_matches_nor_is_offered_a_value(
+    values: tuple[str, ...], answer: str
+) -> None:
+    assert allowed_value(allowed(*values), answer) is None
+    assert close_values(allowed(*values), answer) == ()
+
+
+@pytest.mark.parametrize(
+    ("values", "answer", "expected"),
+    [
+        pytest.param(("Hamburg", "Homburg"), "homburg", "Homburg", id="exact-beside-a-slip"),
+        pytest.param(("Vienna", "Sienna"), "SIENNA", "Sienna", id="exact-in-capitals"),
+        pytest.param(("Zurich", "Zürich"), "zurich", "Zurich", id="exact-without-accent"),
+        pytest.param(STORES, "the lisbon one", "Lisbon", id="named-word-beats-no-slip"),
+    ],
+)
+def test_an_exact_value_always_wins_over_a_close_one(
+    values: tuple[str, ...], answer: str, expected: str
+) -> None:
+    assert allowed_value(allowed(*values), answer) == expected
+
+
+def test_a_request_is_not_forgiven_slips() -> None:
+    # Its words were not written as this answer: the question is asked instead.
+    assert value_in_request(allowed(*STORES), "opening hours in lisbn") is None
+    assert value_in_request(allowed("Nevers", "Lyon"), "I never go there") is None
+    assert value_in_request(allowed(*STORES), "opening hours in lisbon") == "Lisbon"
