@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from webhooks import (
@@ -31,6 +31,7 @@ from webhooks import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
+    SWITCH_ACTION,
     TYPES,
     VALUES_SLOT,
     BadValue,
@@ -55,6 +56,7 @@ from ._service import (
     intent_of_latest,
     log_unexpected,
 )
+from ._topics import new_topic, switch_events
 
 __all__ = ["Dispatch"]
 
@@ -191,6 +193,12 @@ def _remembered(
     return {"conversation": conversation_of(tracker), "values": memory}
 
 
+def _declares(domain: Mapping[str, Any], action: str) -> bool:
+    """Whether the model's domain has ``action`` (a model trained before it has not)."""
+    actions = domain.get("actions")
+    return isinstance(actions, list) and action in actions
+
+
 def _next_required(webhook: Webhook, values: Mapping[str, Any]) -> str | None:
     """The first required parameter still without a value, in the definition's order."""
     for parameter in webhook.parameters:
@@ -255,6 +263,18 @@ class Dispatch:
         parameter = next((p for p in webhook.parameters if p.name == asking), None)
         answer = candidates.get(ANSWER_SLOT)
         if parameter is not None and answer is not None and values.get(parameter.name) is None:
+            if _declares(domain, SWITCH_ACTION) and new_topic(
+                action, parameter, str(answer), tracker
+            ):
+                # Something else was asked for: the form ends without a call, and the message
+                # is given back to Rasa as a new topic.
+                return [
+                    SlotSet(VALUES_SLOT, None),
+                    SlotSet(ANSWER_SLOT, None),
+                    SlotSet(ASKING_SLOT, None),
+                    SlotSet(REQUESTED_SLOT, None),
+                    FollowupAction(SWITCH_ACTION),
+                ]
             retry = self._judge(parameter, answer, values, dispatcher, tracker, domain)
         ask_next = retry or _next_required(webhook, values)
         return [
@@ -333,6 +353,17 @@ class Dispatch:
             if memory is not None:
                 answered.append(SlotSet(MEMORY_SLOT, memory))
         return forget + answered
+
+    async def switch(
+        self,
+        tenant: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Give a message that asked for something else back to Rasa as a new topic
+        (``action_webhook_switch``, which the validator chose)."""
+        return switch_events(tracker)
 
     async def stopped(
         self,

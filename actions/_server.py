@@ -36,6 +36,7 @@ from webhooks import (
     HELP_ACTION,
     METRICS_CONTENT_TYPE,
     STOPPED_ACTION,
+    SWITCH_ACTION,
     AuthFailures,
     Category,
     ConversationLimits,
@@ -70,6 +71,7 @@ _GENERIC = {
     DISPATCH_VALIDATOR: "validate",
     ASK_ANSWER_ACTION: "ask",
     STOPPED_ACTION: "stopped",
+    SWITCH_ACTION: "switch",
 }
 
 

@@ -33,6 +33,7 @@ from webhooks import (
     STOPPED_ACTION,
     STOPPED_RESPONSE,
     STOPPED_TEXT,
+    SWITCH_ACTION,
     VALUES_SLOT,
     WEBHOOK_INTENT,
     Webhook,
@@ -89,7 +90,7 @@ def build_domain(webhooks: Sequence[Webhook], designer: DesignerDomain) -> dict[
         if intent not in designer.intents:
             intents.append(intent)
     parameters = sorted({p.name for webhook in ordered for p in webhook.parameters})
-    actions = [CALL_ACTION, DISPATCH_VALIDATOR, ASK_ANSWER_ACTION, STOPPED_ACTION]
+    actions = [CALL_ACTION, DISPATCH_VALIDATOR, ASK_ANSWER_ACTION, STOPPED_ACTION, SWITCH_ACTION]
     if HELP_ACTION not in designer.actions:
         # The help is the assistant's answer to what it does not understand, even before the
         # first action exists (the pipeline's core fallback names it).

@@ -43,6 +43,8 @@ __all__ = [
     "STOPPED_ACTION",
     "STOPPED_RESPONSE",
     "STOP_INTENT",
+    "SWITCH_ACTION",
+    "SWITCH_INTENTS",
     "VALUES_SLOT",
     "WEBHOOK_INTENT",
     "ask_overrides",
@@ -88,6 +90,10 @@ FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
 NOT_AN_ANSWER_INTENTS = frozenset(
     {GREET_INTENT, HELP_INTENT, "goodbye", "thanks", "bot_challenge", "chitchat", "out_of_scope"}
 )
+#: Intents that, while a question is open, ask for something else: the question is left and
+#: the message served as a new topic (``action_webhook_switch`` hands it back to Rasa).
+SWITCH_INTENTS = frozenset({GREET_INTENT, HELP_INTENT, "goodbye", "thanks", "bot_challenge"})
+SWITCH_ACTION = "action_webhook_switch"
 _FORM_SUFFIX = "_form"
 
 

@@ -189,7 +189,9 @@ async def test_a_failed_call_is_recorded_with_its_status_and_time(
 ) -> None:
     define(store, server.url(path))
     calls = make_calls()
-    assert (await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1")).category is category
+    assert (
+        await calls.call("acme", usable(calls), {"order_id": 7}, "alice:1")
+    ).category is category
     assert counted(calls, "order_status", category) == 1
     assert timed(calls) == 1  # it reached the network
     status = path.rsplit("/", 1)[1]
@@ -275,7 +277,9 @@ async def test_a_call_the_store_cannot_count_is_unavailable_and_not_sent(
     limits.claim("acme", "warm:1")  # the tenant is known: what fails is the count itself
     with store.engine.begin() as connection:  # the store's claims cannot be kept any more
         connection.execute(text("DROP TABLE conversation_calls"))
-    assert (await calls.call("acme", webhook, {"order_id": 7}, "alice:1")).category is Category.UNAVAILABLE
+    assert (
+        await calls.call("acme", webhook, {"order_id": 7}, "alice:1")
+    ).category is Category.UNAVAILABLE
     assert server.seen.requests == []
     assert counted(calls, "order_status", "unavailable") == 1
     assert lines(caplog, logging.WARNING) == [

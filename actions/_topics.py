@@ -1,0 +1,114 @@
+"""Changing topic while a question is open: an answer, or a request for something else?
+
+While the form asks for a parameter, every message the user sends (but ``stop``) reaches the
+validator as the answer. It is a **new topic** when it clearly asks for something else: another
+action (trained, or routed live: Rasa's NLU sets intent ``webhook`` with entity
+``webhook_action`` naming a different action), or help, a greeting, thanks, goodbye or "are you
+a bot" (:data:`SWITCH_INTENTS`). It is still **the answer** when it is a plausible value for the
+parameter and little else ("4521", "it's 4521", "Lisbon please"): a value of the parameter's
+type that its allowed values or pattern accept, with at most :data:`AROUND_A_VALUE` other
+words. For a free-text parameter every message is a plausible value, so only a request for
+another action with more words than a value, or one of the switch intents, changes topic.
+
+A new topic is served as if no question had been open, the way Rasa's own two-stage fallback
+re-reads a message: the validator ends the form without a call and hands over to
+``action_webhook_switch``, which reverts the user's message, clears the question and gives the
+same message back to Rasa, whose rules then serve it (the other action's form, the help, the
+designer's goodbye).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, SlotSet, UserUtteranceReverted, UserUttered
+
+from webhooks import (
+    ACTION_SLOT,
+    DISPATCH_SLOTS,
+    SWITCH_INTENTS,
+    WEBHOOK_INTENT,
+    BadValue,
+    Parameter,
+    convert_for,
+)
+
+from ._service import REQUESTED_SLOT, Events, intent_of_latest
+
+__all__ = ["AROUND_A_VALUE", "new_topic", "switch_events"]
+
+#: Most words besides the value for a message to still read as an answer ("order number 4521
+#: please" is three) when Rasa routed it to another action.
+AROUND_A_VALUE = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _routed_action(tracker: Tracker) -> str | None:
+    entities = (tracker.latest_message or {}).get("entities")
+    for entity in entities if isinstance(entities, list) else []:
+        if isinstance(entity, dict) and entity.get("entity") == ACTION_SLOT:
+            value = entity.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _words_besides(text: str, value: object) -> int:
+    """How many words ``text`` has besides the words of ``value``."""
+    own = {word.lower() for word in _WORD.findall(str(value))}
+    return sum(1 for word in _WORD.findall(text) if word.lower() not in own)
+
+
+def _free_text(parameter: Parameter) -> bool:
+    """Whether any text is a value of ``parameter`` (a string without allowed values or a
+    pattern)."""
+    return parameter.type == "string" and not parameter.values and not parameter.pattern
+
+
+def _plausible(parameter: Parameter, text: str) -> object | None:
+    """The value ``text`` gives the parameter, or None when it gives none."""
+    try:
+        return convert_for(text, parameter)
+    except BadValue:
+        return None
+
+
+def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) -> bool:
+    """Whether ``text``, sent while ``parameter`` of ``action`` is asked, asks for something
+    else rather than answering."""
+    intent = intent_of_latest(tracker)
+    if intent == WEBHOOK_INTENT:
+        routed = _routed_action(tracker)
+        if routed is None or routed == action:
+            return False  # the same action asked again: the message is the answer
+        value = _plausible(parameter, text)
+        if value is None:
+            return True
+        if _free_text(parameter):
+            # Any text is a value: a code or a number with a word or two reads as one, a
+            # sentence as a request.
+            return len(_WORD.findall(text)) > AROUND_A_VALUE
+        return _words_besides(text, value) > AROUND_A_VALUE
+    if intent in SWITCH_INTENTS:
+        return _free_text(parameter) or _plausible(parameter, text) is None
+    return False
+
+
+def switch_events(tracker: Tracker) -> Events:
+    """``action_webhook_switch``'s events: the user's message taken back, the question left,
+    and the same message given back to Rasa as if no question had been open."""
+    latest: Mapping[str, Any] = tracker.latest_message or {}
+    return [
+        UserUtteranceReverted(),
+        ActiveLoop(None),
+        SlotSet(REQUESTED_SLOT, None),
+        *(SlotSet(slot, None) for slot in DISPATCH_SLOTS),
+        ActionExecuted("action_listen"),
+        UserUttered(
+            text=str(latest.get("text") or ""),
+            parse_data=dict(latest),
+            input_channel=tracker.get_latest_input_channel(),
+        ),
+    ]

@@ -1,0 +1,133 @@
+"""Changing topic while a question is open, over HTTP: the validator's decision and the
+switch action that gives the message back to Rasa. The whole path through a trained Rasa is in
+tests/e2e/test_conversations.py; the measured accuracy in `python -m bench topics`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.actions.conftest import ActionEnv, answering, dispatch_call, slot_events
+from webhooks import ACTION_SLOT, ASKING_SLOT, SWITCH_ACTION
+
+SWITCH_TEMPLATE = "v2_stop_4_action_webhook_stopped.json"
+CITY = {
+    "name": "city",
+    "type": "string",
+    "description": "the city of the store",
+    "values": ["Berlin", "Lisbon", "Paris", "London"],
+}
+
+
+def routed(action: str) -> list[dict[str, Any]]:
+    return [{"entity": ACTION_SLOT, "value": action, "start": 0, "end": 1}]
+
+
+def judged(
+    env: ActionEnv,
+    action: str,
+    asking: str,
+    text: str,
+    *,
+    intent: str = "inform",
+    entities: list[dict[str, Any]] | None = None,
+    switch_known: bool = True,
+) -> httpx.Response:
+    call = answering(action, asking, text, intent=intent, entities=entities)
+    actions = call["domain"].setdefault("actions", [])
+    if switch_known and SWITCH_ACTION not in actions:
+        actions.append(SWITCH_ACTION)
+    return env.call(call)
+
+
+def switched(response: httpx.Response) -> bool:
+    events = response.json()["events"]
+    follow = [e["name"] for e in events if e["event"] == "followup"]
+    if follow:
+        assert follow == [SWITCH_ACTION]
+        assert slot_events(response)["requested_slot"] is None
+        assert response.json()["responses"] == []  # nothing said: the new topic speaks
+    return bool(follow)
+
+
+@pytest.fixture
+def city_env(action_env: ActionEnv) -> ActionEnv:
+    action_env.put("opening_hours", parameters=[CITY])
+    action_env.put("order_status")
+    action_env.put(
+        "gift_card",
+        parameters=[{"name": "card_number", "description": "the gift card number"}],
+    )
+    return action_env
+
+
+@pytest.mark.parametrize(
+    ("asked", "parameter", "text", "intent", "to", "expected"),
+    [
+        pytest.param("order_status", "order_id", "what time do you open in Berlin", "webhook",
+                     "opening_hours", True, id="another-action"),
+        pytest.param("order_status", "order_id", "4521", "webhook", "order_status", False,
+                     id="same-action-is-an-answer"),
+        pytest.param("order_status", "order_id", "order number 4521 please", "webhook",
+                     "opening_hours", False, id="a-value-routed-elsewhere-is-an-answer"),
+        pytest.param("order_status", "order_id", "are you open on sundays in store 4",
+                     "webhook", "opening_hours", True, id="a-request-holding-a-number"),
+        pytest.param("opening_hours", "city", "hi", "greet", None, True, id="greeting"),
+        pytest.param("opening_hours", "city", "what can you do?", "help", None, True,
+                     id="help"),
+        pytest.param("opening_hours", "city", "bye", "goodbye", None, True, id="goodbye"),
+        pytest.param("opening_hours", "city", "Lisbon", "greet", None, False,
+                     id="a-city-misread-as-greeting-is-an-answer"),
+        pytest.param("gift_card", "card_number", "hello there", "greet", None, True,
+                     id="free-text-greeting"),
+        pytest.param("gift_card", "card_number", "GC-7781-2234", "webhook", "order_status",
+                     False, id="free-text-value-routed-elsewhere"),
+        pytest.param("gift_card", "card_number", "where is my order 4521 right now", "webhook",
+                     "order_status", True, id="free-text-request"),
+        pytest.param("opening_hours", "city", "the weather is nice", "out_of_scope", None,
+                     False, id="in-doubt-asked-again"),
+    ],
+)  # fmt: skip
+def test_a_new_topic_leaves_the_question_and_an_answer_stays_one(
+    city_env: ActionEnv,
+    asked: str,
+    parameter: str,
+    text: str,
+    intent: str,
+    to: str | None,
+    expected: bool,
+) -> None:
+    entities = routed(to) if to else []
+    response = judged(city_env, asked, parameter, text, intent=intent, entities=entities)
+    assert switched(response) is expected
+
+
+def test_a_model_without_the_switch_action_keeps_asking(city_env: ActionEnv) -> None:
+    response = judged(city_env, "opening_hours", "city", "hi", intent="greet", switch_known=False)
+    assert not switched(response)
+    assert slot_events(response)[ASKING_SLOT] == "city"
+
+
+def test_the_switch_gives_the_message_back_to_rasa(city_env: ActionEnv) -> None:
+    call = dispatch_call(SWITCH_TEMPLATE, SWITCH_ACTION, {ACTION_SLOT: "opening_hours"})
+    latest = call["tracker"]["latest_message"]
+    latest["text"] = "where is my order 4521"
+    latest["intent"] = {"name": "webhook", "confidence": 0.9}
+    latest["entities"] = routed("order_status")
+    response = city_env.call(call)
+    assert response.status_code == 200, response.text
+    events = response.json()["events"]
+    kinds = [e["event"] for e in events]
+    assert kinds[:2] == ["rewind", "active_loop"]
+    assert events[1]["name"] is None
+    listen, uttered = events[-2], events[-1]
+    assert (listen["event"], listen["name"]) == ("action", "action_listen")
+    assert uttered["event"] == "user"
+    assert uttered["text"] == "where is my order 4521"
+    assert uttered["parse_data"]["intent"]["name"] == "webhook"
+    assert uttered["parse_data"]["entities"] == routed("order_status")
+    cleared = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert cleared[ACTION_SLOT] is None
+    assert cleared["requested_slot"] is None
