@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "actions": "bench.actions",
     "tools": "bench.tools",
     "routing": "bench.routing",
+    "topics": "bench.topics",
     "patterns": "bench.patterns",
     "soak": "bench.soak",
 }
