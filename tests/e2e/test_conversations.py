@@ -170,3 +170,61 @@ def test_stop_ends_the_form_and_the_conversation_goes_on(assistant: Assistant) -
     assert assistant.say(sender, "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
     ]
+
+
+# -- what operators shape: replies, topic changes, forgiving answers, remembered values -------
+
+
+def test_the_operators_not_found_reply_is_said(assistant: Assistant) -> None:
+    assert assistant.say(new_sender(), "where is my order #12?") == [
+        "I couldn't find order #12. Please check the number in your confirmation email."
+    ]
+
+
+def test_another_request_while_a_question_is_open_is_served(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert "city" in " ".join(assistant.say(sender, "when are you open?"))
+    assert assistant.say(sender, "where is my order #4521?") == [
+        "Order #4521 has shipped and arrives in 2 days."
+    ]
+    # The question was left: a city now is no answer to it.
+    assert "Berlin" not in " ".join(assistant.say(sender, "thanks"))
+
+
+def test_a_greeting_while_a_question_is_open_is_answered(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert "order number" in " ".join(assistant.say(sender, "where is my order?")).lower()
+    assert "Here is what I can help you with" in " ".join(assistant.say(sender, "hi there"))
+    # Nothing is still asked: a number now starts nothing by itself.
+    assert "Order #4522" not in " ".join(assistant.say(sender, "hello"))
+
+
+def test_an_answer_in_a_sentence_is_still_the_answer(assistant: Assistant) -> None:
+    sender = new_sender()
+    assistant.say(sender, "where is my order?")
+    assert assistant.say(sender, "it's 4522") == [
+        "Order #4522 is being packed and should arrive in 4 days."
+    ]
+
+
+def test_a_city_with_a_typo_is_understood(assistant: Assistant) -> None:
+    sender = new_sender()
+    assistant.say(sender, "when are you open?")
+    assert assistant.say(sender, "lisbn") == ["Our Lisbon store is open today from 10:00 to 22:00."]
+
+
+def test_a_number_too_long_is_said_so(assistant: Assistant) -> None:
+    sender = new_sender()
+    assistant.say(sender, "where is my order?")
+    said = " ".join(assistant.say(sender, "99999999999999999999"))
+    assert "too long" in said
+    assert "18 digits" in said
+
+
+def test_a_value_given_earlier_is_used_again_and_said(assistant: Assistant) -> None:
+    sender = new_sender()
+    assert "Order #4521" in " ".join(assistant.say(sender, "where is my order #4521?"))
+    assert assistant.say(sender, "has my package shipped yet?") == [
+        "I'm using 4521 for your order number, as you told me earlier.",
+        "Order #4521 has shipped and arrives in 2 days.",
+    ]

@@ -202,6 +202,16 @@ def test_make_run_answers_the_readme_example_then_ctrl_c_leaves_nothing(make_run
     assert reply == [
         {"recipient_id": "me", "text": "Order #4521 has shipped and arrives in 2 days."}
     ]
+    # The README's next lines: the demo operator's replies, a not_found one and a template
+    # over the result's list.
+    for message, expected in (
+        ("where is my order #12?", "I couldn't find order #12. Please check the number in"),
+        ("any offers today?", "Today's offers:\n- Trail runners: 25% off, now 59.0 EUR\n- "),
+    ):
+        said = httpx.post(
+            f"{rasa}/webhooks/rest/webhook", json={"sender": "me", "message": message}, timeout=60
+        ).json()
+        assert expected in " ".join(m.get("text", "") for m in said), said
 
     terminal = make_run.text()
     # Our progress and the instructions; Rasa's own output is in logs/.
