@@ -56,7 +56,7 @@ from ._service import (
     intent_of_latest,
     log_unexpected,
 )
-from ._topics import new_topic, switch_events
+from ._topics import WAY_OUT, in_doubt, new_topic, switch_events
 
 __all__ = ["Dispatch"]
 
@@ -306,7 +306,9 @@ class Dispatch:
                 return name
             value = convert_for(value, parameter)  # the allowed values or the pattern
         except BadValue as bad:
-            dispatcher.utter_message(text=bad.hint)
+            # A sentence that is no value may be the user wanting out: say how.
+            way_out = f" {WAY_OUT}" if in_doubt(str(answer)) else ""
+            dispatcher.utter_message(text=bad.hint + way_out)
             return name  # asked again, even when optional: the user meant to give it
         values[name] = value
         return None

@@ -38,11 +38,20 @@ from webhooks import (
 
 from ._service import REQUESTED_SLOT, Events, intent_of_latest
 
-__all__ = ["AROUND_A_VALUE", "new_topic", "switch_events"]
+__all__ = ["AROUND_A_VALUE", "WAY_OUT", "in_doubt", "new_topic", "switch_events"]
 
 #: Most words besides the value for a message to still read as an answer ("order number 4521
 #: please" is three) when Rasa routed it to another action.
 AROUND_A_VALUE = 3
+#: How much nearer in meaning (the live router's cosines) a free-text sentence must be to
+#: another action than to the one asking, to be taken as a request for it: the router's own
+#: margin.
+TOPIC_MARGIN = 0.05
+#: Intents of a message the bot did not understand: a whole sentence of them that is no value
+#: of a typed or ruled parameter is a question, answered by the help.
+_NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})
+#: Words that make a message a sentence rather than a mistyped value.
+_SENTENCE = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -75,6 +84,20 @@ def _plausible(parameter: Parameter, text: str) -> object | None:
         return None
 
 
+def _lead(tracker: Tracker, routed: str, action: str) -> float | None:
+    """How much nearer in meaning the message is to ``routed`` than to ``action`` (the live
+    router's cosines; None when it did not say)."""
+    routing = (tracker.latest_message or {}).get("webhook_routing")
+    match = routing.get("match") if isinstance(routing, dict) else None
+    scores = match.get("scores") if isinstance(match, dict) else None
+    if not isinstance(scores, dict):
+        return None
+    ahead, asking = scores.get(routed), scores.get(action)
+    if not isinstance(ahead, int | float) or not isinstance(asking, int | float):
+        return None
+    return float(ahead) - float(asking)
+
+
 def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) -> bool:
     """Whether ``text``, sent while ``parameter`` of ``action`` is asked, asks for something
     else rather than answering."""
@@ -87,13 +110,28 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
         if value is None:
             return True
         if _free_text(parameter):
-            # Any text is a value: a code or a number with a word or two reads as one, a
-            # sentence as a request.
-            return len(_WORD.findall(text)) > AROUND_A_VALUE
+            # Any text is a value: a code or a number with a few words reads as one; a
+            # sentence is a request for the other action unless it is nearer in meaning to the
+            # one asking ("from the back of the card: 0042 7781" is near the gift card).
+            if len(_WORD.findall(text)) <= AROUND_A_VALUE:
+                return False
+            lead = _lead(tracker, routed, action)
+            return lead is None or lead > TOPIC_MARGIN
         return _words_besides(text, value) > AROUND_A_VALUE
     if intent in SWITCH_INTENTS:
         return _free_text(parameter) or _plausible(parameter, text) is None
+    if intent in _NOT_UNDERSTOOD and not _free_text(parameter):
+        return len(_WORD.findall(text)) >= _SENTENCE and _plausible(parameter, text) is None
     return False
+
+
+#: Said after a refused answer that reads as a sentence: the question stays, and how to leave it.
+WAY_OUT = 'Or say "stop" to do something else.'
+
+
+def in_doubt(text: str) -> bool:
+    """Whether a refused answer reads as a sentence (the user may want something else)."""
+    return len(_WORD.findall(text)) >= _SENTENCE
 
 
 def switch_events(tracker: Tracker) -> Events:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -78,11 +78,13 @@ class Embeddings:
 @dataclass(frozen=True)
 class Match:
     """The action a message is most like, how much (cosine, -1 to 1), and how much it is like
-    the closest message that asks for no action."""
+    the closest message that asks for no action; ``scores`` has every action's (the action
+    server weighs them when a question is open: is this another action, or the answer?)."""
 
     action: str
     score: float
     negative: float
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 class Matcher:
@@ -102,6 +104,10 @@ class Matcher:
         self.texts = [*texts, *negative_texts]
         self._embeddings = embeddings
         self._actions = labels
+        self._rows = {
+            action: np.array([i for i, label in enumerate(labels) if label == action])
+            for action in dict.fromkeys(labels)
+        }
         self._documents = embeddings.of(texts)
         self._negatives = embeddings.of(negative_texts)
 
@@ -114,4 +120,5 @@ class Matcher:
         scores = self._documents @ vector
         best = int(np.argmax(scores))
         negative = float((self._negatives @ vector).max()) if len(self._negatives) else -1.0
-        return Match(self._actions[best], float(scores[best]), negative)
+        by_action = {action: float(scores[rows].max()) for action, rows in self._rows.items()}
+        return Match(self._actions[best], float(scores[best]), negative, by_action)

@@ -182,6 +182,7 @@ class LiveRouter(GraphComponent):
                     "action": match.action,
                     "score": round(match.score, 4),
                     "negative": round(match.negative, 4),
+                    "scores": {a: round(s, 4) for a, s in match.scores.items()},
                 },
                 "action": decision.action,
                 "by": decision.by,

@@ -592,6 +592,7 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
                 "validate_webhook_form",
                 "action_ask_webhook_answer",
                 "action_webhook_stopped",
+                "action_webhook_switch",
                 "action_webhook_help",
             )
         )

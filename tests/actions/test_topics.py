@@ -86,7 +86,7 @@ def city_env(action_env: ActionEnv) -> ActionEnv:
                      False, id="free-text-value-routed-elsewhere"),
         pytest.param("gift_card", "card_number", "where is my order 4521 right now", "webhook",
                      "order_status", True, id="free-text-request"),
-        pytest.param("opening_hours", "city", "the weather is nice", "out_of_scope", None,
+        pytest.param("opening_hours", "city", "nice weather", "out_of_scope", None,
                      False, id="in-doubt-asked-again"),
     ],
 )  # fmt: skip
@@ -131,3 +131,43 @@ def test_the_switch_gives_the_message_back_to_rasa(city_env: ActionEnv) -> None:
     cleared = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert cleared[ACTION_SLOT] is None
     assert cleared["requested_slot"] is None
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        pytest.param({"order_status": 0.62, "gift_card": 0.31}, True, id="clearly-the-other"),
+        pytest.param({"order_status": 0.48, "gift_card": 0.52}, False, id="nearer-the-asking"),
+        pytest.param({"order_status": 0.50, "gift_card": 0.47}, False, id="within-the-margin"),
+    ],
+)
+def test_free_text_weighs_the_routers_scores(
+    city_env: ActionEnv, scores: dict[str, float], expected: bool
+) -> None:
+    call = answering(
+        "gift_card",
+        "card_number",
+        "my card number is 8877665544",
+        intent="webhook",
+        entities=routed("order_status"),
+    )
+    call["domain"].setdefault("actions", []).append(SWITCH_ACTION)
+    call["tracker"]["latest_message"]["webhook_routing"] = {
+        "match": {"action": "order_status", "score": max(scores.values()), "scores": scores}
+    }
+    assert switched(city_env.call(call)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("how does this work?", True, id="a-question"),
+        pytest.param("no idea", False, id="two-words-asked-again"),
+        pytest.param("order 4521 i think", False, id="a-value"),
+    ],
+)
+def test_a_sentence_not_understood_that_is_no_value_gets_the_help(
+    city_env: ActionEnv, text: str, expected: bool
+) -> None:
+    response = judged(city_env, "order_status", "order_id", text, intent="out_of_scope")
+    assert switched(response) is expected
