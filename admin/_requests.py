@@ -12,11 +12,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
-from webhooks import FieldError, InvalidDefinition, reject_json_constant, reject_lone_surrogates
+from webhooks import InvalidDefinition, input_errors, reject_json_constant, reject_lone_surrogates
 
 from ._errors import ApiError
 
 __all__ = ["body_of", "int_arg", "model_of"]
+
+#: The codes these requests' errors always had: a missing field is ``invalid`` here.
+_CODES = {"extra_forbidden": "unknown_field"}
 
 
 def body_of(request: Request) -> object:
@@ -32,18 +35,12 @@ def body_of(request: Request) -> object:
 
 
 def model_of(model: type[BaseModel], data: object) -> Any:
+    """``data`` validated as ``model``; every broken rule an ``InvalidDefinition`` at its
+    field, in plain words (pydantic's own messages are never passed on)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            FieldError(
-                ".".join(str(p) for p in e["loc"]) or "body",
-                e["msg"],
-                "unknown_field" if e["type"] == "extra_forbidden" else "invalid",
-            )
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-        raise InvalidDefinition(errors) from None
+        raise InvalidDefinition(input_errors(exc, codes=_CODES)) from None
 
 
 def int_arg(request: Request, name: str, *, default: int | None, low: int, high: int) -> Any:

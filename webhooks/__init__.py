@@ -29,6 +29,7 @@ from ._definitions import (
     MAX_NAME_LENGTH,
     MAX_PARAMETERS,
     NAME_PATTERN,
+    NAME_RULE,
     DefinitionInput,
     Parameter,
     merge_definition,
@@ -65,6 +66,7 @@ from ._exceptions import (
     error_body,
 )
 from ._headervalues import HeaderValues
+from ._input_errors import input_errors
 from ._keyring import Keyring, generate_key, read_key_file, write_key_file
 from ._keyring import key_id as key_id_of
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
@@ -168,6 +170,7 @@ __all__ = [
     "MAX_PARAMETERS",
     "METRICS_CONTENT_TYPE",
     "NAME_PATTERN",
+    "NAME_RULE",
     "NOT_AN_ANSWER_INTENTS",
     "NOT_AN_ANSWER_RESPONSE",
     "NOT_AN_ANSWER_TEXT",
@@ -263,6 +266,7 @@ __all__ = [
     "failure_response_name",
     "generate_key",
     "help_text",
+    "input_errors",
     "input_schema",
     "intent_of",
     "key_id_of",

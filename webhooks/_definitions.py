@@ -3,7 +3,8 @@
 Input arrives as plain JSON-like data (from the admin API or a file). :func:`parse_definition`
 and :func:`merge_definition` return a :class:`DefinitionInput` or raise
 :class:`~webhooks.InvalidDefinition` listing every broken rule with its field path
-(``parameters[2].type``, ``headers.X-Api-Key``), so the caller can point at the offending field.
+(``parameters[2].type``, ``headers.X-Api-Key``), so the caller can point at the offending field,
+in plain words (pydantic's own messages are translated by :mod:`webhooks._input_errors`).
 
 Headers are write-only. In input they are an object of name -> value; ``null`` as a value
 removes a stored header (JSON merge-patch style), and a header left out keeps its stored value.
@@ -21,6 +22,7 @@ from ._addresses import Allowance
 from ._answers import pattern_problem
 from ._budgets import MAX_BUDGET
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
+from ._input_errors import input_errors
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, VALUES_SLOT
 from ._types import TYPES
@@ -32,6 +34,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",
+    "NAME_RULE",
     "DefinitionInput",
     "Parameter",
     "ParameterType",
@@ -168,30 +171,21 @@ class DefinitionInput(_Strict):
         return data
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else part
-    return path or "body"
-
-
-_CODES = {"missing": "required", "extra_forbidden": "unknown_field"}
+#: Each field's rule in words, said for any wrong value of it (pydantic's sentences otherwise):
+#: never the regular expression itself, which operators need not read.
+NAME_RULE = (
+    f"use 1 to {MAX_NAME_LENGTH} lowercase letters, digits and underscores, starting with a letter"
+)
+_RULES = {
+    "name": NAME_RULE,
+    "timeout": "must be a number of seconds from 1 to 30",
+    "calls_per_minute": f"must be a whole number from 1 to {MAX_BUDGET:,} (or none)",
+}
 
 
 def _from_pydantic(exc: ValidationError) -> list[FieldError]:
-    # The message never includes the input: it could be a header value.
-    return [
-        FieldError(
-            field=_path(error["loc"]),
-            # Our own validators' messages, without pydantic's "Value error, " in front.
-            message=error["msg"].removeprefix("Value error, "),
-            code=_CODES.get(error["type"], "invalid"),
-        )
-        for error in exc.errors(include_input=False, include_url=False)
-    ]
+    # In plain words, by error type; the message never includes the input (a header value?).
+    return input_errors(exc, rules=_RULES)
 
 
 def _semantic_errors(

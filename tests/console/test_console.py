@@ -430,7 +430,7 @@ def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console:
     budget.fill("0")
     page.get_by_role("button", name="Save budget").click()
     expect(budget).to_be_focused()
-    expect(page.get_by_text("greater than or equal to 1").first).to_be_visible()
+    expect(page.get_by_text("must be at least 1").first).to_be_visible()
     budget.fill("90")
     page.get_by_role("button", name="Save budget").click()
     expect(page.get_by_text("The budget is 90 calls per minute.")).to_be_visible()
