@@ -254,6 +254,39 @@ def test_core_validation_errors_surface_as_422_with_the_field(
 LIBRARY_TEXT = ("should be", "should have", "Field required", "Extra inputs", "^[", "]*$")
 
 
+def test_every_field_error_of_a_request_is_answered_at_once(admin_server: AdminServer) -> None:
+    name = fresh(admin_server)
+    bad = {
+        "name": "Order Status",
+        "url": "http://api.example.com/orders",
+        "timeout": 0,
+        "parameters": [
+            {"name": "id", "type": "date", "description": "d"},
+            {"name": "requested_slot", "description": "d"},
+        ],
+    }
+    with admin_server.client("manager") as client:
+        created = client.post("/webhooks", json=admin_server.definition("x") | bad)
+        changed = client.put(f"/webhooks/{name}", json={"description": ""} | bad)
+    assert created.status_code == changed.status_code == 422
+    answered = {(e["field"], e["code"]) for e in created.json()["errors"]}
+    assert answered == {
+        ("name", "invalid"),
+        ("url", "invalid_url"),
+        ("timeout", "invalid"),
+        ("parameters[0].type", "invalid"),
+        ("parameters[1].name", "reserved"),
+    }
+    assert created.json()["error"] == created.json()["errors"][0]
+    answered = {(e["field"], e["code"]) for e in changed.json()["errors"]}
+    assert ("name", "immutable") in answered
+    assert {("description", "invalid"), ("url", "invalid_url")} < answered
+    for response in (created, changed):
+        messages = [e["message"] for e in response.json()["errors"]]
+        assert not [m for m in messages if any(text in m for text in LIBRARY_TEXT)]
+    assert "lowercase letters, digits and underscores" in created.text
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
