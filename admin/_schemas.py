@@ -335,7 +335,9 @@ class AuditOut(_Out):
 
 class AuditPage(_Out):
     items: list[AuditOut]
-    next_before: int | None = Field(description="pass as ?before= for the next (older) page")
+    next_before: int | None = Field(
+        description="pass as ?before= (with the same filters) for the next, older page"
+    )
 
 
 class ErrorDetail(_Out):

@@ -7,7 +7,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
-from ._accounts import bearer_matches, bearer_token, token_matches
+from ._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
@@ -167,6 +167,7 @@ __all__ = [
     "MAX_HEADERS",
     "MAX_ID",
     "MAX_NAME_LENGTH",
+    "MAX_OPERATOR_NAME",
     "MAX_PARAMETERS",
     "METRICS_CONTENT_TYPE",
     "NAME_PATTERN",

@@ -365,6 +365,75 @@ def test_audit_is_paginated_newest_first(admin_server: AdminServer) -> None:
         assert client.get("/audit", params={"limit": "x"}).json()["error"]["field"] == "limit"
 
 
+def test_audit_filters_by_action_operator_and_time_and_pages_within(
+    admin_server: AdminServer,
+) -> None:
+    name = fresh(admin_server)  # created by "test"
+    with admin_server.client("manager") as manager, admin_server.client("admin") as admin:
+        for timeout in (3, 4, 5):
+            assert manager.patch(f"/webhooks/{name}", json={"timeout": timeout}).is_success
+        assert admin.patch(f"/webhooks/{name}", json={"timeout": 6}).is_success
+        assert admin.put("/skill", json={"enabled": True}).is_success
+    with admin_server.client("reader") as client:
+
+        def audit(**params: Any) -> dict[str, Any]:
+            response = client.get("/audit", params=params)
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+
+        mine = audit(webhook=name, operator="manager")["items"]
+        assert [(e["action"], e["after"]["timeout"]) for e in mine] == [
+            ("webhook.update", 5),
+            ("webhook.update", 4),
+            ("webhook.update", 3),
+        ]
+        assert {e["actor"] for e in audit(operator="admin", limit=500)["items"]} == {
+            f"operator:{admin_server.identities['admin'].operator_id}:admin"
+        }
+        about = audit(webhook=name, limit=500)["items"]
+        assert [e["action"] for e in about][-1] == "webhook.create"
+        assert {e["target"] for e in about} == {f"webhook:{name}"}
+        # Paging keeps to the filter.
+        first = audit(webhook=name, operator="manager", limit=2)
+        rest = audit(webhook=name, operator="manager", limit=2, before=first["next_before"])
+        assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in mine]
+        assert rest["next_before"] is None
+        # A time range: since includes its moment, until does not.
+        middle = mine[1]["at"]
+        newer = audit(webhook=name, operator="manager", since=middle)["items"]
+        assert [e["after"]["timeout"] for e in newer] == [5, 4]
+        older = audit(webhook=name, operator="manager", until=middle)["items"]
+        assert [e["after"]["timeout"] for e in older] == [3]
+        assert audit(webhook="never_was", operator="nobody")["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        pytest.param({"webhook": "Not A Name"}, "webhook", id="webhook-not-a-name"),
+        pytest.param({"webhook": "a" * 65}, "webhook", id="webhook-too-long"),
+        pytest.param({"operator": "x" * 65}, "operator", id="operator-too-long"),
+        pytest.param({"since": "yesterday"}, "since", id="since-not-a-moment"),
+        pytest.param({"since": "2026-05-01T00:00:00"}, "since", id="since-without-offset"),
+        pytest.param({"until": "0001-01-01T00:00:00+01:00"}, "until", id="until-out-of-range"),
+        pytest.param(
+            {"since": "2026-05-02T00:00:00Z", "until": "2026-05-01T00:00:00Z"}, "until",
+            id="until-before-since",
+        ),
+        pytest.param({"limit": "x"}, "limit", id="limit-not-a-number"),
+    ],
+)  # fmt: skip
+def test_a_bad_audit_filter_is_a_json_422_at_its_parameter(
+    admin_server: AdminServer, params: dict[str, str], field: str
+) -> None:
+    with admin_server.client("reader") as client:
+        response = client.get("/audit", params=params)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid", field)
+    assert "should" not in error["message"]
+
+
 def test_openapi_document_lists_every_route_the_server_serves(admin_server: AdminServer) -> None:
     with admin_server.client() as client:
         document = client.get("/openapi.json").json()
