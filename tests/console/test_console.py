@@ -343,13 +343,25 @@ def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
     expect(result.get_by_text("[cut: the body goes on]")).to_be_visible()
 
 
-def test_delete_asks_first(page: Page, console: Console) -> None:
+def test_delete_asks_first_in_a_centred_dialog(page: Page, console: Console) -> None:
     create(console)
     sign_in(page, console.tokens["manager"])
     page.get_by_role("button", name="Delete order_status").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("Delete order_status?")
-    dialog.get_by_role("button", name="Cancel").click()
+    dialog = page.get_by_role("dialog", name="Delete order_status?")
+    expect(dialog).to_have_accessible_description(re.compile("cannot be undone"))
+    # The safe choice has the focus; the page behind is inert; the dialog is in the middle.
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    assert page.evaluate("() => document.querySelector('dialog').matches(':modal')")
+    box = dialog.bounding_box()
+    assert box is not None
+    assert abs(box["x"] + box["width"] / 2 - 1280 / 2) <= 2
+    assert abs(box["y"] + box["height"] / 2 - 900 / 2) <= 2
+    screenshot(page, "delete-dialog", full_page=False)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert stored(console)["name"] == "order_status"
+    page.get_by_role("button", name="Delete order_status").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert stored(console)["name"] == "order_status"
     page.get_by_role("button", name="Delete order_status").click()

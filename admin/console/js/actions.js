@@ -2,6 +2,7 @@
 
 import { api, segment } from "./api.js";
 import { checkbox, field, h, replace, size, time } from "./dom.js";
+import { confirmDialog } from "./dialog.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 
 const MANAGE = "webhooks:manage";
@@ -33,23 +34,6 @@ function lastTest(action) {
   const good = test.status >= 200 && test.status < 300;
   return h("span", { class: good ? "good" : "bad" },
     `${test.status} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
-}
-
-/** A modal question; resolves true when the person confirms. */
-export function confirmDialog(title, text, confirm) {
-  return new Promise((resolve) => {
-    const dialog = h("dialog", { class: "card", "aria-labelledby": "dialog-title" },
-      h("h2", { id: "dialog-title" }, title), h("p", {}, text),
-      h("form", { method: "dialog", class: "buttons" },
-        h("button", { value: "cancel", autofocus: true }, "Cancel"),
-        h("button", { value: "confirm", class: "danger" }, confirm)));
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue === "confirm");
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
 }
 
 function switchFor(action, status, rerender) {
