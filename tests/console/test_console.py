@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import token_matches
+from webhooks import HTTPStatusError, token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -292,9 +293,10 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     sign_in(page, console.tokens["manager"])
     expect(page.locator("tr", has_text="order_status")).to_contain_text("never")
     page.get_by_role("link", name="Test order_status").click()
+    expect(page.get_by_text("It changes nothing")).to_be_visible()
     page.get_by_role("button", name="Send test").click()
     result = page.get_by_role("region", name="Test result")
-    expect(result).to_contain_text("Status 200")
+    expect(result).to_contain_text("Status 200: OK")
     expect(result).to_contain_text("application/json")
     expect(result.locator("pre")).to_contain_text('"method": "GET"')
 
@@ -303,6 +305,10 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     field = page.get_by_label("order_id (integer, required)")
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_have_accessible_description(re.compile("number", re.I))
+    # What happened: the request was not sent (a Test never saves anything anyway).
+    expect(page.get_by_role("alert")).to_contain_text("The test request was not sent")
+    expect(page.get_by_text("Nothing was saved")).to_have_count(0)
+    screenshot(page, "test-refused-value")
 
     field.fill("4521")
     page.get_by_label("note (string)").fill("leave at the door")
@@ -320,15 +326,27 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     expect(page.locator("tr", has_text="order_status")).to_contain_text("200 ·")
 
 
-def test_a_failed_status_is_shown_as_the_outcome(page: Page, console: Console) -> None:
-    create(console, url=console.webhooks.url("/status/503"), method="POST", headers={})
+@pytest.mark.parametrize("status", [503, 404])
+def test_an_error_status_is_a_failed_test_with_its_category(
+    page: Page, console: Console, status: int
+) -> None:
+    create(console, url=console.webhooks.url(f"/status/{status}"), method="POST", headers={})
+    category = HTTPStatusError(status).category  # rejected for 4xx, unavailable for 5xx
     sign_in(page, console.tokens["manager"])
     page.get_by_role("link", name="Test order_status").click()
     page.get_by_role("button", name="Send test").click()
     result = page.get_by_role("region", name="Test result")
-    expect(result).to_contain_text("Status 503")
+    expect(result.get_by_role("heading", level=2)).to_have_text(
+        f"Status {status}: failed ({category})"
+    )
+    expect(result).to_contain_text("counts only a 2xx answer as a success")
     expect(result.locator("pre")).to_have_text('{"error": "nope"}')
     assert console.webhooks.server.seen.requests[-1]["body"] == b"{}"
+    screenshot(page, f"test-status-{status}")
+    page.get_by_role("link", name="Back to actions").click()
+    last = page.locator("tr", has_text="order_status").locator("td").nth(4)
+    expect(last).to_contain_text(f"{status} {category} ·")
+    expect(last.locator(".bad")).to_have_count(1)
 
 
 def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:

@@ -24,16 +24,19 @@ function host(url) {
   }
 }
 
+/** The last Test: ok only for a 2xx answer; else its category, with the status if one came. */
 function lastTest(action) {
   const test = action.last_test;
   if (!test) return h("span", { class: "muted" }, "never");
   // A Test made before the definition last changed may no longer say how it behaves.
   const stale = new Date(test.at) < new Date(action.updated_at)
     ? h("span", { class: "muted" }, " (before the last edit)") : null;
-  if (!test.ok) return h("span", { class: "bad" }, `failed: ${test.category} · `, time(test.at), stale);
-  const good = test.status >= 200 && test.status < 300;
-  return h("span", { class: good ? "good" : "bad" },
-    `${test.status} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
+  if (test.status === null) {
+    return h("span", { class: "bad" }, `failed: ${test.category} · `, time(test.at), stale);
+  }
+  const answer = test.ok ? `${test.status}` : `${test.status} ${test.category}`;
+  return h("span", { class: test.ok ? "good" : "bad" },
+    `${answer} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
 }
 
 function switchFor(action, status, rerender) {
@@ -136,18 +139,25 @@ function valueInput(parameter) {
   return h("input", { type: "text", ...props });
 }
 
+/** What came of a Test: ok only for a 2xx answer, as a conversation's call counts it. */
 function outcome(result) {
-  if (!result.ok) {
+  if (result.status === null || result.status === undefined) {
     return h("div", { class: "result bad" },
       h("h2", {}, `The call failed: ${result.category}`), h("p", {}, result.message));
   }
-  const good = result.status >= 200 && result.status < 300;
-  return h("div", { class: good ? "result good" : "result bad" },
-    h("h2", {}, `Status ${result.status}`),
+  return h("div", { class: result.ok ? "result good" : "result bad" },
+    h("h2", {}, result.ok
+      ? `Status ${result.status}: OK`
+      : `Status ${result.status}: failed (${result.category})`),
+    result.ok ? null : h("p", {},
+      `The endpoint answered ${result.status}. A conversation counts only a 2xx answer as a `
+      + `success, so its call would fail here (${result.category}).`),
     h("dl", { class: "facts" },
       h("dt", {}, "Latency"), h("dd", {}, `${Math.round(result.elapsed_ms)} ms`),
       h("dt", {}, "Size"), h("dd", {}, size(result.size ?? 0)),
       h("dt", {}, "Content type"), h("dd", {}, result.content_type || "none")),
+    // What the assistant would say from this answer (the action's reply) goes here, above the
+    // raw body, once replies are templated.
     h("h3", {}, "Body (first 500 characters)"),
     // Shown as text: an answer holding markup is displayed, never run.
     h("pre", { class: "body" }, result.body ?? ""),
@@ -162,7 +172,11 @@ export async function testView(view, me, name) {
   const send = h("button", { type: "submit", class: "primary" }, "Send test");
   const form = h("form", { class: "card", novalidate: true },
     errorSummary(),
-    h("p", {}, `${action.method} `, h("code", {}, action.url)),
+    h("p", {}, `${action.method} `, h("code", { class: "url" }, action.url)),
+    h("p", { class: "hint" },
+      "A test sends one request to this URL, with the stored headers, and shows the answer. It "
+      + "changes nothing: not the action, not what the assistant does. The outcome is kept as "
+      + "the action's last test and in the audit log."),
     inputs.length
       ? h("fieldset", {}, h("legend", {}, "Sample values (optional)"),
         h("p", { class: "hint" }, "Leave them all empty to send ",
@@ -189,7 +203,7 @@ export async function testView(view, me, name) {
       replace(result, outcome(answer));
     } catch (error) {
       replace(result);
-      showErrors(form, error);
+      showErrors(form, error, { lead: "The test request was not sent. Please fix:" });
     } finally {
       send.disabled = false;
     }
