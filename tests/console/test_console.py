@@ -397,15 +397,50 @@ def test_a_reader_sees_no_editing_controls(page: Page, console: Console) -> None
     expect(page.get_by_role("link", name="New action")).to_have_count(0)
     for control in ("switch", "button"):
         expect(row.get_by_role(control)).to_have_count(0)  # type: ignore[arg-type]
-    expect(row.get_by_role("link")).to_have_count(0)
+    expect(row.get_by_role("link")).to_have_count(1)  # View only
     expect(page.get_by_role("link", name="Tenant", exact=True)).to_be_hidden()
     screenshot(page, "actions-reader")
-    page.goto("/#/actions/order_status/edit")
+    page.goto("/#/actions/new")
     expect(page.get_by_text("let you view actions, not change them")).to_be_visible()
     # The server refuses them too.
     with console.api("reader") as client:
         response = client.patch("/webhooks/order_status", json={"enabled": False})
     assert response.status_code == 403
+
+
+def test_a_reader_opens_an_actions_details_read_only(page: Page, console: Console) -> None:
+    create(
+        console,
+        examples=["where is my order"],
+        parameters=[{"name": "city", "description": "The city", "values": ["Berlin", "Lisbon"]}],
+    )
+    sign_in(page, console.tokens["reader"])
+    page.get_by_role("link", name="View order_status").click()
+    expect(page.get_by_role("heading", name="View order_status")).to_be_focused()
+    expect(page.get_by_text("let you view this action, not change it")).to_be_visible()
+    form = page.locator("form")
+    # The same editor, every field shown and disabled.
+    expect(form.get_by_label("Description", exact=True).first).to_have_value("Look up an order")
+    expect(form.get_by_label("Description", exact=True).first).to_be_disabled()
+    expect(form.get_by_label("Method")).to_have_value("GET")
+    expect(form.get_by_label("Example requests (one per line)")).to_have_value("where is my order")
+    city = page.get_by_role("group", name="Parameter 1")
+    expect(city.get_by_label("Allowed values (one per line)")).to_have_value("Berlin\nLisbon")
+    expect(page.locator(".row.header", has_text="X-Api-Key")).to_contain_text("set")
+    enabled = form.locator("input:enabled, select:enabled, textarea:enabled")
+    expect(enabled).to_have_count(0)
+    # No Save, Delete, Test, Add, Remove or Replace; only the way back.
+    expect(form.get_by_role("button")).to_have_count(0)
+    expect(page.get_by_role("link", name="Test order_status")).to_have_count(0)
+    assert_labelled(page)
+    assert_no_secret(page)
+    screenshot(page, "details-reader")
+    page.get_by_role("link", name="Back to actions").click()
+    expect(page.get_by_role("heading", name="Actions")).to_be_visible()
+    # The edit address shows the same read-only view.
+    page.goto("/#/actions/order_status/edit")
+    expect(page.get_by_role("heading", name="View order_status")).to_be_visible()
+    expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
 
 
 def test_a_tenant_admin_switches_the_skill_and_manages_operators(

@@ -89,7 +89,9 @@ function row(action, me, status, rerender) {
           "aria-label": `Test ${action.name}` }, "Test"),
         h("button", { type: "button", class: "danger", onclick: remove,
           "aria-label": `Delete ${action.name}` }, "Delete"))
-      : null);
+      : h("td", { class: "row-buttons" },
+        h("a", { class: "button", href: `#/actions/${segment(action.name)}`,
+          "aria-label": `View ${action.name}` }, "View")));
 }
 
 /** #/actions: every action of the tenant. */
@@ -126,7 +128,8 @@ export async function actionsView(view, me) {
         h("thead", {}, h("tr", {},
           ["Name", "Description", "Method", "Host", "Enabled", "Last test"]
             .map((title) => h("th", { scope: "col" }, title)),
-          manage ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+          h("th", { scope: "col", class: manage ? "row-buttons" : "row-button" },
+            h("span", { class: "visually-hidden" }, "Actions")))),
         h("tbody", {}, items.map((action) => row(action, me, status, rerender)))));
 }
 
