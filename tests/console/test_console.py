@@ -53,6 +53,15 @@ def create(console: Console, name: str = "order_status", **changes: Any) -> dict
     return dict(response.json())
 
 
+def _definition(console: Console, name: str = "order_status") -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": "Look up an order",
+        "url": console.webhooks.url("/echo"),
+        "method": "GET",
+    }
+
+
 def stored(console: Console, name: str = "order_status") -> dict[str, Any]:
     with console.api() as client:
         response = client.get(f"/webhooks/{name}")
@@ -552,6 +561,77 @@ def test_the_audit_log_lists_the_changes(page: Page, console: Console) -> None:
     expect(table).to_contain_text("X-Api-Key")
     screenshot(page, "audit", full_page=False)
     assert_no_secret(page)
+
+
+DAY = "(days) => new Date(Date.now() + days * 86400000).toLocaleDateString('en-CA')"
+
+
+def test_the_audit_log_filters_by_action_operator_and_dates_and_pages(
+    page: Page, console: Console
+) -> None:
+    with console.api("manager") as manager:
+        assert manager.post("/webhooks", json=_definition(console, "audited")).status_code == 201
+        for timeout in range(55):
+            patched = manager.patch("/webhooks/audited", json={"timeout": 1 + timeout % 29})
+            assert patched.status_code == 200
+    create(console, "opening_hours")  # by admin
+    with console.api() as admin:
+        assert admin.patch("/webhooks/audited", json={"enabled": False}).status_code == 200
+    sign_in(page, console.tokens["reader"])
+    page.get_by_role("link", name="Audit log").click()
+    filters = page.get_by_role("search", name="Filter the audit log")
+    filters.get_by_label("Action", exact=True).fill("audited")
+    filters.get_by_label("Operator").fill("manager")
+    today = page.evaluate(DAY, 0)
+    filters.get_by_label("From").fill(today)
+    filters.get_by_label("To", exact=True).fill(today)
+    assert_labelled(page)
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    status = page.get_by_role("status").filter(has_text="Page")
+    expect(status).to_have_text("Page 1: entries 1 to 50 matching the filters.")
+    table = page.get_by_role("table", name="Audit log")
+    expect(table.locator("tbody tr")).to_have_count(50)
+    for who in table.locator("tbody tr td:nth-child(2)").all_text_contents():
+        assert who == "manager"
+    for target in table.locator("tbody tr td:nth-child(4)").all_text_contents():
+        assert target == "webhook:audited"
+    screenshot(page, "audit-filtered", full_page=False)
+    pages = page.get_by_role("navigation", name="Audit log pages")
+    expect(pages.get_by_role("button", name="Previous page")).to_be_hidden()
+    pages.get_by_role("button", name="Next page").click()
+    expect(status).to_have_text("Page 2: entries 51 to 56 matching the filters.")
+    expect(table.locator("tbody tr").last).to_contain_text("webhook.create")
+    expect(pages.get_by_role("button", name="Next page")).to_be_hidden()
+    expect(pages.get_by_role("button", name="Previous page")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Page 1: entries 1 to 50 matching the filters.")
+
+    # Another operator; a day with nothing; days the wrong way round; a name that cannot be.
+    filters.get_by_label("Operator").fill("admin")
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("enabledtrue → false")
+    filters.get_by_label("From").fill(page.evaluate(DAY, 1))
+    filters.get_by_label("To", exact=True).fill(page.evaluate(DAY, 1))
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(page.get_by_text("No entries match these filters.")).to_be_visible()
+    filters.get_by_label("From").fill(today)
+    filters.get_by_label("To", exact=True).fill(page.evaluate(DAY, -1))
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(filters.get_by_label("To", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert")).to_contain_text("The log was not filtered")
+    expect(table).to_have_count(0)  # no entries of other filters than the form says
+    filters.get_by_label("To", exact=True).fill("")
+    filters.get_by_label("Action", exact=True).fill("Order Status")
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    action = filters.get_by_label("Action", exact=True)
+    expect(action).to_have_attribute("aria-invalid", "true")
+    expect(action).to_have_accessible_description(re.compile("lowercase letters, digits"))
+    screenshot(page, "audit-filter-error", full_page=False)
+    filters.get_by_role("button", name="Clear filters").click()
+    expect(action).to_have_value("")
+    expect(table.locator("tbody tr").first).to_contain_text("webhook.update")
+    expect(status).to_have_text("Page 1: entries 1 to 50.")
 
 
 MARKUP = "<img src=x onerror=\"window.__xss='description'\">"
