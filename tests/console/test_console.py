@@ -752,6 +752,46 @@ def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
         screenshot(page, f"narrow-{name}", full_page=name != "audit")
 
 
+LONG_NAME = "order_status_lookup_for_customers_who_ordered_through_the_web_shop"[:64]
+LONG_HOST = "orders-and-returns-service-eu-west-1.api-gateway.shop-example-company.com"
+
+
+def test_the_actions_table_fits_a_1440_pixel_window(page: Page, console: Console) -> None:
+    create(
+        console,
+        LONG_NAME,
+        description="Looks up an order by its number and says where it is: "
+        + "Supercalifragilisticexpialidocious" * 4
+        + " and then a long explanation of what the assistant does with the answer. " * 4,
+        url=f"https://{LONG_HOST}/v1/orders/status",
+    )
+    create(console)
+    with console.api("manager") as client:
+        assert client.post(f"/webhooks/{LONG_NAME}/test").status_code == 200
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, console.tokens["manager"])
+    table = page.get_by_role("table", name="Webhook actions")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    header = page.locator("header").bounding_box()
+    main = page.locator("main").bounding_box()
+    box = table.bounding_box()
+    assert header is not None
+    assert main is not None
+    assert box is not None
+    assert box["x"] + box["width"] <= header["x"] + header["width"]
+    assert box["x"] + box["width"] <= main["x"] + main["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1440
+    # Every row's buttons are inside the table, and what is cut says itself in full on hover.
+    for row in table.locator("tbody tr").all():
+        delete = row.get_by_role("button", name=re.compile("^Delete")).bounding_box()
+        assert delete is not None
+        assert delete["x"] + delete["width"] <= box["x"] + box["width"]
+    long_row = table.locator("tr", has_text="order_status_lookup")
+    expect(long_row.get_by_title(LONG_HOST)).to_be_visible()
+    expect(long_row.get_by_title(LONG_NAME)).to_have_text(LONG_NAME)  # wrapped, never cut
+    screenshot(page, "actions-1440", full_page=False)
+
+
 def test_the_page_is_served_with_a_strict_policy(console: Console) -> None:
     with httpx.Client(base_url=console.base_url) as client:
         page = client.get("/")

@@ -1,7 +1,7 @@
 // The tenant's actions: the list with its switches, deleting, and the Test page.
 
 import { api, segment } from "./api.js";
-import { checkbox, field, h, replace, size, time } from "./dom.js";
+import { breakable, checkbox, field, h, replace, size, time } from "./dom.js";
 import { confirmDialog } from "./dialog.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 
@@ -73,11 +73,15 @@ function row(action, me, status, rerender) {
       replace(status, h("span", { class: "bad" }, error.message));
     }
   };
+  const where = host(action.url);
+  // A long host or description is cut to fit the row (its whole text is its title); names wrap.
   return h("tr", { "data-action": action.name },
-    h("th", { scope: "row", "data-label": "Name" }, h("code", {}, action.name)),
-    h("td", { "data-label": "Description" }, action.description),
+    h("th", { scope: "row", "data-label": "Name" },
+      h("code", { class: "wrap", title: action.name }, breakable(action.name))),
+    h("td", { "data-label": "Description" },
+      h("span", { class: "cut-lines", title: action.description }, action.description)),
     h("td", { "data-label": "Method" }, action.method),
-    h("td", { "data-label": "Host" }, host(action.url)),
+    h("td", { "data-label": "Host" }, h("span", { class: "cut-line", title: where }, where)),
     h("td", { "data-label": "Enabled" },
       manage ? switchFor(action, status, rerender) : action.enabled ? "on" : "off"),
     h("td", { "data-label": "Last test" }, lastTest(action)),
@@ -123,7 +127,7 @@ export async function actionsView(view, me) {
     status,
     items.length === 0
       ? h("p", { class: "empty" }, "No actions yet.")
-      : h("table", { class: "list" },
+      : h("table", { class: "list actions" },
         h("caption", { class: "visually-hidden" }, "Webhook actions"),
         h("thead", {}, h("tr", {},
           ["Name", "Description", "Method", "Host", "Enabled", "Last test"]
