@@ -62,12 +62,17 @@ def int_arg(request: Request, name: str, *, default: int | None, low: int, high:
 def text_arg(
     request: Request, name: str, *, max_length: int, pattern: str | None = None, rule: str
 ) -> str | None:
-    """The argument ``name`` (None when absent): at most ``max_length`` characters matching
-    ``pattern``, else a 422 at it saying ``rule``: the same rule, in words."""
+    """The argument ``name`` (None when absent): at most ``max_length`` printable characters
+    matching ``pattern``, else a 422 at it saying ``rule``: the same rule, in words. (No name
+    holds a control character, and PostgreSQL could not even compare one with NUL.)"""
     raw: str | None = request.args.get(name)
     if raw is None:
         return None
-    if len(raw) > max_length or (pattern is not None and not re.fullmatch(pattern, raw)):
+    if (
+        len(raw) > max_length
+        or not raw.isprintable()
+        or (pattern is not None and not re.fullmatch(pattern, raw))
+    ):
         raise ApiError(422, "invalid", rule, field=name)
     return raw
 

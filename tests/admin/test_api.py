@@ -413,6 +413,7 @@ def test_audit_filters_by_action_operator_and_time_and_pages_within(
         pytest.param({"webhook": "Not A Name"}, "webhook", id="webhook-not-a-name"),
         pytest.param({"webhook": "a" * 65}, "webhook", id="webhook-too-long"),
         pytest.param({"operator": "x" * 65}, "operator", id="operator-too-long"),
+        pytest.param({"operator": "nul\x00"}, "operator", id="operator-with-nul"),
         pytest.param({"since": "yesterday"}, "since", id="since-not-a-moment"),
         pytest.param({"since": "2026-05-01T00:00:00"}, "since", id="since-without-offset"),
         pytest.param({"until": "0001-01-01T00:00:00+01:00"}, "until", id="until-out-of-range"),
