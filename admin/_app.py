@@ -25,6 +25,10 @@ from webhooks import (
     DEFAULT_AUTH_FAILURES,
     MANAGE,
     MAX_ID,
+    MAX_NAME_LENGTH,
+    MAX_OPERATOR_NAME,
+    NAME_PATTERN,
+    NAME_RULE,
     READ,
     TOOL_SHAPES,
     AuthFailures,
@@ -55,7 +59,7 @@ from webhooks import LastTest as StoredTest
 from ._console import add_console
 from ._errors import ApiError, handle_exception
 from ._openapi import ROUTES, openapi_document
-from ._requests import body_of, int_arg, model_of
+from ._requests import body_of, int_arg, model_of, moment_arg, text_arg
 from ._schemas import (
     AuditOut,
     AuditPage,
@@ -427,7 +431,28 @@ class AdminApi:
         operator = await self.allowed(request, READ)
         limit = int_arg(request, "limit", default=50, low=1, high=500)
         before = int_arg(request, "before", default=None, low=1, high=MAX_ID)
-        entries = await self._call(self.store.audit, operator.tenant, limit=limit, before_id=before)
+        webhook = text_arg(
+            request, "webhook", max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN, rule=NAME_RULE
+        )
+        who = text_arg(
+            request,
+            "operator",
+            max_length=MAX_OPERATOR_NAME,
+            rule=f"an operator's name, 1 to {MAX_OPERATOR_NAME} characters",
+        )
+        since, until = moment_arg(request, "since"), moment_arg(request, "until")
+        if since is not None and until is not None and until <= since:
+            raise ApiError(422, "invalid", "must be later than since", field="until")
+        entries = await self._call(
+            self.store.audit,
+            operator.tenant,
+            limit=limit,
+            before_id=before,
+            webhook=webhook,
+            operator=who,
+            since=since,
+            until=until,
+        )
         next_before = entries[-1].id if len(entries) == limit else None
         return _out(AuditPage(items=[AuditOut.of(e) for e in entries], next_before=next_before))
 

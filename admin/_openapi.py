@@ -13,7 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from webhooks import MAX_ID, MAX_NAME_LENGTH, NAME_PATTERN, TOOL_SHAPES, DefinitionInput
+from webhooks import (
+    MAX_ID,
+    MAX_NAME_LENGTH,
+    MAX_OPERATOR_NAME,
+    NAME_PATTERN,
+    TOOL_SHAPES,
+    DefinitionInput,
+)
 
 from ._schemas import (
     AuditPage,
@@ -180,7 +187,32 @@ _AUDIT_QUERY = [
     {
         "name": "before",
         "in": "query",
+        "description": "an entry's id: the page of older entries (next_before of a page)",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    {
+        "name": "webhook",
+        "in": "query",
+        "description": "only the entries about this action (a deleted one's too)",
+        "schema": {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME_LENGTH},
+    },
+    {
+        "name": "operator",
+        "in": "query",
+        "description": "only the entries of the operator of this name (cli: the command line)",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_OPERATOR_NAME},
+    },
+    {
+        "name": "since",
+        "in": "query",
+        "description": "only the entries made at or after this moment (RFC 3339, with offset)",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    {
+        "name": "until",
+        "in": "query",
+        "description": "only the entries made before this moment (later than since)",
+        "schema": {"type": "string", "format": "date-time"},
     },
 ]
 _SHAPE_QUERY = [
@@ -292,7 +324,7 @@ ROUTES: tuple[Route, ...] = (
         "Revoke the tenant's tools token (its MCP sessions end)", _ADMIN,
         _ok("200", "ToolsTokenRevoked", "whether there was one") | _error_responses(*_AUTH))),
     Route("GET", "/audit", "audit", _operation(
-        "The audit log, newest first", _READ,
+        "The audit log, newest first, by action, operator and time if asked", _READ,
         _ok("200", "AuditPage", "one page") | _error_responses(*_AUTH, "422"))
         | {"parameters": _AUDIT_QUERY}),
 )  # fmt: skip

@@ -18,6 +18,7 @@ from webhooks import (
     MAX_TEMPLATE,
     TOOL_SHAPES,
     AuditEntry,
+    HTTPStatusError,
     Operator,
     Parameter,
     Tenant,
@@ -26,6 +27,8 @@ from webhooks import (
     masked_url,
 )
 from webhooks import LastTest as StoredTest
+
+from ._tester import answered_failure
 
 __all__ = [
     "AuditPage",
@@ -65,23 +68,34 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+_OK = "true only for a 2xx answer, the only one a conversation's call takes as a success"
+_CATEGORY = (
+    "why it is not ok: the category a call would fail with (rejected for a 4xx answer, "
+    "unavailable for 5xx, unreachable when no public server answered, ...)"
+)
+
+
 class LastTest(_Out):
-    """How the action's last Test went: ``ok`` when a server answered (whatever ``status``),
-    else the failure's ``category``."""
+    """How the action's last Test went: ``ok`` for a 2xx answer, else the failure's
+    ``category`` (with the ``status`` when a server answered)."""
 
     at: datetime
-    ok: bool
+    ok: bool = Field(description=_OK)
     status: int | None
-    category: str | None
+    category: str | None = Field(description=_CATEGORY)
     elapsed_ms: float | None
 
     @classmethod
     def of(cls, record: StoredTest) -> LastTest:
+        ok, category = record.ok, record.category
+        if ok and record.status is not None and not 200 <= record.status < 300:
+            # Kept before ok meant a 2xx answer: said as a Test made now would say it.
+            ok, category = False, HTTPStatusError(record.status).category
         return cls(
             at=record.at,
-            ok=record.ok,
+            ok=ok,
             status=record.status,
-            category=record.category,
+            category=category,
             elapsed_ms=record.elapsed_ms,
         )
 
@@ -155,23 +169,28 @@ class TestIn(_In):
 
 class TestOut(_Out):
     """The outcome of a Test call: status, media type, size and the first 500 characters of
-    the body, or why it failed."""
+    the body when a server answered; ``ok`` only for a 2xx answer, else why not."""
 
-    ok: bool
+    ok: bool = Field(description=_OK)
     status: int | None = None
     body: str | None = Field(default=None, description="first 500 characters of the body")
     truncated: bool | None = Field(default=None, description="whether the body went on")
     elapsed_ms: float | None = None
     content_type: str | None = Field(default=None, description="the answer's media type")
     size: int | None = Field(default=None, description="bytes of body read (at most 50 KB)")
-    category: str | None = None
-    message: str | None = None
+    category: str | None = Field(default=None, description=_CATEGORY)
+    message: str | None = Field(default=None, description="why it is not ok, in words")
+    # What the bot would say from this answer (the action's reply) is added here when replies
+    # are templated: beside the raw body, for the operator to compare.
 
     @classmethod
     def of(cls, result: WebhookTestResult) -> TestOut:
         """The outcome of a Test a server answered, whatever its status."""
+        category, message = answered_failure(result) or (None, None)
         return cls(
-            ok=True,
+            ok=result.ok,
+            category=category,
+            message=message,
             status=result.status,
             body=result.preview,
             truncated=result.truncated,
@@ -344,7 +363,9 @@ class AuditOut(_Out):
 
 class AuditPage(_Out):
     items: list[AuditOut]
-    next_before: int | None = Field(description="pass as ?before= for the next (older) page")
+    next_before: int | None = Field(
+        description="pass as ?before= (with the same filters) for the next, older page"
+    )
 
 
 class ErrorDetail(_Out):

@@ -13,6 +13,7 @@ from webhooks import (
     ConnectionFailed,
     DestinationBlocked,
     Egress,
+    HTTPStatusError,
     Settings,
     Value,
     Webhook,
@@ -22,7 +23,14 @@ from webhooks import (
     trust,
 )
 
-__all__ = ["TESTS_PER_WINDOW", "TEST_WINDOW", "UNREACHABLE", "Tester", "shown_failure"]
+__all__ = [
+    "TESTS_PER_WINDOW",
+    "TEST_WINDOW",
+    "UNREACHABLE",
+    "Tester",
+    "answered_failure",
+    "shown_failure",
+]
 
 logger = logging.getLogger("admin")
 
@@ -65,7 +73,8 @@ class Tester:
         """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``
         and ``arguments`` (converted sample values; none by default), as a call sends them.
 
-        A non-2xx status is an outcome; transport failures raise :class:`CallFailed`. A
+        A non-2xx status is an outcome (not ``ok``: see :func:`answered_failure`); transport
+        failures raise :class:`CallFailed`. A
         failure before a public server answered is raised when the webhook's timeout is over,
         however soon it came: a refused port (a few milliseconds) and a silent one (the whole
         timeout) then take the same time, as they already give the same answer.
@@ -95,6 +104,16 @@ UNREACHABLE = (
     "no answer from a public HTTPS server at this host and port: the name does not resolve to "
     "a public address, the connection was refused, or nothing answered within the timeout"
 )
+
+
+def answered_failure(result: WebhookTestResult) -> tuple[str, str] | None:
+    """None for a Test answered 2xx; else the category and message a call answered so fails
+    with, as the core's :class:`HTTPStatusError` says (``rejected`` for 4xx, ``unavailable``
+    for 5xx): a Test is ``ok`` only when a conversation's call would be."""
+    if result.ok:
+        return None
+    failure = HTTPStatusError(result.status)
+    return failure.category, str(failure)
 
 
 def unreachable(exc: CallFailed) -> bool:

@@ -7,7 +7,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
-from ._accounts import bearer_matches, bearer_token, token_matches
+from ._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
 from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
 from ._answers import allowed_value, pattern_problem, value_in_request
 from ._arguments import call_arguments
@@ -29,6 +29,7 @@ from ._definitions import (
     MAX_NAME_LENGTH,
     MAX_PARAMETERS,
     NAME_PATTERN,
+    NAME_RULE,
     REPLY_KEYS,
     SOURCES,
     DefinitionInput,
@@ -68,6 +69,7 @@ from ._exceptions import (
     error_body,
 )
 from ._headervalues import HeaderValues
+from ._input_errors import input_errors
 from ._keyring import Keyring, generate_key, read_key_file, write_key_file
 from ._keyring import key_id as key_id_of
 from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
@@ -191,6 +193,7 @@ __all__ = [
     "MAX_HEADERS",
     "MAX_ID",
     "MAX_NAME_LENGTH",
+    "MAX_OPERATOR_NAME",
     "MAX_PARAMETERS",
     "MAX_REPLY",
     "MAX_SERVICE_MESSAGE",
@@ -198,6 +201,7 @@ __all__ = [
     "MEMORY_SLOT",
     "METRICS_CONTENT_TYPE",
     "NAME_PATTERN",
+    "NAME_RULE",
     "NOT_AN_ANSWER_INTENTS",
     "NOT_AN_ANSWER_RESPONSE",
     "NOT_AN_ANSWER_TEXT",
@@ -303,6 +307,7 @@ __all__ = [
     "failure_response_name",
     "generate_key",
     "help_text",
+    "input_errors",
     "input_schema",
     "intent_of",
     "key_id_of",

@@ -25,7 +25,18 @@ from ._permissions import PERMISSIONS
 from ._records import Operator, Tenant
 from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
 
-__all__ = ["Accounts", "actor_of", "bearer_matches", "bearer_token", "token_matches"]
+__all__ = [
+    "MAX_OPERATOR_NAME",
+    "Accounts",
+    "actor_of",
+    "bearer_matches",
+    "bearer_token",
+    "operator_actor",
+    "token_matches",
+]
+
+#: An operator's name is 1 to this many printable characters.
+MAX_OPERATOR_NAME = 64
 
 TOKEN_PREFIX = "wha_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 ACTION_TOKEN_PREFIX = "wht_"  # noqa: S105 - the same, for tokens Rasa sends to action servers
@@ -34,7 +45,12 @@ TOOLS_TOKEN_PREFIX = "whm_"  # noqa: S105 - the same, for tokens MCP clients sen
 
 def actor_of(operator: Operator) -> str:
     """How an operator is named in the audit log."""
-    return f"operator:{operator.id}:{operator.name}"
+    return operator_actor(operator.id, operator.name)
+
+
+def operator_actor(operator_id: int, name: str) -> str:
+    """How the operator ``operator_id`` called ``name`` is named in the audit log."""
+    return f"operator:{operator_id}:{name}"
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -239,8 +255,10 @@ class Accounts(StoreBase):
         actor: str,
     ) -> tuple[Operator, str]:
         """A new operator and its first API token (shown once; only its hash is stored)."""
-        if not 1 <= len(name) <= 64 or not name.isprintable():
-            raise InvalidDefinition([FieldError("name", "1-64 printable characters")])
+        if not 1 <= len(name) <= MAX_OPERATOR_NAME or not name.isprintable():
+            raise InvalidDefinition(
+                [FieldError("name", f"1-{MAX_OPERATOR_NAME} printable characters")]
+            )
         wanted = set(self._check_permissions(permissions))
         try:
             with self._transaction() as session:

@@ -120,19 +120,48 @@ def _options() -> Any:
     return options
 
 
+#: RE2's reasons for refusing a pattern (its error codes' text) in plain words. Said with the
+#: part of the operator's own pattern RE2 points at, never with RE2's wording.
+_REFUSALS = {
+    "missing )": "a group opened with ( is never closed",
+    "unexpected )": "a ) closes no group",
+    "missing ]": "a set of characters opened with [ is never closed",
+    "invalid character class": "a set of characters in [ ] is not one RE2 knows",
+    "invalid character class range": "a range of characters is backwards or unknown (such as "
+    "z-a, or a \\p{...} name RE2 does not know)",
+    "invalid escape sequence": "this \\ escape is not allowed (back-references such as \\1 "
+    "are not)",
+    "trailing \\": "the pattern ends with a lone \\",
+    "no argument for repetition operator": "a repetition (*, + or ?) has nothing before it",
+    "bad repetition operator": "a repetition is repeated (such as ** or ++: possessive "
+    "repetitions are not allowed)",
+    "invalid repetition size": "a counted repetition is over 1000",
+    "invalid perl operator": "this (? form is not allowed (lookarounds such as (?= and (?<= "
+    "are not)",
+    "invalid named capture group": "a named group is not written (?P<name>...)",
+}
+_REFUSED = "not a pattern RE2 runs (no back-references, lookarounds or possessive repetitions)"
+
+
+def _refusal(reason: str) -> str:
+    """RE2's ``code: fragment`` reason in plain words, with the fragment of the pattern."""
+    code, _, fragment = reason.partition(": ")
+    sentence = _REFUSALS.get(code)
+    if sentence is None:
+        return _REFUSED
+    return f"{sentence}: at {fragment}" if fragment else sentence
+
+
 @functools.lru_cache(maxsize=PATTERN_CACHE_SIZE)
 def _compiled(pattern: str) -> tuple[Any, str | None]:
     """RE2's program for ``pattern`` and None, or None and why it cannot be an answer rule."""
     try:
         regexp = re2.compile(pattern, _options())
     except re2.error as exc:
-        reason = exc.args[0] if exc.args else "refused"
+        reason = exc.args[0] if exc.args else ""
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        return None, (
-            "not a pattern RE2 runs (no back-references, lookarounds or possessive "
-            f"repetitions; large counted repetitions are refused): {reason}"
-        )
+        return None, _refusal(str(reason))
     if regexp.programsize > MAX_PROGRAM_SIZE:
         return None, (
             f"too large: {regexp.programsize} RE2 instructions, at most {MAX_PROGRAM_SIZE} "

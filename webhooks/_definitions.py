@@ -3,7 +3,8 @@
 Input arrives as plain JSON-like data (from the admin API or a file). :func:`parse_definition`
 and :func:`merge_definition` return a :class:`DefinitionInput` or raise
 :class:`~webhooks.InvalidDefinition` listing every broken rule with its field path
-(``parameters[2].type``, ``headers.X-Api-Key``), so the caller can point at the offending field.
+(``parameters[2].type``, ``headers.X-Api-Key``), so the caller can point at the offending field,
+in plain words (pydantic's own messages are translated by :mod:`webhooks._input_errors`).
 
 Headers are write-only. In input they are an object of name -> value; ``null`` as a value
 removes a stored header (JSON merge-patch style), and a header left out keeps its stored value.
@@ -22,6 +23,7 @@ from ._answers import pattern_problem
 from ._budgets import MAX_BUDGET
 from ._categories import Category
 from ._exceptions import CallFailed, FieldError, InvalidDefinition
+from ._input_errors import input_errors
 from ._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from ._naming import ACTION_SLOT, ANSWER_SLOT, ASKING_SLOT, MEMORY_SLOT, VALUES_SLOT
 from ._templates import MAX_TEMPLATE, template_problem
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAMETERS",
     "NAME_PATTERN",
+    "NAME_RULE",
     "REPLY_KEYS",
     "SOURCES",
     "DefinitionInput",
@@ -199,30 +202,21 @@ class DefinitionInput(_Strict):
         return data
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else part
-    return path or "body"
-
-
-_CODES = {"missing": "required", "extra_forbidden": "unknown_field"}
+#: Each field's rule in words, said for any wrong value of it (pydantic's sentences otherwise):
+#: never the regular expression itself, which operators need not read.
+NAME_RULE = (
+    f"use 1 to {MAX_NAME_LENGTH} lowercase letters, digits and underscores, starting with a letter"
+)
+_RULES = {
+    "name": NAME_RULE,
+    "timeout": "must be a number of seconds from 1 to 30",
+    "calls_per_minute": f"must be a whole number from 1 to {MAX_BUDGET:,} (or none)",
+}
 
 
 def _from_pydantic(exc: ValidationError) -> list[FieldError]:
-    # The message never includes the input: it could be a header value.
-    return [
-        FieldError(
-            field=_path(error["loc"]),
-            # Our own validators' messages, without pydantic's "Value error, " in front.
-            message=error["msg"].removeprefix("Value error, "),
-            code=_CODES.get(error["type"], "invalid"),
-        )
-        for error in exc.errors(include_input=False, include_url=False)
-    ]
+    # In plain words, by error type; the message never includes the input (a header value?).
+    return input_errors(exc, rules=_RULES)
 
 
 def _semantic_errors(
@@ -372,11 +366,85 @@ def _validate(data: object, *, creating: bool, allow: Allowance) -> DefinitionIn
     try:
         definition = DefinitionInput.model_validate(dict(data))
     except ValidationError as exc:
-        raise InvalidDefinition(_from_pydantic(exc)) from None
+        # Every broken rule at once: the product rules still run on what did validate, so a
+        # bad name and an http:// URL are answered together.
+        errors = _from_pydantic(exc)
+        salvaged = _salvaged(dict(data), exc)
+        if salvaged is not None:
+            partial, replaced = salvaged
+            errors += [
+                error
+                for error in _semantic_errors(partial, creating=creating, allow=allow)
+                if not any(_within(error.field, path) for path in replaced)
+            ]
+        raise InvalidDefinition(errors) from None
     errors = _semantic_errors(definition, creating=creating, allow=allow)
     if errors:
         raise InvalidDefinition(errors)
     return definition
+
+
+def _within(field: str, path: str) -> bool:
+    return field == path or field.startswith((f"{path}.", f"{path}["))
+
+
+#: What stands in for a required top-level value pydantic refused (all are texts).
+_STAND_IN = "x"
+
+
+def _salvaged(
+    data: dict[str, Any], exc: ValidationError
+) -> tuple[DefinitionInput, set[str]] | None:
+    """``data`` with each value pydantic refused replaced by a valid stand-in, and the paths
+    replaced; None if that still does not validate.
+
+    A refused field with a default takes it; a required one a plain text; a refused item of a
+    list (a parameter, an example) an item no other item equals, so its index, and the
+    others', stay as the operator wrote them; a refused header value is left out. What the
+    product rules then find at a replaced path is about a stand-in, and is dropped.
+    """
+    fields = DefinitionInput.model_fields
+    replaced: set[str] = set()
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = error["loc"]
+        key = loc[0] if loc else None
+        if not isinstance(key, str):
+            return None
+        if key not in fields:  # an unknown field: not part of any rule
+            data.pop(key, None)
+            continue
+        value = data.get(key)
+        item = loc[1] if len(loc) > 1 else None
+        if isinstance(value, list) and isinstance(item, int) and item < len(value):
+            value = data[key] = list(value)
+            value[item] = _item_stand_in(key, value)
+            replaced.add(f"{key}[{item}]")
+        elif isinstance(value, dict) and isinstance(item, str):
+            data[key] = {k: v for k, v in value.items() if k != item}
+            replaced.add(f"{key}.{item}")
+        else:
+            if fields[key].is_required():
+                data[key] = _STAND_IN
+            else:
+                data.pop(key, None)
+            replaced.add(key)
+    try:
+        return DefinitionInput.model_validate(data), replaced
+    except ValidationError:
+        return None
+
+
+def _item_stand_in(key: str, items: list[Any]) -> object:
+    """A valid item for the list ``key`` that equals none of ``items`` (their names, for
+    parameters; their words, for texts), so no duplicate is found where there is none."""
+    taken = {
+        " ".join(str(item.get("name") if isinstance(item, dict) else item).lower().split())
+        for item in items
+    }
+    text = next(f"stand_in_{n}" for n in range(len(items) + 1) if f"stand_in_{n}" not in taken)
+    if key == "parameters":
+        return {"name": text, "description": _STAND_IN}
+    return text
 
 
 def parse_definition(data: object, *, allow: Allowance = ()) -> DefinitionInput:
@@ -399,13 +467,19 @@ def merge_definition(
     """
     if not isinstance(changes, Mapping):
         raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
-    if "name" in changes and changes["name"] != current["name"]:
-        raise InvalidDefinition(
-            [FieldError("name", "an action cannot be renamed; create a new one", "immutable")]
-        )
+    renamed = "name" in changes and changes["name"] != current["name"]
     base = {"name": current["name"]}
     if not replace:
         base |= {k: v for k, v in current.items() if k not in {"headers", "name"}}
-    merged = base | {k: v for k, v in changes.items() if k != "headers"}
+    merged = base | {k: v for k, v in changes.items() if k not in {"headers", "name"}}
     merged["headers"] = changes.get("headers", {})
-    return _validate(merged, creating=False, allow=allow)
+    rename = FieldError("name", "an action cannot be renamed; create a new one", "immutable")
+    try:
+        definition = _validate(merged, creating=False, allow=allow)
+    except InvalidDefinition as exc:
+        if renamed:  # said with the other errors, all at once
+            raise InvalidDefinition([rename, *exc.errors]) from None
+        raise
+    if renamed:
+        raise InvalidDefinition([rename])
+    return definition

@@ -249,6 +249,11 @@ class WebhookTestResult:
     content_type: str
     size: int
 
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx status: the only answer a call takes as a success."""
+        return 200 <= self.status < 300
+
 
 def reject_json_constant(name: str) -> None:
     """``parse_constant`` hook for :mod:`json`: ``NaN``, ``Infinity`` and ``-Infinity`` are not

@@ -105,8 +105,10 @@ class Webhook:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LastTest:
-    """The outcome of a webhook's last Test: when it ended, whether a server answered (``ok``,
-    whatever its ``status``), or else the failure's ``category``, and how long it took."""
+    """The outcome of a webhook's last Test: when it ended, whether it succeeded (``ok``: a 2xx
+    answer, as a call counts it), else the failure's ``category`` (for an answer with another
+    ``status``, the category a call would fail with: ``rejected`` for 4xx, ``unavailable`` for
+    5xx), and how long an answer took."""
 
     at: datetime
     ok: bool

@@ -110,7 +110,7 @@ def test_a_taken_name_is_409(admin_server: AdminServer) -> None:
         pytest.param({}, "invalid", "name", id="no-name"),
         pytest.param({"name": "x", "admin": True}, "unknown_field", "admin", id="no-admins"),
         pytest.param(
-            {"name": "x", "permissions": ["webhooks:all"]}, "invalid", "permissions.0",
+            {"name": "x", "permissions": ["webhooks:all"]}, "invalid", "permissions[0]",
             id="unknown-permission",
         ),
     ],

@@ -252,6 +252,64 @@ def test_core_validation_errors_surface_as_422_with_the_field(
     assert field in fields
 
 
+#: pydantic's own wording, or a regular expression: never in an answer.
+LIBRARY_TEXT = ("should be", "should have", "Field required", "Extra inputs", "^[", "]*$")
+
+
+def test_every_field_error_of_a_request_is_answered_at_once(admin_server: AdminServer) -> None:
+    name = fresh(admin_server)
+    bad = {
+        "name": "Order Status",
+        "url": "http://api.example.com/orders",
+        "timeout": 0,
+        "parameters": [
+            {"name": "id", "type": "date", "description": "d"},
+            {"name": "requested_slot", "description": "d"},
+        ],
+    }
+    with admin_server.client("manager") as client:
+        created = client.post("/webhooks", json=admin_server.definition("x") | bad)
+        changed = client.put(f"/webhooks/{name}", json={"description": ""} | bad)
+    assert created.status_code == changed.status_code == 422
+    answered = {(e["field"], e["code"]) for e in created.json()["errors"]}
+    assert answered == {
+        ("name", "invalid"),
+        ("url", "invalid_url"),
+        ("timeout", "invalid"),
+        ("parameters[0].type", "invalid"),
+        ("parameters[1].name", "reserved"),
+    }
+    assert created.json()["error"] == created.json()["errors"][0]
+    answered = {(e["field"], e["code"]) for e in changed.json()["errors"]}
+    assert ("name", "immutable") in answered
+    assert {("description", "invalid"), ("url", "invalid_url")} < answered
+    for response in (created, changed):
+        messages = [e["message"] for e in response.json()["errors"]]
+        assert not [m for m in messages if any(text in m for text in LIBRARY_TEXT)]
+    assert "lowercase letters, digits and underscores" in created.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/budget", {"calls_per_minute": 0}, id="budget"),
+        pytest.param("/skill", {"enabled": "yes", "force": 1}, id="skill"),
+        pytest.param("/operators", {"name": 5, "permissions": ["webhooks:all"]}, id="operator"),
+        pytest.param("/tools-token", {"replace": "please"}, id="tools-token"),
+    ],
+)
+def test_the_other_requests_errors_are_plain_words_too(
+    admin_server: AdminServer, path: str, body: dict[str, Any]
+) -> None:
+    with admin_server.client("admin") as client:
+        method = "PUT" if path in {"/budget", "/skill"} else "POST"
+        response = client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    errors = response.json().get("errors") or [response.json()["error"]]
+    messages = [e["message"] for e in errors]
+    assert not [m for m in messages if any(text in m for text in LIBRARY_TEXT)], messages
+
+
 @pytest.mark.parametrize(
     ("content", "status", "code"),
     [
@@ -282,7 +340,7 @@ def test_unknown_fields_are_rejected_not_dropped(admin_server: AdminServer) -> N
         assert response.status_code == 422
         assert response.json()["error"] == {
             "code": "unknown_field",
-            "message": "Extra inputs are not permitted",
+            "message": "unknown field: remove it",
             "field": "force",
         }
 
@@ -307,6 +365,76 @@ def test_audit_is_paginated_newest_first(admin_server: AdminServer) -> None:
         assert second["items"][0]["id"] < first["items"][1]["id"]
         assert client.get("/audit", params={"limit": 0}).status_code == 422
         assert client.get("/audit", params={"limit": "x"}).json()["error"]["field"] == "limit"
+
+
+def test_audit_filters_by_action_operator_and_time_and_pages_within(
+    admin_server: AdminServer,
+) -> None:
+    name = fresh(admin_server)  # created by "test"
+    with admin_server.client("manager") as manager, admin_server.client("admin") as admin:
+        for timeout in (3, 4, 5):
+            assert manager.patch(f"/webhooks/{name}", json={"timeout": timeout}).is_success
+        assert admin.patch(f"/webhooks/{name}", json={"timeout": 6}).is_success
+        assert admin.put("/skill", json={"enabled": True}).is_success
+    with admin_server.client("reader") as client:
+
+        def audit(**params: Any) -> dict[str, Any]:
+            response = client.get("/audit", params=params)
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+
+        mine = audit(webhook=name, operator="manager")["items"]
+        assert [(e["action"], e["after"]["timeout"]) for e in mine] == [
+            ("webhook.update", 5),
+            ("webhook.update", 4),
+            ("webhook.update", 3),
+        ]
+        assert {e["actor"] for e in audit(operator="admin", limit=500)["items"]} == {
+            f"operator:{admin_server.identities['admin'].operator_id}:admin"
+        }
+        about = audit(webhook=name, limit=500)["items"]
+        assert [e["action"] for e in about][-1] == "webhook.create"
+        assert {e["target"] for e in about} == {f"webhook:{name}"}
+        # Paging keeps to the filter.
+        first = audit(webhook=name, operator="manager", limit=2)
+        rest = audit(webhook=name, operator="manager", limit=2, before=first["next_before"])
+        assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in mine]
+        assert rest["next_before"] is None
+        # A time range: since includes its moment, until does not.
+        middle = mine[1]["at"]
+        newer = audit(webhook=name, operator="manager", since=middle)["items"]
+        assert [e["after"]["timeout"] for e in newer] == [5, 4]
+        older = audit(webhook=name, operator="manager", until=middle)["items"]
+        assert [e["after"]["timeout"] for e in older] == [3]
+        assert audit(webhook="never_was", operator="nobody")["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        pytest.param({"webhook": "Not A Name"}, "webhook", id="webhook-not-a-name"),
+        pytest.param({"webhook": "a" * 65}, "webhook", id="webhook-too-long"),
+        pytest.param({"operator": "x" * 65}, "operator", id="operator-too-long"),
+        pytest.param({"operator": "nul\x00"}, "operator", id="operator-with-nul"),
+        pytest.param({"since": "yesterday"}, "since", id="since-not-a-moment"),
+        pytest.param({"since": "2026-05-01T00:00:00"}, "since", id="since-without-offset"),
+        pytest.param({"until": "0001-01-01T00:00:00+01:00"}, "until", id="until-out-of-range"),
+        pytest.param(
+            {"since": "2026-05-02T00:00:00Z", "until": "2026-05-01T00:00:00Z"}, "until",
+            id="until-before-since",
+        ),
+        pytest.param({"limit": "x"}, "limit", id="limit-not-a-number"),
+    ],
+)  # fmt: skip
+def test_a_bad_audit_filter_is_a_json_422_at_its_parameter(
+    admin_server: AdminServer, params: dict[str, str], field: str
+) -> None:
+    with admin_server.client("reader") as client:
+        response = client.get("/audit", params=params)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid", field)
+    assert "should" not in error["message"]
 
 
 def test_openapi_document_lists_every_route_the_server_serves(admin_server: AdminServer) -> None:

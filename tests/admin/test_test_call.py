@@ -21,7 +21,7 @@ import trustme
 
 from tests.admin.conftest import CANARY, AdminServer, free_port
 from tests.webhooks.https_server import ECHOED_FORMS, LocalServer
-from webhooks import MANAGE
+from webhooks import MANAGE, HTTPStatusError
 
 CA = trustme.CA()
 
@@ -193,14 +193,24 @@ async def test_body_preview_is_the_first_500_characters(
     assert outcome["truncated"] is True  # the mark travels from the egress to the API
 
 
-async def test_error_status_is_reported_not_raised(
-    admin_server: AdminServer, webhook_server: LocalServer
+@pytest.mark.parametrize("status", [400, 404, 429, 500, 503])
+async def test_an_error_status_is_reported_not_ok_with_the_calls_category(
+    admin_server: AdminServer, webhook_server: LocalServer, status: int
 ) -> None:
     outcome = await _test(
-        admin_server, admin_server.definition("probe", url=webhook_server.url("/status/503"))
+        admin_server, admin_server.definition("probe", url=webhook_server.url(f"/status/{status}"))
     )
-    assert (outcome["ok"], outcome["status"]) == (True, 503)
+    # Not ok, as a conversation's call answered so fails, in the same category.
+    assert (outcome["ok"], outcome["status"]) == (False, status)
+    assert outcome["category"] == HTTPStatusError(status).category
+    assert outcome["message"] == f"webhook answered HTTP {status}"
+    assert outcome["body"] == '{"error": "nope"}'  # still shown: it says what went wrong
     assert outcome["truncated"] is False
+    with admin_server.client("admin") as client:
+        last = client.get("/webhooks/probe").json()["last_test"]
+        audited = client.get("/audit", params={"limit": 1}).json()["items"][0]["after"]
+    assert (last["ok"], last["status"], last["category"]) == (False, status, outcome["category"])
+    assert (audited["ok"], audited["category"]) == (False, outcome["category"])
 
 
 async def test_a_closed_port_and_a_silent_server_are_told_alike(

@@ -21,6 +21,7 @@ import trustme
 from tests.actions.conftest import ThreadedWebhook
 from tests.admin.conftest import CANARY, AdminServer, free_port
 from tests.servers import start_server, stop
+from webhooks import HTTPStatusError, LastTest
 
 CA = trustme.CA()
 ORDER = {"name": "order_id", "type": "integer", "description": "the order"}
@@ -148,11 +149,11 @@ REFUSED = [
         id="several",
     ),
     pytest.param(
-        {"values": ["4521"]}, [("invalid", "values", "Input should be a valid dictionary")],
+        {"values": ["4521"]}, [("invalid", "values", "must be an object (names and values)")],
         id="values-not-an-object",
     ),
     pytest.param(
-        {"value": {"order_id": 1}}, [("unknown_field", "value", "Extra inputs are not permitted")],
+        {"value": {"order_id": 1}}, [("unknown_field", "value", "unknown field: remove it")],
         id="unknown-field",
     ),
 ]  # fmt: skip
@@ -213,7 +214,11 @@ def test_every_test_is_kept_as_the_actions_last(
     assert press(probe).json()["status"] == 503
     answered = probe.get("/webhooks/probe").json()["last_test"]
     assert set(answered) == {"at", "ok", "status", "category", "elapsed_ms"}
-    assert (answered["ok"], answered["status"], answered["category"]) == (True, 503, None)
+    assert (answered["ok"], answered["status"], answered["category"]) == (
+        False,
+        503,
+        "unavailable",
+    )
     assert answered["elapsed_ms"] > 0
     assert started <= datetime.fromisoformat(answered["at"]) <= datetime.now(UTC)
     assert probe.get("/webhooks").json()["items"][0]["last_test"] == answered
@@ -226,6 +231,17 @@ def test_every_test_is_kept_as_the_actions_last(
     assert (failed["ok"], failed["status"], failed["category"]) == (False, None, "unreachable")
     assert failed["elapsed_ms"] is None
     assert failed["at"] > answered["at"]
+
+
+def test_a_test_kept_before_ok_meant_2xx_reads_as_one_made_now(
+    admin_server: AdminServer, probe: httpx.Client
+) -> None:
+    # Recorded by an earlier version, for which ok meant "a server answered".
+    earlier = LastTest(at=datetime.now(UTC), ok=True, status=404, elapsed_ms=3.0)
+    admin_server.store.record_test("acme", "probe", earlier, actor="test")
+    last = probe.get("/webhooks/probe").json()["last_test"]
+    assert (last["ok"], last["status"]) == (False, 404)
+    assert last["category"] == HTTPStatusError(404).category
 
 
 def test_the_record_goes_with_the_action(probe: httpx.Client) -> None:

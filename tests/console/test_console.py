@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import token_matches
+from webhooks import HTTPStatusError, token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -50,6 +51,15 @@ def create(console: Console, name: str = "order_status", **changes: Any) -> dict
         response = client.post("/webhooks", json=definition)
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+def _definition(console: Console, name: str = "order_status") -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": "Look up an order",
+        "url": console.webhooks.url("/echo"),
+        "method": "GET",
+    }
 
 
 def stored(console: Console, name: str = "order_status") -> dict[str, Any]:
@@ -292,9 +302,10 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     sign_in(page, console.tokens["manager"])
     expect(page.locator("tr", has_text="order_status")).to_contain_text("never")
     page.get_by_role("link", name="Test order_status").click()
+    expect(page.get_by_text("It changes nothing")).to_be_visible()
     page.get_by_role("button", name="Send test").click()
     result = page.get_by_role("region", name="Test result")
-    expect(result).to_contain_text("Status 200")
+    expect(result).to_contain_text("Status 200: OK")
     expect(result).to_contain_text("application/json")
     expect(result.locator("pre")).to_contain_text('"method": "GET"')
 
@@ -303,6 +314,10 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     field = page.get_by_label("order_id (integer, required)")
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_have_accessible_description(re.compile("number", re.I))
+    # What happened: the request was not sent (a Test never saves anything anyway).
+    expect(page.get_by_role("alert")).to_contain_text("The test request was not sent")
+    expect(page.get_by_text("Nothing was saved")).to_have_count(0)
+    screenshot(page, "test-refused-value")
 
     field.fill("4521")
     page.get_by_label("note (string)").fill("leave at the door")
@@ -320,15 +335,27 @@ def test_test_shows_status_and_body_as_text(page: Page, console: Console) -> Non
     expect(page.locator("tr", has_text="order_status")).to_contain_text("200 ·")
 
 
-def test_a_failed_status_is_shown_as_the_outcome(page: Page, console: Console) -> None:
-    create(console, url=console.webhooks.url("/status/503"), method="POST", headers={})
+@pytest.mark.parametrize("status", [503, 404])
+def test_an_error_status_is_a_failed_test_with_its_category(
+    page: Page, console: Console, status: int
+) -> None:
+    create(console, url=console.webhooks.url(f"/status/{status}"), method="POST", headers={})
+    category = HTTPStatusError(status).category  # rejected for 4xx, unavailable for 5xx
     sign_in(page, console.tokens["manager"])
     page.get_by_role("link", name="Test order_status").click()
     page.get_by_role("button", name="Send test").click()
     result = page.get_by_role("region", name="Test result")
-    expect(result).to_contain_text("Status 503")
+    expect(result.get_by_role("heading", level=2)).to_have_text(
+        f"Status {status}: failed ({category})"
+    )
+    expect(result).to_contain_text("counts only a 2xx answer as a success")
     expect(result.locator("pre")).to_have_text('{"error": "nope"}')
     assert console.webhooks.server.seen.requests[-1]["body"] == b"{}"
+    screenshot(page, f"test-status-{status}")
+    page.get_by_role("link", name="Back to actions").click()
+    last = page.locator("tr", has_text="order_status").locator("td").nth(4)
+    expect(last).to_contain_text(f"{status} {category} ·")
+    expect(last.locator(".bad")).to_have_count(1)
 
 
 def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
@@ -343,13 +370,25 @@ def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
     expect(result.get_by_text("[cut: the body goes on]")).to_be_visible()
 
 
-def test_delete_asks_first(page: Page, console: Console) -> None:
+def test_delete_asks_first_in_a_centred_dialog(page: Page, console: Console) -> None:
     create(console)
     sign_in(page, console.tokens["manager"])
     page.get_by_role("button", name="Delete order_status").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("Delete order_status?")
-    dialog.get_by_role("button", name="Cancel").click()
+    dialog = page.get_by_role("dialog", name="Delete order_status?")
+    expect(dialog).to_have_accessible_description(re.compile("cannot be undone"))
+    # The safe choice has the focus; the page behind is inert; the dialog is in the middle.
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    assert page.evaluate("() => document.querySelector('dialog').matches(':modal')")
+    box = dialog.bounding_box()
+    assert box is not None
+    assert abs(box["x"] + box["width"] / 2 - 1280 / 2) <= 2
+    assert abs(box["y"] + box["height"] / 2 - 900 / 2) <= 2
+    screenshot(page, "delete-dialog", full_page=False)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert stored(console)["name"] == "order_status"
+    page.get_by_role("button", name="Delete order_status").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert stored(console)["name"] == "order_status"
     page.get_by_role("button", name="Delete order_status").click()
@@ -367,15 +406,50 @@ def test_a_reader_sees_no_editing_controls(page: Page, console: Console) -> None
     expect(page.get_by_role("link", name="New action")).to_have_count(0)
     for control in ("switch", "button"):
         expect(row.get_by_role(control)).to_have_count(0)  # type: ignore[arg-type]
-    expect(row.get_by_role("link")).to_have_count(0)
+    expect(row.get_by_role("link")).to_have_count(1)  # View only
     expect(page.get_by_role("link", name="Tenant", exact=True)).to_be_hidden()
     screenshot(page, "actions-reader")
-    page.goto("/#/actions/order_status/edit")
+    page.goto("/#/actions/new")
     expect(page.get_by_text("let you view actions, not change them")).to_be_visible()
     # The server refuses them too.
     with console.api("reader") as client:
         response = client.patch("/webhooks/order_status", json={"enabled": False})
     assert response.status_code == 403
+
+
+def test_a_reader_opens_an_actions_details_read_only(page: Page, console: Console) -> None:
+    create(
+        console,
+        examples=["where is my order"],
+        parameters=[{"name": "city", "description": "The city", "values": ["Berlin", "Lisbon"]}],
+    )
+    sign_in(page, console.tokens["reader"])
+    page.get_by_role("link", name="View order_status").click()
+    expect(page.get_by_role("heading", name="View order_status")).to_be_focused()
+    expect(page.get_by_text("let you view this action, not change it")).to_be_visible()
+    form = page.locator("form")
+    # The same editor, every field shown and disabled.
+    expect(form.get_by_label("Description", exact=True).first).to_have_value("Look up an order")
+    expect(form.get_by_label("Description", exact=True).first).to_be_disabled()
+    expect(form.get_by_label("Method")).to_have_value("GET")
+    expect(form.get_by_label("Example requests (one per line)")).to_have_value("where is my order")
+    city = page.get_by_role("group", name="Parameter 1")
+    expect(city.get_by_label("Allowed values (one per line)")).to_have_value("Berlin\nLisbon")
+    expect(page.locator(".row.header", has_text="X-Api-Key")).to_contain_text("set")
+    enabled = form.locator("input:enabled, select:enabled, textarea:enabled")
+    expect(enabled).to_have_count(0)
+    # No Save, Delete, Test, Add, Remove or Replace; only the way back.
+    expect(form.get_by_role("button")).to_have_count(0)
+    expect(page.get_by_role("link", name="Test order_status")).to_have_count(0)
+    assert_labelled(page)
+    assert_no_secret(page)
+    screenshot(page, "details-reader")
+    page.get_by_role("link", name="Back to actions").click()
+    expect(page.get_by_role("heading", name="Actions")).to_be_visible()
+    # The edit address shows the same read-only view.
+    page.goto("/#/actions/order_status/edit")
+    expect(page.get_by_role("heading", name="View order_status")).to_be_visible()
+    expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
 
 
 def test_a_tenant_admin_switches_the_skill_and_manages_operators(
@@ -430,7 +504,7 @@ def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console:
     budget.fill("0")
     page.get_by_role("button", name="Save budget").click()
     expect(budget).to_be_focused()
-    expect(page.get_by_text("greater than or equal to 1").first).to_be_visible()
+    expect(page.get_by_text("must be at least 1").first).to_be_visible()
     budget.fill("90")
     page.get_by_role("button", name="Save budget").click()
     expect(page.get_by_text("The budget is 90 calls per minute.")).to_be_visible()
@@ -487,6 +561,77 @@ def test_the_audit_log_lists_the_changes(page: Page, console: Console) -> None:
     expect(table).to_contain_text("X-Api-Key")
     screenshot(page, "audit", full_page=False)
     assert_no_secret(page)
+
+
+DAY = "(days) => new Date(Date.now() + days * 86400000).toLocaleDateString('en-CA')"
+
+
+def test_the_audit_log_filters_by_action_operator_and_dates_and_pages(
+    page: Page, console: Console
+) -> None:
+    with console.api("manager") as manager:
+        assert manager.post("/webhooks", json=_definition(console, "audited")).status_code == 201
+        for timeout in range(55):
+            patched = manager.patch("/webhooks/audited", json={"timeout": 1 + timeout % 29})
+            assert patched.status_code == 200
+    create(console, "opening_hours")  # by admin
+    with console.api() as admin:
+        assert admin.patch("/webhooks/audited", json={"enabled": False}).status_code == 200
+    sign_in(page, console.tokens["reader"])
+    page.get_by_role("link", name="Audit log").click()
+    filters = page.get_by_role("search", name="Filter the audit log")
+    filters.get_by_label("Action", exact=True).fill("audited")
+    filters.get_by_label("Operator").fill("manager")
+    today = page.evaluate(DAY, 0)
+    filters.get_by_label("From").fill(today)
+    filters.get_by_label("To", exact=True).fill(today)
+    assert_labelled(page)
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    status = page.get_by_role("status").filter(has_text="Page")
+    expect(status).to_have_text("Page 1: entries 1 to 50 matching the filters.")
+    table = page.get_by_role("table", name="Audit log")
+    expect(table.locator("tbody tr")).to_have_count(50)
+    for who in table.locator("tbody tr td:nth-child(2)").all_text_contents():
+        assert who == "manager"
+    for target in table.locator("tbody tr td:nth-child(4)").all_text_contents():
+        assert target == "webhook:audited"
+    screenshot(page, "audit-filtered", full_page=False)
+    pages = page.get_by_role("navigation", name="Audit log pages")
+    expect(pages.get_by_role("button", name="Previous page")).to_be_hidden()
+    pages.get_by_role("button", name="Next page").click()
+    expect(status).to_have_text("Page 2: entries 51 to 56 matching the filters.")
+    expect(table.locator("tbody tr").last).to_contain_text("webhook.create")
+    expect(pages.get_by_role("button", name="Next page")).to_be_hidden()
+    expect(pages.get_by_role("button", name="Previous page")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Page 1: entries 1 to 50 matching the filters.")
+
+    # Another operator; a day with nothing; days the wrong way round; a name that cannot be.
+    filters.get_by_label("Operator").fill("admin")
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("enabledtrue → false")
+    filters.get_by_label("From").fill(page.evaluate(DAY, 1))
+    filters.get_by_label("To", exact=True).fill(page.evaluate(DAY, 1))
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(page.get_by_text("No entries match these filters.")).to_be_visible()
+    filters.get_by_label("From").fill(today)
+    filters.get_by_label("To", exact=True).fill(page.evaluate(DAY, -1))
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    expect(filters.get_by_label("To", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert")).to_contain_text("The log was not filtered")
+    expect(table).to_have_count(0)  # no entries of other filters than the form says
+    filters.get_by_label("To", exact=True).fill("")
+    filters.get_by_label("Action", exact=True).fill("Order Status")
+    filters.get_by_role("button", name="Filter", exact=True).click()
+    action = filters.get_by_label("Action", exact=True)
+    expect(action).to_have_attribute("aria-invalid", "true")
+    expect(action).to_have_accessible_description(re.compile("lowercase letters, digits"))
+    screenshot(page, "audit-filter-error", full_page=False)
+    filters.get_by_role("button", name="Clear filters").click()
+    expect(action).to_have_value("")
+    expect(table.locator("tbody tr").first).to_contain_text("webhook.update")
+    expect(status).to_have_text("Page 1: entries 1 to 50.")
 
 
 MARKUP = "<img src=x onerror=\"window.__xss='description'\">"
@@ -591,19 +736,60 @@ def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
     create(console)
     page.set_viewport_size({"width": 375, "height": 800})
     sign_in(page, console.tokens["admin"])
-    for name, address in (
-        ("actions", "/#/actions"),
-        ("editor", "/#/actions/order_status/edit"),
-        ("test", "/#/actions/order_status/test"),
-        ("tenant", "/#/tenant"),
-        ("audit", "/#/audit"),
+    for name, address, heading in (
+        ("actions", "/#/actions", "Actions"),
+        ("editor", "/#/actions/order_status/edit", "Edit order_status"),
+        ("test", "/#/actions/order_status/test", "Test order_status"),
+        ("tenant", "/#/tenant", "Tenant acme"),
+        ("audit", "/#/audit", "Audit log"),
     ):
         page.goto(address)
-        expect(page.locator("main h1")).to_be_visible()
+        # Its own heading: the previous screen's stays until the new one has loaded.
+        expect(page.locator("main h1")).to_have_text(heading)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375, name
         assert_labelled(page)
         screenshot(page, f"narrow-{name}", full_page=name != "audit")
+
+
+LONG_NAME = "order_status_lookup_for_customers_who_ordered_through_the_web_shop"[:64]
+LONG_HOST = "orders-and-returns-service-eu-west-1.api-gateway.shop-example-company.com"
+
+
+def test_the_actions_table_fits_a_1440_pixel_window(page: Page, console: Console) -> None:
+    create(
+        console,
+        LONG_NAME,
+        description="Looks up an order by its number and says where it is: "
+        + "Supercalifragilisticexpialidocious" * 4
+        + " and then a long explanation of what the assistant does with the answer. " * 4,
+        url=f"https://{LONG_HOST}/v1/orders/status",
+    )
+    create(console)
+    with console.api("manager") as client:
+        assert client.post(f"/webhooks/{LONG_NAME}/test").status_code == 200
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, console.tokens["manager"])
+    table = page.get_by_role("table", name="Webhook actions")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    header = page.locator("header").bounding_box()
+    main = page.locator("main").bounding_box()
+    box = table.bounding_box()
+    assert header is not None
+    assert main is not None
+    assert box is not None
+    assert box["x"] + box["width"] <= header["x"] + header["width"]
+    assert box["x"] + box["width"] <= main["x"] + main["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1440
+    # Every row's buttons are inside the table, and what is cut says itself in full on hover.
+    for row in table.locator("tbody tr").all():
+        delete = row.get_by_role("button", name=re.compile("^Delete")).bounding_box()
+        assert delete is not None
+        assert delete["x"] + delete["width"] <= box["x"] + box["width"]
+    long_row = table.locator("tr", has_text="order_status_lookup")
+    expect(long_row.get_by_title(LONG_HOST)).to_be_visible()
+    expect(long_row.get_by_title(LONG_NAME)).to_have_text(LONG_NAME)  # wrapped, never cut
+    screenshot(page, "actions-1440", full_page=False)
 
 
 def test_the_page_is_served_with_a_strict_policy(console: Console) -> None:

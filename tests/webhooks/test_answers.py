@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from webhooks import Parameter, allowed_value, value_in_request
+from webhooks import Parameter, allowed_value, pattern_problem, value_in_request
 from webhooks._answers import _compiled, _unrunnable, close_values
 
 REVIEWERS_PATTERN = r"\w{0,10}" * 6 + "!"
@@ -250,3 +250,32 @@ def test_a_request_is_not_forgiven_slips() -> None:
     assert value_in_request(allowed(*STORES), "opening hours in lisbn") is None
     assert value_in_request(allowed("Nevers", "Lyon"), "I never go there") is None
     assert value_in_request(allowed(*STORES), "opening hours in lisbon") == "Lisbon"
+
+
+#: RE2's own wording for its error codes: never said to an operator.
+RE2_WORDS = ("missing", "unexpected", "invalid", "trailing", "bad repetition", "no argument")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        pytest.param("(order", "a group opened with ( is never closed: at (order", id="open-group"),
+        pytest.param("a)", "a ) closes no group: at a)", id="stray-close"),
+        pytest.param("[a-z", "never closed: at [a-z", id="open-set"),
+        pytest.param("[z-a]", "backwards or unknown", id="backwards-range"),
+        pytest.param(r"(a)\1", r"back-references such as \1 are not", id="back-reference"),
+        pytest.param("(?=a)b", "lookarounds", id="lookahead"),
+        pytest.param("x++", "possessive", id="possessive"),
+        pytest.param("a{2000}", "over 1000: at {2000}", id="counted"),
+        pytest.param("*a", "nothing before it", id="nothing-to-repeat"),
+        pytest.param("ab\\", "ends with a lone", id="trailing-backslash"),
+        pytest.param("(?P<x", "(?P<name>...)", id="named-group"),
+    ],
+)
+def test_a_refused_pattern_is_said_in_plain_words_with_the_part_at_fault(
+    pattern: str, said: str
+) -> None:
+    problem = pattern_problem(pattern)
+    assert problem is not None
+    assert said in problem
+    assert not problem.startswith(RE2_WORDS)

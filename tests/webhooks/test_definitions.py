@@ -189,6 +189,69 @@ def test_every_error_is_reported_at_once() -> None:
     assert set(fields) == {"name", "timeout", "method"}
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param(
+            {"name": "Bad Name", "url": "http://api.example.com/x"},
+            {"name": "invalid", "url": "invalid_url"},
+            id="bad-name-and-plain-http",
+        ),
+        pytest.param(
+            {"description": "", "name": "action_lookup", "timeout": 0},
+            {"description": "invalid", "name": "reserved", "timeout": "invalid"},
+            id="empty-description-and-reserved-name",
+        ),
+        pytest.param(
+            {
+                "parameters": [
+                    {"name": "a", "type": "date", "description": "d"},
+                    {"name": "b", "description": "d"},
+                    {"name": "b", "description": "d"},
+                    {"name": "requested_slot", "description": "d"},
+                ]
+            },
+            {
+                "parameters[0].type": "invalid",
+                "parameters[2].name": "duplicate",
+                "parameters[3].name": "reserved",
+            },
+            id="a-bad-parameter-and-the-others-rules",
+        ),
+        pytest.param(
+            {"examples": ["a\tb", "where is it", "Where  is it"], "headers": {"Host": 5}},
+            {"examples[0]": "invalid", "examples[2]": "duplicate", "headers.Host": "invalid"},
+            id="a-bad-example-and-a-duplicate",
+        ),
+        pytest.param(
+            {"parameters": [{"name": "stand_in_0"}, {"name": "stand_in_0", "description": "d"}]},
+            {"parameters[0].description": "required"},
+            id="a-stand-in-is-never-a-duplicate",
+        ),
+        pytest.param(
+            {"colour": "blue", "url": "https://10.0.0.1/x"},
+            {"colour": "unknown_field", "url": "invalid_url"},
+            id="unknown-field-and-private-url",
+        ),
+    ],
+)
+def test_the_product_rules_run_on_what_did_validate(
+    changes: dict[str, Any], expected: dict[str, str]
+) -> None:
+    assert errors_of(valid(**changes)) == expected
+
+
+def test_an_update_reports_a_rename_with_the_other_errors() -> None:
+    with pytest.raises(InvalidDefinition) as caught:
+        merge_definition(
+            CURRENT, {"name": "renamed", "url": "http://api.example.com/"}, replace=False
+        )
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("name", "immutable"),
+        ("url", "invalid_url"),
+    ]
+
+
 def test_body_must_be_an_object() -> None:
     assert errors_of(["not", "an", "object"]) == {"body": "invalid_type"}
 

@@ -14,7 +14,7 @@ from webhooks import LastTest, NotFound, Store
 from webhooks import _schema as db
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-ANSWERED = LastTest(at=AT, ok=True, status=503, elapsed_ms=12.5)
+ANSWERED = LastTest(at=AT, ok=False, status=503, category="unavailable", elapsed_ms=12.5)
 FAILED = LastTest(at=AT + timedelta(minutes=1), ok=False, category="unreachable")
 
 
@@ -75,9 +75,9 @@ def test_every_test_is_in_the_audit_log_with_its_outcome(store: Store, tenant: s
     )
     assert answered.after == {
         "url": "https://api.example.com/orders?key=***",
-        "ok": True,
+        "ok": False,
         "status": 503,
-        "category": None,
+        "category": "unavailable",
         "elapsed_ms": 12.5,
     }
     assert failed.after is not None

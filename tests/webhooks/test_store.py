@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from webhooks import (
     PermissionDenied,
     Store,
     Unauthenticated,
+    actor_of,
     generate_key,
     make_engine,
     token_matches,
@@ -353,6 +355,49 @@ def test_audit_log_records_who_what_when_and_before_after(store: Store, tenant: 
     assert entries[0].at >= entries[-1].at
     assert entries[0].at.tzinfo is not None
     assert CANARY not in repr(entries)
+
+
+def test_audit_log_filters_by_action_operator_and_time(store: Store, tenant: str) -> None:
+    ana, _ = store.create_operator(tenant, "ana", permissions=[MANAGE], actor="cli")
+    bo, _ = store.create_operator(tenant, "bo", permissions=[MANAGE], actor="cli")
+    store.create_webhook(tenant, definition("a"), actor=actor_of(ana))
+    store.create_webhook(tenant, definition("b"), actor=actor_of(bo))
+    store.update_webhook(tenant, "a", {"timeout": 5}, actor=actor_of(bo))
+    store.delete_webhook(tenant, "a", actor=actor_of(ana))
+    everything = store.audit(tenant, limit=500)
+
+    def actions(**filters: Any) -> list[tuple[str, str]]:
+        return [(e.action, e.target) for e in store.audit(tenant, limit=500, **filters)]
+
+    assert actions(webhook="a") == [
+        ("webhook.delete", "webhook:a"),
+        ("webhook.update", "webhook:a"),
+        ("webhook.create", "webhook:a"),
+    ]
+    assert actions(operator="bo") == [
+        ("webhook.update", "webhook:a"),
+        ("webhook.create", "webhook:b"),
+    ]
+    assert actions(operator="bo", webhook="b") == [("webhook.create", "webhook:b")]
+    assert [e.target for e in store.audit(tenant, operator="cli", limit=500)] == [
+        f"operator:{bo.id}:bo",
+        f"operator:{ana.id}:ana",
+    ]
+    assert actions(operator="nobody") == actions(webhook="never") == []
+    # since includes its moment, until does not; any offset means the same instant.
+    third = everything[-4]
+    assert (third.action, third.target) == ("webhook.create", "webhook:a")
+    lisbon = timezone(timedelta(hours=1))
+    newer = store.audit(tenant, limit=500, since=third.at.astimezone(lisbon))
+    assert newer == everything[:-3]
+    older = store.audit(tenant, limit=500, until=third.at.astimezone(lisbon))
+    assert older == everything[-3:]
+    assert store.audit(tenant, since=third.at, until=third.at) == []
+    # Paged within the filter.
+    first = store.audit(tenant, webhook="a", limit=2)
+    assert [e.action for e in first] == ["webhook.delete", "webhook.update"]
+    rest = store.audit(tenant, webhook="a", limit=2, before_id=first[-1].id)
+    assert [e.action for e in rest] == ["webhook.create"]
 
 
 def test_audit_log_pages_newest_first(store: Store, tenant: str) -> None:

@@ -1,7 +1,8 @@
 // The tenant's actions: the list with its switches, deleting, and the Test page.
 
 import { api, segment } from "./api.js";
-import { checkbox, field, h, replace, size, time } from "./dom.js";
+import { breakable, checkbox, field, h, replace, size, time } from "./dom.js";
+import { confirmDialog } from "./dialog.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 
 const MANAGE = "webhooks:manage";
@@ -23,33 +24,19 @@ function host(url) {
   }
 }
 
+/** The last Test: ok only for a 2xx answer; else its category, with the status if one came. */
 function lastTest(action) {
   const test = action.last_test;
   if (!test) return h("span", { class: "muted" }, "never");
   // A Test made before the definition last changed may no longer say how it behaves.
   const stale = new Date(test.at) < new Date(action.updated_at)
     ? h("span", { class: "muted" }, " (before the last edit)") : null;
-  if (!test.ok) return h("span", { class: "bad" }, `failed: ${test.category} · `, time(test.at), stale);
-  const good = test.status >= 200 && test.status < 300;
-  return h("span", { class: good ? "good" : "bad" },
-    `${test.status} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
-}
-
-/** A modal question; resolves true when the person confirms. */
-export function confirmDialog(title, text, confirm) {
-  return new Promise((resolve) => {
-    const dialog = h("dialog", { class: "card", "aria-labelledby": "dialog-title" },
-      h("h2", { id: "dialog-title" }, title), h("p", {}, text),
-      h("form", { method: "dialog", class: "buttons" },
-        h("button", { value: "cancel", autofocus: true }, "Cancel"),
-        h("button", { value: "confirm", class: "danger" }, confirm)));
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue === "confirm");
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
+  if (test.status === null) {
+    return h("span", { class: "bad" }, `failed: ${test.category} · `, time(test.at), stale);
+  }
+  const answer = test.ok ? `${test.status}` : `${test.status} ${test.category}`;
+  return h("span", { class: test.ok ? "good" : "bad" },
+    `${answer} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
 }
 
 function switchFor(action, status, rerender) {
@@ -86,11 +73,15 @@ function row(action, me, status, rerender) {
       replace(status, h("span", { class: "bad" }, error.message));
     }
   };
+  const where = host(action.url);
+  // A long host or description is cut to fit the row (its whole text is its title); names wrap.
   return h("tr", { "data-action": action.name },
-    h("th", { scope: "row", "data-label": "Name" }, h("code", {}, action.name)),
-    h("td", { "data-label": "Description" }, action.description),
+    h("th", { scope: "row", "data-label": "Name" },
+      h("code", { class: "wrap", title: action.name }, breakable(action.name))),
+    h("td", { "data-label": "Description" },
+      h("span", { class: "cut-lines", title: action.description }, action.description)),
     h("td", { "data-label": "Method" }, action.method),
-    h("td", { "data-label": "Host" }, host(action.url)),
+    h("td", { "data-label": "Host" }, h("span", { class: "cut-line", title: where }, where)),
     h("td", { "data-label": "Enabled" },
       manage ? switchFor(action, status, rerender) : action.enabled ? "on" : "off"),
     h("td", { "data-label": "Last test" }, lastTest(action)),
@@ -102,7 +93,9 @@ function row(action, me, status, rerender) {
           "aria-label": `Test ${action.name}` }, "Test"),
         h("button", { type: "button", class: "danger", onclick: remove,
           "aria-label": `Delete ${action.name}` }, "Delete"))
-      : null);
+      : h("td", { class: "row-buttons" },
+        h("a", { class: "button", href: `#/actions/${segment(action.name)}`,
+          "aria-label": `View ${action.name}` }, "View")));
 }
 
 /** #/actions: every action of the tenant. */
@@ -134,12 +127,13 @@ export async function actionsView(view, me) {
     status,
     items.length === 0
       ? h("p", { class: "empty" }, "No actions yet.")
-      : h("table", { class: "list" },
+      : h("table", { class: "list actions" },
         h("caption", { class: "visually-hidden" }, "Webhook actions"),
         h("thead", {}, h("tr", {},
           ["Name", "Description", "Method", "Host", "Enabled", "Last test"]
             .map((title) => h("th", { scope: "col" }, title)),
-          manage ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+          h("th", { scope: "col", class: manage ? "row-buttons" : "row-button" },
+            h("span", { class: "visually-hidden" }, "Actions")))),
         h("tbody", {}, items.map((action) => row(action, me, status, rerender)))));
 }
 
@@ -152,18 +146,25 @@ function valueInput(parameter) {
   return h("input", { type: "text", ...props });
 }
 
+/** What came of a Test: ok only for a 2xx answer, as a conversation's call counts it. */
 function outcome(result) {
-  if (!result.ok) {
+  if (result.status === null || result.status === undefined) {
     return h("div", { class: "result bad" },
       h("h2", {}, `The call failed: ${result.category}`), h("p", {}, result.message));
   }
-  const good = result.status >= 200 && result.status < 300;
-  return h("div", { class: good ? "result good" : "result bad" },
-    h("h2", {}, `Status ${result.status}`),
+  return h("div", { class: result.ok ? "result good" : "result bad" },
+    h("h2", {}, result.ok
+      ? `Status ${result.status}: OK`
+      : `Status ${result.status}: failed (${result.category})`),
+    result.ok ? null : h("p", {},
+      `The endpoint answered ${result.status}. A conversation counts only a 2xx answer as a `
+      + `success, so its call would fail here (${result.category}).`),
     h("dl", { class: "facts" },
       h("dt", {}, "Latency"), h("dd", {}, `${Math.round(result.elapsed_ms)} ms`),
       h("dt", {}, "Size"), h("dd", {}, size(result.size ?? 0)),
       h("dt", {}, "Content type"), h("dd", {}, result.content_type || "none")),
+    // What the assistant would say from this answer (the action's reply) goes here, above the
+    // raw body, once replies are templated.
     h("h3", {}, "Body (first 500 characters)"),
     // Shown as text: an answer holding markup is displayed, never run.
     h("pre", { class: "body" }, result.body ?? ""),
@@ -178,7 +179,11 @@ export async function testView(view, me, name) {
   const send = h("button", { type: "submit", class: "primary" }, "Send test");
   const form = h("form", { class: "card", novalidate: true },
     errorSummary(),
-    h("p", {}, `${action.method} `, h("code", {}, action.url)),
+    h("p", {}, `${action.method} `, h("code", { class: "url" }, action.url)),
+    h("p", { class: "hint" },
+      "A test sends one request to this URL, with the stored headers, and shows the answer. It "
+      + "changes nothing: not the action, not what the assistant does. The outcome is kept as "
+      + "the action's last test and in the audit log."),
     inputs.length
       ? h("fieldset", {}, h("legend", {}, "Sample values (optional)"),
         h("p", { class: "hint" }, "Leave them all empty to send ",
@@ -205,7 +210,7 @@ export async function testView(view, me, name) {
       replace(result, outcome(answer));
     } catch (error) {
       replace(result);
-      showErrors(form, error);
+      showErrors(form, error, { lead: "The test request was not sent. Please fix:" });
     } finally {
       send.disabled = false;
     }

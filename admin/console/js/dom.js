@@ -31,6 +31,11 @@ export function append(parent, children) {
   return parent;
 }
 
+/** `name` with a line-break opportunity after each "_" (a <wbr>, never markup parsed). */
+export function breakable(name) {
+  return name.split("_").flatMap((part, index) => (index ? ["_", h("wbr"), part] : [part]));
+}
+
 /** Replace everything in `parent` with `children`. */
 export function replace(parent, ...children) {
   parent.replaceChildren();

@@ -1,5 +1,6 @@
 // Creating and editing an action: every field of the definition, parameters and headers as rows.
-// Header values are write-only: a stored one shows as "set", with Replace and Remove.
+// Header values are write-only: a stored one shows as "set", with Replace and Remove. Operators
+// who may only read get the same form as a read-only view: every field disabled, no buttons.
 
 import { api, segment } from "./api.js";
 import { canManage, flash } from "./actions.js";
@@ -157,9 +158,18 @@ function newHeader(onRemove) {
   return row;
 }
 
-/** #/actions/new and #/actions/NAME/edit. */
+/** The form as a read-only view: every field disabled, every button gone, Cancel a way back. */
+function lock(form) {
+  for (const control of form.querySelectorAll("input, select, textarea")) control.disabled = true;
+  for (const button of form.querySelectorAll("button")) button.remove();
+  const back = form.querySelector(".buttons a");
+  if (back) back.textContent = "Back to actions";
+}
+
+/** #/actions/new, #/actions/NAME/edit, and #/actions/NAME (read-only for readers). */
 export async function editorView(view, me, editing) {
-  if (!canManage(me)) {
+  const readOnly = !canManage(me);
+  if (readOnly && !editing) {
     replace(view, h("h1", { tabindex: "-1" }, "Actions"),
       h("p", { class: "notice" }, "Your permissions let you view actions, not change them."));
     return;
@@ -262,6 +272,7 @@ export async function editorView(view, me, editing) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (readOnly) return;
     clearErrors(form);
     const headers = Object.fromEntries(headerRows.map((row) => row.read()).filter(Boolean));
     const body = {
@@ -288,5 +299,12 @@ export async function editorView(view, me, editing) {
       save.disabled = false;
     }
   });
+  if (readOnly) {
+    lock(form);
+    replace(view, h("h1", { tabindex: "-1" }, `View ${editing}`),
+      h("p", { class: "notice" }, "Your permissions let you view this action, not change it."),
+      form);
+    return;
+  }
   replace(view, h("h1", { tabindex: "-1" }, editing ? `Edit ${editing}` : "New action"), form);
 }

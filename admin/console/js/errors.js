@@ -47,8 +47,11 @@ export function clearErrors(form) {
   if (summary) replace(summary).hidden = true;
 }
 
-/** Show `error` (an ApiError) in `form`: each message by its field, all of them in a summary. */
-export function showErrors(form, error) {
+/**
+ * Show `error` (an ApiError) in `form`: each message by its field, all of them in a summary
+ * under `lead`, which says what happened (by default, that the form's change was not saved).
+ */
+export function showErrors(form, error, { lead = "Nothing was saved. Please fix:" } = {}) {
   clearErrors(form);
   let first = null;
   const listed = [];
@@ -73,7 +76,7 @@ export function showErrors(form, error) {
   }
   const summary = form.querySelector(".error-summary");
   if (summary) {
-    replace(summary, h("p", {}, "Nothing was saved. Please fix:"), h("ul", {}, listed));
+    replace(summary, h("p", {}, lead), h("ul", {}, listed));
     summary.hidden = false;
   }
   (first ?? summary)?.focus?.();

@@ -76,6 +76,7 @@ function route(view) {
   const [section = "actions", name, verb] = address();
   if (section === "actions" && name === "new") return editorView(view, me, null);
   if (section === "actions" && name && verb === "edit") return editorView(view, me, name);
+  if (section === "actions" && name && !verb) return editorView(view, me, name);
   if (section === "actions" && name && verb === "test") return testView(view, me, name);
   if (section === "tenant" && me.admin) return tenantView(view, me);
   if (section === "audit") return auditView(view, me);

@@ -2,7 +2,7 @@
 // the token of the tenant's AI agents (MCP clients of the tools server).
 
 import { api } from "./api.js";
-import { confirmDialog } from "./actions.js";
+import { confirmDialog } from "./dialog.js";
 import { checkbox, field, h, replace, uid } from "./dom.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 
