@@ -33,7 +33,10 @@ from webhooks import (
     TOOL_SHAPES,
     AuthFailures,
     CallFailed,
+    CallFailure,
+    Category,
     FieldError,
+    HTTPStatusError,
     InvalidDefinition,
     NotFound,
     Operator,
@@ -49,7 +52,9 @@ from webhooks import (
     actor_of,
     bearer_token,
     call_arguments,
+    failure_text,
     render_template,
+    success_text,
     template_data,
     template_problem,
     tools_of,
@@ -259,9 +264,25 @@ class AdminApi:
             )
         except CallFailed as exc:
             category, message = shown_failure(exc)
-            result = TestOut(ok=False, category=category, message=message)
+            # An address the Test may not name is, to a conversation, a service unavailable.
+            said = Category.of(exc.category) if category == exc.category else Category.UNAVAILABLE
+            reply = failure_text(webhook, CallFailure(said), arguments)
+            result = TestOut(ok=False, category=category, message=message, reply=reply)
         else:
-            result = TestOut.of(outcome)
+            if outcome.ok:
+                reply = success_text(
+                    webhook,
+                    arguments,
+                    outcome.data,
+                    status=outcome.status,
+                    truncated=outcome.truncated,
+                )
+            else:
+                failed = Category.of(HTTPStatusError(outcome.status).category)
+                reply = failure_text(
+                    webhook, CallFailure(failed, outcome.status, outcome.data), arguments
+                )
+            result = TestOut.of(outcome).model_copy(update={"reply": reply})
         record = StoredTest(
             at=datetime.now(UTC),
             ok=result.ok,

@@ -180,8 +180,16 @@ class TestOut(_Out):
     size: int | None = Field(default=None, description="bytes of body read (at most 50 KB)")
     category: str | None = Field(default=None, description=_CATEGORY)
     message: str | None = Field(default=None, description="why it is not ok, in words")
-    # What the bot would say from this answer (the action's reply) is added here when replies
-    # are templated: beside the raw body, for the operator to compare.
+    result: Any = Field(
+        default=None,
+        description="the whole answer as a call reads it (parsed JSON, or "
+        '{"response_text": ...}), header values masked: what reply templates see',
+    )
+    reply: str | None = Field(
+        default=None,
+        description="what the bot would say to this answer: the action's replies applied "
+        "(a designer's responses, which only Rasa knows, are not)",
+    )
 
     @classmethod
     def of(cls, result: WebhookTestResult) -> TestOut:
@@ -197,6 +205,7 @@ class TestOut(_Out):
             elapsed_ms=round(result.elapsed * 1000, 1),
             content_type=result.content_type,
             size=result.size,
+            result=result.data,
         )
 
 

@@ -126,9 +126,11 @@ from ._replies import (
     TRUNCATED_NOTE,
     CallFailure,
     failure_reply,
+    failure_text,
     operator_reply,
     render_result,
     service_message,
+    success_text,
     template_data,
 )
 from ._sentences import (
@@ -305,6 +307,7 @@ __all__ = [
     "failure_overrides",
     "failure_reply",
     "failure_response_name",
+    "failure_text",
     "generate_key",
     "help_text",
     "input_errors",
@@ -333,6 +336,7 @@ __all__ = [
     "result_slot",
     "reused",
     "service_message",
+    "success_text",
     "summary",
     "template_data",
     "template_problem",

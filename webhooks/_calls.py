@@ -165,15 +165,15 @@ class WebhookCalls:
             result = await self.egress.call(request, share=tenant)
         except CallFailed as exc:
             category = _BY_CODE[exc.category]
-            status, answer = None, None
+            status, data = None, None
             if isinstance(exc, HTTPStatusError):
                 status = exc.status
                 if isinstance(exc.result, WebhookResult):
                     # A reply may quote the answer: it never hands a header value on.
-                    answer = exc.result.without(request.headers.values())
+                    data = exc.result.without(request.headers.values()).data
             elapsed = time.perf_counter() - started
             self.refuse(tenant, name, category, status=status, elapsed=elapsed)
-            return CallFailure(category, status, answer)
+            return CallFailure(category, status, data)
 
         # An endpoint that echoes its request does not hand a stored header value on.
         result = result.without(request.headers.values())

@@ -27,6 +27,14 @@ class Category(StrEnum):
         category.from_call = from_call
         return category
 
+    @classmethod
+    def of(cls, code: str) -> Category:
+        """The category whose code is ``code`` (``ValueError`` for none)."""
+        for category in cls:
+            if category.value == code:
+                return category
+        raise ValueError(f"no failure category {code!r}")
+
     REFUSED = (
         "refused",
         "the destination is not allowed (URL rules or blocked address)",

@@ -380,6 +380,7 @@ class Egress:
         """
         result = await self._send(request, self._check_url(request.url), share)
         preview = result.text[:TEST_PREVIEW_CHARS]
+        data = result.without(request.headers.values()).data
         return WebhookTestResult(
             status=result.status,
             elapsed=result.elapsed,
@@ -387,4 +388,5 @@ class Egress:
             truncated=result.truncated or len(result.text) > TEST_PREVIEW_CHARS,
             content_type=result.content_type,
             size=len(result.body),
+            data=data,
         )

@@ -248,6 +248,9 @@ class WebhookTestResult:
     truncated: bool
     content_type: str
     size: int
+    #: The whole answer as a call reads it (JSON, or ``{"response_text": ...}``), header
+    #: values masked: what a reply template would see.
+    data: JSONValue = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._categories import Category
 from ._exceptions import TemplateFailed
-from ._messages import WebhookResult
+from ._messages import JSONValue
 from ._records import Webhook
 from ._templates import MAX_REPLY, render_template
 
@@ -30,9 +30,11 @@ __all__ = [
     "TRUNCATED_NOTE",
     "CallFailure",
     "failure_reply",
+    "failure_text",
     "operator_reply",
     "render_result",
     "service_message",
+    "success_text",
     "template_data",
 ]
 
@@ -50,11 +52,11 @@ _SERVICE_CATEGORIES = frozenset({Category.REJECTED, Category.NOT_FOUND})
 @dataclass(frozen=True, slots=True)
 class CallFailure:
     """A call that did not produce a 2xx result: its ``category``, and for an answer with
-    another status that ``status`` and the ``answer`` (its header values masked)."""
+    another status that ``status`` and the answer's ``data`` (its header values masked)."""
 
     category: Category
     status: int | None = None
-    answer: WebhookResult | None = None
+    data: JSONValue = field(default=None, repr=False)
 
     @property
     def sentence(self) -> str:
@@ -96,15 +98,15 @@ def render_result(data: object, *, truncated: bool) -> str:
     return f"{text}\n{TRUNCATED_NOTE}" if truncated else text
 
 
-def service_message(answer: WebhookResult | None) -> str | None:
+def service_message(data: JSONValue) -> str | None:
     """The message a service wrote in its error answer (a JSON object's ``message``,
     ``error``, ``detail``... or the same one level down, as in ``{"error": {"message": …}}``),
     as one line of plain text of at most :data:`MAX_SERVICE_MESSAGE` characters; None when
     it wrote none."""
-    if answer is None or not isinstance(answer.data, dict):
+    if not isinstance(data, dict):
         return None
     found: str | None = None
-    for container in (answer.data, *(answer.data.get(k) for k in ("error", "errors"))):
+    for container in (data, *(data.get(k) for k in ("error", "errors"))):
         if isinstance(container, list) and container:
             container = container[0]
         if not isinstance(container, dict):
@@ -177,17 +179,30 @@ def failure_reply(
     designer's response, is then said)."""
     if webhook is None:
         return None
-    answer = failure.answer
-    message = service_message(answer)
-    data = template_data(
-        values,
-        result=answer.data if answer is not None else None,
-        status=failure.status,
-        message=message,
-    )
+    message = service_message(failure.data)
+    data = template_data(values, result=failure.data, status=failure.status, message=message)
     reply = operator_reply(webhook, failure.category.value, data)
     if reply is not None:
         return reply
     if webhook.service_messages and failure.category in _SERVICE_CATEGORIES:
         return message
     return None
+
+
+def success_text(
+    webhook: Webhook,
+    values: Mapping[str, Any],
+    data: JSONValue,
+    *,
+    status: int | None,
+    truncated: bool,
+) -> str:
+    """What the bot says for a 2xx answer when no designer's response applies."""
+    context = template_data(values, result=data, status=status, truncated=truncated)
+    reply = operator_reply(webhook, "success", context, truncated=truncated)
+    return reply if reply is not None else render_result(data, truncated=truncated)
+
+
+def failure_text(webhook: Webhook, failure: CallFailure, values: Mapping[str, Any]) -> str:
+    """What the bot says for ``failure`` when no designer's response applies."""
+    return failure_reply(webhook, failure, values) or failure.category.sentence

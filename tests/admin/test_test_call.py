@@ -276,3 +276,43 @@ async def test_allowance_is_narrow(admin_server: AdminServer) -> None:
         )
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "url"
+
+
+@pytest.mark.parametrize(
+    ("path", "replies", "service_messages", "expected"),
+    [
+        pytest.param("/echo", {}, False, "method: POST; query: []", id="default-rendering"),
+        pytest.param("/echo", {"success": "It was a {{ result.method }}."}, False,
+                     "It was a POST.", id="success-template"),
+        pytest.param("/status/404", {"not_found": "Gone ({{ status }}): {{ message }}"}, False,
+                     "Gone (404): nope", id="not-found-template"),
+        pytest.param("/status/422", {}, True, "nope", id="service-message"),
+        pytest.param("/status/422", {}, False,
+                     "Sorry, the service could not handle that request.", id="default-sentence"),
+    ],
+)  # fmt: skip
+async def test_a_test_shows_what_the_bot_would_say(
+    admin_server: AdminServer,
+    webhook_server: LocalServer,
+    path: str,
+    replies: dict[str, str],
+    service_messages: bool,
+    expected: str,
+) -> None:
+    definition = admin_server.definition("probe", url=webhook_server.url(path))
+    outcome = await _test(
+        admin_server, definition | {"replies": replies, "service_messages": service_messages}
+    )
+    assert outcome["reply"] == expected
+    assert outcome["ok"] is (path == "/echo")
+
+
+async def test_an_unreachable_test_says_the_bots_unavailable_sentence(
+    admin_server: AdminServer,
+) -> None:
+    definition = admin_server.definition("probe", url=f"https://127.0.0.1:{free_port()}/x")
+    outcome = await _test(admin_server, definition | {"timeout": 1})
+    assert outcome["category"] == "unreachable"
+    assert (
+        outcome["reply"] == "Sorry, I can't reach that service right now. Please try again later."
+    )
