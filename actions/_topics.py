@@ -71,6 +71,14 @@ def _words_besides(text: str, value: object) -> int:
     return sum(1 for word in _WORD.findall(text) if word.lower() not in own)
 
 
+def _mostly_digits(text: str) -> bool:
+    """Whether at least half of ``text``'s letters and digits are digits: a number or a code
+    ("hi, it's 5521 0098 7711"), which the router, seeing every number alike, places near any
+    action that takes numbers."""
+    digits = sum(c.isdigit() for c in text)
+    return digits > 0 and digits * 2 >= sum(c.isalnum() for c in text)
+
+
 def _free_text(parameter: Parameter) -> bool:
     """Whether any text is a value of ``parameter`` (a string without allowed values or a
     pattern)."""
@@ -111,9 +119,12 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
         if value is None:
             return True
         if _free_text(parameter):
-            # Any text is a value: the message asks for the other action when it is clearly
-            # nearer to it in meaning than to the one asking ("special offers please"); a card
-            # number that merely looks like an order number is not ("the code is X7KP-99TR").
+            # Any text is a value: a message of mostly digits is one; otherwise the message
+            # asks for the other action when it is clearly nearer to it in meaning than to the
+            # one asking ("special offers please"), not when it merely resembles another
+            # action's values ("the code is X7KP-99TR-2M4Q").
+            if _mostly_digits(text):
+                return False  # a number or a code, whatever it resembles
             lead = _lead(tracker, routed, action)
             if lead is not None:
                 return lead > TOPIC_LEAD
