@@ -43,6 +43,7 @@ def test_domain_declares_the_generic_dispatch_once(project: Path, store: Store) 
         "validate_webhook_form",
         "action_ask_webhook_answer",
         "action_webhook_stopped",
+        "action_webhook_switch",
         "action_webhook_help",
     ]
     assert domain["forms"] == {"webhook_form": {"required_slots": ["webhook_answer"]}}
@@ -64,7 +65,13 @@ def test_domain_declares_the_generic_dispatch_once(project: Path, store: Store) 
         "weight",
     ]
     slots = domain["slots"]
-    assert set(slots) == {"webhook_action", "webhook_answer", "webhook_values", "webhook_asking"}
+    assert set(slots) == {
+        "webhook_action",
+        "webhook_answer",
+        "webhook_values",
+        "webhook_asking",
+        "webhook_memory",
+    }
     # The action asked for comes from the router's entity, never while a form asks.
     assert slots["webhook_action"]["mappings"] == [
         {

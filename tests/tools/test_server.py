@@ -125,6 +125,16 @@ async def test_a_post_call_returns_what_the_webhook_answered(tools_env: ToolsEnv
     assert sent[0]["headers"]["X-Api-Key"] == CANARY
 
 
+async def test_a_tool_result_stays_data_whatever_the_bots_replies(tools_env: ToolsEnv) -> None:
+    """Reply templates are for the bot's users; an agent gets the webhook's data as it came."""
+    tools_env.put("order_status", replies={"success": "Order {{ order_id }}: {{ result.method }}"})
+    async with connect(tools_env.url(), tools_env.token) as client:
+        result = await client.session.call_tool("order_status", {"order_id": "4521"})
+    assert result.structuredContent is not None
+    assert result.structuredContent["data"] == {"method": "POST", "query": []}
+    assert "Order 4521" not in _text(result)
+
+
 async def test_a_get_call_sends_a_query_string(tools_env: ToolsEnv) -> None:
     tools_env.put("order_lookup", method="GET")
     async with connect(tools_env.url(), tools_env.token) as client:
