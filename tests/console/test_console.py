@@ -372,6 +372,15 @@ def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
     expect(result).to_contain_text("50.0 KB")  # the cap: the rest was never read
     assert result.locator("pre").text_content() == "a" * 500
     expect(result.get_by_text("[cut: the body goes on]")).to_be_visible()
+    # A reply made of it is cut too, and the preview says so.
+    page.get_by_role("link", name="Edit order_status").click()
+    replies = page.get_by_role("group", name="Replies")
+    replies.get_by_label("Success reply", exact=True).fill("{{ result.response_text }}")
+    preview = replies.get_by_role("region", name="Preview of the success reply")
+    expect(preview).to_contain_text("Cut at 1,000 characters")
+    text = preview.locator(".preview-text").text_content() or ""
+    assert len(text) == 1000
+    assert text.startswith("a" * 990)
 
 
 SUCCESS = "Order #{{ order_id }} was looked up with {{ result.method }}."
