@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import HTTPStatusError, token_matches
+from webhooks import REPLY_KEYS, Category, HTTPStatusError, token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -350,6 +350,10 @@ def test_an_error_status_is_a_failed_test_with_its_category(
     )
     expect(result).to_contain_text("counts only a 2xx answer as a success")
     expect(result.locator("pre")).to_have_text('{"error": "nope"}')
+    # Beside the raw body: what a conversation would hear (no reply written: the default).
+    said = result.get_by_role("region", name="What the bot would say")
+    expect(said).to_contain_text(f"({category})")
+    expect(said).to_contain_text(Category.of(category).sentence)
     assert console.webhooks.server.seen.requests[-1]["body"] == b"{}"
     screenshot(page, f"test-status-{status}")
     page.get_by_role("link", name="Back to actions").click()
@@ -368,6 +372,197 @@ def test_a_long_body_is_cut_with_a_mark(page: Page, console: Console) -> None:
     expect(result).to_contain_text("50.0 KB")  # the cap: the rest was never read
     assert result.locator("pre").text_content() == "a" * 500
     expect(result.get_by_text("[cut: the body goes on]")).to_be_visible()
+    # A reply made of it is cut too, and the preview says so.
+    page.get_by_role("link", name="Edit order_status").click()
+    replies = page.get_by_role("group", name="Replies")
+    replies.get_by_label("Success reply", exact=True).fill("{{ result.response_text }}")
+    preview = replies.get_by_role("region", name="Preview of the success reply")
+    expect(preview).to_contain_text("Cut at 1,000 characters")
+    text = preview.locator(".preview-text").text_content() or ""
+    assert len(text) == 1000
+    assert text.startswith("a" * 990)
+
+
+SUCCESS = "Order #{{ order_id }} was looked up with {{ result.method }}."
+NOT_FOUND = "No order #{{ order_id }} here, sorry."
+
+
+def test_replies_are_previewed_against_the_last_test_and_saved(
+    page: Page, console: Console
+) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    replies = page.get_by_role("group", name="Replies")
+    for key in REPLY_KEYS:  # every reply the API takes has its field
+        expect(page.locator(f'[data-field="replies.{key}"]')).to_have_count(1)
+    success = replies.get_by_label("Success reply", exact=True)
+    success_preview = replies.get_by_role("region", name="Preview of the success reply")
+    expect(success_preview).to_contain_text("Empty: the bot says its default sentence.")
+    success.fill(SUCCESS)
+    expect(success_preview).to_have_text("Run a Test to preview against a real answer.")
+    replies.get_by_label("Not found reply", exact=True).fill(NOT_FOUND)
+    # The rarer failures are folded away, one click from the same form.
+    expect(replies.get_by_label("Refused reply", exact=True)).to_be_hidden()
+    replies.get_by_text("More failure replies").click()
+    expect(replies.get_by_label("Rate limited reply", exact=True)).to_be_visible()
+    replies.get_by_label("On a 4xx answer, say the service's own message").check()
+    assert_labelled(page)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    saved = stored(console)
+    assert saved["replies"] == {"success": SUCCESS, "not_found": NOT_FOUND}
+    assert saved["service_messages"] is True
+
+    # A Test: what the bot would say, with the replies as saved, beside the raw body.
+    page.get_by_role("link", name="Test order_status").click()
+    page.get_by_label("order_id (integer, required)").fill("4521")
+    page.get_by_role("button", name="Send test").click()
+    said = page.get_by_role("region", name="What the bot would say")
+    expect(said).to_have_text(re.compile(r"\(success\).*Order #4521 was looked up with GET\."))
+    screenshot(page, "test-reply")
+
+    # Back in the editor, the previews render against that Test's answer, as the operator types.
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(success_preview).to_contain_text("Preview against the last Test (status 200, just now)")
+    expect(success_preview).to_contain_text("Order #4521 was looked up with GET.")
+    success.press("End")
+    success.press_sequentially(" ETA {{ result.eta | default('soon') }}, by {{ result.carrier }}")
+    expect(success_preview).to_contain_text(
+        "Order #4521 was looked up with GET. ETA soon, by ", timeout=5000
+    )
+    expect(success_preview).to_contain_text("Not in this answer (shown empty): eta, carrier")
+    not_found = replies.get_by_label("Not found reply", exact=True)
+    not_found_preview = replies.get_by_role("region", name="Preview of the not found reply")
+    expect(not_found_preview).to_be_hidden()
+    not_found.focus()
+    expect(not_found_preview).to_contain_text("No order #4521 here, sorry.")
+    expect(not_found_preview).to_contain_text("That Test succeeded")
+    not_found.fill("Order {{ order_id }} is unknown to us.")
+    expect(not_found_preview).to_contain_text("Order 4521 is unknown to us.")
+    screenshot(page, "editor-replies")
+    # Markup a template writes is text, in the preview as in the bot's message.
+    replies.get_by_label("Rejected reply", exact=True).fill(
+        '<b onmouseover="window.__xss=1">{{ status }}</b>'
+    )
+    rejected_preview = replies.get_by_role("region", name="Preview of the rejected reply")
+    expect(rejected_preview).to_contain_text('<b onmouseover="window.__xss=1">200</b>')
+    expect(not_found_preview).to_be_hidden()  # one failure reply is previewed at a time
+    assert page.evaluate(INJECTED) == 0
+    replies.get_by_label("Rejected reply", exact=True).fill("")
+    expect(rejected_preview).to_contain_text("Empty: the bot says its default sentence.")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+
+    page.goto("/#/actions/order_status/edit")
+    page.reload()
+    expect(success).to_have_value(
+        SUCCESS + " ETA {{ result.eta | default('soon') }}, by {{ result.carrier }}"
+    )
+    expect(replies.get_by_label("Not found reply", exact=True)).to_have_value(
+        "Order {{ order_id }} is unknown to us."
+    )
+    expect(replies.get_by_label("On a 4xx answer, say the service's own message")).to_be_checked()
+    expect(success_preview).to_contain_text("Order #4521 was looked up with GET.")  # kept
+    assert set(stored(console)["replies"]) == {"success", "not_found"}
+
+    # Signing out forgets the Test's answer with the token.
+    page.get_by_role("button", name="Sign out").click()
+    assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_a_template_error_shows_its_line_at_its_field(page: Page, console: Console) -> None:
+    create(console)
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    replies = page.get_by_role("group", name="Replies")
+    success = replies.get_by_label("Success reply", exact=True)
+    # As the operator types: the API's check, at the field.
+    success.fill("Hello\n{{ result.status }")
+    expect(success).to_have_attribute("aria-invalid", "true")
+    expect(success).to_have_accessible_description(re.compile("line 2: unexpected '}'"))
+    preview = replies.get_by_role("region", name="Preview of the success reply")
+    expect(preview).to_contain_text("the template has a problem")
+    success.fill("Hello\n{{ result.status }}")
+    expect(success).not_to_have_attribute("aria-invalid", "true")
+    expect(preview).to_have_text("Run a Test to preview against a real answer.")
+
+    # On saving: every refused template at its field, a folded one unfolded.
+    success.fill("Hello\n{{ result.status | shout }}")
+    replies.get_by_text("More failure replies").click()
+    replies.get_by_label("Refused reply", exact=True).fill("{% for x in result %}")
+    replies.get_by_text("More failure replies").click()
+    expect(replies.get_by_label("Refused reply", exact=True)).to_be_hidden()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    expect(page.get_by_role("alert")).to_contain_text("Success reply: line 2: unknown filter")
+    expect(success).to_have_accessible_description(re.compile("line 2: unknown filter 'shout'"))
+    refused = replies.get_by_label("Refused reply", exact=True)
+    expect(refused).to_be_visible()
+    expect(refused).to_have_attribute("aria-invalid", "true")
+    expect(refused).to_have_accessible_description(re.compile("line 1: Unexpected end"))
+    expect(replies.get_by_role("region", name="Preview of the refused reply")).to_contain_text(
+        "the template has a problem"
+    )
+    screenshot(page, "editor-replies-errors")
+    assert stored(console)["replies"] == {}
+
+
+def test_a_parameters_value_from_round_trips(page: Page, console: Console) -> None:
+    create(
+        console,
+        parameters=[
+            {"name": "order_id", "type": "integer", "description": "The order number"},
+            {"name": "customer", "description": "Who asks", "source": "sender_id"},
+        ],
+    )
+    sign_in(page, console.tokens["manager"])
+    page.get_by_role("link", name="Edit order_status").click()
+    first = page.get_by_role("group", name="Parameter 1")
+    second = page.get_by_role("group", name="Parameter 2")
+    expect(first.get_by_label("Value from")).to_have_value("")
+    expect(first.get_by_label("Slot name")).to_be_hidden()
+    expect(second.get_by_label("Value from")).to_have_value("sender_id")
+    expect(second.get_by_label("Value from")).to_have_accessible_description(
+        re.compile("never use it alone to authorize")
+    )
+    second.get_by_label("Value from").select_option("Channel")
+    page.get_by_role("button", name="Add parameter").click()
+    third = page.get_by_role("group", name="Parameter 3")
+    third.get_by_label("Name", exact=True).fill("crm_id")
+    third.get_by_label("Description").fill("The customer's CRM id")
+    third.get_by_label("Value from").select_option("A slot")
+    expect(third.get_by_label("Slot name")).to_be_focused()
+    page.get_by_role("button", name="Save changes").click()
+    slot = third.get_by_label("Slot name")
+    expect(slot).to_have_attribute("aria-invalid", "true")
+    expect(slot).to_have_accessible_description(re.compile("slot: followed by a slot's name"))
+    slot.fill("customer_id")
+    assert_labelled(page)
+    screenshot(page, "editor-sources")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert [p.get("source") for p in stored(console)["parameters"]] == [
+        None,
+        "channel",
+        "slot:customer_id",
+    ]
+
+    page.get_by_role("link", name="Edit order_status").click()
+    expect(page.get_by_role("group", name="Parameter 2").get_by_label("Value from")).to_have_value(
+        "channel"
+    )
+    third = page.get_by_role("group", name="Parameter 3")
+    expect(third.get_by_label("Value from")).to_have_value("slot")
+    expect(third.get_by_label("Slot name")).to_have_value("customer_id")
+    third.get_by_label("Value from").select_option("Ask the user")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("order_status was saved.")).to_be_visible()
+    assert stored(console)["parameters"][2]["source"] is None
+    page.get_by_role("link", name="Test order_status").click()
+    expect(page.get_by_label("customer (string, required)")).to_have_accessible_description(
+        "Who asks (in a conversation: the channel's name)"
+    )
 
 
 def test_delete_asks_first_in_a_centred_dialog(page: Page, console: Console) -> None:
@@ -421,7 +616,16 @@ def test_a_reader_opens_an_actions_details_read_only(page: Page, console: Consol
     create(
         console,
         examples=["where is my order"],
-        parameters=[{"name": "city", "description": "The city", "values": ["Berlin", "Lisbon"]}],
+        parameters=[
+            {
+                "name": "city",
+                "description": "The city",
+                "values": ["Berlin", "Lisbon"],
+                "source": "slot:city",
+            }
+        ],
+        replies={"success": SUCCESS, "timeout": "Too slow."},
+        service_messages=True,
     )
     sign_in(page, console.tokens["reader"])
     page.get_by_role("link", name="View order_status").click()
@@ -435,6 +639,13 @@ def test_a_reader_opens_an_actions_details_read_only(page: Page, console: Consol
     expect(form.get_by_label("Example requests (one per line)")).to_have_value("where is my order")
     city = page.get_by_role("group", name="Parameter 1")
     expect(city.get_by_label("Allowed values (one per line)")).to_have_value("Berlin\nLisbon")
+    expect(city.get_by_label("Value from")).to_have_value("slot")
+    expect(city.get_by_label("Slot name")).to_have_value("city")
+    replies = form.get_by_role("group", name="Replies")
+    expect(replies.get_by_label("Success reply", exact=True)).to_have_value(SUCCESS)
+    expect(replies.get_by_label("Timeout reply", exact=True)).to_have_value("Too slow.")
+    expect(replies.get_by_label("On a 4xx answer, say the service's own message")).to_be_checked()
+    expect(replies.get_by_role("region", name=re.compile("^Preview"))).to_have_count(0)
     expect(page.locator(".row.header", has_text="X-Api-Key")).to_contain_text("set")
     enabled = form.locator("input:enabled, select:enabled, textarea:enabled")
     expect(enabled).to_have_count(0)

@@ -3,7 +3,8 @@
 One assistant per test session, in a copy of the demo project: the demo HTTPS service (its own
 CA), a store with the demo actions, the action server, and Rasa trained by ``python -m bot``
 (the model cached by fingerprint in ~/.cache/webhook-actions/models, so an unchanged bot is
-not retrained) and started with ``rasa run``. Tests talk to ``/webhooks/rest/webhook``.
+not retrained) and started with ``rasa run``. Tests talk to ``/webhooks/rest/webhook``, or
+through the demo page's web chat (``web_chat``, socket.io) in chromium.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from tests.admin.conftest import free_port
 from tests.conftest import base_env
+from tests.servers import start_server, stop
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +39,8 @@ MODEL_CACHE = (
 )
 PROJECT_FILES = ("config.yml", "domain", "data", "credentials.yml")
 METRICS_TOKEN = "e2e-metrics-token-0123456789"
+#: An answer takes Rasa a moment: the model, the action server, the demo service.
+ANSWER = 30_000
 
 
 def _needs_rasa() -> None:
@@ -302,9 +307,41 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def web_chat(assistant: Assistant) -> Iterator[str]:
+    """The demo page with the chat widget (``python -m web serve``), talking to the assistant's
+    Rasa over socket.io; its URL."""
+    process, url = start_server(
+        "web", {}, assistant.logs / "web.log", args=["--rasa-url", assistant.rasa_url]
+    )
+    yield url
+    stop(process)
+
+
 def new_sender() -> str:
     return f"user-{uuid.uuid4().hex[:10]}"
 
 
 def answer(texts: list[str]) -> str:
     return " ".join(texts)
+
+
+def bot(page: Page) -> Locator:
+    """The bot's messages in the web chat's widget."""
+    return page.locator(".rasa-chat .rc-bot")
+
+
+def say(page: Page, text: str) -> None:
+    """Type ``text`` in the widget and send it, as a visitor does."""
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator(".rasa-chat .rc-user").last).to_have_text(text)
+
+
+def open_chat(page: Page) -> None:
+    """Open the demo page and wait for the bot's greeting."""
+    page.goto("/")
+    expect(page.get_by_role("region", name="Shop assistant")).to_be_visible()
+    # The initial message is sent for the visitor: the bot greets first.
+    expect(bot(page).first).to_contain_text("Here is what I can help you with", timeout=ANSWER)

@@ -9,27 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.admin.conftest import free_port
 from tests.browser import screenshot
-from tests.e2e.conftest import RASA, ROOT, Assistant
+from tests.e2e.conftest import ANSWER, RASA, ROOT, Assistant, bot, open_chat, say
 from tests.servers import start_server, stop
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 HERE = Path(__file__).parent
-#: An answer takes Rasa a moment: the model, the action server, the demo service.
-ANSWER = 30_000
-
-
-@pytest.fixture(scope="module")
-def web_chat(assistant: Assistant) -> Iterator[str]:
-    process, url = start_server(
-        "web", {}, assistant.logs / "web.log", args=["--rasa-url", assistant.rasa_url]
-    )
-    yield url
-    stop(process)
 
 
 @pytest.fixture
@@ -42,24 +31,6 @@ def page(browser: Browser, web_chat: str) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == []
-
-
-def bot(page: Page) -> Locator:
-    return page.locator(".rasa-chat .rc-bot")
-
-
-def say(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
-    expect(page.locator(".rasa-chat .rc-user").last).to_have_text(text)
-
-
-def open_chat(page: Page) -> None:
-    page.goto("/")
-    expect(page.get_by_role("region", name="Shop assistant")).to_be_visible()
-    # The initial message is sent for the visitor: the bot greets first.
-    expect(bot(page).first).to_contain_text("Here is what I can help you with", timeout=ANSWER)
 
 
 def test_the_greeting_then_an_order_over_a_websocket(page: Page) -> None:

@@ -4,6 +4,7 @@ import { api, segment } from "./api.js";
 import { breakable, checkbox, field, h, replace, size, time } from "./dom.js";
 import { confirmDialog } from "./dialog.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
+import { rememberTest } from "./lasttest.js";
 
 const MANAGE = "webhooks:manage";
 
@@ -146,11 +147,33 @@ function valueInput(parameter) {
   return h("input", { type: "text", ...props });
 }
 
+/** What the bot would say to the Test's answer: the action's replies applied. */
+function said(result) {
+  const which = result.ok ? "success" : result.category;
+  return h("section", { class: "said", "aria-label": "What the bot would say" },
+    h("h3", {}, "What the bot would say ", h("span", { class: "muted" }, `(${which})`)),
+    // Shown as text, like the body: a reply holds the service's words.
+    result.reply
+      ? h("p", { class: "reply-text" }, result.reply)
+      : h("p", { class: "muted" }, "Nothing from this action: a designer's response, or the default sentence."),
+    h("p", { class: "hint" }, "With the action's replies as saved; a designer's responses in the "
+      + "bot's domain, which only Rasa knows, are not applied here."));
+}
+
+/** A sample value's hint: the parameter's description, and where a conversation takes it. */
+function sampleHint(parameter) {
+  const source = parameter.source ?? "";
+  const from = source.startsWith("slot:")
+    ? `the slot ${source.slice("slot:".length)}`
+    : { sender_id: "the sender id", channel: "the channel's name" }[source];
+  return from ? `${parameter.description} (in a conversation: ${from})` : parameter.description;
+}
+
 /** What came of a Test: ok only for a 2xx answer, as a conversation's call counts it. */
 function outcome(result) {
   if (result.status === null || result.status === undefined) {
     return h("div", { class: "result bad" },
-      h("h2", {}, `The call failed: ${result.category}`), h("p", {}, result.message));
+      h("h2", {}, `The call failed: ${result.category}`), h("p", {}, result.message), said(result));
   }
   return h("div", { class: result.ok ? "result good" : "result bad" },
     h("h2", {}, result.ok
@@ -163,12 +186,13 @@ function outcome(result) {
       h("dt", {}, "Latency"), h("dd", {}, `${Math.round(result.elapsed_ms)} ms`),
       h("dt", {}, "Size"), h("dd", {}, size(result.size ?? 0)),
       h("dt", {}, "Content type"), h("dd", {}, result.content_type || "none")),
-    // What the assistant would say from this answer (the action's reply) goes here, above the
-    // raw body, once replies are templated.
-    h("h3", {}, "Body (first 500 characters)"),
-    // Shown as text: an answer holding markup is displayed, never run.
-    h("pre", { class: "body" }, result.body ?? ""),
-    result.truncated ? h("p", { class: "cut" }, "[cut: the body goes on]") : null);
+    h("div", { class: "said-and-body" },
+      said(result),
+      h("div", {},
+        h("h3", {}, "Body (first 500 characters)"),
+        // Shown as text: an answer holding markup is displayed, never run.
+        h("pre", { class: "body" }, result.body ?? ""),
+        result.truncated ? h("p", { class: "cut" }, "[cut: the body goes on]") : null)));
 }
 
 /** #/actions/NAME/test: send the Test request, with sample values if given. */
@@ -191,9 +215,11 @@ export async function testView(view, me, name) {
           " Values are checked like a user's answers."),
         inputs.map(([parameter, input]) => field(
           `${parameter.name} (${parameter.type}${parameter.required ? ", required" : ""})`,
-          input, { hint: parameter.description })))
+          input, { hint: sampleHint(parameter) })))
       : null,
     h("div", { class: "buttons" }, send,
+      h("a", { class: "button", href: `#/actions/${segment(name)}/edit`,
+        "aria-label": `Edit ${name}` }, "Edit"),
       h("a", { class: "button", href: "#/actions" }, "Back to actions")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -207,6 +233,8 @@ export async function testView(view, me, name) {
     try {
       const answer = await api("POST", `/webhooks/${segment(name)}/test`,
         Object.keys(values).length ? { values } : undefined);
+      // The editor's reply previews render against this answer.
+      rememberTest(me.tenant, name, answer, values);
       replace(result, outcome(answer));
     } catch (error) {
       replace(result);

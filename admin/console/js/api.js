@@ -1,7 +1,9 @@
 // The admin API over fetch. The token lives in sessionStorage only: it goes in the
 // Authorization header, never in a URL, a cookie or localStorage.
 
-const KEY = "webhooks.console.token";
+/** Everything the console keeps in the tab starts with this (the token, the last Tests). */
+export const KEPT = "webhooks.console.";
+const KEY = `${KEPT}token`;
 
 export const session = {
   get token() {
@@ -10,8 +12,11 @@ export const session = {
   keep(token) {
     sessionStorage.setItem(KEY, token);
   },
+  /** Forget the token and whatever else this tab kept (the last Tests' answers). */
   forget() {
-    sessionStorage.removeItem(KEY);
+    for (const key of Object.keys(sessionStorage)) {
+      if (key.startsWith(KEPT)) sessionStorage.removeItem(key);
+    }
   },
 };
 

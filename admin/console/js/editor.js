@@ -1,17 +1,30 @@
-// Creating and editing an action: every field of the definition, parameters and headers as rows.
-// Header values are write-only: a stored one shows as "set", with Replace and Remove. Operators
-// who may only read get the same form as a read-only view: every field disabled, no buttons.
+// Creating and editing an action: every field of the definition, parameters and headers as rows,
+// and the replies (replies.js). Header values are write-only: a stored one shows as "set", with
+// Replace and Remove. Operators who may only read get the same form as a read-only view: every
+// field disabled, no buttons.
 
 import { api, segment } from "./api.js";
 import { canManage, flash } from "./actions.js";
-import { checkbox, field, h, replace } from "./dom.js";
+import { checkbox, field, h, replace, uid } from "./dom.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
+import { repliesFieldset } from "./replies.js";
 
 const TYPES = ["string", "number", "integer", "boolean"];
 const BLANK = {
   name: "", description: "", url: "https://", method: "POST", timeout: 10, enabled: true,
-  calls_per_minute: null, parameters: [], examples: [], headers: [],
+  calls_per_minute: null, parameters: [], examples: [], headers: [], replies: {},
+  service_messages: false,
 };
+/** Where a parameter's value may come from (the API's `source`): "slot" is slot:<name>. */
+const SOURCES = [
+  ["", "Ask the user", "The assistant asks the user, unless the request already gave it."],
+  ["sender_id", "Sender id",
+    "The conversation's sender. On Telegram and Slack the platform vouches for it; on the web "
+    + "chat and REST the client picks it: it names a conversation, not a person, so never use "
+    + "it alone to authorize anything."],
+  ["channel", "Channel", "The channel's name: rest, socketio, telegram, slack."],
+  ["slot", "A slot", "A slot the bot's designer declared; asked after all when it is empty."],
+];
 
 const lines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
 
@@ -39,23 +52,50 @@ function parameterRow(parameter, onRemove) {
   const showRules = () => { rules.hidden = type.value !== "string"; };
   type.addEventListener("change", showRules);
   showRules();
+  const source = parameter.source ?? "";
+  const kind = source.startsWith("slot:") ? "slot" : source;
+  const from = h("select", {}, SOURCES.map(([value, label]) => h("option", { value, selected: value === kind }, label)));
+  const slot = h("input", {
+    value: kind === "slot" ? source.slice("slot:".length) : "", autocomplete: "off",
+    spellcheck: "false", placeholder: "customer_id",
+  });
+  // The hint under the row, across it: the sender id's warning needs the room.
+  const fromHint = h("p", { class: "hint", id: uid("hint") });
+  from.setAttribute("aria-describedby", fromHint.id);
+  const fromField = field("Value from", from);
+  const slotField = field("Slot name", slot);
+  let at = "";
+  // An error about the source belongs where it is typed: at the slot's name when there is one.
+  const showSource = () => {
+    slotField.hidden = from.value !== "slot";
+    fromHint.textContent = SOURCES.find(([value]) => value === from.value)[2];
+    const [holder, other] = from.value === "slot" ? [slot, from] : [from, slot];
+    holder.dataset.field = `${at}.source`;
+    delete other.dataset.field;
+  };
+  from.addEventListener("change", () => {
+    showSource();
+    if (from.value === "slot") slot.focus();
+  });
   const remove = h("button", { type: "button", class: "quiet" }, "Remove");
   const element = h("div", { class: "row parameter" },
     h("div", { class: "cells" },
       field("Name", name), field("Type", type), field("Description", description, { wide: true }),
       h("div", { class: "field cell" },
         h("label", { class: "check" }, required, " Required"))),
+    h("div", { class: "cells source" }, fromField, slotField), fromHint,
     rules, h("div", { class: "row-end" }, remove));
   remove.addEventListener("click", () => onRemove(row));
   const row = {
     element,
     number(index) {
-      const at = `parameters[${index}]`;
+      at = `parameters[${index}]`;
       element.dataset.field = at;
       for (const [control, key] of [[name, "name"], [type, "type"], [description, "description"],
         [required, "required"], [values, "values"], [pattern, "pattern"]]) {
         control.dataset.field = `${at}.${key}`;
       }
+      showSource();
       remove.setAttribute("aria-label", `Remove parameter ${index + 1}`);
       element.setAttribute("aria-label", `Parameter ${index + 1}`);
     },
@@ -66,6 +106,8 @@ function parameterRow(parameter, onRemove) {
       };
       if (type.value === "string" && lines(values.value).length) read.values = lines(values.value);
       if (type.value === "string" && pattern.value.trim()) read.pattern = pattern.value.trim();
+      if (from.value === "slot") read.source = `slot:${slot.value.trim()}`;
+      else if (from.value) read.source = from.value;
       return read;
     },
     focus: () => name.focus(),
@@ -244,6 +286,8 @@ export async function editorView(view, me, editing) {
     if (away) headerRows.filter((row) => row.stored).forEach((row) => row.demand());
   });
 
+  const replies = repliesFieldset(action, { tenant: me.tenant, readOnly });
+
   const save = h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "Create action");
   const form = h("form", { class: "card editor", novalidate: true },
     errorSummary(),
@@ -263,11 +307,12 @@ export async function editorView(view, me, editing) {
       hint: "How users would ask for it; the assistant routes such messages here.", wide: true,
     }),
     h("fieldset", { "data-field": "parameters" }, h("legend", {}, "Parameters"),
-      h("p", { class: "hint" }, "What the assistant asks the user for, and sends."),
+      h("p", { class: "hint" }, "What the assistant asks the user for (or takes from the conversation), and sends."),
       parameterList, addParameter),
     h("fieldset", { "data-field": "headers" }, h("legend", {}, "Headers"),
       h("p", { class: "hint" }, "Sent with every call. Values are stored encrypted and never shown again."),
       moved, headerList, addHeader),
+    replies.element,
     h("div", { class: "buttons" }, save, h("a", { class: "button", href: "#/actions" }, "Cancel")));
 
   form.addEventListener("submit", async (event) => {
@@ -285,6 +330,7 @@ export async function editorView(view, me, editing) {
       parameters: parameterRows.map((row) => row.read()),
       examples: lines(examples.value),
       headers,
+      ...replies.read(),
     };
     save.disabled = true;
     try {

@@ -33,18 +33,49 @@ function title(element, path) {
   return group ? `${group}, ${label}` : label;
 }
 
+/** `control` valid again: no aria-invalid, no error among what describes it. */
+function unmark(control) {
+  control.removeAttribute("aria-invalid");
+  const ids = (control.getAttribute("aria-describedby") ?? "")
+    .split(" ").filter((id) => id && !id.startsWith("err-"));
+  if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+  else control.removeAttribute("aria-describedby");
+}
+
+/** `control` invalid, described by a new message saying `text` (placed in its field). */
+function mark(control, text) {
+  const message = h("p", { class: "field-error", id: uid("err") }, text);
+  control.setAttribute("aria-invalid", "true");
+  const described = control.getAttribute("aria-describedby");
+  control.setAttribute("aria-describedby", described ? `${described} ${message.id}` : message.id);
+  const wrapper = control.closest(".field");
+  if (wrapper) wrapper.append(message);
+  else control.after(message);
+  // A field folded away (a <details>) is opened, or its message could not be seen.
+  const folded = control.closest("details");
+  if (folded) folded.open = true;
+  return message;
+}
+
 /** Remove the messages a previous answer left. */
 export function clearErrors(form) {
   for (const message of form.querySelectorAll(".field-error")) message.remove();
-  for (const element of form.querySelectorAll("[aria-invalid]")) {
-    element.removeAttribute("aria-invalid");
-    const ids = (element.getAttribute("aria-describedby") ?? "")
-      .split(" ").filter((id) => id && !id.startsWith("err-"));
-    if (ids.length) element.setAttribute("aria-describedby", ids.join(" "));
-    else element.removeAttribute("aria-describedby");
-  }
+  for (const element of form.querySelectorAll("[aria-invalid]")) unmark(element);
   const summary = form.querySelector(".error-summary");
   if (summary) replace(summary).hidden = true;
+}
+
+/** Show `text` as the only error of `control`: a check made as the operator types. */
+export function showFieldError(control, text) {
+  clearFieldError(control);
+  mark(control, text);
+}
+
+/** Remove the errors shown at `control` (by a check or by the last save). */
+export function clearFieldError(control) {
+  const wrapper = control.closest(".field") ?? control.parentElement;
+  for (const message of wrapper.querySelectorAll(":scope > .field-error")) message.remove();
+  unmark(control);
 }
 
 /**
@@ -57,16 +88,11 @@ export function showErrors(form, error, { lead = "Nothing was saved. Please fix:
   const listed = [];
   for (const problem of error.errors) {
     const element = target(form, problem.field);
-    const message = h("p", { class: "field-error", id: uid("err") }, problem.message);
     if (element && /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(element.tagName)) {
-      element.setAttribute("aria-invalid", "true");
-      const described = element.getAttribute("aria-describedby");
-      element.setAttribute("aria-describedby", described ? `${described} ${message.id}` : message.id);
-      const wrapper = element.closest(".field");
-      if (wrapper) wrapper.append(message);
-      else element.after(message);
+      mark(element, problem.message);
       first ??= element;
     } else if (element) {
+      const message = h("p", { class: "field-error", id: uid("err") }, problem.message);
       const legend = element.querySelector(":scope > legend");
       if (legend) legend.after(message);
       else element.prepend(message);
