@@ -51,8 +51,8 @@ TOPIC_LEAD = 0.25
 #: Intents of a message the bot did not understand: a whole sentence of them that is no value
 #: of a typed or ruled parameter is a question, answered by the help.
 _NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})
-#: Words that make a message a sentence rather than a mistyped value.
-_SENTENCE = 3
+#: Words that make a message a question rather than a wrong answer ("the blue one" is three).
+_SENTENCE = 4
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 

@@ -70,30 +70,38 @@ def test_a_disabled_action_is_no_longer_offered(offers_disabled: Assistant) -> N
     assert OFFERS_LINE not in reply
 
 
-def test_a_greeting_or_a_non_value_inside_a_form_is_asked_again(assistant: Assistant) -> None:
+def test_a_non_value_inside_a_form_is_asked_again_and_a_greeting_leaves_it(
+    assistant: Assistant,
+) -> None:
     sender = new_sender()
     assert assistant.say(sender, "where is my order?") == [ORDER_ASKED]
-    # Neither fills the number nor stops the form: each gets the hint and the question again.
-    again = assistant.say(sender, "hi")
-    assert again == ["Please give a whole number, for example 4521.", ORDER_ASKED]
+    # No number and no new topic: the hint and the question again.
     again = assistant.say(sender, "abc")
     assert again[-1] == ORDER_ASKED
     assert "Okay, I've stopped" not in " ".join(again)
     assert assistant.say(sender, "4521") == ["Order #4521 has shipped and arrives in 2 days."]
+    # A greeting is a new topic: it is answered, and the question is left.
+    sender = new_sender()
+    assert assistant.say(sender, "where is my order?") == [ORDER_ASKED]
+    greeted = " ".join(assistant.say(sender, "hi"))
+    assert greeted.startswith("Hello! Here is what I can help you with")
+    assert ORDER_ASKED not in greeted
 
 
 CITY_ASKED = "Please tell me the city of the store (Berlin, Lisbon, Paris or London)."
 
 
-def test_an_off_topic_question_inside_a_form_is_asked_again(assistant: Assistant) -> None:
+def test_an_off_topic_question_inside_a_form_gets_the_help(assistant: Assistant) -> None:
     sender = new_sender()
     assert assistant.say(sender, "opening hours") == [CITY_ASKED]
-    for message in ("hello", "tell me a joke"):
-        again = assistant.say(sender, message)
-        assert again == [
-            'I still need an answer to this to go on, or say "stop" to do something else.',
-            CITY_ASKED,
-        ], message
+    # A question the bot does not understand, and no city: the help, the question left.
+    helped = " ".join(assistant.say(sender, "can you tell me a joke"))
+    assert "Here is what I can help you with" in helped
+    assert CITY_ASKED not in helped
+    # A short answer that is no city is asked again.
+    sender = new_sender()
+    assert assistant.say(sender, "opening hours") == [CITY_ASKED]
+    assert assistant.say(sender, "purple")[-1] == CITY_ASKED
     assert "Berlin" in " ".join(assistant.say(sender, "Berlin"))
 
 

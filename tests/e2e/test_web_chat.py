@@ -55,8 +55,9 @@ def test_a_form_asks_is_answered_and_stop_stops_it(page: Page) -> None:
         "Our Berlin store is open today from 09:00 to 20:00.", timeout=ANSWER
     )
     screenshot(page, HERE, "chat-buttons")
-    say(page, "opening hours")
-    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    # (Asked again for opening hours, the bot would use Berlin, given earlier: another form.)
+    say(page, "where is my order?")
+    expect(bot(page).last).to_contain_text("order number", timeout=ANSWER)
     say(page, "stop")
     expect(bot(page).last).to_contain_text("I've stopped", timeout=ANSWER)
 
