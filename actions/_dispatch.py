@@ -250,10 +250,12 @@ class Dispatch:
         values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
         if starting:
+            # The conversation's values first: what a channel vouches for (a sender id) is not
+            # replaced by what the user typed.
+            _from_context(webhook, tracker, values)
             hints = _from_request(webhook, tracker, values)
             for hint in hints:
                 dispatcher.utter_message(text=hint)
-            _from_context(webhook, tracker, values)
             if not hints:  # a value the request tried to give is asked for, not remembered
                 _from_memory(webhook, tracker, values, dispatcher)
         else:
@@ -342,7 +344,7 @@ class Dispatch:
             SlotSet(slot, None) for slot in DISPATCH_SLOTS if tracker.get_slot(slot) is not None
         ]
         try:
-            answered = await self.service.answer(
+            answered, succeeded = await self.service.answer(
                 tenant, action, dispatcher, domain, tracker, values
             )
         except Exception as exc:  # the safety net: a reply must never be lost
@@ -350,7 +352,8 @@ class Dispatch:
             self.service.fail(dispatcher, domain, tenant, action, Category.UNAVAILABLE)
             return forget
         webhook = self.service.usable(tenant, action)
-        if isinstance(webhook, Webhook) and MEMORY_SLOT in domain_slots(domain):
+        # Only values a webhook accepted are remembered: not an order number it did not find.
+        if succeeded and isinstance(webhook, Webhook) and MEMORY_SLOT in domain_slots(domain):
             memory = _remembered(webhook, tracker, values)
             if memory is not None:
                 answered.append(SlotSet(MEMORY_SLOT, memory))

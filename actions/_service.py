@@ -236,13 +236,13 @@ class WebhookService:
         domain: dict[str, Any],
         tracker: Tracker,
         values: Mapping[str, Any],
-    ) -> Events:
-        """Call the webhook for ``action`` with the collected ``values`` and answer;
-        the events setting the designer's result slots."""
+    ) -> tuple[Events, bool]:
+        """Call the webhook for ``action`` with the collected ``values`` and answer; the
+        events setting the designer's result slots, and whether the webhook answered 2xx."""
         webhook = self.usable(tenant, action)
         if not isinstance(webhook, Webhook):
             self.fail(dispatcher, domain, tenant, action, webhook)
-            return []
+            return [], False
         arguments, missing = self._arguments(webhook, values)
         if missing is not None:
             logger.warning(
@@ -253,11 +253,11 @@ class WebhookService:
                 missing,
             )
             self.fail(dispatcher, domain, tenant, action, Category.NOT_CONFIGURED)
-            return []
+            return [], False
         result = await self.calls.call(tenant, webhook, arguments, conversation_of(tracker))
         if not isinstance(result, WebhookResult):  # recorded by the call
             self._say_failure(dispatcher, domain, webhook, action, result, arguments)
-            return []
+            return [], False
         data = template_data(
             arguments, result=result.data, status=result.status, truncated=result.truncated
         )
@@ -276,4 +276,4 @@ class WebhookService:
         ):
             if slot in slots:
                 events.append(SlotSet(slot, value))
-        return events
+        return events, True

@@ -118,9 +118,14 @@ def result_response(action: str) -> str:
     return f"utter_{action}_result"
 
 
-def failure_overrides(action: str, category: str) -> tuple[str, str]:
-    """The designer's responses for a failure of ``category``, most specific first."""
-    return f"utter_{action}_{category}", failure_response_name(category)
+def failure_overrides(action: str, category: str) -> tuple[str, ...]:
+    """The designer's responses for a failure of ``category``, most specific first. A 404 was
+    ``rejected`` before ``not_found`` had its own category: a designer's responses for that
+    still answer it, after the new names."""
+    names = (f"utter_{action}_{category}", failure_response_name(category))
+    if category == "not_found":
+        return (*names[:1], f"utter_{action}_rejected", *names[1:], "utter_webhook_rejected")
+    return names
 
 
 def result_slot(action: str) -> str:

@@ -29,7 +29,7 @@ import contextvars
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,8 @@ MAX_STEPS = 1000
 RENDER_SECONDS = 0.05
 #: Deepest nesting of loops.
 MAX_LOOP_DEPTH = 2
+#: Longest separator of a join (", " or " and " or a newline need a few characters).
+MAX_SEPARATOR = 20
 
 #: Filters that walk a sequence (charged its length, refused on text).
 _WALKING = frozenset(
@@ -193,8 +195,16 @@ def _walking(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         value = args[at] if len(args) > at else None
         if isinstance(value, str):
             raise TemplateFailed(f"the filter {name} needs a list, not text")
-        if isinstance(value, list | dict):
+        if isinstance(value, Sized):  # a list, an object, a tuple written in the template
             _current.get().charge(len(value))
+        if name == "join":
+            # The separator is the one thing a join multiplies: joins nested in joins' separators
+            # would grow as the product of their lengths.
+            separator = args[at + 1] if len(args) > at + 1 else kwargs.get("d", "")
+            if len(str(separator)) > MAX_SEPARATOR:
+                raise TemplateFailed(f"a join's separator is at most {MAX_SEPARATOR} characters")
+        if name == "sum" and not isinstance(kwargs.get("start", 0), int | float):
+            raise TemplateFailed("sum adds numbers only")
         return function(*args, **kwargs)
 
     return walk
@@ -318,9 +328,11 @@ def _parsed(source: str) -> tuple[nodes.Template | None, str | None]:
         return None, f"at most {MAX_TEMPLATE} characters"
     try:
         tree = _environment().parse(source)
+        found = _policy_problem(tree)
     except TemplateSyntaxError as exc:
         return None, f"line {exc.lineno}: {exc.message or 'invalid syntax'}"
-    found = _policy_problem(tree)
+    except RecursionError:
+        return None, "nested too deeply"
     if found is not None:
         return None, f"line {found[0]}: {found[1]}"
     return tree, None
@@ -359,9 +371,10 @@ def render_template(source: str, data: Mapping[str, Any]) -> Rendered:
             render.charge(0)
     except TemplateFailed:
         raise
-    except (SecurityError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        # A filter given the wrong kind of value ("int" of a list, "sum" of words): the
-        # template cannot say this result. The type only: the message could hold the data.
+    except Exception as exc:
+        # A filter given the wrong kind of value ("int" of a list, "sum" of words), a missing
+        # field compared ("result.total > 3" without a total), a render too deep: the template
+        # cannot say this result. The type only: the message could hold the data.
         raise TemplateFailed(
             f"the template could not use the data ({type(exc).__name__})"
         ) from None

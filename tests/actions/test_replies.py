@@ -143,3 +143,22 @@ def test_the_operators_template_wins_over_the_designers_response(action_env: Act
     call = calling("order_status", {"order_id": 1})
     call["domain"].setdefault("responses", {})["utter_order_status_result"] = [{"text": "x"}]
     assert texts(action_env.call(call)) == ["From the operator: POST"]
+
+
+def test_a_value_the_webhook_refused_is_not_remembered(action_env: ActionEnv) -> None:
+    action_env.put("order_status", path="/status/404")
+    call = calling("order_status", {"order_id": 12}, sender="carol")
+    call["domain"].setdefault("slots", {}).update(MEMORY_DOMAIN["slots"])
+    assert MEMORY_SLOT not in slot_events(action_env.call(call))
+
+
+def test_the_users_words_never_replace_a_value_from_the_channel(action_env: ActionEnv) -> None:
+    action_env.put(
+        "order_status",
+        parameters=[{"name": "customer", "description": "who asks", "source": "sender_id"}],
+    )
+    entity = [{"entity": "customer", "value": "mallory", "start": 0, "end": 7}]
+    events = slot_events(
+        action_env.call(starting("order_status", "orders of mallory", entity, sender="alice"))
+    )
+    assert events["webhook_values"] == {"customer": "alice"}

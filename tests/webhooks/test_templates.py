@@ -187,3 +187,41 @@ def test_a_parameters_source_is_checked(source: str, ok: bool) -> None:
         with pytest.raises(InvalidDefinition) as caught:
             parse_definition(data)
         assert caught.value.errors[0].field == "parameters[0].source"
+
+
+def test_nested_joins_cannot_multiply_their_output() -> None:
+    """A join's separator is what it multiplies: joins nested in separators would grow as the
+    product of their lengths within the step budget."""
+    data = {"result": {"a": ["x"] * 300}}
+    with pytest.raises(TemplateFailed, match="separator is at most"):
+        render_template(
+            "{{ result.a | join(result.a | join(result.a | join('x'))) }}",
+            template_data({}, **data),
+        )
+    # A tuple written in the template is charged as a list is.
+    written = "(" + "1," * 300 + ")"
+    with pytest.raises(TemplateFailed, match="more than"):
+        say("{% for i in " + written + " %}{{ " + written + " | join(',') | length }}{% endfor %}")
+
+
+def test_sum_adds_numbers_only() -> None:
+    with pytest.raises(TemplateFailed, match="numbers only"):
+        say("{{ result.lines | map(attribute='qty') | sum(start=[]) }}")
+    assert say("{{ result.lines | sum(attribute='qty') }}") == "3"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("{% if result.total > 3 %}big{% endif %}", id="missing-compared"),
+        pytest.param("{{ result.total | int }}", id="missing-filtered"),
+    ],
+)
+def test_a_render_failure_of_any_kind_is_a_template_failure(template: str) -> None:
+    assert template_problem(template) is None
+    with pytest.raises(TemplateFailed):
+        say(template, result=None)
+
+
+def test_a_template_nested_too_deeply_is_refused_when_saved() -> None:
+    assert template_problem("{{ " + "[" * 900 + "]" * 900 + " }}") == "nested too deeply"
