@@ -12,11 +12,10 @@ response changes only with a retrain.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from webhooks import FAILURE_MESSAGES, failure_overrides, render_result
+from webhooks import FAILURE_MESSAGES, failure_overrides, render_result, spoken_value
 from webhooks import result_response as result_response_name
 
 __all__ = ["designed_or_text", "failure_response", "result_response"]
@@ -64,16 +63,6 @@ def failure_response(domain: Mapping[str, Any], action: str, category: str) -> d
     )
 
 
-def _scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return "none"
-    if isinstance(value, int | float | str):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
 def result_response(
     domain: Mapping[str, Any], action: str, data: object, *, truncated: bool
 ) -> dict[str, Any]:
@@ -84,9 +73,9 @@ def result_response(
         fields: dict[str, str] = {}
         for key, value in items:
             if isinstance(key, str) and key.isidentifier():
-                fields[f"result_{key}"] = _scalar(value)
+                fields[f"result_{key}"] = spoken_value(value)
                 # Plain names too, unless they are utter_message's own arguments.
                 if key not in _UTTER_ARGUMENTS:
-                    fields[key] = _scalar(value)
+                    fields[key] = spoken_value(value)
         return {"response": name, **fields}
     return {"text": render_result(data, truncated=truncated)}

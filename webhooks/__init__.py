@@ -130,6 +130,7 @@ from ._replies import (
     operator_reply,
     render_result,
     service_message,
+    spoken_value,
     success_text,
     template_data,
 )
@@ -336,6 +337,7 @@ __all__ = [
     "result_slot",
     "reused",
     "service_message",
+    "spoken_value",
     "success_text",
     "summary",
     "template_data",

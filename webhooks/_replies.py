@@ -34,6 +34,7 @@ __all__ = [
     "operator_reply",
     "render_result",
     "service_message",
+    "spoken_value",
     "success_text",
     "template_data",
 ]
@@ -63,7 +64,9 @@ class CallFailure:
         return self.category.sentence
 
 
-def _scalar(value: object) -> str:
+def spoken_value(value: object) -> str:
+    """One value of a result as the bot says it: yes/no, none, the number or text, else
+    compact JSON."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
@@ -85,11 +88,11 @@ def render_result(data: object, *, truncated: bool) -> str:
             if set(data) == {"response_text"}:
                 text = str(data["response_text"]).strip()
             else:
-                text = "; ".join(f"{key}: {_scalar(value)}" for key, value in data.items())
+                text = "; ".join(f"{key}: {spoken_value(value)}" for key, value in data.items())
     elif isinstance(data, list):
-        text = "\n".join(f"- {_scalar(item)}" for item in data)
+        text = "\n".join(f"- {spoken_value(item)}" for item in data)
     else:
-        text = _scalar(data)
+        text = spoken_value(data)
     if len(text) > MAX_REPLY:
         text = text[: MAX_REPLY - 1].rstrip() + "…"
         truncated = True
