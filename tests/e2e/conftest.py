@@ -79,15 +79,21 @@ class Assistant:
     actions_url: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start_rasa(self, name: str, endpoints: str, port: int | None = None) -> str:
-        """Another Rasa on the current model with these endpoints (on ``port``, or a free one);
-        its URL once it answers."""
+    def start_rasa(
+        self, name: str, endpoints: str, port: int | None = None, *, credentials: str = ""
+    ) -> str:
+        """Another Rasa on the current model with these endpoints (on ``port``, or a free one)
+        and channels (``credentials``, else the project's); its URL once it answers."""
         port = port or free_port()
         (self.project / f"{name}.endpoints.yml").write_text(endpoints)
+        channels = "credentials.yml"
+        if credentials:
+            channels = f"{name}.credentials.yml"
+            (self.project / channels).write_text(credentials)
         self.processes[name] = _start(
             name,
             [*RASA_RUN, "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(self.model),
-             "--endpoints", f"{name}.endpoints.yml", "--credentials", "credentials.yml"],
+             "--endpoints", f"{name}.endpoints.yml", "--credentials", channels],
             self.env | {"RASA_TOKEN": self.rasa_token}, self.logs, cwd=self.project,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
