@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -148,6 +152,118 @@ def test_the_chat_fits_375_pixels_and_keeps_its_labels(page: Page) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
     screenshot(page, HERE, "chat-narrow")
+
+
+# The host page as a site that embeds the widget sees it: scroll positions and where the widget
+# sits in the page's flow when it is added, recorded from before any script of the page runs.
+WATCH_THE_HOST = """
+window.__scrolls = [];
+addEventListener("scroll", () => window.__scrolls.push(scrollY));
+window.__placed = [];
+new MutationObserver((changes) => {
+  for (const change of changes) for (const node of change.addedNodes) {
+    if (node.classList?.contains("rasa-chat")) {
+      window.__placed.push(getComputedStyle(node).position);
+    }
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+WIDTHS = {1280: {"width": 1280, "height": 800}, 375: {"width": 375, "height": 740}}
+HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>A site with the chat</title>
+  <link rel="icon" href="data:,">
+  <style>body {{ margin: 0; font: 18px/1.6 Georgia, serif; }} main {{ padding: 24px; }}</style>
+</head>
+<body>
+  <main><h1>A long article</h1>{paragraphs}</main>
+  <script type="module" src="{widget}"{attributes}></script>
+</body>
+</html>
+"""
+
+
+@pytest.fixture(scope="module")
+def host_site(web_chat: str, assistant: Assistant) -> Iterator[str]:
+    """Another site embedding the widget with one tag: a page several screens tall, on its own
+    origin; the query string gives the tag's data- attributes (``?open=false``). Its URL."""
+    defaults = {"server": assistant.rasa_url, "title": "Shop assistant", "initial-message": "hi"}
+    paragraphs = "".join(f"<p>Paragraph {n} of the article.</p>" for n in range(1, 61))
+
+    class HostPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = defaults | dict(parse_qsl(urlsplit(self.path).query))
+            attributes = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())
+            body = HOST_PAGE.format(
+                paragraphs=paragraphs, widget=f"{web_chat}/widget/chat.js", attributes=attributes
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_widget_never_scrolls_or_moves_the_host_page(page: Page, width: int) -> None:
+    page.set_viewport_size(WIDTHS[width])
+    page.add_init_script(WATCH_THE_HOST)
+    open_chat(page)  # opened at start: the input has the focus
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    assert page.evaluate("() => document.documentElement.scrollHeight > innerHeight")
+    assert page.evaluate("() => [scrollY, window.__scrolls]") == [0, []]
+    # Never part of the page's flow, not even before its stylesheet applied.
+    assert page.evaluate("() => window.__placed") == ["fixed"]
+    # ... and adds nothing to its height.
+    heights = page.evaluate("""() => {
+        const root = document.querySelector(".rasa-chat");
+        const height = () => document.documentElement.scrollHeight;
+        const shown = height();
+        root.style.display = "none";
+        const gone = height();
+        root.style.display = "";
+        return [shown, gone];
+    }""")
+    assert heights[0] == heights[1]
+    screenshot(page, HERE, f"host-page-{width}", full_page=False)
+    # A visitor who scrolled the page closes the chat, opens it again and gets an answer.
+    page.evaluate("() => { scrollTo(0, 150); }")
+    page.wait_for_function("() => scrollY === 150")
+    page.evaluate("() => { window.__scrolls = []; }")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Shop assistant").click()
+    say(page, "where is my order #4521?")
+    expect(bot(page).last).to_have_text(
+        "Order #4521 has shipped and arrives in 2 days.", timeout=ANSWER
+    )
+    assert page.evaluate("() => [scrollY, window.__scrolls]") == [150, []]
+
+
+def test_a_site_styling_the_widget_itself_is_not_scrolled_either(
+    page: Page, host_site: str
+) -> None:
+    # Its stylesheet not applied (here: none at all), the widget sits at the end of the page's
+    # flow, screens below, and opening at start focuses its input there.
+    page.set_viewport_size(WIDTHS[375])
+    page.add_init_script(WATCH_THE_HOST)
+    page.goto(f"{host_site}/?stylesheet=none&open=true")
+    expect(bot(page).first).to_contain_text("Here is what I can help you with", timeout=ANSWER)
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    expect(page.get_by_role("textbox", name="Message")).not_to_be_in_viewport()
+    assert page.evaluate("() => [scrollY, window.__scrolls]") == [0, []]
 
 
 def test_the_locked_socketio_fits_rasas_channel() -> None:

@@ -7,7 +7,8 @@
 // Attributes: data-server (Rasa's address; default: this page's), data-path (socket.io path,
 // default /socket.io/), data-title, data-initial-message (sent once per conversation, not
 // shown, so the bot greets), data-open ("true": open at start), data-stylesheet ("none": bring
-// your own). Bot text is always set as text, never parsed as HTML.
+// your own). Bot text is always set as text, never parsed as HTML. The host page never scrolls
+// or moves.
 
 import { io } from "./socket.io.esm.min.js";
 
@@ -34,9 +35,12 @@ function h(tag, props = {}, ...children) {
   return element;
 }
 
-if (options.stylesheet !== "none") {
-  document.head.append(h("link", { rel: "stylesheet", href: new URL("chat.css", import.meta.url) }));
-}
+// The widget joins the page once styled: unstyled, it would sit in the page's flow.
+const styled = options.stylesheet === "none" ? Promise.resolve() : new Promise((resolve) => {
+  document.head.append(h("link", {
+    rel: "stylesheet", href: new URL("chat.css", import.meta.url), onload: resolve, onerror: resolve,
+  }));
+});
 
 const title = options.title || "Chat with us";
 const messages = h("ol", { class: "rc-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
@@ -51,14 +55,12 @@ const panel = h("section", { class: "rc-panel", "aria-label": title, hidden: tru
   h("header", { class: "rc-header" }, h("h2", {}, title), close), state, messages, typing, form);
 const launcher = h("button", { type: "button", class: "rc-launcher", "aria-expanded": "false" }, title);
 const root = h("div", { class: "rasa-chat" }, panel, launcher);
-document.body.append(root);
 
-function setOpen(open) {
+function setOpen(open, focus = true) {
   panel.hidden = !open;
   launcher.setAttribute("aria-expanded", String(open));
   launcher.hidden = open;
-  if (open) input.focus();
-  else launcher.focus();
+  if (focus) (open ? input : launcher).focus({ preventScroll: true });
 }
 launcher.addEventListener("click", () => setOpen(true));
 close.addEventListener("click", () => setOpen(false));
@@ -159,4 +161,7 @@ socket.io.on("reconnect_attempt", () => {
 
 send.disabled = true;
 stored.log.forEach(show);
-setOpen(options.open === "true");
+styled.then(() => {
+  document.body.append(root);
+  setOpen(options.open === "true", options.open === "true"); // closed, it leaves the page's focus
+});
