@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.admin.conftest import free_port
 from tests.browser import screenshot
@@ -264,6 +264,52 @@ def test_a_site_styling_the_widget_itself_is_not_scrolled_either(
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
     expect(page.get_by_role("textbox", name="Message")).not_to_be_in_viewport()
     assert page.evaluate("() => [scrollY, window.__scrolls]") == [0, []]
+
+
+def messages(page: Page) -> Locator:
+    return page.get_by_role("log", name="Conversation")
+
+
+def scrolled_to_latest(page: Page) -> bool:
+    """The message list overflows and shows its end."""
+    return bool(
+        messages(page).evaluate(
+            "list => list.scrollHeight > list.clientHeight"
+            " && list.scrollTop + list.clientHeight >= list.scrollHeight - 1"
+        )
+    )
+
+
+def test_a_reload_shows_the_latest_message(page: Page, host_site: str) -> None:
+    page.set_viewport_size(WIDTHS[1280])
+    page.goto(f"{host_site}/?open=true")
+    expect(bot(page).first).to_contain_text("Here is what I can help you with", timeout=ANSWER)
+    say(page, "opening hours")
+    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    bot(page).last.get_by_role("button", name="Berlin").click()
+    expect(bot(page).last).to_contain_text("Our Berlin store", timeout=ANSWER)
+    say(page, "where is my order #4521?")
+    expect(bot(page).last).to_have_text(
+        "Order #4521 has shipped and arrives in 2 days.", timeout=ANSWER
+    )
+    say(page, "what's on sale today?")
+    expect(bot(page).last).to_contain_text("Today's offers", timeout=ANSWER)
+    page.reload()  # the window is open when the transcript comes back
+    expect(page.locator(".rasa-chat .rc-user")).to_have_count(4)
+    expect(bot(page).last).to_be_in_viewport()
+    expect(bot(page).first).not_to_be_in_viewport()
+    assert scrolled_to_latest(page)
+    screenshot(page, HERE, "reload-latest-1280", full_page=False)
+    # A page that opens the window later: the transcript comes back into a hidden window.
+    page.set_viewport_size(WIDTHS[375])
+    page.goto(f"{host_site}/?open=false")
+    expect(page.get_by_role("button", name="Shop assistant")).to_be_visible()
+    expect(page.locator(".rasa-chat .rc-user")).to_have_count(4)
+    page.get_by_role("button", name="Shop assistant").click()
+    expect(bot(page).last).to_be_in_viewport()
+    assert scrolled_to_latest(page)
+    assert page.evaluate("() => scrollY") == 0
+    screenshot(page, HERE, "reload-latest-375", full_page=False)
 
 
 def test_the_locked_socketio_fits_rasas_channel() -> None:

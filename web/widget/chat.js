@@ -56,10 +56,15 @@ const panel = h("section", { class: "rc-panel", "aria-label": title, hidden: tru
 const launcher = h("button", { type: "button", class: "rc-launcher", "aria-expanded": "false" }, title);
 const root = h("div", { class: "rasa-chat" }, panel, launcher);
 
+function toLatest() {
+  messages.scrollTop = messages.scrollHeight; // the list scrolls, never the host page
+}
+
 function setOpen(open, focus = true) {
   panel.hidden = !open;
   launcher.setAttribute("aria-expanded", String(open));
   launcher.hidden = open;
+  if (open) toLatest(); // a hidden list cannot scroll
   if (focus) (open ? input : launcher).focus({ preventScroll: true });
 }
 launcher.addEventListener("click", () => setOpen(true));
@@ -88,7 +93,7 @@ function show(entry) {
   messages.append(entry.from === "user"
     ? h("li", { class: "rc-user" }, h("p", {}, entry.text))
     : botEntry(entry.message));
-  messages.scrollTop = messages.scrollHeight; // the list scrolls, never the host page
+  toLatest();
 }
 
 let waiting = null;
