@@ -312,6 +312,32 @@ def test_a_reload_shows_the_latest_message(page: Page, host_site: str) -> None:
     screenshot(page, HERE, "reload-latest-375", full_page=False)
 
 
+@pytest.mark.parametrize("answered", ["pressed", "typed"])
+def test_an_answered_questions_buttons_are_disabled(page: Page, answered: str) -> None:
+    page.set_viewport_size(WIDTHS[1280])
+    open_chat(page)
+    say(page, "opening hours")
+    expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
+    question = bot(page).last
+    expect(question.get_by_role("button")).to_have_count(4)
+    if answered == "pressed":
+        question.get_by_role("button", name="Lisbon").click()
+        expect(page.locator(".rasa-chat .rc-user").last).to_have_text("Lisbon")
+    else:
+        say(page, "lisbon")
+    for button in question.get_by_role("button").all():
+        expect(button).to_be_disabled()
+    expect(bot(page).last).to_contain_text("Our Lisbon store", timeout=ANSWER)
+    for width, size in WIDTHS.items():  # and after a reload, at both widths
+        page.set_viewport_size(size)
+        page.reload()
+        buttons = bot(page).filter(has_text="city of the store").get_by_role("button")
+        expect(buttons).to_have_count(4)
+        for button in buttons.all():
+            expect(button).to_be_disabled()
+        screenshot(page, HERE, f"answered-{answered}-{width}", full_page=False)
+
+
 def test_the_locked_socketio_fits_rasas_channel() -> None:
     """Rasa 3.6.21 calls AsyncServer.enter_room without await: with a python-socketio where it
     is a coroutine the socket never joins its session's room and no reply arrives."""

@@ -90,9 +90,13 @@ function botEntry(message) {
 }
 
 function show(entry) {
-  messages.append(entry.from === "user"
-    ? h("li", { class: "rc-user" }, h("p", {}, entry.text))
-    : botEntry(entry.message));
+  if (entry.from === "user") {
+    // An answer, typed or pressed, closes the earlier questions (also when the log is replayed).
+    for (const button of messages.querySelectorAll(".rc-choices button")) button.disabled = true;
+    messages.append(h("li", { class: "rc-user" }, h("p", {}, entry.text)));
+  } else {
+    messages.append(botEntry(entry.message));
+  }
   toLatest();
 }
 
