@@ -338,6 +338,40 @@ def test_an_answered_questions_buttons_are_disabled(page: Page, answered: str) -
         screenshot(page, HERE, f"answered-{answered}-{width}", full_page=False)
 
 
+def in_corner(page: Page, element: Locator, corner: str) -> bool:
+    """``element`` is within 16 px of the viewport's bottom and of its ``corner``'s side."""
+    box = element.bounding_box()
+    assert box is not None
+    width, height = page.evaluate(
+        "() => [document.documentElement.clientWidth, document.documentElement.clientHeight]"
+    )
+    side = box["x"] if corner == "bottom-left" else width - (box["x"] + box["width"])
+    return 0 <= side <= 16 and 0 <= height - (box["y"] + box["height"]) <= 16
+
+
+@pytest.mark.parametrize("corner", ["bottom-right", "bottom-left"])
+def test_the_widget_keeps_its_corner_at_every_width(
+    page: Page, host_site: str, corner: str
+) -> None:
+    query = "open=false" if corner == "bottom-right" else f"open=false&position={corner}"
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        page.goto(f"{host_site}/?{query}")
+        launcher = page.get_by_role("button", name="Shop assistant")
+        expect(launcher).to_be_visible()
+        assert in_corner(page, launcher, corner)
+        # Closed, it covers nothing of the page but its launcher: the other corner is the page's.
+        x = "24" if corner == "bottom-right" else "innerWidth - 24"
+        point = f"document.elementFromPoint({x}, innerHeight - 24)"
+        assert page.evaluate(f"() => {point}.closest('.rasa-chat') === null")
+        screenshot(page, HERE, f"corner-{corner}-{width}", full_page=False)
+        launcher.click()
+        window = page.get_by_role("region", name="Shop assistant")
+        expect(window).to_be_visible()
+        assert in_corner(page, window, corner)
+        screenshot(page, HERE, f"corner-{corner}-{width}-open", full_page=False)
+
+
 def test_the_locked_socketio_fits_rasas_channel() -> None:
     """Rasa 3.6.21 calls AsyncServer.enter_room without await: with a python-socketio where it
     is a coroutine the socket never joins its session's room and no reply arrives."""

@@ -6,9 +6,9 @@
 //
 // Attributes: data-server (Rasa's address; default: this page's), data-path (socket.io path,
 // default /socket.io/), data-title, data-initial-message (sent once per conversation, not
-// shown, so the bot greets), data-open ("true": open at start), data-stylesheet ("none": bring
-// your own). Bot text is always set as text, never parsed as HTML. The host page never scrolls
-// or moves.
+// shown, so the bot greets), data-open ("true": open at start), data-position ("bottom-right",
+// the default, or "bottom-left", at every width), data-stylesheet ("none": bring your own).
+// Bot text is always set as text, never parsed as HTML. The host page never scrolls or moves.
 
 import { io } from "./socket.io.esm.min.js";
 
@@ -54,7 +54,8 @@ const close = h("button", { type: "button", class: "rc-close", "aria-label": "Cl
 const panel = h("section", { class: "rc-panel", "aria-label": title, hidden: true },
   h("header", { class: "rc-header" }, h("h2", {}, title), close), state, messages, typing, form);
 const launcher = h("button", { type: "button", class: "rc-launcher", "aria-expanded": "false" }, title);
-const root = h("div", { class: "rasa-chat" }, panel, launcher);
+const position = options.position === "bottom-left" ? "bottom-left" : "bottom-right";
+const root = h("div", { class: "rasa-chat", "data-position": position }, panel, launcher);
 
 function toLatest() {
   messages.scrollTop = messages.scrollHeight; // the list scrolls, never the host page
@@ -62,6 +63,7 @@ function toLatest() {
 
 function setOpen(open, focus = true) {
   panel.hidden = !open;
+  root.classList.toggle("rc-open", open);
   launcher.setAttribute("aria-expanded", String(open));
   launcher.hidden = open;
   if (open) toLatest(); // a hidden list cannot scroll
