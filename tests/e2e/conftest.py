@@ -80,10 +80,17 @@ class Assistant:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start_rasa(
-        self, name: str, endpoints: str, port: int | None = None, *, credentials: str = ""
+        self,
+        name: str,
+        endpoints: str,
+        port: int | None = None,
+        *,
+        credentials: str = "",
+        env: dict[str, str] | None = None,
     ) -> str:
-        """Another Rasa on the current model with these endpoints (on ``port``, or a free one)
-        and channels (``credentials``, else the project's); its URL once it answers."""
+        """Another Rasa on the current model with these endpoints (on ``port``, or a free one),
+        channels (``credentials``, else the project's) and extra ``env``; its URL once it
+        answers."""
         port = port or free_port()
         (self.project / f"{name}.endpoints.yml").write_text(endpoints)
         channels = "credentials.yml"
@@ -94,7 +101,8 @@ class Assistant:
             name,
             [*RASA_RUN, "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(self.model),
              "--endpoints", f"{name}.endpoints.yml", "--credentials", channels],
-            self.env | {"RASA_TOKEN": self.rasa_token}, self.logs, cwd=self.project,
+            self.env | (env or {}) | {"RASA_TOKEN": self.rasa_token}, self.logs,
+            cwd=self.project,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         wait_for(f"{url}/status?token={self.rasa_token}", self.processes[name],

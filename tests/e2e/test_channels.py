@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import ROOT, Assistant
 from tests.e2e.standins import (
     SlackAPI,
     SlackUser,
@@ -69,23 +69,26 @@ def platforms(assistant: Assistant) -> Iterator[Platforms]:
     signing_secret = secrets.token_hex(16)
     telegram = TelegramAPI(telegram_token, "shop_bot").start()
     slack = SlackAPI(slack_token).start()
-    # The connectors by module path, as the README has them, pointed at the stand-ins.
-    credentials = f"""
-rest:
-channels.telegram.TelegramInput:
-  access_token: "{telegram_token}"
-  verify: shop_bot
-  webhook_url: https://bot.example.com/webhooks/telegram/webhook
-  api_url: {telegram.url}
-channels.slack.SlackInput:
-  slack_token: "{slack_token}"
-  slack_signing_secret: "{signing_secret}"
-  api_url: {slack.url}/api
-"""
+    # The blocks credentials.yml ships commented out, switched on as the README says, with the
+    # stand-ins' addresses added.
+    credentials = "rest:\n" + switched_on(
+        (ROOT / "credentials.yml").read_text(),
+        {
+            "channels.telegram.TelegramInput": telegram.url,
+            "channels.slack.SlackInput": f"{slack.url}/api",
+        },
+    )
+    variables = {
+        "TELEGRAM_TOKEN": telegram_token,
+        "TELEGRAM_BOT_NAME": "shop_bot",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
+        "SLACK_TOKEN": slack_token,
+        "SLACK_SIGNING_SECRET": signing_secret,
+    }
     try:
         rasa_url = assistant.start_rasa(
             "rasa-channels", (assistant.project / "endpoints.yml").read_text(),
-            credentials=credentials,
+            credentials=credentials, env=variables,
         )  # fmt: skip
         setting = telegram.got("setWebhook")
         deadline = time.monotonic() + 30
@@ -104,6 +107,25 @@ channels.slack.SlackInput:
             process.wait(30)
         telegram.stop()
         slack.stop()
+
+
+def switched_on(shipped: str, api_urls: dict[str, str]) -> str:
+    """The commented channel blocks of ``shipped`` (a credentials.yml) uncommented, each with
+    ``api_url`` added; the block names must be the keys of ``api_urls``."""
+    lines, block = [], ""
+    for line in shipped.splitlines():
+        if line.startswith("# channels."):
+            block = line[2:].rstrip(":")
+            lines.append(line[2:])
+            lines.append(f"  api_url: {api_urls[block]}")
+        elif block and line.startswith("#   "):
+            lines.append(line[2:])
+        else:
+            block = ""
+    assert sorted(b for b in api_urls) == sorted(
+        line.rstrip(":") for line in lines if not line.startswith(" ")
+    ), "credentials.yml does not ship the connectors this test expects"
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(params=["telegram", "slack"])

@@ -318,16 +318,17 @@ def test_an_answered_questions_buttons_are_disabled(page: Page, answered: str) -
     open_chat(page)
     say(page, "opening hours")
     expect(bot(page).last).to_contain_text("city of the store", timeout=ANSWER)
-    question = bot(page).last
+    # Pinned by its words: ``.last`` would move on to the answer once it arrives.
+    question = bot(page).filter(has_text="city of the store")
     expect(question.get_by_role("button")).to_have_count(4)
     if answered == "pressed":
         question.get_by_role("button", name="Lisbon").click()
         expect(page.locator(".rasa-chat .rc-user").last).to_have_text("Lisbon")
     else:
         say(page, "lisbon")
+    expect(bot(page).last).to_contain_text("Our Lisbon store", timeout=ANSWER)
     for button in question.get_by_role("button").all():
         expect(button).to_be_disabled()
-    expect(bot(page).last).to_contain_text("Our Lisbon store", timeout=ANSWER)
     for width, size in WIDTHS.items():  # and after a reload, at both widths
         page.set_viewport_size(size)
         page.reload()
