@@ -26,6 +26,7 @@ What differs from Rasa 3.6.21's own ``slack`` connector:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -52,6 +53,8 @@ SIGNATURE_WINDOW = 300
 BUTTONS_PER_BLOCK = 25
 BUTTON_TITLE_CHARS = 75
 SEEN_EVENTS = 1024
+#: Answered questions remembered, so a second press on one is not a second answer.
+ANSWERED = 1024
 
 
 def escaped(text: str) -> str:
@@ -129,8 +132,11 @@ class SlackInput(RasaSlackInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.api = SLACK_API
-        self._signatures: dict[str, float] = {}
+        #: Signatures taken, oldest first, with when they may be forgotten.
+        self._signatures: OrderedDict[str, float] = OrderedDict()
         self._events: OrderedDict[str, None] = OrderedDict()
+        self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def _sanitize_user_message(text: str, uids_to_remove: list[str] | None) -> str:
@@ -166,9 +172,8 @@ class SlackInput(RasaSlackInput):
         if not super().is_request_from_slack_authentic(request):
             return False
         now = time.monotonic()
-        for signature, expiry in list(self._signatures.items()):
-            if expiry < now:
-                del self._signatures[signature]
+        while self._signatures and next(iter(self._signatures.values())) < now:
+            self._signatures.popitem(last=False)
         signature = request.headers.get("X-Slack-Signature", "")
         if signature in self._signatures:
             logger.warning("slack: refused a request signed before (a replay)")
@@ -197,10 +202,21 @@ class SlackInput(RasaSlackInput):
                 self._events.popitem(last=False)
         press = _interaction(request)
         if press is not None:
-            await self._mark_pressed(press)
-        return await super().process_message(request, on_new_message, text, sender_id, metadata)
+            key = ((press.get("channel") or {}).get("id") or "", _message_ts(press))
+            if key in self._answered:  # a second press on an answered question
+                return response.text("")
+            self._answered[key] = None
+            if len(self._answered) > ANSWERED:
+                self._answered.popitem(last=False)
+        answer = await super().process_message(request, on_new_message, text, sender_id, metadata)
+        if press is not None:  # after the choice is in Rasa's hands: Slack waits 3 s at most
+            task = asyncio.create_task(self._mark_pressed(press))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return answer
 
     async def _mark_pressed(self, press: dict[str, Any]) -> None:
+        """Replace the question's buttons by the choice, so it reads as answered."""
         channel = (press.get("channel") or {}).get("id")
         message = press.get("message") or {}
         action = (press.get("actions") or [{}])[0]
@@ -220,6 +236,16 @@ class SlackInput(RasaSlackInput):
             logger.warning(
                 "slack: a pressed question was not updated (%s)", error.response["error"]
             )
+        except Exception as error:  # a background task: nobody else would see it
+            logger.warning("slack: a pressed question was not updated (%s)", type(error).__name__)
+
+
+def _message_ts(press: dict[str, Any]) -> str:
+    return str(
+        (press.get("message") or {}).get("ts")
+        or (press.get("container") or {}).get("message_ts")
+        or ""
+    )
 
 
 def _choice_block(title: str) -> dict[str, Any]:

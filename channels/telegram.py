@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from typing import Any
 
 from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.exceptions import TelegramAPIError, Unauthorized, ValidationError
+from aiogram.utils.exceptions import BadRequest, TelegramAPIError, Unauthorized, ValidationError
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput as RasaTelegramOutput
 from rasa.shared.exceptions import RasaException
@@ -58,6 +59,18 @@ from ._api import api_url
 
 logger = logging.getLogger(__name__)
 
+
+class _NoRequestArguments(logging.Filter):
+    """aiogram logs every request's arguments and every answer at DEBUG ("Make request",
+    "Response for"): setWebhook's carry the webhook's secret, and a message's the user's
+    words. Rasa's --debug turns DEBUG on for every logger, so those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Make request", "Response for"))
+
+
+logging.getLogger("aiogram").addFilter(_NoRequestArguments())
+
 TELEGRAM_API = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 #: Telegram takes at most 64 bytes of callback data per button.
@@ -68,6 +81,14 @@ SEEN_UPDATES = 1024
 NOT_TEXT = "I can only read text messages."
 GROUPS = frozenset({"group", "supergroup"})
 REGISTER_RETRY_MAX = 60.0
+#: Updates one chat may have waiting for their turn; more are dropped (a flood, not a user).
+QUEUED_PER_CHAT = 5
+#: Updates in hand at once, over all chats.
+QUEUED = 500
+#: Answered questions remembered, so a second press on one is not a second answer.
+ANSWERED = 1024
+#: What Telegram accepts as a webhook's secret_token.
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def derived_secret(access_token: str) -> str:
@@ -145,11 +166,17 @@ class TelegramInput(InputChannel):
         token = credentials.get("access_token")
         if not isinstance(token, str) or not token:
             raise RasaException("telegram: access_token is missing (the token from @BotFather)")
+        secret = credentials.get("secret_token")
+        if secret is not None and not SECRET_TOKEN.fullmatch(str(secret)):
+            raise RasaException(
+                "telegram: secret_token takes 1-256 characters A-Z, a-z, 0-9, _ and - "
+                "(Telegram refuses others)"
+            )
         return cls(
             token,
             credentials.get("verify"),
             credentials.get("webhook_url"),
-            secret_token=credentials.get("secret_token"),
+            secret_token=None if secret is None else str(secret),
             start_message=credentials.get("start_message") or "hi",
             api=api_url(
                 credentials.get("api_url"), default=TELEGRAM_API, setting="telegram.api_url"
@@ -181,6 +208,7 @@ class TelegramInput(InputChannel):
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._registration: asyncio.Task[None] | None = None
+        self._answered: OrderedDict[tuple[int, int], None] = OrderedDict()
 
     def get_output_channel(self) -> TelegramOutput:
         """The one output channel (one HTTP session), for replies and Rasa's own API."""
@@ -224,7 +252,19 @@ class TelegramInput(InputChannel):
                 self._seen[update_id] = None
                 if len(self._seen) > SEEN_UPDATES:
                     self._seen.popitem(last=False)
-            task = asyncio.create_task(self._handle(update, on_new_message))
+            try:
+                incoming = self._incoming(update)
+            except (AttributeError, TypeError, ValueError):
+                logger.warning("telegram: an update of an unexpected shape was ignored")
+                return response.text("ignored")
+            if incoming is None:
+                return response.text("ignored")
+            lock, waiting = self._chats.get(incoming.chat_id, (asyncio.Lock(), 0))
+            if waiting >= QUEUED_PER_CHAT or len(self._tasks) >= QUEUED:
+                logger.warning("telegram: too many updates waiting; one was dropped")
+                return response.text("dropped")
+            self._chats[incoming.chat_id] = (lock, waiting + 1)
+            task = asyncio.create_task(self._handle(incoming, lock, on_new_message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.text("ok")
@@ -258,37 +298,40 @@ class TelegramInput(InputChannel):
             except Unauthorized:
                 logger.error("telegram: Telegram refused the access_token; no updates will come")
                 return
-            except TelegramAPIError as error:
+            except BadRequest as error:  # the URL or the secret: trying again changes nothing
+                logger.error("telegram: Telegram refused the webhook: %s", error)
+                return
+            except (TelegramAPIError, OSError, asyncio.TimeoutError) as error:  # noqa: UP041 (3.10)
                 logger.error(
-                    "telegram: could not register the webhook (%s); trying again in %.0f s",
-                    type(error).__name__, delay,
+                    "telegram: could not register the webhook (%s: %s); trying again in %.0f s",
+                    type(error).__name__, error, delay,
                 )  # fmt: skip
             await asyncio.sleep(delay)
             delay = min(delay * 2, REGISTER_RETRY_MAX)
 
     async def _handle(
-        self, update: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        incoming: Incoming,
+        lock: asyncio.Lock,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
-        incoming = self._incoming(update)
-        if incoming is None:
-            return
+        """Answer ``incoming`` once its chat's earlier updates are answered (``lock``, counted
+        for this update in ``_chats`` by the webhook)."""
         chat = incoming.chat_id
-        lock, users = self._chats.get(chat, (asyncio.Lock(), 0))
-        self._chats[chat] = (lock, users + 1)
         try:
             async with lock:  # a chat's updates are answered in the order they came
                 if incoming.text is None:
                     await self._say(chat, NOT_TEXT)
                     return
-                if incoming.press is not None:
-                    await self._mark_pressed(incoming.press)
+                if incoming.press is not None and not await self._take_press(incoming.press):
+                    return
                 await on_new_message(
                     UserMessage(incoming.text, self._output, str(chat), input_channel=self.name())
                 )
         except Exception:  # a background task: nobody else would see it
             logger.exception("telegram: an update could not be handled")
         finally:
-            lock, users = self._chats[chat]
+            _, users = self._chats[chat]
             if users == 1:
                 del self._chats[chat]
             else:
@@ -330,36 +373,59 @@ class TelegramInput(InputChannel):
         mention = f"@{self.verify}".lower()
         replied = (message.get("reply_to_message") or {}).get("from") or {}
         addressed = replied.get("id") == self._output.id
-        kept = text
+        units = text.encode("utf-16-le")  # Telegram counts offsets in UTF-16 code units
+        cuts: list[tuple[int, int, bytes]] = []
         for entity in message.get("entities") or []:
-            kind = entity.get("type")
-            start, length = entity.get("offset", 0), entity.get("length", 0)
-            # Telegram counts offsets in UTF-16 code units.
-            said = _utf16_slice(text, start, length)
-            if kind == "mention" and said.lower() == mention:
-                addressed = True
-                kept = kept.replace(said, " ", 1)
-            elif kind == "bot_command" and said.lower().endswith(mention):
-                addressed = True
-                kept = kept.replace(said, said[: -len(mention)], 1)
-        return " ".join(kept.split()) if addressed else None
+            start, length = entity.get("offset"), entity.get("length")
+            if not isinstance(start, int) or not isinstance(length, int) or start < 0:
+                continue
+            said = units[start * 2 : (start + length) * 2].decode("utf-16-le", errors="replace")
+            if entity.get("type") == "mention" and said.lower() == mention:
+                cuts.append((start, length, " ".encode("utf-16-le")))
+            elif entity.get("type") == "bot_command" and said.lower().endswith(mention):
+                command = said[: -len(mention)].encode("utf-16-le")
+                cuts.append((start, length, command))
+        if not cuts and not addressed:
+            return None
+        for start, length, replacement in sorted(cuts, reverse=True):  # from the end back
+            units = units[: start * 2] + replacement + units[(start + length) * 2 :]
+        return " ".join(units.decode("utf-16-le", errors="replace").split())
 
-    async def _mark_pressed(self, press: dict[str, Any]) -> None:
-        """Stop the button's spinner, and replace the question's buttons by the choice, so an
-        answered question cannot be answered again."""
+    async def _take_press(self, press: dict[str, Any]) -> bool:
+        """Whether a button press is an answer: the first on its question. Either way its
+        spinner stops; a first press replaces the question's buttons by the choice."""
+        message = press.get("message") or {}
+        key = (_chat_id(message) or 0, message.get("message_id") or 0)
+        first = key not in self._answered
+        if first:
+            self._answered[key] = None
+            if len(self._answered) > ANSWERED:
+                self._answered.popitem(last=False)
         try:
             await self._output.answer_callback_query(press["id"])
-            message = press.get("message") or {}
-            title = _pressed_title(message, press.get("data"))
-            if message.get("message_id") is not None and message.get("text"):
-                await self._output.edit_message_text(
-                    f"{message['text']}\n» {title}",
-                    chat_id=_chat_id(message),
-                    message_id=message["message_id"],
-                )
         except (TelegramAPIError, KeyError) as error:
             logger.warning(
                 "telegram: a button press was not acknowledged (%s)", type(error).__name__
+            )
+        if first:
+            await self._mark_pressed(press)
+        return first
+
+    async def _mark_pressed(self, press: dict[str, Any]) -> None:
+        """Replace the question's buttons by the choice, so it reads as answered."""
+        message = press.get("message") or {}
+        title = _pressed_title(message, press.get("data"))
+        if message.get("message_id") is None or not message.get("text"):
+            return
+        try:
+            await self._output.edit_message_text(
+                f"{message['text']}\n» {title}",
+                chat_id=_chat_id(message),
+                message_id=message["message_id"],
+            )
+        except TelegramAPIError as error:
+            logger.warning(
+                "telegram: a pressed question was not updated (%s)", type(error).__name__
             )
 
     async def _say(self, chat_id: int, text: str) -> None:
@@ -382,8 +448,3 @@ def _pressed_title(message: dict[str, Any], data: object) -> str:
             if button.get("callback_data") == data:
                 return str(button.get("text") or data)
     return str(data)
-
-
-def _utf16_slice(text: str, offset: int, length: int) -> str:
-    encoded = text.encode("utf-16-le")
-    return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="replace")

@@ -231,6 +231,14 @@ def user_messages(rasa_url: str, token: str, sender: str) -> int:
     return sum(1 for e in tracker.get("events") or [] if e.get("event") == "user")
 
 
+def last_user_text(rasa_url: str, token: str, sender: str) -> str:
+    """The text of ``sender``'s last message, as Rasa took it."""
+    tracker = httpx.get(
+        f"{rasa_url}/conversations/{sender}/tracker", params={"token": token}, timeout=10
+    ).json()
+    return str(tracker["latest_message"]["text"])
+
+
 def turn_done(rasa_url: str, token: str, sender: str, users: int) -> None:
     """Until Rasa has answered ``sender``'s ``users``-th message: its tracker has that many
     user messages and listens again (every reply of the turn was sent before)."""
@@ -312,19 +320,23 @@ class TelegramUser:
 
     def press(self, title: str) -> list[str]:
         """Press the button ``title`` on the bot's last message; what the bot sent back."""
-        sent = self.api.sent(self.chat_id)[-1].params
+        return self.turn(
+            {"callback_query": self.query(self.api.sent(self.chat_id)[-1].params, title)}
+        )
+
+    def query(self, sent: dict[str, Any], title: str) -> dict[str, Any]:
+        """The callback query of a press on ``title`` in the sent message ``sent``."""
         button = next(
             b for row in sent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == title
         )
         self.last_query = f"query-{next(self._update_ids)}"
-        query = {
+        return {
             "id": self.last_query,
             "from": {"id": self.user_id, "is_bot": False, "first_name": "Ada"},
             "chat_instance": "-4242",
             "data": button["callback_data"],
             "message": self.api.message(dict(sent), message_id=sent["message_id"]),
         }
-        return self.turn({"callback_query": query})
 
 
 class SlackUser:
@@ -409,7 +421,11 @@ class SlackUser:
     def press(self, title: str) -> list[str]:
         """Press the button ``title`` on the bot's last message (a ``block_actions``
         interaction); what the bot posted back."""
-        posted = self.api.posted(self.channel)[-1].params
+        body = self.interaction(self.api.posted(self.channel)[-1].params, title)
+        return self.turn(body, "application/x-www-form-urlencoded")
+
+    def interaction(self, posted: dict[str, Any], title: str) -> bytes:
+        """The form body of a press on ``title`` in the posted message ``posted``."""
         actions = next(b for b in posted["blocks"] if b["type"] == "actions")
         button = next(e for e in actions["elements"] if e["text"]["text"] == title)
         payload = {
@@ -425,5 +441,4 @@ class SlackUser:
             "response_url": "https://hooks.slack.invalid/actions/T0001/1/x",
             "trigger_id": "1.2.3",
         }  # fmt: skip
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return self.turn(body, "application/x-www-form-urlencoded")
+        return urlencode({"payload": json.dumps(payload)}).encode()

@@ -1,15 +1,19 @@
-"""The connectors' settings, checked where Rasa reads them (the bot runtime, Python 3.10):
-an API address that would send a token in clear is refused at start-up."""
+"""The connectors where Rasa runs them (the bot runtime, Python 3.10), outside a whole Rasa:
+an API address that would send a token in clear is refused at start-up, and a debug log keeps
+no secret."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT, _needs_rasa
+from tests.e2e.standins import TelegramAPI
 
 pytestmark = [pytest.mark.rasa]
 
@@ -61,3 +65,45 @@ def test_the_api_address_is_https_or_loopback_http() -> None:
 def test_an_api_address_that_would_leak_the_token_is_refused(value: object) -> None:
     (said,) = api_urls(value)
     assert said.startswith("refused: x.api_url: ")
+
+
+REGISTER = textwrap.dedent("""
+    import asyncio, logging, sys
+    from channels.telegram import TelegramInput
+    logging.basicConfig(stream=sys.stderr)
+    logging.getLogger().setLevel(logging.DEBUG)  # as rasa run --debug
+    logging.getLogger("aiogram").setLevel(logging.DEBUG)
+    logging.getLogger("aiogram").debug("aiogram logs at DEBUG")
+    channel = TelegramInput.from_credentials({
+        "access_token": sys.argv[1], "verify": "shop_bot", "api_url": sys.argv[2],
+        "webhook_url": "https://bot.example.com/webhooks/telegram/webhook",
+    })
+
+    async def main():
+        await channel._register()
+        await channel.get_output_channel().send_message(4242, "the user's private words")
+        await channel.get_output_channel().close_session()
+
+    asyncio.run(main())
+    print(channel.secret_token)
+""")
+
+
+def test_telegrams_secret_and_messages_stay_out_of_a_debug_log(tmp_path: Path) -> None:
+    """aiogram logs each request's arguments at DEBUG, which Rasa's --debug turns on."""
+    _needs_rasa()
+    token = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+    api = TelegramAPI(token, "shop_bot").start()
+    try:
+        done = subprocess.run(
+            [str(ROOT / ".venv-bot/bin/python"), "-c", REGISTER, token, api.url],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+    finally:
+        api.stop()
+    secret = done.stdout.strip()
+    assert api.got("setWebhook")[0].params["secret_token"] == secret
+    assert api.got("sendMessage")[0].params["text"] == "the user's private words"
+    assert "DEBUG:aiogram:aiogram logs at DEBUG" in done.stderr
+    for private in (secret, token, "private words"):
+        assert private not in done.stderr

@@ -21,6 +21,7 @@ from tests.e2e.standins import (
     SlackUser,
     TelegramAPI,
     TelegramUser,
+    last_user_text,
     turn_done,
     user_messages,
 )
@@ -32,6 +33,7 @@ ORDER_ANSWER = "Order #4521 has shipped and arrives in 2 days."
 CITIES = ["Berlin", "Lisbon", "Paris", "London"]
 ASK_CITY = "Please tell me the city of the store (Berlin, Lisbon, Paris or London)."
 MARKUP = "<!channel> <b>x</b> &amp;"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -200,12 +202,15 @@ def test_telegram_refuses_an_update_without_the_secret(platforms: Platforms, sec
 def test_telegram_handles_a_redelivered_update_once(platforms: Platforms) -> None:
     user = platforms.telegram_user()
     update = {"message": user.message(ORDER)}
-    assert user.post(update, update_id=424242).status_code == 200
-    assert user.post(update, update_id=424242).status_code == 200
-    turn_done(user.rasa_url, user.rasa_token, user.sender, 1)
-    time.sleep(1)  # a second handling would have begun by now
-    assert user_messages(user.rasa_url, user.rasa_token, user.sender) == 1
-    assert [c.params["text"] for c in platforms.telegram.sent(user.chat_id)] == [ORDER_ANSWER]
+    assert user.post(update, update_id=424242).text == "ok"
+    assert user.post(update, update_id=424242).text == "seen"
+    # A chat's updates are handled in order: a second handling would come before this one.
+    user.turns = 1
+    assert user.say("hi")
+    assert user_messages(user.rasa_url, user.rasa_token, user.sender) == 2
+    assert [c.params["text"] for c in platforms.telegram.sent(user.chat_id)].count(
+        ORDER_ANSWER
+    ) == 1
 
 
 def test_telegram_marks_a_pressed_question_answered(platforms: Platforms) -> None:
@@ -213,9 +218,10 @@ def test_telegram_marks_a_pressed_question_answered(platforms: Platforms) -> Non
     user.say("when are you open?")
     question = platforms.telegram.sent(user.chat_id)[-1].params
     assert user.press("Paris") == ["Our Paris store is open today from 09:30 to 19:30."]
+    first = user.last_query
     assert [
         c for c in platforms.telegram.got("answerCallbackQuery")
-        if c.params["callback_query_id"] == user.last_query
+        if c.params["callback_query_id"] == first
     ]  # fmt: skip
     (edit,) = [
         c for c in platforms.telegram.got("editMessageText")
@@ -223,6 +229,15 @@ def test_telegram_marks_a_pressed_question_answered(platforms: Platforms) -> Non
     ]  # fmt: skip
     assert edit.params["text"] == f"{ASK_CITY}\n» Paris"
     assert "reply_markup" not in edit.params  # the buttons are gone
+    # A second press on the same question (a quick double tap) stops its spinner only.
+    assert user.post({"callback_query": user.query(question, "London")}).text == "ok"
+    assert user.say("hi")  # in order after the press: its turn would have come first
+    assert user_messages(user.rasa_url, user.rasa_token, user.sender) == 3
+    _until(lambda: platforms.telegram.got("answerCallbackQuery")[-1].params["callback_query_id"]
+           == user.last_query)  # fmt: skip
+    assert "Our London" not in " ".join(
+        c.params["text"] for c in platforms.telegram.sent(user.chat_id)
+    )
 
 
 def test_telegram_in_a_group_answers_only_what_is_meant_for_it(platforms: Platforms) -> None:
@@ -232,12 +247,25 @@ def test_telegram_in_a_group_answers_only_what_is_meant_for_it(platforms: Platfo
     # Telegram counts offsets in UTF-16 code units: an emoji before the mention takes two.
     mention = {"type": "mention", "offset": 3, "length": len("@shop_bot")}
     assert group.say(f"🙂 @shop_bot {ORDER}", entities=[mention]) == [ORDER_ANSWER]
-    # Talk among the group's members is not for the bot.
-    before = len(platforms.telegram.sent(group.chat_id))
-    response = group.post({"message": group.message(ORDER)})
-    assert response.status_code == 200
-    time.sleep(2)
-    assert len(platforms.telegram.sent(group.chat_id)) == before
+    # The mention is cut where Telegram says it is, not where its letters first appear.
+    text = f"{ORDER} cc x@shop_bot.de @shop_bot"
+    mention = {"type": "mention", "offset": len(text) - 9, "length": 9}
+    assert group.say(text, entities=[mention]) == [ORDER_ANSWER]
+    assert last_user_text(group.rasa_url, group.rasa_token, group.sender) == text[:-10]
+    # A command to the bot, and a reply to one of its messages, are meant for it.
+    command = {"type": "bot_command", "offset": 0, "length": len("/start@shop_bot")}
+    assert "Here is what I can help you with" in " ".join(
+        group.say("/start@shop_bot", entities=[command])
+    )
+    bot_message = platforms.telegram.sent(group.chat_id)[-1].params
+    reply_to = platforms.telegram.message(dict(bot_message), message_id=bot_message["message_id"])
+    assert group.say(ORDER, reply_to_message=reply_to) == [ORDER_ANSWER]
+    # Talk among the members, and other bots, are not for it: ignored, never handled.
+    assert group.post({"message": group.message(ORDER)}).text == "ignored"
+    other_bot = group.message(f"@shop_bot {ORDER}", entities=[mention | {"offset": 0}])
+    other_bot["from"] = {"id": 99, "is_bot": True, "first_name": "Other"}
+    assert group.post({"message": other_bot}).text == "ignored"
+    assert user_messages(group.rasa_url, group.rasa_token, group.sender) == group.turns
 
 
 def test_telegram_start_greets_and_a_photo_is_said_unreadable(platforms: Platforms) -> None:
@@ -304,19 +332,33 @@ def test_slack_refuses_a_replayed_request_and_answers_a_redelivery_once(
     # Slack's own redelivery: the same event, signed anew.
     assert user.post(body, "application/json", user.sign(body, int(time.time()) + 1)).is_success
     turn_done(user.rasa_url, user.rasa_token, user.user, 1)
-    time.sleep(1)
-    assert user_messages(user.rasa_url, user.rasa_token, user.user) == 1
-    assert [c.params["text"] for c in platforms.slack.posted(user.channel)] == [ORDER_ANSWER]
+    user.turns = 1
+    # Rasa's lock store serves a conversation's messages in order of arrival: a second
+    # handling of the event would have come before this one.
+    assert user.say("hi")
+    assert user_messages(user.rasa_url, user.rasa_token, user.user) == 2
+    said = [c.params["text"] for c in platforms.slack.posted(user.channel)]
+    assert said.count(ORDER_ANSWER) == 1
 
 
 def test_slack_marks_a_pressed_question_answered(platforms: Platforms) -> None:
     user = platforms.slack_user()
     user.say("when are you open?")
     question = platforms.slack.posted(user.channel)[-1].params
-    user.press("Berlin")
+    assert user.press("Berlin") == ["Our Berlin store is open today from 09:00 to 20:00."]
+    _until(
+        lambda: [c for c in platforms.slack.got("chat.update") if c.params["ts"] == question["ts"]]
+    )
     (update,) = [c for c in platforms.slack.got("chat.update") if c.params["ts"] == question["ts"]]
     assert [b["type"] for b in update.params["blocks"]] == ["section", "context"]
     assert update.params["blocks"][1]["elements"][0]["text"] == "» Berlin"
+    # A second press on the same question is no second answer.
+    assert user.post(user.interaction(question, "London"), FORM).status_code == 200
+    assert user.say("hi")
+    assert user_messages(user.rasa_url, user.rasa_token, user.user) == 3
+    assert "Our London" not in " ".join(
+        c.params["text"] for c in platforms.slack.posted(user.channel)
+    )
 
 
 def test_slack_shows_a_webhooks_markup_as_text(platforms: Platforms) -> None:

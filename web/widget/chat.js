@@ -35,11 +35,13 @@ function h(tag, props = {}, ...children) {
   return element;
 }
 
-// The widget joins the page once styled: unstyled, it would sit in the page's flow.
+// The widget joins the page once styled: unstyled, it would sit in the page's flow. A
+// stylesheet that neither loads nor fails within 3 s does not keep the chat away.
 const styled = options.stylesheet === "none" ? Promise.resolve() : new Promise((resolve) => {
   document.head.append(h("link", {
     rel: "stylesheet", href: new URL("chat.css", import.meta.url), onload: resolve, onerror: resolve,
   }));
+  setTimeout(resolve, 3000);
 });
 
 const title = options.title || "Chat with us";
