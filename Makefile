@@ -8,10 +8,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean
+.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean image
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.complete  ## create or reuse the plugin environment (.venv, Python 3.11)
 
@@ -61,6 +61,11 @@ migrate: venv  ## apply the database migrations to DATABASE_URL (SQLite file by 
 
 run: venv venv-bot web  ## set up and start everything: demo service, admin API, action server, Rasa, web chat
 	@scripts/run.sh
+
+IMAGE ?= localhost/webhook-actions:latest
+
+image:  ## build the OCI image (Containerfile) with podman; installs podman, runc, debootstrap when missing
+	@WEBHOOKS_IMAGE=$(IMAGE) scripts/image.sh
 
 lock:  ## re-resolve requirements.in, requirements-dev.in and requirements-bot(-data).in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
