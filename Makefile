@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean image
+.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean image image-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ IMAGE ?= localhost/webhook-actions:latest
 
 image:  ## build the OCI image (Containerfile) with podman; installs podman, runc, debootstrap when missing
 	@WEBHOOKS_IMAGE=$(IMAGE) scripts/image.sh
+
+image-test: image venv venv-bot  ## build the image, then run its servers against PostgreSQL and the trained bot
+	WEBHOOKS_IMAGE=$(IMAGE) $(PY) -m pytest tests/image $(PYTEST_ARGS)
 
 lock:  ## re-resolve requirements.in, requirements-dev.in and requirements-bot(-data).in into their locks, with hashes
 	scripts/lock.sh $(PYTHON311)
