@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot web browser test lint typecheck unit bench run migrate lock clean image image-test
+.PHONY: help venv venv-bot web browser deploy-tools test lint typecheck unit bench run migrate lock clean image image-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ $(WEB_MODULES): web/package-lock.json web/package.json
 browser:  ## install Debian's chromium for the browser tests, when missing
 	@scripts/chromium.sh
 
+deploy-tools:  ## install Debian's promtool, nginx and shellcheck for the deploy/ checks, when missing
+	@scripts/deploy-tools.sh
+
 lint: venv  ## ruff lint + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -42,7 +45,7 @@ typecheck: venv  ## mypy strict on the packages
 
 COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
 
-test: venv venv-bot web browser lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
+test: venv venv-bot web browser deploy-tools lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
 	@rm -f .coverage .coverage.*
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
@@ -50,7 +53,7 @@ test: venv venv-bot web browser lint typecheck  ## set up and run all tests (SQL
 	echo "coverage of webhooks, actions, admin, tools, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
-unit: venv web browser lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
+unit: venv web browser deploy-tools lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)
 	$(PY) -m pytest -m "not rasa" $(PYTEST_ARGS)
 
 bench: venv  ## run the benchmarks and print the figures
