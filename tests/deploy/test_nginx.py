@@ -23,6 +23,7 @@ import trustme
 from websockets.sync.client import connect
 
 from tests.admin.conftest import free_port
+from tests.conftest import IN_CI
 from tests.deploy.proxy import (
     HOSTS,
     Proxy,
@@ -32,7 +33,6 @@ from tests.deploy.proxy import (
     temporary_prefix,
 )
 from tests.deploy.tools import ROOT, run, tool
-from tests.e2e.conftest import IN_CI
 from tests.servers import start_server, stop
 from webhooks import generate_key, make_engine, migrate
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import IN_CI
 from tests.deploy.tools import DEPLOY, ROOT, run, tool
-from tests.e2e.conftest import IN_CI
 
 RASA = DEPLOY / "rasa"
 BOT_PYTHON = ROOT / ".venv-bot/bin/python"
