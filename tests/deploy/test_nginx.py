@@ -270,6 +270,7 @@ def test_a_body_over_the_hosts_limit_is_refused(
 # -- Rasa: REST and socket.io across two replicas -------------------------------------------
 
 
+@pytest.mark.rasa  # the stand-ins run on the bot environment's Python
 def test_rasa_serves_its_channels_only(proxy: Proxy, replicas: None) -> None:
     answer = proxy.https(
         "POST", "bot.example.com", "/webhooks/rest/webhook", json={"sender": "s", "message": "hi"}
@@ -284,6 +285,7 @@ def _packets(body: str) -> list[str]:
     return body.split("\x1e")
 
 
+@pytest.mark.rasa  # the stand-ins run on the bot environment's Python
 def test_a_long_polling_session_stays_on_its_replica_and_upgrades_to_websocket(
     proxy: Proxy, replicas: None
 ) -> None:
@@ -326,6 +328,7 @@ def test_a_long_polling_session_stays_on_its_replica_and_upgrades_to_websocket(
         assert json.loads(message[2:])[1]["text"] == f"{answered_by.pop()}: over websocket"
 
 
+@pytest.mark.rasa  # the stand-ins run on the bot environment's Python
 def test_a_websocket_session_opens_through_the_proxy(proxy: Proxy, replicas: None) -> None:
     with connect(
         "wss://bot.example.com/socket.io/?EIO=4&transport=websocket",
