@@ -94,18 +94,26 @@ def _networks(service: dict[str, Any]) -> set[str]:
     return set(service.get("networks", []))
 
 
+def _image_ports() -> dict[str, int]:
+    """The port each server of our image listens on (deploy/image/entrypoint.py's SERVERS),
+    and Rasa's."""
+    source = (DEPLOY / "image/entrypoint.py").read_text()
+    servers = re.findall(r'"(\w+)": Server\("\w+", (\d+),', source)
+    assert len(servers) == 4, "deploy/image/entrypoint.py no longer lists its servers so"
+    return {name: int(port) for name, port in servers} | {"rasa": 5005}
+
+
 def test_the_proxys_upstreams_are_services_it_reaches(services: dict[str, dict[str, Any]]) -> None:
     upstreams = (DEPLOY / "nginx/upstreams.conf").read_text()
     named = re.findall(r"^\s*server ([\w-]+):(\d+)", upstreams, flags=re.MULTILINE)
     assert named
+    ports = _image_ports()
     for host, port in named:
         assert host in services, host
         assert _networks(services[host]) & _networks(services["proxy"]), f"{host} unreachable"
-        assert port in _text(services[host]["healthcheck"]["test"]), f"{host}:{port}"
-
-
-def _text(value: object) -> str:
-    return yaml.safe_dump(value)
+        assert int(port) == ports[host.split("-")[0]], f"{host} does not listen on {port}"
+    rasa = services["rasa-1"]["command"].split()
+    assert rasa[rasa.index("--port") + 1] == "5005"
 
 
 def test_prometheus_and_rasa_reach_what_their_files_name(
