@@ -15,7 +15,14 @@ if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 apt=("${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600)
 "${apt[@]}" update -qq
-# The packages' own services are not started: the tests run their own nginx, on free ports.
+# The packages' own services must not start (nginx would take port 80, Prometheus 9090): the
+# tests run their own nginx on free ports. Debian asks /usr/sbin/policy-rc.d before starting
+# one; where none says no (a machine with systemd), one does for this install only.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo[@]}" chmod 0755 /usr/sbin/policy-rc.d
+    trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 promtool --version 2>&1 | head -1
 /usr/sbin/nginx -v

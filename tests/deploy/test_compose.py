@@ -138,7 +138,9 @@ def test_secrets_have_placeholders_and_stay_out_of_git(compose: dict[str, Any]) 
     for name, secret in compose["secrets"].items():
         path = Path(secret["file"])
         assert path.parts[:2] == (".", "secrets") or path.parts[0] == "secrets", name
-        assert (DEPLOY / "secrets.example" / path.name).is_file(), f"no example of {name}"
+        example = DEPLOY / "secrets.example" / path.name
+        assert example.is_file(), f"no example of {name}"
+        assert example.stat().st_size == 0, f"{example} holds a value: a default secret would run"
     used = set(re.findall(r"\$\{(\w+)", COMPOSE.read_text()))
     example = dict(
         line.split("=", 1)
@@ -147,7 +149,8 @@ def test_secrets_have_placeholders_and_stay_out_of_git(compose: dict[str, Any]) 
     )
     assert set(example) == used
     for name, value in example.items():
-        assert value.startswith("change-me"), f"{name} has a value that is no placeholder"
+        # Empty: compose's ${VAR:?} refuses an empty value, so the copy as it is starts nothing.
+        assert value == "", f"{name} has a value: a default password would run"
     for path in ("deploy/.env", "deploy/secrets/tls_key.pem", "deploy/models/model.tar.gz"):
         ignored = subprocess.run(
             ["git", "check-ignore", "-q", path], cwd=ROOT, check=False
@@ -161,3 +164,34 @@ def test_shell_scripts_pass_shellcheck() -> None:
     assert scripts
     done = run(shellcheck, "--severity=style", *scripts)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "containerfile",
+    [
+        pytest.param("Containerfile", id="project"),
+        pytest.param("deploy/rasa/Containerfile", id="rasa"),
+    ],
+)
+def test_what_a_root_context_image_copies_is_in_its_build_context(containerfile: str) -> None:
+    """The repository's root is the build context of both; .dockerignore keeps everything else
+    (keys, deploy/.env, deploy/secrets) out of it. A COPY of something it leaves out fails."""
+    kept = [
+        line[1:].rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    text = (ROOT / containerfile).read_text()
+    sources = [
+        source
+        for line in re.findall(r"^COPY (?!--from)(.+)$", text, flags=re.M)
+        for source in line.split()[:-1]
+        if not source.startswith("--")
+    ]
+    assert sources
+    for source in sources:
+        assert any(source == k or source.startswith(f"{k}/") for k in kept), (
+            f"{containerfile} copies {source}, which .dockerignore leaves out of the context"
+        )
+    for secret in ("deploy/.env", "deploy/secrets/webhooks.key", ".data/webhooks.key"):
+        assert not any(secret == k or secret.startswith(f"{k}/") for k in kept)

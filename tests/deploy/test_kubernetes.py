@@ -137,3 +137,43 @@ def test_the_migration_job_runs_the_images_migrate(
     assert container["args"] == ["migrate"]
     assert container["image"] == servers["image"]
     assert container["envFrom"] == servers["envFrom"]
+
+
+def _policy_targets(policy: dict[str, Any], names: set[str]) -> set[str]:
+    selector = policy["spec"]["podSelector"]
+    if not selector:
+        return names
+    if "matchLabels" in selector:
+        return {selector["matchLabels"]["app.kubernetes.io/name"]}
+    (expression,) = selector["matchExpressions"]
+    assert expression["key"] == "app.kubernetes.io/name"
+    assert expression["operator"] == "In"
+    return set(expression["values"])
+
+
+def test_pods_take_connections_only_from_whom_they_serve(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """Default deny, then: the Ingress controller to the public parts, Rasa to the action
+    servers, Prometheus to the metrics. Nothing else reaches Rasa's API, the admin API or an
+    action server around the Ingress."""
+    servers = {d["metadata"]["name"] for d in _deployments(resources)}
+    policies = [doc for (kind, _), doc in resources.items() if kind == "NetworkPolicy"]
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny
+    assert deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    allowed: set[tuple[str, str, int]] = set()
+    for policy in policies:
+        for rule in policy["spec"].get("ingress") or []:
+            for source in rule["from"]:
+                label = source.get("namespaceSelector") or source.get("podSelector")
+                who = next(iter(label["matchLabels"].values()))
+                for target in _policy_targets(policy, servers):
+                    for port in rule["ports"]:
+                        allowed.add((who, target, port["port"]))
+    ports = {"admin": 5056, "web": 8000, "rasa": 5005, "tools": 5057, "actions": 5055}
+    public = {("ingress-nginx", name, ports[name]) for name in ("admin", "web", "rasa", "tools")}
+    inside = {("rasa", "actions", 5055), ("monitoring", "actions", 5055)}
+    inside.add(("monitoring", "tools", 5057))
+    reachable = {(who, target, port) for who, target, port in allowed if ports[target] == port}
+    assert reachable == public | inside

@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -330,6 +331,29 @@ def web_chat(assistant: Assistant) -> Iterator[str]:
     )
     yield url
     stop(process)
+
+
+@contextmanager
+def echoing_action(assistant: Assistant) -> Iterator[str]:
+    """An action ``store_finder`` whose service repeats the city it was asked for, so its
+    answer carries whatever markup the user sent; its name. Deleted after the block."""
+    assistant.store.create_webhook(
+        "demo",
+        {
+            "name": "store_finder",
+            "description": "Find a store in a city",
+            "url": f"{assistant.demo_url}/stores/hours",
+            "method": "GET",
+            "parameters": [{"name": "city", "description": "the city"}],
+        },
+        actor="e2e",
+    )
+    try:
+        assistant.wait_served()
+        yield "store_finder"
+    finally:
+        assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
+        assistant.wait_served()
 
 
 def new_sender() -> str:

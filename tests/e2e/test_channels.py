@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Assistant
+from tests.e2e.conftest import ROOT, Assistant, echoing_action
 from tests.e2e.standins import (
     SlackAPI,
     SlackUser,
@@ -362,31 +362,15 @@ def test_slack_marks_a_pressed_question_answered(platforms: Platforms) -> None:
 
 
 def test_slack_shows_a_webhooks_markup_as_text(platforms: Platforms) -> None:
-    assistant = platforms.assistant
-    assistant.store.create_webhook(
-        "demo",
-        {
-            "name": "store_finder",
-            "description": "Find a store in a city",
-            "url": f"{assistant.demo_url}/stores/hours",
-            "method": "GET",
-            "parameters": [{"name": "city", "description": "the city"}],
-        },
-        actor="e2e",
-    )
-    try:
-        assistant.wait_served()
+    with echoing_action(platforms.assistant) as action:
         user = platforms.slack_user()
-        payload = "/webhook" + json.dumps({"webhook_action": "store_finder", "city": MARKUP})
+        payload = "/webhook" + json.dumps({"webhook_action": action, "city": MARKUP})
         # Slack escapes what its user typed; the connector gives Rasa what was typed.
         typed = payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         (said,) = user.say(typed)
         assert said.startswith(
             "We have no store in &lt;!channel&gt; &lt;b&gt;x&lt;/b&gt; &amp;amp;. Our stores"
         )
-    finally:
-        assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
-        assistant.wait_served()
 
 
 def test_the_platform_secrets_stay_out_of_rasas_log(platforms: Platforms) -> None:

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.admin.conftest import free_port
 from tests.browser import screenshot
-from tests.e2e.conftest import ANSWER, RASA, ROOT, Assistant, bot, open_chat, say
+from tests.e2e.conftest import ANSWER, RASA, ROOT, Assistant, bot, echoing_action, open_chat, say
 from tests.servers import start_server, stop
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -87,23 +87,11 @@ MARKUP = "<img src=x onerror=\"window.__xss='img'\"><b>Atlantis</b>"
 
 def test_markup_in_a_bot_message_is_shown_as_text(page: Page, assistant: Assistant) -> None:
     # An action whose service repeats what the user said: its answer carries the markup.
-    assistant.store.create_webhook(
-        "demo",
-        {
-            "name": "store_finder",
-            "description": "Find a store in a city",
-            "url": f"{assistant.demo_url}/stores/hours",
-            "method": "GET",
-            "parameters": [{"name": "city", "description": "the city"}],
-        },
-        actor="e2e",
-    )
-    try:
-        assistant.wait_served()
+    with echoing_action(assistant) as action:
         open_chat(page)
         # Rasa's payload syntax names the action and the value: no model decides whether
         # markup reads like a city. The payload shows as the user's message, also as text.
-        payload = "/webhook" + json.dumps({"webhook_action": "store_finder", "city": MARKUP})
+        payload = "/webhook" + json.dumps({"webhook_action": action, "city": MARKUP})
         say(page, payload)
         expect(bot(page).last).to_contain_text(f"We have no store in {MARKUP}.", timeout=ANSWER)
         injected = page.evaluate(
@@ -112,8 +100,6 @@ def test_markup_in_a_bot_message_is_shown_as_text(page: Page, assistant: Assista
         assert injected == 0
         assert page.evaluate("() => window.__xss") is None
         screenshot(page, HERE, "chat-markup")
-    finally:
-        assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
 
 
 def test_the_widget_reconnects_after_rasa_restarts(browser: Browser, assistant: Assistant) -> None:
