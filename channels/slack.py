@@ -57,6 +57,11 @@ SEEN_EVENTS = 1024
 ANSWERED = 1024
 
 
+def web_client(token: str, proxy: str | None, api: str) -> AsyncWebClient:
+    """slack_sdk's client for the Web API at ``api``."""
+    return AsyncWebClient(token, proxy=proxy, base_url=f"{api}/")
+
+
 def escaped(text: str) -> str:
     """``text`` shown as written: Slack reads ``&``, ``<`` and ``>`` as its markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -75,7 +80,7 @@ class SlackBot(RasaSlackBot):
         api: str = SLACK_API,
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
-        self.client = AsyncWebClient(token, proxy=proxy, base_url=f"{api}/")
+        self.client = web_client(token, proxy, api)
 
     async def _post_message(self, channel: str, **kwargs: Any) -> None:
         # Every send of Rasa's SlackBot comes through here with as_user=True, which Slack
@@ -227,7 +232,7 @@ class SlackInput(RasaSlackInput):
             block if block.get("type") != "actions" else _choice_block(title)
             for block in message.get("blocks") or []
         ]
-        client = AsyncWebClient(self.slack_token, proxy=self.proxy, base_url=f"{self.api}/")
+        client = web_client(self.slack_token, self.proxy, self.api)
         try:
             await client.chat_update(
                 channel=channel, ts=message["ts"], text=message.get("text") or "", blocks=blocks

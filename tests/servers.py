@@ -26,14 +26,16 @@ def start_server(
     *,
     health: str = "/health",
     args: Sequence[str] = (),
+    cwd: Path = ROOT,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m MODULE serve ARGS`` on a free port with ``env``; the process and its base
-    URL once ``health`` answers 200 (the test fails with the log if it exits or never does)."""
+    """``python -m MODULE serve ARGS`` on a free port with ``env``, from ``cwd`` (the
+    repository's code unless another tree is given); the process and its base URL once
+    ``health`` answers 200 (the test fails with the log if it exits or never does)."""
     port = free_port()
     with log_path.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", module, "serve", "--port", str(port), *args],
-            cwd=ROOT,
+            cwd=cwd,
             env={**base_env(), **env},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -83,27 +83,6 @@ def webhook(tmp_path: Path) -> Iterator[tuple[ThreadedWebhook, Path]]:
     server.stop()
 
 
-def _start_old(old: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "actions", "serve", "--port", str(port)],
-            cwd=old, env=base_env() | env | {"PYTHONPATH": str(old)},
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if process.poll() is not None:
-            pytest.fail(f"the old action server exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the old action server did not start:\n{log.read_text()}")
-
-
 def _answered(url: str, token: str, action: str) -> list[str]:
     response = httpx.post(
         f"{url}/tenants/acme/webhook",
@@ -150,7 +129,9 @@ def test_the_old_server_serves_through_the_migration_and_the_new_one_takes_over(
     )  # fmt: skip
     assert setup.returncode == 0, setup.stderr
     token = setup.stdout.strip().splitlines()[-1]
-    old, old_url = _start_old(old_version, env, tmp_path / "old.log")
+    old, old_url = start_server(
+        "actions", env | {"PYTHONPATH": str(old_version)}, tmp_path / "old.log", cwd=old_version
+    )
     try:
         before = _answered(old_url, token, "order_status")
         assert before, "the old server did not answer"
