@@ -23,7 +23,6 @@ import trustme
 from websockets.sync.client import connect
 
 from tests.admin.conftest import free_port
-from tests.conftest import IN_CI
 from tests.deploy.proxy import (
     HOSTS,
     Proxy,
@@ -33,6 +32,7 @@ from tests.deploy.proxy import (
     temporary_prefix,
 )
 from tests.deploy.tools import ROOT, run, tool
+from tests.e2e.conftest import _needs_rasa, wait_for
 from tests.servers import start_server, stop
 from webhooks import generate_key, make_engine, migrate
 
@@ -111,11 +111,7 @@ def proxy(
 @pytest.fixture(scope="module")
 def replicas(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The two Rasa stand-ins on the ports the proxy was given for rasa-1 and rasa-2."""
-    if not BOT_PYTHON.exists():
-        reason = ".venv-bot is missing (make venv-bot builds it)"
-        if IN_CI:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    _needs_rasa()
     logs = tmp_path_factory.mktemp("replicas")
     processes = []
     for name in ("rasa-1", "rasa-2"):
@@ -130,18 +126,7 @@ def replicas(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
             )
     try:
         for name, process in zip(("rasa-1", "rasa-2"), processes, strict=True):
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"{name} exited:\n{(logs / f'{name}.log').read_text()}")
-                try:
-                    if httpx.get(f"http://{servers[name]}/", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{name} did not start:\n{(logs / f'{name}.log').read_text()}")
-                time.sleep(0.1)
+            wait_for(f"http://{servers[name]}/", process, logs / f"{name}.log", 30)
         yield
     finally:
         for process in processes:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.deploy.tools import DEPLOY, ROOT, run, tool
+from tests.e2e.conftest import _needs_rasa
 
 RASA = DEPLOY / "rasa"
 BOT_PYTHON = ROOT / ".venv-bot/bin/python"
@@ -60,11 +60,7 @@ def test_containerfile_passes_hadolint(path: Path) -> None:
 @pytest.fixture(scope="module")
 def rasa_reads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What Rasa makes of deploy/rasa's files, with every channel uncommented."""
-    if not BOT_PYTHON.exists():
-        reason = ".venv-bot is missing (make venv-bot builds it)"
-        if IN_CI:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    _needs_rasa()
     tmp = tmp_path_factory.mktemp("rasa")
     credentials = tmp / "credentials.yml"
     credentials.write_text(

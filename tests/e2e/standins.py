@@ -101,10 +101,7 @@ class TelegramAPI(StandIn):
     async def _call(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return _telegram_error(401, "Unauthorized")
-        if request.content_type == "application/json":
-            params = dict(await request.json())
-        else:
-            params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        params = await _arguments(request)
         if isinstance(params.get("reply_markup"), str):
             params["reply_markup"] = json.loads(params["reply_markup"])
         method = request.match_info["method"]
@@ -169,6 +166,13 @@ class TelegramAPI(StandIn):
         return [c for c in self.got("sendMessage") if int(c.params["chat_id"]) == chat_id]
 
 
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments, sent as JSON or as a form (as each client library does)."""
+    if request.content_type == "application/json":
+        return dict(await request.json())
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+
+
 def _telegram_ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
@@ -196,10 +200,7 @@ class SlackAPI(StandIn):
     async def _call(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if request.content_type == "application/json":
-            params = dict(await request.json())
-        else:
-            params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        params = await _arguments(request)
         method = request.match_info["method"]
         if method not in {"chat.postMessage", "chat.update"}:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
