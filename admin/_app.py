@@ -260,7 +260,11 @@ class AdminApi:
         headers = self.store.headers_for(webhook)
         try:
             outcome = await self.tester.test(
-                webhook, headers, tenant=operator.tenant, arguments=arguments
+                webhook,
+                headers,
+                tenant=operator.tenant,
+                arguments=arguments,
+                signer=self.store.signer_for(webhook),
             )
         except CallFailed as exc:
             category, message = shown_failure(exc)

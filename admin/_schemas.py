@@ -122,6 +122,10 @@ class WebhookOut(_Out):
     service_messages: bool = Field(
         description="on a 4xx answer, the bot says the service's own message"
     )
+    retry_post: bool = Field(
+        description="a failed POST may be made again as a GET may (for a receiver that "
+        "deduplicates calls by their Idempotency-Key)"
+    )
     revision: int
     created_at: datetime
     updated_at: datetime

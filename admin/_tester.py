@@ -15,6 +15,7 @@ from webhooks import (
     Egress,
     HTTPStatusError,
     Settings,
+    Signer,
     Value,
     Webhook,
     WebhookTestResult,
@@ -69,9 +70,11 @@ class Tester:
         *,
         tenant: str,
         arguments: Mapping[str, Value] | None = None,
+        signer: Signer | None = None,
     ) -> WebhookTestResult:
         """Send the Test request for ``webhook`` of ``tenant`` with its decrypted ``headers``
-        and ``arguments`` (converted sample values; none by default), as a call sends them.
+        and ``arguments`` (converted sample values; none by default), signed by ``signer``,
+        as a call sends them.
 
         A non-2xx status is an outcome (not ``ok``: see :func:`answered_failure`); transport
         failures raise :class:`CallFailed`. A
@@ -82,7 +85,7 @@ class Tester:
         started = time.monotonic()
         try:
             result = await self.egress.test(
-                webhook.request(headers, arguments or {}),
+                webhook.request(headers, arguments or {}, signer=signer),
                 share=tenant,
             )
         except CallFailed as exc:

@@ -19,7 +19,7 @@ from ._budgets import (
     TENANT_SCOPE,
     Budget,
 )
-from ._calls import WebhookCalls
+from ._calls import PAUSED_OUTCOME, WebhookCalls
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
 from ._claims import CLAIM_TIMEOUT, ClaimWorker
 from ._database import check_database, make_engine, migrate
@@ -58,6 +58,7 @@ from ._exceptions import (
     KeyringError,
     NotFound,
     PermissionDenied,
+    SigningSecretLimitReached,
     StoreError,
     StoreUnavailable,
     TemplateFailed,
@@ -117,8 +118,18 @@ from ._naming import (
     truncated_slot,
     webhook_of_intent,
 )
+from ._pauses import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Pause, Pauses
 from ._permissions import MANAGE, PERMISSIONS, READ
-from ._records import AuditEntry, LastTest, Operator, Tenant, TenantSnapshot, Webhook
+from ._records import (
+    AuditEntry,
+    CallPause,
+    LastTest,
+    Operator,
+    SigningSecret,
+    Tenant,
+    TenantSnapshot,
+    Webhook,
+)
 from ._redaction import MASK, redact
 from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from ._replies import (
@@ -134,6 +145,7 @@ from ._replies import (
     success_text,
     template_data,
 )
+from ._retries import MAX_RETRIES
 from ._sentences import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
@@ -145,6 +157,7 @@ from ._sentences import (
     summary,
 )
 from ._settings import VARIABLES, Settings
+from ._signing import MAX_SIGNING_SECRETS, Signer
 from ._store import MAX_ACTIONS, Store, actor_of
 from ._storebase import MAX_ID
 from ._templates import MAX_REPLY, MAX_TEMPLATE, Rendered, render_template, template_problem
@@ -180,8 +193,11 @@ __all__ = [
     "DISPATCH_FORM",
     "DISPATCH_SLOTS",
     "DISPATCH_VALIDATOR",
+    "FAILURES_TO_PAUSE",
     "FAILURE_MESSAGES",
+    "FAILURE_WINDOW",
     "FALLBACK_INTENTS",
+    "FIRST_PAUSE",
     "GREET_INTENT",
     "HELP_ACTION",
     "HELP_INTENT",
@@ -198,8 +214,11 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_OPERATOR_NAME",
     "MAX_PARAMETERS",
+    "MAX_PAUSE",
     "MAX_REPLY",
+    "MAX_RETRIES",
     "MAX_SERVICE_MESSAGE",
+    "MAX_SIGNING_SECRETS",
     "MAX_TEMPLATE",
     "MEMORY_SLOT",
     "METRICS_CONTENT_TYPE",
@@ -208,6 +227,7 @@ __all__ = [
     "NOT_AN_ANSWER_INTENTS",
     "NOT_AN_ANSWER_RESPONSE",
     "NOT_AN_ANSWER_TEXT",
+    "PAUSED_OUTCOME",
     "PERMISSIONS",
     "READ",
     "REPLY_KEYS",
@@ -240,6 +260,7 @@ __all__ = [
     "CallFailed",
     "CallFailure",
     "CallLogger",
+    "CallPause",
     "Category",
     "ClaimWorker",
     "ConfigurationError",
@@ -266,10 +287,15 @@ __all__ = [
     "NumberOutOfRange",
     "Operator",
     "Parameter",
+    "Pause",
+    "Pauses",
     "PermissionDenied",
     "Registry",
     "Rendered",
     "Settings",
+    "Signer",
+    "SigningSecret",
+    "SigningSecretLimitReached",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -5,7 +5,9 @@ asked and in how they answer, not in the call between: the request is built with
 definition's decrypted headers, one of the conversation's (or MCP session's) calls is claimed
 in the store within the tenant's (and the action's) budget of calls per minute, the request
 goes out through the guarded egress, header values an endpoint echoes are masked, and the
-outcome is counted in the metrics and logged on one line. A failure is
+outcome is counted in the metrics and logged on one line. An action whose service keeps
+failing is paused (``_pauses``): its calls are answered as unavailable at once, without a
+claim or a request, until a probe finds the service back. A failure is
 recorded here and handed back as a :class:`CallFailure` (its category, and the status and
 the masked answer of a non-2xx answer), for the adapter to say in its words;
 nothing of a header, an argument or an exception's text is logged.
@@ -13,9 +15,13 @@ nothing of a header, an argument or an exception's text is logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from ._budgets import BUDGET_OUTCOME, DEFAULT_TENANT_BUDGET, Budget
 from ._categories import Category
@@ -33,16 +39,21 @@ from ._headervalues import HeaderValues
 from ._limits import ConversationLimits
 from ._messages import Argument, WebhookResult
 from ._metrics import Metrics
-from ._records import Webhook
+from ._pauses import Pause, Pauses
+from ._records import CallPause, Webhook
 from ._registry import Registry
 from ._replies import CallFailure
 from ._store import Store
 
-__all__ = ["UNKNOWN_NAME", "WebhookCalls"]
+__all__ = ["PAUSED_OUTCOME", "UNKNOWN_NAME", "WebhookCalls"]
 
 #: The metrics label of a name the store does not have: a name only a request sent would
 #: otherwise make a new series per name sent.
 UNKNOWN_NAME = "(unknown)"
+
+#: The metrics outcome (and log category) of a call not made because the action is paused;
+#: the user hears the unavailable sentence.
+PAUSED_OUTCOME = "paused"
 
 #: Each category by its code (``CallFailed.category`` is typed as the code).
 _BY_CODE: dict[str, Category] = {category.value: category for category in Category}
@@ -71,8 +82,15 @@ class WebhookCalls:
         event: str,
         noun: str,
         log_unknown_names: bool = False,
+        pauses: Pauses | None = None,
     ) -> None:
         self.registry = registry
+        self.store = store
+        #: The pauses of this process's calls per action (default thresholds unless given).
+        self.pauses = pauses if pauses is not None else Pauses()
+        #: This process, as the console's record of pauses names it.
+        self.replica = f"{socket.gethostname()}:{os.getpid()}"
+        self._writes: set[asyncio.Task[None]] = set()
         #: ``usable(tenant, name)``: the definition ``name`` of ``tenant`` if a call may run
         #: it, else why not. The registry's method itself, not a method calling it: one
         #: Python frame less on every call.
@@ -89,6 +107,11 @@ class WebhookCalls:
             f"{event} tenant=%s {noun}=%s status=%s category=%s elapsed_ms=%.1f truncated=%s"
         )
         self._unavailable_line = f"%s: tenant=%s {noun}=%s (%s); answered as unavailable"
+        self._paused_line = (
+            f"calls paused: tenant=%s {noun}=%s for %.0fs after %d failures in a row (last: %s); "
+            "users are told it is unavailable until a probe call succeeds"
+        )
+        self._resumed_line = f"calls resumed: tenant=%s {noun}=%s (the service answered)"
 
     def forget(self, tenant: str) -> None:
         """Drop what is cached about ``tenant``'s definitions (they changed or are gone)."""
@@ -135,10 +158,37 @@ class WebhookCalls:
     ) -> WebhookResult | CallFailure:
         """Call ``webhook`` of ``tenant`` with ``arguments`` as one of the calls of
         ``conversation`` (a Rasa conversation's or an MCP session's key); the result, with
-        the header values it echoes masked, or the failure, recorded."""
+        the header values it echoes masked, or the failure, recorded. A paused action's
+        call is answered as unavailable at once (see :mod:`webhooks._pauses`)."""
+        name = webhook.name
+        key = (tenant, name)
+        if self.pauses.admit(key, webhook.revision) is not None:
+            self.refuse(tenant, name, PAUSED_OUTCOME)
+            return CallFailure(Category.UNAVAILABLE)
+        reached: list[str] = []  # the outcome of a request that went out, if one did
+        try:
+            return await self._call(tenant, webhook, arguments, conversation, reached)
+        finally:
+            if reached:
+                self._record_outcome(tenant, webhook, reached[0])
+            else:
+                self.pauses.release(key)  # no news of the service: a probe may go again
+
+    async def _call(
+        self,
+        tenant: str,
+        webhook: Webhook,
+        arguments: Mapping[str, Argument],
+        conversation: str,
+        reached: list[str],
+    ) -> WebhookResult | CallFailure:
         name = webhook.name
         try:
-            request = webhook.request(self.header_values.of(webhook), arguments)
+            request = webhook.request(
+                self.header_values.of(webhook),
+                arguments,
+                signer=self.header_values.signer(webhook),
+            )
         except (KeyMismatch, ValueError) as exc:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the caller gets a polite answer, nothing is counted or sent.
@@ -165,6 +215,8 @@ class WebhookCalls:
             result = await self.egress.call(request, share=tenant)
         except CallFailed as exc:
             category = _BY_CODE[exc.category]
+            reached.append(category)
+            self._count_retries(tenant, name, exc.retries)
             status, data = None, None
             if isinstance(exc, HTTPStatusError):
                 status = exc.status
@@ -175,6 +227,8 @@ class WebhookCalls:
             self.refuse(tenant, name, category, status=status, elapsed=elapsed)
             return CallFailure(category, status, data)
 
+        reached.append("ok")
+        self._count_retries(tenant, name, result.retries)
         # An endpoint that echoes its request does not hand a stored header value on.
         result = result.without(request.headers.values())
         self.metrics.record(tenant, name, "ok", result.elapsed)
@@ -188,6 +242,51 @@ class WebhookCalls:
             result.truncated,
         )
         return result
+
+    def _count_retries(self, tenant: str, name: str, retries: tuple[str, ...]) -> None:
+        for reason in retries:
+            self.metrics.retried(tenant, name, reason)
+
+    def _record_outcome(self, tenant: str, webhook: Webhook, outcome: str) -> None:
+        """Tell the pauses how a call that reached the service ended; say it when a pause
+        begins or ends (in the log, the metrics and the console's record)."""
+        name = webhook.name
+        change = self.pauses.record((tenant, name), webhook.revision, outcome)
+        if change is None:
+            return
+        if isinstance(change, Pause):
+            self.logger.warning(
+                self._paused_line, tenant, name, change.seconds, change.failures, change.reason
+            )
+            self.metrics.paused(tenant, name, True)
+            now = datetime.now(UTC)
+            record = CallPause(
+                since=now,
+                until=datetime.fromtimestamp(change.wall_until, UTC),
+                failures=change.failures,
+                reason=change.reason,
+            )
+            self._write(self.store.record_pause, tenant, name, self.replica, record)
+        else:
+            self.logger.info(self._resumed_line, tenant, name)
+            self.metrics.paused(tenant, name, False)
+            self._write(self.store.end_pause, tenant, name, self.replica)
+
+    def _write(self, write: Callable[..., None], *args: object) -> None:
+        """Write the console's record in a worker thread, in the background: a user's answer
+        never waits on it, and a store that is away costs a warning, not the answer."""
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(write, *args)
+            except Exception as exc:
+                self.logger.warning(
+                    "could not record a pause for the console (%s)", type(exc).__name__
+                )
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     def budget(self, tenant: str, webhook: Webhook) -> Budget:
         """The budgets a call of ``webhook`` is claimed against, as this replica's cache

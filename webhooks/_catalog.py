@@ -23,9 +23,9 @@ from ._exceptions import (
     InvalidDefinition,
     NotFound,
 )
-from ._records import Webhook
-from ._rotation import Rotation
+from ._records import SigningSecret, Webhook
 from ._rows import WebhookRecords
+from ._signingstore import SigningSecrets
 
 __all__ = ["Catalog"]
 
@@ -64,7 +64,7 @@ def _check_headers_follow_the_url(before: Webhook, after: DefinitionInput) -> No
         )
 
 
-class Catalog(Rotation):
+class Catalog(SigningSecrets):
     """The store's webhook definitions, limited to ``max_actions`` per tenant."""
 
     # -- webhooks -------------------------------------------------------------------------
@@ -91,10 +91,15 @@ class Catalog(Rotation):
         row: db.Webhook,
         tenant: str,
         headers: list[tuple[str, str]] | None = None,
+        signing: list[SigningSecret] | None = None,
     ) -> Webhook:
+        records = WebhookRecords()
         if headers is None:
             headers = self._sealed_headers(session, [row.id])[row.id]
-        return WebhookRecords().webhook(
+        if signing is None:
+            found = self._signing_secrets(session, records, db.Webhook.id == row.id)
+            signing = found.get(row.id, [])
+        return records.webhook(
             tenant=tenant,
             name=row.name,
             description=row.description,
@@ -110,7 +115,9 @@ class Catalog(Rotation):
             calls_per_minute=row.calls_per_minute,
             replies=row.replies,
             service_messages=row.service_messages,
+            retry_post=row.retry_post,
             sealed_headers=headers,
+            signing_secrets=signing,
         )
 
     @staticmethod
@@ -192,6 +199,7 @@ class Catalog(Rotation):
                     calls_per_minute=definition.calls_per_minute,
                     replies=dict(definition.replies),
                     service_messages=definition.service_messages,
+                    retry_post=definition.retry_post,
                     revision=1,
                 )
                 session.add(row)
@@ -233,6 +241,7 @@ class Catalog(Rotation):
             row.calls_per_minute = definition.calls_per_minute
             row.replies = dict(definition.replies)
             row.service_messages = definition.service_messages
+            row.retry_post = definition.retry_post
             row.revision += 1
             row.updated_at = datetime.now(UTC)
             changed = self._apply_headers(session, row, definition)
@@ -300,7 +309,13 @@ class Catalog(Rotation):
                 )
             )
             headers = self._sealed_headers(session, [row.id for row in rows])
-            return [self._webhook(session, row, tenant, headers[row.id]) for row in rows]
+            signing = self._signing_secrets(
+                session, WebhookRecords(), db.Webhook.tenant_id == tenant_row.id
+            )
+            return [
+                self._webhook(session, row, tenant, headers[row.id], signing.get(row.id, []))
+                for row in rows
+            ]
 
     def headers_for(self, webhook: Webhook) -> dict[str, str]:
         """The decrypted header values, for the request about to be sent and nothing else."""

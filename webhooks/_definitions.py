@@ -193,6 +193,9 @@ class DefinitionInput(_Strict):
     #: text) instead of the generic sentence. Off unless the operator knows it is written for
     #: end users.
     service_messages: bool = False
+    #: Make a failed POST again as a GET may be (see ``_retries``): only for a receiver that
+    #: deduplicates calls by their ``Idempotency-Key``.
+    retry_post: bool = False
 
     def public(self) -> dict[str, Any]:
         """The definition without header values (names of headers being set only)."""

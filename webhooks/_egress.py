@@ -11,6 +11,7 @@ are translated into the project's tree in one place (``_client_errors``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -26,6 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._addresses import Allowance, allowance
 from ._client_errors import map_client_errors
 from ._exceptions import (
+    CallFailed,
     HTTPStatusError,
     WebhookTimeout,
 )
@@ -38,6 +40,15 @@ from ._messages import (
     log_url,
 )
 from ._resolver import GuardedResolver
+from ._retries import (
+    MAX_RETRIES,
+    MIN_ATTEMPT_SECONDS,
+    backoff,
+    error_reason,
+    parse_retry_after,
+    status_reason,
+)
+from ._signing import new_message_id
 from ._urls import url_checker
 
 __all__ = [
@@ -231,26 +242,18 @@ class Egress:
         url: yarl.URL,
         *,
         body: bytes | None,
-        query: list[tuple[str, str]] | None,
+        headers: CIMultiDictProxy[str] | CIMultiDict[str],
         seconds: float,
     ) -> WebhookResult:
         session = self._session if self._session is not None else self._get_session()
         started = time.perf_counter()
-        headers: CIMultiDictProxy[str] | CIMultiDict[str]
-        headers = _POST_HEADERS if body is not None else _GET_HEADERS
-        if request.headers:
-            # The configured names cannot clash with the client's own (WebhookRequest refuses
-            # the reserved ones), except User-Agent, which the configuration may override.
-            merged = CIMultiDict(headers)
-            merged.update(request.headers)
-            headers = merged
+        retry_after = None
         with map_client_errors():
             async with session.request(
                 request.method,
                 url,
                 headers=headers,
                 data=body,
-                params=query,
                 allow_redirects=False,
                 timeout=_deadline(seconds),
             ) as response:
@@ -258,6 +261,8 @@ class Egress:
                 if truncated:
                     # Stop reading: drop this connection rather than drain an endless body.
                     response.close()
+                if response.status in (429, 503):
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
         elapsed = time.perf_counter() - started
         # Never raises, whatever charset the webhook claims (so it may sit outside the mapping).
         text, data = decode_body(
@@ -282,6 +287,7 @@ class Egress:
             text=text,
             body=content,
             content_type=response.content_type,
+            retry_after=retry_after,
         )
 
     @property
@@ -336,26 +342,99 @@ class Egress:
             seconds = max(seconds - (time.monotonic() - started), 0.001)
         return turns, seconds
 
-    async def _send(
-        self, request: WebhookRequest, url: yarl.URL, share: str | None
+    async def _attempt(
+        self,
+        request: WebhookRequest,
+        url: yarl.URL,
+        share: str | None,
+        *,
+        body: bytes | None,
+        headers: CIMultiDictProxy[str] | CIMultiDict[str],
+        seconds: float,
     ) -> WebhookResult:
-        """The exchange for ``request``, in a turn of ``share`` when there is one."""
-        body: bytes | None
-        query: list[tuple[str, str]] | None = None
-        if request.method == "POST":
-            body = request.json_body()
-        else:
-            body, query = None, request.query()
+        """One exchange, in a turn of ``share`` when there is one."""
         if share is None:  # no turn to take: the plain path
-            return await self._exchange(
-                request, url, body=body, query=query, seconds=request.timeout
-            )
-        turns, left = await self._take_turn(share, url, request.timeout)
+            return await self._exchange(request, url, body=body, headers=headers, seconds=seconds)
+        turns, left = await self._take_turn(share, url, seconds)
         try:
-            return await self._exchange(request, url, body=body, query=query, seconds=left)
+            return await self._exchange(request, url, body=body, headers=headers, seconds=left)
         finally:
             for slots in turns:
                 slots.release()
+
+    async def _send(
+        self, request: WebhookRequest, url: yarl.URL, share: str | None
+    ) -> WebhookResult:
+        """The call's attempts (see :mod:`webhooks._retries`), all within its one deadline;
+        the last attempt's result, which names the retries made before it (a failure raised
+        names them too)."""
+        body: bytes | None
+        if request.method == "POST":
+            body = request.json_body()
+            payload = body
+        else:
+            body = None
+            query = request.query()
+            if query:
+                # Built here rather than by aiohttp, so that what is signed is what is sent.
+                url = url.extend_query(query)
+            payload = url.raw_query_string.encode()
+        message_id = new_message_id()
+        base = _POST_HEADERS if body is not None else _GET_HEADERS
+        headers = CIMultiDict(base)
+        if request.headers:
+            # The configured names cannot clash with the client's own (WebhookRequest refuses
+            # the reserved ones), except User-Agent, which the configuration may override.
+            headers.update(request.headers)
+        headers["webhook-id"] = message_id
+        if body is not None:
+            headers["Idempotency-Key"] = message_id
+        repeatable = body is None or request.retry_post
+        signer = request.signer
+        retries: list[str] = []
+        deadline = time.monotonic() + request.timeout
+        seconds = request.timeout
+        while True:
+            if signer is not None:
+                timestamp = int(time.time())
+                headers["webhook-timestamp"] = str(timestamp)
+                headers["webhook-signature"] = signer.signature(message_id, timestamp, payload)
+            try:
+                result = await self._attempt(
+                    request, url, share, body=body, headers=headers, seconds=seconds
+                )
+            except CallFailed as exc:
+                reason = error_reason(exc, repeatable=repeatable)
+                wait = self._retry_wait(retries, reason, None, deadline)
+                if not wait:
+                    exc.retries = tuple(retries)
+                    raise
+            else:
+                reason = status_reason(result.status, result.retry_after, repeatable=repeatable)
+                wait = self._retry_wait(retries, reason, result.retry_after, deadline)
+                if not wait:
+                    return (
+                        dataclasses.replace(result, retries=tuple(retries)) if retries else result
+                    )
+            if reason is not None:
+                retries.append(reason)
+            await asyncio.sleep(wait)
+            seconds = deadline - time.monotonic()
+
+    @staticmethod
+    def _retry_wait(
+        retries: list[str], reason: str | None, retry_after: float | None, deadline: float
+    ) -> float:
+        """How long to wait before the next attempt; 0 when there is none to make (no
+        ``reason`` to retry, no retry left, or too little of the deadline)."""
+        if reason is None or len(retries) >= MAX_RETRIES:
+            return 0.0
+        wait = backoff(len(retries))
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        if deadline - time.monotonic() - wait < MIN_ATTEMPT_SECONDS:
+            return 0.0
+        return wait
 
     async def call(self, request: WebhookRequest, *, share: str | None = None) -> WebhookResult:
         """Make the call; return the result of a 2xx answer.
@@ -368,7 +447,9 @@ class Egress:
         """
         result = await self._send(request, self._check_url(request.url), share)
         if not result.ok:
-            raise HTTPStatusError(result.status, result=result)
+            error = HTTPStatusError(result.status, result=result)
+            error.retries = result.retries
+            raise error
         return result
 
     async def test(self, request: WebhookRequest, *, share: str | None = None) -> WebhookTestResult:

@@ -12,6 +12,7 @@
     │   ├── AlreadyExists             the name is taken (``.kind``, ``.key``)
     │   │   └── ActionTokenInUse      a live action token would be replaced (``.tenant``)
     │   ├── ActionLimitReached        the tenant already has the maximum number of actions
+    │   ├── SigningSecretLimitReached the action already has the most signing secrets it may
     │   ├── Unauthenticated           no such API token, or it was revoked
     │   └── PermissionDenied          the operator lacks a permission, or the skill is off
     ├── Throttled                     too many failures from one address, or too many Tests
@@ -60,6 +61,7 @@ __all__ = [
     "KeyringError",
     "NotFound",
     "PermissionDenied",
+    "SigningSecretLimitReached",
     "StoreError",
     "StoreUnavailable",
     "TLSFailed",
@@ -180,6 +182,18 @@ class ActionLimitReached(StoreError):
         self.limit = limit
 
 
+class SigningSecretLimitReached(StoreError):
+    """The action already has ``limit`` signing secrets: retire one before making another."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(
+            f"action {name!r} already has {limit} signing secrets: retire the one receivers no "
+            "longer use before making another"
+        )
+        self.name = name
+        self.limit = limit
+
+
 class Unauthenticated(StoreError):
     """No API token, or an unknown or revoked one (the message never contains the token)."""
 
@@ -217,6 +231,8 @@ class CallFailed(WebhookError):
     """A webhook call failed; ``category`` is one of :data:`CATEGORIES`."""
 
     category: str = Category.UNAVAILABLE
+    #: Why each earlier attempt of the call was made again (``webhooks._retries``), if any.
+    retries: tuple[str, ...] = ()
 
     def __init__(self, message: str, *, category: str | None = None) -> None:
         super().__init__(message)

@@ -1,4 +1,5 @@
-"""The decrypted header values of the definitions a server has called, kept in memory."""
+"""The decrypted secrets of the definitions a server has called, kept in memory: header
+values and the signer of the signing secrets."""
 
 from __future__ import annotations
 
@@ -6,30 +7,39 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from ._records import Webhook
+from ._signing import Signer
 from ._store import Store
 
 __all__ = ["HeaderValues"]
 
 
 class HeaderValues:
-    """Each definition's header values, decrypted on its first call: Fernet costs more than the
-    rest of a call's own work. Kept by the definition object itself, so a refreshed definition
-    (a new object) is decrypted afresh; in memory only, never logged."""
+    """Each definition's header values and signer, made on its first call: Fernet costs more
+    than the rest of a call's own work. Kept by the definition object itself, so a refreshed
+    definition (a new object) is decrypted afresh; in memory only, never logged."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._tenants: dict[str, dict[str, tuple[Webhook, Mapping[str, str]]]] = {}
+        self._tenants: dict[str, dict[str, tuple[Webhook, Mapping[str, str], Signer | None]]] = {}
 
-    def of(self, webhook: Webhook) -> Mapping[str, str]:
+    def _secrets(self, webhook: Webhook) -> tuple[Webhook, Mapping[str, str], Signer | None]:
         known = self._tenants.get(webhook.tenant)
         if known is None:
             known = self._tenants[webhook.tenant] = {}
         cached = known.get(webhook.name)
         if cached is not None and cached[0] is webhook:
-            return cached[1]
+            return cached
         values = MappingProxyType(self._store.headers_for(webhook))
-        known[webhook.name] = (webhook, values)
-        return values
+        cached = known[webhook.name] = (webhook, values, self._store.signer_for(webhook))
+        return cached
+
+    def of(self, webhook: Webhook) -> Mapping[str, str]:
+        """``webhook``'s decrypted header values."""
+        return self._secrets(webhook)[1]
+
+    def signer(self, webhook: Webhook) -> Signer | None:
+        """What signs ``webhook``'s calls; ``None`` when it has no signing secret."""
+        return self._secrets(webhook)[2]
 
     def forget(self, tenant: str) -> None:
         """Drop ``tenant``'s values (its definitions changed or are gone)."""

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeAlias
 import yarl
 
 from ._redaction import MASK, redact
+from ._signing import Signer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -79,6 +80,11 @@ RESERVED_HEADERS = frozenset(
         "trailer",
         "transfer-encoding",
         "upgrade",
+        # Set per call by the client: the call's id and, for a signed call, its signature.
+        "idempotency-key",
+        "webhook-id",
+        "webhook-signature",
+        "webhook-timestamp",
     }
 )
 # A tuple, not a union: isinstance with a tuple is about three times faster, once per argument.
@@ -145,8 +151,11 @@ class WebhookRequest:
     booleans as ``true``/``false``, integers and floats in plain decimal form (``1.5``,
     ``10000000000000000``, never an exponent), strings as they are (percent-encoded), and ``None``
     omitted. ``timeout`` (seconds, at most :data:`MAX_TIMEOUT`) bounds the whole call, connect
-    to last body byte. ``headers`` are sent as given; the client sets ``Host``, framing and
-    ``Accept-Encoding`` itself, so those names are refused here.
+    to last body byte, retries included. ``headers`` are sent as given; the client sets
+    ``Host``, framing, ``Accept-Encoding``, the call's id (``webhook-id``, and
+    ``Idempotency-Key`` on POST) and its signature itself, so those names are refused here.
+    ``signer`` signs each attempt (:mod:`webhooks._signing`); ``retry_post`` lets a POST be
+    made again as a GET may (:mod:`webhooks._retries`).
     """
 
     url: str
@@ -154,6 +163,10 @@ class WebhookRequest:
     timeout: float = DEFAULT_TIMEOUT
     headers: Mapping[str, str] = field(default_factory=dict)
     arguments: Mapping[str, Argument] = field(default_factory=dict)
+    #: Signs each attempt (Standard Webhooks headers) when given.
+    signer: Signer | None = field(default=None, repr=False)
+    #: Whether a POST may be made again like a GET (the receiver deduplicates by its id).
+    retry_post: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in ("POST", "GET"):
@@ -214,6 +227,10 @@ class WebhookResult:
     text: str = field(repr=False)
     body: bytes = field(repr=False)
     content_type: str = ""
+    #: Seconds a 429 or 503 answer asked to wait (its ``Retry-After``), if it said.
+    retry_after: float | None = None
+    #: Why each earlier attempt of the call was made again (``webhooks._retries``), if any.
+    retries: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

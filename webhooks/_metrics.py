@@ -16,7 +16,8 @@ METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:
-    """Counters of webhook calls by outcome, their latency, and the cache's size."""
+    """Counters of webhook calls by outcome, their latency, retries and pauses, and the
+    cache's size."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -32,6 +33,27 @@ class Metrics:
             "Time spent in webhook calls that reached the network.",
             ["tenant"],
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "webhook_retries",
+            "Webhook call attempts made again, by tenant, action and reason (connect: the "
+            "connection failed before sending; connection_lost: after it; or the HTTP status).",
+            ["tenant", "action", "reason"],
+            registry=self.registry,
+        )
+        self.pauses = Counter(
+            "webhook_pauses",
+            "Pauses of an action's calls after its service kept failing (a failed probe "
+            "starts a new, longer one).",
+            ["tenant", "action"],
+            registry=self.registry,
+        )
+        self.paused_now = Gauge(
+            "webhook_paused",
+            "1 while this process holds an action's calls back after its service kept "
+            "failing, 0 once a probe found it back.",
+            ["tenant", "action"],
             registry=self.registry,
         )
         self.definitions = Gauge(
@@ -61,6 +83,16 @@ class Metrics:
             if latency is None:
                 latency = self._latency[tenant] = self.latency.labels(tenant)
             latency.observe(elapsed)
+
+    def retried(self, tenant: str, action: str, reason: str) -> None:
+        """Count an attempt made again for ``reason``."""
+        self.retries.labels(tenant, action, reason).inc()
+
+    def paused(self, tenant: str, action: str, paused: bool) -> None:
+        """An action's calls paused (a pause began) or served again."""
+        if paused:
+            self.pauses.labels(tenant, action).inc()
+        self.paused_now.labels(tenant, action).set(1 if paused else 0)
 
     def render(self, cache: Registry) -> bytes:
         """The text exposition, with the gauges of ``cache`` read now."""

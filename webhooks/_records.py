@@ -11,8 +11,18 @@ from ._budgets import DEFAULT_TENANT_BUDGET
 from ._definitions import Parameter
 from ._messages import Argument, WebhookRequest
 from ._permissions import implied
+from ._signing import Signer
 
-__all__ = ["AuditEntry", "LastTest", "Operator", "Tenant", "TenantSnapshot", "Webhook"]
+__all__ = [
+    "AuditEntry",
+    "CallPause",
+    "LastTest",
+    "Operator",
+    "SigningSecret",
+    "Tenant",
+    "TenantSnapshot",
+    "Webhook",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +55,19 @@ class Operator:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SigningSecret:
+    """One of an action's signing secrets: its public ``id`` and when it was made; the value
+    stays sealed and out of the repr."""
+
+    id: str
+    created_at: datetime
+    sealed: str = field(repr=False)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "created_at": self.created_at}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Webhook:
     """A stored definition. Header values stay sealed (encrypted) and out of the repr."""
 
@@ -63,22 +86,33 @@ class Webhook:
     replies: Mapping[str, str] = field(default_factory=dict)
     #: Whether a 4xx answer's own message is said to the user.
     service_messages: bool = False
+    #: Whether a failed POST may be made again as a GET may.
+    retry_post: bool = False
+    #: The secrets its calls are signed with, newest first (none: calls are not signed).
+    signing_secrets: tuple[SigningSecret, ...] = ()
     revision: int
     created_at: datetime
     updated_at: datetime
     sealed_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def request(
-        self, headers: Mapping[str, str], arguments: Mapping[str, Argument]
+        self,
+        headers: Mapping[str, str],
+        arguments: Mapping[str, Argument],
+        *,
+        signer: Signer | None = None,
     ) -> WebhookRequest:
-        """The call of this definition with its decrypted ``headers`` and ``arguments``; raises
-        ``ValueError`` for a header value the client refuses."""
+        """The call of this definition with its decrypted ``headers``, ``arguments`` and the
+        ``signer`` of its secrets; raises ``ValueError`` for a header value the client
+        refuses."""
         return WebhookRequest(
             url=self.url,
             method=self.method,
             timeout=self.timeout,
             headers=headers,
             arguments=arguments,
+            signer=signer,
+            retry_post=self.retry_post,
         )
 
     @property
@@ -100,6 +134,7 @@ class Webhook:
             "calls_per_minute": self.calls_per_minute,
             "replies": dict(self.replies),
             "service_messages": self.service_messages,
+            "retry_post": self.retry_post,
         }
 
 
@@ -115,6 +150,18 @@ class LastTest:
     status: int | None = None
     category: str | None = None
     elapsed_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPause:
+    """An action's calls paused by a server process after its service kept failing: since
+    when, until when (then one call probes the service), after how many ``failures`` in a
+    row, the last of category ``reason``."""
+
+    since: datetime
+    until: datetime
+    failures: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,9 @@ a key that is about to go.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +29,12 @@ __all__ = ["KeyUse", "Rotation"]
 logger = logging.getLogger("webhooks.store")
 
 NEWEST, OLDER, RETIRED = "newest", "older", "retired"
+#: The tables of sealed values: header values and signing secrets, each with its key's id.
+_SealedRows = Iterable[db.WebhookHeader | db.WebhookSigningSecret]
+_SEALED: tuple[type[db.WebhookHeader] | type[db.WebhookSigningSecret], ...] = (
+    db.WebhookHeader,
+    db.WebhookSigningSecret,
+)
 #: A key's use: (key id or None for values written before ids were recorded, values).
 KeyUse = tuple[str | None, int]
 
@@ -42,21 +50,20 @@ class Rotation(StoreBase):
         configured key is really that one. Values older than that record are all decrypted.
         """
         with self._reading() as session:
-            used = set(session.scalars(select(db.WebhookHeader.key_id).distinct()))
-            unknown = {key for key in used if key is not None} - set(self.keyring.ids)
-            if unknown:
-                raise KeyMismatch(
-                    f"{len(unknown)} key(s) that encrypted stored header values are not "
-                    "configured (was a key removed before `keys rotate`?)"
-                )
-            for key in used:
-                query = select(db.WebhookHeader.value_encrypted).where(
-                    db.WebhookHeader.key_id.is_(None)
-                    if key is None
-                    else db.WebhookHeader.key_id == key
-                )
-                for sealed in session.scalars(query if key is None else query.limit(1)):
-                    self.keyring.decrypt(sealed)
+            for table in _SEALED:
+                used = set(session.scalars(select(table.key_id).distinct()))
+                unknown = {key for key in used if key is not None} - set(self.keyring.ids)
+                if unknown:
+                    raise KeyMismatch(
+                        f"{len(unknown)} key(s) that encrypted stored header values or signing "
+                        "secrets are not configured (was a key removed before `keys rotate`?)"
+                    )
+                for key in used:
+                    query = select(table.value_encrypted).where(
+                        table.key_id.is_(None) if key is None else table.key_id == key
+                    )
+                    for sealed in session.scalars(query if key is None else query.limit(1)):
+                        self.keyring.decrypt(sealed)
 
     def _check_writing_key(self, session: Session) -> None:
         """Raise :class:`KeyOutdated` when writing a value with this process's first key
@@ -78,12 +85,15 @@ class Rotation(StoreBase):
             )
 
     def key_use(self) -> list[KeyUse]:
-        """How many stored values each key encrypted (None: not recorded, pre-0003)."""
+        """How many stored values (header values, signing secrets) each key encrypted (None:
+        not recorded, pre-0003)."""
+        counts: dict[str | None, int] = {}
         with self._reading() as session:
-            rows = session.execute(
-                select(db.WebhookHeader.key_id, func.count()).group_by(db.WebhookHeader.key_id)
-            )
-            return [(key, int(count)) for key, count in rows]
+            for table in _SEALED:
+                rows = session.execute(select(table.key_id, func.count()).group_by(table.key_id))
+                for key, count in rows:
+                    counts[key] = counts.get(key, 0) + int(count)
+        return list(counts.items())
 
     def rotate_keys(self) -> int:
         """Re-encrypt with the first key every stored header value another key (or an
@@ -96,15 +106,15 @@ class Rotation(StoreBase):
         count = 0
         with self._transaction() as session:
             self._check_writing_key(session)
-            stale = select(db.WebhookHeader).where(
-                (db.WebhookHeader.key_id != newest) | db.WebhookHeader.key_id.is_(None)
-            )
             webhooks: set[int] = set()
-            for header in session.scalars(stale):
-                header.value_encrypted = self.keyring.rotate(header.value_encrypted)
-                header.key_id = newest
-                webhooks.add(header.webhook_id)
-                count += 1
+            for table in _SEALED:
+                stale = select(table).where((table.key_id != newest) | table.key_id.is_(None))
+                rows = cast(_SealedRows, session.scalars(stale))
+                for sealed in rows:
+                    sealed.value_encrypted = self.keyring.rotate(sealed.value_encrypted)
+                    sealed.key_id = newest
+                    webhooks.add(sealed.webhook_id)
+                    count += 1
             if webhooks:
                 tenants = select(db.Webhook.tenant_id).where(db.Webhook.id.in_(webhooks))
                 session.execute(
@@ -118,7 +128,7 @@ class Rotation(StoreBase):
                 .values(state=OLDER, changed_at=datetime.now(UTC))
             )
             self._record(session, newest, NEWEST)
-        logger.info("re-encrypted %s header value(s) with the newest key", count)
+        logger.info("re-encrypted %s stored secret(s) with the newest key", count)
         return count
 
     def retire_key(self, key_id: str) -> None:
@@ -133,15 +143,16 @@ class Rotation(StoreBase):
                 "run `keys rotate` before retiring it"
             )
         with self._transaction() as session:
-            using = session.scalar(
-                select(func.count()).where(
-                    (db.WebhookHeader.key_id == key_id) | db.WebhookHeader.key_id.is_(None)
+            using = sum(
+                session.scalar(
+                    select(func.count()).where((table.key_id == key_id) | table.key_id.is_(None))
                 )
+                or 0
+                for table in _SEALED
             )
             if using:
                 raise KeyringError(
-                    f"{using} stored header value(s) may still need key {key_id}: run "
-                    "`keys rotate` first"
+                    f"{using} stored secret(s) may still need key {key_id}: run `keys rotate` first"
                 )
             self._record(session, key_id, RETIRED)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ._definitions import Parameter
-from ._records import Webhook
+from ._records import SigningSecret, Webhook
 from ._storebase import utc
 
 __all__ = ["WebhookRecords"]
@@ -34,6 +34,10 @@ class WebhookRecords:
     def text(self, value: str) -> str:
         """``value``, or the equal string this builder saw first."""
         return self._strings.setdefault(value, value)
+
+    def signing_secret(self, secret_id: str, created_at: datetime, sealed: str) -> SigningSecret:
+        """The record of one stored signing secret."""
+        return SigningSecret(id=secret_id, created_at=self._time(created_at), sealed=sealed)
 
     def _time(self, moment: datetime) -> datetime:
         shared = self._times.get(moment)
@@ -67,10 +71,13 @@ class WebhookRecords:
         calls_per_minute: int | None = None,
         replies: dict[str, str] | None = None,
         service_messages: bool = False,
+        retry_post: bool = False,
         sealed_headers: Iterable[tuple[str, str]],
+        signing_secrets: Iterable[SigningSecret] = (),
     ) -> Webhook:
         """The record of one stored definition; ``parameters`` as stored (JSON text or
-        decoded), ``sealed_headers`` as (name, encrypted value) pairs."""
+        decoded), ``sealed_headers`` as (name, encrypted value) pairs, ``signing_secrets``
+        newest first."""
         text = self._strings.setdefault
         return Webhook(
             tenant=tenant,
@@ -88,5 +95,7 @@ class WebhookRecords:
             calls_per_minute=calls_per_minute,
             replies=replies or {},
             service_messages=bool(service_messages),
+            retry_post=bool(retry_post),
             sealed_headers=tuple(sealed_headers),
+            signing_secrets=tuple(signing_secrets),
         )

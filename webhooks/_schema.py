@@ -129,6 +129,8 @@ class Webhook(Base):
     #: The operator's reply templates by key (``success``, a failure category).
     replies: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     service_messages: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Whether a failed POST may be made again as a GET may (the receiver deduplicates).
+    retry_post: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -145,6 +147,38 @@ class WebhookHeader(Base):
     # Fingerprint of the key that encrypted the value (Keyring.ids); None for values written
     # before migration 0003, which the start-up check decrypts one by one instead.
     key_id: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class WebhookSigningSecret(Base):
+    """A secret an action's calls are signed with (two during a rotation), sealed like a
+    header value; ``secret_id`` is what operators see of it."""
+
+    __tablename__ = "webhook_signing_secrets"
+
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value_encrypted: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class WebhookPause(Base):
+    """A pause of an action's calls that one server process (``replica``) decided, kept for
+    the operators' console; written when a pause begins, removed when it ends. Like
+    :class:`WebhookTest`, writing it changes no revision, version or audit entry."""
+
+    __tablename__ = "webhook_pauses"
+
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    replica: Mapped[str] = mapped_column(String(200), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
 
 
 class WebhookTest(Base):

@@ -19,6 +19,7 @@ from ._accounts import Accounts, actor_of, operator_actor
 from ._budgetsettings import BudgetSettings
 from ._catalog import Catalog
 from ._lasttests import LastTests
+from ._pausestore import PauseRecords
 from ._records import AuditEntry
 from ._snapshots import Snapshots
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
@@ -28,12 +29,13 @@ __all__ = ["MAX_ACTIONS", "Store", "actor_of"]
 logger = logging.getLogger("webhooks.store")
 
 
-class Store(Accounts, Catalog, Snapshots, LastTests, BudgetSettings):
+class Store(Accounts, Catalog, Snapshots, LastTests, PauseRecords, BudgetSettings):
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
     Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
     caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`,
-    the tenant's budget of calls per minute from :class:`BudgetSettings`.
+    the tenant's budget of calls per minute from :class:`BudgetSettings`, the console's record
+    of paused calls from :class:`PauseRecords`; signing secrets come with the definitions.
     """
 
     # -- audit and keys -------------------------------------------------------------------

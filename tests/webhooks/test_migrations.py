@@ -26,6 +26,8 @@ TABLES = {
     "webhooks",
     "webhook_headers",
     "webhook_tests",
+    "webhook_signing_secrets",
+    "webhook_pauses",
     "audit_events",
     "conversation_calls",
     "call_budgets",
