@@ -234,6 +234,10 @@ class Egress:
                 timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None),
                 raise_for_status=False,
             )
+            # aiohttp makes a GET again, once, when its connection was lost: an attempt the
+            # retry rules (``_retries``) would neither bound, count nor sign anew. Off, as
+            # aiohttp's own test client turns it off (no public option; a test pins it).
+            self._session._retry_connection = False
         return self._session
 
     async def _exchange(

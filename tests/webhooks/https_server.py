@@ -86,6 +86,8 @@ class LocalServer:
         # Idle keep-alive connections of clients in other processes outlive server.close();
         # closing their transports at stop keeps the tests free of ResourceWarnings.
         self._protocols: list[asyncio.BaseProtocol] = []
+        #: What ``/script/{key}`` answers, step by step (see :meth:`_script`).
+        self.scripts: dict[str, list[tuple[Any, ...]]] = {}
 
     def url(self, path: str, *, host: str = "127.0.0.1") -> str:
         return f"https://{host}:{self.port}{path}"
@@ -112,6 +114,7 @@ class LocalServer:
         app.router.add_route("*", "/markup", self._markup)
         app.router.add_route("*", "/services/{secret:.+}", self._echo)
         app.router.add_route("*", "/echo-as/{form}", self._echo_as)
+        app.router.add_route("*", "/script/{key}", self._script)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         protocol_factory = self._runner.server
@@ -151,10 +154,32 @@ class LocalServer:
                 "method": request.method,
                 "path": request.path,
                 "query": list(request.query.items()),
+                # As a receiver reads it to verify a signed GET: still percent-encoded.
+                "raw_query": request.rel_url.raw_query_string,
                 "headers": dict(request.headers),
                 "body": body,
                 "peer_port": peer[1] if peer else None,
             }
+        )
+
+    async def _script(self, request: web.Request) -> web.StreamResponse:
+        """Answers each request to ``/script/{key}`` with the next step of
+        ``scripts[key]`` (an echo once they run out): ``("status", code)`` or
+        ``("status", code, headers)``; ``("drop",)``, the connection closed once the request
+        is read, with no answer; ``("sleep", seconds, code)``, the status after a wait."""
+        self._record(request, await request.read())
+        steps = self.scripts.get(request.match_info["key"], [])
+        step = steps.pop(0) if steps else ("status", 200)
+        if step[0] == "drop":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()  # never written: the connection is gone
+        if step[0] == "sleep":
+            await asyncio.sleep(step[1])
+            step = ("status", step[2])
+        headers = step[2] if len(step) > 2 else {}
+        return web.json_response(
+            {"attempt": len(self.seen.requests)}, status=step[1], headers=headers
         )
 
     async def _echo(self, request: web.Request) -> web.Response:

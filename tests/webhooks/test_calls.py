@@ -3,23 +3,28 @@ real local HTTPS server: what it sends, answers, counts and logs, and each way i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import standardwebhooks
 from sqlalchemy import text
 
 from webhooks import (
+    FAILURES_TO_PAUSE,
     MASK,
     Category,
     ConversationLimits,
     Egress,
     Keyring,
     Metrics,
+    Pauses,
     Registry,
     Store,
     Webhook,
@@ -361,3 +366,88 @@ async def test_forget_drops_the_decrypted_header_values(
     again = calls.header_values.of(webhook)
     assert again is not decrypted
     assert again == decrypted == {"X-Api-Key": SECRET}
+
+
+# -- signatures, retries and pauses ------------------------------------------------------
+
+
+async def test_a_call_is_signed_with_the_actions_secrets(
+    store: Store, server: LocalServer, make_calls: MakeCalls, caplog: pytest.LogCaptureFixture
+) -> None:
+    define(store, server.url("/echo"))
+    _, old = store.create_signing_secret("acme", "order_status", actor="test")
+    _, new = store.create_signing_secret("acme", "order_status", actor="test")
+    calls = make_calls()
+    assert isinstance(
+        await calls.call("acme", usable(calls), {"order_id": 7}, "a:1"), WebhookResult
+    )
+    (seen,) = server.seen.requests
+    for secret in (old, new):
+        verified = standardwebhooks.Webhook(secret).verify(seen["body"], dict(seen["headers"]))
+        assert verified == {"order_id": 7}
+        assert secret not in caplog.text
+
+
+async def test_a_retried_call_counts_once_and_its_retries_are_counted(
+    store: Store,
+    server: LocalServer,
+    limits: ConversationLimits,
+    make_calls: MakeCalls,
+) -> None:
+    server.scripts["k"] = [("status", 503, {"Retry-After": "0"})]
+    define(store, server.url("/script/k"))
+    calls = make_calls()
+    assert isinstance(
+        await calls.call("acme", usable(calls), {"order_id": 7}, "a:1"), WebhookResult
+    )
+    assert len(server.seen.requests) == 2
+    assert limits.calls("acme", "a:1") == 1
+    labels = {"tenant": "acme", "action": "order_status", "reason": "503"}
+    assert calls.metrics.registry.get_sample_value("webhook_retries_total", labels) == 1
+    assert counted(calls, "order_status", "ok") == 1
+
+
+async def test_a_failing_service_is_paused_then_probed_and_served_again(
+    store: Store,
+    server: LocalServer,
+    limits: ConversationLimits,
+    make_calls: MakeCalls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Five 500s in a row: the next users are answered at once, with nothing sent or counted
+    against their conversation, and the console's record says so; after the pause one call
+    probes, finds the service back, and everyone is served again."""
+    server.scripts["k"] = [("status", 500)] * FAILURES_TO_PAUSE
+    define(store, server.url("/script/k"))
+    calls = make_calls(pauses=Pauses(first_pause=0.3))
+    webhook = usable(calls)
+    for turn in range(FAILURES_TO_PAUSE):
+        failure = await calls.call("acme", webhook, {"order_id": 7}, f"u{turn}:1")
+        assert getattr(failure, "category", None) is Category.UNAVAILABLE
+    assert len(server.seen.requests) == FAILURES_TO_PAUSE
+    assert any(
+        "calls paused: tenant=acme action=order_status" in line
+        for line in lines(caplog, logging.WARNING)
+    )
+
+    started = time.perf_counter()
+    failure = await calls.call("acme", webhook, {"order_id": 7}, "late:1")
+    assert time.perf_counter() - started < 0.05
+    assert getattr(failure, "category", None) is Category.UNAVAILABLE
+    assert len(server.seen.requests) == FAILURES_TO_PAUSE  # nothing sent
+    assert limits.calls("acme", "late:1") == 0  # nor counted
+    assert counted(calls, "order_status", "paused") == 1
+    await asyncio.gather(*calls._writes)
+    (pause,) = store.pauses("acme").values()
+    assert (pause.failures, pause.reason) == (FAILURES_TO_PAUSE, "unavailable")
+    labels = {"tenant": "acme", "action": "order_status"}
+    assert calls.metrics.registry.get_sample_value("webhook_paused", labels) == 1
+
+    await asyncio.sleep(0.3)
+    assert isinstance(await calls.call("acme", webhook, {"order_id": 7}, "probe:1"), WebhookResult)
+    assert isinstance(await calls.call("acme", webhook, {"order_id": 7}, "next:1"), WebhookResult)
+    assert any("calls resumed" in line for line in lines(caplog))
+    await asyncio.gather(*calls._writes)
+    assert store.pauses("acme") == {}
+    assert calls.metrics.registry.get_sample_value("webhook_paused", labels) == 0
+    assert calls.metrics.registry.get_sample_value("webhook_pauses_total", labels) == 1
