@@ -14,6 +14,7 @@ import pytest
 
 from tests.actions.conftest import ActionEnv, calling, texts
 from tests.servers import calls_counted
+from webhooks import FAILURES_TO_PAUSE, FIRST_PAUSE
 
 GOOD = "/echo"
 
@@ -57,3 +58,39 @@ def test_a_misbehaving_webhook_gets_an_answer_in_time_and_nothing_breaks(
     again = action_env.call(calling("order_status", {"order_id": "2"}, sender=sender))
     assert texts(again) == ["method: POST; query: []"]
     assert calls_counted(action_env.store.engine, sender) == 2  # once each, the failed one too
+
+
+def test_a_service_failing_again_and_again_is_paused_then_served_again(
+    action_env: ActionEnv,
+) -> None:
+    """Five 500s in a row pause the action: the next users hear at once that the service is
+    unavailable, and nothing is sent; after the pause, a call finds the service back and
+    users are served from it again."""
+    action_env.webhook.server.scripts["flaky"] = [("status", 500)] * FAILURES_TO_PAUSE
+    action_env.put("order_status", path="/script/flaky")
+    sent = len(action_env.webhook.requests)
+    for turn in range(FAILURES_TO_PAUSE):
+        response = action_env.call(calling("order_status", {"order_id": "1"}, sender=f"f{turn}"))
+        assert "can't reach" in " ".join(texts(response))
+
+    started = time.monotonic()
+    pauses_seen = []
+    while time.monotonic() - started < FIRST_PAUSE - 1:
+        asked = time.monotonic()
+        response = action_env.call(calling("order_status", {"order_id": "1"}, sender="during"))
+        pauses_seen.append(time.monotonic() - asked)
+        assert "can't reach" in " ".join(texts(response))
+        if action_env.store.pauses("acme"):
+            break
+    assert max(pauses_seen) < 0.5  # at once, not after the 2 s timeout
+    assert len(action_env.webhook.requests) == sent + FAILURES_TO_PAUSE  # nothing sent
+    (pause,) = action_env.store.pauses("acme").values()
+    assert (pause.failures, pause.reason) == (FAILURES_TO_PAUSE, "unavailable")
+
+    time.sleep(max(0.0, FIRST_PAUSE - (time.monotonic() - started)) + 0.2)
+    response = action_env.call(calling("order_status", {"order_id": "1"}, sender="after"))
+    assert texts(response) == [f"attempt: {sent + FAILURES_TO_PAUSE + 1}"]
+    deadline = time.monotonic() + 5
+    while action_env.store.pauses("acme") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert action_env.store.pauses("acme") == {}
