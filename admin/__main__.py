@@ -206,9 +206,9 @@ def _retire(args: argparse.Namespace, settings: Settings, store: Store) -> None:
 def _rotate(args: argparse.Namespace, store: Store) -> None:
     count = store.rotate_keys()
     if count:
-        text = f"re-encrypted {count} header value(s) with the newest key"
+        text = f"re-encrypted {count} stored secret(s) with the newest key"
     else:
-        text = "nothing to re-encrypt: every header value already uses the newest key"
+        text = "nothing to re-encrypt: every stored secret already uses the newest key"
         if len(store.keyring.ids) == 1:
             text += (
                 " (to rotate, put a new key from `keys generate` first, the current one after "

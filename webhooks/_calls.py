@@ -90,7 +90,9 @@ class WebhookCalls:
         self.pauses = pauses if pauses is not None else Pauses()
         #: This process, as the console's record of pauses names it.
         self.replica = f"{socket.gethostname()}:{os.getpid()}"
-        self._writes: set[asyncio.Task[None]] = set()
+        self.pauses.on_discard = self._ended
+        #: The last write of each action's record of pauses (see :meth:`_write`).
+        self._writes: dict[tuple[str, str], asyncio.Task[None]] = {}
         #: ``usable(tenant, name)``: the definition ``name`` of ``tenant`` if a call may run
         #: it, else why not. The registry's method itself, not a method calling it: one
         #: Python frame less on every call.
@@ -162,7 +164,8 @@ class WebhookCalls:
         call is answered as unavailable at once (see :mod:`webhooks._pauses`)."""
         name = webhook.name
         key = (tenant, name)
-        if self.pauses.admit(key, webhook.revision) is not None:
+        ticket = self.pauses.admit(key, webhook.revision)
+        if isinstance(ticket, Pause):
             self.refuse(tenant, name, PAUSED_OUTCOME)
             return CallFailure(Category.UNAVAILABLE)
         reached: list[str] = []  # the outcome of a request that went out, if one did
@@ -170,9 +173,9 @@ class WebhookCalls:
             return await self._call(tenant, webhook, arguments, conversation, reached)
         finally:
             if reached:
-                self._record_outcome(tenant, webhook, reached[0])
+                self._record_outcome(tenant, webhook, reached[0], ticket)
             else:
-                self.pauses.release(key)  # no news of the service: a probe may go again
+                self.pauses.release(key, ticket)  # no news of the service
 
     async def _call(
         self,
@@ -247,11 +250,11 @@ class WebhookCalls:
         for reason in retries:
             self.metrics.retried(tenant, name, reason)
 
-    def _record_outcome(self, tenant: str, webhook: Webhook, outcome: str) -> None:
-        """Tell the pauses how a call that reached the service ended; say it when a pause
-        begins or ends (in the log, the metrics and the console's record)."""
+    def _record_outcome(self, tenant: str, webhook: Webhook, outcome: str, ticket: int) -> None:
+        """Tell the pauses how a call that went out ended; say it when a pause begins or
+        ends (in the log, the metrics and the console's record)."""
         name = webhook.name
-        change = self.pauses.record((tenant, name), webhook.revision, outcome)
+        change = self.pauses.record((tenant, name), webhook.revision, outcome, ticket)
         if change is None:
             return
         if isinstance(change, Pause):
@@ -266,27 +269,41 @@ class WebhookCalls:
                 failures=change.failures,
                 reason=change.reason,
             )
-            self._write(self.store.record_pause, tenant, name, self.replica, record)
+            self._write((tenant, name), self.store.record_pause, record)
         else:
-            self.logger.info(self._resumed_line, tenant, name)
-            self.metrics.paused(tenant, name, False)
-            self._write(self.store.end_pause, tenant, name, self.replica)
+            self._ended((tenant, name))
 
-    def _write(self, write: Callable[..., None], *args: object) -> None:
-        """Write the console's record in a worker thread, in the background: a user's answer
-        never waits on it, and a store that is away costs a warning, not the answer."""
+    def _ended(self, key: tuple[str, str]) -> None:
+        """A pause is over: its action is served again, or its definition changed."""
+        tenant, name = key
+        self.logger.info(self._resumed_line, tenant, name)
+        self.metrics.paused(tenant, name, False)
+        self._write(key, self.store.end_pause)
+
+    def _write(self, key: tuple[str, str], write: Callable[..., None], *args: object) -> None:
+        """Write the console's record of ``key`` in a worker thread, in the background: a
+        user's answer never waits on it, and a store that is away costs a warning, not the
+        answer. One action's writes are made in turn, so the last word is the last change."""
+        previous = self._writes.get(key)
 
         async def run() -> None:
+            if previous is not None:
+                await previous
             try:
-                await asyncio.to_thread(write, *args)
-            except Exception as exc:
+                await asyncio.to_thread(write, *key, self.replica, *args)
+            except Exception as exc:  # the record is for the console only: never the answer
                 self.logger.warning(
                     "could not record a pause for the console (%s)", type(exc).__name__
                 )
 
         task = asyncio.get_running_loop().create_task(run())
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        self._writes[key] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._writes.get(key) is finished:
+                del self._writes[key]
+
+        task.add_done_callback(done)
 
     def budget(self, tenant: str, webhook: Webhook) -> Budget:
         """The budgets a call of ``webhook`` is claimed against, as this replica's cache

@@ -64,22 +64,26 @@ class Pause:
 
 
 class _State:
-    __slots__ = ("failures", "first_failure", "pause", "probing", "revision")
+    __slots__ = ("failures", "first_failure", "pause", "probe", "revision", "tickets")
 
     def __init__(self, revision: int) -> None:
         self.revision = revision
         self.failures = 0
         self.first_failure = 0.0
         self.pause: Pause | None = None
-        self.probing = False
+        #: The ticket of the probe in flight (0: none), and the last ticket given.
+        self.probe = 0
+        self.tickets = 0
 
 
 class Pauses:
     """The pauses of one process's calls, per action (a key such as ``(tenant, name)``).
 
-    :meth:`admit` before a call says whether it may go out; :meth:`record` after it, with its
-    outcome, says whether a pause began or ended. Options (keyword-only) are the thresholds
-    above, and ``clock`` (monotonic seconds) for tests. Not thread-safe: one event loop's.
+    :meth:`admit` before a call says whether it may go out, and as what; :meth:`record`
+    after it, with its outcome and what :meth:`admit` gave, says whether a pause began or
+    ended. Options (keyword-only) are the thresholds above, and ``clock`` (monotonic seconds)
+    for tests. ``on_discard``, when set, hears of a pause dropped because its action's
+    definition changed. Not thread-safe: one event loop's.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class Pauses:
         self._max_pause = max_pause
         self._clock = clock
         self._states: dict[tuple[str, str], _State] = {}
+        self.on_discard: Callable[[tuple[str, str]], None] | None = None
 
     def _state(self, key: tuple[str, str], revision: int) -> _State:
         state = self._states.get(key)
@@ -106,27 +111,36 @@ class Pauses:
             state = self._states[key] = _State(revision)
         return state
 
-    def admit(self, key: tuple[str, str], revision: int) -> Pause | None:
-        """``None`` if a call of ``key`` (at definition ``revision``) may go out now, else the
-        pause that holds it back. A call admitted when a pause is over is the probe: until it
-        is recorded, the others are held back."""
+    def admit(self, key: tuple[str, str], revision: int) -> Pause | int:
+        """Whether a call of ``key`` (at definition ``revision``) may go out now: ``0`` as
+        any call, a positive ticket as the probe after a pause (until its outcome is recorded
+        with that ticket, the others are held back), or else the :class:`Pause` that holds it
+        back."""
         state = self._states.get(key)
         if state is None or state.pause is None:
-            return None
+            return 0
         if state.revision != revision:  # the definition changed: start afresh
             del self._states[key]
-            return None
-        if state.probing or self._clock() < state.pause.until:
+            if self.on_discard is not None:
+                self.on_discard(key)
+            return 0
+        if state.probe or self._clock() < state.pause.until:
             return state.pause
-        state.probing = True
-        return None
+        state.tickets += 1
+        state.probe = state.tickets
+        return state.probe
 
-    def record(self, key: tuple[str, str], revision: int, outcome: str) -> Pause | bool | None:
-        """Record a call's ``outcome`` (``ok`` or a failure category): the new :class:`Pause`
-        if one began, ``True`` if a pause ended, else ``None``."""
+    def record(
+        self, key: tuple[str, str], revision: int, outcome: str, ticket: int = 0
+    ) -> Pause | bool | None:
+        """Record the ``outcome`` (``ok`` or a failure category) of a call :meth:`admit` let
+        go with ``ticket``: the new :class:`Pause` if one began, ``True`` if a pause ended,
+        else ``None``. Only the probe's own failure lengthens a pause: a call from before
+        it that fails late is already counted."""
+        if outcome in _NO_NEWS:
+            self.release(key, ticket)
+            return None
         if outcome not in COUNTED:
-            if outcome in _NO_NEWS:
-                return None
             # The service answered: it is up.
             state = self._states.pop(key, None)
             ended = state is not None and state.pause is not None and state.revision == revision
@@ -134,10 +148,10 @@ class Pauses:
         state = self._state(key, revision)
         now = self._clock()
         if state.pause is not None:
-            if not state.probing:
-                return None  # a call from before the pause, ending late: already counted
+            if not ticket or ticket != state.probe:
+                return None
             # The probe failed: a longer pause.
-            state.probing = False
+            state.probe = 0
             seconds = min(state.pause.seconds * 2, self._max_pause)
             state.failures += 1
             state.pause = self._pause(seconds, now, state.failures, outcome)
@@ -150,11 +164,12 @@ class Pauses:
         state.pause = self._pause(self._first_pause, now, state.failures, outcome)
         return state.pause
 
-    def release(self, key: tuple[str, str]) -> None:
-        """A probe that ended without an outcome (cancelled): the next call probes."""
+    def release(self, key: tuple[str, str], ticket: int) -> None:
+        """The call admitted with ``ticket`` brought no news of the service (cancelled, or
+        never reached it): if it was the probe, the next call probes."""
         state = self._states.get(key)
-        if state is not None:
-            state.probing = False
+        if state is not None and ticket and state.probe == ticket:
+            state.probe = 0
 
     def paused(self) -> dict[tuple[str, str], Pause]:
         """The actions paused now (a probe in flight included)."""
@@ -162,7 +177,7 @@ class Pauses:
         return {
             key: state.pause
             for key, state in self._states.items()
-            if state.pause is not None and (state.probing or now < state.pause.until)
+            if state.pause is not None and (state.probe or now < state.pause.until)
         }
 
     def _pause(self, seconds: float, now: float, failures: int, reason: str) -> Pause:

@@ -45,6 +45,8 @@ MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.2
 #: A retry is made only if at least this much of the deadline is left once its wait is over.
 MIN_ATTEMPT_SECONDS = 0.5
+#: Longer waits asked for are read as this (a day): far past any deadline either way.
+MAX_RETRY_AFTER = 86_400.0
 #: Statuses that say the request was not handled, when they come with ``Retry-After``.
 _NOT_HANDLED = frozenset({429, 503})
 #: Statuses of a failed gateway or a service briefly away: retried when repeating is safe.
@@ -69,8 +71,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not str.isdigit alone: "²" is a digit to it
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -78,7 +80,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if when.tzinfo is None:  # HTTP dates are GMT; a date without a zone is read as such
         return None
     seconds = when.timestamp() - (time.time() if now is None else now)
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else None
 
 
 def status_reason(status: int, retry_after: float | None, *, repeatable: bool) -> str | None:

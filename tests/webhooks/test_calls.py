@@ -374,6 +374,7 @@ async def test_forget_drops_the_decrypted_header_values(
 async def test_a_call_is_signed_with_the_actions_secrets(
     store: Store, server: LocalServer, make_calls: MakeCalls, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     define(store, server.url("/echo"))
     _, old = store.create_signing_secret("acme", "order_status", actor="test")
     _, new = store.create_signing_secret("acme", "order_status", actor="test")
@@ -437,7 +438,7 @@ async def test_a_failing_service_is_paused_then_probed_and_served_again(
     assert len(server.seen.requests) == FAILURES_TO_PAUSE  # nothing sent
     assert limits.calls("acme", "late:1") == 0  # nor counted
     assert counted(calls, "order_status", "paused") == 1
-    await asyncio.gather(*calls._writes)
+    await asyncio.gather(*calls._writes.values())
     (pause,) = store.pauses("acme").values()
     assert (pause.failures, pause.reason) == (FAILURES_TO_PAUSE, "unavailable")
     labels = {"tenant": "acme", "action": "order_status"}
@@ -447,7 +448,7 @@ async def test_a_failing_service_is_paused_then_probed_and_served_again(
     assert isinstance(await calls.call("acme", webhook, {"order_id": 7}, "probe:1"), WebhookResult)
     assert isinstance(await calls.call("acme", webhook, {"order_id": 7}, "next:1"), WebhookResult)
     assert any("calls resumed" in line for line in lines(caplog))
-    await asyncio.gather(*calls._writes)
+    await asyncio.gather(*calls._writes.values())
     assert store.pauses("acme") == {}
     assert calls.metrics.registry.get_sample_value("webhook_paused", labels) == 0
     assert calls.metrics.registry.get_sample_value("webhook_pauses_total", labels) == 1

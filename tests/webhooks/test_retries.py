@@ -214,6 +214,8 @@ async def test_backoff_is_jittered_and_grows() -> None:
         pytest.param("soon", None, id="words"),
         pytest.param(None, None, id="none"),
         pytest.param("Wed, 21 Oct 2015 07:28:00 GMT", 0.0, id="a-past-date"),
+        pytest.param("²", None, id="a-digit-only-to-unicode"),
+        pytest.param("9" * 400, 86_400.0, id="endless"),
     ],
 )
 async def test_retry_after_is_read_as_the_rfc_says(
