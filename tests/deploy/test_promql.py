@@ -1,6 +1,7 @@
 """Every PromQL expression of deploy/ (alerts.yml, the Grafana dashboard) reads only metrics,
 labels and label values our servers really expose: scraped from a real action server, after
-one real webhook call, and a real tools server."""
+one real webhook call and calls of a failing one until its calls are paused, and a real tools
+server."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from tests.actions.conftest import METRICS_TOKEN, ActionEnv, calling, store_and_
 from tests.deploy.promql import alert_expressions, dashboard_expressions, select
 from tests.deploy.tools import DEPLOY
 from tests.servers import start_server, stop
-from webhooks import BUDGET_OUTCOME, Category
+from webhooks import BUDGET_OUTCOME, FAILURES_TO_PAUSE, PAUSED_OUTCOME, Category
 
-#: Every outcome a call is counted with: ok, each failure category, over the budget.
-OUTCOMES = {"ok", BUDGET_OUTCOME, *(category.value for category in Category)}
+#: Every outcome a call is counted with: ok, each failure category, over the budget, paused.
+OUTCOMES = {"ok", BUDGET_OUTCOME, PAUSED_OUTCOME, *(category.value for category in Category)}
+#: The series that appear only once a call was retried, or an action's calls paused.
+DELIVERY_SERIES = {"webhook_retries_total", "webhook_pauses_total", "webhook_paused"}
 #: Labels Prometheus gives every scraped series, and the series it makes itself.
 TARGET_LABELS = {"job", "instance"}
 SCRAPE_SERIES = {"up": set[str]()}
@@ -41,6 +44,12 @@ def exposed(
             # One call that reached the webhook: the counter and the histogram get series.
             answered = action_env.call(calling("order_status", {"order_id": 1}))
             assert answered.status_code == 200, answered.text
+            # A GET answered 503: each call is retried, fails, and enough of them in a row
+            # pause the action's calls; the next is answered without being sent.
+            action_env.put("flaky", path="/status/503", method="GET")
+            for _ in range(FAILURES_TO_PAUSE + 1):
+                failed = action_env.call(calling("flaky", {"order_id": 1}))
+                assert failed.status_code == 200, failed.text
             series: dict[str, set[str]] = {}
             for url in (base_url, tools_url):
                 scraped = httpx.get(
@@ -54,6 +63,8 @@ def exposed(
             stop(actions)
             stop(tools)
     assert "webhook_calls_total" in series, "the call was not counted"
+    missing = DELIVERY_SERIES - set(series)
+    assert not missing, f"never counted: {sorted(missing)}"
     return series
 
 
