@@ -1,7 +1,8 @@
 """Instructions the action server executes per webhook call, counted by callgrind.
 
-``python -m bench.callgrind [--naive] [--calls N] [--warm N] [--out FILE]`` starts the action
-server (or, with ``--naive``, bench/naive_action.py) under ``valgrind --tool=callgrind`` with
+``python -m bench.callgrind [--naive | --signed] [--calls N] [--warm N] [--out FILE]`` starts
+the action server (or, with ``--naive``, bench/naive_action.py; with ``--signed``, the action
+server calling an action with a signing secret) under ``valgrind --tool=callgrind`` with
 counting off, sends it ``--warm`` calls of ``bench actions`` (its body and store), counts the
 next ``--calls`` and prints the instructions per call. The webhook and the load generator run
 in processes of their own, outside valgrind. Instruction counts do not depend on what else the
@@ -23,7 +24,7 @@ from bench.actions import ROOT, _load, _start_ours
 from bench.fixtures import action_call, seed_store
 from bench.https_server import running
 from bench.servers import free_port, wait_until_up
-from webhooks import generate_key
+from webhooks import Keyring, Store, generate_key, make_engine
 
 
 def _tool(name: str) -> str:
@@ -50,8 +51,17 @@ def _instructions(out: Path) -> int:
     raise RuntimeError(f"no totals in {out}")
 
 
-def measure(*, naive: bool, calls: int, warm: int, out: Path) -> float:
-    """Instructions per call of the server (ours, or the naive one), written to ``out``."""
+def _sign(database_url: str, key: str) -> None:
+    """Give the benchmark's action a signing secret: every call of it is then signed."""
+    engine = make_engine(database_url)
+    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store.create_signing_secret("t0", "order_status", actor="bench")  # its value is not kept
+    engine.dispose()
+
+
+def measure(*, naive: bool, calls: int, warm: int, out: Path, signed: bool = False) -> float:
+    """Instructions per call of the server (ours, or the naive one; ours calling a signed
+    action with ``signed``), written to ``out``."""
     valgrind = [
         _tool("valgrind"),
         "--tool=callgrind",
@@ -66,6 +76,8 @@ def measure(*, naive: bool, calls: int, warm: int, out: Path) -> float:
         key = generate_key()
         database_url = f"sqlite:///{tmp}/small.db"
         token = seed_store(database_url, key, 10, webhook_url)
+        if signed:
+            _sign(database_url, key)
         if naive:
             port = free_port()
             server = subprocess.Popen(
@@ -100,14 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.callgrind", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--naive", action="store_true", help="the naive rasa-sdk action")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--naive", action="store_true", help="the naive rasa-sdk action")
+    which.add_argument("--signed", action="store_true", help="ours, the action signed")
     parser.add_argument("--calls", type=int, default=1000, help="calls counted (1000)")
     parser.add_argument("--warm", type=int, default=300, help="calls before counting (300)")
     default_out = Path(tempfile.gettempdir(), "callgrind.actions.out")
     parser.add_argument("--out", type=Path, default=default_out, help=f"its file ({default_out})")
     args = parser.parse_args(argv)
-    per_call = measure(naive=args.naive, calls=args.calls, warm=args.warm, out=args.out)
+    per_call = measure(
+        naive=args.naive, calls=args.calls, warm=args.warm, out=args.out, signed=args.signed
+    )
     who = "naive rasa-sdk action" if args.naive else "action server"
+    if args.signed:
+        who += ", signed calls"
     print(f"{who}: {per_call:,.0f} instructions per call ({args.calls} calls; {args.out})")
     return 0
 
