@@ -120,17 +120,6 @@ class Catalog(SigningSecrets):
             signing_secrets=signing,
         )
 
-    @staticmethod
-    def _webhook_row(session: Session, tenant: db.Tenant, name: str) -> db.Webhook:
-        row = session.scalars(
-            select(db.Webhook)
-            .where(db.Webhook.tenant_id == tenant.id, db.Webhook.name == name)
-            .with_for_update()
-        ).one_or_none()
-        if row is None:
-            raise NotFound("webhook", name)
-        return row
-
     def _apply_headers(
         self, session: Session, row: db.Webhook, definition: DefinitionInput
     ) -> list[str]:

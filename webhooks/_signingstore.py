@@ -58,14 +58,7 @@ class SigningSecrets(Rotation):
         self, session: Session, tenant: str, name: str
     ) -> tuple[db.Tenant, db.Webhook]:
         tenant_row = self._tenant_row(session, tenant)
-        row = session.scalars(
-            select(db.Webhook)
-            .where(db.Webhook.tenant_id == tenant_row.id, db.Webhook.name == name)
-            .with_for_update()
-        ).one_or_none()
-        if row is None:
-            raise NotFound("webhook", name)
-        return tenant_row, row
+        return tenant_row, self._webhook_row(session, tenant_row, name)
 
     @staticmethod
     def _changed(session: Session, tenant_row: db.Tenant, row: db.Webhook) -> None:

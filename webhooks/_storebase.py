@@ -130,6 +130,18 @@ class StoreBase:
         return row
 
     @staticmethod
+    def _webhook_row(session: Session, tenant: db.Tenant, name: str) -> db.Webhook:
+        """The tenant's definition ``name``, locked for a change; :class:`NotFound` if none."""
+        row = session.scalars(
+            select(db.Webhook)
+            .where(db.Webhook.tenant_id == tenant.id, db.Webhook.name == name)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFound("webhook", name)
+        return row
+
+    @staticmethod
     def _tenant(row: TenantColumns) -> Tenant:
         """The record of a tenant's row: an ORM object or a row of its columns."""
         return Tenant(
