@@ -12,7 +12,8 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ from webhooks import (
     AuthFailures,
     CallFailed,
     CallFailure,
+    CallPause,
     Category,
     FieldError,
     HTTPStatusError,
@@ -41,6 +43,7 @@ from webhooks import (
     NotFound,
     Operator,
     PermissionDenied,
+    SigningSecret,
     Store,
     TemplateFailed,
     Tenant,
@@ -71,6 +74,7 @@ from ._schemas import (
     BudgetIn,
     BudgetOut,
     MeOut,
+    NewSigningSecret,
     NewToken,
     OperatorIn,
     OperatorList,
@@ -106,11 +110,46 @@ def _out(model: BaseModel, status: int = 200) -> HTTPResponse:
     return json_response(model.model_dump(mode="json"), status=status)
 
 
-def _new_token(operator: Operator, token: str) -> HTTPResponse:
-    response = _out(NewToken(operator=OperatorOut.of(operator), token=token), status=201)
-    # A token is shown once: no cache between here and the operator may keep a copy.
+def _shown_once(model: BaseModel) -> HTTPResponse:
+    response = _out(model, status=201)
+    # A token or secret is shown once: no cache between here and the operator may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _new_token(operator: Operator, token: str) -> HTTPResponse:
+    return _shown_once(NewToken(operator=OperatorOut.of(operator), token=token))
+
+
+def _signing_message(name: str, older: Sequence[str]) -> str:
+    """What a new signing secret of the action ``name`` means, beside the ``older`` ones."""
+    shown = (
+        "This secret is shown once: copy it now, it cannot be read again. Receivers verify "
+        "the webhook-signature header of each call with it."
+    )
+    if not older:
+        return f"{shown} Every call of {name} is now signed with it."
+    return (
+        f"{shown} Every call of {name} is now signed with it and with the older secret "
+        f"{older[0]} until that one is retired: give receivers this one, then retire {older[0]}."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Looks:
+    """What the store keeps beside the definitions for operators to look at, read with them:
+    each action's last Test and the pause of its calls."""
+
+    tests: dict[str, StoredTest]
+    pauses: dict[str, CallPause]
+
+    def out(self, webhook: Webhook, *, mask_query: bool = False) -> WebhookOut:
+        return WebhookOut.of(
+            webhook,
+            mask_query=mask_query,
+            last_test=self.tests.get(webhook.name),
+            pause=self.pauses.get(webhook.name),
+        )
 
 
 class AdminApi:
@@ -177,23 +216,22 @@ class AdminApi:
 
     # -- webhooks -------------------------------------------------------------------------
 
-    async def _with_tests(
-        self, read: Callable[[], T], tenant: str
-    ) -> tuple[T, dict[str, StoredTest]]:
-        """What ``read`` returns and the tenant's last Tests, in one worker-thread hop."""
+    async def _with_looks(self, read: Callable[[], T], tenant: str) -> tuple[T, _Looks]:
+        """What ``read`` returns, and the tenant's last Tests and paused calls (a query each,
+        whatever the number of actions), in one worker-thread hop."""
 
-        def both() -> tuple[T, dict[str, StoredTest]]:
-            return read(), self.store.last_tests(tenant)
+        def all_of() -> tuple[T, _Looks]:
+            return read(), _Looks(self.store.last_tests(tenant), self.store.pauses(tenant))
 
-        return await self._call(both)
+        return await self._call(all_of)
 
     async def list_webhooks(self, request: Request) -> HTTPResponse:
         operator = await self.allowed(request, READ)
-        webhooks, tests = await self._with_tests(
+        webhooks, looks = await self._with_looks(
             functools.partial(self.store.list_webhooks, operator.tenant), operator.tenant
         )
         mask = MANAGE not in operator.permissions
-        items = [WebhookOut.of(w, mask_query=mask, last_test=tests.get(w.name)) for w in webhooks]
+        items = [looks.out(w, mask_query=mask) for w in webhooks]
         return _out(WebhookList(items=items, limit=self.store.max_actions))
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
@@ -206,11 +244,10 @@ class AdminApi:
 
     async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, READ)
-        webhook, tests = await self._with_tests(
+        webhook, looks = await self._with_looks(
             functools.partial(self.store.get_webhook, operator.tenant, name), operator.tenant
         )
-        mask = MANAGE not in operator.permissions
-        return _out(WebhookOut.of(webhook, mask_query=mask, last_test=tests.get(name)))
+        return _out(looks.out(webhook, mask_query=MANAGE not in operator.permissions))
 
     async def replace_webhook(self, request: Request, name: str) -> HTTPResponse:
         return await self._update(request, name, replace=True)
@@ -229,8 +266,8 @@ class AdminApi:
             replace=replace,
             actor=actor_of(operator),
         )
-        webhook, tests = await self._with_tests(update, operator.tenant)
-        return _out(WebhookOut.of(webhook, last_test=tests.get(name)))
+        webhook, looks = await self._with_looks(update, operator.tenant)
+        return _out(looks.out(webhook))
 
     async def delete_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
@@ -301,6 +338,41 @@ class AdminApi:
                 self.store.record_test, operator.tenant, name, record, actor=actor_of(operator)
             )
         return result
+
+    async def create_signing_secret(self, request: Request, name: str) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+
+        def create() -> tuple[SigningSecret, str, Webhook]:
+            made, secret = self.store.create_signing_secret(
+                operator.tenant, name, actor=actor_of(operator)
+            )
+            return made, secret, self.store.get_webhook(operator.tenant, name)
+
+        made, secret, webhook = await self._call(create)
+        older = [s.id for s in webhook.signing_secrets if s.id != made.id]
+        return _shown_once(
+            NewSigningSecret(
+                id=made.id,
+                secret=secret,
+                created_at=made.created_at,
+                message=_signing_message(name, older),
+            )
+        )
+
+    async def retire_signing_secret(
+        self, request: Request, name: str, secret_id: str
+    ) -> HTTPResponse:
+        operator = await self.allowed(request, MANAGE)
+        # No NUL for PostgreSQL to choke on: a path with a control character is refused by the
+        # parser, and Sanic leaves a segment's %-escapes as sent.
+        await self._call(
+            self.store.retire_signing_secret,
+            operator.tenant,
+            name,
+            secret_id,
+            actor=actor_of(operator),
+        )
+        return empty(status=204)
 
     def _count_test(self, operator: Operator) -> None:
         """Count a Test that will send a request: a bound on how fast one operator can probe

@@ -22,6 +22,7 @@ from webhooks import (
     KeyringError,
     NotFound,
     PermissionDenied,
+    SigningSecretLimitReached,
     StoreUnavailable,
     Throttled,
     Unauthenticated,
@@ -72,6 +73,10 @@ _SANIC_CODES = {
 }
 
 
+#: The field a missing thing is named by, when not its name: the path's ``{id}``.
+_NOT_FOUND_FIELDS = {"signing_secret": "id"}
+
+
 def _from_core(exc: WebhookError) -> HTTPResponse | None:
     if isinstance(exc, InvalidDefinition):
         errors = [{"code": e.code, "message": e.message, "field": e.field} for e in exc.errors]
@@ -94,11 +99,16 @@ def _from_core(exc: WebhookError) -> HTTPResponse | None:
     if isinstance(exc, PermissionDenied):
         return error_response(403, exc.code, str(exc))
     if isinstance(exc, NotFound):
-        return error_response(404, f"{exc.kind}_not_found", str(exc), field="name")
+        field = _NOT_FOUND_FIELDS.get(exc.kind, "name")
+        return error_response(404, f"{exc.kind}_not_found", str(exc), field=field)
     if isinstance(exc, AlreadyExists):
         return error_response(409, "already_exists", str(exc), field="name")
     if isinstance(exc, ActionLimitReached):
         return error_response(409, "action_limit_reached", str(exc))
+    if isinstance(exc, SigningSecretLimitReached):
+        return error_response(
+            409, "signing_secret_limit_reached", str(exc), field="signing_secrets"
+        )
     if isinstance(exc, StoreUnavailable):
         return error_response(503, "database_unavailable", str(exc), headers={"Retry-After": "2"})
     if isinstance(exc, KeyOutdated):

@@ -29,6 +29,7 @@ from ._schemas import (
     ErrorBody,
     Health,
     MeOut,
+    NewSigningSecret,
     NewToken,
     OperatorIn,
     OperatorList,
@@ -57,9 +58,9 @@ _ERRORS = {
     "400": "malformed JSON",
     "401": "no token, or an unknown or revoked one",
     "403": "missing permission, or the skill is switched off",
-    "404": "no such webhook or operator in your tenant",
+    "404": "no such webhook, operator or signing secret in your tenant",
     "405": "method not allowed",
-    "409": "name taken, or the tenant's action limit reached",
+    "409": "name taken, or a limit reached: the tenant's actions, an action's signing secrets",
     "413": "request body too large",
     "422": "a field breaks a rule; `field` names it",
     "429": "too many failed authentications from this address (`too_many_failures`), or "
@@ -140,6 +141,7 @@ def _components() -> dict[str, Any]:
         (MeOut, "serialization"),
         (OperatorList, "serialization"),
         (OperatorOut, "serialization"),
+        (NewSigningSecret, "serialization"),
         (NewToken, "serialization"),
         (Revoked, "serialization"),
         (AuditPage, "serialization"),
@@ -181,6 +183,19 @@ _ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+_SECRET_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "a signing secret's id (whs_...), as the action lists it",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+#: What ``{id}`` is in a route's path: how Sanic matches it (naming the handler's argument), and
+#: the document's parameter.
+_IDS = {
+    "operator": ("<operator_id:int>", _ID),
+    "signing_secret": ("<secret_id:str>", _SECRET_ID),
 }
 _AUDIT_QUERY = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -230,16 +245,28 @@ _AUTH = ("401", "403", "429")
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One route of the API: served by ``AdminApi.<handler>``, documented by ``operation``."""
+    """One route of the API: served by ``AdminApi.<handler>``, documented by ``operation``;
+    ``{id}`` in its path is an operator's, or the kind ``id_of`` says."""
 
     method: str
     path: str  # as OpenAPI writes it: /webhooks/{name}
     handler: str
     operation: dict[str, Any]
+    id_of: Literal["operator", "signing_secret"] = "operator"
 
     @property
     def sanic_path(self) -> str:
-        return self.path.replace("{name}", "<name:str>").replace("{id}", "<operator_id:int>")
+        return self.path.replace("{name}", "<name:str>").replace("{id}", _IDS[self.id_of][0])
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        """The path's parameters, as the document describes them."""
+        found = []
+        if "{name}" in self.path:
+            found.append(_NAME)
+        if "{id}" in self.path:
+            found.append(_IDS[self.id_of][1])
+        return found
 
 
 #: Every route but the two that describe the API itself (health and this document).
@@ -271,6 +298,15 @@ ROUTES: tuple[Route, ...] = (
         _ok("200", "TestOut", "the outcome, successful or not")
         | _error_responses("400", *_AUTH, "404", "413", "422"),
         body="TestIn", body_required=False)),
+    Route("POST", "/webhooks/{name}/signing-secrets", "create_signing_secret", _operation(
+        "Make a signing secret (shown once): every call is then signed with it, beside the "
+        "older one until that is retired", _MANAGE,
+        _ok("201", "NewSigningSecret", "the secret and what it means")
+        | _error_responses(*_AUTH, "404", "409"))),
+    Route("DELETE", "/webhooks/{name}/signing-secrets/{id}", "retire_signing_secret", _operation(
+        "Retire a signing secret: calls are no longer signed with it", _MANAGE,
+        _ok("204", None, "retired") | _error_responses(*_AUTH, "404")),
+        id_of="signing_secret"),
     Route("POST", "/replies/preview", "preview_reply", _operation(
         "Render a reply template on a result, as the bot would say it (nothing is saved)",
         _READ, _ok("200", "PreviewOut", "the reply")
@@ -336,10 +372,8 @@ def _paths() -> dict[str, Any]:
     }
     for route in ROUTES:
         item = paths.setdefault(route.path, {})
-        if "{name}" in route.path:
-            item["parameters"] = [_NAME]
-        elif "{id}" in route.path:
-            item["parameters"] = [_ID]
+        if route.parameters:
+            item["parameters"] = route.parameters
         item[route.method.lower()] = route.operation
     return paths
 

@@ -18,9 +18,11 @@ from webhooks import (
     MAX_TEMPLATE,
     TOOL_SHAPES,
     AuditEntry,
+    CallPause,
     HTTPStatusError,
     Operator,
     Parameter,
+    SigningSecret,
     Tenant,
     Webhook,
     WebhookTestResult,
@@ -37,14 +39,17 @@ __all__ = [
     "ErrorBody",
     "LastTest",
     "MeOut",
+    "NewSigningSecret",
     "NewToken",
     "OperatorIn",
     "OperatorList",
     "OperatorOut",
+    "Paused",
     "PermissionsIn",
     "PreviewIn",
     "PreviewOut",
     "Revoked",
+    "SigningSecretOut",
     "SkillIn",
     "SkillOut",
     "TestIn",
@@ -100,6 +105,37 @@ class LastTest(_Out):
         )
 
 
+class SigningSecretOut(_Out):
+    """One of the action's signing secrets as anyone may see it: its id and when it was made
+    (the value is shown once, when it is made)."""
+
+    id: str = Field(description="what tells the action's secrets apart (not secret)")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, secret: SigningSecret) -> SigningSecretOut:
+        return cls.model_validate(secret.public())
+
+
+class Paused(_Out):
+    """The action's calls paused by a server process after its service kept failing: a call
+    until ``until`` gets the unavailable reply at once; the first call after it tests the
+    service again."""
+
+    since: datetime
+    until: datetime = Field(
+        description="when the pause ends (if past: the next call tests the service)"
+    )
+    failures: int = Field(description="failed calls in a row before the pause")
+    reason: str = Field(description="the failure category of the last of them (e.g. timeout)")
+
+    @classmethod
+    def of(cls, pause: CallPause) -> Paused:
+        return cls(
+            since=pause.since, until=pause.until, failures=pause.failures, reason=pause.reason
+        )
+
+
 class WebhookOut(_Out):
     """A stored webhook action; header values are never returned, only their names."""
 
@@ -130,10 +166,22 @@ class WebhookOut(_Out):
     created_at: datetime
     updated_at: datetime
     last_test: LastTest | None = Field(description="null until the action is tested")
+    signing_secrets: list[SigningSecretOut] = Field(
+        description="the secrets its calls are signed with, newest first (two during a "
+        "rotation); empty: calls are not signed"
+    )
+    paused: Paused | None = Field(
+        description="null unless a server process paused its calls after its service kept failing"
+    )
 
     @classmethod
     def of(
-        cls, webhook: Webhook, *, mask_query: bool = False, last_test: StoredTest | None = None
+        cls,
+        webhook: Webhook,
+        *,
+        mask_query: bool = False,
+        last_test: StoredTest | None = None,
+        pause: CallPause | None = None,
     ) -> WebhookOut:
         """``webhook`` as an operator sees it; ``mask_query`` hides the URL's query values
         (from operators who may only read: a query may carry a secret)."""
@@ -147,6 +195,8 @@ class WebhookOut(_Out):
                 "created_at": webhook.created_at,
                 "updated_at": webhook.updated_at,
                 "last_test": None if last_test is None else LastTest.of(last_test),
+                "signing_secrets": [SigningSecretOut.of(s) for s in webhook.signing_secrets],
+                "paused": None if pause is None else Paused.of(pause),
             },
             strict=False,
         )
@@ -312,6 +362,19 @@ class OperatorIn(_In):
 
     name: str = Field(description="1-64 printable characters, unique in the tenant")
     permissions: list[Permission] = Field(default=[], max_length=2)
+
+
+class NewSigningSecret(_Out):
+    """A new signing secret of an action: its value is shown this once (it is kept encrypted,
+    for signing only)."""
+
+    id: str
+    secret: str = Field(
+        description="whsec_ and the base64 of 32 random bytes, as Standard Webhooks "
+        "receivers' libraries take it"
+    )
+    created_at: datetime
+    message: str = Field(description="what it means, in words")
 
 
 class NewToken(_Out):

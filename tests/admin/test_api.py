@@ -37,7 +37,13 @@ def throwaway(server: AdminServer) -> int:
     return operator.id
 
 
-# route -> (method, path template, body); {name} is a fresh acme action, {op} a new operator.
+def signing_secret(server: AdminServer, name: str) -> str:
+    """A new signing secret of acme's action ``name``, for one request to act on; its id."""
+    return server.store.create_signing_secret("acme", name, actor="test")[0].id
+
+
+# route -> (method, path template, body); {name} is a fresh acme action, {op} a new operator,
+# {secret} a new signing secret of the action.
 ROUTES: dict[str, tuple[str, str, Any]] = {
     "list": ("GET", "/webhooks", None),
     "create": ("POST", "/webhooks", "new"),
@@ -50,6 +56,8 @@ ROUTES: dict[str, tuple[str, str, Any]] = {
     "patch": ("PATCH", "/webhooks/{name}", {"enabled": False}),
     "delete": ("DELETE", "/webhooks/{name}", None),
     "test": ("POST", "/webhooks/{name}/test", None),
+    "new_secret": ("POST", "/webhooks/{name}/signing-secrets", None),
+    "retire_secret": ("DELETE", "/webhooks/{name}/signing-secrets/{secret}", None),
     "preview": ("POST", "/replies/preview", {"template": "{{ result.a }}", "result": {"a": 1}}),
     "me": ("GET", "/me", None),
     "get_skill": ("GET", "/skill", None),
@@ -77,6 +85,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "patch":       dict(none=401, bad=401, reader=403, manager=200, admin=200, stranger=404),
     "delete":      dict(none=401, bad=401, reader=403, manager=204, admin=204, stranger=404),
     "test":        dict(none=401, bad=401, reader=403, manager=200, admin=200, stranger=404),
+    "new_secret":  dict(none=401, bad=401, reader=403, manager=201, admin=201, stranger=404),
+    "retire_secret": dict(none=401, bad=401, reader=403, manager=204, admin=204, stranger=404),
     "preview":     dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
     "me":          dict(none=401, bad=401, reader=200, manager=200, admin=200, stranger=200),
     "get_skill":   dict(none=401, bad=401, reader=403, manager=403, admin=200, stranger=200),
@@ -101,7 +111,8 @@ def test_permission_matrix(admin_server: AdminServer, route: str, identity: str)
     method, template, body = ROUTES[route]
     name = fresh(admin_server)
     operator_id = throwaway(admin_server)
-    path = template.format(name=name, op=operator_id)
+    secret = signing_secret(admin_server, name) if "{secret}" in template else ""
+    path = template.format(name=name, op=operator_id, secret=secret)
     if body == "new operator":
         body = {"name": f"added_{next(_names)}"}
     if body == "new":
@@ -125,11 +136,12 @@ def test_permission_matrix(admin_server: AdminServer, route: str, identity: str)
 
 def test_skill_switched_off_refuses_every_webhook_route(admin_server: AdminServer) -> None:
     with admin_server.client("skill_off") as client:
-        for route in ("list", "create", "get", "put", "patch", "delete", "test", "audit"):
+        webhook_routes = [r for r in ROUTES if ROUTES[r][1].startswith("/webhooks")]
+        for route in [*webhook_routes, "audit"]:
             method, template, body = ROUTES[route]
             response = client.request(
                 method,
-                template.format(name="anything"),
+                template.format(name="anything", secret="whs_000000000000"),
                 json=admin_server.definition("x") if body == "new" else body,
             )
             assert response.status_code == 403, route
@@ -459,14 +471,15 @@ def test_openapi_document_lists_every_route_the_server_serves(admin_server: Admi
         f"{app.name}.console_index",
         f"{app.name}.console",
     }
-    to_openapi = {"<name:str>": "{name}", "<operator_id:int>": "{id}"}
+    to_openapi = {"<name:str>": "{name}", "<operator_id:int>": "{id}", "<secret_id:str>": "{id}"}
     for sanic, openapi in to_openapi.items():
         served = {(method, path.replace(sanic, openapi)) for method, path in served}
     assert served == documented
     # And this module's own table of requests covers every route.
-    assert {(m, t.replace("{op}", "{id}")) for m, t, _ in ROUTES.values()} | {
-        ("GET", "/health")
-    } == documented
+    table = {
+        (m, t.replace("{op}", "{id}").replace("{secret}", "{id}")) for m, t, _ in ROUTES.values()
+    }
+    assert table | {("GET", "/health")} == documented
 
 
 def test_reading_everything_never_returns_a_header_value(admin_server: AdminServer) -> None:

@@ -7,6 +7,9 @@ in ``WEBHOOKS_CA_FILE``: the explicit development allowance, never a switch of t
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import ssl
@@ -177,6 +180,28 @@ async def test_get_test_sends_no_parameters(
     )
     assert outcome["body"] == '{"method": "GET", "query": []}'
     assert webhook_server.seen.requests[-1]["query"] == []
+
+
+async def test_a_test_is_signed_with_the_secret_shown_when_it_was_made(
+    admin_server: AdminServer, webhook_server: LocalServer
+) -> None:
+    headers = admin_server.identities[admin_server.new_manager()].headers
+    async with httpx.AsyncClient(
+        base_url=admin_server.base_url + "/api/v1", headers=headers
+    ) as client:
+        for webhook in (await client.get("/webhooks")).json()["items"]:
+            await client.delete(f"/webhooks/{webhook['name']}")
+        definition = admin_server.definition("signed", url=webhook_server.url("/echo"))
+        assert (await client.post("/webhooks", json=definition)).status_code == 201
+        made = (await client.post("/webhooks/signed/signing-secrets")).json()
+        assert (await client.post("/webhooks/signed/test")).json()["ok"] is True
+    seen = webhook_server.seen.requests[-1]["headers"]
+    # As a receiver checks it (Standard Webhooks): HMAC-SHA256 of id.timestamp.body.
+    key = base64.b64decode(made["secret"].removeprefix("whsec_"))
+    signed = f"{seen['webhook-id']}.{seen['webhook-timestamp']}.".encode() + b"{}"
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert hmac.compare_digest(seen["webhook-signature"], expected)
+    assert seen["Idempotency-Key"] == seen["webhook-id"]
 
 
 async def test_body_preview_is_the_first_500_characters(
