@@ -3,8 +3,9 @@
 
 import { api } from "./api.js";
 import { confirmDialog } from "./dialog.js";
-import { checkbox, field, h, replace, uid } from "./dom.js";
+import { checkbox, field, h, replace } from "./dom.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
+import { shownOnce } from "./shownonce.js";
 
 const PERMISSIONS = [
   ["webhooks:read", "Read"],
@@ -13,22 +14,10 @@ const PERMISSIONS = [
 
 /** A new token, shown once, with a Copy button; ``whose`` says what it is for. */
 function tokenPanel(whose, token) {
-  const input = h("input", { readOnly: true, value: token, id: uid("token"), spellcheck: "false" });
-  const said = h("span", { role: "status" });
-  const copy = h("button", { type: "button" }, "Copy");
-  copy.addEventListener("click", async () => {
-    input.select();
-    try {
-      await navigator.clipboard.writeText(token);
-    } catch {
-      document.execCommand("copy");
-    }
-    replace(said, "Copied.");
+  return shownOnce({
+    region: "New token", label: "Token", value: token,
+    note: [h("strong", {}, `New ${whose}. `), "It is shown this once: copy it now and hand it over safely."],
   });
-  return h("div", { class: "card token", role: "region", "aria-label": "New token" },
-    h("p", {}, h("strong", {}, `New ${whose}. `),
-      "It is shown this once: copy it now and hand it over safely."),
-    h("div", { class: "cells" }, field("Token", input, { wide: true }), h("div", { class: "row-end" }, copy, said)));
 }
 
 function skillSection(me) {
