@@ -1,19 +1,20 @@
 // Creating and editing an action: every field of the definition, parameters and headers as rows,
-// and the replies (replies.js). Header values are write-only: a stored one shows as "set", with
-// Replace and Remove. Operators who may only read get the same form as a read-only view: every
-// field disabled, no buttons.
+// the replies (replies.js) and the signing secrets (signing.js). Header values are write-only: a
+// stored one shows as "set", with Replace and Remove. Operators who may only read get the same
+// form as a read-only view: every field disabled, no buttons.
 
 import { api, segment } from "./api.js";
 import { canManage, flash } from "./actions.js";
 import { checkbox, field, h, replace, uid } from "./dom.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 import { repliesFieldset } from "./replies.js";
+import { signingFieldset } from "./signing.js";
 
 const TYPES = ["string", "number", "integer", "boolean"];
 const BLANK = {
   name: "", description: "", url: "https://", method: "POST", timeout: 10, enabled: true,
   calls_per_minute: null, parameters: [], examples: [], headers: [], replies: {},
-  service_messages: false,
+  service_messages: false, retry_post: false, signing_secrets: [],
 };
 /** Where a parameter's value may come from (the API's `source`): "slot" is slot:<name>. */
 const SOURCES = [
@@ -236,6 +237,10 @@ export async function editorView(view, me, editing) {
   const enabledBox = checkbox("Enabled: the assistant may call it", {
     checked: action.enabled, "data-field": "enabled",
   });
+  const retryHint = uid("hint");
+  const retryPost = checkbox("Retry POST calls", {
+    checked: action.retry_post, "data-field": "retry_post", "aria-describedby": retryHint,
+  });
   const examples = h("textarea", { rows: 4, "data-field": "examples" }, action.examples.join("\n"));
 
   const parameterRows = [];
@@ -287,6 +292,7 @@ export async function editorView(view, me, editing) {
   });
 
   const replies = repliesFieldset(action, { tenant: me.tenant, readOnly });
+  const signing = signingFieldset(action, { readOnly });
 
   const save = h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "Create action");
   const form = h("form", { class: "card editor", novalidate: true },
@@ -303,6 +309,10 @@ export async function editorView(view, me, editing) {
         hint: "This action's own budget, within the tenant's; empty for none.",
       })),
     h("div", { class: "field" }, enabledBox),
+    h("div", { class: "field" }, retryPost,
+      h("p", { class: "hint", id: retryHint },
+        "Only for a service that ignores repeats with the same Idempotency-Key: a POST that "
+        + "failed on the way is then sent again, like a GET.")),
     field("Example requests (one per line)", examples, {
       hint: "How users would ask for it; the assistant routes such messages here.", wide: true,
     }),
@@ -312,6 +322,7 @@ export async function editorView(view, me, editing) {
     h("fieldset", { "data-field": "headers" }, h("legend", {}, "Headers"),
       h("p", { class: "hint" }, "Sent with every call. Values are stored encrypted and never shown again."),
       moved, headerList, addHeader),
+    signing,
     replies.element,
     h("div", { class: "buttons" }, save, h("a", { class: "button", href: "#/actions" }, "Cancel")));
 
@@ -326,6 +337,7 @@ export async function editorView(view, me, editing) {
       method: method.value,
       timeout: timeout.value === "" ? 10 : Number(timeout.value),
       enabled: enabledBox.querySelector("input").checked,
+      retry_post: retryPost.querySelector("input").checked,
       calls_per_minute: budget.value === "" ? null : Number(budget.value),
       parameters: parameterRows.map((row) => row.read()),
       examples: lines(examples.value),
