@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import REPLY_KEYS, Category, HTTPStatusError, token_matches
+from webhooks import REPLY_KEYS, CallPause, Category, HTTPStatusError, token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -943,8 +944,20 @@ def test_a_view_that_loads_late_never_replaces_a_newer_one(page: Page, console: 
     expect(page.get_by_role("heading", name="Audit log")).to_have_count(0)
 
 
+def _pause_calls(console: Console, name: str) -> None:
+    """Record a server process's pause of ``name``'s calls, for the table to show."""
+    now = datetime.now(UTC)
+    pause = CallPause(
+        since=now, until=now + timedelta(minutes=5), failures=5, reason="invalid_response"
+    )
+    console.store.record_pause("acme", name, "replica-1", pause)
+
+
 def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
     create(console)
+    # With what the screens show beside a definition: a signing secret, a pause of its calls.
+    console.store.create_signing_secret("acme", "order_status", actor="test")
+    _pause_calls(console, "order_status")
     page.set_viewport_size({"width": 375, "height": 800})
     sign_in(page, console.tokens["admin"])
     for name, address, heading in (
@@ -979,6 +992,7 @@ def test_the_actions_table_fits_a_1440_pixel_window(page: Page, console: Console
     create(console)
     with console.api("manager") as client:
         assert client.post(f"/webhooks/{LONG_NAME}/test").status_code == 200
+    _pause_calls(console, LONG_NAME)
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, console.tokens["manager"])
     table = page.get_by_role("table", name="Webhook actions")
@@ -1000,6 +1014,7 @@ def test_the_actions_table_fits_a_1440_pixel_window(page: Page, console: Console
     long_row = table.locator("tr", has_text="order_status_lookup")
     expect(long_row.get_by_title(LONG_HOST)).to_be_visible()
     expect(long_row.get_by_title(LONG_NAME)).to_have_text(LONG_NAME)  # wrapped, never cut
+    expect(long_row.get_by_text("Paused", exact=True)).to_be_visible()
     screenshot(page, "actions-1440", full_page=False)
 
 

@@ -1,4 +1,4 @@
-"""Delivery in the console: an action's signing secrets, retrying its POSTs.
+"""Delivery in the console: an action's signing secrets, retrying its POSTs, its paused calls.
 
 A secret's value is asserted about only through booleans and counts, so that no failure message
 ever prints it.
@@ -7,12 +7,13 @@ ever prints it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import Console, screenshot, sign_in
 from tests.console.test_console import assert_labelled, assert_no_secret, create, stored
-from webhooks import MAX_SIGNING_SECRETS
+from webhooks import MAX_SIGNING_SECRETS, CallPause
 
 WHSEC = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 
@@ -134,3 +135,54 @@ def test_retry_post_is_saved_from_the_editor(page: Page, console: Console) -> No
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text("order_status was saved.")).to_be_visible()
     assert stored(console)["retry_post"] is False
+
+
+def test_a_paused_action_shows_a_badge_and_why(page: Page, console: Console) -> None:
+    create(console)
+    create(console, "opening_hours")
+    now = datetime.now(UTC)
+    console.store.record_pause(
+        "acme",
+        "order_status",
+        "replica-1",
+        CallPause(
+            since=now - timedelta(seconds=5),
+            until=now + timedelta(minutes=5),
+            failures=5,
+            reason="timeout",
+        ),
+    )
+    sign_in(page, console.tokens["reader"])
+    row = page.locator("tr", has_text="order_status")
+    badge = row.locator(".badge.paused")
+    expect(badge).to_have_text("Paused")
+    why = re.compile(
+        r"^Calls paused until \d{1,2}:\d{2}:\d{2}.* after 5 failures in a row \(timeout\); "
+        r"the next call after that tests the service\.$"
+    )
+    expect(badge).to_have_attribute("title", why)
+    expect(row.locator(".paused-why")).to_have_text(why)
+    expect(page.locator("tr", has_text="opening_hours").locator(".badge.paused")).to_have_count(0)
+    screenshot(page, "actions-paused", full_page=False)
+
+    # Its time is over, no call has tested the service yet: still said, in the past.
+    console.store.record_pause(
+        "acme",
+        "order_status",
+        "replica-1",
+        CallPause(
+            since=now - timedelta(minutes=2),
+            until=now - timedelta(minutes=1),
+            failures=6,
+            reason="invalid_response",
+        ),
+    )
+    page.reload()
+    expect(row.locator(".paused-why")).to_have_text(
+        "Calls were paused after 6 failures in a row (invalid response); the next call tests "
+        "the service."
+    )
+    console.store.end_pause("acme", "order_status", "replica-1")
+    page.reload()
+    expect(page.locator("tr", has_text="order_status")).to_be_visible()
+    expect(page.locator(".badge.paused")).to_have_count(0)

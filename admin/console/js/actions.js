@@ -40,6 +40,17 @@ function lastTest(action) {
     `${answer} · ${Math.round(test.elapsed_ms)} ms · `, time(test.at), stale);
 }
 
+/** Why the action's calls are paused, in words (a server process paused them: see the API). */
+function pausedWhy(paused) {
+  const after = `after ${paused.failures} failures in a row (${paused.reason.replaceAll("_", " ")})`;
+  const until = new Date(paused.until);
+  if (until > new Date()) {
+    return `Calls paused until ${until.toLocaleTimeString()} ${after}; the next call after that `
+      + "tests the service.";
+  }
+  return `Calls were paused ${after}; the next call tests the service.`;
+}
+
 function switchFor(action, status, rerender) {
   const input = h("input", {
     type: "checkbox", role: "switch", checked: action.enabled,
@@ -75,11 +86,15 @@ function row(action, me, status, rerender) {
     }
   };
   const where = host(action.url);
+  const paused = action.paused ? pausedWhy(action.paused) : null;
   // A long host or description is cut to fit the row (its whole text is its title); names wrap.
+  // A pause is said beside the description, where the row has room for a sentence.
   return h("tr", { "data-action": action.name },
     h("th", { scope: "row", "data-label": "Name" },
-      h("code", { class: "wrap", title: action.name }, breakable(action.name))),
+      h("code", { class: "wrap", title: action.name }, breakable(action.name)),
+      paused ? h("span", { class: "badge paused", title: paused }, "Paused") : null),
     h("td", { "data-label": "Description" },
+      paused ? h("p", { class: "paused-why" }, paused) : null,
       h("span", { class: "cut-lines", title: action.description }, action.description)),
     h("td", { "data-label": "Method" }, action.method),
     h("td", { "data-label": "Host" }, h("span", { class: "cut-line", title: where }, where)),
