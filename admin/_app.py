@@ -342,14 +342,17 @@ class AdminApi:
     async def create_signing_secret(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
 
-        def create() -> tuple[SigningSecret, str, Webhook]:
+        def create() -> tuple[SigningSecret, str, list[str]]:
+            # The older secrets are read first: once the new one is made, nothing may stand
+            # between it and the answer that shows it (a failed read would leave a secret
+            # that signs every call and that nobody has seen).
+            before = self.store.get_webhook(operator.tenant, name)
             made, secret = self.store.create_signing_secret(
                 operator.tenant, name, actor=actor_of(operator)
             )
-            return made, secret, self.store.get_webhook(operator.tenant, name)
+            return made, secret, [s.id for s in before.signing_secrets]
 
-        made, secret, webhook = await self._call(create)
-        older = [s.id for s in webhook.signing_secrets if s.id != made.id]
+        made, secret, older = await self._call(create)
         return _shown_once(
             NewSigningSecret(
                 id=made.id,

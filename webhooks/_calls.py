@@ -39,7 +39,7 @@ from ._headervalues import HeaderValues
 from ._limits import ConversationLimits
 from ._messages import Argument, WebhookResult
 from ._metrics import Metrics
-from ._pauses import Pause, Pauses
+from ._pauses import COUNTED, Pause, Pauses
 from ._records import CallPause, Webhook
 from ._registry import Registry
 from ._replies import CallFailure
@@ -256,6 +256,8 @@ class WebhookCalls:
         name = webhook.name
         change = self.pauses.record((tenant, name), webhook.revision, outcome, ticket)
         if change is None:
+            if outcome in COUNTED:
+                self.metrics.failing(tenant, name)
             return
         if isinstance(change, Pause):
             self.logger.warning(

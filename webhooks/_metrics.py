@@ -88,6 +88,13 @@ class Metrics:
         """Count an attempt made again for ``reason``."""
         self.retries.labels(tenant, action, reason).inc()
 
+    def failing(self, tenant: str, action: str) -> None:
+        """An action's call failed in a way that counts towards a pause: its pause series
+        now exist at 0, so the first pause is an increase Prometheus can see (a series that
+        appears at 1 is not)."""
+        self.pauses.labels(tenant, action)
+        self.paused_now.labels(tenant, action)
+
     def paused(self, tenant: str, action: str, paused: bool) -> None:
         """An action's calls paused (a pause began) or served again."""
         if paused:

@@ -49,6 +49,12 @@ def test_a_signing_secret_is_shown_once_then_only_its_id_and_retired(
     expect(listed.get_by_role("listitem")).to_have_count(1)
     expect(listed).to_contain_text(first)
     expect(signing).to_contain_text("Calls are signed with this secret.")
+    # Enter in the field would submit the editor's form: save, leave, and lose the value.
+    saved = console.store.get_webhook("acme", "order_status").revision
+    value_field.press("Enter")
+    expect(value_field).to_be_visible()
+    assert page.url.endswith("/edit")
+    assert console.store.get_webhook("acme", "order_status").revision == saved
     panel.get_by_role("button", name="Copy").click()
     expect(panel.get_by_text("Copied.")).to_be_visible()
     assert_labelled(page)

@@ -8,6 +8,9 @@ import { field, h, replace, uid } from "./dom.js";
 export function shownOnce({ region, label, value, note }) {
   const input = h("input", {
     readOnly: true, value, id: uid("once"), spellcheck: "false", autocomplete: "off",
+    // Enter in a field of a form submits it: here that would save the form and leave the
+    // page, taking the value shown once with it.
+    onkeydown: (event) => { if (event.key === "Enter") event.preventDefault(); },
   });
   const said = h("span", { role: "status" });
   const copy = h("button", { type: "button" }, "Copy");
