@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
 from webhooks import REPLY_KEYS, CallPause, Category, HTTPStatusError, token_matches
@@ -68,6 +68,17 @@ def stored(console: Console, name: str = "order_status") -> dict[str, Any]:
         response = client.get(f"/webhooks/{name}")
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def assert_asks_safely(page: Page, dialog: Locator) -> None:
+    """A confirmation as the console asks it: the safe choice (Cancel) has the focus, the page
+    behind is inert, and the dialog is in the middle of the 1280 x 900 window."""
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    assert page.evaluate("() => document.querySelector('dialog').matches(':modal')")
+    box = dialog.bounding_box()
+    assert box is not None
+    assert abs(box["x"] + box["width"] / 2 - 1280 / 2) <= 2
+    assert abs(box["y"] + box["height"] / 2 - 900 / 2) <= 2
 
 
 def test_sign_in_keeps_the_token_in_this_tab_only(page: Page, console: Console) -> None:
@@ -572,13 +583,7 @@ def test_delete_asks_first_in_a_centred_dialog(page: Page, console: Console) -> 
     page.get_by_role("button", name="Delete order_status").click()
     dialog = page.get_by_role("dialog", name="Delete order_status?")
     expect(dialog).to_have_accessible_description(re.compile("cannot be undone"))
-    # The safe choice has the focus; the page behind is inert; the dialog is in the middle.
-    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
-    assert page.evaluate("() => document.querySelector('dialog').matches(':modal')")
-    box = dialog.bounding_box()
-    assert box is not None
-    assert abs(box["x"] + box["width"] / 2 - 1280 / 2) <= 2
-    assert abs(box["y"] + box["height"] / 2 - 900 / 2) <= 2
+    assert_asks_safely(page, dialog)
     screenshot(page, "delete-dialog", full_page=False)
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
