@@ -80,18 +80,28 @@ def _rss_mb(pid: int) -> float:
 EXPECTED = "shipped"
 
 
-def _load(url: str, body: dict[str, Any], total: int, batch: str) -> dict[str, Any]:
+def _load(
+    url: str,
+    body: dict[str, Any],
+    total: int,
+    batch: str,
+    *,
+    concurrency: int = CONCURRENCY,
+    expect: str = EXPECTED,
+) -> dict[str, Any]:
+    """``total`` calls of new conversations (senders of ``batch``), ``concurrency`` in flight,
+    from the load generator's process; its figures."""
     spec = {
         "url": url,
         "method": "POST",
-        "concurrency": CONCURRENCY,
+        "concurrency": concurrency,
         "total": total,
         "tokens": ["unused"],
         # A fresh sender per call: {i} becomes the request's number, and the batch keeps the
         # senders of one round apart from the next one's (else the 11th round of the same
         # senders would be refused by the conversation limit: fast, and no call at all).
         "body": json.dumps(body).replace('"bench-sender"', f'"bench-sender-{batch}-{{i}}"'),
-        "expect": EXPECTED,
+        "expect": expect,
     }
     return run_load(spec)
 

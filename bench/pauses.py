@@ -23,7 +23,6 @@ import contextlib
 import json
 import secrets
 import ssl
-import statistics
 import tempfile
 import threading
 import time
@@ -35,9 +34,8 @@ from typing import Any
 import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.actions import _start_ours
+from bench.actions import _load, _median, _start_ours
 from bench.fixtures import action_call, seed_store
-from bench.load import run as run_load
 from bench.servers import servers_apart, wait_until_up
 from webhooks import (
     FAILURES_TO_PAUSE,
@@ -138,23 +136,6 @@ def _wait_refreshed(base: str, store: Store) -> None:
     raise RuntimeError("the action server did not pick up the change")
 
 
-def _turns(
-    url: str, body: dict[str, Any], *, total: int, concurrency: int, batch: str, expect: str
-) -> dict[str, Any]:
-    """``total`` turns of new conversations (senders of ``batch``), ``concurrency`` in
-    flight, from the load generator's process; its figures."""
-    spec = {
-        "url": url,
-        "method": "POST",
-        "concurrency": concurrency,
-        "total": total,
-        "tokens": ["unused"],
-        "body": json.dumps(body).replace('"bench-sender"', f'"bench-sender-{batch}-{{i}}"'),
-        "expect": expect,
-    }
-    return run_load(spec)
-
-
 def _answered(result: dict[str, Any], total: int) -> bool:
     return result["statuses"] == {"200": total} and not result["unexpected"]
 
@@ -200,7 +181,7 @@ def _measure(url: str, base: str, store: Store, service: _HungService, metrics_t
             actor="bench",
         )
         _wait_refreshed(base, store)
-        trip = _turns(
+        trip = _load(
             url,
             body,
             total=FAILURES_TO_PAUSE,
@@ -214,7 +195,7 @@ def _measure(url: str, base: str, store: Store, service: _HungService, metrics_t
             return 1
         connections = service.connections
         counted = _paused_calls(base, metrics_token)
-        during = _turns(
+        during = _load(
             url, body, total=TURNS, concurrency=CONCURRENCY, batch=f"r{round_}", expect=UNAVAILABLE
         )
         took = time.monotonic() - tripped_at
@@ -232,10 +213,6 @@ def _measure(url: str, base: str, store: Store, service: _HungService, metrics_t
         paused.append(during)
         within = max(within, took)
     return _report(tripped, paused, within)
-
-
-def _median(results: list[dict[str, Any]], key: str) -> float:
-    return float(statistics.median(result[key] for result in results))
 
 
 def _report(tripped: list[dict[str, Any]], paused: list[dict[str, Any]], within: float) -> int:
