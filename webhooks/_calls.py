@@ -187,11 +187,8 @@ class WebhookCalls:
     ) -> WebhookResult | CallFailure:
         name = webhook.name
         try:
-            request = webhook.request(
-                self.header_values.of(webhook),
-                arguments,
-                signer=self.header_values.signer(webhook),
-            )
+            headers, signer = self.header_values.for_call(webhook)
+            request = webhook.request(headers, arguments, signer=signer)
         except (KeyMismatch, ValueError) as exc:
             # A key removed without `keys rotate`, or a stored value the client refuses: the
             # operator must act, the caller gets a polite answer, nothing is counted or sent.

@@ -94,7 +94,8 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int) -> tuple[bytes, 
     return bytes(body), truncated
 
 
-# Built once, passed to aiohttp as they are (it copies them into the request, never changes them).
+# The client's own headers, built once; each call copies them and adds its own (its id, the
+# configured headers, a signature), which aiohttp then takes as they are.
 _GET_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(
     CIMultiDict({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 )
@@ -228,7 +229,7 @@ class Egress:
                 trust_env=False,
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),  # one webhook's cookies never reach another
-                # No session headers: each call passes a prebuilt set (_POST_HEADERS,
+                # No session headers: each call passes its complete set (from _POST_HEADERS or
                 # _GET_HEADERS), which spares aiohttp a merge with defaults at every call.
                 # Each call passes its own deadline (_deadline); no session-wide one.
                 timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None),
@@ -246,7 +247,7 @@ class Egress:
         url: yarl.URL,
         *,
         body: bytes | None,
-        headers: CIMultiDictProxy[str] | CIMultiDict[str],
+        headers: CIMultiDict[str],
         seconds: float,
     ) -> WebhookResult:
         session = self._session if self._session is not None else self._get_session()
@@ -353,7 +354,7 @@ class Egress:
         share: str | None,
         *,
         body: bytes | None,
-        headers: CIMultiDictProxy[str] | CIMultiDict[str],
+        headers: CIMultiDict[str],
         seconds: float,
     ) -> WebhookResult:
         """One exchange, in a turn of ``share`` when there is one."""

@@ -33,13 +33,15 @@ class HeaderValues:
         cached = known[webhook.name] = (webhook, values, self._store.signer_for(webhook))
         return cached
 
+    def for_call(self, webhook: Webhook) -> tuple[Mapping[str, str], Signer | None]:
+        """``webhook``'s decrypted header values and its signer (``None``: no signing
+        secret), in one lookup: what a call needs."""
+        _, values, signer = self._secrets(webhook)
+        return values, signer
+
     def of(self, webhook: Webhook) -> Mapping[str, str]:
         """``webhook``'s decrypted header values."""
         return self._secrets(webhook)[1]
-
-    def signer(self, webhook: Webhook) -> Signer | None:
-        """What signs ``webhook``'s calls; ``None`` when it has no signing secret."""
-        return self._secrets(webhook)[2]
 
     def forget(self, tenant: str) -> None:
         """Drop ``tenant``'s values (its definitions changed or are gone)."""
