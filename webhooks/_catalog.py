@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import yarl
@@ -27,7 +28,11 @@ from ._records import SigningSecret, Webhook
 from ._rows import WebhookRecords
 from ._signingstore import SigningSecrets
 
-__all__ = ["Catalog"]
+__all__ = ["KEPT_LISTS", "Catalog"]
+
+#: How many tenants' lists of definitions a store keeps (:meth:`Catalog.list_webhooks`): the
+#: oldest kept goes first. A list of ten definitions takes a few tens of kilobytes.
+KEPT_LISTS = 1000
 
 
 def _destination(url: str) -> tuple[str, str, int | None, str, str]:
@@ -73,16 +78,18 @@ class Catalog(SigningSecrets):
     def _sealed_headers(
         session: Session, webhook_ids: list[int]
     ) -> dict[int, list[tuple[str, str]]]:
+        """Each webhook's (name, sealed value) pairs, by name as Python orders them (as a new
+        action's record has them; a database's collation may order names otherwise)."""
         found: dict[int, list[tuple[str, str]]] = {webhook_id: [] for webhook_id in webhook_ids}
         rows = session.execute(
             select(
                 db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
-            )
-            .where(db.WebhookHeader.webhook_id.in_(webhook_ids))
-            .order_by(db.WebhookHeader.webhook_id, db.WebhookHeader.name)
+            ).where(db.WebhookHeader.webhook_id.in_(webhook_ids))
         )
         for webhook_id, name, sealed in rows:
             found[webhook_id].append((name, sealed))
+        for pairs in found.values():
+            pairs.sort()
         return found
 
     def _webhook(
@@ -121,12 +128,18 @@ class Catalog(SigningSecrets):
         )
 
     def _apply_headers(
-        self, session: Session, row: db.Webhook, definition: DefinitionInput
+        self, session: Session, row: db.Webhook, definition: DefinitionInput, *, new: bool = False
     ) -> list[str]:
+        """Store the definition's header changes; the names changed. A ``new`` row has none
+        stored yet, so nothing is read."""
         stored = {
             header.name.lower(): header
-            for header in session.scalars(
-                select(db.WebhookHeader).where(db.WebhookHeader.webhook_id == row.id)
+            for header in (
+                ()
+                if new
+                else session.scalars(
+                    select(db.WebhookHeader).where(db.WebhookHeader.webhook_id == row.id)
+                )
             )
         }
         kept = set(stored)
@@ -193,9 +206,15 @@ class Catalog(SigningSecrets):
                 )
                 session.add(row)
                 session.flush()
-                changed = self._apply_headers(session, row, definition)
+                changed = self._apply_headers(session, row, definition, new=True)
+                sealed = sorted(
+                    (header.name, header.value_encrypted)
+                    for header in session.new
+                    if isinstance(header, db.WebhookHeader)
+                )
                 session.flush()
-                webhook = self._webhook(session, row, tenant)
+                # A new action's record, from what was just written: no signing secret yet.
+                webhook = self._webhook(session, row, tenant, sealed, [])
                 self._audit(
                     session,
                     tenant_row,
@@ -275,21 +294,25 @@ class Catalog(SigningSecrets):
 
     def get_webhook(self, tenant: str, name: str) -> Webhook:
         """The tenant's definition ``name``; :class:`NotFound` if there is none."""
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
-            row = session.scalars(
-                select(db.Webhook).where(
-                    db.Webhook.tenant_id == tenant_row.id, db.Webhook.name == name
-                )
-            ).one_or_none()
-            if row is None:
-                raise NotFound("webhook", name)
-            return self._webhook(session, row, tenant)
+        for webhook in self.list_webhooks(tenant):
+            if webhook.name == name:
+                return webhook
+        raise NotFound("webhook", name)
 
     def list_webhooks(self, tenant: str) -> list[Webhook]:
-        """The tenant's definitions, by name."""
+        """The tenant's definitions, by name.
+
+        The last list read of each tenant is kept with the tenant's version and served again
+        while the version, read in the same transaction, has not moved: every change to a
+        definition, its headers or its signing secrets adds one to it (what the action servers'
+        caches rely on too), so a change by any process is seen by the next read, and nothing
+        kept is ever served after it. At most :data:`KEPT_LISTS` tenants are kept.
+        """
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
+            kept = self._kept_lists.get(tenant)
+            if kept is not None and kept[0] == tenant_row.version:
+                return list(kept[1])
             rows = list(
                 session.scalars(
                     select(db.Webhook)
@@ -301,10 +324,15 @@ class Catalog(SigningSecrets):
             signing = self._signing_secrets(
                 session, WebhookRecords(), db.Webhook.tenant_id == tenant_row.id
             )
-            return [
+            found = [
                 self._webhook(session, row, tenant, headers[row.id], signing.get(row.id, []))
                 for row in rows
             ]
+            if tenant not in self._kept_lists and len(self._kept_lists) >= KEPT_LISTS:
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del self._kept_lists[next(iter(self._kept_lists))]
+            self._kept_lists[tenant] = (tenant_row.version, tuple(found))
+            return found
 
     def headers_for(self, webhook: Webhook) -> dict[str, str]:
         """The decrypted header values, for the request about to be sent and nothing else."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from . import _schema as db
@@ -24,6 +24,19 @@ __all__ = ["STALE_AFTER", "PauseRecords"]
 #: How long after its end a pause is still shown (as waiting for its probe): a process that
 #: ended during a pause leaves its row behind.
 STALE_AFTER = timedelta(minutes=10)
+
+#: The pauses of a tenant's webhooks, as plain rows: built once, read with each list.
+_PAUSES = (
+    select(
+        db.Webhook.name,
+        db.WebhookPause.since,
+        db.WebhookPause.until,
+        db.WebhookPause.failures,
+        db.WebhookPause.reason,
+    )
+    .join(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
+    .where(db.Webhook.tenant_id == bindparam("tenant_id"))
+)
 
 
 class PauseRecords(StoreBase):
@@ -61,13 +74,11 @@ class PauseRecords(StoreBase):
         oldest = datetime.now(UTC) - STALE_AFTER
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
-            rows = session.execute(
-                select(db.Webhook.name, db.WebhookPause)
-                .join(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
-                .where(db.Webhook.tenant_id == tenant_row.id)
-            )
+            # Through the connection: plain rows need nothing of the ORM.
+            rows = session.connection().execute(_PAUSES, {"tenant_id": tenant_row.id})
             found: dict[str, CallPause] = {}
-            for name, row in rows:
+            for row in rows:
+                name = row.name
                 pause = CallPause(
                     since=utc(row.since),
                     until=utc(row.until),

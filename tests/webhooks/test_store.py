@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -584,3 +585,85 @@ def test_changing_the_url_needs_every_header_again(store: Store, tenant: str, ur
         actor="o",
     )
     assert store.headers_for(moved) == {"X-Api-Key": "fresh"}
+
+
+def test_a_kept_list_is_never_served_after_a_change_by_another_process(
+    tenant: str, database_url: str
+) -> None:
+    """The list a store keeps goes stale with nothing: every change, by any store on the
+    database (another replica), is in the next list or get; revoking a token, at once."""
+    old_key, new_key = generate_key(), generate_key()
+    kept = Store(make_engine(database_url), Keyring([old_key]))
+    other = Store(make_engine(database_url), Keyring([old_key]))
+    rotated = Store(other.engine, Keyring([new_key, old_key]))
+    try:
+        kept.create_webhook(tenant, definition(), actor="op")
+        _, token = other.create_operator(tenant, "ops", permissions=[READ], actor="op")
+        kept.authenticate(token)
+        changes = (
+            lambda: other.update_webhook(tenant, "order_status", {"enabled": False}, actor="op"),
+            lambda: other.update_webhook(
+                tenant, "order_status", {"headers": {"X-Other": "v"}}, actor="op"
+            ),
+            lambda: other.create_signing_secret(tenant, "order_status", actor="op"),
+            lambda: rotated.rotate_keys(),
+            lambda: rotated.create_webhook(tenant, definition("second"), actor="op"),
+        )
+        seen = [kept.list_webhooks(tenant)]
+        for change in changes:
+            assert kept.list_webhooks(tenant) == seen[-1]  # kept, and the same
+            change()
+            assert kept.list_webhooks(tenant) == other.list_webhooks(tenant)
+            assert kept.get_webhook(tenant, "order_status") == other.get_webhook(
+                tenant, "order_status"
+            )
+            seen.append(kept.list_webhooks(tenant))
+        # Each change was seen (a rotation changes the sealed values only).
+        assert all(
+            [(w, w.sealed_headers) for w in before] != [(w, w.sealed_headers) for w in after]
+            for before, after in itertools.pairwise(seen)
+        )
+        rotated.delete_webhook(tenant, "second", actor="op")
+        with pytest.raises(NotFound):
+            kept.get_webhook(tenant, "second")
+        (operator,) = [o for o in other.list_operators(tenant) if o.name == "ops"]
+        other.revoke_tokens(tenant, operator.id, actor="op")
+        with pytest.raises(Unauthenticated):
+            kept.authenticate(token)
+    finally:
+        kept.engine.dispose()
+        other.engine.dispose()
+
+
+def test_reads_inside_reading_share_one_transaction(store: Store, tenant: str) -> None:
+    """An admin request's reads (operator, tenant, list, last Tests, pauses) begin one
+    transaction and read the tenant's row once."""
+    from sqlalchemy import event
+
+    store.set_skill(tenant, True, actor="op")
+    _, token = store.create_operator(tenant, "ops", permissions=[MANAGE], actor="op")
+    store.create_webhook(tenant, definition(), actor="op")
+    statements: list[str] = []
+    begins: list[object] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    def began(conn: object) -> None:
+        begins.append(conn)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    event.listen(store.engine, "begin", began)
+    try:
+        with store.reading():
+            operator = store.authenticate(token)
+            store.require(operator, READ)
+            store.last_tests(tenant)
+            store.pauses(tenant)
+            store.list_webhooks(tenant)
+            store.get_webhook(tenant, "order_status")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+        event.remove(store.engine, "begin", began)
+    assert len(begins) == 1
+    assert not [s for s in statements if "FROM tenants" in s and "api_tokens" not in s]
