@@ -34,6 +34,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from . import _rasa_fixes
 from ._decide import decide, trained_action
 from ._encoder import shared_encoder
 from ._matcher import Embeddings
@@ -42,6 +43,9 @@ from ._table import Table, TablePoller, build_table
 __all__ = ["LiveRouter"]
 
 logger = logging.getLogger(__name__)
+
+# Every Rasa that runs our assistant loads this component: the place for what Rasa needs of us.
+_rasa_fixes.apply()
 
 WEBHOOK_INTENT = "webhook"
 ACTION_ENTITY = "webhook_action"
