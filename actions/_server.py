@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -199,6 +200,7 @@ class ActionServer:
         return _error(401, "unauthenticated", message)
 
     async def handle(self, request: Request, tenant: str) -> HTTPResponse:
+        started = time.perf_counter()
         refused = self.refused(request, admitted=lambda: self._admitted(request, tenant))
         if refused is not None:
             return refused
@@ -218,6 +220,8 @@ class ActionServer:
             return _error(449, "domain_missing", exc.message, action_name=exc.action_name)
         except ActionExecutionRejection as exc:
             return _error(400, "rejected", exc.message, action_name=exc.action_name)
+        finally:
+            self.metrics.answered(tenant, action, time.perf_counter() - started)
         if result is None:
             return json_response(None)
         # pydantic's own serializer writes the JSON in one step: 1.9 us where Sanic's ujson

@@ -724,6 +724,26 @@ def test_metrics_count_calls_by_outcome(action_env: ActionEnv) -> None:
     assert f"webhook_definitions {count}.0" in text
 
 
+def test_metrics_time_rasas_calls_by_action(action_env: ActionEnv) -> None:
+    """Each call Rasa makes is counted and timed under the action it ran (bench turns reads
+    them); one the dispatch does not serve is not, so the labels stay few."""
+    series = 'action_server_request_seconds_count{action="action_webhook",tenant="acme"} '
+
+    def counted() -> float:
+        lines = [line for line in metrics(action_env).text.splitlines() if line.startswith(series)]
+        return float(lines[0].removeprefix(series)) if lines else 0.0
+
+    action_env.put("order_status")
+    before = counted()
+    run_action(action_env, order_id="1")
+    run_action(action_env, order_id="2")
+    call = calling("order_status", {})
+    call["next_action"] = "action_nobody_knows"
+    assert action_env.call(call).status_code == 404
+    assert counted() == before + 2
+    assert "action_nobody_knows" not in metrics(action_env).text
+
+
 @pytest.mark.parametrize("token", [None, "wrong-token-of-some-length", METRICS_TOKEN + "x"])
 def test_metrics_need_their_token_and_health_names_nothing(
     action_env: ActionEnv, token: str | None
