@@ -9,7 +9,7 @@
 # (the model cached by fingerprint beside the environments); Rasa on 5005 with the REST and
 # socket.io channels; the web chat's demo page on 8000. A second run reuses everything.
 # The terminal shows our progress; each program's own output goes to logs/. Ports: ADMIN_PORT,
-# ACTIONS_PORT, TOOLS_PORT, RASA_PORT, DEMO_PORT, WEB_PORT.
+# ACTIONS_PORT, TOOLS_PORT, RASA_PORT, DEMO_PORT, WEB_PORT; LOG_DIR for another folder than logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
@@ -19,6 +19,7 @@ tools_port=${TOOLS_PORT:-5057}
 rasa_port=${RASA_PORT:-5005}
 demo_port=${DEMO_PORT:-8443}
 web_port=${WEB_PORT:-8000}
+logs=${LOG_DIR:-logs}
 cache=${WEBHOOKS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/webhook-actions}
 
 export DATABASE_URL=${DATABASE_URL:-sqlite:///.data/webhooks.db}
@@ -38,7 +39,7 @@ for port in "$demo_port" "$admin_port" "$actions_port" "$tools_port" "$rasa_port
     fi
 done
 
-mkdir -p .data logs
+mkdir -p .data "$logs"
 # The store, its key and the demo CA's key are the owner's alone (migrate makes the database
 # 0600); an older .data made readable to others is tightened too.
 chmod 700 .data
@@ -69,12 +70,12 @@ wait_for() {  # URL SECONDS [curl options...]
         if curl -fsS "$@" --config - <<<"url = \"$url\"" >/dev/null 2>&1; then return 0; fi
         sleep 0.2
     done
-    echo "run.sh: $url did not come up (see logs/)" >&2
+    echo "run.sh: $url did not come up (see $logs/)" >&2
     return 1
 }
 
-echo "starting the demo webhook service on https://127.0.0.1:$demo_port (logs/demo.log)"
-$py -m demo serve --port "$demo_port" >logs/demo.log 2>&1 &
+echo "starting the demo webhook service on https://127.0.0.1:$demo_port ($logs/demo.log)"
+$py -m demo serve --port "$demo_port" >"$logs/demo.log" 2>&1 &
 pids+=($!)
 wait_for "https://127.0.0.1:$demo_port/health" 30 --cacert .data/demo-ca/ca.pem
 
@@ -110,11 +111,11 @@ export WEBHOOKS_ROUTING_URL=http://127.0.0.1:$actions_port/tenants/demo/routing
 
 echo "starting the admin API on 127.0.0.1:$admin_port, the action server on 127.0.0.1:$actions_port" \
     "and the MCP tools server on 127.0.0.1:$tools_port"
-$py -m admin serve --port "$admin_port" >logs/admin.log 2>&1 &
+$py -m admin serve --port "$admin_port" >"$logs/admin.log" 2>&1 &
 pids+=($!)
-$py -m actions serve --port "$actions_port" >logs/actions.log 2>&1 &
+$py -m actions serve --port "$actions_port" >"$logs/actions.log" 2>&1 &
 pids+=($!)
-$py -m tools serve --port "$tools_port" >logs/tools.log 2>&1 &
+$py -m tools serve --port "$tools_port" >"$logs/tools.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$admin_port/api/v1/health" 30
 wait_for "http://127.0.0.1:$actions_port/health" 30
@@ -141,24 +142,24 @@ for definition in json.load(open("demo/actions.json")):
             raise SystemExit(f"loading {definition['name']}: {error.read().decode()}")
 PY
 
-echo "training the demo bot, or reusing its model (a minute the first time; logs/train.log)"
-$py -m bot sync --tenant demo >logs/train.log 2>&1 || { echo "run.sh: bot sync failed (see logs/train.log)" >&2; exit 1; }
-$py -m bot train >>logs/train.log 2>&1 || { echo "run.sh: training failed (see logs/train.log)" >&2; exit 1; }
+echo "training the demo bot, or reusing its model (a minute the first time; $logs/train.log)"
+$py -m bot sync --tenant demo >"$logs/train.log" 2>&1 || { echo "run.sh: bot sync failed (see $logs/train.log)" >&2; exit 1; }
+$py -m bot train >>"$logs/train.log" 2>&1 || { echo "run.sh: training failed (see $logs/train.log)" >&2; exit 1; }
 # The model of the bot as it is now (trained or reused by fingerprint), not merely the newest.
-model=$(awk '/^trained /{print $2} /^unchanged bot/{print $NF}' logs/train.log | tail -1)
+model=$(awk '/^trained /{print $2} /^unchanged bot/{print $NF}' "$logs/train.log" | tail -1)
 rasa_token=$($py -c 'import secrets; print(secrets.token_hex(16))')
 
 # endpoints.yml names the action server's default port; this run's may differ.
 sed "s#//127.0.0.1:5055/#//127.0.0.1:$actions_port/#" endpoints.yml >.data/endpoints.yml
-echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; logs/rasa.log)"
+echo "starting Rasa on 127.0.0.1:$rasa_port with $model (about 30 s; $logs/rasa.log)"
 # `rasa run` with the token from RASA_TOKEN: Rasa takes it only as --auth-token, which ps shows.
 RASA_TOKEN=$rasa_token .venv-bot/bin/python scripts/rasa_run.py --enable-api -i 127.0.0.1 \
     -p "$rasa_port" --cors "*" -m "$model" --endpoints .data/endpoints.yml \
-    --credentials credentials.yml >logs/rasa.log 2>&1 &
+    --credentials credentials.yml >"$logs/rasa.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$rasa_port/status?token=$rasa_token" 180
-echo "starting the web chat on 127.0.0.1:$web_port (logs/web.log)"
-$py -m web serve --port "$web_port" --rasa-url "http://127.0.0.1:$rasa_port" >logs/web.log 2>&1 &
+echo "starting the web chat on 127.0.0.1:$web_port ($logs/web.log)"
+$py -m web serve --port "$web_port" --rasa-url "http://127.0.0.1:$rasa_port" >"$logs/web.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$web_port/health" 30
 
@@ -204,6 +205,6 @@ LLM agents use the same actions as MCP tools (streamable HTTP), with this tools 
 Check a URL against the SSRF guard:
   .venv/bin/python -m webhooks check-url https://169.254.169.254/latest
 
-Logs are in logs/. Ctrl-C stops everything.
+Logs are in $logs/. Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"
