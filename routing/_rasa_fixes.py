@@ -1,37 +1,58 @@
-"""A correction to Rasa 3.6.21, applied in Rasa's process when it loads the live router.
+"""Corrections to Rasa 3.6.21, applied in Rasa's process when it loads the live router.
 
-Rasa checks each answer of the action server against its response schema with
-``jsonschema.validate``, which first checks that constant schema against the JSON Schema
-metaschema (draft 2020-12 with jsonschema 4.17): at every call. Measured with py-spy on Rasa
-serving order lookups (two calls a turn), that check took 53% of Rasa's CPU. Here the schema is
-checked once and each answer validated by a validator built once; an answer that fails is handed
-to Rasa's own method, so a bad answer fails exactly as before (same exception, same message).
+Each was found with py-spy on Rasa serving the demo (bench turns) and is measured there; each
+keeps what Rasa does and changes only what it costs. Written for Rasa 3.6.21: another release
+is left as it is.
+
+- Rasa checks each answer of the action server with ``jsonschema.validate``, which first checks
+  Rasa's constant response schema against the JSON Schema metaschema (draft 2020-12, jsonschema
+  4.17): at every call, 53% of Rasa's CPU on order lookups. Here the schema is checked once and
+  each answer validated by a validator built once; an answer that fails is handed to Rasa's own
+  method, so a bad answer fails exactly as before (same exception, same message).
+- Rasa makes a new HTTP session, and so a new connection, for every call to the action server
+  (``EndpointConfig.request``). Here each endpoint keeps one session per event loop, whose
+  connections are reused; the request itself is Rasa's, unchanged.
+- Rasa finds an event's class by its type name by walking every subclass of ``Event`` (with
+  ``inspect.isabstract`` on each), for every event it reads: each turn's tracker and each answer
+  of the action server. Here the class found for a name is remembered; a name not found is
+  looked up again next time, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-#: The Rasa release this correction was written and measured for; others are left as they are.
+#: The Rasa release these corrections were written and measured for.
 RASA_VERSION = "3.6.21"
+_APPLIED = "_webhook_actions_corrected"
 
 
 def apply() -> bool:
-    """Install the correction once; whether it is in place."""
+    """Install the corrections once; whether they are in place."""
     import rasa
+    from rasa.core.actions.action import RemoteAction
+
+    if getattr(RemoteAction._validate_action_result, _APPLIED, False):
+        return True
+    if rasa.__version__ != RASA_VERSION:
+        logger.info("Rasa %s is left as it is (corrections for %s)", rasa.__version__, RASA_VERSION)
+        return False
+    _check_schema_once()
+    _keep_sessions()
+    _remember_event_types()
+    return True
+
+
+def _check_schema_once() -> None:
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
 
-    current = RemoteAction._validate_action_result
-    if getattr(current, "_checked_once", False):
-        return True
-    if rasa.__version__ != RASA_VERSION:
-        logger.info("Rasa %s: its action-answer validation is left as it is", rasa.__version__)
-        return False
+    rasas = RemoteAction._validate_action_result
     spec = RemoteAction.action_response_format_spec
     schema = spec()
     validator_class = validator_for(schema)
@@ -40,11 +61,59 @@ def apply() -> bool:
 
     def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         if type(self).action_response_format_spec is not spec:  # a subclass's own schema
-            return bool(current(self, result))
+            return bool(rasas(self, result))
         if best_match(validator.iter_errors(result)) is None:
             return True
-        return bool(current(self, result))  # raises Rasa's own error
+        return bool(rasas(self, result))  # raises Rasa's own error
 
-    _validate_action_result._checked_once = True  # type: ignore[attr-defined]
+    setattr(_validate_action_result, _APPLIED, True)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    return True
+
+
+class _Kept:
+    """What ``async with endpoint.session()`` gets: the endpoint's kept session, not closed
+    when the block ends."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Any:
+        return self._session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _keep_sessions() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasas = EndpointConfig.session
+    kept: dict[tuple[int, int], tuple[Any, Any]] = {}  # (endpoint, loop) -> (loop, session)
+
+    def session(self: EndpointConfig) -> Any:
+        loop = asyncio.get_running_loop()
+        key = (id(self), id(loop))
+        found = kept.get(key)
+        if found is None or found[0] is not loop or found[1].closed:
+            found = kept[key] = (loop, rasas(self))  # Rasa's session, made as Rasa makes it
+        return _Kept(found[1])
+
+    EndpointConfig.session = session  # type: ignore[method-assign]
+
+
+def _remember_event_types() -> None:
+    from rasa.shared.core.events import Event
+
+    rasas = Event.resolve_by_type
+    known: dict[str, type[Event]] = {}
+
+    def resolve_by_type(type_name: str, default: type[Event] | None = None) -> Any:
+        found = known.get(type_name)
+        if found is not None:
+            return found
+        resolved = rasas(type_name, default)
+        if resolved is not None and resolved is not default:
+            known[type_name] = resolved
+        return resolved
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign,assignment]

@@ -1,6 +1,5 @@
-"""The correction Rasa 3.6.21 gets when it loads the live router: the action server's answers are
-validated against Rasa's own schema with a validator built once, and a bad answer still fails as
-Rasa makes it fail. Run in the bot runtime, where Rasa is."""
+"""The corrections Rasa 3.6.21 gets when it loads the live router (routing/_rasa_fixes.py): each
+keeps what Rasa does and changes only its cost. Run in the bot runtime, where Rasa is."""
 
 from __future__ import annotations
 
@@ -57,3 +56,81 @@ def test_answers_are_validated_as_rasa_validates_them() -> None:
     assert all(message is not None for message in result["bad"])
     assert result["bad"] == result["rasa_says"]  # the same error, in Rasa's words
     assert all("Failed to validate Action server response" in m for m in result["bad"])
+
+
+SESSIONS = """
+import asyncio, json
+import routing.component
+from rasa.utils.endpoints import EndpointConfig
+
+endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Test": "1"})
+other = EndpointConfig("http://127.0.0.1:5055/webhook")
+
+
+async def twice():
+    async with endpoint.session() as first:
+        pass
+    async with endpoint.session() as second:
+        pass
+    async with other.session() as third:
+        pass
+    return first, second, third
+
+
+first, second, third = asyncio.run(twice())
+again, _, _ = asyncio.run(twice())  # another loop
+print(json.dumps({
+    "kept": first is second and not first.closed,
+    "per_endpoint": first is not third,
+    "headers": dict(first.headers),
+    "per_loop": again is not first,
+}))
+"""
+
+
+def test_each_endpoint_keeps_one_session_per_loop() -> None:
+    """Rasa's calls to the action server reuse their connections: the session Rasa makes,
+    with its headers, is kept per endpoint and event loop instead of closed after each call."""
+    result = in_bot(SESSIONS)
+    assert result == {
+        "kept": True,
+        "per_endpoint": True,
+        "headers": {"X-Test": "1"},
+        "per_loop": True,
+    }
+
+
+EVENT_TYPES = """
+import json
+from rasa.shared.core.events import Event, SlotSet, UserUttered
+import routing.component
+
+def unknown():
+    try:
+        Event.resolve_by_type("no_such_event")
+    except ValueError as exc:
+        return str(exc)
+
+print(json.dumps({
+    "slot": Event.resolve_by_type("slot") is SlotSet,
+    "again": Event.resolve_by_type("slot") is SlotSet,
+    "user": Event.resolve_by_type("user") is UserUttered,
+    "default": Event.resolve_by_type("no_such_event", SlotSet) is SlotSet,
+    "unknown": unknown(),
+    "topic": Event.resolve_by_type("topic"),
+    "read": Event.from_parameters({"event": "slot", "name": "city", "value": "Berlin"}).value,
+}))
+"""
+
+
+def test_event_types_are_found_as_rasa_finds_them() -> None:
+    result = in_bot(EVENT_TYPES)
+    assert result == {
+        "slot": True,
+        "again": True,
+        "user": True,
+        "default": True,
+        "unknown": "Unknown event name 'no_such_event'.",
+        "topic": None,
+        "read": "Berlin",
+    }
