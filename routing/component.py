@@ -130,6 +130,9 @@ class LiveRouter(GraphComponent):
         router = cls(config, model_storage, resource, saved.get("trained"), saved.get("negatives"))
         # The model's files are checked here: a mismatch stops the model from loading at all.
         router._start(Embeddings(shared_encoder()))
+        # The model's components are loaded in the pipeline's order, the classifiers before
+        # this one: what they made stays out of the collector's way from now on.
+        _rasa_fixes.freeze_loaded()
         return router
 
     def _start(self, embeddings: Embeddings) -> None:

@@ -134,3 +134,25 @@ def test_event_types_are_found_as_rasa_finds_them() -> None:
         "topic": None,
         "read": "Berlin",
     }
+
+
+FREEZE = """
+import gc, json
+from routing import _rasa_fixes
+
+before = gc.get_freeze_count()
+_rasa_fixes.freeze_loaded()
+first = gc.get_freeze_count()
+_rasa_fixes.freeze_loaded()  # a model loaded again: unfrozen, collected, frozen once more
+second = gc.get_freeze_count()
+print(json.dumps({"before": before, "first": first, "second": second}))
+"""
+
+
+def test_what_a_loaded_model_made_is_frozen_once() -> None:
+    """After a model loads, what exists is out of the cyclic collector's walks; a reload
+    unfreezes first, so nothing is frozen twice and a replaced model's cycles can go."""
+    result = in_bot(FREEZE)
+    assert result["before"] == 0
+    assert result["first"] > 10_000
+    assert abs(result["second"] - result["first"]) < result["first"] // 10
