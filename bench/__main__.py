@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "pauses": "bench.pauses",
     "tools": "bench.tools",
     "routing": "bench.routing",
+    "turns": "bench.turns",
     "topics": "bench.topics",
     "patterns": "bench.patterns",
     "soak": "bench.soak",
