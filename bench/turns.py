@@ -47,7 +47,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -248,7 +248,7 @@ async def _metrics(session: aiohttp.ClientSession, bot: Bot) -> dict[str, float]
     async with session.get(bot.metrics, headers=headers) as response:
         response.raise_for_status()
         text = await response.text()
-    found: Counter[str] = Counter()
+    found: dict[str, float] = defaultdict(float)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in _SERIES:
