@@ -135,10 +135,10 @@ def test_readme_shows_the_two_commands_first() -> None:
 
 #: What the live router may import: it runs inside Rasa (Python 3.10, Rasa's own packages).
 ROUTER_IMPORTS = {
-    "__future__", "asyncio", "collections", "contextlib", "dataclasses", "hashlib", "importlib",
-    "itertools", "json", "logging", "os", "re", "sys", "tarfile", "threading", "time", "typing",
-    "urllib", "weakref", "pathlib", "numpy", "rasa", "safetensors", "scipy", "threadpoolctl",
-    "tokenizers", "yaml",
+    "__future__", "asyncio", "collections", "contextlib", "dataclasses", "gc", "hashlib",
+    "importlib", "itertools", "json", "logging", "os", "re", "sys", "tarfile", "threading", "time",
+    "typing", "urllib", "weakref", "pathlib", "numpy", "rasa", "safetensors", "scipy",
+    "threadpoolctl", "tokenizers", "yaml", "jsonschema",
 }  # fmt: skip
 
 
