@@ -2,7 +2,9 @@
 
 ``python -m bench turns`` drives a running bot over Rasa's REST channel: by default the demo,
 which it starts with ``scripts/run.sh`` on free ports, with a store and a log folder of its own
-(a ``make run`` beside it is left alone) and the demo tenant's call budget raised out of the way;
+and the demo tenant's call budget raised out of the way (a ``make run`` beside it keeps its
+store, tokens and logs; ``.data/endpoints.yml`` is written again, which a running Rasa has
+already read);
 or the bot at ``--url`` (``--token`` or ``RASA_TOKEN`` for Rasa's API, ``--metrics`` and
 ``WEBHOOKS_METRICS_TOKEN`` for the action server's metrics, ``--rasa-pid`` for Rasa's CPU; what
 is not given is left out).
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import secrets
@@ -365,10 +368,11 @@ async def _rate(bot: Bot, turns: Sequence[tuple[str, str, str]]) -> dict[str, fl
 
 
 def _p(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile, nearest rank (p99 of fewer than 100 values is their largest)."""
     ordered = sorted(values)
     if q == 0.5:
         return statistics.median(ordered)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 # -- the report --------------------------------------------------------------------------------

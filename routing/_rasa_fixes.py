@@ -10,8 +10,12 @@ is left as it is.
   each answer validated by a validator built once; an answer that fails is handed to Rasa's own
   method, so a bad answer fails exactly as before (same exception, same message).
 - Rasa makes a new HTTP session, and so a new connection, for every call to the action server
-  (``EndpointConfig.request``). Here each endpoint keeps one session per event loop, whose
-  connections are reused; the request itself is Rasa's, unchanged.
+  (``EndpointConfig.request``). Here each endpoint keeps one session per event loop, made with
+  Rasa's headers, credentials and timeout, and as a session per request behaved otherwise (no
+  cookies kept, no bound on the calls in flight), whose connections are reused (an idle one is
+  closed after aiohttp's 15 s, so a Rasa spreads over new action-server replicas as they come);
+  the request itself is Rasa's, unchanged. An endpoint with its own CA file (``cafile``) keeps
+  Rasa's way: Rasa makes a TLS context per request, so no connection could be reused.
 - Python's cyclic collector walks every tracked object in each full collection, and a Rasa
   with TensorFlow and a loaded model holds millions: full collections of 200-650 ms, measured
   with ``gc.callbacks`` under bench turns' load, each a pause for every conversation in flight.
@@ -30,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import weakref
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ logger = logging.getLogger(__name__)
 #: The Rasa release these corrections were written and measured for.
 RASA_VERSION = "3.6.21"
 _APPLIED = "_webhook_actions_corrected"
+_SESSIONS = "_webhook_actions_sessions"
 
 
 def apply() -> bool:
@@ -93,18 +99,38 @@ class _Kept:
 
 
 def _keep_sessions() -> None:
+    import aiohttp
+    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
     from rasa.utils.endpoints import EndpointConfig
 
     rasas = EndpointConfig.session
-    kept: dict[tuple[int, int], tuple[Any, Any]] = {}  # (endpoint, loop) -> (loop, session)
 
     def session(self: EndpointConfig) -> Any:
+        if self.cafile:
+            # Rasa makes a new TLS context for every request, and aiohttp keeps connections
+            # per context: none would be reused, and each would linger. Rasa's way, then.
+            return rasas(self)
         loop = asyncio.get_running_loop()
-        key = (id(self), id(loop))
-        found = kept.get(key)
-        if found is None or found[0] is not loop or found[1].closed:
-            found = kept[key] = (loop, rasas(self))  # Rasa's session, made as Rasa makes it
-        return _Kept(found[1])
+        # On the endpoint itself, per loop: they go with it (an id could be another's later).
+        kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]
+        kept = self.__dict__.setdefault(_SESSIONS, weakref.WeakKeyDictionary())
+        found = kept.get(loop)
+        if found is None or found.closed:
+            # What Rasa's session() sets, and what a session per request had without asking:
+            # no cookies kept between calls, no bound on the calls in flight.
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                if self.basic_auth
+                else None
+            )
+            found = kept[loop] = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(limit=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return _Kept(found)
 
     EndpointConfig.session = session  # type: ignore[method-assign]
 

@@ -310,8 +310,10 @@ class Catalog(SigningSecrets):
         """
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
+            # The row's id too: a database restored from a backup could bring a version back.
+            mark = (tenant_row.id, tenant_row.version)
             kept = self._kept_lists.get(tenant)
-            if kept is not None and kept[0] == tenant_row.version:
+            if kept is not None and kept[0] == mark:
                 return list(kept[1])
             rows = list(
                 session.scalars(
@@ -331,7 +333,7 @@ class Catalog(SigningSecrets):
             if tenant not in self._kept_lists and len(self._kept_lists) >= KEPT_LISTS:
                 with contextlib.suppress(StopIteration, KeyError, RuntimeError):
                     del self._kept_lists[next(iter(self._kept_lists))]
-            self._kept_lists[tenant] = (tenant_row.version, tuple(found))
+            self._kept_lists[tenant] = (mark, tuple(found))
             return found
 
     def headers_for(self, webhook: Webhook) -> dict[str, str]:

@@ -87,7 +87,7 @@ class Snapshots(SigningSecrets):
             ).order_by(db.Webhook.tenant_id, db.Webhook.name)
             sealed = select(
                 db.WebhookHeader.webhook_id, db.WebhookHeader.name, db.WebhookHeader.value_encrypted
-            ).order_by(db.WebhookHeader.webhook_id, db.WebhookHeader.name)
+            )
             ids = [row.id for row in tenant_rows]
             if tenants is not None:
                 # Filter by tenant through a join: a list of webhook ids could exceed SQLite's
@@ -107,6 +107,8 @@ class Snapshots(SigningSecrets):
             connection = session.connection()
             for webhook_id, name, value in connection.execute(sealed):
                 headers.setdefault(webhook_id, []).append((records.text(name), value))
+            for pairs in headers.values():
+                pairs.sort()  # by name as Python orders them, as the catalog's records have them
             snapshots: dict[int, TenantSnapshot] = {}
             names: dict[int, str] = {}
             for row in tenant_rows:

@@ -6,7 +6,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -32,6 +32,8 @@ MAX_ACTIONS = 10
 #: Ids are 32-bit integer columns on PostgreSQL: larger ones cannot exist.
 MAX_ID = 2**31 - 1
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+#: Seconds a writer of this process waits for another on SQLite: SQLite's own busy timeout.
+WRITER_WAIT = 30.0
 #: Where a reading transaction's session keeps the tenant rows it has read, by name.
 _TENANT_ROWS = "webhooks.tenant_rows"
 
@@ -101,19 +103,34 @@ class StoreBase:
         # soon as the one before commits, instead of in SQLite's busy handler, which sleeps up
         # to 100 ms between tries (bench admin: creates' p99 fell from 370 ms). Writers of
         # other processes still meet in the busy handler.
-        self._writer: AbstractContextManager[object] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
-        # Catalog.list_webhooks: tenant -> (its version, its definitions at that version).
-        self._kept_lists: dict[str, tuple[int, tuple[Webhook, ...]]] = {}
+        self._writer = threading.RLock() if engine.dialect.name == "sqlite" else None
+        # Catalog.list_webhooks: tenant -> (its row's id and version, its definitions then).
+        self._kept_lists: dict[str, tuple[tuple[int, int], tuple[Webhook, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"<Store {self.engine.url.render_as_string(hide_password=True)}>"
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self._writer, _translated(), self._sessions() as session, session.begin():
+        if getattr(self._open_read, "session", None) is not None:
+            # Its reads would not see the write, and SQLite without WAL would wait on itself.
+            raise RuntimeError("a store write inside Store.reading(): write before or after it")
+        with self._one_writer(), _translated(), self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """On SQLite, this process's writers one at a time, for as long as SQLite itself would
+        wait for another process's (its busy timeout); then :class:`StoreUnavailable`."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=WRITER_WAIT):
+            raise StoreUnavailable()
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -59,12 +59,14 @@ def test_answers_are_validated_as_rasa_validates_them() -> None:
 
 
 SESSIONS = """
-import asyncio, json
+import asyncio, gc, json
+import aiohttp
 import routing.component
 from rasa.utils.endpoints import EndpointConfig
 
 endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Test": "1"})
 other = EndpointConfig("http://127.0.0.1:5055/webhook")
+with_ca = EndpointConfig("https://127.0.0.1:5055/webhook", cafile="/nonexistent/ca.pem")
 
 
 async def twice():
@@ -74,29 +76,54 @@ async def twice():
         pass
     async with other.session() as third:
         pass
-    return first, second, third
+    own_ca = [await with_ca.session().__aenter__() for _ in range(2)]
+    # An endpoint that goes away takes its sessions along: a new one never gets them.
+    alice = {"username": "alice", "password": "a"}
+    gone = EndpointConfig("http://127.0.0.1:5055/webhook", basic_auth=alice, headers={"X-A": "1"})
+    async with gone.session() as old:
+        pass
+    del gone
+    gc.collect()
+    strangers = []
+    for _ in range(100):
+        newcomer = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-B": "1"})
+        async with newcomer.session() as new:
+            theirs = dict(new.headers) != {"X-B": "1"} or new.auth is not None
+            strangers.append(new is old or theirs)
+        del newcomer
+    return first, second, third, own_ca, any(strangers)
 
 
-first, second, third = asyncio.run(twice())
-again, _, _ = asyncio.run(twice())  # another loop
+first, second, third, own_ca, strangers = asyncio.run(twice())
+again, *_ = asyncio.run(twice())  # another loop
 print(json.dumps({
     "kept": first is second and not first.closed,
     "per_endpoint": first is not third,
     "headers": dict(first.headers),
     "per_loop": again is not first,
+    "no_cookies": isinstance(first.cookie_jar, aiohttp.DummyCookieJar),
+    "no_bound": first.connector.limit == 0,
+    "cafile_as_rasa": own_ca[0] is not own_ca[1],
+    "strangers": strangers,
 }))
 """
 
 
 def test_each_endpoint_keeps_one_session_per_loop() -> None:
-    """Rasa's calls to the action server reuse their connections: the session Rasa makes,
-    with its headers, is kept per endpoint and event loop instead of closed after each call."""
+    """Rasa's calls to the action server reuse their connections: a session with Rasa's
+    headers is kept per endpoint and event loop instead of closed after each call; it keeps no
+    cookies and no bound on the calls in flight, as a session per call did; an endpoint with
+    its own CA file keeps Rasa's way; a new endpoint never gets one that went away."""
     result = in_bot(SESSIONS)
     assert result == {
         "kept": True,
         "per_endpoint": True,
         "headers": {"X-Test": "1"},
         "per_loop": True,
+        "no_cookies": True,
+        "no_bound": True,
+        "cafile_as_rasa": True,
+        "strangers": False,
     }
 
 
@@ -137,15 +164,27 @@ def test_event_types_are_found_as_rasa_finds_them() -> None:
 
 
 FREEZE = """
-import gc, json
+import gc, json, weakref
 from routing import _rasa_fixes
 
+
+class Node:
+    pass
+
+
 before = gc.get_freeze_count()
+# A cycle made while the first model loads and dropped when it is replaced.
+old = Node()
+old.me = old
+alive = weakref.ref(old)
 _rasa_fixes.freeze_loaded()
 first = gc.get_freeze_count()
-_rasa_fixes.freeze_loaded()  # a model loaded again: unfrozen, collected, frozen once more
+del old
+_rasa_fixes.freeze_loaded()  # the next model: unfrozen, collected, frozen once more
 second = gc.get_freeze_count()
-print(json.dumps({"before": before, "first": first, "second": second}))
+print(json.dumps({
+    "before": before, "first": first, "second": second, "replaced_collected": alive() is None,
+}))
 """
 
 
@@ -156,3 +195,4 @@ def test_what_a_loaded_model_made_is_frozen_once() -> None:
     assert result["before"] == 0
     assert result["first"] > 10_000
     assert abs(result["second"] - result["first"]) < result["first"] // 10
+    assert result["replaced_collected"]

@@ -667,3 +667,36 @@ def test_reads_inside_reading_share_one_transaction(store: Store, tenant: str) -
         event.remove(store.engine, "begin", began)
     assert len(begins) == 1
     assert not [s for s in statements if "FROM tenants" in s and "api_tokens" not in s]
+
+
+def test_a_write_inside_reading_is_refused(store: Store, tenant: str) -> None:
+    """Its reads would not see it (and SQLite without WAL would wait on itself): a mistake of
+    the caller's, said at once; nothing is written and reading goes on."""
+    with store.reading():
+        store.get_tenant(tenant)
+        with pytest.raises(RuntimeError, match=r"inside Store\.reading"):
+            store.create_webhook(tenant, definition(), actor="op")
+        assert store.list_webhooks(tenant) == []
+    store.create_webhook(tenant, definition(), actor="op")
+    assert [w.name for w in store.list_webhooks(tenant)] == ["order_status"]
+
+
+def test_reading_ends_with_its_block_whatever_happens(store: Store, tenant: str) -> None:
+    """An error inside leaves no transaction open on the thread; another thread has its own."""
+    seen: list[object] = []
+    with pytest.raises(NotFound), store.reading():
+        store.get_webhook(tenant, "missing")
+    store.create_webhook(tenant, definition(), actor="op")  # no read left open: allowed
+
+    def other() -> None:
+        with store.reading():
+            seen.append(store._open_read.session)
+
+    with store.reading():
+        mine = store._open_read.session
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert seen[0] is not None
+    assert seen[0] is not mine
+    assert store._open_read.session is None
