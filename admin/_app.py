@@ -46,6 +46,7 @@ from webhooks import (
     PermissionDenied,
     SigningSecret,
     Store,
+    StoreUnavailable,
     TemplateFailed,
     Tenant,
     Throttle,
@@ -210,7 +211,9 @@ class AdminApi:
         not know counts against the address.
 
         What ``then`` reads is read in the same transaction as the operator; one that ``writes``
-        runs after it, in its own.
+        runs after it, in its own. A request that only reads is tried once more when the
+        database connection it met was dead (the database restarted under load): nothing was
+        written, and the store's connections from before are replaced by then.
         """
         token = self._token(request)
 
@@ -223,8 +226,16 @@ class AdminApi:
                     return then(operator)
             return then(operator)
 
+        def run_reads() -> T:
+            try:
+                return run()
+            except StoreUnavailable as exc:
+                if not exc.connection_lost:
+                    raise
+            return run()
+
         try:
-            return await self._call(run)
+            return await self._call(run if writes else run_reads)
         except Unauthenticated:
             self._failed(request)
             raise

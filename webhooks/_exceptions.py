@@ -167,10 +167,16 @@ class ActionTokenInUse(AlreadyExists):
 
 
 class StoreUnavailable(StoreError):
-    """The database cannot be reached right now; nothing was written. Try again shortly."""
+    """The database cannot be reached right now; nothing was written. Try again shortly.
 
-    def __init__(self) -> None:
+    ``connection_lost``: a connection the store held was found dead (the database restarted,
+    or the network cut it). The store's other connections from before are then replaced, so
+    work that only reads may be tried again at once, once.
+    """
+
+    def __init__(self, *, connection_lost: bool = False) -> None:
         super().__init__("the database is unavailable right now; nothing was changed, try again")
+        self.connection_lost = connection_lost
 
 
 class ActionLimitReached(StoreError):

@@ -62,7 +62,7 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise StoreUnavailable() from exc
+        raise StoreUnavailable(connection_lost=exc.connection_invalidated) from exc
 
 
 class TenantColumns(Protocol):

@@ -700,3 +700,28 @@ def test_a_surrogate_pair_is_one_character_and_kept(admin_server: AdminServer) -
         response = _raw(client, "PATCH", f"/webhooks/{name}", {"description": "cake \U0001f370"})
     assert response.status_code == 200, response.text
     assert response.json()["description"] == "cake \U0001f370"
+
+
+@pytest.mark.postgres
+def test_a_read_meeting_a_connection_the_database_ended_is_tried_again(
+    admin_server: AdminServer,
+) -> None:
+    """The database ends the server's connections (a restart under load): the next list,
+    which meets a dead one at once (too soon for a ping), is answered all the same."""
+    from sqlalchemy import text
+
+    if not admin_server.env["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    with admin_server.client("reader") as client:
+        assert client.get("/webhooks").status_code == 200
+        with admin_server.store.engine.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        admin_server.store.engine.dispose()  # this side's own connections were ended too
+        assert ended >= 1
+        listed = client.get("/webhooks")
+    assert listed.status_code == 200, listed.text

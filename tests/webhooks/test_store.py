@@ -700,3 +700,49 @@ def test_reading_ends_with_its_block_whatever_happens(store: Store, tenant: str)
     assert seen[0] is not None
     assert seen[0] is not mine
     assert store._open_read.session is None
+
+
+def _end_pooled_connection(store: Store) -> None:
+    """End the store's one pooled connection from another, as a database restart would."""
+    with store.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert store.engine.pool.checkedin() == 1
+    killer = make_engine(store.engine.url.render_as_string(hide_password=False))
+    try:
+        with killer.connect() as connection:
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    finally:
+        killer.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_idle_for_a_while_is_checked_before_use(
+    store: Store, tenant: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that waited in the pool is pinged first: one the database ended is
+    replaced, and nobody sees it fail."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    import webhooks._database
+
+    _end_pooled_connection(store)
+    monkeypatch.setattr(webhooks._database, "PING_AFTER_IDLE", 0.0)
+    assert store.get_tenant(tenant).name == tenant
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_under_load_says_so_and_the_next_read_works(
+    store: Store, tenant: str, database_url: str
+) -> None:
+    """A connection reused at once is not pinged: if the database ended it, the read fails
+    as StoreUnavailable marked connection_lost (what lets a read be tried again), and the
+    pool's older connections are replaced, so the next read works."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    from webhooks import StoreUnavailable
+
+    _end_pooled_connection(store)
+    with pytest.raises(StoreUnavailable) as failed:
+        store.get_tenant(tenant)
+    assert failed.value.connection_lost
+    assert store.get_tenant(tenant).name == tenant
