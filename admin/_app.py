@@ -255,9 +255,9 @@ class AdminApi:
     # -- webhooks -------------------------------------------------------------------------
 
     def _looks(self, tenant: str) -> _Looks:
-        """The tenant's last Tests and paused calls: a query each, whatever the number of
+        """The tenant's last Tests and paused calls: one query, whatever the number of
         actions."""
-        return _Looks(self.store.last_tests(tenant), self.store.pauses(tenant))
+        return _Looks(*self.store.looks(tenant))
 
     async def list_webhooks(self, request: Request) -> HTTPResponse:
         def listed(operator: Operator) -> WebhookList:

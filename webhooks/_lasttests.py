@@ -9,6 +9,8 @@ so who pressed it matters. The row goes when its webhook goes (``ON DELETE CASCA
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
 
 from . import _schema as db
@@ -16,7 +18,7 @@ from ._exceptions import NotFound
 from ._records import LastTest
 from ._storebase import StoreBase, utc
 
-__all__ = ["LastTests"]
+__all__ = ["LastTests", "last_test_of"]
 
 #: The last Tests of a tenant's webhooks, as plain rows: built once, read with each list.
 _LAST_TESTS = (
@@ -31,6 +33,17 @@ _LAST_TESTS = (
     .join(db.WebhookTest, db.WebhookTest.webhook_id == db.Webhook.id)
     .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )
+
+
+def last_test_of(row: Any) -> LastTest:
+    """The last Test of a row with its columns (``at``, ``ok``, ``status``, ...)."""
+    return LastTest(
+        at=utc(row.at),
+        ok=row.ok,
+        status=row.status,
+        category=row.category,
+        elapsed_ms=row.elapsed_ms,
+    )
 
 
 class LastTests(StoreBase):
@@ -82,13 +95,4 @@ class LastTests(StoreBase):
             tenant_row = self._tenant_row(session, tenant)
             # Through the connection: plain rows need nothing of the ORM.
             rows = session.connection().execute(_LAST_TESTS, {"tenant_id": tenant_row.id})
-            return {
-                row.name: LastTest(
-                    at=utc(row.at),
-                    ok=row.ok,
-                    status=row.status,
-                    category=row.category,
-                    elapsed_ms=row.elapsed_ms,
-                )
-                for row in rows
-            }
+            return {row.name: last_test_of(row) for row in rows}

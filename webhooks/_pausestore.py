@@ -10,7 +10,9 @@ ended more than :data:`STALE_AFTER` ago.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -19,7 +21,7 @@ from . import _schema as db
 from ._records import CallPause
 from ._storebase import StoreBase, utc
 
-__all__ = ["STALE_AFTER", "PauseRecords"]
+__all__ = ["STALE_AFTER", "PauseRecords", "latest_pauses"]
 
 #: How long after its end a pause is still shown (as waiting for its probe): a process that
 #: ended during a pause leaves its row behind.
@@ -37,6 +39,26 @@ _PAUSES = (
     .join(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
     .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )
+
+
+def latest_pauses(rows: Iterable[Any]) -> dict[str, CallPause]:
+    """From rows of a webhook's ``name`` and a pause's columns (``since``, ``until``, ...):
+    for each name, the pause that ends last, unless it ended more than :data:`STALE_AFTER`
+    ago."""
+    oldest = datetime.now(UTC) - STALE_AFTER
+    found: dict[str, CallPause] = {}
+    for row in rows:
+        pause = CallPause(
+            since=utc(row.since),
+            until=utc(row.until),
+            failures=row.failures,
+            reason=row.reason,
+        )
+        if pause.until < oldest:
+            continue
+        if row.name not in found or found[row.name].until < pause.until:
+            found[row.name] = pause
+    return found
 
 
 class PauseRecords(StoreBase):
@@ -71,25 +93,11 @@ class PauseRecords(StoreBase):
     def pauses(self, tenant: str) -> dict[str, CallPause]:
         """The tenant's actions whose calls a server process has paused, by name: for each,
         the pause that ends last."""
-        oldest = datetime.now(UTC) - STALE_AFTER
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             # Through the connection: plain rows need nothing of the ORM.
             rows = session.connection().execute(_PAUSES, {"tenant_id": tenant_row.id})
-            found: dict[str, CallPause] = {}
-            for row in rows:
-                name = row.name
-                pause = CallPause(
-                    since=utc(row.since),
-                    until=utc(row.until),
-                    failures=row.failures,
-                    reason=row.reason,
-                )
-                if pause.until < oldest:
-                    continue
-                if name not in found or found[name].until < pause.until:
-                    found[name] = pause
-            return found
+            return latest_pauses(rows)
 
     def _webhook_id(self, session: Session, tenant: str, name: str) -> int | None:
         tenant_row = self._tenant_row(session, tenant)

@@ -18,8 +18,7 @@ from . import _schema as db
 from ._accounts import Accounts, actor_of, operator_actor
 from ._budgetsettings import BudgetSettings
 from ._catalog import Catalog
-from ._lasttests import LastTests
-from ._pausestore import PauseRecords
+from ._looks import Looks
 from ._records import AuditEntry
 from ._snapshots import Snapshots
 from ._storebase import MAX_ACTIONS, MAX_ID, utc
@@ -29,13 +28,14 @@ __all__ = ["MAX_ACTIONS", "Store", "actor_of"]
 logger = logging.getLogger("webhooks.store")
 
 
-class Store(Accounts, Catalog, Snapshots, LastTests, PauseRecords, BudgetSettings):
+class Store(Accounts, Catalog, Snapshots, Looks, BudgetSettings):
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
     Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
     caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`,
     the tenant's budget of calls per minute from :class:`BudgetSettings`, the console's record
-    of paused calls from :class:`PauseRecords`; signing secrets come with the definitions.
+    of paused calls from :class:`PauseRecords`, both of these at once from :class:`Looks`;
+    signing secrets come with the definitions.
     """
 
     # -- audit and keys -------------------------------------------------------------------

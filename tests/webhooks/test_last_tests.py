@@ -126,3 +126,40 @@ def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str
         thread.join()
     assert failures == []
     assert store.last_tests(tenant)["order_status"] in results
+
+
+def test_looks_answer_what_last_tests_and_pauses_answer_in_one_statement(
+    store: Store, tenant: str
+) -> None:
+    """One action with a Test, one with pauses of two server processes (one long over), a
+    third with both, a fourth with neither: the one statement tells each apart."""
+    from sqlalchemy import event
+
+    from webhooks import CallPause
+
+    now = datetime.now(UTC)
+    current = CallPause(since=now, until=now + timedelta(seconds=30), failures=5, reason="timeout")
+    later = CallPause(since=now, until=now + timedelta(seconds=60), failures=6, reason="timeout")
+    over = CallPause(since=AT, until=AT + timedelta(seconds=30), failures=5, reason="timeout")
+    store.create_webhook(tenant, definition("both"), actor="test")
+    store.create_webhook(tenant, definition("neither"), actor="test")
+    store.record_test(tenant, "order_status", ANSWERED, actor="op")
+    store.record_pause(tenant, "opening_hours", "replica-a", current)
+    store.record_pause(tenant, "opening_hours", "replica-b", over)
+    store.record_test(tenant, "both", FAILED, actor="op")
+    store.record_pause(tenant, "both", "replica-a", current)
+    store.record_pause(tenant, "both", "replica-b", later)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    with store.reading():
+        event.listen(store.engine, "before_cursor_execute", seen)
+        try:
+            tests, pauses = store.looks(tenant)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", seen)
+    assert tests == {"order_status": ANSWERED, "both": FAILED} == store.last_tests(tenant)
+    assert pauses == {"opening_hours": current, "both": later} == store.pauses(tenant)
+    assert len([s for s in statements if "webhook" in s]) == 1

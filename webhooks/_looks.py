@@ -1,0 +1,54 @@
+"""What the console shows beside the definitions, read together: last Tests and paused calls.
+
+Both are looks, not changes (see ``_lasttests`` and ``_pausestore``); a list of the actions
+shows both, so they come in one statement instead of one each: on a server database each
+statement is a round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, or_, select
+
+from . import _schema as db
+from ._lasttests import LastTests, last_test_of
+from ._pausestore import PauseRecords, latest_pauses
+from ._records import CallPause, LastTest
+
+__all__ = ["Looks"]
+
+#: Each of a tenant's webhooks that had a Test or has a pause: the Test's columns (none when
+#: there was none) beside each of its pauses (one row without when there is none).
+_LOOKS = (
+    select(
+        db.Webhook.name,
+        db.WebhookTest.at,
+        db.WebhookTest.ok,
+        db.WebhookTest.status,
+        db.WebhookTest.category,
+        db.WebhookTest.elapsed_ms,
+        db.WebhookPause.since,
+        db.WebhookPause.until,
+        db.WebhookPause.failures,
+        db.WebhookPause.reason,
+    )
+    .select_from(db.Webhook)
+    .outerjoin(db.WebhookTest, db.WebhookTest.webhook_id == db.Webhook.id)
+    .outerjoin(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
+    .where(
+        db.Webhook.tenant_id == bindparam("tenant_id"),
+        or_(db.WebhookTest.webhook_id.is_not(None), db.WebhookPause.webhook_id.is_not(None)),
+    )
+)
+
+
+class Looks(LastTests, PauseRecords):
+    """The store's last Tests and paused calls of a tenant, in one read."""
+
+    def looks(self, tenant: str) -> tuple[dict[str, LastTest], dict[str, CallPause]]:
+        """What :meth:`last_tests` and :meth:`pauses` answer, in one statement."""
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            # Through the connection: plain rows need nothing of the ORM.
+            rows = session.connection().execute(_LOOKS, {"tenant_id": tenant_row.id}).all()
+            tests = {row.name: last_test_of(row) for row in rows if row.at is not None}
+            return tests, latest_pauses(row for row in rows if row.since is not None)
