@@ -18,18 +18,19 @@ from ._exceptions import NotFound
 from ._records import LastTest
 from ._storebase import StoreBase, utc
 
-__all__ = ["LastTests", "last_test_of"]
+__all__ = ["TEST_COLUMNS", "LastTests", "last_test_of"]
 
+#: A last Test's columns, as :func:`last_test_of` reads them.
+TEST_COLUMNS = (
+    db.WebhookTest.at,
+    db.WebhookTest.ok,
+    db.WebhookTest.status,
+    db.WebhookTest.category,
+    db.WebhookTest.elapsed_ms,
+)
 #: The last Tests of a tenant's webhooks, as plain rows: built once, read with each list.
 _LAST_TESTS = (
-    select(
-        db.Webhook.name,
-        db.WebhookTest.at,
-        db.WebhookTest.ok,
-        db.WebhookTest.status,
-        db.WebhookTest.category,
-        db.WebhookTest.elapsed_ms,
-    )
+    select(db.Webhook.name, *TEST_COLUMNS)
     .join(db.WebhookTest, db.WebhookTest.webhook_id == db.Webhook.id)
     .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, or_, select
 
 from . import _schema as db
-from ._lasttests import LastTests, last_test_of
-from ._pausestore import PauseRecords, latest_pauses
+from ._lasttests import TEST_COLUMNS, LastTests, last_test_of
+from ._pausestore import PAUSE_COLUMNS, PauseRecords, latest_pauses
 from ._records import CallPause, LastTest
 
 __all__ = ["Looks"]
@@ -19,18 +19,7 @@ __all__ = ["Looks"]
 #: Each of a tenant's webhooks that had a Test or has a pause: the Test's columns (none when
 #: there was none) beside each of its pauses (one row without when there is none).
 _LOOKS = (
-    select(
-        db.Webhook.name,
-        db.WebhookTest.at,
-        db.WebhookTest.ok,
-        db.WebhookTest.status,
-        db.WebhookTest.category,
-        db.WebhookTest.elapsed_ms,
-        db.WebhookPause.since,
-        db.WebhookPause.until,
-        db.WebhookPause.failures,
-        db.WebhookPause.reason,
-    )
+    select(db.Webhook.name, *TEST_COLUMNS, *PAUSE_COLUMNS)
     .select_from(db.Webhook)
     .outerjoin(db.WebhookTest, db.WebhookTest.webhook_id == db.Webhook.id)
     .outerjoin(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)

@@ -21,21 +21,22 @@ from . import _schema as db
 from ._records import CallPause
 from ._storebase import StoreBase, utc
 
-__all__ = ["STALE_AFTER", "PauseRecords", "latest_pauses"]
+__all__ = ["PAUSE_COLUMNS", "STALE_AFTER", "PauseRecords", "latest_pauses"]
 
 #: How long after its end a pause is still shown (as waiting for its probe): a process that
 #: ended during a pause leaves its row behind.
 STALE_AFTER = timedelta(minutes=10)
 
+#: A pause's columns, as :func:`latest_pauses` reads them.
+PAUSE_COLUMNS = (
+    db.WebhookPause.since,
+    db.WebhookPause.until,
+    db.WebhookPause.failures,
+    db.WebhookPause.reason,
+)
 #: The pauses of a tenant's webhooks, as plain rows: built once, read with each list.
 _PAUSES = (
-    select(
-        db.Webhook.name,
-        db.WebhookPause.since,
-        db.WebhookPause.until,
-        db.WebhookPause.failures,
-        db.WebhookPause.reason,
-    )
+    select(db.Webhook.name, *PAUSE_COLUMNS)
     .join(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
     .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )
