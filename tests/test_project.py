@@ -138,7 +138,7 @@ ROUTER_IMPORTS = {
     "__future__", "asyncio", "collections", "contextlib", "dataclasses", "gc", "hashlib",
     "importlib", "itertools", "json", "logging", "os", "re", "sys", "tarfile", "threading", "time",
     "typing", "urllib", "weakref", "pathlib", "numpy", "rasa", "safetensors", "scipy",
-    "threadpoolctl", "tokenizers", "yaml", "jsonschema",
+    "threadpoolctl", "tokenizers", "yaml", "jsonschema", "aiohttp",
 }  # fmt: skip
 
 
