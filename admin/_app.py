@@ -297,8 +297,7 @@ class AdminApi:
             webhook = self.store.update_webhook(
                 operator.tenant, name, body_of(request), replace=replace, actor=actor_of(operator)
             )
-            with self.store.reading():
-                return self._looks(operator.tenant).out(webhook)
+            return self._looks(operator.tenant).out(webhook)
 
         return _out(await self._authenticated(request, update, permission=MANAGE, writes=True))
 

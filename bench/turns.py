@@ -79,7 +79,6 @@ _SERIES = (
     "action_server_request_seconds_sum",
     "webhook_call_seconds_sum",
 )
-KINDS = list(dict.fromkeys(kind for kind, _, _ in CONVERSATION))
 WEBHOOK_TURNS = ("lookup", "answer", "parameterless")
 HELP_TURNS = ("greeting", "off-topic")
 SEQUENTIAL_CONVERSATIONS = 30

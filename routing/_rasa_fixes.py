@@ -17,8 +17,9 @@ is left as it is.
   the request itself is Rasa's, unchanged. An endpoint with its own CA file (``cafile``) keeps
   Rasa's way: Rasa makes a TLS context per request, so no connection could be reused.
 - Python's cyclic collector walks every tracked object in each full collection, and a Rasa
-  with TensorFlow and a loaded model holds millions: full collections of 200-650 ms, measured
-  with ``gc.callbacks`` under bench turns' load, each a pause for every conversation in flight.
+  with TensorFlow and a loaded model holds about 770,000: full collections took 180-520 ms each
+  while the model loaded (measured with ``gc.callbacks``); each such collection later would be
+  a pause for every conversation in flight.
   Once a model is loaded, :func:`freeze_loaded` moves what exists to the permanent generation
   (``gc.freeze``), so later collections walk only what was made since. A model replaced by
   another (``PUT /model``) is unfrozen at the next load: at most one replaced model's cycles

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from . import _schema as db
 from ._exceptions import NotFound
@@ -27,12 +27,6 @@ TEST_COLUMNS = (
     db.WebhookTest.status,
     db.WebhookTest.category,
     db.WebhookTest.elapsed_ms,
-)
-#: The last Tests of a tenant's webhooks, as plain rows: built once, read with each list.
-_LAST_TESTS = (
-    select(db.Webhook.name, *TEST_COLUMNS)
-    .join(db.WebhookTest, db.WebhookTest.webhook_id == db.Webhook.id)
-    .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )
 
 
@@ -89,11 +83,3 @@ class LastTests(StoreBase):
                 row.elapsed_ms = result.elapsed_ms
         if webhook is None:
             raise NotFound("webhook", name)
-
-    def last_tests(self, tenant: str) -> dict[str, LastTest]:
-        """The last Test of each of the tenant's webhooks that had one, by webhook name."""
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
-            # Through the connection: plain rows need nothing of the ORM.
-            rows = session.connection().execute(_LAST_TESTS, {"tenant_id": tenant_row.id})
-            return {row.name: last_test_of(row) for row in rows}

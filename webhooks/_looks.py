@@ -34,10 +34,20 @@ class Looks(LastTests, PauseRecords):
     """The store's last Tests and paused calls of a tenant, in one read."""
 
     def looks(self, tenant: str) -> tuple[dict[str, LastTest], dict[str, CallPause]]:
-        """What :meth:`last_tests` and :meth:`pauses` answer, in one statement."""
+        """What :meth:`last_tests` and :meth:`pauses` answer, in one statement: the last Tests
+        by webhook name, and for each paused action the pause that ends last."""
         with self._reading() as session:
             tenant_row = self._tenant_row(session, tenant)
             # Through the connection: plain rows need nothing of the ORM.
             rows = session.connection().execute(_LOOKS, {"tenant_id": tenant_row.id}).all()
             tests = {row.name: last_test_of(row) for row in rows if row.at is not None}
             return tests, latest_pauses(row for row in rows if row.since is not None)
+
+    def last_tests(self, tenant: str) -> dict[str, LastTest]:
+        """The last Test of each of the tenant's webhooks that had one, by webhook name."""
+        return self.looks(tenant)[0]
+
+    def pauses(self, tenant: str) -> dict[str, CallPause]:
+        """The tenant's actions whose calls a server process has paused, by name: for each,
+        the pause that ends last."""
+        return self.looks(tenant)[1]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import _schema as db
@@ -33,12 +33,6 @@ PAUSE_COLUMNS = (
     db.WebhookPause.until,
     db.WebhookPause.failures,
     db.WebhookPause.reason,
-)
-#: The pauses of a tenant's webhooks, as plain rows: built once, read with each list.
-_PAUSES = (
-    select(db.Webhook.name, *PAUSE_COLUMNS)
-    .join(db.WebhookPause, db.WebhookPause.webhook_id == db.Webhook.id)
-    .where(db.Webhook.tenant_id == bindparam("tenant_id"))
 )
 
 
@@ -90,15 +84,6 @@ class PauseRecords(StoreBase):
                         db.WebhookPause.replica == replica,
                     )
                 )
-
-    def pauses(self, tenant: str) -> dict[str, CallPause]:
-        """The tenant's actions whose calls a server process has paused, by name: for each,
-        the pause that ends last."""
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
-            # Through the connection: plain rows need nothing of the ORM.
-            rows = session.connection().execute(_PAUSES, {"tenant_id": tenant_row.id})
-            return latest_pauses(rows)
 
     def _webhook_id(self, session: Session, tenant: str, name: str) -> int | None:
         tenant_row = self._tenant_row(session, tenant)

@@ -32,9 +32,9 @@ class Store(Accounts, Catalog, Snapshots, Looks, BudgetSettings):
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
     Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
-    caches' reads from :class:`Snapshots`, the webhooks' last Tests from :class:`LastTests`,
-    the tenant's budget of calls per minute from :class:`BudgetSettings`, the console's record
-    of paused calls from :class:`PauseRecords`, both of these at once from :class:`Looks`;
+    caches' reads from :class:`Snapshots`, the webhooks' last Tests (:class:`LastTests`) and
+    the console's record of paused calls (:class:`PauseRecords`), both read at once, from
+    :class:`Looks`, the tenant's budget of calls per minute from :class:`BudgetSettings`;
     signing secrets come with the definitions.
     """
 

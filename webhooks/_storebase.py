@@ -136,8 +136,8 @@ class StoreBase:
     def reading(self) -> Iterator[None]:
         """Every read of this store inside, in this thread, in one transaction: one snapshot
         and one round trip to begin it, instead of one per call (a request that authenticates,
-        then lists, then reads what it shows beside the list). Writes inside are their own
-        transactions, as always; nested, the outermost one counts."""
+        then lists, then reads what it shows beside the list). A write inside is refused (its
+        reads would not see it); nested, the outermost one counts."""
         with self._reading():
             yield
 
