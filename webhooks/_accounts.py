@@ -123,7 +123,7 @@ class Accounts(StoreBase):
 
     def get_tenant(self, name: str) -> Tenant:
         """The tenant called ``name``; :class:`NotFound` if there is none."""
-        with self._reading() as session:
+        with self._reading(alone=True) as session:
             return self._tenant(self._tenant_row(session, name))
 
     def list_tenants(self) -> list[Tenant]:
@@ -396,7 +396,7 @@ class Accounts(StoreBase):
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
             raise Unauthenticated()
         digest = hash_token(token)
-        with self._reading() as session:
+        with self._reading(alone=True) as session:
             rows = session.execute(_TOKEN_OWNER, {"digest": digest}).all()
             # The lookup is by digest; the constant-time compare keeps it honest if that changes.
             if (

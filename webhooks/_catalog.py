@@ -302,19 +302,23 @@ class Catalog(SigningSecrets):
     def list_webhooks(self, tenant: str) -> list[Webhook]:
         """The tenant's definitions, by name.
 
-        The last list read of each tenant is kept with the tenant's version and served again
-        while the version, read in the same transaction, has not moved: every change to a
+        The last list read of each tenant is kept with the tenant's version, read with the
+        definitions in one snapshot, and served again while the version read now (inside
+        :meth:`reading`, the one read with the operator) has not moved: every change to a
         definition, its headers or its signing secrets adds one to it (what the action servers'
         caches rely on too), so a change by any process is seen by the next read, and nothing
         kept is ever served after it. At most :data:`KEPT_LISTS` tenants are kept.
         """
-        with self._reading() as session:
+        with self._reading(alone=True) as session:
             tenant_row = self._tenant_row(session, tenant)
             # The row's id too: a database restored from a backup could bring a version back.
-            mark = (tenant_row.id, tenant_row.version)
             kept = self._kept_lists.get(tenant)
-            if kept is not None and kept[0] == mark:
+            if kept is not None and kept[0] == (tenant_row.id, tenant_row.version):
                 return list(kept[1])
+        # Read anew, the version with the definitions, in one snapshot.
+        with self._reading() as session:
+            tenant_row = self._tenant_row(session, tenant)
+            mark = (tenant_row.id, tenant_row.version)
             rows = list(
                 session.scalars(
                     select(db.Webhook)

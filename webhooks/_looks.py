@@ -36,7 +36,7 @@ class Looks(LastTests, PauseRecords):
     def looks(self, tenant: str) -> tuple[dict[str, LastTest], dict[str, CallPause]]:
         """What :meth:`last_tests` and :meth:`pauses` answer, in one statement: the last Tests
         by webhook name, and for each paused action the pause that ends last."""
-        with self._reading() as session:
+        with self._reading(alone=True) as session:
             tenant_row = self._tenant_row(session, tenant)
             # Through the connection: plain rows need nothing of the ORM.
             rows = session.connection().execute(_LOOKS, {"tenant_id": tenant_row.id}).all()

@@ -36,6 +36,8 @@ TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 WRITER_WAIT = 30.0
 #: Where a reading transaction's session keeps the tenant rows it has read, by name.
 _TENANT_ROWS = "webhooks.tenant_rows"
+#: Whether a reading session runs each statement on its own (PostgreSQL's autocommit).
+_AUTOCOMMIT = "webhooks.autocommit"
 
 
 def utc(moment: datetime) -> datetime:
@@ -134,38 +136,53 @@ class StoreBase:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Every read of this store inside, in this thread, in one transaction: one snapshot
-        and one round trip to begin it, instead of one per call (a request that authenticates,
-        then lists, then reads what it shows beside the list). A write inside is refused (its
-        reads would not see it); nested, the outermost one counts."""
-        with self._reading():
+        """Every read of this store inside, in this thread, shares one session, and reads a
+        tenant's row once: a request that authenticates, then lists, then reads what it shows
+        beside the list. A write inside is refused (its reads would not see it); nested, the
+        outermost one counts.
+
+        On SQLite the session is one transaction: one snapshot for all. On PostgreSQL, where
+        each statement is a round trip, the reads of one statement (a token's owner, a tenant's
+        row, the last Tests and pauses) run without a transaction, each seeing what was
+        committed when it ran, which saves a BEGIN and a COMMIT (two round trips of a list's
+        four); a read of several statements that must agree (a tenant's definitions with their
+        headers) still gets its own REPEATABLE READ transaction (:meth:`_reading`).
+        """
+        with self._reading(alone=True):
             yield
 
     @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        """A transaction that only reads, and sees one consistent state across its queries;
-        inside :meth:`reading`, that one's.
+    def _reading(self, *, alone: bool = False) -> Iterator[Session]:
+        """A session that only reads; inside :meth:`reading`, that one's where it serves.
 
-        On PostgreSQL it is REPEATABLE READ (READ COMMITTED would give each statement its own
-        snapshot, so rows committed between two queries could appear in one and not the other);
-        a SQLite transaction already reads one snapshot, begun deferred instead of IMMEDIATE.
-        A tenant's row is read once per such transaction (:meth:`_tenant_row`).
+        Without ``alone``, a transaction that sees one consistent state across its queries: on
+        PostgreSQL REPEATABLE READ (READ COMMITTED would give each statement its own snapshot,
+        so rows committed between two queries could appear in one and not the other); a SQLite
+        transaction already reads one snapshot, begun deferred instead of IMMEDIATE.
+
+        ``alone`` says the caller reads with one statement (beside a tenant's row, read once
+        per session: :meth:`_tenant_row`): on PostgreSQL it then runs in autocommit, with no
+        transaction to begin or end; elsewhere as above.
         """
         open_session: Session | None = getattr(self._open_read, "session", None)
-        if open_session is not None:
+        if open_session is not None and (alone or not open_session.info[_AUTOCOMMIT]):
             yield open_session
             return
         options: dict[str, object] = {READ_ONLY: True}
-        if self.engine.dialect.name == "postgresql":
+        autocommit = alone and self.engine.dialect.name == "postgresql"
+        if autocommit:
+            options["isolation_level"] = "AUTOCOMMIT"
+        elif self.engine.dialect.name == "postgresql":
             options["isolation_level"] = "REPEATABLE READ"
         with _translated(), self._sessions() as session, session.begin():
             session.connection(execution_options=options)
             session.info[_TENANT_ROWS] = {}
+            session.info[_AUTOCOMMIT] = autocommit
             self._open_read.session = session
             try:
                 yield session
             finally:
-                self._open_read.session = None
+                self._open_read.session = open_session
 
     # -- tenants --------------------------------------------------------------------------
 

@@ -635,38 +635,60 @@ def test_a_kept_list_is_never_served_after_a_change_by_another_process(
         other.engine.dispose()
 
 
-def test_reads_inside_reading_share_one_transaction(store: Store, tenant: str) -> None:
-    """An admin request's reads (operator, tenant, list, last Tests, pauses) begin one
-    transaction and read the tenant's row once."""
+def test_reads_inside_reading_take_two_statements(store: Store, tenant: str) -> None:
+    """An admin request's reads (operator, tenant, a kept list, last Tests, pauses) are two
+    statements, the tenant's row read with the operator: on SQLite in one transaction, on
+    PostgreSQL each on its own (autocommit: no BEGIN or COMMIT round trip). A list read anew
+    reads its definitions in a transaction, on PostgreSQL REPEATABLE READ."""
     from sqlalchemy import event
 
     store.set_skill(tenant, True, actor="op")
     _, token = store.create_operator(tenant, "ops", permissions=[MANAGE], actor="op")
     store.create_webhook(tenant, definition(), actor="op")
-    statements: list[str] = []
+    store.list_webhooks(tenant)  # now kept
+    statements: list[tuple[str, bool]] = []
     begins: list[object] = []
 
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
+    def seen(conn: Any, cursor: object, statement: str, *args: object) -> None:
+        dbapi = conn.connection.dbapi_connection
+        # psycopg's own state, not SQLAlchemy's idea of it; SQLite is never in autocommit here.
+        alone = bool(getattr(dbapi, "autocommit", False)) and conn.dialect.name == "postgresql"
+        if statement != "BEGIN":  # SQLite's, sent by the engine's begin hook
+            statements.append((statement, alone))
 
     def began(conn: object) -> None:
         begins.append(conn)
 
     event.listen(store.engine, "before_cursor_execute", seen)
     event.listen(store.engine, "begin", began)
+    postgres = store.engine.dialect.name == "postgresql"
     try:
         with store.reading():
             operator = store.authenticate(token)
             store.require(operator, READ)
-            store.last_tests(tenant)
-            store.pauses(tenant)
+            store.looks(tenant)
             store.list_webhooks(tenant)
             store.get_webhook(tenant, "order_status")
+        assert len(statements) == 2, [statement[:60] for statement, _ in statements]
+        assert "FROM api_tokens JOIN operators" in statements[0][0]
+        assert "JOIN tenants" in statements[0][0]
+        assert "webhook_tests" in statements[1][0]
+        if postgres:
+            assert all(alone for _, alone in statements)
+        else:
+            assert len(begins) == 1
+
+        store.update_webhook(tenant, "order_status", {"timeout": 5}, replace=False, actor="op")
+        statements.clear()
+        with store.reading():
+            store.authenticate(token)
+            assert store.list_webhooks(tenant)[0].timeout == 5
+        read_anew = [alone for statement, alone in statements if "FROM webhooks" in statement]
+        assert read_anew
+        assert not any(read_anew)
     finally:
         event.remove(store.engine, "before_cursor_execute", seen)
         event.remove(store.engine, "begin", began)
-    assert len(begins) == 1
-    assert not [s for s in statements if "FROM tenants" in s and "api_tokens" not in s]
 
 
 def test_a_write_inside_reading_is_refused(store: Store, tenant: str) -> None:
