@@ -75,12 +75,14 @@ from ._schemas import (
     AuditPage,
     BudgetIn,
     BudgetOut,
+    LastTest,
     MeOut,
     NewSigningSecret,
     NewToken,
     OperatorIn,
     OperatorList,
     OperatorOut,
+    Paused,
     PermissionsIn,
     PreviewIn,
     PreviewOut,
@@ -93,7 +95,6 @@ from ._schemas import (
     ToolsToken,
     ToolsTokenIn,
     ToolsTokenRevoked,
-    WebhookList,
     WebhookOut,
 )
 from ._tester import TEST_WINDOW, TESTS_PER_WINDOW, Tester, shown_failure
@@ -105,6 +106,8 @@ logger = logging.getLogger("admin")
 #: A definition with every field at its maximum stays far below this.
 MAX_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
+#: How many definitions, as operators see them, an admin server keeps made (:class:`_Shown`).
+SHOWN_KEPT = 2048
 _names = itertools.count(1)
 
 
@@ -153,6 +156,45 @@ class _Looks:
             pause=self.pauses.get(webhook.name),
         )
 
+    def beside(self, name: str, shown: dict[str, Any]) -> dict[str, Any]:
+        """``shown`` (:class:`_Shown`) with the action's last Test and pause, as :meth:`out`
+        would dump them."""
+        test, pause = self.tests.get(name), self.pauses.get(name)
+        if test is None and pause is None:
+            return shown
+        return shown | {
+            "last_test": None if test is None else LastTest.of(test).model_dump(mode="json"),
+            "paused": None if pause is None else Paused.of(pause).model_dump(mode="json"),
+        }
+
+
+class _Shown:
+    """Definitions as operators see them (:class:`WebhookOut`, without the looks, dumped for
+    JSON), each made once and kept by its record's identity.
+
+    The store hands out the same :class:`~webhooks.Webhook` records while a tenant's
+    definitions stand (``Store.list_webhooks``), and a record never changes: a changed
+    definition is a new record. So a record listed again costs a lookup instead of pydantic's
+    validation and dump (a third of a list's CPU: py-spy on ``python -m bench admin``). At most
+    :data:`SHOWN_KEPT` are kept; each entry holds its record, so no other object can take its
+    identity while it is kept.
+    """
+
+    def __init__(self, limit: int = SHOWN_KEPT) -> None:
+        self._limit = limit
+        self._made: dict[tuple[int, bool], tuple[Webhook, dict[str, Any]]] = {}
+
+    def __call__(self, webhook: Webhook, *, mask_query: bool) -> dict[str, Any]:
+        key = (id(webhook), mask_query)
+        made = self._made.get(key)
+        if made is not None and made[0] is webhook:
+            return made[1]
+        shown = WebhookOut.of(webhook, mask_query=mask_query).model_dump(mode="json")
+        if len(self._made) >= self._limit:
+            self._made.clear()  # the store's threads share it: each step is one under the GIL
+        self._made[key] = (webhook, shown)
+        return shown
+
 
 class AdminApi:
     """The route handlers, bound to one store and one tester."""
@@ -165,6 +207,7 @@ class AdminApi:
         self.failures = AuthFailures("admin", limit=auth_failures)
         self.tests = Throttle(limit=TESTS_PER_WINDOW, window=TEST_WINDOW)
         self._running_tests: set[asyncio.Future[TestOut]] = set()
+        self._shown = _Shown()
         # The store's work runs in these threads. SQLite's is CPU under the GIL, so more
         # threads only contend (bench admin: 1,065 lists/s with one, 868 with six); a server
         # database's waits on the network, so a few overlap the round trips.
@@ -260,15 +303,16 @@ class AdminApi:
         return _Looks(*self.store.looks(tenant))
 
     async def list_webhooks(self, request: Request) -> HTTPResponse:
-        def listed(operator: Operator) -> WebhookList:
+        def listed(operator: Operator) -> dict[str, Any]:  # a WebhookList, dumped
             looks = self._looks(operator.tenant)
             mask = MANAGE not in operator.permissions
             items = [
-                looks.out(w, mask_query=mask) for w in self.store.list_webhooks(operator.tenant)
+                looks.beside(w.name, self._shown(w, mask_query=mask))
+                for w in self.store.list_webhooks(operator.tenant)
             ]
-            return WebhookList(items=items, limit=self.store.max_actions)
+            return {"items": items, "limit": self.store.max_actions}
 
-        return _out(await self._authenticated(request, listed, permission=READ))
+        return json_response(await self._authenticated(request, listed, permission=READ))
 
     async def create_webhook(self, request: Request) -> HTTPResponse:
         def create(operator: Operator) -> Webhook:
@@ -279,12 +323,12 @@ class AdminApi:
         return _out(WebhookOut.of(webhook), status=201)
 
     async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
-        def found(operator: Operator) -> WebhookOut:
+        def found(operator: Operator) -> dict[str, Any]:  # a WebhookOut, dumped
             webhook = self.store.get_webhook(operator.tenant, name)
             mask = MANAGE not in operator.permissions
-            return self._looks(operator.tenant).out(webhook, mask_query=mask)
+            return self._looks(operator.tenant).beside(name, self._shown(webhook, mask_query=mask))
 
-        return _out(await self._authenticated(request, found, permission=READ))
+        return json_response(await self._authenticated(request, found, permission=READ))
 
     async def replace_webhook(self, request: Request, name: str) -> HTTPResponse:
         return await self._update(request, name, replace=True)

@@ -11,6 +11,7 @@ import pytest
 
 from admin import _tester
 from admin._app import create_app
+from admin._schemas import WebhookList
 from tests.admin.conftest import CANARY, AdminServer
 from tests.webhooks.test_definitions import BAD
 from webhooks import Settings
@@ -725,3 +726,23 @@ def test_a_read_meeting_a_connection_the_database_ended_is_tried_again(
         assert ended >= 1
         listed = client.get("/webhooks")
     assert listed.status_code == 200, listed.text
+
+
+def test_a_listed_action_is_shown_as_its_model_dumps_it_and_never_stale(
+    admin_server: AdminServer,
+) -> None:
+    """Lists and reads reuse what they made of a definition until it changes: each shows what
+    ``WebhookList``/``WebhookOut`` make of it, and a change (by PATCH here) at once."""
+    with admin_server.client("manager") as manager:
+        manager.delete("/webhooks/shown_once")
+        assert manager.post("/webhooks", json=admin_server.definition("shown_once")).is_success
+        for timeout in (4, 7):
+            for _ in range(2):  # the second read is served from what the first made
+                listed = manager.get("/webhooks").json()
+                one = manager.get("/webhooks/shown_once").json()
+                assert WebhookList.model_validate(listed).model_dump(mode="json") == listed
+                assert [item for item in listed["items"] if item["name"] == "shown_once"] == [one]
+                assert one["timeout"] == (2 if timeout == 4 else 4)
+            assert manager.patch("/webhooks/shown_once", json={"timeout": timeout}).is_success
+    with admin_server.client("reader") as reader:
+        assert reader.get("/webhooks/shown_once").json()["timeout"] == 7
