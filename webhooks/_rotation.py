@@ -69,7 +69,7 @@ class Rotation(StoreBase):
         """Raise :class:`KeyOutdated` when writing a value with this process's first key
         could lose it later."""
         ids = self.keyring.ids
-        rows = session.execute(select(db.EncryptionKey.key_id, db.EncryptionKey.state))
+        rows = session.connection().execute(select(db.EncryptionKey.key_id, db.EncryptionKey.state))
         states = {key: state for key, state in rows}
         if states.get(ids[0]) == RETIRED:
             raise KeyOutdated(
