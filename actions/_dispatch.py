@@ -6,8 +6,9 @@ entity); the form's validator reads the live definition, takes what the request 
 (entities named like a parameter, an allowed value or a pattern's match, a lone number for
 the only numeric parameter; such a number too long to send is said so), then asks for each
 required parameter still missing through the one answer slot, converting each answer to the
-parameter's type and rule; ``action_webhook`` calls the webhook with the collected values,
-through the service.
+parameter's type and rule, and with nothing left to ask calls the webhook through the service
+and answers in the same step. ``action_webhook``, which the generated rules run after the
+form, answers when the validator did not (its safety net; an older action server).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 
 from webhooks import (
     ACTION_SLOT,
@@ -220,13 +222,24 @@ class Dispatch:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
-        """Judge this turn's answer and say what to ask next; never fails the request."""
-        action = tracker.get_slot(ACTION_SLOT)
+        """Judge this turn's answer and say what to ask next, or, with nothing left to ask,
+        answer at once; never fails the request.
+
+        Answering here instead of in ``action_webhook`` saves a turn a round trip between Rasa
+        and this server and two of Rasa's predictions (the form's completion rule, then the
+        call's end): the events forget the form's slots as the call would and end with
+        ``FollowupAction(action_listen)``, so Rasa listens next without asking its policies.
+        """
+        action = str(tracker.get_slot(ACTION_SLOT) or "")
         try:
-            return self._validate(tenant, str(action or ""), dispatcher, tracker, domain)
+            events, complete = self._validate(tenant, action, dispatcher, tracker, domain)
         except Exception as exc:  # the safety net: a reply must never be lost
-            log_unexpected("validate", tenant, str(action), exc)
+            log_unexpected("validate", tenant, action, exc)
             return [SlotSet(REQUESTED_SLOT, None)]  # the action then answers politely
+        if complete is None:
+            return events
+        answered = await self._answer(tenant, action, complete, dispatcher, tracker, domain)
+        return [*answered, SlotSet(REQUESTED_SLOT, None), FollowupAction(ACTION_LISTEN_NAME)]
 
     def _validate(
         self,
@@ -235,17 +248,19 @@ class Dispatch:
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: dict[str, Any],
-    ) -> Events:
+    ) -> tuple[Events, dict[str, Value] | None]:
+        """The events of this turn's judgement, and the values to call with when nothing is
+        left to ask."""
         # Rasa asks the validator at the form's start with nothing requested yet.
         starting = tracker.get_slot(REQUESTED_SLOT) is None
         candidates = tracker.slots_to_validate()
         if not starting and ANSWER_SLOT not in candidates:
             # Nothing was said that could answer ("stop" fills nothing): answer no slot, so
             # Rasa rejects the form and the stop rule can run.
-            return []
+            return [], None
         webhook = self.service.usable(tenant, action)
         if not isinstance(webhook, Webhook):
-            return [SlotSet(REQUESTED_SLOT, None)]  # nothing to ask: the action explains
+            return [], {}  # nothing to ask: the answer explains
         stored = tracker.get_slot(VALUES_SLOT)
         values: dict[str, Value] = {} if starting or not isinstance(stored, dict) else dict(stored)
         asking = None if starting else tracker.get_slot(ASKING_SLOT)
@@ -276,15 +291,17 @@ class Dispatch:
                     SlotSet(ASKING_SLOT, None),
                     SlotSet(REQUESTED_SLOT, None),
                     FollowupAction(SWITCH_ACTION),
-                ]
+                ], None
             retry = self._judge(parameter, answer, values, dispatcher, tracker, domain)
         ask_next = retry or _next_required(webhook, values)
+        if ask_next is None:
+            return [], values
         return [
             SlotSet(VALUES_SLOT, values),
             SlotSet(ANSWER_SLOT, None),
             SlotSet(ASKING_SLOT, ask_next),
-            SlotSet(REQUESTED_SLOT, ANSWER_SLOT if ask_next else None),
-        ]
+            SlotSet(REQUESTED_SLOT, ANSWER_SLOT),
+        ], None
 
     @staticmethod
     def _judge(
@@ -335,10 +352,24 @@ class Dispatch:
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> Events:
-        """Call the webhook the form collected for (``action_webhook``); never fails."""
+        """Call the webhook the form collected for (``action_webhook``, after a form whose
+        validator did not answer: a model's own rules, or the safety net); never fails."""
         action = str(tracker.get_slot(ACTION_SLOT) or "")
         stored = tracker.get_slot(VALUES_SLOT)
         values: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
+        return await self._answer(tenant, action, values, dispatcher, tracker, domain)
+
+    async def _answer(
+        self,
+        tenant: str,
+        action: str,
+        values: Mapping[str, Any],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        """Call the webhook with ``values`` and answer; the events forget the form's slots and
+        set what the answer sets. Never fails."""
         # Only what holds a value: every event is more JSON for Rasa to read, at every call.
         forget = [
             SlotSet(slot, None) for slot in DISPATCH_SLOTS if tracker.get_slot(slot) is not None
@@ -351,12 +382,15 @@ class Dispatch:
             log_unexpected("run", tenant, action, exc)
             self.service.fail(dispatcher, domain, tenant, action, Category.UNAVAILABLE)
             return forget
-        webhook = self.service.usable(tenant, action)
-        # Only values a webhook accepted are remembered: not an order number it did not find.
-        if succeeded and isinstance(webhook, Webhook) and MEMORY_SLOT in domain_slots(domain):
-            memory = _remembered(webhook, tracker, values)
-            if memory is not None:
-                answered.append(SlotSet(MEMORY_SLOT, memory))
+        try:
+            webhook = self.service.usable(tenant, action)
+            # Only values a webhook accepted are remembered: not an order number it did not find.
+            if succeeded and isinstance(webhook, Webhook) and MEMORY_SLOT in domain_slots(domain):
+                memory = _remembered(webhook, tracker, values)
+                if memory is not None:
+                    answered.append(SlotSet(MEMORY_SLOT, memory))
+        except Exception as exc:  # the answer is given: only the memory is lost
+            log_unexpected("remember", tenant, action, exc)
         return forget + answered
 
     async def switch(

@@ -79,7 +79,7 @@ def log_unexpected(entry: str, tenant: str, action: str, exc: BaseException) -> 
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
     logger.error(
-        "unexpected %s in %s for tenant=%s action=%s at %s; answered politely",
+        "unexpected %s in %s for tenant=%s action=%s at %s; the user still got an answer",
         type(exc).__name__,
         entry,
         tenant,

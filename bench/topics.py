@@ -124,10 +124,24 @@ def _started(events: list[dict[str, Any]], action: str) -> bool:
     return False
 
 
+def _called(events: list[dict[str, Any]]) -> bool:
+    """Whether the webhook was called: by the form's validator, which then ends the turn with
+    a follow-up to action_listen among the form's own events, or by ``action_webhook``."""
+    in_form = False
+    for event in events:
+        if event.get("event") == "action":
+            if event.get("name") == "action_webhook":
+                return True
+            in_form = event.get("name") == "webhook_form"
+        elif in_form and event.get("event") == "followup":
+            return event.get("name") == "action_listen"
+    return False
+
+
 def _judge(kind: str, question: str, target: str | None, events: list[dict[str, Any]]) -> bool:
     ran = _ran(events)
     if kind == "answer":
-        return "action_webhook" in ran and "action_webhook_switch" not in ran
+        return _called(events) and "action_webhook_switch" not in ran
     if "action_webhook_switch" not in ran:
         return False
     after = ran[ran.index("action_webhook_switch") :]

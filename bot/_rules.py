@@ -1,8 +1,10 @@
 """The generated rules: the generic dispatch's three, and the help.
 
 A request routed to an action (intent ``webhook``) starts the form; the form, complete, is
-followed by the call; ``stop`` while it asks ends it. The same three rules serve every action,
-present and future. ``help``, ``nlu_fallback`` and ``out_of_scope`` get the help.
+followed by the call (which the form's validator has usually made itself, ending the turn
+with a listen: then the rule does not run); ``stop`` while it asks ends it. The same three
+rules serve every action, present and future. ``help``, ``nlu_fallback`` and ``out_of_scope``
+get the help.
 """
 
 from __future__ import annotations

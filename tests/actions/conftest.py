@@ -35,6 +35,7 @@ from webhooks import (
     ANSWER_SLOT,
     ASKING_SLOT,
     CALL_ACTION,
+    DISPATCH_SLOTS,
     DISPATCH_VALIDATOR,
     VALUES_SLOT,
     Keyring,
@@ -303,6 +304,19 @@ CALL = "v2_ask_4_order_status.json"  # the action once the form is complete
 def slot_events(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     return {e["name"]: e["value"] for e in response.json()["events"] if e["event"] == "slot"}
+
+
+def answered_at_once(env: ActionEnv, response: httpx.Response) -> Any:
+    """What the validator called the webhook with (its JSON body), having had nothing left to
+    ask: it answered at once, forgetting the form's slots as ``action_webhook`` would, and
+    ended with Rasa's listen (so Rasa runs neither the call action nor a prediction)."""
+    events = response.json()["events"]
+    assert events[-1]["event"] == "followup", events
+    assert events[-1]["name"] == "action_listen"
+    slots = slot_events(response)
+    assert slots["requested_slot"] is None
+    assert all(slots[slot] is None for slot in DISPATCH_SLOTS if slot in slots), slots
+    return json.loads(env.webhook.requests[-1]["body"])
 
 
 def texts(response: httpx.Response) -> list[str]:

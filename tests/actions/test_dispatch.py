@@ -15,6 +15,7 @@ import httpx
 from tests.actions.conftest import (
     ANSWER,
     ActionEnv,
+    answered_at_once,
     answering,
     calling,
     dispatch_call,
@@ -45,22 +46,26 @@ def asking(action: str, parameter: str) -> dict[str, Any]:
 
 
 def test_a_value_in_the_request_is_converted_and_nothing_is_asked(action_env: ActionEnv) -> None:
+    """With nothing left to ask, the validator answers in the same call: the webhook gets the
+    typed value, the form's slots are forgotten and Rasa listens next."""
     action_env.put("order_status")
     entity = {"entity": "order_id", "value": "#4521", "start": 18, "end": 23}
-    events = slot_events(start(action_env, "order_status", "where is my order #4521", [entity]))
-    assert events == {
-        "webhook_values": {"order_id": 4521},
-        "webhook_answer": None,
-        "webhook_asking": None,
+    response = start(action_env, "order_status", "where is my order #4521", [entity])
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
+    # The designer's result slots are set as action_webhook sets them (the echo's answer).
+    assert slot_events(response) == {
+        "webhook_action": None,
+        "order_status_result": {"method": "POST", "query": []},
+        "order_status_truncated": False,
         "requested_slot": None,
     }
+    assert texts(response)  # answered from the webhook's data
 
 
 def test_a_lone_number_fills_the_only_numeric_parameter(action_env: ActionEnv) -> None:
     action_env.put("order_status")
-    events = slot_events(start(action_env, "order_status", "status of order no. 7788 please"))
-    assert events["webhook_values"] == {"order_id": 7788}
-    assert events["requested_slot"] is None
+    response = start(action_env, "order_status", "status of order no. 7788 please")
+    assert answered_at_once(action_env, response) == {"order_id": 7788}
     # Two numbers: no guess, the question is asked.
     events = slot_events(start(action_env, "order_status", "order 7788 or 7789"))
     assert (events["webhook_values"], events["webhook_asking"]) == ({}, "order_id")
@@ -114,8 +119,8 @@ def test_a_designers_question_still_wins(action_env: ActionEnv) -> None:
 
 def test_an_answer_is_typed_and_a_bad_one_asked_again(action_env: ActionEnv) -> None:
     action_env.put("order_status")
-    events = slot_events(answer(action_env, "order_status", "order_id", "it's 4521"))
-    assert (events["webhook_values"], events["requested_slot"]) == ({"order_id": 4521}, None)
+    response = answer(action_env, "order_status", "order_id", "it's 4521")
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
     response = answer(action_env, "order_status", "order_id", "no idea")
     events = slot_events(response)
     assert (events["webhook_values"], events["webhook_asking"]) == ({}, "order_id")
@@ -177,13 +182,12 @@ def test_allowed_values_are_taken_from_the_request_and_enforced(action_env: Acti
         "values": ["Berlin", "Lisbon"],
     }
     action_env.put("opening_hours", parameters=[city])
-    events = slot_events(start(action_env, "opening_hours", "opening hours in lisbon?"))
-    assert events["webhook_values"] == {"city": "Lisbon"}  # as the operator wrote it
+    response = start(action_env, "opening_hours", "opening hours in lisbon?")
+    assert answered_at_once(action_env, response) == {"city": "Lisbon"}  # as the operator wrote it
     response = answer(action_env, "opening_hours", "city", "Madrid")
     assert texts(response) == ["Please choose one of: Berlin, Lisbon."]
-    assert slot_events(answer(action_env, "opening_hours", "city", " BERLIN "))[
-        "webhook_values"
-    ] == {"city": "Berlin"}
+    response = answer(action_env, "opening_hours", "city", " BERLIN ")
+    assert answered_at_once(action_env, response) == {"city": "Berlin"}
 
 
 def test_an_answer_with_a_slip_is_taken_and_two_close_values_are_asked_about(
@@ -191,8 +195,8 @@ def test_an_answer_with_a_slip_is_taken_and_two_close_values_are_asked_about(
 ) -> None:
     city = {"name": "city", "description": "the city", "values": ["Austin", "Boston", "Lisbon"]}
     action_env.put("opening_hours", parameters=[city])
-    events = slot_events(answer(action_env, "opening_hours", "city", "lisbn"))
-    assert (events["webhook_values"], events["requested_slot"]) == ({"city": "Lisbon"}, None)
+    response = answer(action_env, "opening_hours", "city", "lisbn")
+    assert answered_at_once(action_env, response) == {"city": "Lisbon"}
     response = answer(action_env, "opening_hours", "city", "Bostin")
     events = slot_events(response)
     assert (events["webhook_values"], events["webhook_asking"]) == ({}, "city")
@@ -210,8 +214,8 @@ def test_a_pattern_takes_its_match(action_env: ActionEnv) -> None:
         "pattern": r"(?i)\b([a-z]{2}\d{4})\b",
     }
     action_env.put("voucher", parameters=[code])
-    events = slot_events(start(action_env, "voucher", "is voucher AB1234 still valid?"))
-    assert events["webhook_values"] == {"code": "AB1234"}
+    response = start(action_env, "voucher", "is voucher AB1234 still valid?")
+    assert answered_at_once(action_env, response) == {"code": "AB1234"}
     response = answer(action_env, "voucher", "code", "my code is lost")
     assert "doesn't look like" in texts(response)[0]
 
@@ -258,10 +262,13 @@ def test_the_call_sends_the_collected_typed_values_and_forgets_them(
 
 
 def test_a_disabled_action_asks_nothing_and_is_answered_politely(action_env: ActionEnv) -> None:
+    """By the validator at once, and by ``action_webhook`` (a model whose rules call it)."""
     action_env.put("order_status", enabled=False)
-    events = slot_events(start(action_env, "order_status", "where is my order?"))
-    assert events == {"requested_slot": None}
     calls = len(action_env.webhook.requests)
+    response = start(action_env, "order_status", "where is my order?")
+    assert texts(response) == ["Sorry, that feature is switched off at the moment."]
+    assert slot_events(response) == {"webhook_action": None, "requested_slot": None}
+    assert response.json()["events"][-1]["name"] == "action_listen"
     response = action_env.call(calling("order_status"))
     assert texts(response) == ["Sorry, that feature is switched off at the moment."]
     assert len(action_env.webhook.requests) == calls
@@ -317,9 +324,11 @@ def test_a_pattern_value_kept_by_the_validator_is_sent_as_kept(action_env: Actio
         "pattern": r"code:\s*(\w+)",
     }
     action_env.put("voucher", parameters=[code])
-    events = slot_events(start(action_env, "voucher", "my code: AB12 please"))
-    assert events["webhook_values"] == {"code": "AB12"}
-    response = action_env.call(calling("voucher", events["webhook_values"]))
+    response = start(action_env, "voucher", "my code: AB12 please")
+    assert answered_at_once(action_env, response) == {"code": "AB12"}
+    assert "isn't set up" not in " ".join(texts(response))
+    # As action_webhook sends it too.
+    response = action_env.call(calling("voucher", {"code": "AB12"}))
     assert json.loads(action_env.webhook.requests[-1]["body"]) == {"code": "AB12"}
     assert "isn't set up" not in " ".join(texts(response))
 

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.actions.conftest import CANARY, ActionEnv, calling, slot_events, starting, texts
+from tests.actions.conftest import (
+    CANARY,
+    ActionEnv,
+    answered_at_once,
+    calling,
+    slot_events,
+    starting,
+    texts,
+)
 from webhooks import MEMORY_SLOT
 
 TEMPLATES = {
@@ -17,6 +25,8 @@ TEMPLATES = {
     "disabled": "Order lookups are off on Sundays.",
 }
 MEMORY_DOMAIN = {"slots": {MEMORY_SLOT: {"type": "any"}}}
+#: What the bot says from /echo's answer to a POST: proof the webhook was called in that turn.
+ECHOED = "method: POST; query: []"
 
 
 def run(env: ActionEnv, values: dict[str, Any], **kwargs: Any) -> list[str]:
@@ -94,11 +104,10 @@ def test_a_parameter_from_the_sender_id_is_not_asked(action_env: ActionEnv) -> N
             {"name": "customer", "description": "who asks", "source": "sender_id"},
         ],
     )
-    events = slot_events(
-        action_env.call(starting("order_status", "where is order 4521", sender="alice"))
-    )
-    assert events["webhook_values"] == {"order_id": 4521, "customer": "alice"}
-    assert events["requested_slot"] is None
+    response = action_env.call(starting("order_status", "where is order 4521", sender="alice"))
+    # Nothing asked: the webhook gets the sender id with the order number, in the same turn.
+    assert answered_at_once(action_env, response) == {"order_id": 4521, "customer": "alice"}
+    assert texts(response) == [ECHOED]
 
 
 def test_a_parameter_from_a_slot_is_asked_when_the_slot_is_empty(action_env: ActionEnv) -> None:
@@ -111,9 +120,9 @@ def test_a_parameter_from_a_slot_is_asked_when_the_slot_is_empty(action_env: Act
     assert events["webhook_asking"] == "account"
     call = starting("order_status", "my order")
     call["tracker"]["slots"]["acct"] = "A-7"
-    events = slot_events(action_env.call(call))
-    assert events["webhook_values"] == {"account": "A-7"}
-    assert events["requested_slot"] is None
+    response = action_env.call(call)
+    assert answered_at_once(action_env, response) == {"account": "A-7"}
+    assert texts(response) == [ECHOED]
 
 
 def test_a_value_given_earlier_is_reused_and_said(action_env: ActionEnv) -> None:
@@ -127,8 +136,11 @@ def test_a_value_given_earlier_is_reused_and_said(action_env: ActionEnv) -> None
     start = starting("order_status", "and when does it arrive?", sender="bob")
     start["tracker"]["slots"][MEMORY_SLOT] = memory
     response = action_env.call(start)
-    assert slot_events(response)["webhook_values"] == {"order_id": 4521}
-    assert texts(response) == ["I'm using 4521 for your order number, as you told me earlier."]
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
+    assert texts(response) == [
+        "I'm using 4521 for your order number, as you told me earlier.",
+        ECHOED,
+    ]
 
     # Another conversation (a new session) remembers nothing.
     other = starting("order_status", "and when does it arrive?", sender="bob")
@@ -158,7 +170,8 @@ def test_the_users_words_never_replace_a_value_from_the_channel(action_env: Acti
         parameters=[{"name": "customer", "description": "who asks", "source": "sender_id"}],
     )
     entity = [{"entity": "customer", "value": "mallory", "start": 0, "end": 7}]
-    events = slot_events(
-        action_env.call(starting("order_status", "orders of mallory", entity, sender="alice"))
+    response = action_env.call(
+        starting("order_status", "orders of mallory", entity, sender="alice")
     )
-    assert events["webhook_values"] == {"customer": "alice"}
+    assert answered_at_once(action_env, response) == {"customer": "alice"}
+    assert texts(response) == [ECHOED]

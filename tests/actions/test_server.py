@@ -20,6 +20,7 @@ from tests.actions.conftest import (
     METRICS_TOKEN,
     START,
     ActionEnv,
+    answered_at_once,
     answering,
     calling,
     dispatch_call,
@@ -40,11 +41,23 @@ from webhooks import (
 )
 
 ORDER_4521 = [{"entity": "order_id", "value": "#4521", "start": 18, "end": 23}]
+#: What the bot says from /echo's answer to a POST: proof the webhook was called in that turn.
+ECHOED = "method: POST; query: []"
 
 
 def served(env: ActionEnv, **kwargs: Any) -> httpx.Response:
     """A call any tenant's server answers: the form's start for "where is my order #4521"."""
     return env.call(starting("order_status", "where is my order #4521", ORDER_4521), **kwargs)
+
+
+def still_serving(env: ActionEnv) -> None:
+    """The server still serves after an odd call: the form's start for order #4521 calls the
+    webhook with it, once, and answers from its reply."""
+    before = len(env.webhook.requests)
+    response = served(env)
+    assert answered_at_once(env, response) == {"order_id": 4521}
+    assert texts(response) == [ECHOED]
+    assert len(env.webhook.requests) == before + 1
 
 
 def run_action(
@@ -81,8 +94,10 @@ def test_each_type_is_converted(
     action_env.put(
         "typed", parameters=[{"name": "order_id", "type": kind, "description": "the value"}]
     )
-    events = slot_events(action_env.call(answering("typed", "order_id", given)))
-    assert (events["webhook_values"], events["requested_slot"]) == ({"order_id": expected}, None)
+    response = action_env.call(answering("typed", "order_id", given))
+    # The only value known: the webhook is called with it, typed, in the same turn.
+    assert answered_at_once(action_env, response) == {"order_id": expected}
+    assert texts(response) == [ECHOED]
 
 
 @pytest.mark.parametrize(
@@ -117,9 +132,10 @@ def test_what_is_required_is_decided_live(action_env: ActionEnv) -> None:
     parameters = [dict(p) for p in V2_PARAMETERS]
     action_env.put("order_status", parameters=parameters)
     call = starting("order_status", "where is my order #4521", ORDER_4521)
-    # Optional parameters are never asked: once order_id is known the form ends.
-    events = slot_events(action_env.call(call))
-    assert (events["webhook_values"], events["requested_slot"]) == ({"order_id": 4521}, None)
+    # Optional parameters are never asked: once order_id is known the webhook is called.
+    response = action_env.call(call)
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
+    assert texts(response) == [ECHOED]
     # Made required through the store: asked at the next turn, no retrain, no restart.
     parameters[1]["required"] = True
     action_env.store.update_webhook(
@@ -208,8 +224,9 @@ def test_a_string_answer_that_is_no_answer_is_asked_again(
     response = action_env.call(call)
     events = slot_events(response)
     if taken is not None:
-        assert (events["webhook_values"], events["requested_slot"]) == ({"order_id": taken}, None)
-        assert texts(response) == []
+        # Taken as the answer: the webhook's reply only, no word about the answer.
+        assert answered_at_once(action_env, response) == {"order_id": taken}
+        assert texts(response) == [ECHOED]
     else:
         assert (events["webhook_values"], events["webhook_asking"]) == ({}, "order_id")
         assert texts(response) == [
@@ -474,12 +491,24 @@ def test_unavailable_actions_ask_nothing_and_answer_politely(
         action_env.store.set_skill("acme", False, actor="t")
     action_env.wait_refreshed()
     before = len(action_env.webhook.requests)
+    expected = [
+        "Sorry, that feature isn't set up yet."
+        if state == "deleted"
+        else "Sorry, that feature is switched off at the moment."
+    ]
     try:
+        # The form's start asks nothing: the validator answers politely at once, and listens.
         validated = action_env.call(starting("order_status", "where is my order?"))
-        assert slot_events(validated) == {"requested_slot": None}  # the form ends, asks nothing
+        assert validated.status_code == 200, validated.text
+        assert [(e["event"], e["name"], e.get("value")) for e in validated.json()["events"]] == [
+            ("slot", "webhook_action", None),
+            ("slot", "requested_slot", None),
+            ("followup", "action_listen", None),
+        ]
+        assert texts(validated) == expected
+        # action_webhook, run by an older model's rules, answers the same.
         response = run_action(action_env)
-        expected = "isn't set up" if state == "deleted" else "switched off"
-        assert expected in texts(response)[0]
+        assert texts(response) == expected
         assert slot_events(response) == {"webhook_action": None, "webhook_values": None}
         assert len(action_env.webhook.requests) == before
     finally:
@@ -582,7 +611,8 @@ def test_default_route_and_action_list(action_env: ActionEnv) -> None:
         params={"token": action_env.token},
         json=starting("order_status", "where is my order #4521", ORDER_4521),
     )
-    assert slot_events(response)["webhook_values"] == {"order_id": 4521}
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
+    assert texts(response) == [ECHOED]
     listed = httpx.get(f"{action_env.base_url}/actions", params={"token": action_env.token})
     assert listed.json() == [
         {"name": name}
@@ -637,8 +667,9 @@ def test_a_compressed_call_is_served_and_a_bomb_refused(
     encoding = "gzip" if compress is gzip.compress else "deflate"
     action_env.put("order_status")
     call = json.dumps(starting("order_status", "where is my order #4521", ORDER_4521)).encode()
-    events = slot_events(_post_raw(action_env, compress(call), encoding))
-    assert events["webhook_values"] == {"order_id": 4521}
+    response = _post_raw(action_env, compress(call), encoding)
+    assert answered_at_once(action_env, response) == {"order_id": 4521}
+    assert texts(response) == [ECHOED]
     # 40 KB that would inflate to 40 MB: refused before it is all made.
     bomb = compress(b'{"tracker": "' + b"0" * (40 * 1024 * 1024) + b'"}')
     assert len(bomb) < 100_000
@@ -648,7 +679,7 @@ def test_a_compressed_call_is_served_and_a_bomb_refused(
     truncated = _post_raw(action_env, compress(call)[:-20], encoding)
     assert truncated.status_code == 400
     assert _post_raw(action_env, call, "br").status_code == 415
-    assert slot_events(served(action_env))["webhook_values"] == {"order_id": 4521}  # still serving
+    still_serving(action_env)
 
 
 @pytest.mark.parametrize(
@@ -672,7 +703,7 @@ def test_an_odd_action_call_is_a_clean_4xx_or_answered(action_env: ActionEnv, ch
         assert set(response.json()["error"]) == {"code", "message", "field"}
     else:
         assert texts(response)  # answered, politely or with the data
-    assert slot_events(served(action_env))["webhook_values"] == {"order_id": 4521}  # still serving
+    still_serving(action_env)
 
 
 def test_bodies_that_are_not_json_are_400(action_env: ActionEnv) -> None:

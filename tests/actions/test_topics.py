@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.actions.conftest import ActionEnv, answering, dispatch_call, slot_events
+from tests.actions.conftest import (
+    ActionEnv,
+    answered_at_once,
+    answering,
+    dispatch_call,
+    slot_events,
+    texts,
+)
 from webhooks import ACTION_SLOT, ASKING_SLOT, SWITCH_ACTION
 
 SWITCH_TEMPLATE = "v2_stop_4_action_webhook_stopped.json"
@@ -42,14 +49,20 @@ def judged(
     return env.call(call)
 
 
-def switched(response: httpx.Response) -> bool:
+def switched(env: ActionEnv, response: httpx.Response) -> bool:
+    """Whether the validator gave the message back to Rasa as a new topic. If not, it was
+    judged as the answer: asked again, or, with nothing left to ask, answered at once."""
     events = response.json()["events"]
     follow = [e["name"] for e in events if e["event"] == "followup"]
-    if follow:
-        assert follow == [SWITCH_ACTION]
+    if follow == [SWITCH_ACTION]:
         assert slot_events(response)["requested_slot"] is None
         assert response.json()["responses"] == []  # nothing said: the new topic speaks
-    return bool(follow)
+        return True
+    if follow:
+        assert follow == ["action_listen"]
+        answered_at_once(env, response)
+        assert texts(response) == ["method: POST; query: []"]  # /echo's reply: called now
+    return False
 
 
 @pytest.fixture
@@ -101,12 +114,12 @@ def test_a_new_topic_leaves_the_question_and_an_answer_stays_one(
 ) -> None:
     entities = routed(to) if to else []
     response = judged(city_env, asked, parameter, text, intent=intent, entities=entities)
-    assert switched(response) is expected
+    assert switched(city_env, response) is expected
 
 
 def test_a_model_without_the_switch_action_keeps_asking(city_env: ActionEnv) -> None:
     response = judged(city_env, "opening_hours", "city", "hi", intent="greet", switch_known=False)
-    assert not switched(response)
+    assert not switched(city_env, response)
     assert slot_events(response)[ASKING_SLOT] == "city"
 
 
@@ -155,7 +168,7 @@ def test_free_text_weighs_the_routers_scores(
     call["tracker"]["latest_message"]["webhook_routing"] = {
         "match": {"action": "order_status", "score": max(scores.values()), "scores": scores}
     }
-    assert switched(city_env.call(call)) is expected
+    assert switched(city_env, city_env.call(call)) is expected
 
 
 @pytest.mark.parametrize(
@@ -170,4 +183,4 @@ def test_a_sentence_not_understood_that_is_no_value_gets_the_help(
     city_env: ActionEnv, text: str, expected: bool
 ) -> None:
     response = judged(city_env, "order_status", "order_id", text, intent="out_of_scope")
-    assert switched(response) is expected
+    assert switched(city_env, response) is expected
