@@ -238,7 +238,11 @@ class Dispatch:
             return [SlotSet(REQUESTED_SLOT, None)]  # the action then answers politely
         if complete is None:
             return events
-        answered = await self._answer(tenant, action, complete, dispatcher, tracker, domain)
+        try:
+            answered = await self._answer(tenant, action, complete, dispatcher, tracker, domain)
+        except Exception as exc:  # even its polite failure failed: action_webhook tries again
+            log_unexpected("validate", tenant, action, exc)
+            return [SlotSet(REQUESTED_SLOT, None)]
         return [*answered, SlotSet(REQUESTED_SLOT, None), FollowupAction(ACTION_LISTEN_NAME)]
 
     def _validate(

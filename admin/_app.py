@@ -106,8 +106,9 @@ logger = logging.getLogger("admin")
 #: A definition with every field at its maximum stays far below this.
 MAX_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
-#: How many definitions, as operators see them, an admin server keeps made (:class:`_Shown`).
-SHOWN_KEPT = 2048
+#: How many definitions, as operators see them, an admin server keeps made (:class:`_Shown`):
+#: as many as the store keeps listed (1,000 tenants' lists of at most 10 actions).
+SHOWN_KEPT = 10_000
 _names = itertools.count(1)
 
 
@@ -142,8 +143,9 @@ def _signing_message(name: str, older: Sequence[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Looks:
-    """What the store keeps beside the definitions for operators to look at, read with them:
-    each action's last Test and the pause of its calls."""
+    """What the store keeps beside the definitions for operators to look at, read in the same
+    request (on PostgreSQL not in the same snapshot: a Test or pause of that moment): each
+    action's last Test and the pause of its calls."""
 
     tests: dict[str, StoredTest]
     pauses: dict[str, CallPause]
@@ -176,8 +178,8 @@ class _Shown:
     definitions stand (``Store.list_webhooks``), and a record never changes: a changed
     definition is a new record. So a record listed again costs a lookup instead of pydantic's
     validation and dump (a third of a list's CPU: py-spy on ``python -m bench admin``). At most
-    :data:`SHOWN_KEPT` are kept; each entry holds its record, so no other object can take its
-    identity while it is kept.
+    :data:`SHOWN_KEPT` are kept, the oldest made leaving first; each entry holds its record, so
+    no other object can take its identity while it is kept.
     """
 
     def __init__(self, limit: int = SHOWN_KEPT) -> None:
@@ -191,7 +193,9 @@ class _Shown:
             return made[1]
         shown = WebhookOut.of(webhook, mask_query=mask_query).model_dump(mode="json")
         if len(self._made) >= self._limit:
-            self._made.clear()  # the store's threads share it: each step is one under the GIL
+            # The store's threads share it: another may have just removed the same entry.
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                del self._made[next(iter(self._made))]
         self._made[key] = (webhook, shown)
         return shown
 
@@ -253,8 +257,10 @@ class AdminApi:
         in one worker-thread hop (each hop costs more than the queries); a token the store does
         not know counts against the address.
 
-        What ``then`` reads is read in the same transaction as the operator; one that ``writes``
-        runs after it, in its own. A request that only reads is tried once more when the
+        What ``then`` reads shares the operator's reading (``Store.reading``: on SQLite one
+        transaction; on PostgreSQL each one-statement read sees what was committed when it ran,
+        and a read of several statements has its own snapshot); one that ``writes`` runs after
+        it, in its own transaction. A request that only reads is tried once more when the
         database connection it met was dead (the database restarted under load): nothing was
         written, and the store's connections from before are replaced by then.
         """

@@ -746,3 +746,44 @@ def test_a_listed_action_is_shown_as_its_model_dumps_it_and_never_stale(
             assert manager.patch("/webhooks/shown_once", json={"timeout": timeout}).is_success
     with admin_server.client("reader") as reader:
         assert reader.get("/webhooks/shown_once").json()["timeout"] == 7
+
+
+def test_what_is_shown_of_a_record_is_made_once_and_the_oldest_leaves_first() -> None:
+    """``_Shown`` by the record's identity: the same record gets what was made of it; an equal
+    record that is another object (a definition read anew) is made anew; past its limit the
+    oldest entry leaves, the others stay."""
+    from datetime import UTC, datetime
+
+    from admin._app import _Shown
+    from webhooks import Webhook
+
+    def record(name: str) -> Webhook:
+        now = datetime(2026, 12, 7, tzinfo=UTC)
+        return Webhook(
+            tenant="acme",
+            name=name,
+            description="Look up an order",
+            url="https://api.example.com/orders?key=k1",
+            method="POST",
+            timeout=5,
+            parameters=(),
+            enabled=True,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+
+    shown = _Shown()
+    first = record("first")
+    made = shown(first, mask_query=False)
+    assert made["url"] == "https://api.example.com/orders?key=k1"
+    assert shown(first, mask_query=True)["url"] == "https://api.example.com/orders?key=***"
+    assert shown(first, mask_query=False) is made
+    assert shown(record("first"), mask_query=False) is not made  # equal, but another record
+
+    shown = _Shown(limit=2)
+    first, second = record("first"), record("second")
+    made_first, made_second = shown(first, mask_query=False), shown(second, mask_query=False)
+    shown(record("third"), mask_query=False)
+    assert shown(second, mask_query=False) is made_second
+    assert shown(first, mask_query=False) is not made_first
