@@ -150,17 +150,9 @@ class _Looks:
     tests: dict[str, StoredTest]
     pauses: dict[str, CallPause]
 
-    def out(self, webhook: Webhook, *, mask_query: bool = False) -> WebhookOut:
-        return WebhookOut.of(
-            webhook,
-            mask_query=mask_query,
-            last_test=self.tests.get(webhook.name),
-            pause=self.pauses.get(webhook.name),
-        )
-
     def beside(self, name: str, shown: dict[str, Any]) -> dict[str, Any]:
-        """``shown`` (:class:`_Shown`) with the action's last Test and pause, as :meth:`out`
-        would dump them."""
+        """``shown``, a dumped :class:`WebhookOut` (without looks, as :class:`_Shown` keeps
+        them), with the action's last Test and pause."""
         test, pause = self.tests.get(name), self.pauses.get(name)
         if test is None and pause is None:
             return shown
@@ -343,13 +335,16 @@ class AdminApi:
         return await self._update(request, name, replace=False)
 
     async def _update(self, request: Request, name: str, *, replace: bool) -> HTTPResponse:
-        def update(operator: Operator) -> WebhookOut:
+        def update(operator: Operator) -> dict[str, Any]:  # a WebhookOut, dumped
             webhook = self.store.update_webhook(
                 operator.tenant, name, body_of(request), replace=replace, actor=actor_of(operator)
             )
-            return self._looks(operator.tenant).out(webhook)
+            shown = WebhookOut.of(webhook).model_dump(mode="json")  # a new record: not kept
+            return self._looks(operator.tenant).beside(name, shown)
 
-        return _out(await self._authenticated(request, update, permission=MANAGE, writes=True))
+        return json_response(
+            await self._authenticated(request, update, permission=MANAGE, writes=True)
+        )
 
     async def delete_webhook(self, request: Request, name: str) -> HTTPResponse:
         def delete(operator: Operator) -> None:

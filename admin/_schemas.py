@@ -180,11 +180,10 @@ class WebhookOut(_Out):
         webhook: Webhook,
         *,
         mask_query: bool = False,
-        last_test: StoredTest | None = None,
-        pause: CallPause | None = None,
     ) -> WebhookOut:
-        """``webhook`` as an operator sees it; ``mask_query`` hides the URL's query values
-        (from operators who may only read: a query may carry a secret)."""
+        """``webhook`` as an operator sees it, without its last Test and pause (the admin API
+        lays them over its dump); ``mask_query`` hides the URL's query values (from operators
+        who may only read: a query may carry a secret)."""
         public = webhook.public()
         if mask_query:
             public["url"] = masked_url(public["url"])
@@ -194,9 +193,9 @@ class WebhookOut(_Out):
                 "revision": webhook.revision,
                 "created_at": webhook.created_at,
                 "updated_at": webhook.updated_at,
-                "last_test": None if last_test is None else LastTest.of(last_test),
+                "last_test": None,
                 "signing_secrets": [SigningSecretOut.of(s) for s in webhook.signing_secrets],
-                "paused": None if pause is None else Paused.of(pause),
+                "paused": None,
             },
             strict=False,
         )

@@ -288,6 +288,10 @@ def test_a_paused_action_shows_its_pause_until_it_ends(admin_server: AdminServer
         first = _pause()
         store.record_pause("acme", name, "replica-1", first)
         assert _paused(client, name) == [_shown(first)] * 2
+        with admin_server.client("manager") as manager:  # a change's answer shows it too
+            changed = manager.patch(f"/webhooks/{name}", json={"timeout": 3}).json()
+        assert (changed["timeout"], changed["paused"]["reason"]) == (3, first.reason)
+        assert datetime.fromisoformat(changed["paused"]["until"]) == first.until
         # Two processes paused it: the pause that ends last is shown.
         later = _pause(ended_ago=-timedelta(seconds=50), failures=6)
         store.record_pause("acme", name, "replica-2", later)
