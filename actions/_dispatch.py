@@ -233,16 +233,12 @@ class Dispatch:
         action = str(tracker.get_slot(ACTION_SLOT) or "")
         try:
             events, complete = self._validate(tenant, action, dispatcher, tracker, domain)
+            if complete is None:
+                return events
+            answered = await self._answer(tenant, action, complete, dispatcher, tracker, domain)
         except Exception as exc:  # the safety net: a reply must never be lost
             log_unexpected("validate", tenant, action, exc)
-            return [SlotSet(REQUESTED_SLOT, None)]  # the action then answers politely
-        if complete is None:
-            return events
-        try:
-            answered = await self._answer(tenant, action, complete, dispatcher, tracker, domain)
-        except Exception as exc:  # even its polite failure failed: action_webhook tries again
-            log_unexpected("validate", tenant, action, exc)
-            return [SlotSet(REQUESTED_SLOT, None)]
+            return [SlotSet(REQUESTED_SLOT, None)]  # action_webhook then answers politely
         return [*answered, SlotSet(REQUESTED_SLOT, None), FollowupAction(ACTION_LISTEN_NAME)]
 
     def _validate(
