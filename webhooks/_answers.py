@@ -8,8 +8,10 @@ is Zürich): both sides are folded as Unicode's caseless matching does, less the
 answer to the question is also forgiven a small slip ("lisbn" is Lisbon), never at the price of
 a wrong value: a value is taken only when it alone is close (:data:`FUZZY_TAKE`), two close
 ones are asked about (:func:`close_values`, "Did you mean Bologna or Cologne?"), and short
-answers and values with digits are forgiven nothing but case and accents. Nor are a request's
-words: they were not written as this answer, and nobody would see the guess before the webhook.
+answers and values with digits are forgiven nothing but case and accents. A slip is forgiven
+in a value said with a few other words ("in londn"), not in a longer sentence. Nor are a
+request's words: they were not written as this answer, and nobody would see the guess before
+the webhook.
 Patterns are the operator's regular expressions run on users' text, on the event loop of every
 server. Python's ``re`` backtracks, so a short pattern can take seconds on one answer; RE2 runs
 in time linear in the text by construction, so patterns run on RE2 only. A pattern RE2 cannot
@@ -37,6 +39,7 @@ __all__ = [
     "FUZZY_MIN_LENGTH",
     "FUZZY_SUGGEST",
     "FUZZY_TAKE",
+    "FUZZY_WORDS_AROUND",
     "MAX_SUGGESTED",
     "allowed_value",
     "close_values",
@@ -86,8 +89,14 @@ FUZZY_MIN_LENGTH = 5
 #: Most allowed values offered in one "Did you mean ...?".
 MAX_SUGGESTED = 3
 
+#: Most other words an answer may have for a slip in it to be forgiven ("I'm near lisbn" has
+#: three: I, m, near). A longer sentence is likelier to hold a word a slip away from a value.
+FUZZY_WORDS_AROUND = 3
+
 #: A digit: answers and values with one are codes or numbers, and 4521 is never 4522.
 _DIGIT = re.compile(r"\d")
+#: A word of an answer or a value, as runs of them are compared.
+_WORDS = re.compile(r"[^\W_]+")
 
 #: The marks Unicode's decomposition splits off Latin, Greek and Cyrillic letters (é is e and
 #: U+0301): the accents people leave out when typing. Other scripts' marks (a Devanagari virama,
@@ -233,6 +242,30 @@ def _close(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
     return [(values[i], score) for _, score, i in sorted(found, key=lambda f: (-f[1], f[2]))]
 
 
+def _close_in_words(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
+    """As :func:`_close`, for a value said with a few other words ("in londn", "lisbn
+    please"): each allowed value's best score over the answer's runs of as many words as it
+    has, best first, ties in the operator's order. A longer sentence is no answer with a slip:
+    among its words, one is too likely to be a slip from a value by chance."""
+    words = _WORDS.findall(answer)
+    best: dict[int, float] = {}
+    for index, value in enumerate(_folded(tuple(values))):
+        own = _WORDS.findall(value)
+        if not _fuzzy(value) or not len(own) < len(words) <= len(own) + FUZZY_WORDS_AROUND:
+            continue  # the whole answer was compared already, or it is a sentence
+        runs = [" ".join(words[i : i + len(own)]) for i in range(len(words) - len(own) + 1)]
+        found = process.extractOne(
+            " ".join(own),
+            [run for run in runs if _fuzzy(run)],
+            scorer=OSA.normalized_similarity,
+            processor=None,
+            score_cutoff=FUZZY_SUGGEST,
+        )
+        if found is not None:
+            best[index] = found[1]
+    return [(values[i], score) for i, score in sorted(best.items(), key=lambda b: (-b[1], b[0]))]
+
+
 def _choice(values: Sequence[str], answer: str) -> tuple[str | None, tuple[str, ...]]:
     """The allowed value ``answer`` gives, or None and the values close enough to offer."""
     wanted = " ".join(answer.lower().split())
@@ -248,7 +281,7 @@ def _choice(values: Sequence[str], answer: str) -> tuple[str | None, tuple[str, 
     named = _named(values, folded)
     if named is not None:
         return named, ()
-    close = _close(values, folded)
+    close = _close(values, folded) or _close_in_words(values, folded)
     if len(close) == 1 and close[0][1] >= FUZZY_TAKE:
         return close[0][0], ()  # alone close enough to offer, and close enough to take
     return None, tuple(value for value, _ in close[:MAX_SUGGESTED])

@@ -160,6 +160,9 @@ def test_marks_outside_the_latin_accents_are_kept() -> None:
         pytest.param(("São Paulo", "Lima"), "sao paolo", "São Paulo", id="slip-and-accent"),
         pytest.param(("Copenhagen", "Oslo"), "copenhagn", "Copenhagen", id="ten-letters"),
         pytest.param(("Austin", "Boston"), "bostn", "Boston", id="one-close-one-far"),
+        pytest.param(STORES, "in londn", "London", id="a-word-around"),
+        pytest.param(STORES, "I'm near lisbn", "Lisbon", id="three-words-around"),
+        pytest.param(("New York", "Boston"), "new yrok please", "New York", id="two-word-value"),
         pytest.param(("Express", "Standard"), "stnadard", "Standard", id="not-a-place"),
     ],
 )
@@ -176,6 +179,10 @@ def test_an_answer_with_a_slip_takes_the_one_close_value(
         # One slip in five letters also makes other words ("parks"): offered, never taken.
         pytest.param(STORES, "parsi", ("Paris",), id="five-letters"),
         pytest.param(STORES, "pairs", ("Paris",), id="five-letters-a-word"),
+        pytest.param(STORES, "the parsi one", ("Paris",), id="five-letters-among-words"),
+        pytest.param(
+            ("Austin", "Boston"), "in Bostin", ("Boston", "Austin"), id="two-close-among-words"
+        ),
         pytest.param(STORES, "lissabon", ("Lisbon",), id="two-slips"),
         # One slip from one value and two from another: which was meant is not clear.
         pytest.param(("Austin", "Boston"), "Bostin", ("Boston", "Austin"), id="best-first"),
@@ -214,7 +221,8 @@ def test_close_values_are_offered_but_not_taken(
         pytest.param(STORES, "Madrid", id="another-city"),
         pytest.param(STORES, "Dublin", id="a-city-sharing-letters"),
         pytest.param(STORES, "Bern", id="a-city-inside-a-value"),
-        pytest.param(STORES, "I'm near lisbn", id="a-slip-in-a-sentence"),
+        pytest.param(STORES, "I think I'm near lisbn now", id="a-slip-in-a-sentence"),
+        pytest.param(STORES, "in the morning", id="short-words-around-no-value"),
         pytest.param(("Rome", "Nice", "Oslo"), "home", id="short-value-one-slip"),
         pytest.param(("Rome", "Nice", "Oslo"), "rom", id="short-answer"),
         pytest.param(("A100", "A101", "Room 12"), "A102", id="a-code"),
