@@ -58,7 +58,7 @@ from ._service import (
     intent_of_latest,
     log_unexpected,
 )
-from ._topics import WAY_OUT, in_doubt, new_topic, switch_events
+from ._topics import WAY_OUT, carries_code, in_doubt, new_topic, switch_events
 
 __all__ = ["Dispatch"]
 
@@ -273,25 +273,29 @@ class Dispatch:
                 dispatcher.utter_message(text=hint)
             if not hints:  # a value the request tried to give is asked for, not remembered
                 _from_memory(webhook, tracker, values, dispatcher)
-        else:
-            # An answer refused by its own conversion is told so by _judge below.
-            _from_entities(webhook, tracker, values)
         retry: str | None = None
         parameter = next((p for p in webhook.parameters if p.name == asking), None)
         answer = candidates.get(ANSWER_SLOT)
+        if (
+            parameter is not None
+            and answer is not None
+            and _declares(domain, SWITCH_ACTION)
+            and new_topic(action, parameter, str(answer), tracker)
+        ):
+            # Something else was asked for (judged before the message's entities, which the
+            # model finds in a request for another action as readily as in an answer): the
+            # form ends without a call, and the message is given back to Rasa as a new topic.
+            return [
+                SlotSet(VALUES_SLOT, None),
+                SlotSet(ANSWER_SLOT, None),
+                SlotSet(ASKING_SLOT, None),
+                SlotSet(REQUESTED_SLOT, None),
+                FollowupAction(SWITCH_ACTION),
+            ], None
+        if not starting:
+            # An answer refused by its own conversion is told so by _judge below.
+            _from_entities(webhook, tracker, values)
         if parameter is not None and answer is not None and values.get(parameter.name) is None:
-            if _declares(domain, SWITCH_ACTION) and new_topic(
-                action, parameter, str(answer), tracker
-            ):
-                # Something else was asked for: the form ends without a call, and the message
-                # is given back to Rasa as a new topic.
-                return [
-                    SlotSet(VALUES_SLOT, None),
-                    SlotSet(ANSWER_SLOT, None),
-                    SlotSet(ASKING_SLOT, None),
-                    SlotSet(REQUESTED_SLOT, None),
-                    FollowupAction(SWITCH_ACTION),
-                ], None
             retry = self._judge(parameter, answer, values, dispatcher, tracker, domain)
         ask_next = retry or _next_required(webhook, values)
         if ask_next is None:
@@ -318,7 +322,11 @@ class Dispatch:
             value = convert(answer, parameter.type)
             # Any text is a string: "hi" or "tell me a joke" while a city is asked is still no
             # answer (a typed value's conversion already judged the rest).
-            if isinstance(value, str) and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS:
+            if (
+                isinstance(value, str)
+                and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS
+                and not carries_code(value)  # "the code is X7KP-99TR" is no chit-chat
+            ):
                 dispatcher.utter_message(
                     **designed_or_text(domain, (NOT_AN_ANSWER_RESPONSE,), NOT_AN_ANSWER_TEXT)
                 )

@@ -49,6 +49,7 @@ from webhooks import (
     TenantSnapshot,
     Throttled,
     WebhookCalls,
+    asked_for,
     bearer_matches,
     bearer_token,
     error_body,
@@ -259,8 +260,9 @@ class ActionServer:
 
     def routing(self, request: Request, tenant: str) -> HTTPResponse:
         """What Rasa's live router matches messages against: every action of the tenant with
-        its description and examples, disabled ones too (they are answered politely, not
-        mistaken for another). ``If-None-Match`` with the last ``ETag`` gets a bare 304."""
+        its description and examples, and what its questions ask for, disabled ones too (they
+        are answered politely, not mistaken for another). ``If-None-Match`` with the last
+        ``ETag`` gets a bare 304."""
         bearer = _bearer(request)
         snapshot = self.registry.get(tenant)
         digest = snapshot.action_token_hash if snapshot is not None else None
@@ -287,6 +289,7 @@ class ActionServer:
                     "name": webhook.name,
                     "description": webhook.description,
                     "examples": list(webhook.examples),
+                    "questions": [asked_for(parameter) for parameter in webhook.parameters],
                     "enabled": skill and webhook.enabled,
                 }
                 for webhook in sorted(snapshot.webhooks.values(), key=lambda w: w.name)

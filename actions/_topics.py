@@ -7,8 +7,11 @@ action (trained, or routed live: Rasa's NLU sets intent ``webhook`` with entity
 a bot" (:data:`SWITCH_INTENTS`). It is still **the answer** when it is a plausible value for the
 parameter and little else ("4521", "it's 4521", "Lisbon please"): a value of the parameter's
 type that its allowed values or pattern accept, with at most :data:`AROUND_A_VALUE` other
-words. For a free-text parameter every message is a plausible value, so only a request for
-another action with more words than a value, or one of the switch intents, changes topic.
+words, or a value in a sentence nearer in meaning to this action than to the other one. For a
+free-text parameter every message is a plausible value, so only a request clearly nearer to
+another action (:data:`TOPIC_LEAD`), or one of the switch intents without a number or code in
+it, changes topic. Nearness is the live router's: its cosines to each action's requests, and
+to what the open question asks for ("the gift card number").
 
 A new topic is served as if no question had been open, the way Rasa's own two-stage fallback
 re-reads a message: the validator ends the form without a call and hands over to
@@ -38,7 +41,14 @@ from webhooks import (
 
 from ._service import REQUESTED_SLOT, Events, intent_of_latest
 
-__all__ = ["AROUND_A_VALUE", "WAY_OUT", "in_doubt", "new_topic", "switch_events"]
+__all__ = [
+    "AROUND_A_VALUE",
+    "WAY_OUT",
+    "carries_code",
+    "in_doubt",
+    "new_topic",
+    "switch_events",
+]
 
 #: Most words besides the value for a message to still read as an answer ("order number 4521
 #: please" is three) when Rasa routed it to another action.
@@ -54,6 +64,10 @@ _NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})
 #: Words that make a message a question rather than a wrong answer ("the blue one" is three).
 _SENTENCE = 4
 _WORD = re.compile(r"[^\W\d_]{2,}")
+#: A run of letters and digits, dashes or dots inside ("X7KP-99TR-2M4Q", "5521", "A-1.2").
+_TOKEN = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
+#: Fewest letters and digits in a code.
+_CODE = 4
 
 
 def _routed_action(tracker: Tracker) -> str | None:
@@ -79,6 +93,16 @@ def _mostly_digits(text: str) -> bool:
     return digits > 0 and digits * 2 >= sum(c.isalnum() for c in text)
 
 
+def carries_code(text: str) -> bool:
+    """Whether ``text`` holds a number or a code ("4455", "X7KP-99TR-2M4Q": four letters and
+    digits or more, two digits at least): what a greeting, a thank-you or chit-chat does not
+    hold, and an answer to a free-text question often does."""
+    return any(
+        sum(c.isalnum() for c in token) >= _CODE and sum(c.isdigit() for c in token) >= 2
+        for token in _TOKEN.findall(text)
+    )
+
+
 def _free_text(parameter: Parameter) -> bool:
     """Whether any text is a value of ``parameter`` (a string without allowed values or a
     pattern)."""
@@ -94,16 +118,21 @@ def _plausible(parameter: Parameter, text: str) -> object | None:
 
 
 def _lead(tracker: Tracker, routed: str, action: str) -> float | None:
-    """How much nearer in meaning the message is to ``routed`` than to ``action`` (the live
-    router's cosines; None when it did not say)."""
+    """How much nearer in meaning the message is to a request for ``routed`` than to a request
+    for ``action`` or an answer to its questions (the live router's cosines; None when it did
+    not say)."""
     routing = (tracker.latest_message or {}).get("webhook_routing")
     match = routing.get("match") if isinstance(routing, dict) else None
     scores = match.get("scores") if isinstance(match, dict) else None
     if not isinstance(scores, dict):
         return None
+    answers = match.get("answers") if isinstance(match, dict) else None
+    answering = answers.get(action) if isinstance(answers, dict) else None
     ahead, asking = scores.get(routed), scores.get(action)
     if not isinstance(ahead, int | float) or not isinstance(asking, int | float):
         return None
+    if isinstance(answering, int | float):
+        asking = max(asking, answering)
     return float(ahead) - float(asking)
 
 
@@ -129,9 +158,17 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
             if lead is not None:
                 return lead > TOPIC_LEAD
             return len(_WORD.findall(text)) > AROUND_A_VALUE
-        return _words_besides(text, value) > AROUND_A_VALUE
+        if _words_besides(text, value) <= AROUND_A_VALUE:
+            return False
+        # A value in a sentence: another action's request, unless the sentence is nearer in
+        # meaning to this action than to that one ("I'll be in London on saturday", asked for
+        # a store's city, is no request for the offers the model took it for).
+        lead = _lead(tracker, routed, action)
+        return lead is None or lead > 0
     if intent in SWITCH_INTENTS:
-        return _free_text(parameter) or _plausible(parameter, text) is None
+        if _free_text(parameter):
+            return not carries_code(text)  # "hi, it's X7KP-99TR" still answers
+        return _plausible(parameter, text) is None
     if intent in _NOT_UNDERSTOOD and not _free_text(parameter):
         return len(_WORD.findall(text)) >= _SENTENCE and _plausible(parameter, text) is None
     return False

@@ -7,6 +7,12 @@ the designer's intents) are counter-examples. Every text is a sentence embedding
 score, and the closest counter-example's cosine comes along, so a message nearer to "hello"
 than to any action is not routed. "a voucher" is near "a gift card" without sharing a word.
 
+An action's questions are described too (what each of its parameters is: "the gift card
+number"), apart from its requests: while a question is open, the action server weighs how like
+the question's answers a message is against how like another action's requests ("the number on
+the back is 9001 2233 4455" is an answer to the gift card's question, however near "order
+number" it is).
+
 Embeddings are kept per text in an :class:`Embeddings` cache: a changed action costs the
 forward passes of its own new texts only, and the counter-examples are embedded once.
 """
@@ -78,37 +84,38 @@ class Embeddings:
 @dataclass(frozen=True)
 class Match:
     """The action a message is most like, how much (cosine, -1 to 1), and how much it is like
-    the closest message that asks for no action; ``scores`` has every action's (the action
-    server weighs them when a question is open: is this another action, or the answer?)."""
+    the closest message that asks for no action; ``scores`` has every action's, ``answers``
+    how like an answer to each action's questions it is (the action server weighs both when a
+    question is open: is this another action, or the answer?)."""
 
     action: str
     score: float
     negative: float
     scores: dict[str, float] = field(default_factory=dict)
+    answers: dict[str, float] = field(default_factory=dict)
 
 
 class Matcher:
     """Built once per routing table; a match is one forward pass and two dot products."""
 
     def __init__(
-        self, documents: dict[str, list[str]], negatives: list[str], embeddings: Embeddings
+        self,
+        documents: dict[str, list[str]],
+        negatives: list[str],
+        embeddings: Embeddings,
+        *,
+        questions: dict[str, list[str]] | None = None,
     ) -> None:
-        texts: list[str] = []
-        labels: list[str] = []
-        for action, described in sorted(documents.items()):
-            for document in dict.fromkeys(normalised(d) for d in described):
-                if document:
-                    texts.append(document)
-                    labels.append(action)
+        texts, labels = _labelled(documents)
+        asked, askers = _labelled(questions or {})
         negative_texts = list(dict.fromkeys(n for n in map(normalised, negatives) if n))
-        self.texts = [*texts, *negative_texts]
+        self.texts = [*texts, *asked, *negative_texts]
         self._embeddings = embeddings
         self._actions = labels
-        self._rows = {
-            action: np.array([i for i, label in enumerate(labels) if label == action])
-            for action in dict.fromkeys(labels)
-        }
+        self._rows = _rows(labels)
+        self._question_rows = _rows(askers)
         self._documents = embeddings.of(texts)
+        self._questions = embeddings.of(asked)
         self._negatives = embeddings.of(negative_texts)
 
     def match(self, text: str) -> Match | None:
@@ -121,4 +128,26 @@ class Matcher:
         best = int(np.argmax(scores))
         negative = float((self._negatives @ vector).max()) if len(self._negatives) else -1.0
         by_action = {action: float(scores[rows].max()) for action, rows in self._rows.items()}
-        return Match(self._actions[best], float(scores[best]), negative, by_action)
+        answered = self._questions @ vector
+        answers = {a: float(answered[rows].max()) for a, rows in self._question_rows.items()}
+        return Match(self._actions[best], float(scores[best]), negative, by_action, answers)
+
+
+def _labelled(described: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """Every action's texts, normalised, once each per action, and the action of each."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for action, own in sorted(described.items()):
+        for text in dict.fromkeys(normalised(t) for t in own):
+            if text:
+                texts.append(text)
+                labels.append(action)
+    return texts, labels
+
+
+def _rows(labels: list[str]) -> dict[str, np.ndarray]:
+    """Each action's rows among ``labels``."""
+    return {
+        action: np.array([i for i, label in enumerate(labels) if label == action])
+        for action in dict.fromkeys(labels)
+    }

@@ -45,10 +45,12 @@ def build_table(
     embeddings: Embeddings,
 ) -> Table:
     """The table for the action server's ``document``: each action described by its name,
-    description and examples, plus the model's own examples of it. Only texts new since the
-    last table are embedded; the ones no action has any more are forgotten."""
+    description and examples, plus the model's own examples of it, and by what its questions
+    ask for (its parameters' descriptions: what an answer to it is like). Only texts new since
+    the last table are embedded; the ones no action has any more are forgotten."""
     actions: dict[str, bool] = {}
     documents: dict[str, list[str]] = {}
+    questions: dict[str, list[str]] = {}
     for entry in document.get("actions") or []:
         name = str(entry["name"])
         actions[name] = bool(entry.get("enabled", True))
@@ -58,7 +60,8 @@ def build_table(
             *(str(example) for example in entry.get("examples") or []),
             *trained.get(name, []),
         ]
-    matcher = Matcher(documents, negatives, embeddings)
+        questions[name] = [str(question) for question in entry.get("questions") or []]
+    matcher = Matcher(documents, negatives, embeddings, questions=questions)
     embeddings.keep_only(matcher.texts)
     return Table(int(document.get("version") or 0), actions, matcher)
 

@@ -190,6 +190,7 @@ class LiveRouter(GraphComponent):
                     "score": round(match.score, 4),
                     "negative": round(match.negative, 4),
                     "scores": {a: round(s, 4) for a, s in match.scores.items()},
+                    "answers": {a: round(s, 4) for a, s in match.answers.items()},
                 },
                 "action": decision.action,
                 "by": decision.by,

@@ -21,6 +21,7 @@ __all__ = [
     "NOT_AN_ANSWER_TEXT",
     "STOPPED_TEXT",
     "action_list",
+    "asked_for",
     "choices",
     "help_text",
     "question",
@@ -90,7 +91,8 @@ def question(parameter: Parameter) -> str:
     return f"Please tell me {description}{hint}."
 
 
-def _described(parameter: Parameter) -> str:
+def asked_for(parameter: Parameter) -> str:
+    """What ``parameter`` is, as its question and its reuse name it ("the order number")."""
     description = " ".join(parameter.description.split()).rstrip(" .;:?")
     if not description:
         return parameter.name.replace("_", " ")
@@ -102,7 +104,7 @@ def _described(parameter: Parameter) -> str:
 def reused(parameter: Parameter, value: object) -> str:
     """What the bot says when it uses a value the user gave earlier instead of asking."""
     shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
-    return f"I'm using {shown} for {_described(parameter)}, as you told me earlier."
+    return f"I'm using {shown} for {asked_for(parameter)}, as you told me earlier."
 
 
 def choices(parameter: Parameter) -> list[str]:

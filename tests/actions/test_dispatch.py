@@ -296,6 +296,10 @@ def test_the_routing_table_lists_every_action_for_the_tenants_token(
         # Listed, so a request for it is answered politely rather than mistaken for another.
         "opening_hours": ([], False),
     }
+    # What each question asks for, as the question says it: an answer is judged against it.
+    questions = {a["name"]: a["questions"] for a in table["actions"]}
+    assert questions["order_status"] == ["your order number"]
+    assert questions["opening_hours"] == []
     assert routing(action_env, params={"token": action_env.token}).json() == table
     for refused in ({}, {"headers": {"Authorization": "Bearer wrong"}}, {"params": {"token": "x"}}):
         assert routing(action_env, **refused).status_code == 401, refused

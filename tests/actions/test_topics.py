@@ -147,28 +147,110 @@ def test_the_switch_gives_the_message_back_to_rasa(city_env: ActionEnv) -> None:
 
 
 @pytest.mark.parametrize(
-    ("scores", "expected"),
+    ("scores", "expected", "answers"),
     [
-        pytest.param({"order_status": 0.62, "gift_card": 0.31}, True, id="clearly-the-other"),
-        pytest.param({"order_status": 0.48, "gift_card": 0.52}, False, id="nearer-the-asking"),
-        pytest.param({"order_status": 0.50, "gift_card": 0.47}, False, id="within-the-margin"),
+        pytest.param({"order_status": 0.62, "gift_card": 0.31}, True, None,
+                     id="clearly-the-other"),
+        pytest.param({"order_status": 0.48, "gift_card": 0.52}, False, None,
+                     id="nearer-the-asking"),
+        pytest.param({"order_status": 0.50, "gift_card": 0.47}, False, None,
+                     id="within-the-margin"),
+        # Near what the question asks for ("the gift card number"), however near the other.
+        pytest.param({"order_status": 0.62, "gift_card": 0.31}, False, {"gift_card": 0.55},
+                     id="near-what-is-asked"),
+        pytest.param({"order_status": 0.62, "gift_card": 0.31}, True, {"order_status": 0.9},
+                     id="only-the-asking-actions-questions-count"),
     ],
-)
+)  # fmt: skip
 def test_free_text_weighs_the_routers_scores(
-    city_env: ActionEnv, scores: dict[str, float], expected: bool
+    city_env: ActionEnv,
+    scores: dict[str, float],
+    expected: bool,
+    answers: dict[str, float] | None,
 ) -> None:
     call = answering(
         "gift_card",
         "card_number",
-        "my card number is 8877665544",
+        "the number on the back is 8877 6655 44",
         intent="webhook",
         entities=routed("order_status"),
     )
     call["domain"].setdefault("actions", []).append(SWITCH_ACTION)
+    match: dict[str, Any] = {"action": "order_status", "score": max(scores.values())}
     call["tracker"]["latest_message"]["webhook_routing"] = {
-        "match": {"action": "order_status", "score": max(scores.values()), "scores": scores}
+        "match": match | {"scores": scores} | ({"answers": answers} if answers else {})
     }
     assert switched(city_env, city_env.call(call)) is expected
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        pytest.param({"opening_hours": 0.49, "daily_offers": 0.23}, False,
+                     id="nearer-the-asking-is-an-answer"),
+        pytest.param({"opening_hours": 0.23, "daily_offers": 0.49}, True,
+                     id="nearer-the-other-is-a-request"),
+        pytest.param(None, True, id="without-the-routers-word-a-request"),
+    ],
+)  # fmt: skip
+def test_a_value_in_a_sentence_weighs_the_routers_scores(
+    city_env: ActionEnv, scores: dict[str, float] | None, expected: bool
+) -> None:
+    # The model took a sentence holding a city for a request for the offers.
+    city_env.put("daily_offers")
+    call = answering(
+        "opening_hours",
+        "city",
+        "I'll be in London on saturday",
+        intent="webhook",
+        entities=routed("daily_offers"),
+    )
+    call["domain"].setdefault("actions", []).append(SWITCH_ACTION)
+    if scores is not None:
+        call["tracker"]["latest_message"]["webhook_routing"] = {
+            "match": {"action": "opening_hours", "score": 0.49, "scores": scores}
+        }
+    assert switched(city_env, city_env.call(call)) is expected
+
+
+def test_a_request_is_judged_before_the_models_entities(city_env: ActionEnv) -> None:
+    # The model finds "order numbers" in a request for another action as readily as in an
+    # answer: taken first, they would answer the open question with the gift card's digits.
+    entities = [
+        {"entity": "order_id", "value": "6006", "start": 33, "end": 37},
+        *routed("gift_card"),
+    ]
+    response = judged(
+        city_env,
+        "order_status",
+        "order_id",
+        "how much is left on my gift card 6006 4921 3387?",
+        intent="webhook",
+        entities=entities,
+    )
+    assert switched(city_env, response)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        pytest.param("the code is X7KP-99TR-2M4Q", "out_of_scope", True, id="a-code"),
+        pytest.param("hi, it's 5521 0098", "greet", True, id="a-greeting-with-a-number"),
+        pytest.param("tell me a joke", "out_of_scope", False, id="chit-chat"),
+        pytest.param("are you open 24/7", "out_of_scope", False, id="a-short-number"),
+    ],
+)  # fmt: skip
+def test_a_free_text_answer_holding_a_code_is_taken(
+    city_env: ActionEnv, text: str, intent: str, expected: bool
+) -> None:
+    response = judged(city_env, "gift_card", "card_number", text, intent=intent)
+    follow = [e["name"] for e in response.json()["events"] if e["event"] == "followup"]
+    if expected:
+        assert follow == ["action_listen"]  # answered at once: called with it
+        assert not switched(city_env, response)
+    else:
+        assert follow == []  # asked again
+        assert slot_events(response)[ASKING_SLOT] == "card_number"
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,35 @@ def test_a_message_goes_before_the_rest_of_a_table_being_embedded() -> None:
     assert all(tokens <= result["budget"] for kind, tokens in result["order"] if kind == "table")
 
 
+def test_a_match_says_how_like_an_answer_to_each_actions_questions_a_message_is() -> None:
+    result = in_bot(
+        """
+        import json
+        from routing._encoder import shared_encoder
+        from routing._matcher import Embeddings
+        from routing._table import build_table
+
+        table = build_table({"version": 1, "actions": [
+            {"name": "gift_card_balance", "description": "Check the balance of a gift card",
+             "examples": ["how much is left on my gift card"],
+             "questions": ["the gift card number"]},
+            {"name": "opening_hours", "description": "Tell the opening hours of a store",
+             "examples": ["when do you open"], "questions": ["the city of the store"]},
+            {"name": "daily_offers", "description": "List today's offers"},
+        ]}, {}, ["hello"], Embeddings(shared_encoder()))
+        match = table.matcher.match("the number on the back of my card is 9001 2233 4455")
+        print(json.dumps({"scores": match.scores, "answers": match.answers,
+                          "texts": len(table.matcher.texts)}))
+        """
+    )
+    answers, scores = result["answers"], result["scores"]
+    assert set(answers) == {"gift_card_balance", "opening_hours"}  # no questions, no score
+    assert answers["gift_card_balance"] > answers["opening_hours"]
+    # Nearer the question's object than any request for the action.
+    assert answers["gift_card_balance"] > scores["gift_card_balance"]
+    assert result["texts"] == 11  # 3 names, 3 descriptions, 2 examples, 2 questions, 1 other
+
+
 def test_a_lone_surrogate_is_matched_not_raised_and_the_encoder_is_shared() -> None:
     result = in_bot(
         """
