@@ -50,7 +50,7 @@ test: venv venv-bot web browser deploy-tools lint typecheck  ## set up and run a
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(COVERAGE) combine -q 2>/dev/null || true; rm -f .coverage.*; \
-	echo "coverage of webhooks, actions, admin, tools, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
+	echo "coverage of webhooks, actions, admin, mcp_server, bot, demo and web (servers included): $$($(COVERAGE) report --format=total)%"; \
 	exit $$status
 
 unit: venv web browser deploy-tools lint typecheck  ## every test that needs no Rasa environment (no .venv-bot built)

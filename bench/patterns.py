@@ -189,7 +189,7 @@ def _start(
     port = free_port()
     with starting():
         actions, actions_base = _start_ours(tmp, database_url, key, environ=quiet)
-        tools, tools_base = _start_ours(tmp, database_url, key, environ=quiet, module="tools")
+        tools, tools_base = _start_ours(tmp, database_url, key, environ=quiet, module="mcp_server")
         admin = subprocess.Popen(
             [sys.executable, "-m", "admin", "serve", "--port", str(port)],
             cwd=ROOT,

@@ -97,7 +97,7 @@ def run() -> int:
         tools_token = Store(engine, Keyring([key])).issue_tools_token("t0", actor="bench")
         engine.dispose()
         actions, actions_base = _start_ours(tmp, database_url, key)
-        tools, tools_base = _start_ours(tmp, database_url, key, module="tools")
+        tools, tools_base = _start_ours(tmp, database_url, key, module="mcp_server")
         try:
             wait_until_up(f"{actions_base}/health", actions)
             wait_until_up(f"{tools_base}/health", tools)

@@ -115,7 +115,7 @@ $py -m admin serve --port "$admin_port" >"$logs/admin.log" 2>&1 &
 pids+=($!)
 $py -m actions serve --port "$actions_port" >"$logs/actions.log" 2>&1 &
 pids+=($!)
-$py -m tools serve --port "$tools_port" >"$logs/tools.log" 2>&1 &
+$py -m mcp_server serve --port "$tools_port" >"$logs/tools.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$admin_port/api/v1/health" 30
 wait_for "http://127.0.0.1:$actions_port/health" 30

@@ -31,7 +31,7 @@ def test_exported_members_are_exactly_the_public_names(package: str) -> None:
 
 
 #: What the core never imports: the adapters and their frameworks.
-NOT_IN_THE_CORE = {"actions", "admin", "bot", "tools", "sanic", "rasa_sdk", "mcp", "starlette"}
+NOT_IN_THE_CORE = {"actions", "admin", "bot", "mcp_server", "sanic", "rasa_sdk", "mcp", "starlette"}
 
 
 def test_the_core_imports_no_adapter() -> None:
@@ -50,7 +50,7 @@ def test_the_core_imports_no_adapter() -> None:
                 )
 
 
-ADAPTERS = ("actions", "admin", "bot", "demo", "bench", "web", "tools")
+ADAPTERS = ("actions", "admin", "bot", "demo", "bench", "web", "mcp_server")
 
 
 def boundary_breaches(root: Path) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 import actions
 import admin
-import tools
+import mcp_server
 from webhooks import Keyring, Settings, Store, generate_key, make_engine, migrate
 
 
@@ -40,7 +40,7 @@ def test_the_action_server_takes_its_share_from_the_settings(
 def test_the_tools_server_takes_its_share_from_the_settings(
     store: Store, tenant_calls: str
 ) -> None:
-    server = tools.build(_settings(tenant_calls), store)
+    server = mcp_server.build(_settings(tenant_calls), store)
     assert server.egress.share_limit == int(tenant_calls)
 
 

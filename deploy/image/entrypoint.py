@@ -39,7 +39,7 @@ class Server:
 SERVERS = {
     "admin": Server("admin", 5056, "/api/v1/health"),
     "actions": Server("actions", 5055, "/health"),
-    "tools": Server("tools", 5057, "/health"),
+    "tools": Server("mcp_server", 5057, "/health"),
     "web": Server("web", 8000, "/health"),
 }
 #: The admin command line's commands, passed through as they are.

@@ -1,5 +1,5 @@
 """deploy/nginx: ``nginx -t``, then a real nginx on loopback ports in front of our real
-servers (``python -m admin serve``, ``python -m web serve``, ``python -m tools serve``) and two
+servers (``python -m admin serve``, ``python -m web serve``, ``python -m mcp_server serve``) and two
 stand-ins of Rasa replicas speaking Rasa's own socket.io library (tests/deploy/rasa_stub.py).
 
 The stand-ins, not a real Rasa: stickiness needs two replicas, and two Rasa processes would
@@ -75,7 +75,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     try:
         admin = start_server("admin", env, tmp / "admin.log", health="/api/v1/health")
         processes.append(admin[0])
-        tools = start_server("tools", env, tmp / "tools.log")
+        tools = start_server("mcp_server", env, tmp / "tools.log")
         processes.append(tools[0])
         # As the deployment runs it: behind one proxy whose X-Forwarded-Proto Sanic trusts.
         web = start_server(

@@ -37,7 +37,7 @@ def exposed(
     with store_and_webhook("sqlite", tmp, request) as (store, webhook, env):
         token = store.issue_action_token("acme", actor="test")
         actions, base_url = start_server("actions", env, tmp / "actions.log")
-        tools, tools_url = start_server("tools", env, tmp / "tools.log")
+        tools, tools_url = start_server("mcp_server", env, tmp / "tools.log")
         try:
             action_env = ActionEnv(base_url, store, token, webhook, tmp / "a.log", "")
             action_env.put("order_status")

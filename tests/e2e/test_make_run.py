@@ -26,7 +26,7 @@ import pytest
 from tests.admin.conftest import free_port
 from tests.conftest import base_env
 from tests.e2e.conftest import ROOT, _needs_rasa
-from tests.tools.conftest import connect
+from tests.mcp_server.conftest import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 

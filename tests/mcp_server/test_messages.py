@@ -8,7 +8,7 @@ from typing import Any
 import mcp.types as types
 import pytest
 
-from tools._messages import MAX_DEPTH, Message, Refusal, read_message
+from mcp_server._messages import MAX_DEPTH, Message, Refusal, read_message
 
 PRIVATE = "private-argument-value"
 

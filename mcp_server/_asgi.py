@@ -24,7 +24,7 @@ __all__ = [
     "replay",
 ]
 
-logger = logging.getLogger("tools")
+logger = logging.getLogger("mcp_server")
 
 #: The largest request body read: a tool call's arguments are a few scalars.
 MAX_BODY_BYTES = 256 * 1024

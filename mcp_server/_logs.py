@@ -7,7 +7,7 @@ the root logger (``logging.warning`` in ``mcp.shared.session``), so a filter on 
 logger would miss them: :class:`SdkDetail` sits on the root logger's handlers and rewrites
 every record made by the SDK's code to its first plain words (letters and spaces, up to the
 first other character) and the exception's type.
-The tools server checks every body before the SDK reads it (:mod:`tools._messages`), so these
+The tools server checks every body before the SDK reads it (:mod:`mcp_server._messages`), so these
 lines should not happen; this keeps the log clean if one does.
 """
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
-from tests.tools.conftest import ToolsEnv
+from tests.mcp_server.conftest import ToolsEnv
 
 pytestmark = pytest.mark.asyncio
 
@@ -47,7 +47,7 @@ async def test_a_lone_surrogate_in_an_argument_is_refused_before_any_call(
         answer = await http.post(
             tools_env.url(), content=_post(2, "tools/call", call), headers=headers
         )
-    # The server refuses the message itself (tools/_messages.py), before the tool is looked up.
+    # The server refuses the message itself (mcp_server/_messages.py), before the tool is looked up.
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == -32600
     assert "surrogate" in answer.json()["error"]["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools._sessions import new_session, session_key, session_valid
+from mcp_server._sessions import new_session, session_key, session_valid
 
 DIGEST = "a" * 64
 

@@ -1,4 +1,4 @@
-"""``python -m tools serve [--host H] [--port P]``: start the tools server (MCP).
+"""``python -m mcp_server serve [--host H] [--port P]``: start the tools server (MCP).
 
 MCP clients connect to ``http://H:P/tenants/<tenant>/mcp`` with the tenant's tools token
 (``python -m admin tenant tools-token TENANT`` issues one) as ``Authorization: Bearer``.
@@ -25,7 +25,7 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools", description="The MCP tools server of Webhook Actions."
+        prog="python -m mcp_server", description="The MCP tools server of Webhook Actions."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="start the tools server")
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.getLogger("tools").info("tools server on http://%s:%s", args.host, args.port)
+    logging.getLogger("mcp_server").info("tools server on http://%s:%s", args.host, args.port)
     config = uvicorn.Config(
         create_app(server), log_config=None, access_log=False, server_header=False, lifespan="on"
     )

@@ -11,8 +11,8 @@ import pytest
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from tests.actions.conftest import CANARY, METRICS_TOKEN, ThreadedWebhook
+from tests.mcp_server.conftest import ToolsEnv, connect
 from tests.servers import start_server
-from tests.tools.conftest import ToolsEnv, connect
 from webhooks import MASK, MAX_BODY_BYTES, MAX_CALLS_PER_CONVERSATION, TRUNCATION_MARK, Category
 
 pytestmark = pytest.mark.asyncio
@@ -228,7 +228,7 @@ async def test_a_disabled_tool_goes_and_a_new_one_comes_within_a_second(
 ) -> None:
     tools_env.put("order_status")
     async with connect(tools_env.url(), tools_env.token) as client:
-        await asyncio.sleep(0.3)  # the notification stream opens after initialize
+        await client.listening(within=5.0)
         tools_env.store.update_webhook("acme", "order_status", {"enabled": False}, actor="test")
         await client.heard_list_changed(within=1.0)
         names = {tool.name for tool in (await client.session.list_tools()).tools}
@@ -320,7 +320,7 @@ async def test_two_servers_make_exactly_ten_calls_for_thirty_in_one_session(
     tools_env: ToolsEnv,
 ) -> None:
     tools_env.put("raced")
-    process, second = start_server("tools", tools_env.env, tools_env.log_path)
+    process, second = start_server("mcp_server", tools_env.env, tools_env.log_path)
     tools_env.processes.append(process)
     tools_env.wait_refreshed(second)
     before = len(_webhook_requests(tools_env.webhook, "/echo"))
@@ -412,7 +412,7 @@ async def test_a_plain_call_is_answered_as_the_sdk_answers_one_with_meta(
     tools_env.put("order_status")
     # A second server: the session is opened on the first, so the second runs the SDK's
     # server for it only once a call takes the SDK's path.
-    process, second = start_server("tools", tools_env.env, tools_env.log_path)
+    process, second = start_server("mcp_server", tools_env.env, tools_env.log_path)
     tools_env.processes.append(process)
     tools_env.wait_refreshed(second)
     async with httpx.AsyncClient() as http:

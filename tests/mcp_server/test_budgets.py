@@ -8,8 +8,8 @@ import pytest
 
 from tests.actions.conftest import METRICS_TOKEN
 from tests.budgets import start_of_a_minute
+from tests.mcp_server.conftest import ToolsEnv, connect
 from tests.servers import start_server
-from tests.tools.conftest import ToolsEnv, connect
 from webhooks import BUDGET_OUTCOME, Category
 
 pytestmark = pytest.mark.asyncio
@@ -27,7 +27,7 @@ async def test_five_sessions_over_a_budget_of_ten_make_ten_calls(tools_env: Tool
     store.create_webhook("swarmed", tools_env.definition("order_status"), actor="test")
     store.set_calls_per_minute("swarmed", 10, actor="test")
     # A second server of the same store: the budget is the tenant's, not a server's.
-    process, second = start_server("tools", tools_env.env, tools_env.log_path)
+    process, second = start_server("mcp_server", tools_env.env, tools_env.log_path)
     tools_env.processes.append(process)
     tools_env.wait_refreshed()
     tools_env.wait_refreshed(second)

@@ -12,7 +12,7 @@ import pytest
 from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
 
-from tools._logs import WITHHELD, SdkDetail
+from mcp_server._logs import WITHHELD, SdkDetail
 
 PRIVATE = "private-5e2b7a-argument-value"
 
@@ -95,7 +95,7 @@ def test_the_sdks_arguments_are_dropped_and_other_lines_kept(
     filtered: pytest.LogCaptureFixture,
 ) -> None:
     logging.getLogger("mcp.server.lowlevel.server").warning("Tool '%s' not listed", PRIVATE)
-    logging.getLogger("tools").warning("ours: %s", "kept")
+    logging.getLogger("mcp_server").warning("ours: %s", "kept")
     assert [record.getMessage() for record in filtered.records] == [
         f"Tool {WITHHELD}",
         "ours: kept",

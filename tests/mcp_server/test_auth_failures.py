@@ -13,9 +13,9 @@ import secrets
 
 import httpx
 
+from mcp_server._app import build
 from tests.actions.conftest import METRICS_TOKEN
-from tests.tools.conftest import ToolsEnv
-from tools._app import build
+from tests.mcp_server.conftest import ToolsEnv
 from webhooks import Settings
 
 FAILURES = 10

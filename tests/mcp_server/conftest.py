@@ -1,4 +1,4 @@
-"""A real tools server (``python -m tools serve``) on SQLite and on PostgreSQL, a real HTTPS
+"""A real tools server (``python -m mcp_server serve``) on SQLite and on PostgreSQL, a real HTTPS
 webhook (trustme CA), and the ``mcp`` SDK's own client over streamable HTTP."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def tools_env(
         env,
     ):
         token = store.issue_tools_token("acme", actor="test")
-        process, base_url = start_server("tools", env, log_path)
+        process, base_url = start_server("mcp_server", env, log_path)
         tools = ToolsEnv(
             base_url, store, token, webhook, log_path, env["DATABASE_URL"], env, [process]
         )
@@ -66,10 +66,22 @@ def tools_env(
 class Client:
     """An MCP client session with the notifications it heard."""
 
-    def __init__(self, session: ClientSession, heard: list[str], session_id: Any) -> None:
+    def __init__(
+        self,
+        session: ClientSession,
+        heard: list[str],
+        session_id: Any,
+        stream_open: asyncio.Event,
+    ) -> None:
         self.session = session
         self.heard = heard
         self._session_id = session_id
+        self._stream_open = stream_open
+
+    async def listening(self, within: float) -> None:
+        """Return once the server's notification stream is open (the SDK opens it with a GET
+        after initialize; a change made before then is announced to nobody)."""
+        await asyncio.wait_for(self._stream_open.wait(), timeout=within)
 
     @property
     def session_id(self) -> str:
@@ -100,11 +112,22 @@ async def connect(url: str, token: str | None) -> AsyncIterator[Client]:
         if isinstance(message, types.ServerNotification):
             heard.append(message.root.method)
 
+    stream_open = asyncio.Event()
+
+    async def answered(response: httpx.Response) -> None:
+        # The server registers the stream before it answers the GET: its headers mean open.
+        if response.request.method == "GET" and response.status_code == 200:
+            stream_open.set()
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
-        httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=300)) as http,
+        httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(30, read=300),
+            event_hooks={"response": [answered]},
+        ) as http,
         streamable_http_client(url, http_client=http) as (read, write, session_id),
         ClientSession(read, write, message_handler=hear) as session,
     ):
         await session.initialize()
-        yield Client(session, heard, session_id)
+        yield Client(session, heard, session_id, stream_open)

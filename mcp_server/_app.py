@@ -1,14 +1,14 @@
 """The tools server: MCP's streamable HTTP at ``/tenants/<tenant>/mcp``, on Starlette.
 
-Any replica serves any request. Sessions are ours (:mod:`tools._sessions`): an ``initialize``
+Any replica serves any request. Sessions are ours (:mod:`mcp_server._sessions`): an ``initialize``
 gets a new ``Mcp-Session-Id``, later requests must bring one the tenant's current token signed,
-each process runs the SDK's server for the sessions it is sent (:mod:`tools._host`), and the
+each process runs the SDK's server for the sessions it is sent (:mod:`mcp_server._host`), and the
 session's calls are counted in the store, so the limit holds across replicas. A session's
 ``GET`` stream hears ``notifications/tools/list_changed`` when the tenant's tools change (the
 registry polls the store) and ends when its token is replaced or revoked. Routes also:
 ``GET /health`` and ``GET /metrics`` (``WEBHOOKS_METRICS_TOKEN``). Errors are JSON in the
 admin API's envelope, except a body's: it is one JSON-RPC message checked before the SDK reads
-it (:mod:`tools._messages`), else a JSON-RPC error. A browser's ``Origin`` must be listed in
+it (:mod:`mcp_server._messages`), else a JSON-RPC error. A browser's ``Origin`` must be listed in
 ``WEBHOOKS_MCP_ORIGINS``.
 """
 
@@ -77,7 +77,7 @@ from ._sessions import new_session, session_valid
 
 __all__ = ["ToolsServer", "build", "create_app"]
 
-logger = logging.getLogger("tools")
+logger = logging.getLogger("mcp_server")
 #: One line per tool call (``tool_call tenant=… tool=… …``), and why a call could not be made.
 calls_logger = call_logger("tools.calls")
 

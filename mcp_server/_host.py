@@ -1,6 +1,6 @@
 """This process's share of the MCP sessions: one SDK transport and server task per session.
 
-Any replica may serve any session (the ids are signed, see :mod:`tools._sessions`), so a
+Any replica may serve any session (the ids are signed, see :mod:`mcp_server._sessions`), so a
 session this process has not seen yet is adopted on its first request: a transport with its id
 and the SDK's server run in its ``stateless`` mode, which the SDK documents as "clients can
 perform initialization with any node". After that, a request is one hop into a running session,
@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 __all__ = ["IDLE_SECONDS", "MAX_SESSIONS", "SessionHost"]
 
-logger = logging.getLogger("tools.sessions")
+logger = logging.getLogger("mcp_server.sessions")
 
 #: Seconds without a request after which this process closes its part of a session.
 IDLE_SECONDS = 300.0

@@ -14,10 +14,10 @@ import pytest
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.exceptions import McpError
 
+from mcp_server._logs import WITHHELD
+from tests.mcp_server.conftest import ToolsEnv, connect
+from tests.mcp_server.test_server import _call, _headers, _initialize
 from tests.servers import ROOT, start_server
-from tests.tools.conftest import ToolsEnv, connect
-from tests.tools.test_server import _call, _headers, _initialize
-from tools._logs import WITHHELD
 
 pytestmark = pytest.mark.asyncio
 
@@ -192,7 +192,7 @@ async def test_no_log_line_holds_an_argument_value(
 def with_origin(tools_env: ToolsEnv) -> str:
     """A second server of the same store that serves :data:`AGENT_ORIGIN`."""
     env = {**tools_env.env, "WEBHOOKS_MCP_ORIGINS": f"{AGENT_ORIGIN}, http://localhost:8080"}
-    process, base_url = start_server("tools", env, tools_env.log_path)
+    process, base_url = start_server("mcp_server", env, tools_env.log_path)
     tools_env.processes.append(process)
     return base_url
 
