@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_BOT := .venv-bot
 
-.PHONY: help venv venv-bot web browser deploy-tools test lint typecheck unit bench run migrate lock clean image image-test
+.PHONY: help venv venv-bot web browser deploy-tools test lint typecheck typecheck-bot unit bench run migrate lock clean image image-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -43,9 +43,12 @@ lint: venv  ## ruff lint + format check
 typecheck: venv  ## mypy strict on the packages
 	$(VENV)/bin/mypy
 
+typecheck-bot: venv venv-bot  ## mypy strict on the live router (routing/), with Rasa's environment
+	$(VENV)/bin/mypy --python-executable $(VENV_BOT)/bin/python --python-version 3.10 -p routing
+
 COVERAGE := COVERAGE_FILE=$(CURDIR)/.coverage $(PY) -m coverage
 
-test: venv venv-bot web browser deploy-tools lint typecheck  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
+test: venv venv-bot web browser deploy-tools lint typecheck typecheck-bot  ## set up and run all tests (SQLite, PostgreSQL, real Rasa); print the coverage
 	@rm -f .coverage .coverage.*
 	@# combine also meets the partial data of a server a fault test killed: it is left out.
 	status=0; $(COVERAGE) run -m pytest $(PYTEST_ARGS) || status=$$?; \

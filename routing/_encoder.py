@@ -32,6 +32,8 @@ from scipy.special import erf
 from threadpoolctl import ThreadpoolController
 from tokenizers import Tokenizer
 
+from ._matcher import Vectors
+
 __all__ = ["MODEL_FILES", "Encoder", "ModelFilesError", "model_directory", "shared_encoder"]
 
 #: The files used, as published in revision 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 of
@@ -121,16 +123,16 @@ def shared_encoder() -> Encoder:
 
 @dataclass(frozen=True)
 class _Layer:
-    qkv: np.ndarray
-    qkv_bias: np.ndarray
-    out: np.ndarray
-    out_bias: np.ndarray
-    norm1: tuple[np.ndarray, np.ndarray]
-    up: np.ndarray
-    up_bias: np.ndarray
-    down: np.ndarray
-    down_bias: np.ndarray
-    norm2: tuple[np.ndarray, np.ndarray]
+    qkv: Vectors
+    qkv_bias: Vectors
+    out: Vectors
+    out_bias: Vectors
+    norm1: tuple[Vectors, Vectors]
+    up: Vectors
+    up_bias: Vectors
+    down: Vectors
+    down_bias: Vectors
+    norm2: tuple[Vectors, Vectors]
 
 
 class Encoder:
@@ -152,13 +154,13 @@ class Encoder:
         weights = load_tensors(files["model.safetensors"])
         del files
 
-        def w(name: str) -> np.ndarray:  # as stored: out x in, so a layer is W @ X
+        def w(name: str) -> Vectors:  # as stored: out x in, so a layer is W @ X
             return np.ascontiguousarray(weights[name], dtype=np.float32)
 
-        def column(name: str) -> np.ndarray:
+        def column(name: str) -> Vectors:
             return w(name)[:, None]
 
-        def norm(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        def norm(prefix: str) -> tuple[Vectors, Vectors]:
             return column(prefix + "LayerNorm.weight"), column(prefix + "LayerNorm.bias")
 
         self._words = w("embeddings.word_embeddings.weight")
@@ -190,7 +192,7 @@ class Encoder:
         self._urgent = 0  # calls waiting for a turn, of each kind
         self._batches = 0
 
-    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> Vectors:
         """One unit row per text. The forward passes run one at a time in the process, each
         with BLAS held to one thread (a process-wide setting while it lasts), over at most
         :data:`TOKENS_PER_TURN` tokens: between two, an ``urgent`` call (a user's message)
@@ -232,7 +234,7 @@ class Encoder:
                 self._busy = False
                 self._turns.notify_all()
 
-    def _forward(self, sequences: list[list[int]]) -> np.ndarray:
+    def _forward(self, sequences: list[list[int]]) -> Vectors:
         """BERT over the sequences' tokens side by side (one column each, no padding):
         the dense layers take every token at once, attention stays within a sequence."""
         bounds = np.cumsum([0, *(len(ids) for ids in sequences)])
@@ -279,9 +281,10 @@ class Encoder:
             x = self._layer_norm(y, layer.norm2)
         pooled = np.stack([x[:, start:end].mean(axis=1) for start, end in pairwise(bounds)])
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
 
-    def _layer_norm(self, x: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def _layer_norm(self, x: Vectors, norm: tuple[Vectors, Vectors]) -> Vectors:
         x = x - x.mean(axis=0)
         variance = np.einsum("ij,ij->j", x, x) / x.shape[0]
         x *= 1.0 / np.sqrt(variance + self._eps)

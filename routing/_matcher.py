@@ -25,8 +25,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["Embeddings", "Match", "Matcher", "normalised"]
+__all__ = ["Embeddings", "Match", "Matcher", "Vectors", "normalised"]
+
+#: Rows of floats: texts' embeddings, or their cosines.
+Vectors = npt.NDArray[np.float32]
 
 #: Longest text matched; a request is a sentence or two.
 MAX_TEXT = 1000
@@ -42,7 +46,7 @@ def normalised(text: str) -> str:
 class _Encoder(Protocol):
     dimension: int
 
-    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, urgent: bool = False) -> Vectors: ...
 
 
 class Embeddings:
@@ -52,17 +56,18 @@ class Embeddings:
 
     def __init__(self, encoder: _Encoder) -> None:
         self._encoder = encoder
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Vectors] = {}
 
     @property
     def dimension(self) -> int:
         return self._encoder.dimension
 
-    def embed(self, text: str) -> np.ndarray:
+    def embed(self, text: str) -> Vectors:
         """A message's embedding, not cached (messages do not repeat as texts do)."""
-        return self._encoder.encode([text], urgent=True)[0]
+        row: Vectors = self._encoder.encode([text], urgent=True)[0]
+        return row
 
-    def of(self, texts: Sequence[str]) -> np.ndarray:
+    def of(self, texts: Sequence[str]) -> Vectors:
         """The rows of ``texts`` (normalised already), computing only the ones not cached."""
         missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
         if missing:
@@ -145,7 +150,7 @@ def _labelled(described: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def _rows(labels: list[str]) -> dict[str, np.ndarray]:
+def _rows(labels: list[str]) -> dict[str, npt.NDArray[np.intp]]:
     """Each action's rows among ``labels``."""
     return {
         action: np.array([i for i, label in enumerate(labels) if label == action])

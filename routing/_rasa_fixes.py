@@ -82,7 +82,7 @@ def _check_schema_once() -> None:
         return bool(rasas(self, result))  # raises Rasa's own error
 
     setattr(_validate_action_result, _APPLIED, True)
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 class _Kept:
@@ -133,7 +133,7 @@ def _keep_sessions() -> None:
             )
         return _Kept(found)
 
-    EndpointConfig.session = session  # type: ignore[method-assign]
+    EndpointConfig.session = session
 
 
 def _remember_event_types() -> None:
@@ -151,7 +151,7 @@ def _remember_event_types() -> None:
             known[type_name] = resolved
         return resolved
 
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign,assignment]
+    Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
 def freeze_loaded() -> None:

@@ -54,7 +54,7 @@ _FILE = "live_router.json"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LiveRouter(GraphComponent):
+class LiveRouter(GraphComponent):  # type: ignore[misc]  # Rasa ships no types
     """Routes messages to webhook actions, trained or saved since, through one dispatch."""
 
     @staticmethod
