@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ._matcher import Match
+if TYPE_CHECKING:  # the decision itself is plain Python: testable without numpy
+    from ._matcher import Match
 
 __all__ = ["Decision", "decide", "trained_action"]
 
