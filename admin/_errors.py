@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse, json
 from webhooks import (
     ActionLimitReached,
     AlreadyExists,
-    InvalidDefinition,
+    InvalidInput,
     KeyOutdated,
     KeyringError,
     NotFound,
@@ -78,7 +78,7 @@ _NOT_FOUND_FIELDS = {"signing_secret": "id"}
 
 
 def _from_core(exc: WebhookError) -> HTTPResponse | None:
-    if isinstance(exc, InvalidDefinition):
+    if isinstance(exc, InvalidInput):
         errors = [{"code": e.code, "message": e.message, "field": e.field} for e in exc.errors]
         first = exc.errors[0]
         return error_response(

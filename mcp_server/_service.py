@@ -20,7 +20,7 @@ from mcp.shared.exceptions import McpError
 
 from webhooks import (
     Category,
-    InvalidDefinition,
+    InvalidArguments,
     TenantSnapshot,
     Webhook,
     WebhookCalls,
@@ -76,7 +76,7 @@ class ToolService:
         given = {key: value for key, value in (arguments or {}).items() if value is not None}
         try:
             values = call_arguments(webhook.parameters, given, at="arguments")
-        except InvalidDefinition as exc:
+        except InvalidArguments as exc:
             # The agent's mistake, not the webhook's: logged, not counted.
             self.calls.log(tenant, name, "invalid_arguments")
             problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ._definitions import Parameter
-from ._exceptions import FieldError, InvalidDefinition
+from ._exceptions import FieldError, InvalidArguments
 from ._types import BadValue, Value, convert_for
 
 __all__ = ["call_arguments"]
@@ -26,7 +26,7 @@ def call_arguments(
     """The arguments a call would send for ``values`` (parameter name -> JSON string, number
     or boolean), in the parameters' order.
 
-    Every required parameter needs a value. Raises :class:`InvalidDefinition` listing every
+    Every required parameter needs a value. Raises :class:`InvalidArguments` listing every
     problem at ``<at>.<name>``: ``unknown_field`` for a name no parameter has, ``invalid``
     for a value that does not convert (its message is the sentence the user would read), and
     ``required`` for a required parameter left out.
@@ -52,7 +52,7 @@ def call_arguments(
         if parameter.required and parameter.name not in values
     ]
     if errors:
-        raise InvalidDefinition(errors)
+        raise InvalidArguments(errors)
     return {
         parameter.name: converted[parameter.name]
         for parameter in parameters

@@ -5,7 +5,9 @@
     │   └── KeyringError              no usable encryption key
     │       ├── KeyMismatch           stored secrets cannot be decrypted with the configured keys
     │       └── KeyOutdated           this process's keys are behind the store's (no write)
-    ├── InvalidDefinition             a definition breaks a product rule; ``.errors`` by field
+    ├── InvalidInput                  what was sent breaks a rule; ``.errors`` by field
+    │   ├── InvalidDefinition         a definition breaks a product rule
+    │   └── InvalidArguments          values for a call break its parameters' rules
     ├── StoreError                    the store refused an operation
     │   ├── NotFound                  no such tenant / operator / definition (``.kind``, ``.key``)
     │   ├── StoreUnavailable          the database cannot be reached now (nothing written)
@@ -53,7 +55,9 @@ __all__ = [
     "DestinationBlocked",
     "FieldError",
     "HTTPStatusError",
+    "InvalidArguments",
     "InvalidDefinition",
+    "InvalidInput",
     "InvalidResponse",
     "InvalidURL",
     "KeyMismatch",
@@ -107,15 +111,13 @@ class FieldError:
     code: str = "invalid"
 
 
-class InvalidDefinition(WebhookError):
-    """A definition (or part of one) breaks a product rule.
-
-    ``errors`` lists every broken rule; ``field`` is the first one's path.
-    """
+class InvalidInput(WebhookError):
+    """What was sent breaks a rule: ``errors`` lists every broken rule; ``field`` is the first
+    one's path."""
 
     def __init__(self, errors: Sequence[FieldError]) -> None:
         if not errors:
-            raise ValueError("InvalidDefinition needs at least one FieldError")
+            raise ValueError(f"{type(self).__name__} needs at least one FieldError")
         self.errors: tuple[FieldError, ...] = tuple(errors)
         first = self.errors[0]
         more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
@@ -124,6 +126,16 @@ class InvalidDefinition(WebhookError):
     @property
     def field(self) -> str:
         return self.errors[0].field
+
+
+class InvalidDefinition(InvalidInput):
+    """A definition (or part of one), or another request of an operator's, breaks a product
+    rule."""
+
+
+class InvalidArguments(InvalidInput):
+    """Values given at once for a call (a Test's sample values, an agent's tool call) break
+    the parameters' rules: a value that does not convert, an unknown or missing parameter."""
 
 
 class StoreError(WebhookError):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks import BadValue, InvalidDefinition, Parameter, call_arguments, convert_for
+from webhooks import (
+    BadValue,
+    InvalidArguments,
+    InvalidDefinition,
+    Parameter,
+    call_arguments,
+    convert_for,
+)
 
 ORDER = Parameter(name="order_id", type="integer", description="the order")
 CITY = Parameter(name="city", type="string", description="the city", values=["Berlin", "Lisbon"])
@@ -14,9 +21,17 @@ PARAMETERS = (ORDER, CITY, GIFT, WEIGHT)
 
 
 def problems(values: dict[str, object]) -> list[tuple[str, str, str]]:
-    with pytest.raises(InvalidDefinition) as caught:
+    with pytest.raises(InvalidArguments) as caught:
         call_arguments(PARAMETERS, values)
     return [(e.field, e.code, e.message) for e in caught.value.errors]
+
+
+def test_bad_arguments_are_no_bad_definition() -> None:
+    # The operator's definition is fine: what was sent for the call is not.
+    with pytest.raises(InvalidArguments) as caught:
+        call_arguments(PARAMETERS, {"order_id": "soon"})
+    assert not isinstance(caught.value, InvalidDefinition)
+    assert caught.value.field == "values.order_id"
 
 
 def test_values_convert_as_answers_do_and_come_in_the_parameters_order() -> None:
