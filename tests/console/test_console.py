@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import REPLY_KEYS, CallPause, Category, HTTPStatusError, token_matches
+from webhooks import REPLY_KEYS, TYPES, CallPause, Category, HTTPStatusError, token_matches
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)
@@ -140,6 +140,11 @@ def test_create_an_action_with_parameters_and_headers(page: Page, console: Conso
         page.get_by_role("button", name="Add parameter").click()
         row = page.get_by_role("group", name=f"Parameter {number}")
         expect(row.get_by_label("Name", exact=True)).to_be_focused()
+        # The types offered are the API's own (its OpenAPI document), not a copy.
+        with console.api() as client:
+            described = client.get("/openapi.json").json()["components"]["schemas"]
+        offered = row.get_by_label("Type").locator("option").all_text_contents()
+        assert offered == described["Parameter"]["properties"]["type"]["enum"] == list(TYPES)
         row.get_by_label("Name", exact=True).fill(name)
         row.get_by_label("Type").select_option(kind)
         row.get_by_label("Description").fill(f"The customer's {name}")

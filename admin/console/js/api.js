@@ -65,5 +65,19 @@ export async function api(method, path, body, { token = session.token } = {}) {
   return data;
 }
 
+let described = null;
+
+/**
+ * The API's own description of the schema `name` (its OpenAPI document, fetched once per tab):
+ * what the console offers, such as a parameter's types, comes from the API, not a copy.
+ */
+export async function schema(name) {
+  described ??= api("GET", "/openapi.json").catch((error) => {
+    described = null; // asked again next time
+    throw error;
+  });
+  return (await described).components.schemas[name];
+}
+
 /** `text` for use in a path segment. */
 export const segment = encodeURIComponent;

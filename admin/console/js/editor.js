@@ -3,14 +3,13 @@
 // stored one shows as "set", with Replace and Remove. Operators who may only read get the same
 // form as a read-only view: every field disabled, no buttons.
 
-import { api, segment } from "./api.js";
+import { api, schema, segment } from "./api.js";
 import { canManage, flash } from "./actions.js";
 import { checkbox, field, h, replace, uid } from "./dom.js";
 import { clearErrors, errorSummary, showErrors } from "./errors.js";
 import { repliesFieldset } from "./replies.js";
 import { signingFieldset } from "./signing.js";
 
-const TYPES = ["string", "number", "integer", "boolean"];
 const BLANK = {
   name: "", description: "", url: "https://", method: "POST", timeout: 10, enabled: true,
   calls_per_minute: null, parameters: [], examples: [], headers: [], replies: {},
@@ -39,10 +38,11 @@ function destination(url) {
   }
 }
 
-/** One parameter's row; `read()` gives it as the API takes it. */
-function parameterRow(parameter, onRemove) {
+/** One parameter's row (`types`: the API's parameter types); `read()` gives it as the API
+ * takes it. */
+function parameterRow(parameter, onRemove, types) {
   const name = h("input", { value: parameter.name ?? "", autocomplete: "off", spellcheck: "false" });
-  const type = h("select", {}, TYPES.map((t) => h("option", { value: t, selected: t === parameter.type }, t)));
+  const type = h("select", {}, types.map((t) => h("option", { value: t, selected: t === parameter.type }, t)));
   const description = h("input", { value: parameter.description ?? "" });
   const required = h("input", { type: "checkbox", checked: parameter.required ?? true });
   const values = h("textarea", { rows: 2 }, (parameter.values ?? []).join("\n"));
@@ -217,7 +217,10 @@ export async function editorView(view, me, editing) {
       h("p", { class: "notice" }, "Your permissions let you view actions, not change them."));
     return;
   }
-  const action = editing ? await api("GET", `/webhooks/${segment(editing)}`) : BLANK;
+  const [action, described] = await Promise.all([
+    editing ? api("GET", `/webhooks/${segment(editing)}`) : BLANK, schema("Parameter"),
+  ]);
+  const types = described.properties.type.enum;
   const name = h("input", {
     value: action.name, "data-field": "name", readOnly: Boolean(editing), autocomplete: "off",
     spellcheck: "false",
@@ -253,7 +256,7 @@ export async function editorView(view, me, editing) {
     addParameter.focus();
   };
   const pushParameter = (parameter) => {
-    const row = parameterRow(parameter, removeParameter);
+    const row = parameterRow(parameter, removeParameter, types);
     parameterRows.push(row);
     parameterList.append(row.element);
     renumber();
