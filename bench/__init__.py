@@ -1,5 +1,6 @@
-"""Benchmarks: ``python -m bench`` (what ``make bench`` runs) runs every module in
-:data:`bench.__main__.BENCHMARKS`; each exposes ``run() -> int`` and prints its own figures.
+"""Benchmarks, for the project's developers: ``python -m bench`` (what ``make bench`` runs)
+runs every module in :data:`bench.__main__.BENCHMARKS`; each exposes ``run() -> int``, prints
+its own figures and says whether its targets were met (speed, memory, accuracy on held-out sets).
 """
 
 #: Nothing to import: the command line (``python -m bench``) is the interface. (tests/actions
