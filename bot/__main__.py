@@ -6,8 +6,8 @@ configuration error (bad option, store or tenant not found, unreadable designer 
 work failed (``rasa train`` failed, no model, Rasa unreachable or not loading the model).
 
 Environment: the store's variables (``DATABASE_URL``, ``WEBHOOKS_KEYS``/``WEBHOOKS_KEY_FILE``,
-see the README), ``WEBHOOKS_DEFAULT_TENANT`` (the tenant, default ``demo``), ``RASA_URL`` and
-``RASA_TOKEN`` (for ``reload``).
+see docs/operators.md), ``WEBHOOKS_DEFAULT_TENANT`` (the tenant, default ``demo``), ``RASA_URL``
+and ``RASA_TOKEN`` (for ``reload``).
 """
 
 from __future__ import annotations

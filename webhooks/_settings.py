@@ -1,8 +1,8 @@
 """Settings, read once from the environment into one frozen object.
 
 Every variable the project reads is listed in :data:`VARIABLES` with its default and meaning;
-the README's configuration table is this list. Nothing reads the environment at import time:
-call :meth:`Settings.from_environ` at start-up (tests pass ``environ=``).
+the configuration table of docs/operators.md is this list. Nothing reads the environment at
+import time: call :meth:`Settings.from_environ` at start-up (tests pass ``environ=``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["VARIABLES", "Settings"]
 logger = logging.getLogger("webhooks")
 
 
-#: name -> (default, meaning). The single source for the README's configuration table.
+#: name -> (default, meaning). The single source for the configuration table (docs/operators.md).
 VARIABLES: dict[str, tuple[str, str]] = {
     "DATABASE_URL": (
         "sqlite:///.data/webhooks.db",

@@ -14,7 +14,7 @@
 A server's OPTIONS (``--port``, ``--host``; ``web`` also ``--title``) come after the
 container's defaults and so win over them. Each program replaces this one (``exec``), so it
 receives the container's stop signal itself. Everything else is configured by the environment
-variables of the README's table.
+variables of the configuration table in docs/operators.md.
 """
 
 from __future__ import annotations

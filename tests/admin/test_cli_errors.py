@@ -82,10 +82,11 @@ def _key() -> dict[str, str]:
     return {"WEBHOOKS_KEYS": generate_key()}
 
 
-def readme_cli_commands() -> list[list[str]]:
-    """The README's command-line walk-through, as argument lists for ``python -m admin``."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Tenants and operators from the command line") :]
+def documented_cli_commands() -> list[list[str]]:
+    """The command-line walk-through of docs/operators.md, as argument lists for
+    ``python -m admin``."""
+    page = (ROOT / "docs" / "operators.md").read_text()
+    section = page[page.index("## Tenants and operators from the command line") :]
     block = section[section.index("```sh") + len("```sh") : section.index("```\n", 10)]
     prefix = ".venv/bin/python -m admin "
     return [
@@ -107,12 +108,12 @@ def test_a_missing_key_names_the_command_that_creates_it(tmp_path: Path) -> None
     assert not (tmp_path / "webhooks.key").exists()
 
 
-def test_the_readme_walk_through_works_in_order_on_a_fresh_database(tmp_path: Path) -> None:
+def test_the_documented_walk_through_works_in_order_on_a_fresh_database(tmp_path: Path) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'data/webhooks.db'}",
         "WEBHOOKS_KEY_FILE": str(tmp_path / "data/webhooks.key"),
     }
-    commands = readme_cli_commands()
+    commands = documented_cli_commands()
     assert commands[:2] == [["migrate"], ["keys", "init"]]
     assert commands[-1][0] == "serve"
     outputs = []
@@ -125,7 +126,7 @@ def test_the_readme_walk_through_works_in_order_on_a_fresh_database(tmp_path: Pa
     key = key_file.read_text()
     assert run("admin", "keys", "init", env=env).returncode == 0
     assert key_file.read_text() == key  # kept, never overwritten
-    # The operator id the README revokes is bob's, as `operator list` shows it.
+    # The operator id the walk-through revokes is bob's, as `operator list` shows it.
     listed = outputs[commands.index(["operator", "list", "acme"])]
     assert "2\tbob" in listed
     assert outputs[commands.index(["token", "revoke", "acme", "2"])] == "revoked 1 token(s)\n"

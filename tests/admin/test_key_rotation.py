@@ -1,4 +1,4 @@
-"""The README's key rotation, with admin servers started before it: no value is ever lost.
+"""The key rotation of docs/operators.md, with admin servers started before it: no value is lost.
 
 The review's sequence: key file K1; an admin server runs; the operator puts K2 first and runs
 `keys rotate`; the server, started before, writes a header; the old key is retired and dropped.

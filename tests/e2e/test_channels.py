@@ -71,7 +71,7 @@ def platforms(assistant: Assistant) -> Iterator[Platforms]:
     signing_secret = secrets.token_hex(16)
     telegram = TelegramAPI(telegram_token, "shop_bot").start()
     slack = SlackAPI(slack_token).start()
-    # The blocks credentials.yml ships commented out, switched on as the README says, with the
+    # The blocks credentials.yml ships commented out, switched on as docs/channels.md says, with the
     # stand-ins' addresses added.
     credentials = "rest:\n" + switched_on(
         (ROOT / "credentials.yml").read_text(),

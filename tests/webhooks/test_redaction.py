@@ -80,7 +80,7 @@ def test_the_base64_of_a_value_cut_anywhere_is_masked() -> None:
 
 
 def test_a_value_spaced_out_unevenly_is_not_caught() -> None:
-    # What the mask cannot promise (README): two separators, or a re-encryption, pass.
+    # What the mask cannot promise (docs/security.md): two separators, or a re-encryption, pass.
     uneven = "  ".join(TOKEN)
     assert redact(uneven, [SECRET]) == uneven
 
