@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
+import subprocess
 import tomllib
 import types
 from pathlib import Path
@@ -131,6 +133,95 @@ def test_readme_shows_the_two_commands_first() -> None:
     first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:12])
     assert "make run" in first_screen
     assert "make test" in first_screen
+
+
+def _tracked_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    return [ROOT / name for name in listed.split("\0") if name]
+
+
+def _manual() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+#: A Markdown link or image: its target, up to a space (a title) or the closing parenthesis.
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors of ``page``'s headings, as GitHub makes them: lower case, punctuation other
+    than hyphens and underscores dropped, spaces made hyphens; a repeated one gets ``-1``, ...
+    (headings inside code blocks are not headings)."""
+    anchors: set[str] = set()
+    fenced = False
+    for line in page.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (heading := re.match(r"#{1,6} (.+)", line)):
+            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1).strip())
+            slug = re.sub(r"[^\w\- ]", "", text.lower().replace("`", "")).replace(" ", "-")
+            candidate, n = slug, 0
+            while candidate in anchors:
+                n += 1
+                candidate = f"{slug}-{n}"
+            anchors.add(candidate)
+    return anchors
+
+
+def broken_links(pages: list[Path], root: Path) -> list[str]:
+    """Relative links in ``pages`` whose file does not exist under ``root``, or whose anchor is
+    no heading of the Markdown page it names; links outside code blocks only."""
+    broken: list[str] = []
+    for page in pages:
+        prose = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.M | re.S)
+        prose = re.sub(r"`[^`\n]*`", "", prose)
+        for target in _LINK.findall(prose):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):  # https:, mailto:, ...
+                continue
+            path, _, anchor = target.partition("#")
+            where = (page.parent / path).resolve() if path else page
+            inside = where.is_relative_to(root.resolve()) and where.exists()
+            anchored = not anchor or where.suffix != ".md" or anchor in _anchors(where)
+            if not (inside and anchored):
+                broken.append(f"{page.relative_to(root)}: {target}")
+    return broken
+
+
+def test_every_relative_link_of_the_manual_points_into_the_repository() -> None:
+    assert broken_links(_manual(), ROOT) == []
+
+
+def test_the_link_check_catches_a_missing_file_an_anchor_and_a_way_out(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A page\n\n## Its `first` part\n")
+    (tmp_path / "README.md").write_text(
+        "[ok](docs/a.md) [ok](docs/a.md#its-first-part) [ok](#top) [ok](https://example.com)\n"
+        "# Top\n"
+        "[gone](docs/b.md) [no anchor](docs/a.md#nowhere) [out](../outside/DESIGN.md)\n"
+        "`[in code](docs/c.md)`\n"
+    )
+    pages = [tmp_path / "README.md", tmp_path / "docs" / "a.md"]
+    assert broken_links(pages, tmp_path) == [
+        "README.md: docs/b.md",
+        "README.md: docs/a.md#nowhere",
+        "README.md: ../outside/DESIGN.md",
+    ]
+
+
+def test_no_file_points_outside_the_repository() -> None:
+    # The project is read on its own: nothing may send a reader to a sibling checkout.
+    pointing = []
+    for path in _tracked_files():
+        if not path.is_file() or path.is_symlink():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:  # binary
+            continue
+        if b"../" + b"shared" in data:
+            pointing.append(str(path.relative_to(ROOT)))
+    assert pointing == []
 
 
 #: What the live router may import: it runs inside Rasa (Python 3.10, Rasa's own packages).
