@@ -1,5 +1,5 @@
 """A service that hangs, through the action server: user turns answered while its calls are
-paused (``webhooks/_pauses.py``), against turns that wait for the timeout.
+paused (``webhooks/calls/_pauses.py``), against turns that wait for the timeout.
 
 The action server, the Rasa-shaped call and the load generator are ``bench actions``' (the
 server on a core of its own); the webhook is a local HTTPS server that accepts, completes

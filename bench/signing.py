@@ -1,4 +1,4 @@
-"""The CPU time signing adds to a webhook call (``webhooks/_signing.py``).
+"""The CPU time signing adds to a webhook call (``webhooks/egress/_signing.py``).
 
 Two figures, each the median of :data:`ROUNDS` rounds of CPU time (``time.process_time``) per
 call, with one key and with two (a rotation), on a 96-byte JSON body, the variants' rounds

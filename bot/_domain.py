@@ -1,10 +1,10 @@
 """The generated domain: the generic dispatch, declared once, and what training needs.
 
-Every action runs through the same entries (see ``webhooks._naming``): intent ``webhook``
-with entity ``webhook_action``, one form ``webhook_form`` asking through one answer slot,
-its validator and question action, the call ``action_webhook``, the help and the way out.
-None of them depends on the definitions, so an action saved later is served without a
-retrain: the action server decides from the live definition what to ask and whom to call.
+Every action runs through the same entries (see ``webhooks.definitions._naming``): intent
+``webhook`` with entity ``webhook_action``, one form ``webhook_form`` asking through one answer
+slot, its validator and question action, the call ``action_webhook``, the help and the way out. None
+of them depends on the definitions, so an action saved later is served without a retrain: the action
+server decides from the live definition what to ask and whom to call.
 
 What does depend on the definitions is only what training uses: an intent ``webhook_X`` per
 action and an entity per parameter name, so a model trained with the actions' examples

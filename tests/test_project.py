@@ -92,10 +92,10 @@ def test_adapters_import_only_the_core_public_names() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "from webhooks._egress import Egress",
+        "from webhooks.egress._egress import Egress",
         "from webhooks import _schema as db",
-        "import webhooks._limits",
-        "from webhooks.migrations import env",
+        "import webhooks.calls._limits",
+        "from webhooks.store.migrations import env",
         "from admin import create_app",
     ],
 )

@@ -1,43 +1,21 @@
 """Webhook Actions for Rasa: the framework-free core.
 
-Definitions and their rules, the store (SQLAlchemy 2 + Alembic), encryption of header values,
-settings and the exception tree. The adapters (``actions``, ``admin``, ``bot``) import only the
+Its parts, each a subpackage that uses only the parts above it (``tests/test_project.py``):
+
+    egress/       the guarded HTTP client: URL and address rules, requests and results, signing
+    definitions/  what an operator defines and how a value is judged
+    store/        persistence (SQLAlchemy 2 + Alembic), encryption of stored values
+    calls/        one webhook call as the servers make it
+
+Beside them: the one error tree (``_exceptions``, with its ``_categories``), which every part
+uses, and what the servers share: settings, log lines, listening sockets, the throttle of
+failed authentications. The adapters (``actions``, ``admin``, ``bot``...) import only the
 names listed in ``__all__`` here.
 """
 
 from __future__ import annotations
 
-from ._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
-from ._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
-from ._answers import allowed_value, pattern_problem, value_in_request
-from ._arguments import call_arguments
-from ._budgets import (
-    BUDGET_OUTCOME,
-    BUDGET_WINDOW,
-    DEFAULT_TENANT_BUDGET,
-    MAX_BUDGET,
-    TENANT_SCOPE,
-    Budget,
-)
-from ._calls import PAUSED_OUTCOME, WebhookCalls
 from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
-from ._claims import CLAIM_TIMEOUT, ClaimWorker
-from ._database import check_database, make_engine, migrate
-from ._definitions import (
-    MAX_EXAMPLES,
-    MAX_HEADERS,
-    MAX_NAME_LENGTH,
-    MAX_PARAMETERS,
-    NAME_PATTERN,
-    NAME_RULE,
-    REPLY_KEYS,
-    SOURCES,
-    DefinitionInput,
-    Parameter,
-    merge_definition,
-    parse_definition,
-)
-from ._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
 from ._exceptions import (
     ActionLimitReached,
     ActionTokenInUse,
@@ -71,23 +49,57 @@ from ._exceptions import (
     WebhookTimeout,
     error_body,
 )
-from ._headervalues import HeaderValues
-from ._input_errors import input_errors
-from ._keyring import Keyring, generate_key, read_key_file, write_key_file
-from ._keyring import key_id as key_id_of
-from ._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from ._listener import listen
 from ._logs import CallLogger, EscapingFormatter, call_logger, configure_logging
-from ._messages import (
-    TRUNCATION_MARK,
-    WebhookRequest,
-    WebhookResult,
-    WebhookTestResult,
-    masked_url,
-    reject_json_constant,
+from ._settings import VARIABLES, Settings
+from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
+from ._version import VERSION
+from .calls._calls import PAUSED_OUTCOME, WebhookCalls
+from .calls._claims import CLAIM_TIMEOUT, ClaimWorker
+from .calls._headervalues import HeaderValues
+from .calls._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
+from .calls._metrics import METRICS_CONTENT_TYPE, Metrics
+from .calls._pauses import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Pause, Pauses
+from .calls._replies import (
+    MAX_SERVICE_MESSAGE,
+    TRUNCATED_NOTE,
+    CallFailure,
+    failure_reply,
+    failure_text,
+    operator_reply,
+    render_result,
+    service_message,
+    spoken_value,
+    success_text,
+    template_data,
 )
-from ._metrics import METRICS_CONTENT_TYPE, Metrics
-from ._naming import (
+from .calls._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
+from .definitions._answers import allowed_value, pattern_problem, value_in_request
+from .definitions._arguments import call_arguments
+from .definitions._budgets import (
+    BUDGET_OUTCOME,
+    BUDGET_WINDOW,
+    DEFAULT_TENANT_BUDGET,
+    MAX_BUDGET,
+    TENANT_SCOPE,
+    Budget,
+)
+from .definitions._definitions import (
+    MAX_EXAMPLES,
+    MAX_HEADERS,
+    MAX_NAME_LENGTH,
+    MAX_PARAMETERS,
+    NAME_PATTERN,
+    NAME_RULE,
+    REPLY_KEYS,
+    SOURCES,
+    DefinitionInput,
+    Parameter,
+    merge_definition,
+    parse_definition,
+)
+from .definitions._input_errors import input_errors
+from .definitions._naming import (
     ACTION_SLOT,
     ANSWER_SLOT,
     ASK_ANSWER_ACTION,
@@ -120,35 +132,7 @@ from ._naming import (
     truncated_slot,
     webhook_of_intent,
 )
-from ._pauses import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Pause, Pauses
-from ._permissions import MANAGE, PERMISSIONS, READ
-from ._records import (
-    AuditEntry,
-    CallPause,
-    LastTest,
-    Operator,
-    SigningSecret,
-    Tenant,
-    TenantSnapshot,
-    Webhook,
-)
-from ._redaction import MASK, redact
-from ._registry import DEFAULT_REFRESH_INTERVAL, Registry
-from ._replies import (
-    MAX_SERVICE_MESSAGE,
-    TRUNCATED_NOTE,
-    CallFailure,
-    failure_reply,
-    failure_text,
-    operator_reply,
-    render_result,
-    service_message,
-    spoken_value,
-    success_text,
-    template_data,
-)
-from ._retries import MAX_RETRIES
-from ._sentences import (
+from .definitions._sentences import (
     NOT_AN_ANSWER_TEXT,
     STOPPED_TEXT,
     action_list,
@@ -159,15 +143,15 @@ from ._sentences import (
     reused,
     summary,
 )
-from ._settings import VARIABLES, Settings
-from ._signing import MAX_SIGNING_SECRETS, Signer
-from ._store import MAX_ACTIONS, Store, actor_of
-from ._storebase import MAX_ID
-from ._templates import MAX_REPLY, MAX_TEMPLATE, Rendered, render_template, template_problem
-from ._texts import reject_lone_surrogates
-from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
-from ._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
-from ._types import (
+from .definitions._templates import (
+    MAX_REPLY,
+    MAX_TEMPLATE,
+    Rendered,
+    render_template,
+    template_problem,
+)
+from .definitions._texts import reject_lone_surrogates
+from .definitions._types import (
     TYPES,
     BadValue,
     NumberOutOfRange,
@@ -176,8 +160,38 @@ from ._types import (
     convert,
     convert_for,
 )
-from ._urls import check_url
-from ._version import VERSION
+from .egress._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
+from .egress._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
+from .egress._messages import (
+    TRUNCATION_MARK,
+    WebhookRequest,
+    WebhookResult,
+    WebhookTestResult,
+    masked_url,
+    reject_json_constant,
+)
+from .egress._redaction import MASK, redact
+from .egress._retries import MAX_RETRIES
+from .egress._signing import MAX_SIGNING_SECRETS, Signer
+from .egress._urls import check_url
+from .store._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
+from .store._database import check_database, make_engine, migrate
+from .store._keyring import Keyring, generate_key, read_key_file, write_key_file
+from .store._keyring import key_id as key_id_of
+from .store._permissions import MANAGE, PERMISSIONS, READ
+from .store._records import (
+    AuditEntry,
+    CallPause,
+    LastTest,
+    Operator,
+    SigningSecret,
+    Tenant,
+    TenantSnapshot,
+    Webhook,
+)
+from .store._registry import DEFAULT_REFRESH_INTERVAL, Registry
+from .store._store import MAX_ACTIONS, Store, actor_of
+from .store._storebase import MAX_ID
 
 __all__ = [
     "ACTION_SLOT",

@@ -13,11 +13,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._database import make_engine, migrate
 from ._exceptions import ConfigurationError
-from ._keyring import generate_key
 from ._logs import configure_logging
 from ._settings import Settings
+from .store._database import make_engine, migrate
+from .store._keyring import generate_key
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"migrated {engine.url.render_as_string(hide_password=True)}")
         return 0
     if args.command == "check-url":
-        from ._checkurl import check_url_command
+        from .egress._checkurl import check_url_command
 
         return check_url_command(args.url, allow=settings.egress_allow)
     if args.command == "keys" and args.keys_command == "generate":

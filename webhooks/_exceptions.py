@@ -249,7 +249,7 @@ class CallFailed(WebhookError):
     """A webhook call failed; ``category`` is one of :data:`CATEGORIES`."""
 
     category: str = Category.UNAVAILABLE
-    #: Why each earlier attempt of the call was made again (``webhooks._retries``), if any.
+    #: Why each earlier attempt of the call was made again (``webhooks.egress._retries``), if any.
     retries: tuple[str, ...] = ()
 
     def __init__(self, message: str, *, category: str | None = None) -> None:

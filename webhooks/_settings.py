@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._addresses import Network, allowance
 from ._exceptions import ConfigurationError
+from .egress._addresses import Network, allowance
 
 __all__ = ["VARIABLES", "Settings"]
 

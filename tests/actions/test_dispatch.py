@@ -227,7 +227,7 @@ def test_a_stored_pattern_re2_cannot_run_asks_again_instead_of_failing(
     nothing: the value is not taken from the request, and an answer is asked for again."""
     from sqlalchemy import text, update
 
-    from webhooks import _schema
+    from webhooks.store import _schema
 
     code = {"name": "code", "type": "string", "description": "the code", "pattern": r"\d{4}"}
     action_env.put("voucher", parameters=[code])

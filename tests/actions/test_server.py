@@ -438,7 +438,7 @@ def test_url_rules_are_applied_again_at_call_time(action_env: ActionEnv) -> None
     """A URL that slipped into the store (here written past the rules) is still refused."""
     from sqlalchemy import text, update
 
-    from webhooks import _schema
+    from webhooks.store import _schema
 
     action_env.put("order_status")
     before = len(action_env.webhook.requests)

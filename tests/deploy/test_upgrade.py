@@ -26,7 +26,7 @@ from tests.admin.conftest import free_port
 from tests.conftest import IN_CI, base_env, database_for
 from tests.servers import start_server, stop
 from webhooks import Keyring, Store, generate_key, make_engine, migrate
-from webhooks._database import HEAD_REVISION
+from webhooks.store._database import HEAD_REVISION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +53,8 @@ def old_version(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The code as it was before the newest migration was added."""
     try:
         added = _git(
-            "log", "-1", "--format=%H", f"-SHEAD_REVISION = \"{HEAD_REVISION}\"", "--",
-            "webhooks/_database.py",
+            "log", "--follow", "-1", "--format=%H", f"-SHEAD_REVISION = \"{HEAD_REVISION}\"", "--",
+            "webhooks/store/_database.py",
         ).decode().strip()  # fmt: skip
         archive = _git("archive", f"{added}^", "webhooks", "actions")
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 import trustme
 
-from webhooks._egress import Egress
+from webhooks.egress._egress import Egress
 
 from .https_server import LocalServer, ScriptedResolver
 

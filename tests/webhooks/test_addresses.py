@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from webhooks._addresses import BLOCKED_NETWORKS, allowance, blocked_reason
+from webhooks.egress._addresses import BLOCKED_NETWORKS, allowance, blocked_reason
 
 BLOCKED = [
     ("0.0.0.0", "unspecified"),  # noqa: S104 - an address to refuse, not to bind

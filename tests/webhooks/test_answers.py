@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from webhooks import Parameter, allowed_value, pattern_problem, value_in_request
-from webhooks._answers import _compiled, _unrunnable, close_values
+from webhooks.definitions._answers import _compiled, _unrunnable, close_values
 
 REVIEWERS_PATTERN = r"\w{0,10}" * 6 + "!"
 

@@ -22,8 +22,8 @@ from webhooks import (
     Store,
     make_engine,
 )
-from webhooks import _schema as db
-from webhooks._inplace import InPlaceClaims
+from webhooks.calls._inplace import InPlaceClaims
+from webhooks.store import _schema as db
 
 #: A window no test run can straddle by chance: the counts below stay in one window.
 HOUR = 3600

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from webhooks._checkurl import check_url_command
+from webhooks.egress._checkurl import check_url_command
 
 from .conftest import PUBLIC, QUERY_SECRET
 from .https_server import ScriptedResolver

@@ -19,7 +19,7 @@ from webhooks import (
     Store,
     make_engine,
 )
-from webhooks._inplace import CHECKPOINT_EVERY
+from webhooks.calls._inplace import CHECKPOINT_EVERY
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from webhooks._client_errors import map_client_errors, mapping_for, translate_error
-from webhooks._egress import Egress
 from webhooks._exceptions import (
     CallFailed,
     ConnectionFailed,
@@ -20,7 +18,9 @@ from webhooks._exceptions import (
     TLSFailed,
     WebhookTimeout,
 )
-from webhooks._messages import WebhookRequest
+from webhooks.egress._client_errors import map_client_errors, mapping_for, translate_error
+from webhooks.egress._egress import Egress
+from webhooks.egress._messages import WebhookRequest
 
 
 def _aiohttp_client_errors() -> list[type[BaseException]]:

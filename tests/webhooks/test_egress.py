@@ -16,7 +16,6 @@ import pytest
 from aiohttp.helpers import ceil_timeout
 
 from tests.polling import eventually
-from webhooks._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _deadline, _read_capped
 from webhooks._exceptions import (
     ConnectionFailed,
     DestinationBlocked,
@@ -25,7 +24,8 @@ from webhooks._exceptions import (
     TLSFailed,
     WebhookTimeout,
 )
-from webhooks._messages import MAX_TIMEOUT, TRUNCATION_MARK, WebhookRequest
+from webhooks.egress._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _deadline, _read_capped
+from webhooks.egress._messages import MAX_TIMEOUT, TRUNCATION_MARK, WebhookRequest
 
 from .conftest import (
     LOOPBACK_ALLOWANCE,

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from webhooks import DefinitionInput, InvalidDefinition, Parameter, parse_definition
-from webhooks._input_errors import SENTENCES
+from webhooks.definitions._input_errors import SENTENCES
 
 #: What pydantic writes (and what a regular expression looks like): never in a message.
 PYDANTIC = re.compile(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.webhooks.test_store import definition
 from webhooks import LastTest, NotFound, Store
-from webhooks import _schema as db
+from webhooks.store import _schema as db
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ANSWERED = LastTest(at=AT, ok=False, status=503, category="unavailable", elapsed_ms=12.5)

@@ -21,8 +21,8 @@ from webhooks import (
     StoreUnavailable,
     make_engine,
 )
-from webhooks import _schema as db
-from webhooks._inplace import CHECKPOINT_EVERY, InPlaceClaims
+from webhooks.calls._inplace import CHECKPOINT_EVERY, InPlaceClaims
+from webhooks.store import _schema as db
 
 
 def frames_in_log(store: Store) -> int:

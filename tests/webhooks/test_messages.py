@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from webhooks._egress import MAX_BODY_BYTES, Egress
-from webhooks._messages import (
+from webhooks.egress._egress import MAX_BODY_BYTES, Egress
+from webhooks.egress._messages import (
     MASK,
     TRUNCATION_MARK,
     WebhookRequest,

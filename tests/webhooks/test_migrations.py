@@ -15,8 +15,8 @@ from sqlalchemy import Engine, inspect
 
 from tests.conftest import temporary_postgres
 from webhooks import make_engine, migrate
-from webhooks._database import downgrade
-from webhooks._schema import Base
+from webhooks.store._database import downgrade
+from webhooks.store._schema import Base
 
 TABLES = {
     "tenants",
@@ -77,7 +77,7 @@ def test_migrating_twice_is_harmless_and_downgrade_round_trips(empty_engine: Eng
 def test_the_start_up_check_knows_the_newest_migration() -> None:
     from alembic.script import ScriptDirectory
 
-    from webhooks._database import HEAD_REVISION, MIGRATIONS
+    from webhooks.store._database import HEAD_REVISION, MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

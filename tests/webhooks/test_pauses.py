@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from webhooks import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Category, Pauses
-from webhooks._pauses import Pause
+from webhooks.calls._pauses import Pause
 
 KEY = ("acme", "order_status")
 

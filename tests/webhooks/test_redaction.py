@@ -12,7 +12,7 @@ import pytest
 
 from tests.webhooks.https_server import ECHOED_FORMS
 from webhooks import MASK, masked_url, redact
-from webhooks._redaction import MAX_WINDOWED, MAX_WINDOWED_TOTAL, _patterns
+from webhooks.egress._redaction import MAX_WINDOWED, MAX_WINDOWED_TOTAL, _patterns
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ import ssl
 
 import pytest
 
-from webhooks._checkurl import check_url_command
-from webhooks._egress import Egress
 from webhooks._exceptions import DestinationBlocked
-from webhooks._messages import WebhookRequest
-from webhooks._urls import check_url
+from webhooks.egress._checkurl import check_url_command
+from webhooks.egress._egress import Egress
+from webhooks.egress._messages import WebhookRequest
+from webhooks.egress._urls import check_url
 
 from .conftest import LOOPBACK_ALLOWANCE, PUBLIC, WEBHOOK_HOST, scripted
 from .https_server import LocalServer, ScriptedResolver

@@ -20,9 +20,9 @@ from webhooks import (
     WebhookRequest,
     WebhookTimeout,
 )
-from webhooks._egress import Egress
-from webhooks._retries import MAX_RETRIES, MIN_ATTEMPT_SECONDS, backoff, parse_retry_after
-from webhooks._signing import new_secret, secret_key
+from webhooks.egress._egress import Egress
+from webhooks.egress._retries import MAX_RETRIES, MIN_ATTEMPT_SECONDS, backoff, parse_retry_after
+from webhooks.egress._signing import new_secret, secret_key
 
 from .conftest import StartServer
 from .https_server import LocalServer

@@ -19,9 +19,9 @@ from webhooks import (
     Store,
     WebhookRequest,
 )
-from webhooks import _schema as db
-from webhooks._egress import Egress
-from webhooks._signing import new_secret, secret_key
+from webhooks.egress._egress import Egress
+from webhooks.egress._signing import new_secret, secret_key
+from webhooks.store import _schema as db
 
 from .https_server import LocalServer
 

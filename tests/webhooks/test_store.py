@@ -544,7 +544,7 @@ def test_a_value_made_with_a_removed_key_is_caught_at_start_up(store: Store, ten
 def test_values_from_before_key_ids_are_each_decrypted(store: Store, tenant: str) -> None:
     from sqlalchemy import update
 
-    from webhooks import _schema as db
+    from webhooks.store import _schema as db
 
     store.create_webhook(tenant, definition(), actor="op")
     with store.engine.begin() as connection:
@@ -745,10 +745,10 @@ def test_a_connection_idle_for_a_while_is_checked_before_use(
     replaced, and nobody sees it fail."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no connection to lose")
-    import webhooks._database
+    import webhooks.store._database
 
     _end_pooled_connection(store)
-    monkeypatch.setattr(webhooks._database, "PING_AFTER_IDLE", 0.0)
+    monkeypatch.setattr(webhooks.store._database, "PING_AFTER_IDLE", 0.0)
     assert store.get_tenant(tenant).name == tenant
 
 

@@ -15,7 +15,7 @@ from webhooks import (
     template_data,
     template_problem,
 )
-from webhooks._templates import MAX_STEPS, RENDER_SECONDS
+from webhooks.definitions._templates import MAX_STEPS, RENDER_SECONDS
 
 ORDER = {
     "status": "shipped",
@@ -120,7 +120,7 @@ def test_walking_filters_are_charged_and_refuse_text() -> None:
 
 def test_a_slow_template_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """The deadline is checked at each step: a clock that has passed it stops the render."""
-    import webhooks._templates as templates
+    import webhooks.definitions._templates as templates
 
     clock = iter(float(n) for n in range(1000))
     monkeypatch.setattr(templates.time, "perf_counter", lambda: next(clock))

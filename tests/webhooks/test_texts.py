@@ -7,7 +7,7 @@ import json
 import pytest
 
 from webhooks import InvalidDefinition, reject_lone_surrogates
-from webhooks._texts import lone_surrogate_at
+from webhooks.definitions._texts import lone_surrogate_at
 
 
 @pytest.mark.parametrize(

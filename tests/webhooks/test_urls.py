@@ -6,7 +6,7 @@ import pytest
 import yarl
 
 from webhooks._exceptions import CallFailed, DestinationBlocked, InvalidURL
-from webhooks._urls import MAX_URL_LENGTH, check_url, url_checker
+from webhooks.egress._urls import MAX_URL_LENGTH, check_url, url_checker
 
 #: The scheme rule's own words: a later check ("only https:// URLs without credentials") must
 #: not pass for it, or a broken scheme rule would hide behind it.

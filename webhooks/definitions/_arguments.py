@@ -1,0 +1,60 @@
+"""Arguments given at once, as JSON: an operator's sample values for a Test, an agent's tool call.
+
+Each value goes through :func:`~webhooks.definitions._types.convert_for`, the very rule a user's
+answer goes through, so the webhook gets what a conversation would send: ``"42"`` for an integer
+parameter is the integer 42 here as in a conversation, and a value the bot would re-ask for is
+refused with the sentence the user would read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .._exceptions import FieldError, InvalidArguments
+from ._definitions import Parameter
+from ._types import BadValue, Value, convert_for
+
+__all__ = ["call_arguments"]
+
+# What JSON gives for a string, number or boolean (bool is an int, and allowed).
+_SCALARS = (str, int, float)
+
+
+def call_arguments(
+    parameters: Sequence[Parameter], values: Mapping[str, object], *, at: str = "values"
+) -> dict[str, Value]:
+    """The arguments a call would send for ``values`` (parameter name -> JSON string, number
+    or boolean), in the parameters' order.
+
+    Every required parameter needs a value. Raises :class:`InvalidArguments` listing every
+    problem at ``<at>.<name>``: ``unknown_field`` for a name no parameter has, ``invalid``
+    for a value that does not convert (its message is the sentence the user would read), and
+    ``required`` for a required parameter left out.
+    """
+    known = {parameter.name: parameter for parameter in parameters}
+    converted: dict[str, Value] = {}
+    errors: list[FieldError] = []
+    for name, raw in values.items():
+        field = f"{at}.{name}"
+        parameter = known.get(name)
+        if parameter is None:
+            errors.append(FieldError(field, "no parameter has this name", "unknown_field"))
+        elif not isinstance(raw, _SCALARS):
+            errors.append(FieldError(field, "must be a string, number or boolean"))
+        else:
+            try:
+                converted[name] = convert_for(raw, parameter)
+            except BadValue as exc:
+                errors.append(FieldError(field, str(exc)))
+    errors += [
+        FieldError(f"{at}.{parameter.name}", "this parameter is required", "required")
+        for parameter in parameters
+        if parameter.required and parameter.name not in values
+    ]
+    if errors:
+        raise InvalidArguments(errors)
+    return {
+        parameter.name: converted[parameter.name]
+        for parameter in parameters
+        if parameter.name in converted
+    }
