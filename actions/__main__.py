@@ -29,7 +29,7 @@ def _lighten_log_records() -> None:
     """Make log records without the names :data:`LOG_FORMAT` never shows.
 
     The logging HOWTO's "Optimization" flags; the call lines' logger skips the caller's file
-    and line itself (:class:`webhooks.CallLogger`).
+    and line itself (``CallLogger``, in ``webhooks/_logs.py``).
     """
     logging.logThreads = False
     logging.logProcesses = False

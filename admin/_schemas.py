@@ -1,6 +1,6 @@
 """The API's JSON shapes, as pydantic models; ``_openapi`` builds the document from them.
 
-Requests for definitions are validated by the core (``webhooks.parse_definition`` and
+Requests for definitions are validated by the core (its ``parse_definition`` and
 ``merge_definition``, built on :class:`webhooks.DefinitionInput`); every response is serialized
 through the models below, so the document cannot drift from what the server does.
 """

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from webhooks import VARIABLES, VERSION
+from webhooks import VERSION
+from webhooks._settings import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 

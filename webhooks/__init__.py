@@ -15,7 +15,7 @@ names listed in ``__all__`` here.
 
 from __future__ import annotations
 
-from ._categories import CATEGORIES, FAILURE_MESSAGES, Category
+from ._categories import FAILURE_MESSAGES, Category
 from ._exceptions import (
     ActionLimitReached,
     ActionTokenInUse,
@@ -50,53 +50,34 @@ from ._exceptions import (
     error_body,
 )
 from ._listener import listen
-from ._logs import CallLogger, EscapingFormatter, call_logger, configure_logging
-from ._settings import VARIABLES, Settings
+from ._logs import call_logger, configure_logging
+from ._settings import Settings
 from ._throttle import DEFAULT_AUTH_FAILURES, AuthFailures, Throttle
 from ._version import VERSION
 from .calls._calls import PAUSED_OUTCOME, WebhookCalls
-from .calls._claims import CLAIM_TIMEOUT, ClaimWorker
-from .calls._headervalues import HeaderValues
 from .calls._limits import MAX_CALLS_PER_CONVERSATION, ConversationLimits
 from .calls._metrics import METRICS_CONTENT_TYPE, Metrics
-from .calls._pauses import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Pause, Pauses
+from .calls._pauses import FAILURES_TO_PAUSE, FIRST_PAUSE
 from .calls._replies import (
-    MAX_SERVICE_MESSAGE,
-    TRUNCATED_NOTE,
     CallFailure,
     failure_reply,
     failure_text,
     operator_reply,
     render_result,
-    service_message,
     spoken_value,
     success_text,
     template_data,
 )
-from .calls._tools import TOOL_SHAPES, input_schema, mcp_tool, openai_tool, tools_of
-from .definitions._answers import allowed_value, pattern_problem, value_in_request
+from .calls._tools import TOOL_SHAPES, mcp_tool, tools_of
+from .definitions._answers import allowed_value, value_in_request
 from .definitions._arguments import call_arguments
-from .definitions._budgets import (
-    BUDGET_OUTCOME,
-    BUDGET_WINDOW,
-    DEFAULT_TENANT_BUDGET,
-    MAX_BUDGET,
-    TENANT_SCOPE,
-    Budget,
-)
+from .definitions._budgets import DEFAULT_TENANT_BUDGET, MAX_BUDGET
 from .definitions._definitions import (
-    MAX_EXAMPLES,
-    MAX_HEADERS,
     MAX_NAME_LENGTH,
-    MAX_PARAMETERS,
     NAME_PATTERN,
     NAME_RULE,
-    REPLY_KEYS,
-    SOURCES,
     DefinitionInput,
     Parameter,
-    merge_definition,
-    parse_definition,
 )
 from .definitions._input_errors import input_errors
 from .definitions._naming import (
@@ -143,39 +124,22 @@ from .definitions._sentences import (
     reused,
     summary,
 )
-from .definitions._templates import (
-    MAX_REPLY,
-    MAX_TEMPLATE,
-    Rendered,
-    render_template,
-    template_problem,
-)
+from .definitions._templates import MAX_TEMPLATE, render_template, template_problem
 from .definitions._texts import reject_lone_surrogates
-from .definitions._types import (
-    TYPES,
-    BadValue,
-    NumberOutOfRange,
-    Value,
-    ValueType,
-    convert,
-    convert_for,
-)
-from .egress._addresses import BLOCKED_NETWORKS, Allowance, blocked_reason
-from .egress._egress import MAX_BODY_BYTES, TEST_PREVIEW_CHARS, Egress, trust
+from .definitions._types import TYPES, BadValue, NumberOutOfRange, Value, convert, convert_for
+from .egress._egress import Egress, trust
 from .egress._messages import (
-    TRUNCATION_MARK,
     WebhookRequest,
     WebhookResult,
     WebhookTestResult,
     masked_url,
     reject_json_constant,
 )
-from .egress._redaction import MASK, redact
-from .egress._retries import MAX_RETRIES
-from .egress._signing import MAX_SIGNING_SECRETS, Signer
-from .egress._urls import check_url
+from .egress._redaction import redact
+from .egress._signing import Signer
 from .store._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
-from .store._database import check_database, make_engine, migrate
+from .store._database import check_database as _check_database
+from .store._database import make_engine, migrate
 from .store._keyring import Keyring, generate_key, read_key_file, write_key_file
 from .store._keyring import key_id as key_id_of
 from .store._permissions import MANAGE, PERMISSIONS, READ
@@ -190,7 +154,7 @@ from .store._records import (
     Webhook,
 )
 from .store._registry import DEFAULT_REFRESH_INTERVAL, Registry
-from .store._store import MAX_ACTIONS, Store, actor_of
+from .store._store import Store, actor_of
 from .store._storebase import MAX_ID
 
 __all__ = [
@@ -198,12 +162,7 @@ __all__ = [
     "ANSWER_SLOT",
     "ASKING_SLOT",
     "ASK_ANSWER_ACTION",
-    "BLOCKED_NETWORKS",
-    "BUDGET_OUTCOME",
-    "BUDGET_WINDOW",
     "CALL_ACTION",
-    "CATEGORIES",
-    "CLAIM_TIMEOUT",
     "DEFAULT_AUTH_FAILURES",
     "DEFAULT_REFRESH_INTERVAL",
     "DEFAULT_TENANT_BUDGET",
@@ -212,7 +171,6 @@ __all__ = [
     "DISPATCH_VALIDATOR",
     "FAILURES_TO_PAUSE",
     "FAILURE_MESSAGES",
-    "FAILURE_WINDOW",
     "FALLBACK_INTENTS",
     "FIRST_PAUSE",
     "GREET_INTENT",
@@ -220,22 +178,11 @@ __all__ = [
     "HELP_INTENT",
     "HELP_RESPONSE",
     "MANAGE",
-    "MASK",
-    "MAX_ACTIONS",
-    "MAX_BODY_BYTES",
     "MAX_BUDGET",
     "MAX_CALLS_PER_CONVERSATION",
-    "MAX_EXAMPLES",
-    "MAX_HEADERS",
     "MAX_ID",
     "MAX_NAME_LENGTH",
     "MAX_OPERATOR_NAME",
-    "MAX_PARAMETERS",
-    "MAX_PAUSE",
-    "MAX_REPLY",
-    "MAX_RETRIES",
-    "MAX_SERVICE_MESSAGE",
-    "MAX_SIGNING_SECRETS",
     "MAX_TEMPLATE",
     "MEMORY_SLOT",
     "METRICS_CONTENT_TYPE",
@@ -247,39 +194,28 @@ __all__ = [
     "PAUSED_OUTCOME",
     "PERMISSIONS",
     "READ",
-    "REPLY_KEYS",
-    "SOURCES",
     "STOPPED_ACTION",
     "STOPPED_RESPONSE",
     "STOPPED_TEXT",
     "STOP_INTENT",
     "SWITCH_ACTION",
     "SWITCH_INTENTS",
-    "TENANT_SCOPE",
-    "TEST_PREVIEW_CHARS",
     "TOOL_SHAPES",
-    "TRUNCATED_NOTE",
-    "TRUNCATION_MARK",
     "TYPES",
     "VALUES_SLOT",
-    "VARIABLES",
     "VERSION",
     "WEBHOOK_INTENT",
     "ActionLimitReached",
     "ActionTokenInUse",
-    "Allowance",
     "AlreadyExists",
     "AuditEntry",
     "AuthFailures",
     "BadValue",
-    "Budget",
     "BudgetExhausted",
     "CallFailed",
     "CallFailure",
-    "CallLogger",
     "CallPause",
     "Category",
-    "ClaimWorker",
     "ConfigurationError",
     "ConnectionFailed",
     "ConversationLimitReached",
@@ -287,10 +223,8 @@ __all__ = [
     "DefinitionInput",
     "DestinationBlocked",
     "Egress",
-    "EscapingFormatter",
     "FieldError",
     "HTTPStatusError",
-    "HeaderValues",
     "InvalidArguments",
     "InvalidDefinition",
     "InvalidInput",
@@ -306,11 +240,8 @@ __all__ = [
     "NumberOutOfRange",
     "Operator",
     "Parameter",
-    "Pause",
-    "Pauses",
     "PermissionDenied",
     "Registry",
-    "Rendered",
     "Settings",
     "Signer",
     "SigningSecret",
@@ -326,7 +257,6 @@ __all__ = [
     "Throttled",
     "Unauthenticated",
     "Value",
-    "ValueType",
     "Webhook",
     "WebhookCalls",
     "WebhookError",
@@ -341,11 +271,8 @@ __all__ = [
     "asked_for",
     "bearer_matches",
     "bearer_token",
-    "blocked_reason",
     "call_arguments",
     "call_logger",
-    "check_database",
-    "check_url",
     "choices",
     "configure_logging",
     "convert",
@@ -358,20 +285,15 @@ __all__ = [
     "generate_key",
     "help_text",
     "input_errors",
-    "input_schema",
     "intent_of",
     "key_id_of",
     "listen",
     "make_engine",
     "masked_url",
     "mcp_tool",
-    "merge_definition",
     "migrate",
     "open_store",
-    "openai_tool",
     "operator_reply",
-    "parse_definition",
-    "pattern_problem",
     "question",
     "read_key_file",
     "redact",
@@ -382,7 +304,6 @@ __all__ = [
     "result_response",
     "result_slot",
     "reused",
-    "service_message",
     "spoken_value",
     "success_text",
     "summary",
@@ -411,7 +332,7 @@ def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = 
     try:
         if upgrade:
             migrate(engine)
-        check_database(engine)
+        _check_database(engine)
         keyring = (
             Keyring(settings.keys)
             if settings.keys

@@ -8,7 +8,8 @@ import httpx
 
 from tests.actions.conftest import METRICS_TOKEN, ActionEnv, calling, texts
 from tests.budgets import start_of_a_minute
-from webhooks import BUDGET_OUTCOME, Category
+from webhooks import Category
+from webhooks.definitions._budgets import BUDGET_OUTCOME
 
 
 def flooded_tenant(env: ActionEnv, tenant: str, *, calls_per_minute: int) -> str:

@@ -35,10 +35,10 @@ from webhooks import (
     ASKING_SLOT,
     DISPATCH_SLOTS,
     HELP_ACTION,
-    MASK,
     STOPPED_ACTION,
     VALUES_SLOT,
 )
+from webhooks.egress._redaction import MASK
 
 ORDER_4521 = [{"entity": "order_id", "value": "#4521", "start": 18, "end": 23}]
 #: What the bot says from /echo's answer to a POST: proof the webhook was called in that turn.

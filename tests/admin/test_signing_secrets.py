@@ -18,7 +18,8 @@ import pytest
 
 from tests.admin.conftest import AdminServer
 from tests.webhooks.test_store import raw_dump
-from webhooks import MAX_SIGNING_SECRETS, CallPause
+from webhooks import CallPause
+from webhooks.egress._signing import MAX_SIGNING_SECRETS
 
 _names = itertools.count()
 

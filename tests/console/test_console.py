@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.console.conftest import SECRETS, Console, screenshot, sign_in
-from webhooks import REPLY_KEYS, TYPES, CallPause, Category, HTTPStatusError, token_matches
+from webhooks import TYPES, CallPause, Category, HTTPStatusError, token_matches
+from webhooks.definitions._definitions import REPLY_KEYS
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.offsetParent !== null)

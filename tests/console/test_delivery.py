@@ -19,7 +19,8 @@ from tests.console.test_console import (
     create,
     stored,
 )
-from webhooks import MAX_SIGNING_SECRETS, CallPause
+from webhooks import CallPause
+from webhooks.egress._signing import MAX_SIGNING_SECRETS
 
 WHSEC = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 

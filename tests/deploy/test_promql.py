@@ -16,7 +16,8 @@ from tests.actions.conftest import METRICS_TOKEN, ActionEnv, calling, store_and_
 from tests.deploy.promql import alert_expressions, dashboard_expressions, select
 from tests.deploy.tools import DEPLOY
 from tests.servers import start_server, stop
-from webhooks import BUDGET_OUTCOME, FAILURES_TO_PAUSE, PAUSED_OUTCOME, Category
+from webhooks import FAILURES_TO_PAUSE, PAUSED_OUTCOME, Category
+from webhooks.definitions._budgets import BUDGET_OUTCOME
 
 #: Every outcome a call is counted with: ok, each failure category, over the budget, paused.
 OUTCOMES = {"ok", BUDGET_OUTCOME, PAUSED_OUTCOME, *(category.value for category in Category)}

@@ -27,7 +27,8 @@ from sqlalchemy import Engine
 from tests.admin.conftest import free_port
 from tests.conftest import temporary_postgres
 from tests.e2e.conftest import Assistant, new_sender
-from webhooks import VARIABLES, generate_key
+from webhooks import generate_key
+from webhooks._settings import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("WEBHOOKS_IMAGE", "")

@@ -10,7 +10,8 @@ from tests.actions.conftest import METRICS_TOKEN
 from tests.budgets import start_of_a_minute
 from tests.mcp_server.conftest import ToolsEnv, connect
 from tests.servers import start_server
-from webhooks import BUDGET_OUTCOME, Category
+from webhooks import Category
+from webhooks.definitions._budgets import BUDGET_OUTCOME
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,7 +13,10 @@ from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from tests.actions.conftest import CANARY, METRICS_TOKEN, ThreadedWebhook
 from tests.mcp_server.conftest import ToolsEnv, connect
 from tests.servers import start_server
-from webhooks import MASK, MAX_BODY_BYTES, MAX_CALLS_PER_CONVERSATION, TRUNCATION_MARK, Category
+from webhooks import MAX_CALLS_PER_CONVERSATION, Category
+from webhooks.egress._egress import MAX_BODY_BYTES
+from webhooks.egress._messages import TRUNCATION_MARK
+from webhooks.egress._redaction import MASK
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,8 @@ import logging
 
 import pytest
 
-from webhooks import Parameter, allowed_value, pattern_problem, value_in_request
-from webhooks.definitions._answers import _compiled, _unrunnable, close_values
+from webhooks import Parameter, allowed_value, value_in_request
+from webhooks.definitions._answers import _compiled, _unrunnable, close_values, pattern_problem
 
 REVIEWERS_PATTERN = r"\w{0,10}" * 6 + "!"
 

@@ -13,16 +13,16 @@ from tests.polling import wait_until
 from webhooks import (
     DEFAULT_TENANT_BUDGET,
     MAX_BUDGET,
-    Budget,
     BudgetExhausted,
-    ClaimWorker,
     ConversationLimitReached,
     ConversationLimits,
     InvalidDefinition,
     Store,
     make_engine,
 )
+from webhooks.calls._claims import ClaimWorker
 from webhooks.calls._inplace import InPlaceClaims
+from webhooks.definitions._budgets import Budget
 from webhooks.store import _schema as db
 
 #: A window no test run can straddle by chance: the counts below stay in one window.

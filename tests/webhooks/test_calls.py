@@ -18,13 +18,11 @@ from sqlalchemy import text
 
 from webhooks import (
     FAILURES_TO_PAUSE,
-    MASK,
     Category,
     ConversationLimits,
     Egress,
     Keyring,
     Metrics,
-    Pauses,
     Registry,
     Store,
     Webhook,
@@ -35,6 +33,8 @@ from webhooks import (
     make_engine,
     migrate,
 )
+from webhooks.calls._pauses import Pauses
+from webhooks.egress._redaction import MASK
 
 from .conftest import LOOPBACK_ALLOWANCE, SECRET
 from .https_server import LocalServer

@@ -11,15 +11,10 @@ import pytest
 
 from tests.polling import eventually
 from tests.webhooks.test_limits import frames_in_log
-from webhooks import (
-    Budget,
-    ClaimWorker,
-    ConversationLimitReached,
-    ConversationLimits,
-    Store,
-    make_engine,
-)
+from webhooks import ConversationLimitReached, ConversationLimits, Store, make_engine
+from webhooks.calls._claims import ClaimWorker
 from webhooks.calls._inplace import CHECKPOINT_EVERY
+from webhooks.definitions._budgets import Budget
 
 
 @pytest.fixture

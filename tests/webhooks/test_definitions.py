@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from webhooks import InvalidDefinition, merge_definition, parse_definition
+from webhooks import InvalidDefinition
+from webhooks.definitions._definitions import merge_definition, parse_definition
 
 
 def valid(**changes: Any) -> dict[str, Any]:

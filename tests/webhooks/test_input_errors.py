@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from webhooks import DefinitionInput, InvalidDefinition, Parameter, parse_definition
+from webhooks import DefinitionInput, InvalidDefinition, Parameter
+from webhooks.definitions._definitions import parse_definition
 from webhooks.definitions._input_errors import SENTENCES
 
 #: What pydantic writes (and what a regular expression looks like): never in a message.

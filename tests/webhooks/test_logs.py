@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from webhooks import CallLogger, EscapingFormatter, call_logger
+from webhooks import call_logger
+from webhooks._logs import CallLogger, EscapingFormatter
 
 
 def _formatted(message: str) -> str:

@@ -85,7 +85,8 @@ def test_the_start_up_check_knows_the_newest_migration() -> None:
 
 
 def test_a_database_behind_the_code_is_refused_with_the_fix(tmp_path: Path) -> None:
-    from webhooks import ConfigurationError, check_database
+    from webhooks import ConfigurationError
+    from webhooks.store._database import check_database
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks import FAILURE_WINDOW, FAILURES_TO_PAUSE, FIRST_PAUSE, MAX_PAUSE, Category, Pauses
-from webhooks.calls._pauses import Pause
+from webhooks import FAILURES_TO_PAUSE, FIRST_PAUSE, Category
+from webhooks.calls._pauses import FAILURE_WINDOW, MAX_PAUSE, Pause, Pauses
 
 KEY = ("acme", "order_status")
 

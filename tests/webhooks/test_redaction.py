@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.webhooks.https_server import ECHOED_FORMS
-from webhooks import MASK, masked_url, redact
-from webhooks.egress._redaction import MAX_WINDOWED, MAX_WINDOWED_TOTAL, _patterns
+from webhooks import masked_url, redact
+from webhooks.egress._redaction import MASK, MAX_WINDOWED, MAX_WINDOWED_TOTAL, _patterns
 
 
 @pytest.mark.parametrize(

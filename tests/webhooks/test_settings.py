@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from webhooks import VARIABLES, ConfigurationError, Settings
+from webhooks import ConfigurationError, Settings
+from webhooks._settings import VARIABLES
 
 
 def test_defaults_need_no_environment() -> None:

@@ -7,15 +7,14 @@ from typing import Any
 import pytest
 
 from webhooks import (
-    MAX_REPLY,
     InvalidDefinition,
     TemplateFailed,
-    parse_definition,
     render_template,
     template_data,
     template_problem,
 )
-from webhooks.definitions._templates import MAX_STEPS, RENDER_SECONDS
+from webhooks.definitions._definitions import parse_definition
+from webhooks.definitions._templates import MAX_REPLY, MAX_STEPS, RENDER_SECONDS
 
 ORDER = {
     "status": "shipped",

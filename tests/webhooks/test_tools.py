@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from webhooks import Parameter, Webhook, input_schema, mcp_tool, openai_tool, tools_of
+from webhooks import Parameter, Webhook, mcp_tool, tools_of
+from webhooks.calls._tools import input_schema, openai_tool
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
