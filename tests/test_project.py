@@ -8,10 +8,13 @@ import re
 import subprocess
 import tomllib
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import webhooks
+import webhooks._exceptions
 from webhooks import VERSION
 from webhooks._settings import VARIABLES
 
@@ -54,18 +57,58 @@ def test_the_core_imports_no_adapter() -> None:
 
 
 ADAPTERS = ("actions", "admin", "bot", "demo", "bench", "web", "mcp_server")
+#: Everything outside the core that may use it: the adapters, the channels Rasa runs, and the
+#: scripts and deployment files that drive them (Python embedded in a shell script included).
+CORE_USERS = (*ADAPTERS, "channels", "deploy", "scripts")
+#: The core's parts (subpackages): private to it, as its modules are.
+PARTS = ("egress", "definitions", "store", "calls")
+
+
+def _sources(root: Path, package: str) -> Iterator[tuple[str, ast.Module]]:
+    """Each Python source under ``root / package`` (its path, its tree): the ``.py`` files, and
+    the lines of shell scripts that import from the core (``scripts/run.sh``'s heredoc)."""
+    for path in sorted((root / package).rglob("*.py")):
+        where = str(path.relative_to(root))
+        yield where, ast.parse(path.read_text(), filename=where)
+    for path in sorted((root / package).rglob("*.sh")):
+        where = str(path.relative_to(root))
+        yield where, ast.parse(_core_imports_in(path.read_text()), filename=where)
+
+
+def _core_imports_in(script: str) -> str:
+    """The import statements naming ``webhooks`` in a script, as Python."""
+    lines: list[str] = []
+    open_paren = False
+    for line in script.splitlines():
+        stripped = line.strip()
+        if open_paren or stripped.startswith(("from webhooks", "import webhooks")):
+            lines.append(stripped)
+            open_paren = (open_paren or stripped.endswith("(")) and not stripped.endswith(")")
+    return "\n".join(lines)
+
+
+def _bound_to_the_core(tree: ast.Module) -> set[str]:
+    """The names ``import webhooks`` (``as x``) binds in a module."""
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "webhooks"
+    }
 
 
 def boundary_breaches(root: Path) -> list[str]:
-    """Where an adapter package under ``root`` reaches past the core's public names: a core
-    module imported in any form (``from webhooks._x import``, ``from webhooks import _x``,
-    ``import webhooks._x``), or another adapter."""
+    """Where a user of the core under ``root`` reaches past its public names: a core module or
+    part imported in any form (``from webhooks._x import``, ``from webhooks.store._x import``,
+    ``from webhooks import _x``, ``from webhooks import store``, ``import webhooks._x``, or
+    ``webhooks.store`` after ``import webhooks``), or an adapter another adapter."""
     breaches: list[str] = []
-    for package in ADAPTERS:
-        others = set(ADAPTERS) - {package}
-        for path in sorted((root / package).rglob("*.py")):
-            where = str(path.relative_to(root))
-            for node in ast.walk(ast.parse(path.read_text(), filename=where)):
+    for package in CORE_USERS:
+        others = set(ADAPTERS) - {package} if package in ADAPTERS else set()
+        for where, tree in _sources(root, package):
+            bound = _bound_to_the_core(tree)
+            for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     top = node.module.split(".")[0]
                     if node.module.startswith("webhooks."):
@@ -74,7 +117,7 @@ def boundary_breaches(root: Path) -> list[str]:
                         breaches += [
                             f"{where}: from webhooks import {alias.name}"
                             for alias in node.names
-                            if alias.name.startswith("_")
+                            if alias.name.startswith("_") or alias.name in PARTS
                         ]
                     elif top in others:
                         breaches.append(f"{where}: from {node.module} import")
@@ -83,6 +126,13 @@ def boundary_breaches(root: Path) -> list[str]:
                         top = alias.name.split(".")[0]
                         if alias.name.startswith("webhooks.") or top in others:
                             breaches.append(f"{where}: import {alias.name}")
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in bound
+                    and (node.attr.startswith("_") or node.attr in PARTS)
+                ):
+                    breaches.append(f"{where}: {node.value.id}.{node.attr}")
     return breaches
 
 
@@ -91,27 +141,92 @@ def test_adapters_import_only_the_core_public_names() -> None:
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "said"),
     [
-        "from webhooks.egress._egress import Egress",
-        "from webhooks import _schema as db",
-        "import webhooks.calls._limits",
-        "from webhooks.store.migrations import env",
-        "from admin import create_app",
+        ("from webhooks._egress import Egress", "from webhooks._egress import"),
+        ("from webhooks.egress._egress import Egress", "from webhooks.egress._egress import"),
+        ("from webhooks import _schema as db", "from webhooks import _schema"),
+        ("from webhooks import store", "from webhooks import store"),
+        ("import webhooks.calls._limits", "import webhooks.calls._limits"),
+        ("import webhooks\nwebhooks.store._store.Store", "webhooks.store"),
+        ("import webhooks as w\nw._settings.VARIABLES", "w._settings"),
+        ("from webhooks.store.migrations import env", "from webhooks.store.migrations import"),
+        ("from admin import create_app", "from admin import"),
     ],
 )
-def test_the_boundary_test_catches_a_planted_import(tmp_path: Path, line: str) -> None:
+def test_the_boundary_test_catches_a_planted_import(tmp_path: Path, line: str, said: str) -> None:
     for package in ADAPTERS:
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "bot" / "planted.py").write_text(f"{line}\n")
-    assert boundary_breaches(tmp_path) == [f"bot/planted.py: {_said(line)}"]
+    assert boundary_breaches(tmp_path) == [f"bot/planted.py: {said}"]
 
 
-def _said(line: str) -> str:
-    if line.startswith("from webhooks import _schema"):
-        return "from webhooks import _schema"
-    return line.rsplit(" ", 1)[0] if line.startswith("from ") else line
+def test_the_boundary_test_reads_the_python_in_scripts(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "run.sh").write_text(
+        "py - <<'PY'\nfrom webhooks.store._store import Store\nPY\n"
+    )
+    assert boundary_breaches(tmp_path) == ["scripts/run.sh: from webhooks.store._store import"]
+
+
+def core_names_used(root: Path) -> dict[str, list[str]]:
+    """Each name the core's users under ``root`` take from ``webhooks`` (``from webhooks import
+    X``, or ``webhooks.X`` after ``import webhooks``), with where."""
+    used: dict[str, list[str]] = {}
+    for package in CORE_USERS:
+        for where, tree in _sources(root, package):
+            bound = _bound_to_the_core(tree)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 0:
+                    if node.module == "webhooks":
+                        for alias in node.names:
+                            used.setdefault(alias.name, []).append(where)
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in bound
+                ):
+                    used.setdefault(node.attr, []).append(where)
+    return used
+
+
+def error_tree() -> set[str]:
+    """The names of every exception the core defines (``webhooks/_exceptions.py``)."""
+    return {
+        name
+        for name, value in vars(webhooks._exceptions).items()
+        if isinstance(value, type) and issubclass(value, webhooks.WebhookError)
+    }
+
+
+def test_the_core_exports_exactly_what_its_users_use_and_its_errors() -> None:
+    """The public API is no larger than what the adapters use: a name only tests use is imported
+    by them from its module (``webhooks.egress._redaction.MASK``). Errors stay public, all of
+    them, so that a caller can catch any of them (as httpx's)."""
+    exported = set(webhooks.__all__)
+    used = set(core_names_used(ROOT))
+    assert exported - used - error_tree() == set(), "exported, but no user of the core uses it"
+    assert error_tree() <= exported, "the whole error tree is public"
+    assert used <= exported, "used, but not exported"
+
+
+def test_the_export_test_sees_every_way_to_use_the_core(tmp_path: Path) -> None:
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "actions" / "a.py").write_text(
+        "from webhooks import Store, open_store\nimport webhooks as w\nw.Egress\nother.Registry\n"
+    )
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "run.sh").write_text(
+        "py - <<'PY'\nfrom webhooks import (\n    Settings,\n    migrate,\n)\nPY\n"
+    )
+    assert set(core_names_used(tmp_path)) == {
+        "Store",
+        "open_store",
+        "Egress",
+        "Settings",
+        "migrate",
+    }
 
 
 @pytest.mark.parametrize("package", ADAPTERS)
