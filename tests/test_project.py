@@ -60,8 +60,10 @@ ADAPTERS = ("actions", "admin", "bot", "demo", "bench", "web", "mcp_server")
 #: Everything outside the core that may use it: the adapters, the channels Rasa runs, and the
 #: scripts and deployment files that drive them (Python embedded in a shell script included).
 CORE_USERS = (*ADAPTERS, "channels", "deploy", "scripts")
-#: The core's parts (subpackages): private to it, as its modules are.
+#: The core's parts, in order: each may use those before it, never one after.
 PARTS = ("egress", "definitions", "store", "calls")
+#: What every part may use at the core's top: the one error tree.
+SHARED = {"_exceptions", "_categories"}
 
 
 def _sources(root: Path, package: str) -> Iterator[tuple[str, ast.Module]]:
@@ -227,6 +229,67 @@ def test_the_export_test_sees_every_way_to_use_the_core(tmp_path: Path) -> None:
         "Settings",
         "migrate",
     }
+
+
+def layering_breaches(root: Path) -> list[str]:
+    """Where a module of the core under ``root`` uses a part after its own (or, at the top, where
+    the error tree uses anything but itself): each import resolved to ``webhooks.<part>`` or a
+    top module."""
+    breaches: list[str] = []
+    core = root / "webhooks"
+    for path in sorted(core.rglob("*.py")):
+        inside = path.relative_to(core).parts
+        part = inside[0] if len(inside) > 1 else None
+        package = ["webhooks", *inside[:-1]]
+        if part is None and path.stem not in SHARED:
+            continue  # the public API, the command line and the servers' shared pieces
+        may_use = set(PARTS[: PARTS.index(part) + 1]) | SHARED if part else SHARED
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = [*base, *(node.module.split(".") if node.module else [])]
+            elif node.module and node.module.split(".")[0] == "webhooks":
+                module = node.module.split(".")
+            else:
+                continue
+            targets = (
+                [[*module, alias.name] for alias in node.names] if len(module) < 3 else [module]
+            )
+            for target in targets:
+                if len(target) > 1 and target[1] not in may_use:
+                    breaches.append(f"{path.relative_to(root)} uses {'.'.join(target[:2])}")
+    return breaches
+
+
+def test_each_part_of_the_core_uses_only_the_parts_before_it() -> None:
+    assert layering_breaches(ROOT) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "line", "said"),
+    [
+        ("egress/_x.py", "from ..store._store import Store", "webhooks.store"),
+        ("definitions/_x.py", "from ..calls import _tools", "webhooks.calls"),
+        ("store/migrations/env.py", "from webhooks.calls._limits import X", "webhooks.calls"),
+        ("store/_x.py", "from .._settings import Settings", "webhooks._settings"),
+        ("_exceptions.py", "from .egress._urls import check_url", "webhooks.egress"),
+        ("calls/_x.py", "from ..store import _schema as db", None),
+        ("store/_x.py", "from .._exceptions import NotFound", None),
+        ("definitions/_x.py", "from ..egress._messages import HEADER_NAME", None),
+        ("store/migrations/env.py", "from webhooks.store._schema import Base", None),
+        ("_settings.py", "from .egress._addresses import allowance", None),
+    ],
+)
+def test_the_layering_test_catches_a_planted_import(
+    tmp_path: Path, where: str, line: str, said: str | None
+) -> None:
+    planted = tmp_path / "webhooks" / where
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"{line}\n")
+    expected = [] if said is None else [f"webhooks/{where} uses {said}"]
+    assert layering_breaches(tmp_path) == expected
 
 
 @pytest.mark.parametrize("package", ADAPTERS)
