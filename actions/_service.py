@@ -23,18 +23,18 @@ from webhooks import (
     GREET_INTENT,
     HELP_INTENT,
     HELP_RESPONSE,
-    BadValue,
     CallFailure,
     Category,
+    InvalidArguments,
     Parameter,
     Webhook,
     WebhookCalls,
     WebhookResult,
     action_list,
     ask_overrides,
+    call_arguments,
     call_logger,
     choices,
-    convert,
     failure_reply,
     help_text,
     operator_reply,
@@ -207,27 +207,6 @@ class WebhookService:
         else:
             dispatcher.utter_message(**failure_response(domain, action, failure.category))
 
-    def _arguments(
-        self, webhook: Webhook, values: Mapping[str, Any]
-    ) -> tuple[dict[str, str | int | float | bool], str | None]:
-        """The typed arguments from ``values`` (what the form collected), or the name of a
-        required one missing."""
-        arguments: dict[str, str | int | float | bool] = {}
-        for parameter in webhook.parameters:
-            value = values.get(parameter.name)
-            if value is None:
-                if parameter.required:
-                    return {}, parameter.name
-                continue  # optional parameters are sent only when known
-            try:
-                # The type only: the validator applied the rule (a pattern's group need not
-                # match again in what it kept).
-                arguments[parameter.name] = convert(value, parameter.type)
-            except BadValue:
-                if parameter.required:
-                    return {}, parameter.name
-        return arguments, None
-
     async def answer(
         self,
         tenant: str,
@@ -243,14 +222,15 @@ class WebhookService:
         if not isinstance(webhook, Webhook):
             self.fail(dispatcher, domain, tenant, action, webhook)
             return [], False
-        arguments, missing = self._arguments(webhook, values)
-        if missing is not None:
+        try:
+            arguments = call_arguments(webhook.parameters, values, judged=True)
+        except InvalidArguments as missing:
             logger.warning(
                 "tenant=%s action=%s: required parameter %s has no value (the definition "
                 "changed while its form asked)",
                 tenant,
                 action,
-                missing,
+                missing.field.removeprefix("values."),
             )
             self.fail(dispatcher, domain, tenant, action, Category.NOT_CONFIGURED)
             return [], False

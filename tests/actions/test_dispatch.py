@@ -23,7 +23,14 @@ from tests.actions.conftest import (
     starting,
     texts,
 )
-from webhooks import ACTION_SLOT, ANSWER_SLOT, ASK_ANSWER_ACTION, ASKING_SLOT, DISPATCH_VALIDATOR
+from webhooks import (
+    ACTION_SLOT,
+    ANSWER_SLOT,
+    ASK_ANSWER_ACTION,
+    ASKING_SLOT,
+    DISPATCH_VALIDATOR,
+    Category,
+)
 
 ASK = "v2_ask_2_action_ask_order_status_form_order_id.json"
 
@@ -272,6 +279,25 @@ def test_a_disabled_action_asks_nothing_and_is_answered_politely(action_env: Act
     response = action_env.call(calling("order_status"))
     assert texts(response) == ["Sorry, that feature is switched off at the moment."]
     assert len(action_env.webhook.requests) == calls
+
+
+def test_a_value_the_changed_definition_no_longer_takes_is_not_sent(
+    action_env: ActionEnv,
+) -> None:
+    # The form collected 4521 for order_id; meanwhile the operator made it a boolean and added a
+    # required parameter: the call is not made, and the user hears it is not available.
+    action_env.put(
+        "order_status",
+        parameters=[
+            {"name": "order_id", "type": "boolean", "description": "the order"},
+            {"name": "email", "type": "string", "description": "your email", "required": False},
+        ],
+    )
+    calls = len(action_env.webhook.requests)
+    response = action_env.call(calling("order_status", {"order_id": 4521, "gone": "x"}))
+    assert texts(response) == [Category.NOT_CONFIGURED.sentence]
+    assert len(action_env.webhook.requests) == calls
+    assert "required parameter order_id has no value" in action_env.log_path.read_text()
 
 
 # -- the routing table -----------------------------------------------------------------------

@@ -91,3 +91,28 @@ def test_every_problem_is_listed_at_its_field() -> None:
         ("values.order_id", "invalid", "Please give a whole number, for example 4521."),
         ("values.city", "required", "this parameter is required"),
     ]
+
+
+# -- values a conversation collected, each judged as it was given --------------------------
+
+
+def test_collected_values_are_checked_for_their_type_only() -> None:
+    code = Parameter(name="code", description="the code", pattern=r"code:\s*(\w+)")
+    # The form kept the pattern's group: matched again, it would not match.
+    assert call_arguments((code, ORDER), {"code": "AB12", "order_id": 7}, judged=True) == {
+        "code": "AB12",
+        "order_id": 7,
+    }
+
+
+def test_collected_values_of_a_changed_definition() -> None:
+    # Removed since, not given (None), no longer of its type: an optional one is left out...
+    assert call_arguments(
+        PARAMETERS,
+        {"order_id": 7, "city": "Berlin", "gone": "x", "gift": None, "weight": "heavy"},
+        judged=True,
+    ) == {"order_id": 7, "city": "Berlin"}
+    # ... and a required one is missing, named at its field.
+    with pytest.raises(InvalidArguments) as caught:
+        call_arguments(PARAMETERS, {"order_id": "soon", "city": "Berlin"}, judged=True)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("values.order_id", "required")]
