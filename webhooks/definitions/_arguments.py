@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .._exceptions import FieldError, InvalidArguments
+from ..egress._messages import SCALARS
 from ._definitions import Parameter
 from ._types import BadValue, Value, convert, convert_for
 
 __all__ = ["call_arguments"]
-
-# What JSON gives for a string, number or boolean (bool is an int, and allowed).
-_SCALARS = (str, int, float)
 
 
 def call_arguments(
@@ -52,7 +50,7 @@ def call_arguments(
         if parameter is None:
             if not judged:
                 errors.append(FieldError(field, "no parameter has this name", "unknown_field"))
-        elif not isinstance(raw, _SCALARS):
+        elif not isinstance(raw, SCALARS):
             if not judged:
                 errors.append(FieldError(field, "must be a string, number or boolean"))
         else:

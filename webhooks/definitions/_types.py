@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from ..egress._messages import Value
 from ._answers import allowed_value, close_values
 from ._texts import LONE_SURROGATE
 
@@ -34,7 +35,6 @@ __all__ = [
     "convert_for",
 ]
 
-Value = str | int | float | bool
 
 #: Longest string value accepted from a user.
 MAX_TEXT = 500
