@@ -16,6 +16,15 @@ names listed in ``__all__`` here.
 from __future__ import annotations
 
 from ._categories import FAILURE_MESSAGES, Category
+from ._cli import (
+    GENERATE_KEY_COMMAND,
+    MIGRATE_COMMAND,
+    Command,
+    CommandArgument,
+    CommandOutput,
+    command_of,
+    command_parser,
+)
 from ._exceptions import (
     ActionLimitReached,
     ActionTokenInUse,
@@ -173,6 +182,7 @@ __all__ = [
     "FAILURE_MESSAGES",
     "FALLBACK_INTENTS",
     "FIRST_PAUSE",
+    "GENERATE_KEY_COMMAND",
     "GREET_INTENT",
     "HELP_ACTION",
     "HELP_INTENT",
@@ -186,6 +196,7 @@ __all__ = [
     "MAX_TEMPLATE",
     "MEMORY_SLOT",
     "METRICS_CONTENT_TYPE",
+    "MIGRATE_COMMAND",
     "NAME_PATTERN",
     "NAME_RULE",
     "NOT_AN_ANSWER_INTENTS",
@@ -216,6 +227,9 @@ __all__ = [
     "CallFailure",
     "CallPause",
     "Category",
+    "Command",
+    "CommandArgument",
+    "CommandOutput",
     "ConfigurationError",
     "ConnectionFailed",
     "ConversationLimitReached",
@@ -274,6 +288,8 @@ __all__ = [
     "call_arguments",
     "call_logger",
     "choices",
+    "command_of",
+    "command_parser",
     "configure_logging",
     "convert",
     "convert_for",
