@@ -1,4 +1,5 @@
-"""A real admin API server (``python -m admin serve`` in a subprocess) on each engine.
+"""A real admin API server (``python -m admin serve`` in a subprocess) on each engine, and the
+command lines run in the test's own process (:class:`RunMain`).
 
 The test process sets data up through the store on the same database, then talks HTTP to the
 server like any client. The server's log goes to a file that the canary test reads.
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from admin.__main__ import main as admin_main
 from tests.conftest import base_env, database_for
 from webhooks import MANAGE, READ, Keyring, Store, generate_key, make_engine, migrate
+from webhooks.__main__ import main as webhooks_main
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Used as a header value everywhere in this package; must never come back out.
@@ -30,6 +33,47 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command line run did, named as :class:`subprocess.CompletedProcess` names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+MAINS: dict[str, Callable[[Sequence[str]], int]] = {
+    "admin": admin_main,
+    "webhooks": webhooks_main,
+}
+
+
+class RunMain:
+    """``python -m MODULE ARGS`` with ``env``, as ``tests.servers.run_cli`` runs it, but in
+    this process: the module's ``main`` with ``env`` set for the call (the test's environment
+    has none of the project's variables), what it printed captured."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    def __call__(self, module: str, *args: str, env: dict[str, str]) -> Ran:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            self._capsys.readouterr()
+            try:
+                code = MAINS[module](list(args))
+            except SystemExit as exc:  # argparse: --help, or a usage error
+                code = int(exc.code or 0)
+            out, err = self._capsys.readouterr()
+        return Ran(code, out, err)
+
+
+@pytest.fixture
+def run_main(capsys: pytest.CaptureFixture[str]) -> RunMain:
+    return RunMain(capsys)
 
 
 @dataclass

@@ -1,37 +1,35 @@
-"""The admin command line, run as a real process against a SQLite store."""
+"""The admin command line, run in the test's process (its ``main``) against a SQLite store."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from admin.__main__ import main
-from webhooks import Keyring, Store, generate_key, make_engine, token_matches
-
-ROOT = Path(__file__).resolve().parents[2]
+from admin.__main__ import COMMANDS, main
+from tests.admin.conftest import Ran, RunMain
+from webhooks import (
+    GENERATE_KEY_COMMAND,
+    MIGRATE_COMMAND,
+    Keyring,
+    Store,
+    generate_key,
+    make_engine,
+    token_matches,
+)
 
 
 class Cli:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, run_main: RunMain) -> None:
         self.database_url = f"sqlite:///{tmp / 'cli.db'}"
         self.key = generate_key()
+        self._run_main = run_main
 
-    def run(self, *args: str, keys: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, keys: str | None = None) -> Ran:
         env = {"DATABASE_URL": self.database_url, "WEBHOOKS_KEYS": keys or self.key}
-        return subprocess.run(
-            [sys.executable, "-m", "admin", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return self._run_main("admin", *args, env=env)
 
     def json(self, *args: str, keys: str | None = None) -> Any:
         result = self.run("--json", *args, keys=keys)
@@ -43,8 +41,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    cli = Cli(tmp_path)
+def cli(tmp_path: Path, run_main: RunMain) -> Cli:
+    cli = Cli(tmp_path, run_main)
     assert cli.run("migrate").returncode == 0
     return cli
 
@@ -148,18 +146,15 @@ def test_duplicate_tenant_is_refused_with_json_error(cli: Cli) -> None:
     assert json.loads(result.stdout)["error"]["type"] == "AlreadyExists"
 
 
-def test_missing_key_is_a_configuration_error(cli: Cli, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "admin", "tenant", "list"],
-        cwd=ROOT,
+def test_missing_key_is_a_configuration_error(cli: Cli, tmp_path: Path, run_main: RunMain) -> None:
+    result = run_main(
+        "admin",
+        "tenant",
+        "list",
         env={
             "DATABASE_URL": cli.database_url,
             "WEBHOOKS_KEY_FILE": str(tmp_path / "absent.key"),
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 2
     assert "no encryption key" in result.stderr
@@ -189,3 +184,13 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("usage: python -m admin")
+
+
+def test_the_commands_of_both_command_lines_are_the_cores(run_main: RunMain) -> None:
+    """``migrate`` and ``keys generate`` are written once, in the core; the admin's table
+    holds the same entries."""
+    assert {MIGRATE_COMMAND, GENERATE_KEY_COMMAND} <= set(COMMANDS)
+    for module in ("admin", "webhooks"):
+        printed = run_main(module, "keys", "generate", env={})
+        assert printed.returncode == 0, printed.stderr
+        Keyring([printed.stdout.strip()])  # a valid Fernet key
