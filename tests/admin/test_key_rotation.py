@@ -8,15 +8,16 @@ Before, the server kept encrypting with K1 and the value was lost with it.
 from __future__ import annotations
 
 import json
-import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import run_cli, start_server, stop
+from tests.admin.conftest import Ran, RunMain
+from tests.polling import wait_until
+from tests.servers import start_server, stop
 from webhooks import Keyring, Store, generate_key, key_id_of, make_engine, read_key_file
 
 WEBHOOK = {
@@ -27,17 +28,25 @@ WEBHOOK = {
 }
 
 
-def admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("admin", "--json", *args, env=env)
+#: ``python -m admin --json ARGS`` with an environment, run in this process.
+Admin = Callable[..., Ran]
 
 
-def ok(result: subprocess.CompletedProcess[str]) -> Any:
+@pytest.fixture
+def admin(run_main: RunMain) -> Admin:
+    def run(env: dict[str, str], *args: str) -> Ran:
+        return run_main("admin", "--json", *args, env=env)
+
+    return run
+
+
+def ok(result: Ran) -> Any:
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout)
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[dict[str, str], str, Path]:
+def setup(tmp_path: Path, admin: Admin) -> tuple[dict[str, str], str, Path]:
     """A file-keyed store with one tenant, its admin's token, and the key file."""
     key_file = tmp_path / "webhooks.key"
     env = {
@@ -53,7 +62,7 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], str, Path]:
 
 
 def test_the_documented_rotation_loses_nothing_with_servers_started_before(
-    setup: tuple[dict[str, str], str, Path], tmp_path: Path
+    setup: tuple[dict[str, str], str, Path], tmp_path: Path, admin: Admin
 ) -> None:
     env, token, key_file = setup
     old_key = read_key_file(key_file)[0]
@@ -75,15 +84,23 @@ def test_the_documented_rotation_loses_nothing_with_servers_started_before(
         key_file.write_text(f"{new_key}\n{old_key}\n")
         # Step 2: rotate.
         assert ok(admin(env, "keys", "rotate")) == {"rotated": 1}
-        time.sleep(1.2)  # a running process looks at its key file at most once a second
 
-        # The file-keyed server, started before, now writes with the new key.
-        patched = httpx.patch(
-            f"{file_url}/api/v1/webhooks/orders",
-            json={"headers": {"X-Api-Key": "second-secret-value"}},
-            headers=headers,
+        # The file-keyed server, started before, writes with the new key as soon as it has read
+        # its key file again (at most once a second); until then it refuses, writing nothing.
+        def patch_on_file_server(value: str) -> httpx.Response:
+            patched = httpx.patch(
+                f"{file_url}/api/v1/webhooks/orders",
+                json={"headers": {"X-Api-Key": value}},
+                headers=headers,
+            )
+            refused = patched.status_code == 503 and "key_outdated" in patched.text
+            assert patched.status_code == 200 or refused, patched.text
+            return patched
+
+        wait_until(
+            lambda: patch_on_file_server("second-secret-value").status_code == 200,
+            "the file-keyed server writes with the new key",
         )
-        assert patched.status_code == 200, patched.text
         # The env-keyed one lacks the newest key: it refuses rather than write with the old.
         refused = httpx.patch(
             f"{env_url}/api/v1/webhooks/orders",
@@ -103,7 +120,15 @@ def test_the_documented_rotation_loses_nothing_with_servers_started_before(
             "retired": key_id_of(old_key)
         }
         assert read_key_file(key_file) == [new_key]
-        time.sleep(1.2)
+        # The file-keyed server reads the file without the old key (it says so in its log) and
+        # still writes: each write makes it look at the file.
+        wait_until(
+            lambda: (
+                patch_on_file_server("second-secret-value").status_code == 200
+                and "read again: 1 key(s)" in (tmp_path / "file.log").read_text()
+            ),
+            "the file-keyed server reads the key file without the old key",
+        )
         tested = httpx.get(f"{file_url}/api/v1/webhooks/orders", headers=headers)
         assert tested.status_code == 200
     finally:
@@ -123,7 +148,9 @@ def test_the_documented_rotation_loses_nothing_with_servers_started_before(
     assert ok(admin(env, "tenant", "list"))  # the CLI starts too
 
 
-def test_retiring_a_key_still_in_use_is_refused(setup: tuple[dict[str, str], str, Path]) -> None:
+def test_retiring_a_key_still_in_use_is_refused(
+    setup: tuple[dict[str, str], str, Path], admin: Admin
+) -> None:
     env, _, key_file = setup
     old_key = read_key_file(key_file)[0]
     engine = make_engine(env["DATABASE_URL"])
