@@ -63,19 +63,29 @@ def _serve(name: str, options: list[str]) -> None:
     _exec(server.module, "serve", *defaults, *options)
 
 
-def _running() -> tuple[Server, str, str] | None:
+def _running(proc: Path = Path("/proc")) -> tuple[Server, str, str] | None:
     """The server running in this container (found in /proc): it, its host and its port."""
-    for entry in Path("/proc").iterdir():
+    for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue  # gone since, or not ours to read
-        for index in range(len(argv) - 2):
-            if argv[index] == "-m" and argv[index + 2] == "serve" and argv[index + 1] in SERVERS:
-                server = SERVERS[argv[index + 1]]
-                return server, _last(argv, "--host", ""), _last(argv, "--port", str(server.port))
+        found = _served(argv)
+        if found is not None:
+            return found
+    return None
+
+
+def _served(argv: list[str]) -> tuple[Server, str, str] | None:
+    """The server ``argv`` runs (``python -m MODULE serve ...``, MODULE a server's module, not
+    its role's name: the tools role runs mcp_server), its host and its port."""
+    by_module = {server.module: server for server in SERVERS.values()}
+    for index in range(len(argv) - 2):
+        if argv[index] == "-m" and argv[index + 2] == "serve" and argv[index + 1] in by_module:
+            server = by_module[argv[index + 1]]
+            return server, _last(argv, "--host", ""), _last(argv, "--port", str(server.port))
     return None
 
 
