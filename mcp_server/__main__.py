@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.getLogger("mcp_server").info("tools server on http://%s:%s", args.host, args.port)
+    logging.getLogger("tools").info("tools server on http://%s:%s", args.host, args.port)
     config = uvicorn.Config(
         create_app(server), log_config=None, access_log=False, server_header=False, lifespan="on"
     )

@@ -77,7 +77,9 @@ from ._sessions import new_session, session_valid
 
 __all__ = ["ToolsServer", "build", "create_app"]
 
-logger = logging.getLogger("mcp_server")
+#: The server's loggers keep the role's name ("tools", as the image and deployments call it),
+#: so its log lines read the same as before the package was named mcp_server.
+logger = logging.getLogger("tools")
 #: One line per tool call (``tool_call tenant=… tool=… …``), and why a call could not be made.
 calls_logger = call_logger("tools.calls")
 

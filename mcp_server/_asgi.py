@@ -24,7 +24,7 @@ __all__ = [
     "replay",
 ]
 
-logger = logging.getLogger("mcp_server")
+logger = logging.getLogger("tools")
 
 #: The largest request body read: a tool call's arguments are a few scalars.
 MAX_BODY_BYTES = 256 * 1024

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 __all__ = ["IDLE_SECONDS", "MAX_SESSIONS", "SessionHost"]
 
-logger = logging.getLogger("mcp_server.sessions")
+logger = logging.getLogger("tools.sessions")
 
 #: Seconds without a request after which this process closes its part of a session.
 IDLE_SECONDS = 300.0

@@ -95,7 +95,7 @@ def test_the_sdks_arguments_are_dropped_and_other_lines_kept(
     filtered: pytest.LogCaptureFixture,
 ) -> None:
     logging.getLogger("mcp.server.lowlevel.server").warning("Tool '%s' not listed", PRIVATE)
-    logging.getLogger("mcp_server").warning("ours: %s", "kept")
+    logging.getLogger("tools").warning("ours: %s", "kept")
     assert [record.getMessage() for record in filtered.records] == [
         f"Tool {WITHHELD}",
         "ours: kept",
