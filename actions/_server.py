@@ -65,6 +65,10 @@ from ._wire import MAX_BODY_BYTES, BadCall, read_call
 __all__ = ["ActionServer", "build", "create_app"]
 
 logger = logging.getLogger("actions")
+#: The routing table's shape, in its ETag beside the tenant's version: a router that polled an
+#: older action server gets the new shape (each action's questions) at once, not a 304 until
+#: the tenant's next change.
+ROUTING_TABLE_FORMAT = 2
 
 
 #: The generic dispatch's actions: name -> the method of :class:`Dispatch` serving it.
@@ -277,7 +281,7 @@ class ActionServer:
             return refused
         if snapshot is None:  # admitted only with a snapshot's digest
             return _error(401, "unauthenticated", "unknown tenant or bad token")
-        etag = f'"{snapshot.tenant.version}"'
+        etag = f'"{snapshot.tenant.version}-{ROUTING_TABLE_FORMAT}"'
         if request.headers.get("if-none-match") == etag:
             return HTTPResponse(status=304, headers={"ETag": etag})
         skill = snapshot.tenant.skill_enabled
