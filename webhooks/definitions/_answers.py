@@ -8,10 +8,11 @@ is Zürich): both sides are folded as Unicode's caseless matching does, less the
 answer to the question is also forgiven a small slip ("lisbn" is Lisbon), never at the price of
 a wrong value: a value is taken only when it alone is close (:data:`FUZZY_TAKE`), two close
 ones are asked about (:func:`close_values`, "Did you mean Bologna or Cologne?"), and short
-answers and values with digits are forgiven nothing but case and accents. A slip is forgiven
-in a value said with a few other words ("in londn"), not in a longer sentence. Nor are a
-request's words: they were not written as this answer, and nobody would see the guess before
-the webhook.
+answers and values with digits are forgiven nothing but case and accents. A slip in a value
+said with a few other words ("in londn") is offered, never taken: the other words can be a slip
+from a value themselves ("never mind" is one from Nevers, "not lisbn" is no Lisbon). Nor are a
+request's words forgiven: they were not written as this answer, and nobody would see the guess
+before the webhook.
 Patterns are the operator's regular expressions run on users' text, on the event loop of every
 server. Python's ``re`` backtracks, so a short pattern can take seconds on one answer; RE2 runs
 in time linear in the text by construction, so patterns run on RE2 only. A pattern RE2 cannot
@@ -89,8 +90,9 @@ FUZZY_MIN_LENGTH = 5
 #: Most allowed values offered in one "Did you mean ...?".
 MAX_SUGGESTED = 3
 
-#: Most other words an answer may have for a slip in it to be forgiven ("I'm near lisbn" has
-#: three: I, m, near). A longer sentence is likelier to hold a word a slip away from a value.
+#: Most other words an answer may have for a value with a slip in it to be offered ("I'm near
+#: lisbn" has three: I, m, near). A longer sentence is likelier to hold a word a slip away from a
+#: value.
 FUZZY_WORDS_AROUND = 3
 
 #: A digit: answers and values with one are codes or numbers, and 4521 is never 4522.
@@ -244,9 +246,9 @@ def _close(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
 
 def _close_in_words(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
     """As :func:`_close`, for a value said with a few other words ("in londn", "lisbn
-    please"): each allowed value's best score over the answer's runs of as many words as it
-    has, best first, ties in the operator's order. A longer sentence is no answer with a slip:
-    among its words, one is too likely to be a slip from a value by chance."""
+    please"), to offer: each allowed value's best score over the answer's runs of as many words
+    as it has, best first, ties in the operator's order. A longer sentence is no answer with a
+    slip: among its words, one is too likely to be a slip from a value by chance."""
     words = _WORDS.findall(answer)
     best: dict[int, float] = {}
     for index, value in enumerate(_folded(tuple(values))):
@@ -281,9 +283,11 @@ def _choice(values: Sequence[str], answer: str) -> tuple[str | None, tuple[str, 
     named = _named(values, folded)
     if named is not None:
         return named, ()
-    close = _close(values, folded) or _close_in_words(values, folded)
+    close = _close(values, folded)
     if len(close) == 1 and close[0][1] >= FUZZY_TAKE:
         return close[0][0], ()  # alone close enough to offer, and close enough to take
+    # Among other words, a slip is only offered ("never mind" is not Nevers).
+    close = close or _close_in_words(values, folded)
     return None, tuple(value for value, _ in close[:MAX_SUGGESTED])
 
 
