@@ -11,7 +11,7 @@ VENV_BOT := .venv-bot
 .PHONY: help venv venv-bot web browser deploy-tools test lint typecheck typecheck-bot unit bench run migrate lock clean image image-test
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.complete  ## create or reuse the plugin environment (.venv, Python 3.11)
 

@@ -293,7 +293,13 @@ class ActionServer:
                     "name": webhook.name,
                     "description": webhook.description,
                     "examples": list(webhook.examples),
-                    "questions": [asked_for(parameter) for parameter in webhook.parameters],
+                    # What its questions ask for: a value taken from the conversation is
+                    # never asked (a sender id).
+                    "questions": [
+                        asked_for(parameter)
+                        for parameter in webhook.parameters
+                        if parameter.source is None
+                    ],
                     "enabled": skill and webhook.enabled,
                 }
                 for webhook in sorted(snapshot.webhooks.values(), key=lambda w: w.name)

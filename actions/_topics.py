@@ -68,6 +68,8 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _TOKEN = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
 #: Fewest letters and digits in a code.
 _CODE = 4
+#: Fewest digits that make a number of a message whatever else it holds (a year has four).
+_CODE_DIGITS = 6
 
 
 def _routed_action(tracker: Tracker) -> str | None:
@@ -94,11 +96,17 @@ def _mostly_digits(text: str) -> bool:
 
 
 def carries_code(text: str) -> bool:
-    """Whether ``text`` holds a number or a code ("4455", "X7KP-99TR-2M4Q": four letters and
-    digits or more, two digits at least): what a greeting, a thank-you or chit-chat does not
-    hold, and an answer to a free-text question often does."""
+    """Whether ``text`` holds a number or a code: mostly digits ("4455"), six digits or more
+    ("hi, it's 5521 0098"), or a code of letters and digits ("X7KP-99TR-2M4Q": four or more,
+    two digits at least). What a greeting, a thank-you or chit-chat does not hold, and an answer
+    to a free-text question often does; a year or a time ("see you in 2025", "10.30") is no
+    code."""
+    if _mostly_digits(text) or sum(c.isdigit() for c in text) >= _CODE_DIGITS:
+        return True
     return any(
-        sum(c.isalnum() for c in token) >= _CODE and sum(c.isdigit() for c in token) >= 2
+        sum(c.isalnum() for c in token) >= _CODE
+        and sum(c.isdigit() for c in token) >= 2
+        and any(c.isalpha() for c in token)
         for token in _TOKEN.findall(text)
     )
 
@@ -115,6 +123,17 @@ def _plausible(parameter: Parameter, text: str) -> object | None:
         return convert_for(text, parameter)
     except BadValue:
         return None
+
+
+def _entity_value(tracker: Tracker, parameter: Parameter) -> object | None:
+    """The value the model's entity named like ``parameter`` gives it, if one does."""
+    entities = (tracker.latest_message or {}).get("entities")
+    for entity in entities if isinstance(entities, list) else []:
+        if isinstance(entity, dict) and entity.get("entity") == parameter.name:
+            value = _plausible(parameter, str(entity.get("value")))
+            if value is not None:
+                return value
+    return None
 
 
 def _lead(tracker: Tracker, routed: str, action: str) -> float | None:
@@ -140,6 +159,8 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
     """Whether ``text``, sent while ``parameter`` of ``action`` is asked, asks for something
     else rather than answering."""
     intent = intent_of_latest(tracker)
+    if intent != WEBHOOK_INTENT and _entity_value(tracker, parameter) is not None:
+        return False  # the model found the value asked for in it ("hi! it's 4521")
     if intent == WEBHOOK_INTENT:
         routed = _routed_action(tracker)
         if routed is None or routed == action:

@@ -4,6 +4,7 @@ tests/e2e/test_conversations.py; the measured accuracy in `python -m bench topic
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -101,6 +102,10 @@ def city_env(action_env: ActionEnv) -> ActionEnv:
                      "order_status", True, id="free-text-request"),
         pytest.param("opening_hours", "city", "nice weather", "out_of_scope", None,
                      False, id="in-doubt-asked-again"),
+        pytest.param("gift_card", "card_number", "see you in 2025", "goodbye", None, True,
+                     id="free-text-goodbye-with-a-year"),
+        pytest.param("gift_card", "card_number", "ok, 10.30 then bye", "goodbye", None, True,
+                     id="free-text-goodbye-with-a-time"),
     ],
 )  # fmt: skip
 def test_a_new_topic_leaves_the_question_and_an_answer_stays_one(
@@ -213,6 +218,17 @@ def test_a_value_in_a_sentence_weighs_the_routers_scores(
     assert switched(city_env, city_env.call(call)) is expected
 
 
+def test_an_answer_the_model_found_the_value_in_stays_an_answer(city_env: ActionEnv) -> None:
+    # Two numbers: the text alone gives no order number, and the intent says greeting; the
+    # model's entity names the order number, so the message answers the question.
+    entities = [{"entity": "order_id", "value": "4521", "start": 10, "end": 14}]
+    text = "hi! it's 4521, ordered on 3 May"
+    response = judged(city_env, "order_status", "order_id", text, intent="greet",
+                      entities=entities)  # fmt: skip
+    assert not switched(city_env, response)
+    assert json.loads(city_env.webhook.requests[-1]["body"]) == {"order_id": 4521}
+
+
 def test_a_request_is_judged_before_the_models_entities(city_env: ActionEnv) -> None:
     # The model finds "order numbers" in a request for another action as readily as in an
     # answer: taken first, they would answer the open question with the gift card's digits.
@@ -247,7 +263,8 @@ def test_a_free_text_answer_holding_a_code_is_taken(
     follow = [e["name"] for e in response.json()["events"] if e["event"] == "followup"]
     if expected:
         assert follow == ["action_listen"]  # answered at once: called with it
-        assert not switched(city_env, response)
+        # Any text answers a free-text question: the whole answer is the value sent.
+        assert answered_at_once(city_env, response) == {"card_number": text}
     else:
         assert follow == []  # asked again
         assert slot_events(response)[ASKING_SLOT] == "card_number"
