@@ -55,6 +55,7 @@ from ._service import (
     WebhookService,
     conversation_of,
     domain_slots,
+    entities_of_latest,
     intent_of_latest,
     log_unexpected,
 )
@@ -65,21 +66,12 @@ __all__ = ["Dispatch"]
 logger = logging.getLogger("actions.dispatch")
 
 
-def _entities(tracker: Tracker) -> list[tuple[str, object]]:
-    entities = (tracker.latest_message or {}).get("entities")
-    return [
-        (str(entity.get("entity")), entity.get("value"))
-        for entity in (entities if isinstance(entities, list) else [])
-        if isinstance(entity, dict)
-    ]
-
-
 def _from_entities(webhook: Webhook, tracker: Tracker, values: dict[str, Value]) -> dict[str, str]:
     """Fill ``values`` with the latest message's entities named like a parameter; the hints of
     those refused as numbers too long to send, by parameter."""
     parameters = {p.name: p for p in webhook.parameters}
     refused: dict[str, str] = {}
-    for name, raw in _entities(tracker):
+    for name, raw in entities_of_latest(tracker):
         parameter = parameters.get(name)
         if parameter is None or values.get(name) is not None:
             continue

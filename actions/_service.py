@@ -95,6 +95,16 @@ def intent_of_latest(tracker: Tracker) -> str:
     return name if isinstance(name, str) else ""
 
 
+def entities_of_latest(tracker: Tracker) -> list[tuple[str, object]]:
+    """The latest message's entities, as (name, value) pairs in the model's order."""
+    entities = (tracker.latest_message or {}).get("entities")
+    return [
+        (str(entity.get("entity")), entity.get("value"))
+        for entity in (entities if isinstance(entities, list) else [])
+        if isinstance(entity, dict)
+    ]
+
+
 def domain_slots(domain: Mapping[str, Any]) -> Mapping[str, Any]:
     """The model's slots by name (looked into, never copied: the domain is large). The
     domain is parsed JSON, so its objects are dicts (see ``_replies._responses``)."""

@@ -39,7 +39,7 @@ from webhooks import (
     convert_for,
 )
 
-from ._service import REQUESTED_SLOT, Events, intent_of_latest
+from ._service import REQUESTED_SLOT, Events, entities_of_latest, intent_of_latest
 
 __all__ = [
     "AROUND_A_VALUE",
@@ -73,10 +73,8 @@ _CODE_DIGITS = 6
 
 
 def _routed_action(tracker: Tracker) -> str | None:
-    entities = (tracker.latest_message or {}).get("entities")
-    for entity in entities if isinstance(entities, list) else []:
-        if isinstance(entity, dict) and entity.get("entity") == ACTION_SLOT:
-            value = entity.get("value")
+    for name, value in entities_of_latest(tracker):
+        if name == ACTION_SLOT:
             return value if isinstance(value, str) else None
     return None
 
@@ -127,12 +125,10 @@ def _plausible(parameter: Parameter, text: str) -> object | None:
 
 def _entity_value(tracker: Tracker, parameter: Parameter) -> object | None:
     """The value the model's entity named like ``parameter`` gives it, if one does."""
-    entities = (tracker.latest_message or {}).get("entities")
-    for entity in entities if isinstance(entities, list) else []:
-        if isinstance(entity, dict) and entity.get("entity") == parameter.name:
-            value = _plausible(parameter, str(entity.get("value")))
-            if value is not None:
-                return value
+    for name, raw in entities_of_latest(tracker):
+        value = _plausible(parameter, str(raw)) if name == parameter.name else None
+        if value is not None:
+            return value
     return None
 
 

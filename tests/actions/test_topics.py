@@ -42,11 +42,15 @@ def judged(
     intent: str = "inform",
     entities: list[dict[str, Any]] | None = None,
     switch_known: bool = True,
+    match: dict[str, Any] | None = None,
 ) -> httpx.Response:
+    """The validator's judgement of ``text``; ``match`` is the live router's, if it said."""
     call = answering(action, asking, text, intent=intent, entities=entities)
     actions = call["domain"].setdefault("actions", [])
     if switch_known and SWITCH_ACTION not in actions:
         actions.append(SWITCH_ACTION)
+    if match is not None:
+        call["tracker"]["latest_message"]["webhook_routing"] = {"match": match}
     return env.call(call)
 
 
@@ -173,19 +177,17 @@ def test_free_text_weighs_the_routers_scores(
     expected: bool,
     answers: dict[str, float] | None,
 ) -> None:
-    call = answering(
+    match: dict[str, Any] = {"action": "order_status", "score": max(scores.values())}
+    response = judged(
+        city_env,
         "gift_card",
         "card_number",
         "the number on the back is 8877 6655 44",
         intent="webhook",
         entities=routed("order_status"),
+        match=match | {"scores": scores} | ({"answers": answers} if answers else {}),
     )
-    call["domain"].setdefault("actions", []).append(SWITCH_ACTION)
-    match: dict[str, Any] = {"action": "order_status", "score": max(scores.values())}
-    call["tracker"]["latest_message"]["webhook_routing"] = {
-        "match": match | {"scores": scores} | ({"answers": answers} if answers else {})
-    }
-    assert switched(city_env, city_env.call(call)) is expected
+    assert switched(city_env, response) is expected
 
 
 @pytest.mark.parametrize(
@@ -203,19 +205,17 @@ def test_a_value_in_a_sentence_weighs_the_routers_scores(
 ) -> None:
     # The model took a sentence holding a city for a request for the offers.
     city_env.put("daily_offers")
-    call = answering(
+    response = judged(
+        city_env,
         "opening_hours",
         "city",
         "I'll be in London on saturday",
         intent="webhook",
         entities=routed("daily_offers"),
-    )
-    call["domain"].setdefault("actions", []).append(SWITCH_ACTION)
-    if scores is not None:
-        call["tracker"]["latest_message"]["webhook_routing"] = {
-            "match": {"action": "opening_hours", "score": 0.49, "scores": scores}
-        }
-    assert switched(city_env, city_env.call(call)) is expected
+        match=None if scores is None else {"action": "opening_hours", "score": 0.49,
+                                           "scores": scores},
+    )  # fmt: skip
+    assert switched(city_env, response) is expected
 
 
 def test_an_answer_the_model_found_the_value_in_stays_an_answer(city_env: ActionEnv) -> None:
