@@ -303,6 +303,13 @@ def test_the_configuration_table_documents_every_setting() -> None:
         assert f"| `{name}` |" in table, name
 
 
+def test_the_failure_table_says_every_category_and_its_sentence() -> None:
+    page = (ROOT / "docs" / "operators.md").read_text()
+    for category in webhooks.Category:
+        row = f"| `{category.value}` | {category.meaning} | {category.sentence} |"
+        assert row in page, category.value
+
+
 def test_the_version_is_the_one_in_pyproject() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["version"] == VERSION
