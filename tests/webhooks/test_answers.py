@@ -161,6 +161,10 @@ def test_marks_outside_the_latin_accents_are_kept() -> None:
         pytest.param(("Copenhagen", "Oslo"), "copenhagn", "Copenhagen", id="ten-letters"),
         pytest.param(("Austin", "Boston"), "bostn", "Boston", id="one-close-one-far"),
         pytest.param(("Express", "Standard"), "stnadard", "Standard", id="not-a-place"),
+        # Two neighbouring letters swapped keep every letter: taken in five letters too.
+        pytest.param(STORES, "parsi", "Paris", id="five-letters-swapped"),
+        pytest.param(STORES, "PAIRS", "Paris", id="five-letters-swapped-a-word"),
+        pytest.param(("Basel", "Genf"), "baesl", "Basel", id="swapped-in-the-middle"),
     ],
 )
 def test_an_answer_with_a_slip_takes_the_one_close_value(
@@ -173,9 +177,9 @@ def test_an_answer_with_a_slip_takes_the_one_close_value(
 @pytest.mark.parametrize(
     ("values", "answer", "offered"),
     [
-        # One slip in five letters also makes other words ("parks"): offered, never taken.
-        pytest.param(STORES, "parsi", ("Paris",), id="five-letters"),
-        pytest.param(STORES, "pairs", ("Paris",), id="five-letters-a-word"),
+        # Another slip in five letters also makes other words ("parks"): offered, not taken.
+        pytest.param(STORES, "parks", ("Paris",), id="five-letters-a-word"),
+        pytest.param(STORES, "pariz", ("Paris",), id="five-letters-wrong"),
         # Among other words a slip is offered, never taken: they may be a slip themselves.
         pytest.param(STORES, "in londn", ("London",), id="a-word-around"),
         pytest.param(STORES, "I'm near lisbn", ("Lisbon",), id="three-words-around"),

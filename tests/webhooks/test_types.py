@@ -130,7 +130,7 @@ def choice(*values: str) -> Parameter:
 @pytest.mark.parametrize(
     ("values", "raw", "hint"),
     [
-        pytest.param(("Berlin", "Lisbon", "Paris"), "parsi", "Did you mean Paris?", id="one"),
+        pytest.param(("Berlin", "Lisbon", "Paris"), "parks", "Did you mean Paris?", id="one"),
         pytest.param(("Austin", "Boston"), "Bostin", "Did you mean Boston or Austin?", id="two"),
         pytest.param(
             ("Hansen", "Jansen", "Janssen"),

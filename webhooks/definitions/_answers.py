@@ -73,7 +73,8 @@ PATTERN_CACHE_SIZE = 128
 #: (``fuzz.ratio`` counts a wrong letter twice, so "lisbun" would score below "lisbn"). 0.83 takes
 #: one slip in six characters (5/6 = 0.833: "lisbn", "lsibon", "londn"), two in twelve
 #: ("amsterdm", "frankfrut", "new yrok"); a five-letter value with a slip (0.8) is only offered,
-#: since there one slip also makes other words ("parks" for Paris, "bagel" for Basel).
+#: since there one slip also makes other words ("parks" for Paris, "bagel" for Basel), unless
+#: the slip is two neighbouring letters swapped ("parsi"), which keeps every letter of the value.
 FUZZY_TAKE = 0.83
 
 #: Allowed values at least this alike are offered ("Did you mean Lisbon?"), and a second value
@@ -244,6 +245,22 @@ def _close(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
     return [(values[i], score) for _, score, i in sorted(found, key=lambda f: (-f[1], f[2]))]
 
 
+def _swapped(answer: str, value: str) -> bool:
+    """Whether ``answer`` is ``value`` (both folded) with two neighbouring letters swapped
+    ("parsi" for Paris): every letter typed right, in the wrong order. Taken at any length the
+    slips are forgiven at, where another slip in five letters is only offered: a wrong letter
+    makes another word ("parks"), a swap keeps the value's letters."""
+    if len(answer) != len(value) or answer == value:
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(answer, value, strict=True)) if a != b]
+    return (
+        len(differ) == 2
+        and differ[1] == differ[0] + 1
+        and answer[differ[0]] == value[differ[1]]
+        and answer[differ[1]] == value[differ[0]]
+    )
+
+
 def _close_in_words(values: Sequence[str], answer: str) -> list[tuple[str, float]]:
     """As :func:`_close`, for a value said with a few other words ("in londn", "lisbn
     please"), to offer: each allowed value's best score over the answer's runs of as many words
@@ -284,7 +301,7 @@ def _choice(values: Sequence[str], answer: str) -> tuple[str | None, tuple[str, 
     if named is not None:
         return named, ()
     close = _close(values, folded)
-    if len(close) == 1 and close[0][1] >= FUZZY_TAKE:
+    if len(close) == 1 and (close[0][1] >= FUZZY_TAKE or _swapped(folded, _fold(close[0][0]))):
         return close[0][0], ()  # alone close enough to offer, and close enough to take
     # Among other words, a slip is only offered ("never mind" is not Nevers).
     close = close or _close_in_words(values, folded)
