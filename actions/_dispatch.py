@@ -312,10 +312,11 @@ class Dispatch:
         name = parameter.name
         try:
             value = convert(answer, parameter.type)
-            # Any text is a string: "hi" or "tell me a joke" while a city is asked is still no
-            # answer (a typed value's conversion already judged the rest).
+            # Any text is a free-text value: "hi" or "tell me a joke" while a name is asked is
+            # still no answer. A typed value's conversion, and allowed values or a pattern,
+            # judge the rest themselves: "Prais" taken for off-topic is still Paris.
             if (
-                isinstance(value, str)
+                parameter.free_text
                 and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS
                 and not carries_code(value)  # "the code is X7KP-99TR" is no chit-chat
             ):

@@ -109,12 +109,6 @@ def carries_code(text: str) -> bool:
     )
 
 
-def _free_text(parameter: Parameter) -> bool:
-    """Whether any text is a value of ``parameter`` (a string without allowed values or a
-    pattern)."""
-    return parameter.type == "string" and not parameter.values and not parameter.pattern
-
-
 def _plausible(parameter: Parameter, text: str) -> object | None:
     """The value ``text`` gives the parameter, or None when it gives none."""
     try:
@@ -164,7 +158,7 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
         value = _plausible(parameter, text)
         if value is None:
             return True
-        if _free_text(parameter):
+        if parameter.free_text:
             # Any text is a value: a message of mostly digits is one; otherwise the message
             # asks for the other action when it is clearly nearer to it in meaning than to the
             # one asking ("special offers please"), not when it merely resembles another
@@ -183,10 +177,10 @@ def new_topic(action: str, parameter: Parameter, text: str, tracker: Tracker) ->
         lead = _lead(tracker, routed, action)
         return lead is None or lead > 0
     if intent in SWITCH_INTENTS:
-        if _free_text(parameter):
+        if parameter.free_text:
             return not carries_code(text)  # "hi, it's X7KP-99TR" still answers
         return _plausible(parameter, text) is None
-    if intent in _NOT_UNDERSTOOD and not _free_text(parameter):
+    if intent in _NOT_UNDERSTOOD and not parameter.free_text:
         return len(_WORD.findall(text)) >= _SENTENCE and _plausible(parameter, text) is None
     return False
 

@@ -234,6 +234,28 @@ def test_a_string_answer_that_is_no_answer_is_asked_again(
         ]
 
 
+@pytest.mark.parametrize(
+    ("intent", "answer", "taken"),
+    [
+        pytest.param("out_of_scope", "Prais", "Paris", id="a-slip-taken-for-off-topic"),
+        pytest.param("chitchat", "lisbon!", "Lisbon", id="a-value-taken-for-chitchat"),
+        pytest.param("out_of_scope", "the German one", None, id="no-value"),
+    ],
+)
+def test_allowed_values_judge_an_answer_whatever_its_intent(
+    action_env: ActionEnv, intent: str, answer: str, taken: str | None
+) -> None:
+    cities = ["Berlin", "Lisbon", "Paris", "London"]
+    city = {"name": "city", "type": "string", "description": "the city", "values": cities}
+    action_env.put("ruled", parameters=[city])
+    response = action_env.call(answering("ruled", "city", answer, intent=intent))
+    if taken is not None:
+        assert answered_at_once(action_env, response) == {"city": taken}
+    else:
+        assert slot_events(response)["webhook_asking"] == "city"
+        assert texts(response) == ["Please choose one of: Berlin, Lisbon, Paris, London."]
+
+
 def _help(env: ActionEnv, intent: str, **domain: Any) -> httpx.Response:
     call = dispatch_call(START, HELP_ACTION)
     call["tracker"]["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}

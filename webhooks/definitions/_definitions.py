@@ -158,6 +158,11 @@ class Parameter(_Strict):
     #: ``slot:<name>`` (asked after all when the conversation has no value for it).
     source: Source | None = None
 
+    @property
+    def free_text(self) -> bool:
+        """Whether any text is a value (a string without allowed values or a pattern)."""
+        return self.type == "string" and not self.values and not self.pattern
+
     def record(self) -> dict[str, Any]:
         """As stored: the optional rules only when set."""
         return self.model_dump(exclude_none=True)
