@@ -318,7 +318,7 @@ class Dispatch:
             if (
                 parameter.free_text
                 and intent_of_latest(tracker) in NOT_AN_ANSWER_INTENTS
-                and not carries_code(value)  # "the code is X7KP-99TR" is no chit-chat
+                and not carries_code(str(value))  # "the code is X7KP-99TR" is no chit-chat
             ):
                 dispatcher.utter_message(
                     **designed_or_text(domain, (NOT_AN_ANSWER_RESPONSE,), NOT_AN_ANSWER_TEXT)
