@@ -247,8 +247,8 @@ def test_allowed_values_judge_an_answer_whatever_its_intent(
 ) -> None:
     cities = ["Berlin", "Lisbon", "Paris", "London"]
     city = {"name": "city", "type": "string", "description": "the city", "values": cities}
-    action_env.put("ruled", parameters=[city])
-    response = action_env.call(answering("ruled", "city", answer, intent=intent))
+    action_env.put("typed", parameters=[city])
+    response = action_env.call(answering("typed", "city", answer, intent=intent))
     if taken is not None:
         assert answered_at_once(action_env, response) == {"city": taken}
     else:
