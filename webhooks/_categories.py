@@ -67,7 +67,8 @@ class Category(StrEnum):
     )
     RATE_LIMITED = (
         "rate_limited",
-        "the conversation reached its limit of webhook calls",
+        "the conversation reached its limit of webhook calls, or a budget of calls per minute "
+        "is spent",
         "Sorry, I've already made as many lookups as I can in this conversation. "
         "Please start a new conversation to continue.",
     )

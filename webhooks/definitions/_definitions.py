@@ -61,6 +61,15 @@ MAX_ALLOWED_VALUES = 50
 MAX_PATTERN_LENGTH = 200
 #: The replies an operator may write: ``success``, and one per failure category.
 REPLY_KEYS = ("success", *(category.value for category in Category))
+#: When each reply is said, as the API's schema describes the ``replies`` object (the console
+#: builds its fields from it).
+_REPLIES_SCHEMA = {
+    "propertyNames": {"enum": list(REPLY_KEYS)},
+    "properties": {
+        "success": {"description": "the webhook answered 2xx"},
+        **{c.value: {"description": c.meaning} for c in Category},
+    },
+}
 #: Where a parameter's value may come from instead of the user: the conversation's sender id,
 #: the channel's name, or a slot of the bot's domain (``slot:<name>``).
 SOURCES = ("sender_id", "channel", "slot:<name>")
@@ -194,7 +203,7 @@ class DefinitionInput(_Strict):
     calls_per_minute: Annotated[int, Field(ge=1, le=MAX_BUDGET)] | None = None
     #: The operator's replies: ``success`` and per failure category, templates over the
     #: values and the result (see ``_templates``).
-    replies: dict[str, Reply] = {}
+    replies: Annotated[dict[str, Reply], Field(json_schema_extra=_REPLIES_SCHEMA)] = {}
     #: On a 4xx answer, say the service's own message (its ``message``, ``error`` or ``detail``
     #: text) instead of the generic sentence. Off unless the operator knows it is written for
     #: end users.

@@ -217,8 +217,9 @@ export async function editorView(view, me, editing) {
       h("p", { class: "notice" }, "Your permissions let you view actions, not change them."));
     return;
   }
-  const [action, described] = await Promise.all([
+  const [action, described, definition] = await Promise.all([
     editing ? api("GET", `/webhooks/${segment(editing)}`) : BLANK, schema("Parameter"),
+    schema("DefinitionInput"),
   ]);
   const types = described.properties.type.enum;
   const name = h("input", {
@@ -294,7 +295,9 @@ export async function editorView(view, me, editing) {
     if (away) headerRows.filter((row) => row.stored).forEach((row) => row.demand());
   });
 
-  const replies = repliesFieldset(action, { tenant: me.tenant, readOnly });
+  const replies = repliesFieldset(action, {
+    tenant: me.tenant, readOnly, described: definition.properties.replies,
+  });
   const signing = signingFieldset(action, { readOnly });
 
   const save = h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "Create action");

@@ -8,23 +8,25 @@ import { checkbox, field, h, replace, uid, when } from "./dom.js";
 import { clearFieldError, showFieldError } from "./errors.js";
 import { recalledTest } from "./lasttest.js";
 
+/** The replies shown first, in this order; the API's others, rarer, are folded away. */
+const FIRST = ["success", "not_found", "rejected", "timeout", "unavailable"];
+
 /**
- * The replies an action may have, in the order shown: the API's REPLY_KEYS (success and the
- * failure categories; a test holds the two lists together), each with when it is said. The
- * first five are shown; the others, rarer, are folded under "More failure replies".
+ * The replies an action may have, from the API's own schema of `replies` (success and each
+ * failure category, with when it is said): the first five shown, the others folded under
+ * "More failure replies". A category the API adds appears here with no change.
  */
-const REPLIES = [
-  ["success", "Success", "the service answers 2xx"],
-  ["not_found", "Not found", "the service answers 404 or 410: what was asked for does not exist"],
-  ["rejected", "Rejected", "the service answers another 4xx status"],
-  ["timeout", "Timeout", "the service does not answer within the action's timeout"],
-  ["unavailable", "Unavailable", "the service cannot be reached, fails TLS, or answers 5xx"],
-  ["refused", "Refused", "the URL's address is not allowed (URL rules or a blocked address)"],
-  ["invalid_response", "Invalid response", "the service's answer is not valid HTTP"],
-  ["rate_limited", "Rate limited", "the conversation or the budget has no webhook calls left"],
-  ["disabled", "Disabled", "the action, or the tenant's skill, is switched off"],
-  ["not_configured", "Not configured", "the action is unknown, or the bot's model predates it"],
-].map(([key, name, saidWhen], index) => ({ key, name, saidWhen, folded: index >= 5 }));
+function repliesOf(described) {
+  const rank = (key) => (FIRST.includes(key) ? FIRST.indexOf(key) : FIRST.length);
+  return Object.entries(described.properties)
+    .map(([key, { description }]) => ({
+      key,
+      name: key[0].toUpperCase() + key.slice(1).replaceAll("_", " "),
+      saidWhen: description,
+      folded: !FIRST.includes(key),
+    }))
+    .sort((a, b) => rank(a.key) - rank(b.key));
+}
 
 /** How long typing pauses before the preview is asked for. */
 const DEBOUNCE_MS = 300;
@@ -116,12 +118,13 @@ function previewer(reply, textarea, output, lastTest) {
 /**
  * The Replies fieldset for `action` (its stored replies and switch); `read()` gives what a
  * save sends. `tenant` and the action's name find its last Test; a new action has none.
+ * `described` is the API's schema of `replies`.
  */
-export function repliesFieldset(action, { tenant, readOnly }) {
+export function repliesFieldset(action, { tenant, readOnly, described }) {
   const lastTest = () => (action.name ? recalledTest(tenant, action.name) : null);
   const textareas = new Map();
   const failurePreviews = [];
-  const fields = REPLIES.map((reply) => {
+  const fields = repliesOf(described).map((reply) => {
     const label = `${reply.name} reply`;
     const textarea = h("textarea", {
       rows: reply.key === "success" ? 4 : 2, class: "template", spellcheck: "false",
