@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import _schema as db
 from ._accounts import Accounts, actor_of, operator_actor
@@ -95,8 +95,3 @@ class Store(Accounts, Catalog, Snapshots, Looks, BudgetSettings):
                 )
                 for row in rows
             ]
-
-    def count_webhooks(self) -> int:
-        """How many definitions the store holds, over all tenants."""
-        with self._reading() as session:
-            return int(session.scalar(select(func.count()).select_from(db.Webhook)) or 0)
