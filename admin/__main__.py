@@ -115,13 +115,13 @@ def _keys_init(args: argparse.Namespace, settings: Settings) -> CommandOutput:
 
 
 def _list_keys(args: argparse.Namespace, store: Store) -> CommandOutput:
-    use = dict(store.key_use())
+    use = dict(store.keys.usage())
     rows = [
         {"key_id": key, "position": position, "values": use.pop(key, 0)}
         for position, key in enumerate(store.keyring.ids, start=1)
     ]
     lines = [f"{row['position']}\t{row['key_id']}\t{row['values']} value(s)" for row in rows]
-    if use:  # values of keys not configured (or not recorded): verify_keys let them through
+    if use:  # values of keys not configured (or not recorded): keys.verify let them through
         lines += [f"-\t{key or '(not recorded)'}\t{count} value(s)" for key, count in use.items()]
     return CommandOutput(rows, "\n".join(lines))
 
@@ -131,7 +131,7 @@ def _retire(args: argparse.Namespace, settings: Settings) -> CommandOutput:
     with _opened(settings) as store:
         if key_id not in store.keyring.ids:
             raise ConfigurationError(f"no configured key has the id {key_id} (see `keys list`)")
-        store.retire_key(key_id)
+        store.keys.retire(key_id)
     if settings.keys:
         text = f"retired key {key_id}: now take it out of WEBHOOKS_KEYS everywhere"
     else:
@@ -142,7 +142,7 @@ def _retire(args: argparse.Namespace, settings: Settings) -> CommandOutput:
 
 
 def _rotate(args: argparse.Namespace, store: Store) -> CommandOutput:
-    count = store.rotate_keys()
+    count = store.keys.rotate()
     if count:
         text = f"re-encrypted {count} stored secret(s) with the newest key"
     else:
@@ -156,14 +156,14 @@ def _rotate(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 
 def _tenant_create(args: argparse.Namespace, store: Store) -> CommandOutput:
-    tenant = store.create_tenant(args.name, actor=CLI_ACTOR)
+    tenant = store.accounts.create_tenant(args.name, actor=CLI_ACTOR)
     return CommandOutput(
         {"tenant": tenant.name, "skill_enabled": False}, f"created tenant {tenant.name}"
     )
 
 
 def _tenant_list(args: argparse.Namespace, store: Store) -> CommandOutput:
-    tenants = store.list_tenants()
+    tenants = store.accounts.list_tenants()
     return CommandOutput(
         [{"tenant": t.name, "skill_enabled": t.skill_enabled} for t in tenants],
         "\n".join(f"{t.name}\tskill {'on' if t.skill_enabled else 'off'}" for t in tenants),
@@ -171,23 +171,23 @@ def _tenant_list(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 
 def _action_token(args: argparse.Namespace, store: Store) -> CommandOutput:
-    token = store.issue_action_token(args.name, actor=CLI_ACTOR, replace=args.replace)
+    token = store.accounts.issue_action_token(args.name, actor=CLI_ACTOR, replace=args.replace)
     return CommandOutput({"tenant": args.name, "action_token": token}, token)
 
 
 def _tools_token(args: argparse.Namespace, store: Store) -> CommandOutput:
-    token = store.issue_tools_token(args.name, actor=CLI_ACTOR, replace=args.replace)
+    token = store.accounts.issue_tools_token(args.name, actor=CLI_ACTOR, replace=args.replace)
     return CommandOutput({"tenant": args.name, "tools_token": token}, token)
 
 
 def _revoke_tools_token(args: argparse.Namespace, store: Store) -> CommandOutput:
-    revoked = store.revoke_tools_token(args.name, actor=CLI_ACTOR)
+    revoked = store.accounts.revoke_tools_token(args.name, actor=CLI_ACTOR)
     text = "tools token revoked" if revoked else f"{args.name} had no tools token"
     return CommandOutput({"tenant": args.name, "revoked": revoked}, text)
 
 
 def _skill(args: argparse.Namespace, store: Store) -> CommandOutput:
-    tenant = store.set_skill(args.tenant, args.action == "enable", actor=CLI_ACTOR)
+    tenant = store.accounts.set_skill(args.tenant, args.action == "enable", actor=CLI_ACTOR)
     state = "on" if tenant.skill_enabled else "off"
     return CommandOutput(
         {"tenant": tenant.name, "skill_enabled": tenant.skill_enabled},
@@ -197,9 +197,11 @@ def _skill(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 def _budget(args: argparse.Namespace, store: Store) -> CommandOutput:
     if args.calls_per_minute is None:
-        tenant = store.get_tenant(args.tenant)
+        tenant = store.accounts.get_tenant(args.tenant)
     else:
-        tenant = store.set_calls_per_minute(args.tenant, args.calls_per_minute, actor=CLI_ACTOR)
+        tenant = store.budgets.set_calls_per_minute(
+            args.tenant, args.calls_per_minute, actor=CLI_ACTOR
+        )
     return CommandOutput(
         {"tenant": tenant.name, "calls_per_minute": tenant.calls_per_minute},
         f"webhook calls per minute of {tenant.name}: {tenant.calls_per_minute}",
@@ -207,7 +209,7 @@ def _budget(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 
 def _operator_create(args: argparse.Namespace, store: Store) -> CommandOutput:
-    operator, token = store.create_operator(
+    operator, token = store.accounts.create_operator(
         args.tenant, args.name, admin=args.admin, permissions=args.permission, actor=CLI_ACTOR
     )
     return CommandOutput(
@@ -217,7 +219,7 @@ def _operator_create(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 
 def _operator_list(args: argparse.Namespace, store: Store) -> CommandOutput:
-    operators = store.list_operators(args.tenant)
+    operators = store.accounts.list_operators(args.tenant)
     return CommandOutput(
         [OperatorOut.of(o).model_dump() for o in operators],
         "\n".join(
@@ -230,12 +232,12 @@ def _operator_list(args: argparse.Namespace, store: Store) -> CommandOutput:
 
 
 def _token_issue(args: argparse.Namespace, store: Store) -> CommandOutput:
-    token = store.issue_token(args.tenant, args.operator_id, actor=CLI_ACTOR)
+    token = store.accounts.issue_token(args.tenant, args.operator_id, actor=CLI_ACTOR)
     return CommandOutput({"token": token}, token)
 
 
 def _token_revoke(args: argparse.Namespace, store: Store) -> CommandOutput:
-    count = store.revoke_tokens(args.tenant, args.operator_id, actor=CLI_ACTOR)
+    count = store.accounts.revoke_tokens(args.tenant, args.operator_id, actor=CLI_ACTOR)
     return CommandOutput({"revoked": count}, f"revoked {count} token(s)")
 
 

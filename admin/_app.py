@@ -167,7 +167,7 @@ class _Shown:
     JSON), each made once and kept by its record's identity.
 
     The store hands out the same :class:`~webhooks.Webhook` records while a tenant's
-    definitions stand (``Store.list_webhooks``), and a record never changes: a changed
+    definitions stand (``store.catalog.list``), and a record never changes: a changed
     definition is a new record. So a record listed again costs a lookup instead of pydantic's
     validation and dump (a third of a list's CPU: py-spy on ``python -m bench admin``). At most
     :data:`SHOWN_KEPT` are kept, the oldest made leaving first; each entry holds its record, so
@@ -260,9 +260,9 @@ class AdminApi:
 
         def run() -> T:
             with self.store.reading():
-                operator = self.store.authenticate(token)
+                operator = self.store.accounts.authenticate(token)
                 if permission is not None:
-                    self.store.require(operator, permission)
+                    self.store.accounts.require(operator, permission)
                 if not writes:
                     return then(operator)
             return then(operator)
@@ -298,7 +298,7 @@ class AdminApi:
     def _looks(self, tenant: str) -> _Looks:
         """The tenant's last Tests and paused calls: one query, whatever the number of
         actions."""
-        return _Looks(*self.store.looks(tenant))
+        return _Looks(*self.store.looks.read(tenant))
 
     async def list_webhooks(self, request: Request) -> HTTPResponse:
         def listed(operator: Operator) -> dict[str, Any]:  # a WebhookList, dumped
@@ -306,7 +306,7 @@ class AdminApi:
             mask = MANAGE not in operator.permissions
             items = [
                 looks.beside(w.name, self._shown(w, mask_query=mask))
-                for w in self.store.list_webhooks(operator.tenant)
+                for w in self.store.catalog.list(operator.tenant)
             ]
             return {"items": items, "limit": self.store.max_actions}
 
@@ -315,14 +315,14 @@ class AdminApi:
     async def create_webhook(self, request: Request) -> HTTPResponse:
         def create(operator: Operator) -> Webhook:
             data = body_of(request)
-            return self.store.create_webhook(operator.tenant, data, actor=actor_of(operator))
+            return self.store.catalog.create(operator.tenant, data, actor=actor_of(operator))
 
         webhook = await self._authenticated(request, create, permission=MANAGE, writes=True)
         return _out(WebhookOut.of(webhook), status=201)
 
     async def get_webhook(self, request: Request, name: str) -> HTTPResponse:
         def found(operator: Operator) -> dict[str, Any]:  # a WebhookOut, dumped
-            webhook = self.store.get_webhook(operator.tenant, name)
+            webhook = self.store.catalog.get(operator.tenant, name)
             mask = MANAGE not in operator.permissions
             return self._looks(operator.tenant).beside(name, self._shown(webhook, mask_query=mask))
 
@@ -336,7 +336,7 @@ class AdminApi:
 
     async def _update(self, request: Request, name: str, *, replace: bool) -> HTTPResponse:
         def update(operator: Operator) -> dict[str, Any]:  # a WebhookOut, dumped
-            webhook = self.store.update_webhook(
+            webhook = self.store.catalog.update(
                 operator.tenant, name, body_of(request), replace=replace, actor=actor_of(operator)
             )
             shown = WebhookOut.of(webhook).model_dump(mode="json")  # a new record: not kept
@@ -348,7 +348,7 @@ class AdminApi:
 
     async def delete_webhook(self, request: Request, name: str) -> HTTPResponse:
         def delete(operator: Operator) -> None:
-            self.store.delete_webhook(operator.tenant, name, actor=actor_of(operator))
+            self.store.catalog.delete(operator.tenant, name, actor=actor_of(operator))
 
         await self._authenticated(request, delete, permission=MANAGE, writes=True)
         return empty(status=204)
@@ -356,7 +356,7 @@ class AdminApi:
     async def test_webhook(self, request: Request, name: str) -> HTTPResponse:
         operator = await self.allowed(request, MANAGE)
         wanted: TestIn = model_of(TestIn, body_of(request)) if request.body else TestIn()
-        webhook = await self._call(self.store.get_webhook, operator.tenant, name)
+        webhook = await self._call(self.store.catalog.get, operator.tenant, name)
         arguments = (
             {} if wanted.values is None else call_arguments(webhook.parameters, wanted.values)
         )
@@ -373,14 +373,14 @@ class AdminApi:
     ) -> TestOut:
         """Send the Test and record its outcome (kept on the action and in the audit log)."""
         name = webhook.name
-        headers = self.store.headers_for(webhook)
+        headers = self.store.catalog.headers_for(webhook)
         try:
             outcome = await self.tester.test(
                 webhook,
                 headers,
                 tenant=operator.tenant,
                 arguments=arguments,
-                signer=self.store.signer_for(webhook),
+                signer=self.store.signing.signer_for(webhook),
             )
         except CallFailed as exc:
             category, message = shown_failure(exc)
@@ -414,7 +414,7 @@ class AdminApi:
         # nothing to keep it on.
         with contextlib.suppress(NotFound):
             await self._call(
-                self.store.record_test, operator.tenant, name, record, actor=actor_of(operator)
+                self.store.tests.record, operator.tenant, name, record, actor=actor_of(operator)
             )
         return result
 
@@ -425,8 +425,8 @@ class AdminApi:
             # The older secrets are read first: once the new one is made, nothing may stand
             # between it and the answer that shows it (a failed read would leave a secret
             # that signs every call and that nobody has seen).
-            before = self.store.get_webhook(operator.tenant, name)
-            made, secret = self.store.create_signing_secret(
+            before = self.store.catalog.get(operator.tenant, name)
+            made, secret = self.store.signing.create(
                 operator.tenant, name, actor=actor_of(operator)
             )
             return made, secret, [s.id for s in before.signing_secrets]
@@ -448,7 +448,7 @@ class AdminApi:
         # No NUL for PostgreSQL to choke on: a path with a control character is refused by the
         # parser, and Sanic leaves a segment's %-escapes as sent.
         await self._call(
-            self.store.retire_signing_secret,
+            self.store.signing.retire,
             operator.tenant,
             name,
             secret_id,
@@ -496,32 +496,32 @@ class AdminApi:
 
     async def me(self, request: Request) -> HTTPResponse:
         def read(operator: Operator) -> tuple[Operator, Tenant]:
-            return operator, self.store.get_tenant(operator.tenant)
+            return operator, self.store.accounts.get_tenant(operator.tenant)
 
         operator, tenant = await self._authenticated(request, read)
         return _out(MeOut.of(operator, tenant))
 
     async def get_skill(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
-        return _out(SkillOut.of(await self._call(self.store.get_tenant, operator.tenant)))
+        return _out(SkillOut.of(await self._call(self.store.accounts.get_tenant, operator.tenant)))
 
     async def put_skill(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
         wanted: SkillIn = model_of(SkillIn, body_of(request))
         tenant = await self._call(
-            self.store.set_skill, operator.tenant, wanted.enabled, actor=actor_of(operator)
+            self.store.accounts.set_skill, operator.tenant, wanted.enabled, actor=actor_of(operator)
         )
         return _out(SkillOut.of(tenant))
 
     async def get_budget(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
-        return _out(BudgetOut.of(await self._call(self.store.get_tenant, operator.tenant)))
+        return _out(BudgetOut.of(await self._call(self.store.accounts.get_tenant, operator.tenant)))
 
     async def put_budget(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
         wanted: BudgetIn = model_of(BudgetIn, body_of(request))
         tenant = await self._call(
-            self.store.set_calls_per_minute,
+            self.store.budgets.set_calls_per_minute,
             operator.tenant,
             wanted.calls_per_minute,
             actor=actor_of(operator),
@@ -530,14 +530,14 @@ class AdminApi:
 
     async def list_operators(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
-        operators = await self._call(self.store.list_operators, operator.tenant)
+        operators = await self._call(self.store.accounts.list_operators, operator.tenant)
         return _out(OperatorList(items=[OperatorOut.of(o) for o in operators]))
 
     async def create_operator(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
         wanted: OperatorIn = model_of(OperatorIn, body_of(request))
         created, token = await self._call(
-            self.store.create_operator,
+            self.store.accounts.create_operator,
             operator.tenant,
             wanted.name,
             permissions=wanted.permissions,
@@ -549,8 +549,10 @@ class AdminApi:
         operator = await self.admin(request)
 
         def issue() -> tuple[Operator, str]:
-            token = self.store.issue_token(operator.tenant, operator_id, actor=actor_of(operator))
-            return self.store.get_operator(operator.tenant, operator_id), token
+            token = self.store.accounts.issue_token(
+                operator.tenant, operator_id, actor=actor_of(operator)
+            )
+            return self.store.accounts.get_operator(operator.tenant, operator_id), token
 
         owner, token = await self._call(issue)
         return _new_token(owner, token)
@@ -558,7 +560,10 @@ class AdminApi:
     async def revoke_tokens(self, request: Request, operator_id: int) -> HTTPResponse:
         operator = await self.admin(request)
         count = await self._call(
-            self.store.revoke_tokens, operator.tenant, operator_id, actor=actor_of(operator)
+            self.store.accounts.revoke_tokens,
+            operator.tenant,
+            operator_id,
+            actor=actor_of(operator),
         )
         return _out(Revoked(revoked=count))
 
@@ -566,7 +571,7 @@ class AdminApi:
         operator = await self.admin(request)
         wanted: PermissionsIn = model_of(PermissionsIn, body_of(request))
         changed = await self._call(
-            self.store.set_permissions,
+            self.store.accounts.set_permissions,
             operator.tenant,
             operator_id,
             wanted.permissions,
@@ -581,7 +586,7 @@ class AdminApi:
             raise ApiError(
                 422, "invalid", f"shape must be one of: {', '.join(TOOL_SHAPES)}", field="shape"
             )
-        webhooks = await self._call(self.store.list_webhooks, operator.tenant)
+        webhooks = await self._call(self.store.catalog.list, operator.tenant)
         # allowed() refused a tenant whose skill is off: the tools are its enabled actions.
         tools = [TOOL_SHAPES[shape](w) for w in tools_of(webhooks, skill_enabled=True)]
         return _out(ToolList(shape=shape, tools=tools))
@@ -592,7 +597,7 @@ class AdminApi:
             model_of(ToolsTokenIn, body_of(request)) if request.body else ToolsTokenIn()
         )
         token = await self._call(
-            self.store.issue_tools_token,
+            self.store.accounts.issue_tools_token,
             operator.tenant,
             actor=actor_of(operator),
             replace=wanted.replace,
@@ -602,7 +607,7 @@ class AdminApi:
     async def revoke_tools_token(self, request: Request) -> HTTPResponse:
         operator = await self.admin(request)
         revoked = await self._call(
-            self.store.revoke_tools_token, operator.tenant, actor=actor_of(operator)
+            self.store.accounts.revoke_tools_token, operator.tenant, actor=actor_of(operator)
         )
         return _out(ToolsTokenRevoked(revoked=revoked))
 

@@ -78,11 +78,13 @@ def _measure(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     tokens = []
     for index in range(CREATE_REQUESTS // 10 + 1):
         tenant = f"tenant{index}"
-        store.create_tenant(tenant, actor="bench")
-        store.set_skill(tenant, True, actor="bench")
-        tokens.append(store.create_operator(tenant, "ops", permissions=[MANAGE], actor="bench")[1])
+        store.accounts.create_tenant(tenant, actor="bench")
+        store.accounts.set_skill(tenant, True, actor="bench")
+        tokens.append(
+            store.accounts.create_operator(tenant, "ops", permissions=[MANAGE], actor="bench")[1]
+        )
     for number in range(10):  # the listed tenant holds the maximum of 10 actions
-        store.create_webhook(
+        store.catalog.create(
             "tenant0", json.loads(BODY.replace("{i}", f"seed{number}")), actor="bench"
         )
     engine.dispose()

@@ -55,7 +55,7 @@ def _sign(database_url: str, key: str) -> None:
     """Give the benchmark's action a signing secret: every call of it is then signed."""
     engine = make_engine(database_url)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_signing_secret("t0", "order_status", actor="bench")  # its value is not kept
+    store.signing.create("t0", "order_status", actor="bench")  # its value is not kept
     engine.dispose()
 
 

@@ -92,13 +92,13 @@ def seed_store(database_url: str, key: str, definitions: int, webhook_url: str) 
     engine = make_engine(database_url)
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("t0", actor="bench")
-    store.set_skill("t0", True, actor="bench")
+    store.accounts.create_tenant("t0", actor="bench")
+    store.accounts.set_skill("t0", True, actor="bench")
     # The largest budget: a run makes thousands of calls a second, and measures the budget's
     # claim, not its refusals (which the run would count as failures).
-    store.set_calls_per_minute("t0", MAX_BUDGET, actor="bench")
-    token = store.issue_action_token("t0", actor="bench")
-    store.create_webhook(
+    store.budgets.set_calls_per_minute("t0", MAX_BUDGET, actor="bench")
+    token = store.accounts.issue_action_token("t0", actor="bench")
+    store.catalog.create(
         "t0",
         {
             "name": "order_status",

@@ -153,11 +153,11 @@ def _seed(database_url: str, key: str) -> dict[str, str]:
     engine = make_engine(database_url)
     migrate(engine)
     store = Store(engine, Keyring([key]))
-    store.create_tenant("t0", actor="bench")
-    store.set_skill("t0", True, actor="bench")
+    store.accounts.create_tenant("t0", actor="bench")
+    store.accounts.set_skill("t0", True, actor="bench")
     for name, pattern in PATTERNS.items():
         parameter = {"name": "code", "type": "string", "description": "the voucher code"}
-        store.create_webhook(
+        store.catalog.create(
             "t0",
             {
                 "name": name,
@@ -168,9 +168,11 @@ def _seed(database_url: str, key: str) -> dict[str, str]:
             actor="bench",
         )
     tokens = {
-        "admin": store.create_operator("t0", "ops", permissions=[MANAGE], actor="bench")[1],
-        "actions": store.issue_action_token("t0", actor="bench"),
-        "tools": store.issue_tools_token("t0", actor="bench"),
+        "admin": store.accounts.create_operator("t0", "ops", permissions=[MANAGE], actor="bench")[
+            1
+        ],
+        "actions": store.accounts.issue_action_token("t0", actor="bench"),
+        "tools": store.accounts.issue_tools_token("t0", actor="bench"),
     }
     engine.dispose()
     return tokens

@@ -126,7 +126,7 @@ def _paused_calls(base: str, token: str) -> float:
 
 def _wait_refreshed(base: str, store: Store) -> None:
     """Wait until the server has the store's every change."""
-    version = sum(store.versions().values())
+    version = sum(store.snapshots.versions().values())
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:  # noqa: S310
@@ -174,7 +174,7 @@ def _measure(url: str, base: str, store: Store, service: _HungService, metrics_t
     within = 0.0  # the longest time from a pause's start to the end of its round's turns
     for round_ in range(ROUNDS):
         # A new revision of the action: its calls start afresh, with the smallest timeout.
-        store.update_webhook(
+        store.catalog.update(
             "t0",
             ACTION,
             {"timeout": TIMEOUT, "description": f"Look up an order (round {round_})"},

@@ -85,11 +85,11 @@ def _store(directory: Path, definitions: list[dict[str, Any]]) -> tuple[Store, s
     engine = make_engine(url)
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("demo", actor="bench")
-    store.set_skill("demo", True, actor="bench")
-    token = store.issue_action_token("demo", actor="bench")
+    store.accounts.create_tenant("demo", actor="bench")
+    store.accounts.set_skill("demo", True, actor="bench")
+    token = store.accounts.issue_action_token("demo", actor="bench")
     for definition in definitions:
-        store.create_webhook("demo", definition, actor="bench")
+        store.catalog.create("demo", definition, actor="bench")
     return store, url, key, token
 
 
@@ -296,14 +296,14 @@ def _save_to_answer(tmp: Path, model: Path) -> list[float]:
             seconds: list[float] = []
             for _ in range(SAVES):
                 definition = NEW_ACTION | {"url": f"https://127.0.0.1:{hook.port}/hook"}
-                store.create_webhook("demo", definition, actor="bench")
+                store.catalog.create("demo", definition, actor="bench")
                 saved = time.monotonic()
                 while "status: shipped" not in _say(rasa, PARAPHRASE):
                     if time.monotonic() - saved > 30:
                         raise RuntimeError("the saved action was never answered")
                     time.sleep(0.02)
                 seconds.append(time.monotonic() - saved)
-                store.delete_webhook("demo", NEW_NAME, actor="bench")
+                store.catalog.delete("demo", NEW_NAME, actor="bench")
                 deleted = time.monotonic()
                 while "status: shipped" in _say(rasa, PARAPHRASE):
                     if time.monotonic() - deleted > 30:

@@ -94,7 +94,7 @@ def run() -> int:
         database_url = f"sqlite:///{tmp}/tools.db"
         action_token = seed_store(database_url, key, 10, f"https://127.0.0.1:{hook.port}/hook")
         engine = make_engine(database_url)
-        tools_token = Store(engine, Keyring([key])).issue_tools_token("t0", actor="bench")
+        tools_token = Store(engine, Keyring([key])).accounts.issue_tools_token("t0", actor="bench")
         engine.dispose()
         actions, actions_base = _start_ours(tmp, database_url, key)
         tools, tools_base = _start_ours(tmp, database_url, key, module="mcp_server")

@@ -222,10 +222,10 @@ def run() -> int:
         store, url, key, token = _store(tmp / "store", [])
         for definition in definitions:
             definition["url"] = f"https://127.0.0.1:{hook.port}/hook"
-            store.create_webhook("demo", definition, actor="bench")
+            store.catalog.create("demo", definition, actor="bench")
         model, _ = _train(_project(tmp / "project"), url, key)
         # Saved after training: routed live, never trained.
-        store.create_webhook(
+        store.catalog.create(
             "demo", GIFT_CARD | {"url": f"https://127.0.0.1:{hook.port}/hook"}, actor="bench"
         )
         processes, rasa = _stack(tmp, model, hook.port, hook.ca_file, url, key, token)

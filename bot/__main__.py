@@ -40,7 +40,7 @@ def _definitions(args: argparse.Namespace) -> tuple[str, list[Webhook]]:
     settings = Settings.from_environ()
     tenant = args.tenant or settings.default_tenant or "demo"
     store = open_store(settings)
-    return tenant, store.list_webhooks(tenant)
+    return tenant, store.catalog.list(tenant)
 
 
 def _sync(args: argparse.Namespace) -> int:

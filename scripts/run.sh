@@ -85,23 +85,23 @@ from webhooks import AlreadyExists, Settings, open_store
 settings = Settings.from_environ()
 store = open_store(settings, create_key=True, upgrade=True)
 try:
-    store.create_tenant("demo", actor="make run")
+    store.accounts.create_tenant("demo", actor="make run")
 except AlreadyExists:
     pass
-if not store.get_tenant("demo").skill_enabled:
-    store.set_skill("demo", True, actor="make run")
-admin = next((o for o in store.list_operators("demo") if o.name == "demo-admin"), None)
+if not store.accounts.get_tenant("demo").skill_enabled:
+    store.accounts.set_skill("demo", True, actor="make run")
+admin = next((o for o in store.accounts.list_operators("demo") if o.name == "demo-admin"), None)
 if admin is None:
-    admin, token = store.create_operator("demo", "demo-admin", admin=True, actor="make run")
+    admin, token = store.accounts.create_operator("demo", "demo-admin", admin=True, actor="make run")
 else:
     # One live token at a time: the one printed now replaces the last run's.
-    store.revoke_tokens("demo", admin.id, actor="make run")
-    token = store.issue_token("demo", admin.id, actor="make run")
+    store.accounts.revoke_tokens("demo", admin.id, actor="make run")
+    token = store.accounts.issue_token("demo", admin.id, actor="make run")
 # Rasa is started below with this one; a Rasa of an earlier run is gone. So are MCP clients.
 print(
     token,
-    store.issue_action_token("demo", actor="make run", replace=True),
-    store.issue_tools_token("demo", actor="make run", replace=True),
+    store.accounts.issue_action_token("demo", actor="make run", replace=True),
+    store.accounts.issue_tools_token("demo", actor="make run", replace=True),
 )
 PY
 )

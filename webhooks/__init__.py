@@ -164,7 +164,7 @@ from .store._records import (
 )
 from .store._registry import DEFAULT_REFRESH_INTERVAL, Registry
 from .store._store import Store, actor_of
-from .store._storebase import MAX_ID
+from .store._tables import MAX_ID
 
 __all__ = [
     "ACTION_SLOT",
@@ -355,7 +355,7 @@ def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = 
             else Keyring.from_file(settings.key_file, create=create_key)
         )
         store = Store(engine, keyring, allow=settings.egress_allow)
-        store.verify_keys()
+        store.keys.verify()
     except BaseException:
         engine.dispose()
         raise

@@ -134,13 +134,13 @@ class ServerEnv:
     def put(self, name: str, **changes: Any) -> None:
         """Create or replace ``name`` in tenant acme and wait until the server has it."""
         with contextlib.suppress(NotFound):  # absent is fine
-            self.store.delete_webhook("acme", name, actor="test")
-        self.store.create_webhook("acme", self.definition(name, **changes), actor="test")
+            self.store.catalog.delete("acme", name, actor="test")
+        self.store.catalog.create("acme", self.definition(name, **changes), actor="test")
         self.wait_refreshed()
 
     def wait_refreshed(self, base_url: str | None = None) -> None:
         """Wait until the server at ``base_url`` (this one by default) has every change."""
-        version = sum(self.store.versions().values())
+        version = sum(self.store.snapshots.versions().values())
         health = (base_url or self.base_url) + "/health"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -192,8 +192,8 @@ def store_and_webhook(
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
     for tenant in tenants:
-        store.create_tenant(tenant, actor="test")
-        store.set_skill(tenant, True, actor="test")
+        store.accounts.create_tenant(tenant, actor="test")
+        store.accounts.set_skill(tenant, True, actor="test")
     ca = trustme.CA()
     ca_file = tmp / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -224,7 +224,7 @@ def action_env(
     tmp = tmp_path_factory.mktemp("actions")
     log_path = tmp / "actions.log"
     with store_and_webhook(request.param, tmp, request) as (store, webhook, env):
-        token = store.issue_action_token("acme", actor="test")
+        token = store.accounts.issue_action_token("acme", actor="test")
         process, base_url = start_action_server(env | {"WEBHOOKS_DEFAULT_TENANT": "acme"}, log_path)
         try:
             yield ActionEnv(base_url, store, token, webhook, log_path, env["DATABASE_URL"])

@@ -16,11 +16,11 @@ def flooded_tenant(env: ActionEnv, tenant: str, *, calls_per_minute: int) -> str
     """A new tenant with the skill on, action ``order_status`` and the budget given; its
     action token, once the server has it all."""
     store = env.store
-    store.create_tenant(tenant, actor="test")
-    store.set_skill(tenant, True, actor="test")
-    token = store.issue_action_token(tenant, actor="test")
-    store.create_webhook(tenant, env.definition("order_status"), actor="test")
-    store.set_calls_per_minute(tenant, calls_per_minute, actor="test")
+    store.accounts.create_tenant(tenant, actor="test")
+    store.accounts.set_skill(tenant, True, actor="test")
+    token = store.accounts.issue_action_token(tenant, actor="test")
+    store.catalog.create(tenant, env.definition("order_status"), actor="test")
+    store.budgets.set_calls_per_minute(tenant, calls_per_minute, actor="test")
     env.wait_refreshed()
     return token
 
@@ -59,7 +59,7 @@ def test_twelve_new_senders_over_a_budget_of_ten_get_ten_answers(action_env: Act
 def test_an_actions_own_budget_and_its_change_are_live(action_env: ActionEnv) -> None:
     token = flooded_tenant(action_env, "limited", calls_per_minute=100)
     store = action_env.store
-    store.create_webhook(
+    store.catalog.create(
         "limited", action_env.definition("lookup", calls_per_minute=3), actor="test"
     )
     action_env.wait_refreshed()
@@ -72,7 +72,7 @@ def test_an_actions_own_budget_and_its_change_are_live(action_env: ActionEnv) ->
     other = answers(action_env, "limited", token, ["s9"], "order_status")
     assert other[0].startswith("method: POST")
     # Raised by an admin: live on the server within its refresh, in the same window.
-    store.update_webhook("limited", "lookup", {"calls_per_minute": 5}, actor="test")
+    store.catalog.update("limited", "lookup", {"calls_per_minute": 5}, actor="test")
     action_env.wait_refreshed()
     said = answers(action_env, "limited", token, [f"t{n}" for n in range(3)], "lookup")
     assert said[2] == Category.RATE_LIMITED.sentence

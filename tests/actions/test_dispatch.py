@@ -341,7 +341,7 @@ def test_an_unchanged_table_is_a_bare_304_and_a_change_shows(action_env: ActionE
     first = routing(action_env, headers=bearer)
     etag = first.headers["ETag"]
     # The table's shape is in its tag: a router holding an older shape's table gets the new one.
-    version = action_env.store.get_tenant("acme").version
+    version = action_env.store.accounts.get_tenant("acme").version
     assert etag == f'"{version}-2"'
     older = routing(action_env, headers=bearer | {"If-None-Match": f'"{version}"'})
     assert older.status_code == 200

@@ -41,7 +41,7 @@ def test_a_misbehaving_webhook_gets_an_answer_in_time_and_nothing_breaks(
     url = {"plain": webhook.plain_url(), "garbage": webhook.garbage_url()}.get(path)
     action_env.put("order_status", path=path if url is None else GOOD, **changes)
     if url is not None:
-        action_env.store.update_webhook(
+        action_env.store.catalog.update(
             "acme", "order_status", {"url": url, "headers": {"X-Api-Key": "k"}}, actor="test"
         )
         action_env.wait_refreshed()
@@ -80,17 +80,17 @@ def test_a_service_failing_again_and_again_is_paused_then_served_again(
         response = action_env.call(calling("order_status", {"order_id": "1"}, sender="during"))
         pauses_seen.append(time.monotonic() - asked)
         assert "can't reach" in " ".join(texts(response))
-        if action_env.store.pauses("acme"):
+        if action_env.store.looks.pauses("acme"):
             break
     assert max(pauses_seen) < 0.5  # at once, not after the 2 s timeout
     assert len(action_env.webhook.requests) == sent + FAILURES_TO_PAUSE  # nothing sent
-    (pause,) = action_env.store.pauses("acme").values()
+    (pause,) = action_env.store.looks.pauses("acme").values()
     assert (pause.failures, pause.reason) == (FAILURES_TO_PAUSE, "unavailable")
 
     time.sleep(max(0.0, FIRST_PAUSE - (time.monotonic() - started)) + 0.2)
     response = action_env.call(calling("order_status", {"order_id": "1"}, sender="after"))
     assert texts(response) == [f"attempt: {sent + FAILURES_TO_PAUSE + 1}"]
     deadline = time.monotonic() + 5
-    while action_env.store.pauses("acme") and time.monotonic() < deadline:
+    while action_env.store.looks.pauses("acme") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert action_env.store.pauses("acme") == {}
+    assert action_env.store.looks.pauses("acme") == {}

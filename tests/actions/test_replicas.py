@@ -38,15 +38,15 @@ def _two_replicas(
     engine = make_engine(database)
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("acme", actor="test")
-    store.set_skill("acme", True, actor="test")
+    store.accounts.create_tenant("acme", actor="test")
+    store.accounts.set_skill("acme", True, actor="test")
     if calls_per_minute is not None:
-        store.set_calls_per_minute("acme", calls_per_minute, actor="test")
-    token = store.issue_action_token("acme", actor="test")
+        store.budgets.set_calls_per_minute("acme", calls_per_minute, actor="test")
+    token = store.accounts.issue_action_token("acme", actor="test")
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     webhook = ThreadedWebhook(ca)
-    store.create_webhook(
+    store.catalog.create(
         "acme",
         {
             "name": "order_status",

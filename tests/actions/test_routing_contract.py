@@ -43,7 +43,7 @@ def test_the_live_router_reads_every_field_the_action_server_serves(
                           "texts": table.matcher.texts, "answers": sorted(match.answers)}}))
         """
     )
-    assert result["version"] == action_env.store.get_tenant("acme").version
+    assert result["version"] == action_env.store.accounts.get_tenant("acme").version
     assert result["actions"]["gift_card_balance"] is True
     assert result["actions"]["opening_hours"] is False  # listed, disabled
     texts = set(result["texts"])

@@ -138,7 +138,7 @@ def test_what_is_required_is_decided_live(action_env: ActionEnv) -> None:
     assert texts(response) == [ECHOED]
     # Made required through the store: asked at the next turn, no retrain, no restart.
     parameters[1]["required"] = True
-    action_env.store.update_webhook(
+    action_env.store.catalog.update(
         "acme", "order_status", {"parameters": parameters}, actor="admin"
     )
     action_env.wait_refreshed()
@@ -176,7 +176,7 @@ def ask(action_env: ActionEnv, *, own: str | None = None) -> list[str]:
 def test_questions_follow_the_live_description(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     assert ask(action_env) == ["Please tell me your order number (a whole number)."]
-    action_env.store.update_webhook(
+    action_env.store.catalog.update(
         "acme",
         "order_status",
         {"parameters": [{"name": "order_id", "type": "integer", "description": "Which order?"}]},
@@ -276,25 +276,25 @@ def test_the_help_lists_the_enabled_actions_live_then_listens(action_env: Action
     ]
     assert texts(_help(action_env, "greet"))[0].startswith("Hello! Here is what I can help")
     assert texts(_help(action_env, "help"))[0].startswith("Here is what I can help you with:")
-    action_env.store.update_webhook("acme", "typed", {"enabled": False}, actor="test")
+    action_env.store.catalog.update("acme", "typed", {"enabled": False}, actor="test")
     action_env.wait_refreshed()
     assert texts(_help(action_env, "help")) == [
         "Here is what I can help you with:\n- Look up the status of an order"
     ]
-    action_env.store.set_skill("acme", False, actor="test")
+    action_env.store.accounts.set_skill("acme", False, actor="test")
     action_env.wait_refreshed()
     try:
         assert texts(_help(action_env, "greet")) == [
             "Hello! I can't look anything up for you at the moment. Please try again later."
         ]
     finally:
-        action_env.store.set_skill("acme", True, actor="test")
+        action_env.store.accounts.set_skill("acme", True, actor="test")
         action_env.wait_refreshed()
 
 
 def test_a_designers_help_response_wins_and_gets_the_list(action_env: ActionEnv) -> None:
-    for webhook in action_env.store.list_webhooks("acme"):
-        action_env.store.delete_webhook("acme", webhook.name, actor="test")
+    for webhook in action_env.store.catalog.list("acme"):
+        action_env.store.catalog.delete("acme", webhook.name, actor="test")
     action_env.put("order_status")
     response = _help(
         action_env, "greet", utter_webhook_help=[{"text": "Hi, I am Shopbot. {actions}"}]
@@ -434,7 +434,7 @@ def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
     from tests.admin.conftest import free_port
 
     action_env.put("order_status", path="/x")
-    action_env.store.update_webhook(
+    action_env.store.catalog.update(
         "acme",
         "order_status",
         {"url": f"https://127.0.0.1:{free_port()}/x", "headers": {"X-Api-Key": "k"}},
@@ -446,7 +446,7 @@ def test_an_unreachable_webhook_is_unavailable(action_env: ActionEnv) -> None:
 
 def test_an_answer_that_is_not_http_is_an_invalid_response(action_env: ActionEnv) -> None:
     action_env.put("order_status", path="/x")
-    action_env.store.update_webhook(
+    action_env.store.catalog.update(
         "acme",
         "order_status",
         {"url": action_env.webhook.garbage_url(), "headers": {"X-Api-Key": "k"}},
@@ -506,11 +506,11 @@ def test_unavailable_actions_ask_nothing_and_answer_politely(
 ) -> None:
     action_env.put("order_status")
     if state == "disabled":
-        action_env.store.update_webhook("acme", "order_status", {"enabled": False}, actor="t")
+        action_env.store.catalog.update("acme", "order_status", {"enabled": False}, actor="t")
     elif state == "deleted":
-        action_env.store.delete_webhook("acme", "order_status", actor="t")
+        action_env.store.catalog.delete("acme", "order_status", actor="t")
     else:
-        action_env.store.set_skill("acme", False, actor="t")
+        action_env.store.accounts.set_skill("acme", False, actor="t")
     action_env.wait_refreshed()
     before = len(action_env.webhook.requests)
     expected = [
@@ -534,13 +534,13 @@ def test_unavailable_actions_ask_nothing_and_answer_politely(
         assert slot_events(response) == {"webhook_action": None, "webhook_values": None}
         assert len(action_env.webhook.requests) == before
     finally:
-        action_env.store.set_skill("acme", True, actor="t")
+        action_env.store.accounts.set_skill("acme", True, actor="t")
 
 
 def test_changes_are_served_within_a_second_without_restart(action_env: ActionEnv) -> None:
     action_env.put("order_status")
     run_action(action_env, order_id="1")
-    action_env.store.update_webhook(
+    action_env.store.catalog.update(
         "acme",
         "order_status",
         {"url": action_env.webhook.url("/text"), "method": "GET", "headers": {"X-Api-Key": "v2"}},
@@ -549,7 +549,7 @@ def test_changes_are_served_within_a_second_without_restart(action_env: ActionEn
     changed_at = time.monotonic()  # committed
     # The health check names the version served: polling it is cheap, so on a loaded machine
     # the test's own webhook calls do not eat into the second.
-    version = sum(action_env.store.versions().values())
+    version = sum(action_env.store.snapshots.versions().values())
     while httpx.get(f"{action_env.base_url}/health").json()["version"] < version:
         assert time.monotonic() - changed_at < 1.0, "not live within 1 s"
         time.sleep(0.02)
@@ -577,12 +577,12 @@ def test_one_tenants_token_is_refused_on_another_existing_tenants_route(
     action_env: ActionEnv,
 ) -> None:
     store = action_env.store
-    if "globex" not in {t.name for t in store.list_tenants()}:
-        store.create_tenant("globex", actor="test")
-        store.set_skill("globex", True, actor="test")
-    globex = store.issue_action_token("globex", actor="test", replace=True)
-    if "order_status" not in {w.name for w in store.list_webhooks("globex")}:
-        store.create_webhook("globex", action_env.definition("order_status"), actor="test")
+    if "globex" not in {t.name for t in store.accounts.list_tenants()}:
+        store.accounts.create_tenant("globex", actor="test")
+        store.accounts.set_skill("globex", True, actor="test")
+    globex = store.accounts.issue_action_token("globex", actor="test", replace=True)
+    if "order_status" not in {w.name for w in store.catalog.list("globex")}:
+        store.catalog.create("globex", action_env.definition("order_status"), actor="test")
     action_env.wait_refreshed()
     assert served(action_env, tenant="globex", token=globex).status_code == 200
     refused = served(action_env, tenant="globex", token=action_env.token)
@@ -608,7 +608,7 @@ def test_a_reissued_token_replaces_the_old_one_at_once(action_env: ActionEnv) ->
     assert served(action_env).status_code == 200
     old_token, new_token = (
         action_env.token,
-        action_env.store.issue_action_token("acme", actor="test", replace=True),
+        action_env.store.accounts.issue_action_token("acme", actor="test", replace=True),
     )
     action_env.token = new_token  # the module's later tests use the tenant's current token
     action_env.wait_refreshed()
@@ -773,7 +773,7 @@ def test_metrics_count_calls_by_outcome(action_env: ActionEnv) -> None:
     text = metrics(action_env).text
     assert 'webhook_calls_total{action="order_status",outcome="ok",tenant="acme"}' in text
     store = action_env.store
-    count = sum(len(store.list_webhooks(tenant.name)) for tenant in store.list_tenants())
+    count = sum(len(store.catalog.list(tenant.name)) for tenant in store.accounts.list_tenants())
     assert f"webhook_definitions {count}.0" in text
 
 

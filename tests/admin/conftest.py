@@ -115,7 +115,7 @@ class AdminServer:
         """A new manager of acme, with none of the per-minute bound of Tests used: a test
         that presses Test runs as one of its own, whatever the module's other tests pressed."""
         label = f"manager-{len(self.identities)}"
-        operator, token = self.store.create_operator(
+        operator, token = self.store.accounts.create_operator(
             "acme", label, permissions=[MANAGE], actor="test"
         )
         self.identities[label] = Identity(label, token, operator.id)
@@ -137,9 +137,9 @@ class AdminServer:
 def _seed(store: Store) -> dict[str, Identity]:
     identities = {"none": Identity("none", None), "bad": Identity("bad", "wha_not-a-real-token")}
     for tenant in ("acme", "globex", "initech"):
-        store.create_tenant(tenant, actor="test")
+        store.accounts.create_tenant(tenant, actor="test")
     for tenant in ("acme", "globex"):
-        store.set_skill(tenant, True, actor="test")
+        store.accounts.set_skill(tenant, True, actor="test")
     people = {
         "reader": ("acme", False, [READ]),
         "manager": ("acme", False, [MANAGE]),
@@ -148,7 +148,7 @@ def _seed(store: Store) -> dict[str, Identity]:
         "skill_off": ("initech", True, [MANAGE]),
     }
     for label, (tenant, admin, permissions) in people.items():
-        operator, token = store.create_operator(
+        operator, token = store.accounts.create_operator(
             tenant, label, admin=admin, permissions=permissions, actor="test"
         )
         identities[label] = Identity(label, token, operator.id)

@@ -26,21 +26,23 @@ SERVER_ENV = {"WEBHOOKS_AUTH_FAILURES": "0"}
 def fresh(server: AdminServer, tenant: str = "acme") -> str:
     """A new action of ``tenant`` made through the store, for one request to act on."""
     name = f"hook_{next(_names)}"
-    for webhook in server.store.list_webhooks(tenant):
-        server.store.delete_webhook(tenant, webhook.name, actor="test")
-    server.store.create_webhook(tenant, server.definition(name), actor="test")
+    for webhook in server.store.catalog.list(tenant):
+        server.store.catalog.delete(tenant, webhook.name, actor="test")
+    server.store.catalog.create(tenant, server.definition(name), actor="test")
     return name
 
 
 def throwaway(server: AdminServer) -> int:
     """A new operator of acme, with no permissions, for one request to act on; its id."""
-    operator, _ = server.store.create_operator("acme", f"temp_{next(_names)}", actor="test")
+    operator, _ = server.store.accounts.create_operator(
+        "acme", f"temp_{next(_names)}", actor="test"
+    )
     return operator.id
 
 
 def signing_secret(server: AdminServer, name: str) -> str:
     """A new signing secret of acme's action ``name``, for one request to act on; its id."""
-    return server.store.create_signing_secret("acme", name, actor="test")[0].id
+    return server.store.signing.create("acme", name, actor="test")[0].id
 
 
 # route -> (method, path template, body); {name} is a fresh acme action, {op} a new operator,
@@ -119,8 +121,8 @@ def test_permission_matrix(admin_server: AdminServer, route: str, identity: str)
     if body == "new":
         body = admin_server.definition(f"created_{next(_names)}")
         for tenant in ("acme", "globex"):
-            for webhook in admin_server.store.list_webhooks(tenant):
-                admin_server.store.delete_webhook(tenant, webhook.name, actor="test")
+            for webhook in admin_server.store.catalog.list(tenant):
+                admin_server.store.catalog.delete(tenant, webhook.name, actor="test")
     with admin_server.client(identity) as client:
         response = client.request(method, path, json=body)
     assert response.status_code == EXPECTED[route][identity], response.text
@@ -155,8 +157,8 @@ def test_switching_the_skill_on_grants_the_admin_and_opens_the_routes(
     admin_server: AdminServer,
 ) -> None:
     store = admin_server.store
-    store.create_tenant("hooli", actor="test")
-    _, token = store.create_operator("hooli", "boss", admin=True, actor="test")
+    store.accounts.create_tenant("hooli", actor="test")
+    _, token = store.accounts.create_operator("hooli", "boss", admin=True, actor="test")
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=admin_server.base_url + "/api/v1", headers=headers) as client:
         assert client.get("/webhooks").json()["error"]["code"] == "skill_disabled"
@@ -168,8 +170,8 @@ def test_switching_the_skill_on_grants_the_admin_and_opens_the_routes(
 
 def test_create_get_update_delete_round_trip(admin_server: AdminServer) -> None:
     fresh(admin_server)
-    admin_server.store.delete_webhook(
-        "acme", admin_server.store.list_webhooks("acme")[0].name, actor="t"
+    admin_server.store.catalog.delete(
+        "acme", admin_server.store.catalog.list("acme")[0].name, actor="t"
     )
     with admin_server.client("manager") as client:
         created = client.post("/webhooks", json=admin_server.definition("lookup"))
@@ -204,7 +206,7 @@ def test_a_new_path_or_query_needs_the_headers_again(admin_server: AdminServer, 
         assert "X-Api-Key" in error["message"]
         given = client.patch(f"/webhooks/{name}", json={"url": url, "headers": {"X-Api-Key": "k"}})
         assert given.status_code == 200
-    assert admin_server.store.get_webhook("acme", name).url == url
+    assert admin_server.store.catalog.get("acme", name).url == url
 
 
 def test_header_values_are_write_only(admin_server: AdminServer) -> None:
@@ -212,7 +214,7 @@ def test_header_values_are_write_only(admin_server: AdminServer) -> None:
     store = admin_server.store
     with admin_server.client("manager") as client:
         client.patch(f"/webhooks/{name}", json={"description": "changed"})
-        assert store.headers_for(store.get_webhook("acme", name)) == {"X-Api-Key": CANARY}
+        assert store.catalog.headers_for(store.catalog.get("acme", name)) == {"X-Api-Key": CANARY}
         response = client.patch(f"/webhooks/{name}", json={"headers": {"X-Team": CANARY + "2"}})
         assert response.json()["headers"] == ["X-Api-Key", "X-Team"]
         response = client.put(

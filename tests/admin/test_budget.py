@@ -27,7 +27,7 @@ def test_an_admin_reads_and_sets_the_tenants_budget_and_it_is_audited(
         {"calls_per_minute": before},
         {"calls_per_minute": 50},
     )
-    assert admin_server.store.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
+    assert admin_server.store.accounts.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
 
 
 def test_a_new_tenant_has_the_safe_default() -> None:
@@ -54,15 +54,15 @@ def test_a_bad_tenant_budget_is_a_422_naming_the_field(
         after = client.get("/budget").json()["calls_per_minute"]
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "calls_per_minute"
-    assert after == admin_server.store.get_tenant("acme").calls_per_minute
+    assert after == admin_server.store.accounts.get_tenant("acme").calls_per_minute
 
 
 def test_an_actions_own_budget_is_set_read_changed_and_removed(
     admin_server: AdminServer,
 ) -> None:
     store = admin_server.store
-    for webhook in store.list_webhooks("acme"):
-        store.delete_webhook("acme", webhook.name, actor="test")
+    for webhook in store.catalog.list("acme"):
+        store.catalog.delete("acme", webhook.name, actor="test")
     with admin_server.client("manager") as client:
         created = client.post(
             "/webhooks", json=admin_server.definition("budgeted", calls_per_minute=30)

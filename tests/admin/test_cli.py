@@ -54,8 +54,11 @@ def test_tenant_setup_from_scratch(cli: Cli) -> None:
     assert cli.json("skill", "enable", "acme")["skill_enabled"] is True
     viewer = cli.json("operator", "create", "acme", "viewer", "--permission", "webhooks:read")
     store = cli.store()
-    assert store.authenticate(admin["token"]).permissions == {"webhooks:read", "webhooks:manage"}
-    assert store.authenticate(viewer["token"]).permissions == {"webhooks:read"}
+    assert store.accounts.authenticate(admin["token"]).permissions == {
+        "webhooks:read",
+        "webhooks:manage",
+    }
+    assert store.accounts.authenticate(viewer["token"]).permissions == {"webhooks:read"}
     listed = cli.json("operator", "list", "acme")
     assert [o["name"] for o in listed] == ["root", "viewer"]
     assert "token" not in json.dumps(listed)
@@ -66,7 +69,7 @@ def test_the_tenants_budget_is_shown_and_set(cli: Cli) -> None:
     cli.json("tenant", "create", "acme")
     assert cli.json("budget", "acme") == {"tenant": "acme", "calls_per_minute": 600}
     assert cli.json("budget", "acme", "120") == {"tenant": "acme", "calls_per_minute": 120}
-    assert cli.store().get_tenant("acme").calls_per_minute == 120
+    assert cli.store().accounts.get_tenant("acme").calls_per_minute == 120
     assert cli.store().audit("acme")[0].action == "budget.set"
 
 
@@ -78,7 +81,7 @@ def test_tokens_are_printed_once_and_can_be_revoked(cli: Cli) -> None:
     store = cli.store()
     for token in (created["token"], extra):
         with pytest.raises(Exception, match="unknown or revoked"):
-            store.authenticate(token)
+            store.accounts.authenticate(token)
 
 
 def test_a_tools_token_is_issued_once_replaced_on_request_and_revoked(cli: Cli) -> None:
@@ -89,17 +92,17 @@ def test_a_tools_token_is_issued_once_replaced_on_request_and_revoked(cli: Cli) 
     assert again.returncode != 0
     assert "--replace" in again.stderr
     second = cli.json("tenant", "tools-token", "acme", "--replace")["tools_token"]
-    snapshot = cli.store().snapshot(["acme"])["acme"]
+    snapshot = cli.store().snapshots.snapshot(["acme"])["acme"]
     assert token_matches(second, snapshot.tools_token_hash)
     assert not token_matches(first, snapshot.tools_token_hash)
     assert cli.json("tenant", "revoke-tools-token", "acme") == {"tenant": "acme", "revoked": True}
     assert cli.json("tenant", "revoke-tools-token", "acme")["revoked"] is False
-    assert cli.store().snapshot(["acme"])["acme"].tools_token_hash is None
+    assert cli.store().snapshots.snapshot(["acme"])["acme"].tools_token_hash is None
 
 
 def test_keys_rotate_re_encrypts_with_the_first_key(cli: Cli) -> None:
     cli.json("tenant", "create", "acme")
-    cli.store().create_webhook(
+    cli.store().catalog.create(
         "acme",
         {
             "name": "hook",
@@ -112,7 +115,7 @@ def test_keys_rotate_re_encrypts_with_the_first_key(cli: Cli) -> None:
     new = generate_key()
     assert cli.json("keys", "rotate", keys=f"{new},{cli.key}") == {"rotated": 1}
     store = cli.store(new)
-    assert store.headers_for(store.get_webhook("acme", "hook")) == {"X-Key": "value"}
+    assert store.catalog.headers_for(store.catalog.get("acme", "hook")) == {"X-Key": "value"}
     # The old key alone no longer opens the store: a clear start-up error, exit 2.
     refused = cli.run("tenant", "list")
     assert refused.returncode == 2

@@ -139,8 +139,8 @@ def test_the_documented_rotation_loses_nothing_with_servers_started_before(
     engine = make_engine(env["DATABASE_URL"])
     try:
         store = Store(engine, Keyring([new_key]))
-        store.verify_keys()
-        assert store.headers_for(store.get_webhook("acme", "orders")) == {
+        store.keys.verify()
+        assert store.catalog.headers_for(store.catalog.get("acme", "orders")) == {
             "X-Api-Key": "second-secret-value"
         }
     finally:
@@ -155,7 +155,7 @@ def test_retiring_a_key_still_in_use_is_refused(
     old_key = read_key_file(key_file)[0]
     engine = make_engine(env["DATABASE_URL"])
     try:
-        Store(engine, Keyring([old_key])).create_webhook("acme", WEBHOOK, actor="test")
+        Store(engine, Keyring([old_key])).catalog.create("acme", WEBHOOK, actor="test")
     finally:
         engine.dispose()
     key_file.write_text(f"{generate_key()}\n{old_key}\n")

@@ -65,9 +65,9 @@ def _run(server: AdminServer, identity: str, selection: list[str], cwd: Path) ->
 
 def test_api_conforms_to_its_openapi_document(admin_server: AdminServer, tmp_path: Path) -> None:
     # An action to act on, so operations on {name} reach their handlers, not only the 404 path.
-    for webhook in admin_server.store.list_webhooks("acme"):
-        admin_server.store.delete_webhook("acme", webhook.name, actor="test")
-    admin_server.store.create_webhook("acme", admin_server.definition("lookup"), actor="test")
+    for webhook in admin_server.store.catalog.list("acme"):
+        admin_server.store.catalog.delete("acme", webhook.name, actor="test")
+    admin_server.store.catalog.create("acme", admin_server.definition("lookup"), actor="test")
     # The webhook routes as a manager, then the admin routes as the admin: run together, a
     # generated "switch the skill off" or "drop my permissions" would starve the rest of the run.
     # Revoking tokens runs last and alone: a generated id may be the admin's own.

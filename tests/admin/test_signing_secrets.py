@@ -30,9 +30,9 @@ MADE: list[str] = []
 def fresh(server: AdminServer) -> str:
     """A new action of acme (the others removed: at most ten may exist)."""
     name = f"signed_{next(_names)}"
-    for webhook in server.store.list_webhooks("acme"):
-        server.store.delete_webhook("acme", webhook.name, actor="test")
-    server.store.create_webhook("acme", server.definition(name), actor="test")
+    for webhook in server.store.catalog.list("acme"):
+        server.store.catalog.delete("acme", webhook.name, actor="test")
+    server.store.catalog.create("acme", server.definition(name), actor="test")
     return name
 
 
@@ -176,7 +176,7 @@ def test_an_operator_who_may_only_read_may_not_make_or_retire_one(
     for response in (created, retired):
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "permission_denied"
-    assert [s.id for s in admin_server.store.get_webhook("acme", name).signing_secrets] == [
+    assert [s.id for s in admin_server.store.catalog.get("acme", name).signing_secrets] == [
         made["id"]
     ]
 
@@ -287,7 +287,7 @@ def test_a_paused_action_shows_its_pause_until_it_ends(admin_server: AdminServer
     with admin_server.client("reader") as client:
         assert _paused(client, name) == [None, None]
         first = _pause()
-        store.record_pause("acme", name, "replica-1", first)
+        store.pauses.record("acme", name, "replica-1", first)
         assert _paused(client, name) == [_shown(first)] * 2
         with admin_server.client("manager") as manager:  # a change's answer shows it too
             changed = manager.patch(f"/webhooks/{name}", json={"timeout": 3}).json()
@@ -295,18 +295,18 @@ def test_a_paused_action_shows_its_pause_until_it_ends(admin_server: AdminServer
         assert datetime.fromisoformat(changed["paused"]["until"]) == first.until
         # Two processes paused it: the pause that ends last is shown.
         later = _pause(ended_ago=-timedelta(seconds=50), failures=6)
-        store.record_pause("acme", name, "replica-2", later)
+        store.pauses.record("acme", name, "replica-2", later)
         assert _paused(client, name) == [_shown(later)] * 2
-        store.end_pause("acme", name, "replica-2")
+        store.pauses.end("acme", name, "replica-2")
         assert _paused(client, name) == [_shown(first)] * 2
         # Its time is over but no call has tested the service yet: still shown.
         waiting = _pause(ended_ago=timedelta(minutes=1))
-        store.record_pause("acme", name, "replica-1", waiting)
+        store.pauses.record("acme", name, "replica-1", waiting)
         assert _paused(client, name) == [_shown(waiting)] * 2
-        store.end_pause("acme", name, "replica-1")
+        store.pauses.end("acme", name, "replica-1")
         assert _paused(client, name) == [None, None]
         # Left by a process that went away long ago: no longer shown.
-        store.record_pause("acme", name, "replica-3", _pause(ended_ago=timedelta(minutes=11)))
+        store.pauses.record("acme", name, "replica-3", _pause(ended_ago=timedelta(minutes=11)))
         assert _paused(client, name) == [None, None]
 
 

@@ -267,7 +267,7 @@ async def test_the_21st_test_of_an_operator_in_a_minute_is_429(
     admin_server: AdminServer, webhook_server: LocalServer
 ) -> None:
     # A bound on probing hosts and ports through the Test, per operator: others go on.
-    _, token = admin_server.store.create_operator(
+    _, token = admin_server.store.accounts.create_operator(
         "acme", f"prober-{secrets.token_hex(4)}", permissions=[MANAGE], actor="test"
     )
     manager = admin_server.identities[admin_server.new_manager()].headers

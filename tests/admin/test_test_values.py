@@ -238,7 +238,7 @@ def test_a_test_kept_before_ok_meant_2xx_reads_as_one_made_now(
 ) -> None:
     # Recorded by an earlier version, for which ok meant "a server answered".
     earlier = LastTest(at=datetime.now(UTC), ok=True, status=404, elapsed_ms=3.0)
-    admin_server.store.record_test("acme", "probe", earlier, actor="test")
+    admin_server.store.tests.record("acme", "probe", earlier, actor="test")
     last = probe.get("/webhooks/probe").json()["last_test"]
     assert (last["ok"], last["status"]) == (False, 404)
     assert last["category"] == HTTPStatusError(404).category
@@ -258,13 +258,13 @@ def test_a_test_changes_nothing_the_action_servers_and_the_router_watch(
     admin_server: AdminServer, probe: httpx.Client, tmp_path: Path
 ) -> None:
     store = admin_server.store
-    token = store.issue_action_token("acme", actor="test", replace=True)
+    token = store.accounts.issue_action_token("acme", actor="test", replace=True)
     env = admin_server.env | {"WEBHOOKS_REFRESH_INTERVAL": "0.1"}
     process, base_url = start_server("actions", env, tmp_path / "actions.log")
     bearer = {"Authorization": f"Bearer {token}"}
 
     def caught_up() -> None:
-        version = sum(store.versions().values())
+        version = sum(store.snapshots.versions().values())
         deadline = time.monotonic() + 5
         while httpx.get(base_url + "/health").json()["version"] < version:
             assert time.monotonic() < deadline, "the action server did not catch up"
@@ -279,11 +279,11 @@ def test_a_test_changes_nothing_the_action_servers_and_the_router_watch(
         etag = routing().headers["ETag"]
         before = probe.get("/webhooks/probe").json()
         audit = probe.get("/audit", params={"limit": 1}).json()["items"]
-        versions = store.versions()
+        versions = store.snapshots.versions()
         assert press(probe, {"values": {"order_id": 4521}}).json()["ok"] is True
         assert press(probe).json()["ok"] is True
         caught_up()
-        assert store.versions() == versions
+        assert store.snapshots.versions() == versions
         assert routing(etag).status_code == 304
         after = probe.get("/webhooks/probe").json()
         assert after["last_test"] is not None

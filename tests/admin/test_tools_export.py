@@ -14,18 +14,18 @@ from webhooks import token_matches
 def three(admin_server: AdminServer) -> None:
     """acme with an action of each kind: typed parameters, none, and one switched off."""
     store = admin_server.store
-    for webhook in store.list_webhooks("acme"):
-        store.delete_webhook("acme", webhook.name, actor="test")
+    for webhook in store.catalog.list("acme"):
+        store.catalog.delete("acme", webhook.name, actor="test")
     parameters: list[dict[str, Any]] = [
         {"name": "city", "type": "string", "description": "Which city",
          "values": ["Berlin", "Lisbon"]},
         {"name": "day", "type": "integer", "description": "Day", "required": False},
     ]  # fmt: skip
-    store.create_webhook(
+    store.catalog.create(
         "acme", admin_server.definition("store_hours", parameters=parameters), actor="test"
     )
-    store.create_webhook("acme", admin_server.definition("ping", parameters=[]), actor="test")
-    store.create_webhook(
+    store.catalog.create("acme", admin_server.definition("ping", parameters=[]), actor="test")
+    store.catalog.create(
         "acme", admin_server.definition("switched_off", enabled=False), actor="test"
     )
 
@@ -92,14 +92,14 @@ def test_an_unknown_shape_names_the_parameter(admin_server: AdminServer) -> None
 @pytest.mark.usefixtures("three")
 def test_a_switched_off_skill_exports_no_tools(admin_server: AdminServer) -> None:
     store = admin_server.store
-    store.set_skill("acme", False, actor="test")
+    store.accounts.set_skill("acme", False, actor="test")
     try:
         with admin_server.client("admin") as client:
             response = client.get("/tools")
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "skill_disabled"
     finally:
-        store.set_skill("acme", True, actor="test")
+        store.accounts.set_skill("acme", True, actor="test")
 
 
 def test_the_tools_token_is_shown_once_and_replaced_only_on_request(
@@ -125,4 +125,4 @@ def test_the_tools_token_is_shown_once_and_replaced_only_on_request(
     assert first not in str(audit)
     assert second not in str(audit)
     assert (revoked, again) == ({"revoked": True}, {"revoked": False})
-    assert not token_matches(second, store.snapshot(["acme"])["acme"].tools_token_hash)
+    assert not token_matches(second, store.snapshots.snapshot(["acme"])["acme"].tools_token_hash)

@@ -86,10 +86,10 @@ def open_test_store(directory: Path) -> Store:
 
 
 def add_tenant(store: Store, name: str, definitions: list[dict[str, Any]]) -> None:
-    store.create_tenant(name, actor="test")
-    store.set_skill(name, True, actor="test")
+    store.accounts.create_tenant(name, actor="test")
+    store.accounts.set_skill(name, True, actor="test")
     for definition in definitions:
-        store.create_webhook(name, definition, actor="test")
+        store.catalog.create(name, definition, actor="test")
 
 
 def make_project(directory: Path) -> Path:

@@ -45,7 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     store = open_test_store(base / "store")
     add_tenant(store, "acme", DEFINITIONS)
     project = make_project(base / "bot")
-    sync(Project(project), store.list_webhooks("acme"), tenant="acme")
+    sync(Project(project), store.catalog.list("acme"), tenant="acme")
     started = time.monotonic()
     training = train(Project(project), rasa=rasa)
     return {
@@ -59,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_synced_project_passes_rasa_data_validate(project: Path, store: Store) -> None:
     rasa = require_rasa()
-    sync(Project(project), store.list_webhooks("acme"), tenant="acme")
+    sync(Project(project), store.catalog.list("acme"), tenant="acme")
     completed = subprocess.run(
         [str(rasa), "data", "validate", "--domain", "domain", "--data", "data"],
         cwd=project,
@@ -143,16 +143,16 @@ def test_check_ignores_the_designers_own_actions(store: Store) -> None:
 
 
 def test_only_a_model_without_the_dispatch_needs_a_retrain(store: Store) -> None:
-    domain = build_domain(store.list_webhooks("acme"), DesignerDomain())
-    order = store.get_webhook("acme", "order_status")
-    store.update_webhook(
+    domain = build_domain(store.catalog.list("acme"), DesignerDomain())
+    order = store.catalog.get("acme", "order_status")
+    store.catalog.update(
         "acme", "order_status", {"parameters": list(order.parameters[:1])}, actor="t"
     )
-    assert not compare(store.list_webhooks("acme"), domain).retrain_needed
+    assert not compare(store.catalog.list("acme"), domain).retrain_needed
     # A model trained before the generic dispatch: per-action forms only.
     old = {"intents": ["webhook_order_status"], "actions": ["order_status"],
            "forms": {"order_status_form": {"required_slots": ["order_id"]}}}  # fmt: skip
-    drift = compare(store.list_webhooks("acme"), old)
+    drift = compare(store.catalog.list("acme"), old)
     assert drift.retrain_needed
     assert drift.lines()[0].startswith("the model predates the generic dispatch")
 

@@ -22,7 +22,7 @@ def _load(path: Path) -> Any:
 
 def _generate(project: Path, store: Store) -> Project:
     layout = Project(project)
-    sync(layout, store.list_webhooks("acme"), tenant="acme")
+    sync(layout, store.catalog.list("acme"), tenant="acme")
     return layout
 
 
@@ -137,7 +137,7 @@ def test_designer_responses_and_intents_win(project: Path, store: Store) -> None
 def test_operators_examples_are_trained_first_with_allowed_values_marked(
     tmp_path: Path, store: Store
 ) -> None:
-    store.update_webhook(
+    store.catalog.update(
         "acme",
         "store_hours",
         {
@@ -164,7 +164,7 @@ def test_stop_intent_is_generated_when_the_designer_has_none(tmp_path: Path, sto
 
 
 def test_a_sample_value_stands_for_one_parameter_only(project: Path, store: Store) -> None:
-    store.create_tenant("shop", actor="test")
+    store.accounts.create_tenant("shop", actor="test")
     for name, parameter, description in (
         ("find_offers", "category", "a category such as shoes or books"),
         ("find_stock", "product", "a product such as shoes or hats"),
@@ -173,14 +173,14 @@ def test_a_sample_value_stands_for_one_parameter_only(project: Path, store: Stor
         ("find_parcel", "parcel", "the parcel number"),
     ):
         kind = "integer" if name in {"find_order", "find_parcel"} else "string"
-        store.create_webhook(
+        store.catalog.create(
             "shop",
             {"name": name, "description": name.replace("_", " "), "url": "https://api.example.com",
              "parameters": [{"name": parameter, "type": kind, "description": description}]},
             actor="test",
         )  # fmt: skip
     layout = Project(project)
-    sync(layout, store.list_webhooks("shop"), tenant="shop")
+    sync(layout, store.catalog.list("shop"), tenant="shop")
     examples = "".join(item.get("examples", "") for item in _load(layout.generated_nlu)["nlu"])
     labels: dict[str, set[str]] = {}
     for value, entity in re.findall(r"\[([^\]]+)\]\((\w+)\)", examples):
@@ -225,17 +225,17 @@ def test_second_sync_changes_nothing_and_designer_files_are_untouched(
 ) -> None:
     designer = _digests(project)
     layout = Project(project)
-    first = sync(layout, store.list_webhooks("acme"), tenant="acme")
+    first = sync(layout, store.catalog.list("acme"), tenant="acme")
     assert len(first.written) == 3
     after_first = _digests(project)
-    second = sync(layout, store.list_webhooks("acme"), tenant="acme")
+    second = sync(layout, store.catalog.list("acme"), tenant="acme")
     assert second.written == []
     assert _digests(project) == after_first  # same bytes, not even rewritten
     assert {k: v for k, v in after_first.items() if k in designer} == designer
 
 
 def test_definition_order_does_not_matter(project: Path, store: Store, tmp_path: Path) -> None:
-    webhooks = store.list_webhooks("acme")
+    webhooks = store.catalog.list("acme")
     other = make_project(tmp_path / "other")
     sync(Project(project), webhooks, tenant="acme")
     sync(Project(other), list(reversed(webhooks)), tenant="acme")
@@ -244,9 +244,9 @@ def test_definition_order_does_not_matter(project: Path, store: Store, tmp_path:
 
 
 def test_no_definitions_gives_valid_empty_files(project: Path, store: Store) -> None:
-    store.create_tenant("empty", actor="test")
+    store.accounts.create_tenant("empty", actor="test")
     layout = Project(project)
-    sync(layout, store.list_webhooks("empty"), tenant="empty")
+    sync(layout, store.catalog.list("empty"), tenant="empty")
     # The dispatch is there from the first day: the first action saved is served untrained.
     domain = _load(layout.generated_domain)
     assert domain["intents"] == ["webhook", "help"]
@@ -263,7 +263,7 @@ def test_parameter_clashing_with_a_designer_slot_is_warned(project: Path, store:
     (project / "domain" / "slots.yml").write_text(
         'version: "3.1"\nslots:\n  city:\n    type: text\n    mappings:\n      - type: custom\n'
     )
-    result = sync(Project(project), store.list_webhooks("acme"), tenant="acme")
+    result = sync(Project(project), store.catalog.list("acme"), tenant="acme")
     assert any("'city'" in warning for warning in result.warnings)
 
 

@@ -84,15 +84,15 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     engine = make_engine(database_url)
     migrate(engine)
     store = Store(engine, Keyring([key]))
-    store.create_tenant("acme", actor="test")
-    store.set_skill("acme", True, actor="test")
+    store.accounts.create_tenant("acme", actor="test")
+    store.accounts.set_skill("acme", True, actor="test")
     tokens = {}
     for name, admin, permissions in (
         ("admin", True, []),
         ("manager", False, [READ, MANAGE]),
         ("reader", False, [READ]),
     ):
-        tokens[name] = store.create_operator(
+        tokens[name] = store.accounts.create_operator(
             "acme", name, admin=admin, permissions=permissions, actor="test"
         )[1]
     ca = trustme.CA()
@@ -121,9 +121,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 @pytest.fixture(autouse=True)
 def _fresh_tenant(console: Console) -> None:
     """Each test starts with the skill on and no action (at most 10 may exist)."""
-    console.store.set_skill("acme", True, actor="test")
-    for webhook in console.store.list_webhooks("acme"):
-        console.store.delete_webhook("acme", webhook.name, actor="test")
+    console.store.accounts.set_skill("acme", True, actor="test")
+    for webhook in console.store.catalog.list("acme"):
+        console.store.catalog.delete("acme", webhook.name, actor="test")
 
 
 @pytest.fixture

@@ -116,11 +116,11 @@ def test_sign_in_keeps_the_token_in_this_tab_only(page: Page, console: Console) 
 
 
 def test_a_revoked_token_signs_the_page_out(page: Page, console: Console) -> None:
-    operator, token = console.store.create_operator(
+    operator, token = console.store.accounts.create_operator(
         "acme", "short_lived", permissions=["webhooks:read"], actor="test"
     )
     sign_in(page, token)
-    console.store.revoke_tokens("acme", operator.id, actor="test")
+    console.store.accounts.revoke_tokens("acme", operator.id, actor="test")
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_text("Your token is no longer accepted")).to_be_visible()
     assert page.evaluate("() => sessionStorage.length") == 0
@@ -192,8 +192,11 @@ def test_create_an_action_with_parameters_and_headers(page: Page, console: Conso
     assert saved["headers"] == ["X-Api-Key", "X-Tenant"]
     assert saved["examples"] == ["where is my order", "track order 12"]
     assert (saved["method"], saved["timeout"]) == ("GET", 5)
-    webhook = console.store.get_webhook("acme", "order_status")
-    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[0], "X-Tenant": SECRETS[1]}
+    webhook = console.store.catalog.get("acme", "order_status")
+    assert console.store.catalog.headers_for(webhook) == {
+        "X-Api-Key": SECRETS[0],
+        "X-Tenant": SECRETS[1],
+    }
 
 
 def test_edit_replaces_and_removes_headers_without_showing_values(
@@ -220,8 +223,8 @@ def test_edit_replaces_and_removes_headers_without_showing_values(
     assert saved["description"] == "Find an order by its number"
     assert saved["parameters"][1]["type"] == "number"
     assert saved["headers"] == ["X-Api-Key"]
-    webhook = console.store.get_webhook("acme", "order_status")
-    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
+    webhook = console.store.catalog.get("acme", "order_status")
+    assert console.store.catalog.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
 
     page.get_by_role("link", name="Edit order_status").click()
     expect(page.locator(".row.header", has_text="X-Api-Key")).to_contain_text("set")
@@ -296,8 +299,8 @@ def test_a_changed_url_asks_for_every_header(page: Page, console: Console) -> No
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text("order_status was saved.")).to_be_visible()
     assert stored(console)["url"] == elsewhere
-    webhook = console.store.get_webhook("acme", "order_status")
-    assert console.store.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
+    webhook = console.store.catalog.get("acme", "order_status")
+    assert console.store.catalog.headers_for(webhook) == {"X-Api-Key": SECRETS[2]}
 
 
 def test_switch_an_action_off_and_on(page: Page, console: Console) -> None:
@@ -602,7 +605,7 @@ def test_delete_asks_first_in_a_centred_dialog(page: Page, console: Console) -> 
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_text("order_status was deleted.")).to_be_visible()
     expect(page.get_by_text("No actions yet.")).to_be_visible()
-    assert console.store.list_webhooks("acme") == []
+    assert console.store.catalog.list("acme") == []
 
 
 def test_a_reader_sees_no_editing_controls(page: Page, console: Console) -> None:
@@ -684,13 +687,13 @@ def test_a_tenant_admin_switches_the_skill_and_manages_operators(
     expect(skill).to_be_checked()
     skill.click()
     expect(page.get_by_text("The skill is off")).to_be_visible()
-    assert console.store.get_tenant("acme").skill_enabled is False
+    assert console.store.accounts.get_tenant("acme").skill_enabled is False
     page.get_by_role("link", name="Actions").click()
     expect(page.get_by_text("The webhook skill is switched off")).to_be_visible()
     page.get_by_role("link", name="Tenant", exact=True).click()
     page.get_by_role("switch", name="Webhook skill (experimental)").click()
     expect(page.get_by_text("The skill is on")).to_be_visible()
-    assert console.store.get_tenant("acme").skill_enabled is True
+    assert console.store.accounts.get_tenant("acme").skill_enabled is True
 
     page.get_by_label("Operator name").fill("carol")
     page.get_by_label("webhooks:read", exact=True).check()
@@ -708,7 +711,7 @@ def test_a_tenant_admin_switches_the_skill_and_manages_operators(
 
     page.get_by_role("checkbox", name="Manage (webhooks:manage) for carol").check()
     expect(page.get_by_text("carol now holds: webhooks:read, webhooks:manage.")).to_be_visible()
-    carol = next(o for o in console.store.list_operators("acme") if o.name == "carol")
+    carol = next(o for o in console.store.accounts.list_operators("acme") if o.name == "carol")
     assert carol.permissions == {"webhooks:read", "webhooks:manage"}
 
     page.get_by_role("button", name="Revoke the tokens of carol").click()
@@ -723,7 +726,7 @@ def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console:
     sign_in(page, console.tokens["admin"])
     page.get_by_role("link", name="Tenant", exact=True).click()
     budget = page.get_by_label("Calls per minute", exact=True)
-    expect(budget).to_have_value(str(console.store.get_tenant("acme").calls_per_minute))
+    expect(budget).to_have_value(str(console.store.accounts.get_tenant("acme").calls_per_minute))
     budget.fill("0")
     page.get_by_role("button", name="Save budget").click()
     expect(budget).to_be_focused()
@@ -731,14 +734,14 @@ def test_a_tenant_admin_sets_the_budget_of_calls_per_minute(page: Page, console:
     budget.fill("90")
     page.get_by_role("button", name="Save budget").click()
     expect(page.get_by_text("The budget is 90 calls per minute.")).to_be_visible()
-    assert console.store.get_tenant("acme").calls_per_minute == 90
-    console.store.set_calls_per_minute("acme", 600, actor="test")
+    assert console.store.accounts.get_tenant("acme").calls_per_minute == 90
+    console.store.budgets.set_calls_per_minute("acme", 600, actor="test")
 
 
 def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
     page: Page, console: Console
 ) -> None:
-    console.store.revoke_tools_token("acme", actor="test")
+    console.store.accounts.revoke_tools_token("acme", actor="test")
     sign_in(page, console.tokens["admin"])
     page.get_by_role("link", name="Tenant", exact=True).click()
     agents = page.get_by_role("region", name="AI agents (MCP)")
@@ -747,7 +750,7 @@ def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
     field = agents.get_by_role("region", name="New token").get_by_label("Token")
     expect(field).to_be_focused()
     first = field.input_value()
-    digest = console.store.snapshot(["acme"])["acme"].tools_token_hash
+    digest = console.store.snapshots.snapshot(["acme"])["acme"].tools_token_hash
     assert token_matches(first, digest)
     screenshot(page, "tools-token")
 
@@ -755,7 +758,7 @@ def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
     page.get_by_role("dialog").get_by_role("button", name="Replace").click()
     expect(field).not_to_have_value(first)
     second = field.input_value()
-    digest = console.store.snapshot(["acme"])["acme"].tools_token_hash
+    digest = console.store.snapshots.snapshot(["acme"])["acme"].tools_token_hash
     assert token_matches(second, digest)
     assert not token_matches(first, digest)
 
@@ -763,7 +766,7 @@ def test_a_tenant_admin_issues_replaces_and_revokes_the_tools_token(
     page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
     expect(agents.get_by_text("The tools token was revoked.")).to_be_visible()
     expect(field).to_have_count(0)
-    assert console.store.snapshot(["acme"])["acme"].tools_token_hash is None
+    assert console.store.snapshots.snapshot(["acme"])["acme"].tools_token_hash is None
     assert second not in page.content()
     assert_labelled(page)
 
@@ -875,7 +878,7 @@ def test_markup_in_every_text_is_shown_and_never_run(page: Page, console: Consol
             }
         ],
     )
-    console.store.create_operator(
+    console.store.accounts.create_operator(
         "acme", "<svg onload=\"window.__xss='operator'\">", actor="<b>test</b>"
     )
     sign_in(page, console.tokens["admin"])
@@ -961,13 +964,13 @@ def _pause_calls(console: Console, name: str) -> None:
     pause = CallPause(
         since=now, until=now + timedelta(minutes=5), failures=5, reason="invalid_response"
     )
-    console.store.record_pause("acme", name, "replica-1", pause)
+    console.store.pauses.record("acme", name, "replica-1", pause)
 
 
 def test_every_screen_fits_375_pixels(page: Page, console: Console) -> None:
     create(console)
     # With what the screens show beside a definition: a signing secret, a pause of its calls.
-    console.store.create_signing_secret("acme", "order_status", actor="test")
+    console.store.signing.create("acme", "order_status", actor="test")
     _pause_calls(console, "order_status")
     page.set_viewport_size({"width": 375, "height": 800})
     sign_in(page, console.tokens["admin"])

@@ -51,17 +51,17 @@ def test_a_signing_secret_is_shown_once_then_only_its_id_and_retired(
     assert shaped
     expect(panel).to_contain_text("shown once")
     expect(panel).to_contain_text("Every call of order_status is now signed with it.")
-    first = console.store.get_webhook("acme", "order_status").signing_secrets[0].id
+    first = console.store.catalog.get("acme", "order_status").signing_secrets[0].id
     listed = signing.get_by_role("list", name="Signing secrets")
     expect(listed.get_by_role("listitem")).to_have_count(1)
     expect(listed).to_contain_text(first)
     expect(signing).to_contain_text("Calls are signed with this secret.")
     # Enter in the field would submit the editor's form: save, leave, and lose the value.
-    saved = console.store.get_webhook("acme", "order_status").revision
+    saved = console.store.catalog.get("acme", "order_status").revision
     value_field.press("Enter")
     expect(value_field).to_be_visible()
     assert page.url.endswith("/edit")
-    assert console.store.get_webhook("acme", "order_status").revision == saved
+    assert console.store.catalog.get("acme", "order_status").revision == saved
     panel.get_by_role("button", name="Copy").click()
     expect(panel.get_by_text("Copied.")).to_be_visible()
     assert_labelled(page)
@@ -103,7 +103,7 @@ def test_a_signing_secret_is_shown_once_then_only_its_id_and_retired(
     expect(signing.get_by_role("listitem")).to_have_count(1)
     expect(make).to_be_enabled()
     expect(make).to_be_focused()
-    left = [s.id for s in console.store.get_webhook("acme", "order_status").signing_secrets]
+    left = [s.id for s in console.store.catalog.get("acme", "order_status").signing_secrets]
     assert first not in left
     assert len(left) == 1
     in_log = value in console.log_path.read_text()
@@ -112,7 +112,7 @@ def test_a_signing_secret_is_shown_once_then_only_its_id_and_retired(
 
 def test_a_reader_sees_the_secrets_ids_and_nothing_to_press(page: Page, console: Console) -> None:
     create(console)
-    made, _ = console.store.create_signing_secret("acme", "order_status", actor="test")
+    made, _ = console.store.signing.create("acme", "order_status", actor="test")
     sign_in(page, console.tokens["reader"])
     page.get_by_role("link", name="View order_status").click()
     signing = page.get_by_role("group", name="Signing")
@@ -149,7 +149,7 @@ def test_a_paused_action_shows_a_badge_and_why(page: Page, console: Console) -> 
     create(console)
     create(console, "opening_hours")
     now = datetime.now(UTC)
-    console.store.record_pause(
+    console.store.pauses.record(
         "acme",
         "order_status",
         "replica-1",
@@ -174,7 +174,7 @@ def test_a_paused_action_shows_a_badge_and_why(page: Page, console: Console) -> 
     screenshot(page, "actions-paused", full_page=False)
 
     # Its time is over, no call has tested the service yet: still said, in the past.
-    console.store.record_pause(
+    console.store.pauses.record(
         "acme",
         "order_status",
         "replica-1",
@@ -190,7 +190,7 @@ def test_a_paused_action_shows_a_badge_and_why(page: Page, console: Console) -> 
         "Calls were paused after 6 failures in a row (invalid response); the next call tests "
         "the service."
     )
-    console.store.end_pause("acme", "order_status", "replica-1")
+    console.store.pauses.end("acme", "order_status", "replica-1")
     page.reload()
     expect(page.locator("tr", has_text="order_status")).to_be_visible()
     expect(page.locator(".badge.paused")).to_have_count(0)

@@ -42,8 +42,8 @@ def _filled(url: str, key_file: Path) -> None:
     engine = make_engine(url)
     migrate(engine)
     store = Store(engine, Keyring.from_file(key_file))
-    store.create_tenant("shop", actor="ops")
-    store.create_webhook("shop", ACTION, actor="ops")
+    store.accounts.create_tenant("shop", actor="ops")
+    store.catalog.create("shop", ACTION, actor="ops")
     engine.dispose()
 
 
@@ -52,7 +52,7 @@ def _served(url: str, key_file: Path) -> dict[str, str]:
     engine = make_engine(url)
     try:
         store = Store(engine, Keyring.from_file(key_file))
-        return store.headers_for(store.get_webhook("shop", "order_status"))
+        return store.catalog.headers_for(store.catalog.get("shop", "order_status"))
     finally:
         engine.dispose()
 

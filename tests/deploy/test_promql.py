@@ -36,7 +36,7 @@ def exposed(
     """Each series name the action and tools servers expose, with its label names."""
     tmp = tmp_path_factory.mktemp("scraped")
     with store_and_webhook("sqlite", tmp, request) as (store, webhook, env):
-        token = store.issue_action_token("acme", actor="test")
+        token = store.accounts.issue_action_token("acme", actor="test")
         actions, base_url = start_server("actions", env, tmp / "actions.log")
         tools, tools_url = start_server("mcp_server", env, tmp / "tools.log")
         try:

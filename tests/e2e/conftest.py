@@ -124,7 +124,7 @@ class Assistant:
 
     def wait_served(self, timeout: float = 10.0) -> None:
         """Until the action server serves every change made to the store so far."""
-        version = sum(self.store.versions().values())
+        version = sum(self.store.snapshots.versions().values())
         deadline = time.monotonic() + timeout
         while httpx.get(f"{self.actions_url}/health", timeout=5).json()["version"] < version:
             if time.monotonic() > deadline:
@@ -240,15 +240,15 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
 
         migrate(engine)
         store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-        store.create_tenant("demo", actor="e2e")
-        store.set_skill("demo", True, actor="e2e")
-        action_token = store.issue_action_token("demo", actor="e2e")
+        store.accounts.create_tenant("demo", actor="e2e")
+        store.accounts.set_skill("demo", True, actor="e2e")
+        action_token = store.accounts.issue_action_token("demo", actor="e2e")
         # Rasa's live router polls the action server's routing table with the same token.
         env["WEBHOOKS_ROUTING_URL"] = f"http://127.0.0.1:{ports['actions']}/tenants/demo/routing"
         env["WEBHOOKS_ROUTING_TOKEN"] = action_token
         for definition in json.loads((ROOT / "demo/actions.json").read_text()):
             definition["url"] = definition["url"].replace("https://127.0.0.1:8443", demo_url)
-            store.create_webhook("demo", definition, actor="e2e")
+            store.catalog.create("demo", definition, actor="e2e")
 
         processes["actions"] = _start(
             "actions",
@@ -337,7 +337,7 @@ def web_chat(assistant: Assistant) -> Iterator[str]:
 def echoing_action(assistant: Assistant) -> Iterator[str]:
     """An action ``store_finder`` whose service repeats the city it was asked for, so its
     answer carries whatever markup the user sent; its name. Deleted after the block."""
-    assistant.store.create_webhook(
+    assistant.store.catalog.create(
         "demo",
         {
             "name": "store_finder",
@@ -352,7 +352,7 @@ def echoing_action(assistant: Assistant) -> Iterator[str]:
         assistant.wait_served()
         yield "store_finder"
     finally:
-        assistant.store.delete_webhook("demo", "store_finder", actor="e2e")
+        assistant.store.catalog.delete("demo", "store_finder", actor="e2e")
         assistant.wait_served()
 
 

@@ -161,12 +161,12 @@ def test_the_eleventh_call_is_refused(user: TelegramUser | SlackUser) -> None:
 
 def test_a_disabled_action_is_polite(user: TelegramUser | SlackUser, platforms: Platforms) -> None:
     store = platforms.assistant.store
-    store.update_webhook("demo", "order_status", {"enabled": False}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"enabled": False}, actor="e2e")
     try:
         platforms.assistant.wait_served()
         assert "switched off" in " ".join(user.say(ORDER))
     finally:
-        store.update_webhook("demo", "order_status", {"enabled": True}, actor="e2e")
+        store.catalog.update("demo", "order_status", {"enabled": True}, actor="e2e")
         platforms.assistant.wait_served()
     assert user.say(ORDER) == [ORDER_ANSWER]
 

@@ -41,7 +41,7 @@ NOT_FOUND = "We have no order #{{ order_id }} on file; the number is in your con
 @pytest.fixture(scope="module")
 def admin(assistant: Assistant) -> Iterator[tuple[str, str]]:
     """``python -m admin serve`` on the assistant's store; its URL and an operator's token."""
-    token = assistant.store.create_operator(
+    token = assistant.store.accounts.create_operator(
         "demo", "replies_operator", permissions=[READ, MANAGE], actor="e2e"
     )[1]
     env = {name: assistant.env[name] for name in SHARED}
@@ -54,7 +54,7 @@ def admin(assistant: Assistant) -> Iterator[tuple[str, str]]:
 def demo_order_status(assistant: Assistant) -> Iterator[None]:
     """Puts the demo's order_status back as demo/actions.json has it, which the other
     end-to-end tests expect."""
-    before = assistant.store.get_webhook("demo", "order_status").public()
+    before = assistant.store.catalog.get("demo", "order_status").public()
     yield
     demo = next(
         definition
@@ -63,9 +63,9 @@ def demo_order_status(assistant: Assistant) -> Iterator[None]:
     )
     demo["url"] = demo["url"].replace("https://127.0.0.1:8443", assistant.demo_url)
     del demo["name"]
-    assistant.store.update_webhook("demo", "order_status", demo, replace=True, actor="e2e")
+    assistant.store.catalog.update("demo", "order_status", demo, replace=True, actor="e2e")
     assistant.wait_served()
-    assert assistant.store.get_webhook("demo", "order_status").public() == before
+    assert assistant.store.catalog.get("demo", "order_status").public() == before
 
 
 def _watched(context: BrowserContext, problems: list[str]) -> Page:
@@ -154,7 +154,7 @@ def test_replies_written_in_the_console_are_said_in_the_web_chat(
         screenshot(page, HERE, "console-replies-preview")
         page.get_by_role("button", name="Save changes").click()
         expect(page.get_by_text("order_status was saved.")).to_be_visible()
-        saved = assistant.store.get_webhook("demo", "order_status")
+        saved = assistant.store.catalog.get("demo", "order_status")
         assert dict(saved.replies) == {"success": SUCCESS + TYPED, "not_found": NOT_FOUND}
         assert [p.source for p in saved.parameters] == [None, "sender_id"]
         assistant.wait_served()

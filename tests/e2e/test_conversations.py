@@ -16,10 +16,10 @@ ORDER_KEY = {"X-Api-Key": "demo-key-not-secret"}
 @pytest.fixture
 def order_status(assistant: Assistant) -> Iterator[Assistant]:
     """Restores the order_status definition after a test that changes it."""
-    before = assistant.store.get_webhook("demo", "order_status").public()
+    before = assistant.store.catalog.get("demo", "order_status").public()
     yield assistant
     restore = {k: v for k, v in before.items() if k not in {"name", "headers"}}
-    assistant.store.update_webhook(
+    assistant.store.catalog.update(
         "demo", "order_status", restore | {"headers": ORDER_KEY}, replace=True, actor="e2e"
     )
     assistant.wait_served()
@@ -52,7 +52,7 @@ def test_failures_are_polite_and_the_next_turn_works(
     order_status: Assistant, path: str, expected: str
 ) -> None:
     store = order_status.store
-    store.update_webhook(
+    store.catalog.update(
         "demo",
         "order_status",
         {"url": order_status.demo_url + path, "timeout": 2, "headers": ORDER_KEY},
@@ -67,7 +67,7 @@ def test_failures_are_polite_and_the_next_turn_works(
 def test_a_service_that_is_down_gets_a_polite_message(order_status: Assistant) -> None:
     from tests.admin.conftest import free_port
 
-    order_status.store.update_webhook(
+    order_status.store.catalog.update(
         "demo",
         "order_status",
         {"url": f"https://127.0.0.1:{free_port()}/orders/status", "headers": ORDER_KEY},
@@ -79,10 +79,10 @@ def test_a_service_that_is_down_gets_a_polite_message(order_status: Assistant) -
 
 def test_disabling_and_enabling_take_effect_without_restart(order_status: Assistant) -> None:
     store = order_status.store
-    store.update_webhook("demo", "order_status", {"enabled": False}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"enabled": False}, actor="e2e")
     order_status.wait_served()
     assert "switched off" in " ".join(order_status.say(new_sender(), "where is my order #4521?"))
-    store.update_webhook("demo", "order_status", {"enabled": True}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"enabled": True}, actor="e2e")
     order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
@@ -90,7 +90,7 @@ def test_disabling_and_enabling_take_effect_without_restart(order_status: Assist
 
 
 def test_a_changed_url_is_used_by_the_next_call(order_status: Assistant) -> None:
-    order_status.store.update_webhook(
+    order_status.store.catalog.update(
         "demo",
         "order_status",
         {"url": order_status.demo_url + "/slow?seconds=0", "headers": ORDER_KEY},
@@ -109,12 +109,12 @@ def test_the_eleventh_call_in_a_conversation_is_refused(assistant: Assistant) ->
 
 def test_changed_headers_are_used_by_the_next_call(order_status: Assistant) -> None:
     store = order_status.store
-    store.update_webhook("demo", "order_status", {"headers": {"X-Api-Key": "wrong"}}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"headers": {"X-Api-Key": "wrong"}}, actor="e2e")
     order_status.wait_served()
     assert "could not handle" in " ".join(
         order_status.say(new_sender(), "where is my order #4521?")
     )
-    store.update_webhook("demo", "order_status", {"headers": ORDER_KEY}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"headers": ORDER_KEY}, actor="e2e")
     order_status.wait_served()
     assert order_status.say(new_sender(), "where is my order #4521?") == [
         "Order #4521 has shipped and arrives in 2 days."
@@ -125,11 +125,11 @@ def test_changed_headers_are_used_by_the_next_call(order_status: Assistant) -> N
 def restore(assistant: Assistant) -> Iterator[Assistant]:
     """Restores opening_hours and daily_offers after a test that changes them."""
     names = ("opening_hours", "daily_offers")
-    before = {name: assistant.store.get_webhook("demo", name).public() for name in names}
+    before = {name: assistant.store.catalog.get("demo", name).public() for name in names}
     yield assistant
     for name, definition in before.items():
         restored = {k: v for k, v in definition.items() if k not in {"name", "headers"}}
-        assistant.store.update_webhook("demo", name, restored, replace=True, actor="e2e")
+        assistant.store.catalog.update("demo", name, restored, replace=True, actor="e2e")
     assistant.wait_served()
 
 
@@ -139,7 +139,7 @@ def test_a_new_description_is_asked_without_a_retrain(restore: Assistant) -> Non
         "Please tell me the city of the store (Berlin, Lisbon, Paris or London)."
     ]
     restore.say(sender, "stop")
-    restore.store.update_webhook(
+    restore.store.catalog.update(
         "demo",
         "opening_hours",
         {"parameters": [{"name": "city", "type": "string", "description": "Which city?"}]},
@@ -153,7 +153,7 @@ def test_a_parameter_made_required_is_asked_without_a_retrain(restore: Assistant
     # Optional: not asked, all offers are listed.
     assert "Today's offers" in " ".join(restore.say(new_sender(), "any offers today?"))
     category = {"name": "category", "type": "string", "description": "a product category"}
-    restore.store.update_webhook(
+    restore.store.catalog.update(
         "demo", "daily_offers", {"parameters": [category | {"required": True}]}, actor="e2e"
     )
     restore.wait_served()

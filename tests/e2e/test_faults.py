@@ -127,12 +127,12 @@ lock_store:
 @pytest.fixture
 def slow_orders(assistant: Assistant) -> Iterator[Assistant]:
     store = assistant.store
-    webhook = store.get_webhook("demo", "order_status")
-    before, headers = webhook.url, store.headers_for(webhook)  # headers follow the URL
+    webhook = store.catalog.get("demo", "order_status")
+    before, headers = webhook.url, store.catalog.headers_for(webhook)  # headers follow the URL
     slow = {"url": f"{assistant.demo_url}/slow?seconds=3", "headers": headers}
-    store.update_webhook("demo", "order_status", slow, actor="e2e")
+    store.catalog.update("demo", "order_status", slow, actor="e2e")
     yield assistant
-    store.update_webhook("demo", "order_status", {"url": before, "headers": headers}, actor="e2e")
+    store.catalog.update("demo", "order_status", {"url": before, "headers": headers}, actor="e2e")
     assistant.wait_served()
 
 
@@ -163,8 +163,10 @@ def test_an_action_server_killed_mid_turn_comes_back_and_counts_once(
     assert took < 30
     assert (status, said) == (200, [])
     store = assistant.store
-    headers = store.headers_for(store.get_webhook("demo", "order_status"))  # they follow the URL
-    store.update_webhook(
+    headers = store.catalog.headers_for(
+        store.catalog.get("demo", "order_status")
+    )  # they follow the URL
+    store.catalog.update(
         "demo",
         "order_status",
         {"url": f"{assistant.demo_url}/orders/status", "headers": headers},

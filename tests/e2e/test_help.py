@@ -57,10 +57,10 @@ def test_a_greeting_or_a_request_for_help_lists_the_actions(
 
 @pytest.fixture
 def offers_disabled(assistant: Assistant) -> Iterator[Assistant]:
-    assistant.store.update_webhook("demo", "daily_offers", {"enabled": False}, actor="e2e")
+    assistant.store.catalog.update("demo", "daily_offers", {"enabled": False}, actor="e2e")
     assistant.wait_served()
     yield assistant
-    assistant.store.update_webhook("demo", "daily_offers", {"enabled": True}, actor="e2e")
+    assistant.store.catalog.update("demo", "daily_offers", {"enabled": True}, actor="e2e")
     assistant.wait_served()
 
 

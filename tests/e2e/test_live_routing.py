@@ -79,7 +79,7 @@ def test_a_saved_action_is_used_at_once_on_every_replica_without_training(
     assistant: Assistant, replica: str
 ) -> None:
     assert routed_to(assistant, assistant.rasa_url, PARAPHRASE) is None
-    assistant.store.create_webhook(
+    assistant.store.catalog.create(
         "demo",
         {
             "name": GIFT_CARD,
@@ -118,13 +118,13 @@ def test_a_saved_action_is_used_at_once_on_every_replica_without_training(
             assistant.say(new_sender(), "balance of gift card 1234 please")
         )
 
-        assistant.store.update_webhook("demo", GIFT_CARD, {"enabled": False}, actor="e2e")
+        assistant.store.catalog.update("demo", GIFT_CARD, {"enabled": False}, actor="e2e")
         assistant.wait_served()  # the router keeps routing it; the action server says it is off
         assert assistant.say(new_sender(), PARAPHRASE) == [
             "Sorry, that feature is switched off at the moment."
         ]
     finally:
-        assistant.store.delete_webhook("demo", GIFT_CARD, actor="e2e")
+        assistant.store.catalog.delete("demo", GIFT_CARD, actor="e2e")
     seconds_until_routed(assistant, assistant.rasa_url, PARAPHRASE, None, 10)
     reply = answer(assistant.say(new_sender(), PARAPHRASE))
     assert "Look up the status of an order" in reply, reply  # the help lists what is there
@@ -153,13 +153,13 @@ def test_unrelated_messages_are_not_routed(assistant: Assistant) -> None:
 def test_with_the_skill_off_requests_are_answered_politely_and_nothing_is_called(
     assistant: Assistant,
 ) -> None:
-    assistant.store.set_skill("demo", False, actor="e2e")
+    assistant.store.accounts.set_skill("demo", False, actor="e2e")
     try:
         assistant.wait_served()
         reply = assistant.say(new_sender(), "where is my order #4521?")
         assert reply == ["Sorry, that feature is switched off at the moment."]
     finally:
-        assistant.store.set_skill("demo", True, actor="e2e")
+        assistant.store.accounts.set_skill("demo", True, actor="e2e")
         assistant.wait_served()
     assert "Order #4521" in answer(assistant.say(new_sender(), "where is my order #4521?"))
 

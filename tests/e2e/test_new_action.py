@@ -15,7 +15,7 @@ def test_a_live_action_joins_the_trained_model_after_sync_train_reload(
     assistant: Assistant,
 ) -> None:
     rasa = assistant.processes["rasa"]
-    assistant.store.create_webhook(
+    assistant.store.catalog.create(
         "demo",
         {
             "name": "bargain_hunt",

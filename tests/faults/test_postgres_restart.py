@@ -54,14 +54,14 @@ def deployment(cluster: Cluster, tmp_path: Path) -> Iterator[Deployment]:
     engine = make_engine(cluster.url)
     migrate(engine)
     store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
-    store.create_tenant("acme", actor="test")
-    _, token = store.create_operator("acme", "root", admin=True, actor="test")
-    store.set_skill("acme", True, actor="test")
-    action_token = store.issue_action_token("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
+    _, token = store.accounts.create_operator("acme", "root", admin=True, actor="test")
+    store.accounts.set_skill("acme", True, actor="test")
+    action_token = store.accounts.issue_action_token("acme", actor="test")
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     webhook = ThreadedWebhook(ca)
-    store.create_webhook(
+    store.catalog.create(
         "acme",
         {"name": "order_status", "description": "Look up an order", "url": webhook.url("/echo"),
          "parameters": [{"name": "order_id", "type": "integer", "description": "the order"}],

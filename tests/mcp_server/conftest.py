@@ -51,7 +51,7 @@ def tools_env(
         webhook,
         env,
     ):
-        token = store.issue_tools_token("acme", actor="test")
+        token = store.accounts.issue_tools_token("acme", actor="test")
         process, base_url = start_server("mcp_server", env, log_path)
         tools = ToolsEnv(
             base_url, store, token, webhook, log_path, env["DATABASE_URL"], env, [process]

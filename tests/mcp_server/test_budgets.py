@@ -22,11 +22,11 @@ def _text(result: object) -> str:
 
 async def test_five_sessions_over_a_budget_of_ten_make_ten_calls(tools_env: ToolsEnv) -> None:
     store = tools_env.store
-    store.create_tenant("swarmed", actor="test")
-    store.set_skill("swarmed", True, actor="test")
-    token = store.issue_tools_token("swarmed", actor="test")
-    store.create_webhook("swarmed", tools_env.definition("order_status"), actor="test")
-    store.set_calls_per_minute("swarmed", 10, actor="test")
+    store.accounts.create_tenant("swarmed", actor="test")
+    store.accounts.set_skill("swarmed", True, actor="test")
+    token = store.accounts.issue_tools_token("swarmed", actor="test")
+    store.catalog.create("swarmed", tools_env.definition("order_status"), actor="test")
+    store.budgets.set_calls_per_minute("swarmed", 10, actor="test")
     # A second server of the same store: the budget is the tenant's, not a server's.
     process, second = start_server("mcp_server", tools_env.env, tools_env.log_path)
     tools_env.processes.append(process)

@@ -232,7 +232,7 @@ async def test_a_disabled_tool_goes_and_a_new_one_comes_within_a_second(
     tools_env.put("order_status")
     async with connect(tools_env.url(), tools_env.token) as client:
         await client.listening(within=5.0)
-        tools_env.store.update_webhook("acme", "order_status", {"enabled": False}, actor="test")
+        tools_env.store.catalog.update("acme", "order_status", {"enabled": False}, actor="test")
         await client.heard_list_changed(within=1.0)
         names = {tool.name for tool in (await client.session.list_tools()).tools}
         assert "order_status" not in names
@@ -241,16 +241,16 @@ async def test_a_disabled_tool_goes_and_a_new_one_comes_within_a_second(
         assert _text(refused) == Category.DISABLED.sentence
 
         client.heard.clear()
-        tools_env.store.create_webhook("acme", tools_env.definition("brand_new"), actor="test")
+        tools_env.store.catalog.create("acme", tools_env.definition("brand_new"), actor="test")
         await client.heard_list_changed(within=1.0)
         names = {tool.name for tool in (await client.session.list_tools()).tools}
         assert "brand_new" in names
-    tools_env.store.delete_webhook("acme", "brand_new", actor="test")
+    tools_env.store.catalog.delete("acme", "brand_new", actor="test")
 
 
 async def test_a_switched_off_skill_leaves_no_tools(tools_env: ToolsEnv) -> None:
     tools_env.put("order_status")
-    tools_env.store.set_skill("acme", False, actor="test")
+    tools_env.store.accounts.set_skill("acme", False, actor="test")
     tools_env.wait_refreshed()
     try:
         async with connect(tools_env.url(), tools_env.token) as client:
@@ -258,7 +258,7 @@ async def test_a_switched_off_skill_leaves_no_tools(tools_env: ToolsEnv) -> None
             result = await client.session.call_tool("order_status", {"order_id": 1})
         assert _text(result) == Category.DISABLED.sentence
     finally:
-        tools_env.store.set_skill("acme", True, actor="test")
+        tools_env.store.accounts.set_skill("acme", True, actor="test")
         tools_env.wait_refreshed()
 
 
@@ -267,7 +267,9 @@ async def test_a_wrong_token_is_refused(tools_env: ToolsEnv, who: str) -> None:
     token = {
         "wrong": "whm_" + "x" * 43,
         "none": None,
-        "another tenant's": tools_env.store.issue_tools_token("globex", actor="test", replace=True),
+        "another tenant's": tools_env.store.accounts.issue_tools_token(
+            "globex", actor="test", replace=True
+        ),
     }[who]
     tools_env.wait_refreshed()
     with pytest.raises(ExceptionGroup) as raised:
@@ -357,7 +359,7 @@ async def test_a_new_token_ends_the_old_one_and_its_sessions(tools_env: ToolsEnv
             tools_env.url(), json=_initialize(), headers=_headers(tools_env.token)
         )
         session = opened.headers[MCP_SESSION_ID_HEADER]
-        new = tools_env.store.issue_tools_token("acme", actor="test", replace=True)
+        new = tools_env.store.accounts.issue_tools_token("acme", actor="test", replace=True)
         tools_env.wait_refreshed()
         try:
             old = await http.post(
@@ -499,7 +501,7 @@ async def test_a_new_token_ends_the_notification_streams_of_the_old_one(
         async with http.stream("GET", tools_env.url(), headers=headers) as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
-            new = tools_env.store.issue_tools_token("acme", actor="test", replace=True)
+            new = tools_env.store.accounts.issue_tools_token("acme", actor="test", replace=True)
             tools_env.token = new
             async with asyncio.timeout(5):  # the stream ends: the old token's sessions are over
                 async for _ in stream.aiter_bytes():

@@ -31,7 +31,7 @@ HOUR = 3600
 
 @pytest.fixture
 def limits(store: Store) -> ConversationLimits:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     return ConversationLimits(store.engine, window=HOUR)
 
 
@@ -76,7 +76,7 @@ def test_an_actions_own_budget_stops_it_and_not_the_others(
 def test_a_call_the_conversation_limit_refuses_takes_nothing_from_the_budget(
     store: Store,
 ) -> None:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     limits = ConversationLimits(store.engine, limit=2, window=HOUR)
     budget = Budget(10, "lookup", 5)
     limits.claim("acme", "alice:1", budget=budget)
@@ -90,7 +90,7 @@ def test_a_call_the_conversation_limit_refuses_takes_nothing_from_the_budget(
 def test_a_tenants_budget_does_not_spend_another_tenants(
     store: Store, limits: ConversationLimits
 ) -> None:
-    store.create_tenant("globex", actor="test")
+    store.accounts.create_tenant("globex", actor="test")
     for sender in range(2):
         limits.claim("acme", f"s{sender}:1", budget=Budget(2))
     with pytest.raises(BudgetExhausted):
@@ -99,7 +99,7 @@ def test_a_tenants_budget_does_not_spend_another_tenants(
 
 
 def test_the_budget_starts_again_in_the_next_window(store: Store) -> None:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     # A window of one second, so one ends without waiting a minute (production: 60).
     limits = ConversationLimits(store.engine, window=1)
     claims = iter(range(1000))
@@ -118,7 +118,7 @@ def test_the_budget_starts_again_in_the_next_window(store: Store) -> None:
 def test_replicas_claiming_at_once_share_the_budget_exactly(
     store: Store, database_url: str
 ) -> None:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     # Two replicas: each its own engine (its own pool of connections) on the same database.
     engines = [make_engine(database_url, pool_size=10, max_overflow=0) for _ in range(2)]
     replicas = [ConversationLimits(engine, window=HOUR) for engine in engines]
@@ -171,17 +171,17 @@ def test_the_claim_worker_refuses_over_budget_without_blocking(
 
 @pytest.mark.parametrize("calls", [0, -1, MAX_BUDGET + 1, True, 1.5, "10", None])
 def test_the_store_refuses_a_tenant_budget_out_of_range(store: Store, calls: object) -> None:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     with pytest.raises(InvalidDefinition) as caught:
-        store.set_calls_per_minute("acme", calls, actor="test")
+        store.budgets.set_calls_per_minute("acme", calls, actor="test")
     assert caught.value.field == "calls_per_minute"
-    assert store.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
+    assert store.accounts.get_tenant("acme").calls_per_minute == DEFAULT_TENANT_BUDGET
 
 
 def test_claims_in_place_count_in_every_count_or_none(store: Store) -> None:
     if not InPlaceClaims.possible(ConversationLimits(store.engine)):
         pytest.skip("claims in place are SQLite's")
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     limits = ConversationLimits(store.engine, limit=2, window=HOUR)
     limits.claim("acme", "warm:1", budget=Budget(10))  # the tenant's id is now known
     in_place = InPlaceClaims(limits)

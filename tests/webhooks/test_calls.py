@@ -54,8 +54,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
     engine = make_engine(f"sqlite:///{tmp_path / 'calls.db'}")
     migrate(engine)
     store = Store(engine, Keyring([generate_key()]), allow=LOOPBACK_ALLOWANCE)
-    store.create_tenant("acme", actor="test")
-    store.set_skill("acme", True, actor="test")
+    store.accounts.create_tenant("acme", actor="test")
+    store.accounts.set_skill("acme", True, actor="test")
     yield store
     engine.dispose()
 
@@ -95,7 +95,7 @@ def make_calls(
 
 
 def define(store: Store, url: str, name: str = "order_status") -> None:
-    store.create_webhook(
+    store.catalog.create(
         "acme",
         {
             "name": name,
@@ -299,7 +299,7 @@ async def test_usable_says_why_a_call_cannot_run(store: Store, make_calls: MakeC
     assert calls.usable("acme", "order_status") == usable(calls)
     assert calls.usable("acme", "made_up") is Category.NOT_CONFIGURED
     assert calls.usable("globex", "order_status") is Category.DISABLED
-    store.set_skill("acme", False, actor="test")
+    store.accounts.set_skill("acme", False, actor="test")
     assert make_calls().usable("acme", "order_status") is Category.DISABLED
 
 
@@ -376,8 +376,8 @@ async def test_a_call_is_signed_with_the_actions_secrets(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     define(store, server.url("/echo"))
-    _, old = store.create_signing_secret("acme", "order_status", actor="test")
-    _, new = store.create_signing_secret("acme", "order_status", actor="test")
+    _, old = store.signing.create("acme", "order_status", actor="test")
+    _, new = store.signing.create("acme", "order_status", actor="test")
     calls = make_calls()
     assert isinstance(
         await calls.call("acme", usable(calls), {"order_id": 7}, "a:1"), WebhookResult
@@ -439,7 +439,7 @@ async def test_a_failing_service_is_paused_then_probed_and_served_again(
     assert limits.calls("acme", "late:1") == 0  # nor counted
     assert counted(calls, "order_status", "paused") == 1
     await asyncio.gather(*calls._writes.values())
-    (pause,) = store.pauses("acme").values()
+    (pause,) = store.looks.pauses("acme").values()
     assert (pause.failures, pause.reason) == (FAILURES_TO_PAUSE, "unavailable")
     labels = {"tenant": "acme", "action": "order_status"}
     assert calls.metrics.registry.get_sample_value("webhook_paused", labels) == 1
@@ -449,6 +449,6 @@ async def test_a_failing_service_is_paused_then_probed_and_served_again(
     assert isinstance(await calls.call("acme", webhook, {"order_id": 7}, "next:1"), WebhookResult)
     assert any("calls resumed" in line for line in lines(caplog))
     await asyncio.gather(*calls._writes.values())
-    assert store.pauses("acme") == {}
+    assert store.looks.pauses("acme") == {}
     assert calls.metrics.registry.get_sample_value("webhook_paused", labels) == 0
     assert calls.metrics.registry.get_sample_value("webhook_pauses_total", labels) == 1

@@ -19,7 +19,7 @@ from webhooks.definitions._budgets import Budget
 
 @pytest.fixture
 def limits(store: Store) -> ConversationLimits:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     return ConversationLimits(store.engine)
 
 

@@ -20,42 +20,42 @@ FAILED = LastTest(at=AT + timedelta(minutes=1), ok=False, category="unreachable"
 
 @pytest.fixture
 def tenant(store: Store) -> str:
-    store.create_tenant("acme", actor="test")
-    store.create_webhook("acme", definition("order_status"), actor="test")
-    store.create_webhook("acme", definition("opening_hours"), actor="test")
+    store.accounts.create_tenant("acme", actor="test")
+    store.catalog.create("acme", definition("order_status"), actor="test")
+    store.catalog.create("acme", definition("opening_hours"), actor="test")
     return "acme"
 
 
 def test_a_test_is_kept_and_the_next_replaces_it(store: Store, tenant: str) -> None:
-    assert store.last_tests(tenant) == {}
-    store.record_test(tenant, "order_status", ANSWERED, actor="op")
-    assert store.last_tests(tenant) == {"order_status": ANSWERED}
-    store.record_test(tenant, "order_status", FAILED, actor="op")
-    store.record_test(tenant, "opening_hours", ANSWERED, actor="op")
-    assert store.last_tests(tenant) == {"order_status": FAILED, "opening_hours": ANSWERED}
+    assert store.looks.last_tests(tenant) == {}
+    store.tests.record(tenant, "order_status", ANSWERED, actor="op")
+    assert store.looks.last_tests(tenant) == {"order_status": ANSWERED}
+    store.tests.record(tenant, "order_status", FAILED, actor="op")
+    store.tests.record(tenant, "opening_hours", ANSWERED, actor="op")
+    assert store.looks.last_tests(tenant) == {"order_status": FAILED, "opening_hours": ANSWERED}
 
 
 def test_recording_a_test_changes_nothing_the_definitions_readers_watch(
     store: Store, tenant: str
 ) -> None:
     watched = (
-        store.versions(),
-        store.change_mark(),
-        store.snapshot(),
-        store.get_webhook(tenant, "order_status"),
+        store.snapshots.versions(),
+        store.snapshots.change_mark(),
+        store.snapshots.snapshot(),
+        store.catalog.get(tenant, "order_status"),
     )
-    store.record_test(tenant, "order_status", ANSWERED, actor="op")
-    store.record_test(tenant, "order_status", FAILED, actor="op")
+    store.tests.record(tenant, "order_status", ANSWERED, actor="op")
+    store.tests.record(tenant, "order_status", FAILED, actor="op")
     assert (
-        store.versions(),
-        store.change_mark(),
-        store.snapshot(),
-        store.get_webhook(tenant, "order_status"),
+        store.snapshots.versions(),
+        store.snapshots.change_mark(),
+        store.snapshots.snapshot(),
+        store.catalog.get(tenant, "order_status"),
     ) == watched
 
 
 def test_every_test_is_in_the_audit_log_with_its_outcome(store: Store, tenant: str) -> None:
-    store.update_webhook(
+    store.catalog.update(
         tenant,
         "order_status",
         {
@@ -64,8 +64,8 @@ def test_every_test_is_in_the_audit_log_with_its_outcome(store: Store, tenant: s
         },
         actor="op",
     )
-    store.record_test(tenant, "order_status", ANSWERED, actor="operator:7:ana")
-    store.record_test(tenant, "order_status", FAILED, actor="operator:7:ana")
+    store.tests.record(tenant, "order_status", ANSWERED, actor="operator:7:ana")
+    store.tests.record(tenant, "order_status", FAILED, actor="operator:7:ana")
     failed, answered = store.audit(tenant, limit=2)
     assert (answered.actor, answered.action, answered.target, answered.before) == (
         "operator:7:ana",
@@ -84,27 +84,27 @@ def test_every_test_is_in_the_audit_log_with_its_outcome(store: Store, tenant: s
     assert (failed.after["ok"], failed.after["category"]) == (False, "unreachable")
     # Deleted while its Test ran: the Test still went out, so it is still audited.
     with pytest.raises(NotFound):
-        store.record_test(tenant, "no_such_hook", ANSWERED, actor="operator:7:ana")
+        store.tests.record(tenant, "no_such_hook", ANSWERED, actor="operator:7:ana")
     assert store.audit(tenant, limit=1)[0].target == "webhook:no_such_hook"
 
 
 def test_the_record_goes_with_its_webhook(store: Store, tenant: str) -> None:
-    store.record_test(tenant, "order_status", ANSWERED, actor="op")
-    store.delete_webhook(tenant, "order_status", actor="test")
+    store.tests.record(tenant, "order_status", ANSWERED, actor="op")
+    store.catalog.delete(tenant, "order_status", actor="test")
     with store.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(db.WebhookTest)) == 0
-    store.create_webhook(tenant, definition("order_status"), actor="test")
-    assert store.last_tests(tenant) == {}
+    store.catalog.create(tenant, definition("order_status"), actor="test")
+    assert store.looks.last_tests(tenant) == {}
 
 
 def test_only_the_tenants_own_webhooks_are_recorded(store: Store, tenant: str) -> None:
-    store.create_tenant("globex", actor="test")
+    store.accounts.create_tenant("globex", actor="test")
     with pytest.raises(NotFound):
-        store.record_test("globex", "order_status", ANSWERED, actor="op")
+        store.tests.record("globex", "order_status", ANSWERED, actor="op")
     with pytest.raises(NotFound):
-        store.record_test(tenant, "no_such_hook", ANSWERED, actor="op")
-    assert store.last_tests(tenant) == {}
-    assert store.last_tests("globex") == {}
+        store.tests.record(tenant, "no_such_hook", ANSWERED, actor="op")
+    assert store.looks.last_tests(tenant) == {}
+    assert store.looks.last_tests("globex") == {}
 
 
 def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str) -> None:
@@ -115,7 +115,7 @@ def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str
     def record(result: LastTest) -> None:
         barrier.wait()
         try:
-            store.record_test(tenant, "order_status", result, actor="op")
+            store.tests.record(tenant, "order_status", result, actor="op")
         except BaseException as exc:  # collected: a thread's exception would be lost
             failures.append(exc)
 
@@ -125,7 +125,7 @@ def test_tests_ending_together_each_replace_the_record(store: Store, tenant: str
     for thread in threads:
         thread.join()
     assert failures == []
-    assert store.last_tests(tenant)["order_status"] in results
+    assert store.looks.last_tests(tenant)["order_status"] in results
 
 
 def test_looks_answer_what_last_tests_and_pauses_answer_in_one_statement(
@@ -141,14 +141,14 @@ def test_looks_answer_what_last_tests_and_pauses_answer_in_one_statement(
     current = CallPause(since=now, until=now + timedelta(seconds=30), failures=5, reason="timeout")
     later = CallPause(since=now, until=now + timedelta(seconds=60), failures=6, reason="timeout")
     over = CallPause(since=AT, until=AT + timedelta(seconds=30), failures=5, reason="timeout")
-    store.create_webhook(tenant, definition("both"), actor="test")
-    store.create_webhook(tenant, definition("neither"), actor="test")
-    store.record_test(tenant, "order_status", ANSWERED, actor="op")
-    store.record_pause(tenant, "opening_hours", "replica-a", current)
-    store.record_pause(tenant, "opening_hours", "replica-b", over)
-    store.record_test(tenant, "both", FAILED, actor="op")
-    store.record_pause(tenant, "both", "replica-a", current)
-    store.record_pause(tenant, "both", "replica-b", later)
+    store.catalog.create(tenant, definition("both"), actor="test")
+    store.catalog.create(tenant, definition("neither"), actor="test")
+    store.tests.record(tenant, "order_status", ANSWERED, actor="op")
+    store.pauses.record(tenant, "opening_hours", "replica-a", current)
+    store.pauses.record(tenant, "opening_hours", "replica-b", over)
+    store.tests.record(tenant, "both", FAILED, actor="op")
+    store.pauses.record(tenant, "both", "replica-a", current)
+    store.pauses.record(tenant, "both", "replica-b", later)
     statements: list[str] = []
 
     def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
@@ -157,9 +157,9 @@ def test_looks_answer_what_last_tests_and_pauses_answer_in_one_statement(
     with store.reading():
         event.listen(store.engine, "before_cursor_execute", seen)
         try:
-            tests, pauses = store.looks(tenant)
+            tests, pauses = store.looks.read(tenant)
         finally:
             event.remove(store.engine, "before_cursor_execute", seen)
-    assert tests == {"order_status": ANSWERED, "both": FAILED} == store.last_tests(tenant)
-    assert pauses == {"opening_hours": current, "both": later} == store.pauses(tenant)
+    assert tests == {"order_status": ANSWERED, "both": FAILED} == store.looks.last_tests(tenant)
+    assert pauses == {"opening_hours": current, "both": later} == store.looks.pauses(tenant)
     assert len([s for s in statements if "webhook" in s]) == 1

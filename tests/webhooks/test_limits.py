@@ -36,7 +36,7 @@ def frames_in_log(store: Store) -> int:
 
 @pytest.fixture
 def limits(store: Store) -> ConversationLimits:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     return ConversationLimits(store.engine)
 
 
@@ -58,7 +58,7 @@ def test_the_eleventh_call_is_refused_and_not_counted(limits: ConversationLimits
 def test_conversations_and_tenants_are_counted_apart(
     store: Store, limits: ConversationLimits
 ) -> None:
-    store.create_tenant("globex", actor="test")
+    store.accounts.create_tenant("globex", actor="test")
     for _ in range(10):
         limits.claim("acme", "alice:1")
     assert limits.claim("acme", "alice:2") == 1  # a new session of the same sender
@@ -72,7 +72,7 @@ def test_unknown_tenant_is_not_found(limits: ConversationLimits) -> None:
 
 
 def test_concurrent_claims_stop_at_exactly_the_limit(store: Store, database_url: str) -> None:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     engine = make_engine(database_url, pool_size=20, max_overflow=0)
     shared = ConversationLimits(engine)
     barrier = threading.Barrier(20)
@@ -136,7 +136,7 @@ def test_claims_in_place_of_two_tenants_and_long_keys_are_counted_apart(
     store: Store, limits: ConversationLimits, in_place: InPlaceClaims
 ) -> None:
     _sqlite_only(store)
-    store.create_tenant("globex", actor="test")
+    store.accounts.create_tenant("globex", actor="test")
     limits.claim("acme", "warm:1")
     limits.claim("globex", "warm:1")
     long_key = "x" * 400  # stored as its digest
@@ -181,7 +181,7 @@ def test_a_failing_claim_in_place_is_raised_and_counts_nothing(
     with store.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(db.ConversationCalls)) == 0
     # The write lock was given back: another writer gets it at once.
-    store.create_tenant("globex", actor="test")
+    store.accounts.create_tenant("globex", actor="test")
 
 
 def test_both_claims_stamp_the_conversation_with_the_time_in_utc(

@@ -170,8 +170,8 @@ def test_an_operator_header_cannot_take_the_signatures_names(name: str) -> None:
 
 
 def _action(store: Store) -> None:
-    store.create_tenant("acme", actor="test")
-    store.create_webhook(
+    store.accounts.create_tenant("acme", actor="test")
+    store.catalog.create(
         "acme",
         {"name": "order_status", "description": "d", "url": "https://example.com/orders"},
         actor="test",
@@ -180,9 +180,9 @@ def _action(store: Store) -> None:
 
 def test_a_secret_is_stored_sealed_and_shown_once(store: Store) -> None:
     _action(store)
-    before = store.get_webhook("acme", "order_status")
-    record, secret = store.create_signing_secret("acme", "order_status", actor="ops")
-    webhook = store.get_webhook("acme", "order_status")
+    before = store.catalog.get("acme", "order_status")
+    record, secret = store.signing.create("acme", "order_status", actor="ops")
+    webhook = store.catalog.get("acme", "order_status")
     assert [s.id for s in webhook.signing_secrets] == [record.id]
     assert webhook.revision == before.revision + 1
     assert secret not in repr(webhook)
@@ -193,14 +193,14 @@ def test_a_secret_is_stored_sealed_and_shown_once(store: Store) -> None:
     key_text = base64.b64encode(secret_key(secret)).decode()
     assert sealed
     assert all(secret not in value and key_text not in value for value in sealed)
-    signer = store.signer_for(webhook)
+    signer = store.signing.signer_for(webhook)
     assert signer is not None
     expected = standardwebhooks.Webhook(secret).sign(
         SPEC_ID, standardwebhooks.webhooks.datetime.fromtimestamp(SPEC_TIMESTAMP), SPEC_PAYLOAD
     )
     assert signer.signature(SPEC_ID, SPEC_TIMESTAMP, SPEC_PAYLOAD) == expected
     # The snapshot the action servers cache has it too.
-    cached = store.snapshot(["acme"])["acme"].webhooks["order_status"]
+    cached = store.snapshots.snapshot(["acme"])["acme"].webhooks["order_status"]
     assert [s.id for s in cached.signing_secrets] == [record.id]
     entries = store.audit("acme", webhook="order_status")
     assert entries[0].action == "webhook.signing_secret.create"
@@ -210,28 +210,28 @@ def test_a_secret_is_stored_sealed_and_shown_once(store: Store) -> None:
 
 def test_two_secrets_at_most_then_retire_one(store: Store) -> None:
     _action(store)
-    first, _ = store.create_signing_secret("acme", "order_status", actor="ops")
-    second, _ = store.create_signing_secret("acme", "order_status", actor="ops")
-    webhook = store.get_webhook("acme", "order_status")
+    first, _ = store.signing.create("acme", "order_status", actor="ops")
+    second, _ = store.signing.create("acme", "order_status", actor="ops")
+    webhook = store.catalog.get("acme", "order_status")
     assert [s.id for s in webhook.signing_secrets] == [second.id, first.id]  # newest first
     with pytest.raises(SigningSecretLimitReached):
-        store.create_signing_secret("acme", "order_status", actor="ops")
-    store.retire_signing_secret("acme", "order_status", first.id, actor="ops")
-    assert [s.id for s in store.get_webhook("acme", "order_status").signing_secrets] == [second.id]
+        store.signing.create("acme", "order_status", actor="ops")
+    store.signing.retire("acme", "order_status", first.id, actor="ops")
+    assert [s.id for s in store.catalog.get("acme", "order_status").signing_secrets] == [second.id]
     with pytest.raises(NotFound) as raised:
-        store.retire_signing_secret("acme", "order_status", first.id, actor="ops")
+        store.signing.retire("acme", "order_status", first.id, actor="ops")
     assert raised.value.kind == "signing_secret"
     assert store.audit("acme")[0].action == "webhook.signing_secret.retire"
-    store.retire_signing_secret("acme", "order_status", second.id, actor="ops")
-    webhook = store.get_webhook("acme", "order_status")
+    store.signing.retire("acme", "order_status", second.id, actor="ops")
+    webhook = store.catalog.get("acme", "order_status")
     assert webhook.signing_secrets == ()
-    assert store.signer_for(webhook) is None
+    assert store.signing.signer_for(webhook) is None
 
 
 def test_secrets_go_with_their_action(store: Store) -> None:
     _action(store)
-    store.create_signing_secret("acme", "order_status", actor="ops")
-    store.delete_webhook("acme", "order_status", actor="ops")
+    store.signing.create("acme", "order_status", actor="ops")
+    store.catalog.delete("acme", "order_status", actor="ops")
     with store.engine.connect() as connection:
         assert connection.execute(select(db.WebhookSigningSecret)).all() == []
 
@@ -239,7 +239,7 @@ def test_secrets_go_with_their_action(store: Store) -> None:
 def test_a_secret_is_never_logged(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     _action(store)
-    _, secret = store.create_signing_secret("acme", "order_status", actor="ops")
-    store.signer_for(store.get_webhook("acme", "order_status"))
+    _, secret = store.signing.create("acme", "order_status", actor="ops")
+    store.signing.signer_for(store.catalog.get("acme", "order_status"))
     assert secret not in caplog.text
     assert base64.b64encode(secret_key(secret)).decode() not in caplog.text

@@ -47,7 +47,7 @@ def definition(name: str = "order_status", **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def tenant(store: Store) -> str:
-    store.create_tenant("acme", actor="test")
+    store.accounts.create_tenant("acme", actor="test")
     return "acme"
 
 
@@ -65,90 +65,94 @@ def raw_dump(store: Store) -> str:
 
 
 def test_tenant_starts_with_the_skill_off(store: Store) -> None:
-    tenant = store.create_tenant("acme", actor="cli")
+    tenant = store.accounts.create_tenant("acme", actor="cli")
     assert tenant.skill_enabled is False
     assert tenant.action_count == 0
 
 
 def test_duplicate_tenant_is_refused(store: Store, tenant: str) -> None:
     with pytest.raises(AlreadyExists):
-        store.create_tenant(tenant, actor="cli")
+        store.accounts.create_tenant(tenant, actor="cli")
 
 
 @pytest.mark.parametrize("name", ["", "Acme", "1acme", "a" * 65, "ac me"])
 def test_bad_tenant_names_are_refused(store: Store, name: str) -> None:
     with pytest.raises(InvalidDefinition):
-        store.create_tenant(name, actor="cli")
+        store.accounts.create_tenant(name, actor="cli")
 
 
 def test_switching_the_skill_on_grants_admins_both_permissions(store: Store, tenant: str) -> None:
-    admin, _ = store.create_operator(tenant, "root", admin=True, actor="cli")
-    reader, _ = store.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
+    admin, _ = store.accounts.create_operator(tenant, "root", admin=True, actor="cli")
+    reader, _ = store.accounts.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
     assert admin.permissions == frozenset()
-    store.set_skill(tenant, True, actor="cli")
-    assert store.get_operator(tenant, admin.id).permissions == {READ, MANAGE}
-    assert store.get_operator(tenant, reader.id).permissions == {READ}
-    later, _ = store.create_operator(tenant, "root2", admin=True, actor="cli")
+    store.accounts.set_skill(tenant, True, actor="cli")
+    assert store.accounts.get_operator(tenant, admin.id).permissions == {READ, MANAGE}
+    assert store.accounts.get_operator(tenant, reader.id).permissions == {READ}
+    later, _ = store.accounts.create_operator(tenant, "root2", admin=True, actor="cli")
     assert later.permissions == {READ, MANAGE}
 
 
 def test_token_authenticates_its_operator_until_revoked(store: Store, tenant: str) -> None:
-    operator, token = store.create_operator(tenant, "alice", permissions=[MANAGE], actor="cli")
-    assert store.authenticate(token) == operator
-    second = store.issue_token(tenant, operator.id, actor="cli")
-    assert store.authenticate(second).id == operator.id
-    assert store.revoke_tokens(tenant, operator.id, actor="cli") == 2
+    operator, token = store.accounts.create_operator(
+        tenant, "alice", permissions=[MANAGE], actor="cli"
+    )
+    assert store.accounts.authenticate(token) == operator
+    second = store.accounts.issue_token(tenant, operator.id, actor="cli")
+    assert store.accounts.authenticate(second).id == operator.id
+    assert store.accounts.revoke_tokens(tenant, operator.id, actor="cli") == 2
     for revoked in (token, second):
         with pytest.raises(Unauthenticated):
-            store.authenticate(revoked)
+            store.accounts.authenticate(revoked)
 
 
 @pytest.mark.parametrize("token", ["", "wha_unknown", "Bearer x", "wha_" + "a" * 300])
 def test_unknown_tokens_are_refused(store: Store, tenant: str, token: str) -> None:
-    store.create_operator(tenant, "alice", actor="cli")
+    store.accounts.create_operator(tenant, "alice", actor="cli")
     with pytest.raises(Unauthenticated):
-        store.authenticate(token)
+        store.accounts.authenticate(token)
 
 
 def test_tokens_are_stored_only_as_hashes(store: Store, tenant: str) -> None:
-    _, token = store.create_operator(tenant, "alice", actor="cli")
+    _, token = store.accounts.create_operator(tenant, "alice", actor="cli")
     assert token.removeprefix("wha_") not in raw_dump(store)
 
 
 def test_require_checks_skill_then_permission(store: Store, tenant: str) -> None:
-    reader, _ = store.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
-    manager, _ = store.create_operator(tenant, "editor", permissions=[MANAGE], actor="cli")
+    reader, _ = store.accounts.create_operator(tenant, "viewer", permissions=[READ], actor="cli")
+    manager, _ = store.accounts.create_operator(tenant, "editor", permissions=[MANAGE], actor="cli")
     with pytest.raises(PermissionDenied, match="switched off"):
-        store.require(manager, READ)
-    store.set_skill(tenant, True, actor="cli")
-    store.require(reader, READ)
-    store.require(manager, READ)  # manage implies read
-    store.require(manager, MANAGE)
+        store.accounts.require(manager, READ)
+    store.accounts.set_skill(tenant, True, actor="cli")
+    store.accounts.require(reader, READ)
+    store.accounts.require(manager, READ)  # manage implies read
+    store.accounts.require(manager, MANAGE)
     with pytest.raises(PermissionDenied, match="webhooks:manage"):
-        store.require(reader, MANAGE)
+        store.accounts.require(reader, MANAGE)
 
 
 def test_set_permissions_replaces_and_rejects_unknown(store: Store, tenant: str) -> None:
-    operator, _ = store.create_operator(tenant, "alice", permissions=[READ], actor="cli")
-    assert store.set_permissions(tenant, operator.id, [MANAGE], actor="cli").permissions == {MANAGE}
+    operator, _ = store.accounts.create_operator(tenant, "alice", permissions=[READ], actor="cli")
+    assert store.accounts.set_permissions(
+        tenant, operator.id, [MANAGE], actor="cli"
+    ).permissions == {MANAGE}
     with pytest.raises(InvalidDefinition):
-        store.set_permissions(tenant, operator.id, ["webhooks:everything"], actor="cli")
+        store.accounts.set_permissions(tenant, operator.id, ["webhooks:everything"], actor="cli")
 
 
 def test_operators_of_another_tenant_are_not_found(store: Store, tenant: str) -> None:
-    store.create_tenant("other", actor="cli")
-    stranger, _ = store.create_operator("other", "bob", actor="cli")
+    store.accounts.create_tenant("other", actor="cli")
+    stranger, _ = store.accounts.create_operator("other", "bob", actor="cli")
     with pytest.raises(NotFound):
-        store.get_operator(tenant, stranger.id)
+        store.accounts.get_operator(tenant, stranger.id)
     with pytest.raises(NotFound):
-        store.set_permissions(tenant, stranger.id, [MANAGE], actor="cli")
+        store.accounts.set_permissions(tenant, stranger.id, [MANAGE], actor="cli")
 
 
 # -- webhooks ---------------------------------------------------------------------------------
 
 
 def test_create_and_read_back(store: Store, tenant: str) -> None:
-    created = store.create_webhook(tenant, definition(), actor="op")
+    created = store.catalog.create(tenant, definition(), actor="op")
     assert created.header_names == ("X-Api-Key",)
     assert created.parameters[0].record() == {
         "name": "order_id",
@@ -156,9 +160,9 @@ def test_create_and_read_back(store: Store, tenant: str) -> None:
         "description": "Order number",
         "required": True,
     }
-    assert store.get_webhook(tenant, "order_status") == created
-    assert [w.name for w in store.list_webhooks(tenant)] == ["order_status"]
-    assert store.headers_for(created) == {"X-Api-Key": CANARY}
+    assert store.catalog.get(tenant, "order_status") == created
+    assert [w.name for w in store.catalog.list(tenant)] == ["order_status"]
+    assert store.catalog.headers_for(created) == {"X-Api-Key": CANARY}
     assert CANARY not in repr(created)
     assert CANARY not in str(created.public())
 
@@ -166,8 +170,8 @@ def test_create_and_read_back(store: Store, tenant: str) -> None:
 def test_header_values_never_reach_the_database_in_clear(
     store: Store, tenant: str, database_url: str
 ) -> None:
-    store.create_webhook(tenant, definition(), actor="op")
-    store.update_webhook(tenant, "order_status", {"headers": {"X-Other": CANARY + "2"}}, actor="op")
+    store.catalog.create(tenant, definition(), actor="op")
+    store.catalog.update(tenant, "order_status", {"headers": {"X-Other": CANARY + "2"}}, actor="op")
     assert CANARY not in raw_dump(store)
     if database_url.startswith("sqlite"):
         store.engine.dispose()  # checkpoint the WAL so the main file holds everything
@@ -177,23 +181,23 @@ def test_header_values_never_reach_the_database_in_clear(
 
 
 def test_duplicate_name_is_refused_and_changes_nothing(store: Store, tenant: str) -> None:
-    store.create_webhook(tenant, definition(), actor="op")
-    before = store.get_tenant(tenant)
+    store.catalog.create(tenant, definition(), actor="op")
+    before = store.accounts.get_tenant(tenant)
     with pytest.raises(AlreadyExists):
-        store.create_webhook(tenant, definition(), actor="op")
-    assert store.get_tenant(tenant) == before
+        store.catalog.create(tenant, definition(), actor="op")
+    assert store.accounts.get_tenant(tenant) == before
     assert len(store.audit(tenant)) == 2  # tenant.create, webhook.create
 
 
 def test_invalid_definition_leaves_the_store_unchanged(store: Store, tenant: str) -> None:
     with pytest.raises(InvalidDefinition):
-        store.create_webhook(tenant, definition(url="https://10.0.0.1/"), actor="op")
-    assert store.list_webhooks(tenant) == []
-    assert store.get_tenant(tenant).action_count == 0
+        store.catalog.create(tenant, definition(url="https://10.0.0.1/"), actor="op")
+    assert store.catalog.list(tenant) == []
+    assert store.accounts.get_tenant(tenant).action_count == 0
 
 
 def test_invalid_update_leaves_the_definition_unchanged(store: Store, tenant: str) -> None:
-    created = store.create_webhook(tenant, definition(), actor="op")
+    created = store.catalog.create(tenant, definition(), actor="op")
     for bad in (
         {"timeout": 99},
         {"headers": {"X-Unknown": None}},
@@ -201,30 +205,32 @@ def test_invalid_update_leaves_the_definition_unchanged(store: Store, tenant: st
         {"name": "renamed"},
     ):
         with pytest.raises(InvalidDefinition):
-            store.update_webhook(tenant, "order_status", bad, actor="op")
-    assert store.get_webhook(tenant, "order_status") == created
-    assert store.headers_for(store.get_webhook(tenant, "order_status")) == {"X-Api-Key": CANARY}
+            store.catalog.update(tenant, "order_status", bad, actor="op")
+    assert store.catalog.get(tenant, "order_status") == created
+    assert store.catalog.headers_for(store.catalog.get(tenant, "order_status")) == {
+        "X-Api-Key": CANARY
+    }
 
 
 def test_headers_are_write_only_and_merge(store: Store, tenant: str) -> None:
-    store.create_webhook(
+    store.catalog.create(
         tenant, definition(headers={"X-Api-Key": "one", "X-Team": "t"}), actor="op"
     )
-    kept = store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op")
-    assert store.headers_for(kept) == {"X-Api-Key": "one", "X-Team": "t"}
-    replaced = store.update_webhook(
+    kept = store.catalog.update(tenant, "order_status", {"enabled": False}, actor="op")
+    assert store.catalog.headers_for(kept) == {"X-Api-Key": "one", "X-Team": "t"}
+    replaced = store.catalog.update(
         tenant, "order_status", {"headers": {"x-api-key": "two"}}, actor="op"
     )
-    assert store.headers_for(replaced) == {"x-api-key": "two", "X-Team": "t"}
-    removed = store.update_webhook(
+    assert store.catalog.headers_for(replaced) == {"x-api-key": "two", "X-Team": "t"}
+    removed = store.catalog.update(
         tenant, "order_status", {"headers": {"X-Team": None}}, actor="op"
     )
-    assert store.headers_for(removed) == {"x-api-key": "two"}
+    assert store.catalog.headers_for(removed) == {"x-api-key": "two"}
 
 
 def test_put_replaces_every_other_field(store: Store, tenant: str) -> None:
-    store.create_webhook(tenant, definition(method="GET", timeout=3), actor="op")
-    replaced = store.update_webhook(
+    store.catalog.create(tenant, definition(method="GET", timeout=3), actor="op")
+    replaced = store.catalog.update(
         tenant,
         "order_status",
         {"description": "New", "url": "https://api.example.com/orders"},
@@ -239,45 +245,45 @@ def test_put_replaces_every_other_field(store: Store, tenant: str) -> None:
 def test_every_change_bumps_the_tenant_version_and_moves_the_change_mark(
     store: Store, tenant: str
 ) -> None:
-    versions = [store.versions()[tenant]]
-    marks = [store.change_mark()]
+    versions = [store.snapshots.versions()[tenant]]
+    marks = [store.snapshots.change_mark()]
     for change in (
-        lambda: store.create_webhook(tenant, definition(), actor="op"),
-        lambda: store.update_webhook(tenant, "order_status", {"enabled": False}, actor="op"),
-        lambda: store.set_skill(tenant, True, actor="op"),
-        lambda: store.issue_action_token(tenant, actor="op", replace=True),
-        lambda: store.delete_webhook(tenant, "order_status", actor="op"),
-        lambda: store.create_tenant("another", actor="op"),
+        lambda: store.catalog.create(tenant, definition(), actor="op"),
+        lambda: store.catalog.update(tenant, "order_status", {"enabled": False}, actor="op"),
+        lambda: store.accounts.set_skill(tenant, True, actor="op"),
+        lambda: store.accounts.issue_action_token(tenant, actor="op", replace=True),
+        lambda: store.catalog.delete(tenant, "order_status", actor="op"),
+        lambda: store.accounts.create_tenant("another", actor="op"),
     ):
         change()
-        versions.append(store.versions()[tenant])
-        marks.append(store.change_mark())
+        versions.append(store.snapshots.versions()[tenant])
+        marks.append(store.snapshots.change_mark())
     assert versions[:-1] == sorted(set(versions[:-1]))
     assert len(set(marks)) == len(marks)  # every change moved it
-    assert marks[-1] == (len(store.versions()), sum(store.versions().values()))
+    assert marks[-1] == (len(store.snapshots.versions()), sum(store.snapshots.versions().values()))
 
 
 def test_delete_frees_a_slot(store: Store, tenant: str) -> None:
     for index in range(store.max_actions):
-        store.create_webhook(tenant, definition(f"hook_{index}"), actor="op")
+        store.catalog.create(tenant, definition(f"hook_{index}"), actor="op")
     with pytest.raises(ActionLimitReached):
-        store.create_webhook(tenant, definition("one_too_many"), actor="op")
-    store.delete_webhook(tenant, "hook_0", actor="op")
-    store.create_webhook(tenant, definition("one_too_many"), actor="op")
-    assert store.get_tenant(tenant).action_count == store.max_actions
+        store.catalog.create(tenant, definition("one_too_many"), actor="op")
+    store.catalog.delete(tenant, "hook_0", actor="op")
+    store.catalog.create(tenant, definition("one_too_many"), actor="op")
+    assert store.accounts.get_tenant(tenant).action_count == store.max_actions
     with pytest.raises(NotFound):
-        store.get_webhook(tenant, "hook_0")
+        store.catalog.get(tenant, "hook_0")
 
 
 def test_tenants_do_not_see_each_other(store: Store, tenant: str) -> None:
-    store.create_tenant("other", actor="cli")
-    store.create_webhook(tenant, definition(), actor="op")
-    assert store.list_webhooks("other") == []
+    store.accounts.create_tenant("other", actor="cli")
+    store.catalog.create(tenant, definition(), actor="op")
+    assert store.catalog.list("other") == []
     with pytest.raises(NotFound):
-        store.get_webhook("other", "order_status")
+        store.catalog.get("other", "order_status")
     with pytest.raises(NotFound):
-        store.delete_webhook("other", "order_status", actor="op")
-    store.create_webhook("other", definition(), actor="op")  # same name, other tenant
+        store.catalog.delete("other", "order_status", actor="op")
+    store.catalog.create("other", definition(), actor="op")  # same name, other tenant
 
 
 def _create_concurrently(store: Store, tenant: str, count: int) -> list[BaseException | None]:
@@ -287,7 +293,7 @@ def _create_concurrently(store: Store, tenant: str, count: int) -> list[BaseExce
     def create(index: int) -> None:
         barrier.wait()
         try:
-            store.create_webhook(tenant, definition(f"hook_{index}"), actor="op")
+            store.catalog.create(tenant, definition(f"hook_{index}"), actor="op")
         except BaseException as exc:  # collected and checked below
             outcomes[index] = exc
 
@@ -312,24 +318,24 @@ def test_concurrent_creates_never_make_an_eleventh_action(store: Store, tenant: 
     failures = [o for o in outcomes if o is not None]
     assert len(outcomes) - len(failures) == 10
     assert all(isinstance(f, ActionLimitReached) for f in failures), failures
-    assert len(store.list_webhooks(tenant)) == 10
-    assert store.get_tenant(tenant).action_count == 10
+    assert len(store.catalog.list(tenant)) == 10
+    assert store.accounts.get_tenant(tenant).action_count == 10
 
 
 # -- audit ------------------------------------------------------------------------------------
 
 
 def test_audit_log_records_who_what_when_and_before_after(store: Store, tenant: str) -> None:
-    store.create_operator(tenant, "root", admin=True, actor="cli")
-    store.set_skill(tenant, True, actor="cli")
-    store.create_webhook(tenant, definition(), actor="operator:1:root")
-    store.update_webhook(
+    store.accounts.create_operator(tenant, "root", admin=True, actor="cli")
+    store.accounts.set_skill(tenant, True, actor="cli")
+    store.catalog.create(tenant, definition(), actor="operator:1:root")
+    store.catalog.update(
         tenant,
         "order_status",
         {"timeout": 5, "headers": {"X-Api-Key": CANARY + "-new"}},
         actor="operator:1:root",
     )
-    store.delete_webhook(tenant, "order_status", actor="operator:1:root")
+    store.catalog.delete(tenant, "order_status", actor="operator:1:root")
     entries = store.audit(tenant)
     assert [e.action for e in entries] == [
         "webhook.delete",
@@ -359,12 +365,12 @@ def test_audit_log_records_who_what_when_and_before_after(store: Store, tenant: 
 
 
 def test_audit_log_filters_by_action_operator_and_time(store: Store, tenant: str) -> None:
-    ana, _ = store.create_operator(tenant, "ana", permissions=[MANAGE], actor="cli")
-    bo, _ = store.create_operator(tenant, "bo", permissions=[MANAGE], actor="cli")
-    store.create_webhook(tenant, definition("a"), actor=actor_of(ana))
-    store.create_webhook(tenant, definition("b"), actor=actor_of(bo))
-    store.update_webhook(tenant, "a", {"timeout": 5}, actor=actor_of(bo))
-    store.delete_webhook(tenant, "a", actor=actor_of(ana))
+    ana, _ = store.accounts.create_operator(tenant, "ana", permissions=[MANAGE], actor="cli")
+    bo, _ = store.accounts.create_operator(tenant, "bo", permissions=[MANAGE], actor="cli")
+    store.catalog.create(tenant, definition("a"), actor=actor_of(ana))
+    store.catalog.create(tenant, definition("b"), actor=actor_of(bo))
+    store.catalog.update(tenant, "a", {"timeout": 5}, actor=actor_of(bo))
+    store.catalog.delete(tenant, "a", actor=actor_of(ana))
     everything = store.audit(tenant, limit=500)
 
     def actions(**filters: Any) -> list[tuple[str, str]]:
@@ -403,7 +409,7 @@ def test_audit_log_filters_by_action_operator_and_time(store: Store, tenant: str
 
 def test_audit_log_pages_newest_first(store: Store, tenant: str) -> None:
     for index in range(5):
-        store.create_webhook(tenant, definition(f"a{index}"), actor="op")
+        store.catalog.create(tenant, definition(f"a{index}"), actor="op")
     first = store.audit(tenant, limit=2)
     second = store.audit(tenant, limit=2, before_id=first[-1].id)
     assert [e.target for e in first + second] == [
@@ -420,23 +426,23 @@ def test_audit_log_pages_newest_first(store: Store, tenant: str) -> None:
 def test_rotation_re_encrypts_every_value_with_the_new_key(store: Store, tenant: str) -> None:
     old_key, new_key = generate_key(), generate_key()
     old = Store(store.engine, Keyring([old_key]))
-    old.create_webhook(tenant, definition(), actor="op")
-    assert Store(store.engine, Keyring([new_key, old_key])).rotate_keys() == 1
+    old.catalog.create(tenant, definition(), actor="op")
+    assert Store(store.engine, Keyring([new_key, old_key])).keys.rotate() == 1
     # Done: nothing is left to re-encrypt, and saying so is the truth.
-    assert Store(store.engine, Keyring([new_key, old_key])).rotate_keys() == 0
+    assert Store(store.engine, Keyring([new_key, old_key])).keys.rotate() == 0
     only_new = Store(store.engine, Keyring([new_key]))
-    only_new.verify_keys()
-    assert only_new.headers_for(only_new.get_webhook(tenant, "order_status")) == {
+    only_new.keys.verify()
+    assert only_new.catalog.headers_for(only_new.catalog.get(tenant, "order_status")) == {
         "X-Api-Key": CANARY
     }
     with pytest.raises(KeyMismatch):
-        old.verify_keys()
+        old.keys.verify()
 
 
 def test_wrong_key_is_caught_at_start_up(store: Store, tenant: str) -> None:
-    store.create_webhook(tenant, definition(), actor="op")
+    store.catalog.create(tenant, definition(), actor="op")
     with pytest.raises(KeyMismatch):
-        Store(store.engine, Keyring([generate_key()])).verify_keys()
+        Store(store.engine, Keyring([generate_key()])).keys.verify()
 
 
 @pytest.mark.parametrize("operator_id", [0, -1, 2**31, 2**62])
@@ -444,52 +450,54 @@ def test_out_of_range_operator_ids_are_not_found(
     store: Store, tenant: str, operator_id: int
 ) -> None:
     with pytest.raises(NotFound):
-        store.get_operator(tenant, operator_id)
+        store.accounts.get_operator(tenant, operator_id)
 
 
 def test_action_token_is_stored_as_a_digest_and_bumps_the_version(
     store: Store, tenant: str
 ) -> None:
-    before = store.versions()[tenant]
-    token = store.issue_action_token(tenant, actor="cli")
-    snapshot = store.snapshot([tenant])[tenant]
+    before = store.snapshots.versions()[tenant]
+    token = store.accounts.issue_action_token(tenant, actor="cli")
+    snapshot = store.snapshots.snapshot([tenant])[tenant]
     assert token_matches(token, snapshot.action_token_hash)
     assert not token_matches(token + "x", snapshot.action_token_hash)
     assert not token_matches(token, None)
-    assert store.versions()[tenant] > before
+    assert store.snapshots.versions()[tenant] > before
     assert token.removeprefix("wht_") not in raw_dump(store)
     with pytest.raises(ActionTokenInUse, match="--replace"):
-        store.issue_action_token(tenant, actor="cli")
-    assert token_matches(token, store.snapshot([tenant])[tenant].action_token_hash)
-    replaced = store.issue_action_token(tenant, actor="cli", replace=True)
-    assert not token_matches(token, store.snapshot([tenant])[tenant].action_token_hash)
-    assert token_matches(replaced, store.snapshot([tenant])[tenant].action_token_hash)
+        store.accounts.issue_action_token(tenant, actor="cli")
+    assert token_matches(token, store.snapshots.snapshot([tenant])[tenant].action_token_hash)
+    replaced = store.accounts.issue_action_token(tenant, actor="cli", replace=True)
+    assert not token_matches(token, store.snapshots.snapshot([tenant])[tenant].action_token_hash)
+    assert token_matches(replaced, store.snapshots.snapshot([tenant])[tenant].action_token_hash)
 
 
 def test_snapshot_holds_every_tenant_with_its_webhooks(store: Store, tenant: str) -> None:
-    store.create_tenant("other", actor="cli")
-    store.create_webhook(tenant, definition("a"), actor="op")
-    store.create_webhook(tenant, definition("b", headers={}), actor="op")
-    store.create_webhook("other", definition("c"), actor="op")
-    everything = store.snapshot()
+    store.accounts.create_tenant("other", actor="cli")
+    store.catalog.create(tenant, definition("a"), actor="op")
+    store.catalog.create(tenant, definition("b", headers={}), actor="op")
+    store.catalog.create("other", definition("c"), actor="op")
+    everything = store.snapshots.snapshot()
     assert set(everything) == {tenant, "other"}
     assert list(everything[tenant].webhooks) == ["a", "b"]
-    assert everything[tenant].webhooks["a"] == store.get_webhook(tenant, "a")
+    assert everything[tenant].webhooks["a"] == store.catalog.get(tenant, "a")
     assert everything[tenant].webhooks["b"].header_names == ()
-    assert store.snapshot(["other"])["other"].webhooks["c"] == store.get_webhook("other", "c")
-    assert store.snapshot(["nobody"]) == {}
+    assert store.snapshots.snapshot(["other"])["other"].webhooks["c"] == store.catalog.get(
+        "other", "c"
+    )
+    assert store.snapshots.snapshot(["nobody"]) == {}
 
 
 def test_snapshot_shares_equal_values_between_definitions(store: Store, tenant: str) -> None:
     # What keeps 100,000 cached definitions compact: equal values are one object.
-    store.create_tenant("other", actor="cli")
+    store.accounts.create_tenant("other", actor="cli")
     for owner, name in ((tenant, "a"), (tenant, "b"), ("other", "a")):
-        store.create_webhook(owner, definition(name), actor="op")
-    everything = store.snapshot()
+        store.catalog.create(owner, definition(name), actor="op")
+    everything = store.snapshots.snapshot()
     a, b, other = (
         everything[t].webhooks[n] for t, n in ((tenant, "a"), (tenant, "b"), ("other", "a"))
     )
-    assert other == store.get_webhook("other", "a")  # built alike by the catalog
+    assert other == store.catalog.get("other", "a")  # built alike by the catalog
     for value in ("description", "url", "parameters", "timeout"):
         assert getattr(a, value) is getattr(b, value) is getattr(other, value), value
     assert a.name is other.name
@@ -505,24 +513,24 @@ def test_snapshot_is_consistent_while_webhooks_are_created(
         pytest.skip("SQLite transactions always read one snapshot")
     from sqlalchemy import event
 
-    store.create_webhook(tenant, definition("first"), actor="op")
+    store.catalog.create(tenant, definition("first"), actor="op")
     other = Store(make_engine(database_url), store.keyring)
     fired: list[str] = []
 
     def interleave(conn: object, cursor: object, statement: str, *args: object) -> None:
         if "FROM webhooks" in statement and not fired:
             fired.append(statement)
-            other.create_webhook(tenant, definition("second"), actor="op")
+            other.catalog.create(tenant, definition("second"), actor="op")
 
     event.listen(store.engine, "after_cursor_execute", interleave)
     try:
-        snapshot = store.snapshot([tenant])[tenant]
+        snapshot = store.snapshots.snapshot([tenant])[tenant]
     finally:
         event.remove(store.engine, "after_cursor_execute", interleave)
         other.engine.dispose()
     assert fired
     assert list(snapshot.webhooks) == ["first"]
-    assert list(store.snapshot([tenant])[tenant].webhooks) == ["first", "second"]
+    assert list(store.snapshots.snapshot([tenant])[tenant].webhooks) == ["first", "second"]
 
 
 def test_a_value_made_with_a_removed_key_is_caught_at_start_up(store: Store, tenant: str) -> None:
@@ -530,15 +538,15 @@ def test_a_value_made_with_a_removed_key_is_caught_at_start_up(store: Store, ten
     key_a, key_b = generate_key(), generate_key()
     with_a = Store(store.engine, Keyring([key_a]))
     for name in ("one", "two", "three"):
-        with_a.create_webhook(tenant, definition(name), actor="op")
+        with_a.catalog.create(tenant, definition(name), actor="op")
     with_both = Store(store.engine, Keyring([key_b, key_a]))
     for name in ("one", "three"):
-        with_both.update_webhook(tenant, name, {"headers": {"X-Api-Key": "new"}}, actor="op")
-    with_both.verify_keys()
+        with_both.catalog.update(tenant, name, {"headers": {"X-Api-Key": "new"}}, actor="op")
+    with_both.keys.verify()
     with pytest.raises(KeyMismatch, match="not configured"):
-        Store(store.engine, Keyring([key_b])).verify_keys()
-    with_both.rotate_keys()
-    Store(store.engine, Keyring([key_b])).verify_keys()
+        Store(store.engine, Keyring([key_b])).keys.verify()
+    with_both.keys.rotate()
+    Store(store.engine, Keyring([key_b])).keys.verify()
 
 
 def test_values_from_before_key_ids_are_each_decrypted(store: Store, tenant: str) -> None:
@@ -546,12 +554,12 @@ def test_values_from_before_key_ids_are_each_decrypted(store: Store, tenant: str
 
     from webhooks.store import _schema as db
 
-    store.create_webhook(tenant, definition(), actor="op")
+    store.catalog.create(tenant, definition(), actor="op")
     with store.engine.begin() as connection:
         connection.execute(update(db.WebhookHeader).values(key_id=None))
-    store.verify_keys()
+    store.keys.verify()
     with pytest.raises(KeyMismatch):
-        Store(store.engine, Keyring([generate_key()])).verify_keys()
+        Store(store.engine, Keyring([generate_key()])).keys.verify()
 
 
 @pytest.mark.parametrize(
@@ -565,26 +573,26 @@ def test_values_from_before_key_ids_are_each_decrypted(store: Store, tenant: str
     ],
 )
 def test_changing_the_url_needs_every_header_again(store: Store, tenant: str, url: str) -> None:
-    store.create_webhook(
+    store.catalog.create(
         tenant, definition(headers={"X-Api-Key": CANARY, "X-Team": "t"}), actor="o"
     )
     with pytest.raises(InvalidDefinition) as caught:
-        store.update_webhook(tenant, "order_status", {"url": url}, actor="o")
+        store.catalog.update(tenant, "order_status", {"url": url}, actor="o")
     error = caught.value.errors[0]
     assert (error.field, error.code) == ("headers", "headers_required")
     assert CANARY not in str(caught.value)
     # The same URL (its host in other letters): headers stay. A new URL with every header
     # given again or removed: fine.
-    store.update_webhook(
+    store.catalog.update(
         tenant, "order_status", {"url": "https://API.example.com/orders"}, actor="o"
     )
-    moved = store.update_webhook(
+    moved = store.catalog.update(
         tenant,
         "order_status",
         {"url": url, "headers": {"X-Api-Key": "fresh", "X-Team": None}},
         actor="o",
     )
-    assert store.headers_for(moved) == {"X-Api-Key": "fresh"}
+    assert store.catalog.headers_for(moved) == {"X-Api-Key": "fresh"}
 
 
 def test_a_kept_list_is_never_served_after_a_change_by_another_process(
@@ -597,39 +605,39 @@ def test_a_kept_list_is_never_served_after_a_change_by_another_process(
     other = Store(make_engine(database_url), Keyring([old_key]))
     rotated = Store(other.engine, Keyring([new_key, old_key]))
     try:
-        kept.create_webhook(tenant, definition(), actor="op")
-        _, token = other.create_operator(tenant, "ops", permissions=[READ], actor="op")
-        kept.authenticate(token)
+        kept.catalog.create(tenant, definition(), actor="op")
+        _, token = other.accounts.create_operator(tenant, "ops", permissions=[READ], actor="op")
+        kept.accounts.authenticate(token)
         changes = (
-            lambda: other.update_webhook(tenant, "order_status", {"enabled": False}, actor="op"),
-            lambda: other.update_webhook(
+            lambda: other.catalog.update(tenant, "order_status", {"enabled": False}, actor="op"),
+            lambda: other.catalog.update(
                 tenant, "order_status", {"headers": {"X-Other": "v"}}, actor="op"
             ),
-            lambda: other.create_signing_secret(tenant, "order_status", actor="op"),
-            lambda: rotated.rotate_keys(),
-            lambda: rotated.create_webhook(tenant, definition("second"), actor="op"),
+            lambda: other.signing.create(tenant, "order_status", actor="op"),
+            lambda: rotated.keys.rotate(),
+            lambda: rotated.catalog.create(tenant, definition("second"), actor="op"),
         )
-        seen = [kept.list_webhooks(tenant)]
+        seen = [kept.catalog.list(tenant)]
         for change in changes:
-            assert kept.list_webhooks(tenant) == seen[-1]  # kept, and the same
+            assert kept.catalog.list(tenant) == seen[-1]  # kept, and the same
             change()
-            assert kept.list_webhooks(tenant) == other.list_webhooks(tenant)
-            assert kept.get_webhook(tenant, "order_status") == other.get_webhook(
+            assert kept.catalog.list(tenant) == other.catalog.list(tenant)
+            assert kept.catalog.get(tenant, "order_status") == other.catalog.get(
                 tenant, "order_status"
             )
-            seen.append(kept.list_webhooks(tenant))
+            seen.append(kept.catalog.list(tenant))
         # Each change was seen (a rotation changes the sealed values only).
         assert all(
             [(w, w.sealed_headers) for w in before] != [(w, w.sealed_headers) for w in after]
             for before, after in itertools.pairwise(seen)
         )
-        rotated.delete_webhook(tenant, "second", actor="op")
+        rotated.catalog.delete(tenant, "second", actor="op")
         with pytest.raises(NotFound):
-            kept.get_webhook(tenant, "second")
-        (operator,) = [o for o in other.list_operators(tenant) if o.name == "ops"]
-        other.revoke_tokens(tenant, operator.id, actor="op")
+            kept.catalog.get(tenant, "second")
+        (operator,) = [o for o in other.accounts.list_operators(tenant) if o.name == "ops"]
+        other.accounts.revoke_tokens(tenant, operator.id, actor="op")
         with pytest.raises(Unauthenticated):
-            kept.authenticate(token)
+            kept.accounts.authenticate(token)
     finally:
         kept.engine.dispose()
         other.engine.dispose()
@@ -642,10 +650,10 @@ def test_reads_inside_reading_take_two_statements(store: Store, tenant: str) -> 
     reads its definitions in a transaction, on PostgreSQL REPEATABLE READ."""
     from sqlalchemy import event
 
-    store.set_skill(tenant, True, actor="op")
-    _, token = store.create_operator(tenant, "ops", permissions=[MANAGE], actor="op")
-    store.create_webhook(tenant, definition(), actor="op")
-    store.list_webhooks(tenant)  # now kept
+    store.accounts.set_skill(tenant, True, actor="op")
+    _, token = store.accounts.create_operator(tenant, "ops", permissions=[MANAGE], actor="op")
+    store.catalog.create(tenant, definition(), actor="op")
+    store.catalog.list(tenant)  # now kept
     statements: list[tuple[str, bool]] = []
     begins: list[object] = []
 
@@ -664,11 +672,11 @@ def test_reads_inside_reading_take_two_statements(store: Store, tenant: str) -> 
     postgres = store.engine.dialect.name == "postgresql"
     try:
         with store.reading():
-            operator = store.authenticate(token)
-            store.require(operator, READ)
-            store.looks(tenant)
-            store.list_webhooks(tenant)
-            store.get_webhook(tenant, "order_status")
+            operator = store.accounts.authenticate(token)
+            store.accounts.require(operator, READ)
+            store.looks.read(tenant)
+            store.catalog.list(tenant)
+            store.catalog.get(tenant, "order_status")
         assert len(statements) == 2, [statement[:60] for statement, _ in statements]
         assert "FROM api_tokens JOIN operators" in statements[0][0]
         assert "JOIN tenants" in statements[0][0]
@@ -678,11 +686,11 @@ def test_reads_inside_reading_take_two_statements(store: Store, tenant: str) -> 
         else:
             assert len(begins) == 1
 
-        store.update_webhook(tenant, "order_status", {"timeout": 5}, replace=False, actor="op")
+        store.catalog.update(tenant, "order_status", {"timeout": 5}, replace=False, actor="op")
         statements.clear()
         with store.reading():
-            store.authenticate(token)
-            assert store.list_webhooks(tenant)[0].timeout == 5
+            store.accounts.authenticate(token)
+            assert store.catalog.list(tenant)[0].timeout == 5
         read_anew = [alone for statement, alone in statements if "FROM webhooks" in statement]
         assert read_anew
         assert not any(read_anew)
@@ -695,33 +703,33 @@ def test_a_write_inside_reading_is_refused(store: Store, tenant: str) -> None:
     """Its reads would not see it (and SQLite without WAL would wait on itself): a mistake of
     the caller's, said at once; nothing is written and reading goes on."""
     with store.reading():
-        store.get_tenant(tenant)
+        store.accounts.get_tenant(tenant)
         with pytest.raises(RuntimeError, match=r"inside Store\.reading"):
-            store.create_webhook(tenant, definition(), actor="op")
-        assert store.list_webhooks(tenant) == []
-    store.create_webhook(tenant, definition(), actor="op")
-    assert [w.name for w in store.list_webhooks(tenant)] == ["order_status"]
+            store.catalog.create(tenant, definition(), actor="op")
+        assert store.catalog.list(tenant) == []
+    store.catalog.create(tenant, definition(), actor="op")
+    assert [w.name for w in store.catalog.list(tenant)] == ["order_status"]
 
 
 def test_reading_ends_with_its_block_whatever_happens(store: Store, tenant: str) -> None:
     """An error inside leaves no transaction open on the thread; another thread has its own."""
     seen: list[object] = []
     with pytest.raises(NotFound), store.reading():
-        store.get_webhook(tenant, "missing")
-    store.create_webhook(tenant, definition(), actor="op")  # no read left open: allowed
+        store.catalog.get(tenant, "missing")
+    store.catalog.create(tenant, definition(), actor="op")  # no read left open: allowed
 
     def other() -> None:
         with store.reading():
-            seen.append(store._open_read.session)
+            seen.append(store._tables._open_read.session)
 
     with store.reading():
-        mine = store._open_read.session
+        mine = store._tables._open_read.session
         thread = threading.Thread(target=other)
         thread.start()
         thread.join()
     assert seen[0] is not None
     assert seen[0] is not mine
-    assert store._open_read.session is None
+    assert store._tables._open_read.session is None
 
 
 def _end_pooled_connection(store: Store) -> None:
@@ -749,7 +757,7 @@ def test_a_connection_idle_for_a_while_is_checked_before_use(
 
     _end_pooled_connection(store)
     monkeypatch.setattr(webhooks.store._database, "PING_AFTER_IDLE", 0.0)
-    assert store.get_tenant(tenant).name == tenant
+    assert store.accounts.get_tenant(tenant).name == tenant
 
 
 @pytest.mark.postgres
@@ -765,6 +773,6 @@ def test_a_connection_lost_under_load_says_so_and_the_next_read_works(
 
     _end_pooled_connection(store)
     with pytest.raises(StoreUnavailable) as failed:
-        store.get_tenant(tenant)
+        store.accounts.get_tenant(tenant)
     assert failed.value.connection_lost
-    assert store.get_tenant(tenant).name == tenant
+    assert store.accounts.get_tenant(tenant).name == tenant

@@ -268,7 +268,7 @@ class WebhookCalls:
                 failures=change.failures,
                 reason=change.reason,
             )
-            self._write((tenant, name), self.store.record_pause, record)
+            self._write((tenant, name), self.store.pauses.record, record)
         else:
             self._ended((tenant, name))
 
@@ -277,7 +277,7 @@ class WebhookCalls:
         tenant, name = key
         self.logger.info(self._resumed_line, tenant, name)
         self.metrics.paused(tenant, name, False)
-        self._write(key, self.store.end_pause)
+        self._write(key, self.store.pauses.end)
 
     def _write(self, key: tuple[str, str], write: Callable[..., None], *args: object) -> None:
         """Write the console's record of ``key`` in a worker thread, in the background: a

@@ -29,8 +29,8 @@ class HeaderValues:
         cached = known.get(webhook.name)
         if cached is not None and cached[0] is webhook:
             return cached
-        values = MappingProxyType(self._store.headers_for(webhook))
-        cached = known[webhook.name] = (webhook, values, self._store.signer_for(webhook))
+        values = MappingProxyType(self._store.catalog.headers_for(webhook))
+        cached = known[webhook.name] = (webhook, values, self._store.signing.signer_for(webhook))
         return cached
 
     def for_call(self, webhook: Webhook) -> tuple[Mapping[str, str], Signer | None]:

@@ -1,4 +1,5 @@
-"""Tenants, the skill switch, operators, permissions and API tokens."""
+"""The store's accounts: tenants and their skill switch, operators, their permissions and API
+tokens, and who a token belongs to (``store.accounts``)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .._exceptions import (
 from . import _schema as db
 from ._permissions import PERMISSIONS
 from ._records import Operator, Tenant
-from ._storebase import MAX_ID, TENANT_PATTERN, StoreBase, hash_token, utc
+from ._tables import MAX_ID, TENANT_PATTERN, Tables, hash_token, utc
 
 __all__ = [
     "MAX_OPERATOR_NAME",
@@ -98,8 +99,11 @@ _TOKEN_OWNER = (
 )
 
 
-class Accounts(StoreBase):
-    """The store's tenants, operators and tokens."""
+class Accounts:
+    """The store's tenants, operators and tokens: who may do what, and who a token is."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
 
     def create_tenant(self, name: str, *, actor: str) -> Tenant:
         """A new tenant, with the skill switched off."""
@@ -114,32 +118,32 @@ class Accounts(StoreBase):
                 ]
             )
         try:
-            with self._transaction() as session:
+            with self._tables.transaction() as session:
                 row = db.Tenant(name=name, skill_enabled=False, action_count=0, version=1)
                 session.add(row)
                 session.flush()
-                self._audit(
+                self._tables.audit(
                     session, row, actor=actor, action="tenant.create", target=f"tenant:{name}"
                 )
-                return self._tenant(row)
+                return self._tables.tenant(row)
         except IntegrityError as exc:
             raise AlreadyExists("tenant", name) from exc
 
     def get_tenant(self, name: str) -> Tenant:
         """The tenant called ``name``; :class:`NotFound` if there is none."""
-        with self._reading(alone=True) as session:
-            return self._tenant(self._tenant_row(session, name))
+        with self._tables.read(alone=True) as session:
+            return self._tables.tenant(self._tables.tenant_row(session, name))
 
     def list_tenants(self) -> list[Tenant]:
         """Every tenant, by name."""
-        with self._reading() as session:
+        with self._tables.read() as session:
             rows = session.scalars(select(db.Tenant).order_by(db.Tenant.name))
-            return [self._tenant(row) for row in rows]
+            return [self._tables.tenant(row) for row in rows]
 
     def set_skill(self, tenant: str, enabled: bool, *, actor: str) -> Tenant:
         """Switch the webhook skill; switching it on grants both permissions to the admins."""
-        with self._transaction() as session:
-            row = self._tenant_row(session, tenant, lock=True)
+        with self._tables.transaction() as session:
+            row = self._tables.tenant_row(session, tenant, lock=True)
             before = {"skill_enabled": row.skill_enabled}
             row.skill_enabled = enabled
             row.version += 1
@@ -157,7 +161,7 @@ class Accounts(StoreBase):
                             db.OperatorPermission(operator_id=admin.id, permission=permission)
                         )
                         granted.append(f"{admin.name}:{permission}")
-            self._audit(
+            self._tables.audit(
                 session,
                 row,
                 actor=actor,
@@ -167,7 +171,7 @@ class Accounts(StoreBase):
                 after={"skill_enabled": enabled, "granted": granted},
             )
             session.flush()
-            return self._tenant(row)
+            return self._tables.tenant(row)
 
     def issue_action_token(self, tenant: str, *, actor: str, replace: bool = False) -> str:
         """A new token for the tenant's Rasa ``action_endpoint``.
@@ -189,13 +193,13 @@ class Accounts(StoreBase):
 
     def revoke_tools_token(self, tenant: str, *, actor: str) -> bool:
         """End the tenant's tools token, if it has one: whether there was one."""
-        with self._transaction() as session:
-            row = self._tenant_row(session, tenant, lock=True)
+        with self._tables.transaction() as session:
+            row = self._tables.tenant_row(session, tenant, lock=True)
             if row.tools_token_hash is None:
                 return False
             row.tools_token_hash = None
             row.version += 1
-            self._audit(
+            self._tables.audit(
                 session, row, actor=actor, action="tools_token.revoke", target=f"tenant:{tenant}"
             )
         return True
@@ -204,14 +208,14 @@ class Accounts(StoreBase):
         prefix = ACTION_TOKEN_PREFIX if kind == "action" else TOOLS_TOKEN_PREFIX
         column = f"{kind}_token_hash"
         token = prefix + secrets.token_urlsafe(32)
-        with self._transaction() as session:
-            row = self._tenant_row(session, tenant, lock=True)
+        with self._tables.transaction() as session:
+            row = self._tables.tenant_row(session, tenant, lock=True)
             replaced = getattr(row, column) is not None
             if replaced and not replace:
                 raise ActionTokenInUse(tenant, kind=f"{kind} token")
             setattr(row, column, hash_token(token))
             row.version += 1
-            self._audit(
+            self._tables.audit(
                 session,
                 row,
                 actor=actor,
@@ -285,10 +289,10 @@ class Accounts(StoreBase):
             )
         wanted = set(self._check_permissions(permissions))
         try:
-            with self._transaction() as session:
+            with self._tables.transaction() as session:
                 # Locked like every change of permissions in the tenant (set_skill grants them
                 # too), so concurrent changes queue instead of missing each other.
-                tenant_row = self._tenant_row(session, tenant, lock=True)
+                tenant_row = self._tables.tenant_row(session, tenant, lock=True)
                 if admin and tenant_row.skill_enabled:
                     wanted |= PERMISSIONS
                 row = db.Operator(tenant_id=tenant_row.id, name=name, is_admin=admin)
@@ -299,7 +303,7 @@ class Accounts(StoreBase):
                 token = self._issue_token(session, row.id)
                 session.flush()
                 operator = self._operator(session, row, tenant)
-                self._audit(
+                self._tables.audit(
                     session,
                     tenant_row,
                     actor=actor,
@@ -313,15 +317,15 @@ class Accounts(StoreBase):
 
     def get_operator(self, tenant: str, operator_id: int) -> Operator:
         """The tenant's operator ``operator_id``; :class:`NotFound` for another tenant's."""
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.read() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             row = self._operator_row(session, tenant_row, operator_id)
             return self._operator(session, row, tenant)
 
     def list_operators(self, tenant: str) -> list[Operator]:
         """The tenant's operators, oldest first."""
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.read() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             rows = session.scalars(
                 select(db.Operator)
                 .where(db.Operator.tenant_id == tenant_row.id)
@@ -334,8 +338,8 @@ class Accounts(StoreBase):
     ) -> Operator:
         """Replace an operator's webhook permissions."""
         wanted = self._check_permissions(permissions)
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant, lock=True)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant, lock=True)
             row = self._operator_row(session, tenant_row, operator_id)
             before = self._permissions(session, row.id)
             for permission in before - wanted:
@@ -348,7 +352,7 @@ class Accounts(StoreBase):
             for permission in sorted(wanted - before):
                 session.add(db.OperatorPermission(operator_id=row.id, permission=permission))
             session.flush()
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -361,11 +365,11 @@ class Accounts(StoreBase):
 
     def issue_token(self, tenant: str, operator_id: int, *, actor: str) -> str:
         """Another API token for the operator, returned once."""
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             row = self._operator_row(session, tenant_row, operator_id)
             token = self._issue_token(session, row.id)
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -376,8 +380,8 @@ class Accounts(StoreBase):
 
     def revoke_tokens(self, tenant: str, operator_id: int, *, actor: str) -> int:
         """Revoke every live token of the operator; returns how many were revoked."""
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             row = self._operator_row(session, tenant_row, operator_id)
             result = session.execute(
                 update(db.ApiToken)
@@ -385,7 +389,7 @@ class Accounts(StoreBase):
                 .values(revoked_at=datetime.now(UTC))
             )
             count = int(result.rowcount)  # type: ignore[attr-defined]
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -400,7 +404,7 @@ class Accounts(StoreBase):
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
             raise Unauthenticated()
         digest = hash_token(token)
-        with self._reading(alone=True) as session:
+        with self._tables.read(alone=True) as session:
             rows = session.connection().execute(_TOKEN_OWNER, {"digest": digest}).all()
             # The lookup is by digest; the constant-time compare keeps it honest if that changes.
             if (
@@ -414,7 +418,7 @@ class Accounts(StoreBase):
             tenant_row = db.Tenant(
                 **{key: getattr(first, label) for label, key in _TENANT_COLUMNS.items()}
             )
-            self._seen_tenant(session, tenant_row)
+            self._tables.seen_tenant(session, tenant_row)
             return Operator(
                 id=first.id,
                 tenant=tenant_row.name,

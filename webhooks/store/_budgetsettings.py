@@ -1,4 +1,4 @@
-"""The tenant's budget of webhook calls per minute, as its admins set it.
+"""The tenant's budget of webhook calls per minute, as its admins set it (``store.budgets``).
 
 An action's own budget is a field of its definition (:mod:`._catalog`); the tenant's budget,
 for all its actions together, is set here. Either change bumps the tenant's version, so every
@@ -11,13 +11,16 @@ from __future__ import annotations
 from .._exceptions import FieldError, InvalidDefinition
 from ..definitions._budgets import MAX_BUDGET
 from ._records import Tenant
-from ._storebase import StoreBase
+from ._tables import Tables
 
 __all__ = ["BudgetSettings"]
 
 
-class BudgetSettings(StoreBase):
+class BudgetSettings:
     """Setting a tenant's budget of calls per minute, with its audit entry."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
 
     def set_calls_per_minute(self, tenant: str, calls: object, *, actor: str) -> Tenant:
         """Set ``tenant``'s budget to ``calls`` webhook calls per minute (1 to
@@ -33,12 +36,12 @@ class BudgetSettings(StoreBase):
                     )
                 ]
             )
-        with self._transaction() as session:
-            row = self._tenant_row(session, tenant, lock=True)
+        with self._tables.transaction() as session:
+            row = self._tables.tenant_row(session, tenant, lock=True)
             before = {"calls_per_minute": row.calls_per_minute}
             row.calls_per_minute = calls
             row.version += 1
-            self._audit(
+            self._tables.audit(
                 session,
                 row,
                 actor=actor,
@@ -48,4 +51,4 @@ class BudgetSettings(StoreBase):
                 after={"calls_per_minute": calls},
             )
             session.flush()
-            return self._tenant(row)
+            return self._tables.tenant(row)

@@ -1,4 +1,5 @@
-"""Webhook definitions in the store: create, change, delete, read; header values sealed."""
+"""The store's catalog of webhook definitions (``store.catalog``): create, change, delete, read,
+with their header values sealed and at most ``max_actions`` per tenant."""
 
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ from ..definitions._definitions import (
 )
 from . import _schema as db
 from ._records import SigningSecret, Webhook
+from ._rotation import Rotation
 from ._rows import WebhookRecords
 from ._signingstore import SigningSecrets
+from ._tables import Tables
 
 __all__ = ["KEPT_LISTS", "Catalog"]
 
-#: How many tenants' lists of definitions a store keeps (:meth:`Catalog.list_webhooks`): the
+#: How many tenants' lists of definitions a store keeps (:meth:`Catalog.list`): the
 #: oldest kept goes first. A list of ten definitions takes a few tens of kilobytes.
 KEPT_LISTS = 1000
 
@@ -86,10 +89,16 @@ _INSERT_WEBHOOK = insert(db.Base.metadata.tables[db.Webhook.__tablename__]).retu
 _INSERT_HEADER = insert(db.Base.metadata.tables[db.WebhookHeader.__tablename__])
 
 
-class Catalog(SigningSecrets):
-    """The store's webhook definitions, limited to ``max_actions`` per tenant."""
+class Catalog:
+    """The store's webhook definitions, limited to ``max_actions`` per tenant; it seals header
+    values with the ``keys`` and reads each definition's secrets from ``signing``."""
 
-    # -- webhooks -------------------------------------------------------------------------
+    def __init__(self, tables: Tables, keys: Rotation, signing: SigningSecrets) -> None:
+        self._tables = tables
+        self._keys = keys
+        self._signing = signing
+        # list: tenant -> (its row's id and version, its definitions then).
+        self._kept_lists: dict[str, tuple[tuple[int, int], tuple[Webhook, ...]]] = {}
 
     @staticmethod
     def _sealed_headers(
@@ -121,7 +130,7 @@ class Catalog(SigningSecrets):
         if headers is None:
             headers = self._sealed_headers(session, [row.id])[row.id]
         if signing is None:
-            found = self._signing_secrets(session, records, db.Webhook.id == row.id)
+            found = self._signing.sealed(session, records, db.Webhook.id == row.id)
             signing = found.get(row.id, [])
         return records.webhook(
             tenant=tenant,
@@ -177,9 +186,9 @@ class Catalog(SigningSecrets):
                     )
                 continue
             if not checked:
-                self._check_writing_key(session)
+                self._keys.check_writing(session)
                 checked = True
-            sealed, key_id = self.keyring.seal(value.get_secret_value())
+            sealed, key_id = self._tables.keyring.seal(value.get_secret_value())
             written.append(
                 {"webhook_id": row.id, "name": name, "value_encrypted": sealed, "key_id": key_id}
             )
@@ -194,20 +203,20 @@ class Catalog(SigningSecrets):
         pairs = [(header["name"], header["value_encrypted"]) for header in written]
         return sorted(changed), pairs
 
-    def create_webhook(self, tenant: str, data: object, *, actor: str) -> Webhook:
+    def create(self, tenant: str, data: object, *, actor: str) -> Webhook:
         """Validate and store a new definition; refuse the tenant's (max_actions + 1)th."""
-        definition = parse_definition(data, allow=self.allow)
+        definition = parse_definition(data, allow=self._tables.allow)
         try:
-            with self._transaction() as session:
+            with self._tables.transaction() as session:
                 # The tenant's place for one more action, claimed in the statement that finds
                 # the tenant (on the connection: the ORM's bulk update costs more than the
                 # round trip it saves).
                 tenant_id = session.connection().scalar(
-                    _CLAIM, {"tenant": tenant, "max_actions": self.max_actions}
+                    _CLAIM, {"tenant": tenant, "max_actions": self._tables.max_actions}
                 )
                 if tenant_id is None:
-                    self._tenant_row(session, tenant)  # NotFound if there is no such tenant
-                    raise ActionLimitReached(tenant, self.max_actions)
+                    self._tables.tenant_row(session, tenant)  # NotFound if there is no such tenant
+                    raise ActionLimitReached(tenant, self._tables.max_actions)
                 now = datetime.now(UTC)
                 values = dict(
                     tenant_id=tenant_id,
@@ -234,7 +243,7 @@ class Catalog(SigningSecrets):
                 changed, sealed = self._apply_headers(session, row, definition, new=True)
                 # A new action's record, from what was written: no signing secret yet.
                 webhook = self._webhook(session, row, tenant, sorted(sealed), [])
-                self._audit(
+                self._tables.audit(
                     session,
                     tenant_id,
                     actor=actor,
@@ -246,16 +255,16 @@ class Catalog(SigningSecrets):
         except IntegrityError as exc:
             raise AlreadyExists("webhook", definition.name) from exc
 
-    def update_webhook(
+    def update(
         self, tenant: str, name: str, changes: object, *, replace: bool = False, actor: str
     ) -> Webhook:
         """Change a definition (PATCH, or PUT with ``replace``); header values are write-only."""
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
-            row = self._webhook_row(session, tenant_row, name)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
+            row = self._tables.webhook_row(session, tenant_row, name)
             before = self._webhook(session, row, tenant)
             definition = merge_definition(
-                before.public(), changes, replace=replace, allow=self.allow
+                before.public(), changes, replace=replace, allow=self._tables.allow
             )
             _check_headers_follow_the_url(before, definition)
             row.description = definition.description
@@ -279,7 +288,7 @@ class Catalog(SigningSecrets):
             )
             session.flush()
             after = self._webhook(session, row, tenant)
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -290,11 +299,11 @@ class Catalog(SigningSecrets):
             )
             return after
 
-    def delete_webhook(self, tenant: str, name: str, *, actor: str) -> None:
+    def delete(self, tenant: str, name: str, *, actor: str) -> None:
         """Delete a definition and free its slot of the tenant's limit."""
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
-            row = self._webhook_row(session, tenant_row, name)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
+            row = self._tables.webhook_row(session, tenant_row, name)
             before = self._webhook(session, row, tenant).public()
             session.delete(row)
             session.execute(
@@ -302,7 +311,7 @@ class Catalog(SigningSecrets):
                 .where(db.Tenant.id == tenant_row.id)
                 .values(action_count=db.Tenant.action_count - 1, version=db.Tenant.version + 1)
             )
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -311,32 +320,32 @@ class Catalog(SigningSecrets):
                 before=before,
             )
 
-    def get_webhook(self, tenant: str, name: str) -> Webhook:
+    def get(self, tenant: str, name: str) -> Webhook:
         """The tenant's definition ``name``; :class:`NotFound` if there is none."""
-        for webhook in self.list_webhooks(tenant):
+        for webhook in self.list(tenant):
             if webhook.name == name:
                 return webhook
         raise NotFound("webhook", name)
 
-    def list_webhooks(self, tenant: str) -> list[Webhook]:
+    def list(self, tenant: str) -> list[Webhook]:
         """The tenant's definitions, by name.
 
         The last list read of each tenant is kept with the tenant's version, read with the
         definitions in one snapshot, and served again while the version read now (inside
-        :meth:`reading`, the one read with the operator) has not moved: every change to a
+        :meth:`Store.reading`, the one read with the operator) has not moved: every change to a
         definition, its headers or its signing secrets adds one to it (what the action servers'
         caches rely on too), so a change by any process is seen by the next read, and nothing
         kept is ever served after it. At most :data:`KEPT_LISTS` tenants are kept.
         """
-        with self._reading(alone=True) as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.read(alone=True) as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             # The row's id too: a database restored from a backup could bring a version back.
             kept = self._kept_lists.get(tenant)
             if kept is not None and kept[0] == (tenant_row.id, tenant_row.version):
                 return list(kept[1])
         # Read anew, the version with the definitions, in one snapshot.
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.read() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             mark = (tenant_row.id, tenant_row.version)
             rows = list(
                 session.scalars(
@@ -346,7 +355,7 @@ class Catalog(SigningSecrets):
                 )
             )
             headers = self._sealed_headers(session, [row.id for row in rows])
-            signing = self._signing_secrets(
+            signing = self._signing.sealed(
                 session, WebhookRecords(), db.Webhook.tenant_id == tenant_row.id
             )
             found = [
@@ -361,4 +370,6 @@ class Catalog(SigningSecrets):
 
     def headers_for(self, webhook: Webhook) -> dict[str, str]:
         """The decrypted header values, for the request about to be sent and nothing else."""
-        return {name: self.keyring.decrypt(sealed) for name, sealed in webhook.sealed_headers}
+        return {
+            name: self._tables.keyring.decrypt(sealed) for name, sealed in webhook.sealed_headers
+        }

@@ -1,4 +1,5 @@
-"""The outcome of each webhook's last Test, kept beside the definitions, never in them.
+"""The outcome of each webhook's last Test, kept beside the definitions, never in them
+(``store.tests``).
 
 A Test is a look, not a change: recording one touches no revision, no ``updated_at`` and no
 tenant version, so the action servers' caches and the routing table's ETag stay as they are.
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from .._exceptions import NotFound
 from . import _schema as db
 from ._records import LastTest
-from ._storebase import StoreBase, utc
+from ._tables import Tables, utc
 
 __all__ = ["TEST_COLUMNS", "LastTests", "last_test_of"]
 
@@ -41,15 +42,18 @@ def last_test_of(row: Any) -> LastTest:
     )
 
 
-class LastTests(StoreBase):
-    """The store's record of the last Test of each webhook."""
+class LastTests:
+    """The store's record of the last Test of each webhook (read with :class:`~._looks.Looks`)."""
 
-    def record_test(self, tenant: str, name: str, result: LastTest, *, actor: str) -> None:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def record(self, tenant: str, name: str, result: LastTest, *, actor: str) -> None:
         """Keep ``result`` as the last Test of the tenant's webhook ``name``, replacing the
         previous one, and put the Test in the audit log as ``actor``'s; :class:`NotFound` if
         there is no such webhook (any more: the Test still went out, so it is audited)."""
-        with self._transaction() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.transaction() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             # Locked, so two Tests of one webhook ending together queue rather than both
             # inserting; the webhook row itself is not written.
             webhook = session.execute(
@@ -63,7 +67,7 @@ class LastTests(StoreBase):
                 "category": result.category,
                 "elapsed_ms": result.elapsed_ms,
             }
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,

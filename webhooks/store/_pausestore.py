@@ -1,4 +1,5 @@
-"""Paused calls as the operators' console sees them: what each server process decided.
+"""Paused calls as the operators' console sees them: what each server process decided
+(``store.pauses``).
 
 A server process that pauses an action's calls (``_pauses``) writes it here when the pause
 begins and removes it when its calls are served again; each process has its own row, so one
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import _schema as db
 from ._records import CallPause
-from ._storebase import StoreBase, utc
+from ._tables import Tables, utc
 
 __all__ = ["PAUSE_COLUMNS", "STALE_AFTER", "PauseRecords", "latest_pauses"]
 
@@ -56,13 +57,17 @@ def latest_pauses(rows: Iterable[Any]) -> dict[str, CallPause]:
     return found
 
 
-class PauseRecords(StoreBase):
-    """The store's record of paused calls, per action and server process."""
+class PauseRecords:
+    """The store's record of paused calls, per action and server process (read with
+    :class:`~._looks.Looks`)."""
 
-    def record_pause(self, tenant: str, name: str, replica: str, pause: CallPause) -> None:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def record(self, tenant: str, name: str, replica: str, pause: CallPause) -> None:
         """Record that ``replica`` (a server process) paused the calls of ``tenant``'s webhook
         ``name``; nothing when there is no such webhook (it went meanwhile)."""
-        with self._transaction() as session:
+        with self._tables.transaction() as session:
             webhook_id = self._webhook_id(session, tenant, name)
             if webhook_id is None:
                 return
@@ -73,9 +78,9 @@ class PauseRecords(StoreBase):
             row.since, row.until = pause.since, pause.until
             row.failures, row.reason = pause.failures, pause.reason
 
-    def end_pause(self, tenant: str, name: str, replica: str) -> None:
+    def end(self, tenant: str, name: str, replica: str) -> None:
         """Record that ``replica`` serves the calls of ``tenant``'s webhook ``name`` again."""
-        with self._transaction() as session:
+        with self._tables.transaction() as session:
             webhook_id = self._webhook_id(session, tenant, name)
             if webhook_id is not None:
                 session.execute(
@@ -86,7 +91,7 @@ class PauseRecords(StoreBase):
                 )
 
     def _webhook_id(self, session: Session, tenant: str, name: str) -> int | None:
-        tenant_row = self._tenant_row(session, tenant)
+        tenant_row = self._tables.tenant_row(session, tenant)
         return session.scalar(
             select(db.Webhook.id).where(
                 db.Webhook.tenant_id == tenant_row.id, db.Webhook.name == name

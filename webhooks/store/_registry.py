@@ -76,9 +76,9 @@ class Registry:
 
     def load(self) -> None:
         """Read every tenant (synchronously, at start-up)."""
-        self._mark = self._store.change_mark()
+        self._mark = self._store.snapshots.change_mark()
         self._read_at = time.monotonic()
-        for name, snapshot in self._store.snapshot().items():
+        for name, snapshot in self._store.snapshots.snapshot().items():
             self._apply(name, snapshot)
         self.refreshed_at = time.monotonic()
         logger.info(
@@ -94,12 +94,12 @@ class Registry:
 
     async def refresh(self) -> set[str]:
         """Re-read the tenants whose version moved; returns their names."""
-        mark = await asyncio.to_thread(self._store.change_mark)
+        mark = await asyncio.to_thread(self._store.snapshots.change_mark)
         now = time.monotonic()
         if mark == self._mark and now - self._read_at < FULL_READ_INTERVAL:
             self.refreshed_at = now
             return set()
-        versions = await asyncio.to_thread(self._store.versions)
+        versions = await asyncio.to_thread(self._store.snapshots.versions)
         changed = {
             name
             for name, version in versions.items()
@@ -107,7 +107,7 @@ class Registry:
         }
         gone = set(self._tenants) - set(versions)
         if changed:
-            fresh = await asyncio.to_thread(self._store.snapshot, changed)
+            fresh = await asyncio.to_thread(self._store.snapshots.snapshot, changed)
             for name in changed:
                 self._apply(name, fresh.get(name))
             self.reloads += 1

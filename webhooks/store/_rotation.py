@@ -1,4 +1,4 @@
-"""Key rotation without losing a value: the store's side of the keyring.
+"""Key rotation without losing a value: the store's side of the keyring (``store.keys``).
 
 The steps an operator takes: put a new key first (every process reads a changed key file
 within a second; processes given ``WEBHOOKS_KEYS`` are restarted with the new list), run
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .._exceptions import KeyMismatch, KeyOutdated, KeyringError
 from . import _schema as db
-from ._storebase import StoreBase
+from ._tables import Tables
 
 __all__ = ["KeyUse", "Rotation"]
 
@@ -39,20 +39,24 @@ _SEALED: tuple[type[db.WebhookHeader] | type[db.WebhookSigningSecret], ...] = (
 KeyUse = tuple[str | None, int]
 
 
-class Rotation(StoreBase):
-    """The store's key operations: checks at start-up and at writes, rotate, retire."""
+class Rotation:
+    """The store's key operations: checks at start-up and at writes, rotate, retire. The parts
+    that seal a value ask :meth:`check_writing` first."""
 
-    def verify_keys(self) -> None:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def verify(self) -> None:
         """Raise :class:`KeyMismatch` now if any stored value cannot be decrypted.
 
         The start-up check: every value records which key encrypted it, so one query finds
         values whose key is not configured, and one value per key is decrypted to prove the
         configured key is really that one. Values older than that record are all decrypted.
         """
-        with self._reading() as session:
+        with self._tables.read() as session:
             for table in _SEALED:
                 used = set(session.scalars(select(table.key_id).distinct()))
-                unknown = {key for key in used if key is not None} - set(self.keyring.ids)
+                unknown = {key for key in used if key is not None} - set(self._tables.keyring.ids)
                 if unknown:
                     raise KeyMismatch(
                         f"{len(unknown)} key(s) that encrypted stored header values or signing "
@@ -63,12 +67,12 @@ class Rotation(StoreBase):
                         table.key_id.is_(None) if key is None else table.key_id == key
                     )
                     for sealed in session.scalars(query if key is None else query.limit(1)):
-                        self.keyring.decrypt(sealed)
+                        self._tables.keyring.decrypt(sealed)
 
-    def _check_writing_key(self, session: Session) -> None:
+    def check_writing(self, session: Session) -> None:
         """Raise :class:`KeyOutdated` when writing a value with this process's first key
         could lose it later."""
-        ids = self.keyring.ids
+        ids = self._tables.keyring.ids
         rows = session.connection().execute(select(db.EncryptionKey.key_id, db.EncryptionKey.state))
         states = {key: state for key, state in rows}
         if states.get(ids[0]) == RETIRED:
@@ -84,34 +88,34 @@ class Rotation(StoreBase):
                 "WEBHOOKS_KEYS"
             )
 
-    def key_use(self) -> list[KeyUse]:
+    def usage(self) -> list[KeyUse]:
         """How many stored values (header values, signing secrets) each key encrypted (None:
         not recorded, pre-0003)."""
         counts: dict[str | None, int] = {}
-        with self._reading() as session:
+        with self._tables.read() as session:
             for table in _SEALED:
                 rows = session.execute(select(table.key_id, func.count()).group_by(table.key_id))
                 for key, count in rows:
                     counts[key] = counts.get(key, 0) + int(count)
         return list(counts.items())
 
-    def rotate_keys(self) -> int:
+    def rotate(self) -> int:
         """Re-encrypt with the first key every stored header value another key (or an
         unrecorded one) encrypted; record that key as the newest; returns how many.
 
         The tenants whose values changed get a new version, so action servers read their
         definitions again (their cached ciphertexts may need a key about to be retired).
         """
-        newest = self.keyring.ids[0]
+        newest = self._tables.keyring.ids[0]
         count = 0
-        with self._transaction() as session:
-            self._check_writing_key(session)
+        with self._tables.transaction() as session:
+            self.check_writing(session)
             webhooks: set[int] = set()
             for table in _SEALED:
                 stale = select(table).where((table.key_id != newest) | table.key_id.is_(None))
                 rows = cast(_SealedRows, session.scalars(stale))
                 for sealed in rows:
-                    sealed.value_encrypted = self.keyring.rotate(sealed.value_encrypted)
+                    sealed.value_encrypted = self._tables.keyring.rotate(sealed.value_encrypted)
                     sealed.key_id = newest
                     webhooks.add(sealed.webhook_id)
                     count += 1
@@ -131,18 +135,18 @@ class Rotation(StoreBase):
         logger.info("re-encrypted %s stored secret(s) with the newest key", count)
         return count
 
-    def retire_key(self, key_id: str) -> None:
+    def retire(self, key_id: str) -> None:
         """Record ``key_id`` as retired: no value may be written with it from now on.
 
         Refused (:class:`KeyringError`) for the key this process encrypts with, and while any
         stored value was encrypted with it, or with a key not recorded (run ``keys rotate``).
         """
-        if key_id == self.keyring.ids[0]:
+        if key_id == self._tables.keyring.ids[0]:
             raise KeyringError(
                 f"key {key_id} is the first, the one that encrypts: put a new key first and "
                 "run `keys rotate` before retiring it"
             )
-        with self._transaction() as session:
+        with self._tables.transaction() as session:
             using = sum(
                 session.scalar(
                     select(func.count()).where((table.key_id == key_id) | table.key_id.is_(None))

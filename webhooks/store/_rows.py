@@ -9,7 +9,7 @@ from typing import Any
 
 from ..definitions._definitions import Parameter
 from ._records import SigningSecret, Webhook
-from ._storebase import utc
+from ._tables import utc
 
 __all__ = ["WebhookRecords"]
 

@@ -1,4 +1,5 @@
-"""Actions' signing secrets in the store: made, retired, read back sealed, opened for a call.
+"""The store's signing secrets of actions (``store.signing``): made, retired, read back sealed,
+opened for a call.
 
 A secret is made by the store (never given by an operator), returned once in clear, and kept
 sealed with the header values' keyring (``keys rotate`` re-encrypts both). Making or retiring
@@ -20,15 +21,21 @@ from . import _schema as db
 from ._records import SigningSecret, Webhook
 from ._rotation import Rotation
 from ._rows import WebhookRecords
+from ._tables import Tables
 
 __all__ = ["SigningSecrets"]
 
 
-class SigningSecrets(Rotation):
-    """The store's signing secrets of webhook definitions."""
+class SigningSecrets:
+    """The store's signing secrets of webhook definitions, sealed with the ``keys``; the catalog
+    and the snapshots read them with the definitions (:meth:`sealed`)."""
+
+    def __init__(self, tables: Tables, keys: Rotation) -> None:
+        self._tables = tables
+        self._keys = keys
 
     @staticmethod
-    def _signing_secrets(
+    def sealed(
         session: Session, records: WebhookRecords, where: ColumnElement[bool]
     ) -> dict[int, list[SigningSecret]]:
         """The sealed secrets of the webhooks ``where`` selects, by webhook id, newest first."""
@@ -57,8 +64,8 @@ class SigningSecrets(Rotation):
     def _signing_row(
         self, session: Session, tenant: str, name: str
     ) -> tuple[db.Tenant, db.Webhook]:
-        tenant_row = self._tenant_row(session, tenant)
-        return tenant_row, self._webhook_row(session, tenant_row, name)
+        tenant_row = self._tables.tenant_row(session, tenant)
+        return tenant_row, self._tables.webhook_row(session, tenant_row, name)
 
     @staticmethod
     def _changed(session: Session, tenant_row: db.Tenant, row: db.Webhook) -> None:
@@ -70,14 +77,12 @@ class SigningSecrets(Rotation):
             .values(version=db.Tenant.version + 1)
         )
 
-    def create_signing_secret(
-        self, tenant: str, name: str, *, actor: str
-    ) -> tuple[SigningSecret, str]:
+    def create(self, tenant: str, name: str, *, actor: str) -> tuple[SigningSecret, str]:
         """Make a new signing secret for the tenant's webhook ``name``; its record and its
         value (``whsec_...``), which nobody can read again. Every call is then signed with it
-        too, beside the one it may replace (retire that one with :meth:`retire_signing_secret`);
+        too, beside the one it may replace (retire that one with :meth:`retire`);
         :class:`SigningSecretLimitReached` when the action has the most it may."""
-        with self._transaction() as session:
+        with self._tables.transaction() as session:
             tenant_row, row = self._signing_row(session, tenant, name)
             held = session.scalars(
                 select(db.WebhookSigningSecret.secret_id).where(
@@ -86,9 +91,9 @@ class SigningSecrets(Rotation):
             ).all()
             if len(held) >= MAX_SIGNING_SECRETS:
                 raise SigningSecretLimitReached(name, MAX_SIGNING_SECRETS)
-            self._check_writing_key(session)
+            self._keys.check_writing(session)
             secret = new_secret()
-            sealed, key_id = self.keyring.seal(secret)
+            sealed, key_id = self._tables.keyring.seal(secret)
             created = db.WebhookSigningSecret(
                 webhook_id=row.id,
                 secret_id=new_secret_id(),
@@ -100,7 +105,7 @@ class SigningSecrets(Rotation):
             self._changed(session, tenant_row, row)
             session.flush()
             record = WebhookRecords().signing_secret(created.secret_id, created.created_at, sealed)
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -110,10 +115,10 @@ class SigningSecrets(Rotation):
             )
             return record, secret
 
-    def retire_signing_secret(self, tenant: str, name: str, secret_id: str, *, actor: str) -> None:
+    def retire(self, tenant: str, name: str, secret_id: str, *, actor: str) -> None:
         """Stop signing the webhook ``name``'s calls with the secret ``secret_id``;
         :class:`NotFound` (kind ``signing_secret``) when it has no such secret."""
-        with self._transaction() as session:
+        with self._tables.transaction() as session:
             tenant_row, row = self._signing_row(session, tenant, name)
             secret = session.get(db.WebhookSigningSecret, (row.id, secret_id))
             if secret is None:
@@ -126,7 +131,7 @@ class SigningSecrets(Rotation):
                     db.WebhookSigningSecret.webhook_id == row.id
                 )
             ).all()
-            self._audit(
+            self._tables.audit(
                 session,
                 tenant_row,
                 actor=actor,
@@ -141,4 +146,6 @@ class SigningSecrets(Rotation):
         only); ``None`` when it has none."""
         if not webhook.signing_secrets:
             return None
-        return Signer([secret_key(self.keyring.decrypt(s.sealed)) for s in webhook.signing_secrets])
+        return Signer(
+            [secret_key(self._tables.keyring.decrypt(s.sealed)) for s in webhook.signing_secrets]
+        )

@@ -1,4 +1,5 @@
-"""The store's read side for caches: whole tenants at once, and what tells them a change.
+"""The store's read side for caches (``store.snapshots``): whole tenants at once, and what tells
+them a change.
 
 An action server caches :meth:`Snapshots.snapshot` and polls :meth:`Snapshots.change_mark`,
 re-reading the tenants whose :meth:`Snapshots.versions` moved.
@@ -14,16 +15,22 @@ from . import _schema as db
 from ._records import TenantSnapshot
 from ._rows import WebhookRecords
 from ._signingstore import SigningSecrets
+from ._tables import Tables
 
 __all__ = ["Snapshots"]
 
 
-class Snapshots(SigningSecrets):
-    """Reads for the action servers' caches."""
+class Snapshots:
+    """Reads for the action servers' caches; each definition comes with its secrets, read
+    through ``signing``."""
+
+    def __init__(self, tables: Tables, signing: SigningSecrets) -> None:
+        self._tables = tables
+        self._signing = signing
 
     def versions(self) -> dict[str, int]:
         """Every tenant's change version, in one cheap query, for readers that cache."""
-        with self._reading() as session:
+        with self._tables.read() as session:
             rows = session.execute(select(db.Tenant.name, db.Tenant.version))
             return {name: version for name, version in rows}
 
@@ -35,7 +42,7 @@ class Snapshots(SigningSecrets):
         row per tenant: ~15 ms for 10,000 tenants, measured) only when it moved. One
         aggregate the database computes itself (well under a millisecond for 10,000).
         """
-        with self._reading() as session:
+        with self._tables.read() as session:
             row = session.execute(
                 select(func.count(), func.coalesce(func.sum(db.Tenant.version), 0))
             ).one()
@@ -50,7 +57,7 @@ class Snapshots(SigningSecrets):
         loads fast and stays compact (bench actions). Like the rest of a snapshot, the shared
         values (parameter records among them) are read-only.
         """
-        with self._reading() as session:
+        with self._tables.read() as session:
             query = select(
                 db.Tenant.id,
                 db.Tenant.name,
@@ -97,7 +104,7 @@ class Snapshots(SigningSecrets):
                     db.Webhook, db.Webhook.id == db.WebhookHeader.webhook_id
                 ).where(db.Webhook.tenant_id.in_(ids))
             records = WebhookRecords()
-            signing = self._signing_secrets(
+            signing = self._signing.sealed(
                 session,
                 records,
                 true() if tenants is None else db.Webhook.tenant_id.in_(ids),
@@ -114,7 +121,7 @@ class Snapshots(SigningSecrets):
             for row in tenant_rows:
                 names[row.id] = row.name
                 snapshots[row.id] = TenantSnapshot(
-                    tenant=self._tenant(row),
+                    tenant=self._tables.tenant(row),
                     action_token_hash=row.action_token_hash,
                     tools_token_hash=row.tools_token_hash,
                     webhooks={},

@@ -1,4 +1,5 @@
-"""The store: tenants, operators, tokens and webhook definitions, with an audit log.
+"""The store as one object: its parts (accounts, catalog, signing secrets, keys, snapshots, last
+Tests, pauses, budgets), each an attribute, and the audit log they all write.
 
 Every change runs in one transaction together with its audit entry and the tenant's version
 bump, so a failure leaves nothing half-written. The limit of actions per tenant is a conditional
@@ -10,35 +11,75 @@ can never be made; on SQLite writers are serialized by ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from ..egress._addresses import Allowance
 from . import _schema as db
 from ._accounts import Accounts, actor_of, operator_actor
 from ._budgetsettings import BudgetSettings
 from ._catalog import Catalog
+from ._keyring import Keyring
+from ._lasttests import LastTests
 from ._looks import Looks
+from ._pausestore import PauseRecords
 from ._records import AuditEntry
+from ._rotation import Rotation
+from ._signingstore import SigningSecrets
 from ._snapshots import Snapshots
-from ._storebase import MAX_ACTIONS, MAX_ID, utc
+from ._tables import MAX_ACTIONS, MAX_ID, Tables, utc
 
 __all__ = ["MAX_ACTIONS", "Store", "actor_of"]
 
 logger = logging.getLogger("webhooks.store")
 
 
-class Store(Accounts, Catalog, Snapshots, Looks, BudgetSettings):
+class Store:
     """Synchronous access to the store; adapters call it from a worker thread when async.
 
-    Tenants and accounts come from :class:`Accounts`, definitions from :class:`Catalog`, the
-    caches' reads from :class:`Snapshots`, the webhooks' last Tests (:class:`LastTests`) and
-    the console's record of paused calls (:class:`PauseRecords`), both read at once, from
-    :class:`Looks`, the tenant's budget of calls per minute from :class:`BudgetSettings`;
-    signing secrets come with the definitions.
+    Its parts, each an attribute that says what a call is about: ``accounts`` (tenants, the
+    skill switch, operators, permissions, tokens: :class:`Accounts`), ``catalog`` (webhook
+    definitions: :class:`Catalog`), ``signing`` (their signing secrets: :class:`SigningSecrets`),
+    ``keys`` (key checks and rotation: :class:`Rotation`), ``snapshots`` (the caches' reads:
+    :class:`Snapshots`), ``tests`` (the last Test of each webhook: :class:`LastTests`),
+    ``pauses`` (the paused calls servers record: :class:`PauseRecords`), ``looks`` (both read at
+    once for the console: :class:`Looks`) and ``budgets`` (a tenant's calls per minute:
+    :class:`BudgetSettings`). They share one :class:`Tables`, so all of them write under one lock
+    and read inside one :meth:`reading`; the store itself reads the audit log (:meth:`audit`).
     """
 
-    # -- audit and keys -------------------------------------------------------------------
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        *,
+        max_actions: int = MAX_ACTIONS,
+        allow: Allowance = (),
+    ) -> None:
+        self._tables = tables = Tables(engine, keyring, max_actions=max_actions, allow=allow)
+        self.engine = engine
+        self.keyring = keyring
+        self.max_actions = max_actions
+        self.accounts = Accounts(tables)
+        self.keys = Rotation(tables)
+        self.signing = SigningSecrets(tables, self.keys)
+        self.catalog = Catalog(tables, self.keys, self.signing)
+        self.snapshots = Snapshots(tables, self.signing)
+        self.tests = LastTests(tables)
+        self.pauses = PauseRecords(tables)
+        self.looks = Looks(tables)
+        self.budgets = BudgetSettings(tables)
+
+    def __repr__(self) -> str:
+        return f"<Store {self.engine.url.render_as_string(hide_password=True)}>"
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Every read of this store inside, in this thread, shares one session, and reads a
+        tenant's row once (:meth:`Tables.reading`): a request that authenticates, then lists,
+        then reads what it shows beside the list. A write inside is refused."""
+        return self._tables.reading()
 
     def audit(
         self,
@@ -58,8 +99,8 @@ class Store(Accounts, Catalog, Snapshots, Looks, BudgetSettings):
         (or of an actor written so, such as ``cli``); ``since`` (included) and ``until`` (not
         included), when they were made (timezone-aware).
         """
-        with self._reading() as session:
-            tenant_row = self._tenant_row(session, tenant)
+        with self._tables.read() as session:
+            tenant_row = self._tables.tenant_row(session, tenant)
             query = select(db.AuditEvent).where(db.AuditEvent.tenant_id == tenant_row.id)
             if before_id is not None and before_id <= MAX_ID:
                 query = query.where(db.AuditEvent.id < before_id)

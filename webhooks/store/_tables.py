@@ -1,4 +1,6 @@
-"""The store's shared machinery: engine, sessions, transactions, tenant rows, audit entries."""
+"""What every part of the store shares: one engine and keyring, the sessions and transactions
+they run in, and the rows more than one part reads or writes (a tenant, a definition, an audit
+entry)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ from ..egress._messages import masked_url
 from . import _schema as db
 from ._database import READ_ONLY
 from ._keyring import Keyring
-from ._records import Tenant, Webhook
+from ._records import Tenant
 
-__all__ = ["MAX_ACTIONS", "MAX_ID", "TENANT_PATTERN", "StoreBase", "hash_token", "utc"]
+__all__ = ["MAX_ACTIONS", "MAX_ID", "TENANT_PATTERN", "Tables", "hash_token", "utc"]
 
 #: At most this many webhook actions per tenant (product rule).
 MAX_ACTIONS = 10
@@ -87,8 +89,9 @@ class TenantColumns(Protocol):
     def calls_per_minute(self) -> int: ...
 
 
-class StoreBase:
-    """Sessions and helpers shared by the parts of :class:`~webhooks.Store`."""
+class Tables:
+    """The sessions and row helpers every part of :class:`~webhooks.Store` is given: one
+    object per store, so all parts write under one lock and read in one open reading."""
 
     def __init__(
         self,
@@ -109,14 +112,11 @@ class StoreBase:
         # to 100 ms between tries (bench admin: creates' p99 fell from 370 ms). Writers of
         # other processes still meet in the busy handler.
         self._writer = threading.RLock() if engine.dialect.name == "sqlite" else None
-        # Catalog.list_webhooks: tenant -> (its row's id and version, its definitions then).
-        self._kept_lists: dict[str, tuple[tuple[int, int], tuple[Webhook, ...]]] = {}
-
-    def __repr__(self) -> str:
-        return f"<Store {self.engine.url.render_as_string(hide_password=True)}>"
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
+        """A session in one write transaction (on SQLite, after this process's writer before
+        it); refused inside :meth:`reading`."""
         if getattr(self._open_read, "session", None) is not None:
             # Its reads would not see the write, and SQLite without WAL would wait on itself.
             raise RuntimeError("a store write inside Store.reading(): write before or after it")
@@ -149,13 +149,13 @@ class StoreBase:
         row, the last Tests and pauses) run without a transaction, each seeing what was
         committed when it ran, which saves a BEGIN and a COMMIT (two round trips of a list's
         four); a read of several statements that must agree (a tenant's definitions with their
-        headers) still gets its own REPEATABLE READ transaction (:meth:`_reading`).
+        headers) still gets its own REPEATABLE READ transaction (:meth:`read`).
         """
-        with self._reading(alone=True):
+        with self.read(alone=True):
             yield
 
     @contextmanager
-    def _reading(self, *, alone: bool = False) -> Iterator[Session]:
+    def read(self, *, alone: bool = False) -> Iterator[Session]:
         """A session that only reads; inside :meth:`reading`, that one's where it serves.
 
         Without ``alone``, a transaction that sees one consistent state across its queries: on
@@ -164,7 +164,7 @@ class StoreBase:
         transaction already reads one snapshot, begun deferred instead of IMMEDIATE.
 
         ``alone`` says the caller reads with one statement (beside a tenant's row, read once
-        per session: :meth:`_tenant_row`): on PostgreSQL it then runs in autocommit, with no
+        per session: :meth:`tenant_row`): on PostgreSQL it then runs in autocommit, with no
         transaction to begin or end; elsewhere as above.
         """
         open_session: Session | None = getattr(self._open_read, "session", None)
@@ -190,7 +190,7 @@ class StoreBase:
     # -- tenants --------------------------------------------------------------------------
 
     @staticmethod
-    def _tenant_row(session: Session, name: str, *, lock: bool = False) -> db.Tenant:
+    def tenant_row(session: Session, name: str, *, lock: bool = False) -> db.Tenant:
         """The tenant's row; in a reading transaction, read once for all its queries."""
         known: dict[str, db.Tenant] | None = session.info.get(_TENANT_ROWS)
         if known is not None and name in known:
@@ -206,14 +206,14 @@ class StoreBase:
         return row
 
     @staticmethod
-    def _seen_tenant(session: Session, row: db.Tenant) -> None:
+    def seen_tenant(session: Session, row: db.Tenant) -> None:
         """Keep a tenant's row read with something else for the rest of a reading transaction."""
         known: dict[str, db.Tenant] | None = session.info.get(_TENANT_ROWS)
         if known is not None:
             known[row.name] = row
 
     @staticmethod
-    def _webhook_row(session: Session, tenant: db.Tenant, name: str) -> db.Webhook:
+    def webhook_row(session: Session, tenant: db.Tenant, name: str) -> db.Webhook:
         """The tenant's definition ``name``, locked for a change; :class:`NotFound` if none."""
         row = session.scalars(
             select(db.Webhook)
@@ -225,7 +225,7 @@ class StoreBase:
         return row
 
     @staticmethod
-    def _tenant(row: TenantColumns) -> Tenant:
+    def tenant(row: TenantColumns) -> Tenant:
         """The record of a tenant's row: an ORM object or a row of its columns."""
         return Tenant(
             name=row.name,
@@ -237,7 +237,7 @@ class StoreBase:
         )
 
     @staticmethod
-    def _audit(
+    def audit(
         session: Session,
         tenant: db.Tenant | int,
         *,
