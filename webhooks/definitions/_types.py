@@ -1,13 +1,13 @@
 """The parameter types: each one's conversion, question hint and sample values, in one place.
 
 A new type is a converter and one entry of :data:`TYPES` here: the admin API's schema, the
-console's type list (read from that schema) and the MCP tools' JSON Schema all come from
-it. Conversion turns what a user
-typed (or an entity extracted) into the parameter's typed value, forgiving but unambiguous:
-``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521; ``"yes"``/``"no"`` are
-booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would send the wrong value
-to the webhook. A refusal carries a short explanation for the user; a number refused for its
-size (:class:`NumberOutOfRange`) says so, with the limit, rather than just asking again.
+console's type list (read from that schema) and the MCP tools' JSON Schema all come from it.
+Conversion turns what a user typed (or an entity extracted) into the parameter's typed value,
+forgiving but unambiguous: ``"#4521"``, ``"order 4521"`` and ``"4,521"`` are the integer 4521;
+``"yes"``/``"no"`` are booleans; but ``"4521 or 4522"`` is refused, because guessing wrong would
+send the wrong value to the webhook. A refusal carries a short explanation for the user; a
+number refused for its size (:class:`NumberOutOfRange`) says so, with the limit, rather than
+just asking again.
 """
 
 from __future__ import annotations
