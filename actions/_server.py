@@ -393,11 +393,11 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
 
 
 def build(settings: Settings, store: Store) -> ActionServer:
-    """An action server for ``settings``: the egress with the deployment's allowance and CA."""
+    """An action server for ``settings``: the egress with the deployment's rules and CA."""
     context = trust(settings.ca_file)
     server = ActionServer(
         store,
-        Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
+        Egress(rules=settings.egress_rules, ssl_context=context, share_limit=settings.tenant_calls),
         default_tenant=settings.default_tenant,
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,

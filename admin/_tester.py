@@ -44,7 +44,7 @@ class Tester:
     """Sends the specification's Test request for a stored webhook, through the core's egress.
 
     The egress client is made on first use, inside the server's event loop, with the
-    deployment's allowance and extra CA (both empty unless a developer set them).
+    deployment's egress rules and extra CA (neither changes anything unless set).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -57,7 +57,7 @@ class Tester:
         if self._egress is None:
             context = trust(self._settings.ca_file)
             self._egress = Egress(
-                allow=self._settings.egress_allow,
+                rules=self._settings.egress_rules,
                 ssl_context=context,
                 share_limit=self._settings.tenant_calls,
             )

@@ -24,7 +24,7 @@ from bench.actions import ROOT, _load, _start_ours
 from bench.fixtures import action_call, seed_store
 from bench.https_server import running
 from bench.servers import free_port, wait_until_up
-from webhooks import Keyring, Store, generate_key, make_engine
+from webhooks import EgressRules, Keyring, Store, generate_key, make_engine
 
 
 def _tool(name: str) -> str:
@@ -54,7 +54,7 @@ def _instructions(out: Path) -> int:
 def _sign(database_url: str, key: str) -> None:
     """Give the benchmark's action a signing secret: every call of it is then signed."""
     engine = make_engine(database_url)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     store.signing.create("t0", "order_status", actor="bench")  # its value is not kept
     engine.dispose()
 

@@ -32,7 +32,7 @@ import aiohttp
 import httpx
 
 from bench.https_server import running
-from webhooks import Egress, WebhookRequest
+from webhooks import Egress, EgressRules, WebhookRequest
 
 ARGUMENTS = {"order": "4521", "email": "person@example.com"}
 #: Calls measured per round and concurrency; warm-up calls come on top.
@@ -120,7 +120,7 @@ async def _bench(
     connector = aiohttp.TCPConnector(ssl=context)
     async with (
         aiohttp.ClientSession(connector=connector) as session,
-        Egress(allow=["127.0.0.1/32"], ssl_context=context) as egress,
+        Egress(rules=EgressRules.allowing("127.0.0.1/32"), ssl_context=context) as egress,
         httpx.AsyncClient(verify=context) as client,
     ):
         json_headers = {"Content-Type": "application/json"}

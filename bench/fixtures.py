@@ -87,11 +87,11 @@ def answer_call(action: str, asking: str, answer: str) -> dict[str, Any]:
 
 def seed_store(database_url: str, key: str, definitions: int, webhook_url: str) -> str:
     """Tenants of 10 definitions each, written in bulk; returns tenant t0's action token."""
-    from webhooks import Store
+    from webhooks import EgressRules, Store
 
     engine = make_engine(database_url)
     migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     store.accounts.create_tenant("t0", actor="bench")
     store.accounts.set_skill("t0", True, actor="bench")
     # The largest budget: a run makes thousands of calls a second, and measures the budget's

@@ -42,6 +42,7 @@ from webhooks import (
     FIRST_PAUSE,
     PAUSED_OUTCOME,
     Category,
+    EgressRules,
     Keyring,
     Store,
     generate_key,
@@ -151,7 +152,7 @@ def run() -> int:
                 database_url, key, 10, f"https://127.0.0.1:{service.port}/orders"
             )
             engine = make_engine(database_url)
-            store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+            store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
             metrics_token = secrets.token_urlsafe(24)
             with starting():
                 server, base = _start_ours(

@@ -47,7 +47,15 @@ from ruamel.yaml import YAML
 
 from bench.https_server import running
 from bench.servers import free_port, wait_until_up
-from webhooks import Keyring, Store, generate_key, make_engine, migrate, webhook_of_intent
+from webhooks import (
+    EgressRules,
+    Keyring,
+    Store,
+    generate_key,
+    make_engine,
+    migrate,
+    webhook_of_intent,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "tests/routing/set.yml"
@@ -84,7 +92,7 @@ def _store(directory: Path, definitions: list[dict[str, Any]]) -> tuple[Store, s
     url, key = f"sqlite:///{directory / 'store.db'}", generate_key()
     engine = make_engine(url)
     migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     store.accounts.create_tenant("demo", actor="bench")
     store.accounts.set_skill("demo", True, actor="bench")
     token = store.accounts.issue_action_token("demo", actor="bench")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from bench.https_server import running
-from webhooks import CallFailed, Egress, WebhookRequest
+from webhooks import CallFailed, Egress, EgressRules, WebhookRequest
 
 SLOW_CALLS = 150
 SLOW_SECONDS = 8
@@ -63,7 +63,7 @@ async def _under_load(egress: Egress, port: int) -> Figures:
 
 async def _bench(port: int, allow: str, context: object) -> dict[str, Figures]:
     figures: dict[str, Figures] = {}
-    common = {"allow": (allow,), "ssl_context": context}
+    common = {"rules": EgressRules.allowing(allow), "ssl_context": context}
     async with Egress(**common) as egress:  # type: ignore[arg-type]
         figures["idle"] = await _tenant_b(egress, f"https://127.0.0.1:{port}/hook")
         figures["shares"] = await _under_load(egress, port)

@@ -22,7 +22,7 @@ import os
 import statistics
 import time
 
-from webhooks import Egress, Signer, WebhookRequest, WebhookResult
+from webhooks import Egress, EgressRules, Signer, WebhookRequest, WebhookResult
 
 #: A typical call's arguments: about 100 bytes of JSON body.
 ARGUMENTS: dict[str, str | int] = {
@@ -84,7 +84,7 @@ async def _calls_us(signers: dict[int, Signer]) -> tuple[float, dict[int, float]
         for keys, signer in signers.items()
     }
     requests[0] = WebhookRequest(url=UNUSED_URL, arguments=ARGUMENTS)
-    async with Egress(allow=["127.0.0.1/32"]) as egress:
+    async with Egress(rules=EgressRules.allowing("127.0.0.1/32")) as egress:
         if not callable(getattr(egress, "_attempt", None)):
             raise RuntimeError("Egress has no _attempt to replace: update this benchmark")
         egress._attempt = _canned  # type: ignore[method-assign]

@@ -388,11 +388,11 @@ def create_app(server: ToolsServer) -> Guarded:
 
 
 def build(settings: Settings, store: Store) -> ToolsServer:
-    """A tools server for ``settings``: the egress with the deployment's allowance and CA."""
+    """A tools server for ``settings``: the egress with the deployment's rules and CA."""
     context = trust(settings.ca_file)
     server = ToolsServer(
         store,
-        Egress(allow=settings.egress_allow, ssl_context=context, share_limit=settings.tenant_calls),
+        Egress(rules=settings.egress_rules, ssl_context=context, share_limit=settings.tenant_calls),
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
         origins=settings.mcp_origins,

@@ -279,7 +279,7 @@ def test_each_part_of_the_core_uses_only_the_parts_before_it() -> None:
         ("store/_x.py", "from .._exceptions import NotFound", None),
         ("definitions/_x.py", "from ..egress._messages import HEADER_NAME", None),
         ("store/migrations/env.py", "from webhooks.store._schema import Base", None),
-        ("_settings.py", "from .egress._addresses import allowance", None),
+        ("_settings.py", "from .egress._rules import EgressRules", None),
     ],
 )
 def test_the_layering_test_catches_a_planted_import(

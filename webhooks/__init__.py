@@ -145,6 +145,7 @@ from .egress._messages import (
     reject_json_constant,
 )
 from .egress._redaction import redact
+from .egress._rules import EgressRules
 from .egress._signing import Signer
 from .store._accounts import MAX_OPERATOR_NAME, bearer_matches, bearer_token, token_matches
 from .store._database import check_database as _check_database
@@ -237,6 +238,7 @@ __all__ = [
     "DefinitionInput",
     "DestinationBlocked",
     "Egress",
+    "EgressRules",
     "FieldError",
     "HTTPStatusError",
     "InvalidArguments",
@@ -354,7 +356,7 @@ def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = 
             if settings.keys
             else Keyring.from_file(settings.key_file, create=create_key)
         )
-        store = Store(engine, keyring, allow=settings.egress_allow)
+        store = Store(engine, keyring, rules=settings.egress_rules)
         store.keys.verify()
     except BaseException:
         engine.dispose()

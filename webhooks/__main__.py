@@ -29,7 +29,7 @@ from ._settings import Settings
 def _check_url(args: argparse.Namespace, settings: Settings) -> int:
     from .egress._checkurl import check_url_command
 
-    return check_url_command(args.url, allow=settings.egress_allow)
+    return check_url_command(args.url, rules=settings.egress_rules)
 
 
 COMMANDS = (

@@ -10,13 +10,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._exceptions import ConfigurationError
-from .egress._addresses import Network, allowance
+from .egress._addresses import Network
+from .egress._rules import EgressRules
 
 __all__ = ["VARIABLES", "Settings"]
 
@@ -89,6 +90,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
 MIN_METRICS_TOKEN = 16
 
 
+def _egress_rules(get: Callable[[str], str]) -> EgressRules:
+    """The deployment's egress rules, from the variables that set them."""
+    try:
+        return EgressRules(allow=_networks(get("WEBHOOKS_EGRESS_ALLOW"), "WEBHOOKS_EGRESS_ALLOW"))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"WEBHOOKS_EGRESS_ALLOW: {exc}", variable="WEBHOOKS_EGRESS_ALLOW"
+        ) from exc
+
+
 def _networks(raw: str, variable: str) -> tuple[Network, ...]:
     networks: list[Network] = []
     for item in (part.strip() for part in raw.split(",")):
@@ -103,10 +114,7 @@ def _networks(raw: str, variable: str) -> tuple[Network, ...]:
                 f"{variable}: {item!r} is not a network: {exc} (e.g. 127.0.0.1/32)",
                 variable=variable,
             ) from exc
-    try:
-        return allowance(networks)
-    except ValueError as exc:
-        raise ConfigurationError(f"{variable}: {exc}", variable=variable) from exc
+    return tuple(networks)
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -160,7 +168,8 @@ class Settings:
     database_url: str = VARIABLES["DATABASE_URL"][0]
     keys: tuple[str, ...] = field(default=(), repr=False)
     key_file: Path = Path(VARIABLES["WEBHOOKS_KEY_FILE"][0])
-    egress_allow: tuple[Network, ...] = ()
+    #: What this deployment changes about where webhooks may go (WEBHOOKS_EGRESS_ALLOW).
+    egress_rules: EgressRules = field(default_factory=EgressRules)
     ca_file: Path | None = None
     default_tenant: str | None = None
     refresh_interval: float = 0.25
@@ -225,7 +234,7 @@ class Settings:
             database_url=get("DATABASE_URL"),
             keys=tuple(k.strip() for k in get("WEBHOOKS_KEYS").split(",") if k.strip()),
             key_file=Path(get("WEBHOOKS_KEY_FILE")),
-            egress_allow=_networks(get("WEBHOOKS_EGRESS_ALLOW"), "WEBHOOKS_EGRESS_ALLOW"),
+            egress_rules=_egress_rules(get),
             ca_file=Path(get("WEBHOOKS_CA_FILE")) if get("WEBHOOKS_CA_FILE") else None,
             default_tenant=get("WEBHOOKS_DEFAULT_TENANT") or None,
             refresh_interval=interval,
@@ -241,10 +250,10 @@ class Settings:
             raise ConfigurationError(
                 f"WEBHOOKS_CA_FILE: {settings.ca_file} is not a file", variable="WEBHOOKS_CA_FILE"
             )
-        if settings.egress_allow:
+        if settings.egress_rules.allow:
             logger.warning(
                 "WEBHOOKS_EGRESS_ALLOW is set: webhooks may reach %s despite the blocklist; "
                 "never use this in production",
-                ", ".join(str(n) for n in settings.egress_allow),
+                ", ".join(str(n) for n in settings.egress_rules.allow),
             )
         return settings

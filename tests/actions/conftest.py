@@ -38,6 +38,7 @@ from webhooks import (
     DISPATCH_SLOTS,
     DISPATCH_VALIDATOR,
     VALUES_SLOT,
+    EgressRules,
     Keyring,
     NotFound,
     Store,
@@ -190,7 +191,7 @@ def store_and_webhook(
     key = generate_key()
     engine = make_engine(database_url)
     migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     for tenant in tenants:
         store.accounts.create_tenant(tenant, actor="test")
         store.accounts.set_skill(tenant, True, actor="test")

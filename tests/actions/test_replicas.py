@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from tests.actions.conftest import ThreadedWebhook, calling, start_action_server, stop
 from tests.budgets import start_of_a_minute
 from tests.conftest import temporary_postgres
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import EgressRules, Keyring, Store, generate_key, make_engine, migrate
 
 pytestmark = pytest.mark.postgres
 
@@ -37,7 +37,7 @@ def _two_replicas(
     key = generate_key()
     engine = make_engine(database)
     migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     store.accounts.create_tenant("acme", actor="test")
     store.accounts.set_skill("acme", True, actor="test")
     if calls_per_minute is not None:

@@ -25,7 +25,7 @@ from tests.actions.conftest import ThreadedWebhook, calling, texts
 from tests.admin.conftest import free_port
 from tests.conftest import IN_CI, base_env, database_for
 from tests.servers import start_server, stop
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import EgressRules, Keyring, Store, generate_key, make_engine, migrate
 from webhooks.store._database import HEAD_REVISION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ from webhooks import Keyring, Store, make_engine, migrate
 url, key, definition = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 engine = make_engine(url)
 migrate(engine)
-store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))  # the old version's signature
 store.create_tenant("acme", actor="old")
 store.set_skill("acme", True, actor="old")
 store.create_webhook("acme", definition, actor="old")
@@ -144,7 +144,7 @@ def test_the_old_server_serves_through_the_migration_and_the_new_one_takes_over(
         assert _answered(old_url, token, "order_status") == before
 
         # What the new version writes, the old one serves (the new columns have defaults).
-        store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+        store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
         store.catalog.create("acme", definition | {"name": "order_status_2"}, actor="new")
         _served_version(old_url, sum(store.snapshots.versions().values()))
         assert _answered(old_url, token, "order_status_2") == before

@@ -28,7 +28,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.admin.conftest import free_port
 from tests.conftest import base_env
 from tests.servers import start_server, stop
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import EgressRules, Keyring, Store, generate_key, make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-bot/bin/rasa"
@@ -239,7 +239,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         wait_for(f"{demo_url}/health", processes["demo"], logs / "demo.log", 30)
 
         migrate(engine)
-        store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+        store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
         store.accounts.create_tenant("demo", actor="e2e")
         store.accounts.set_skill("demo", True, actor="e2e")
         action_token = store.accounts.issue_action_token("demo", actor="e2e")

@@ -19,7 +19,7 @@ import trustme
 from tests.actions.conftest import ThreadedWebhook, calling, texts
 from tests.faults.conftest import Cluster
 from tests.servers import calls_counted, start_server, stop
-from webhooks import Keyring, Store, generate_key, make_engine, migrate
+from webhooks import EgressRules, Keyring, Store, generate_key, make_engine, migrate
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def deployment(cluster: Cluster, tmp_path: Path) -> Iterator[Deployment]:
     key = generate_key()
     engine = make_engine(cluster.url)
     migrate(engine)
-    store = Store(engine, Keyring([key]), allow=("127.0.0.1/32",))
+    store = Store(engine, Keyring([key]), rules=EgressRules.allowing("127.0.0.1/32"))
     store.accounts.create_tenant("acme", actor="test")
     _, token = store.accounts.create_operator("acme", "root", admin=True, actor="test")
     store.accounts.set_skill("acme", True, actor="test")

@@ -19,11 +19,13 @@ import pytest_asyncio
 import trustme
 
 from webhooks.egress._egress import Egress
+from webhooks.egress._rules import EgressRules
 
 from .https_server import LocalServer, ScriptedResolver
 
-#: The one network the tests allow: the loopback address the local servers listen on.
-LOOPBACK_ALLOWANCE = (ipaddress.ip_network("127.0.0.1/32"),)
+#: The egress rules of the tests: they allow one network, the loopback address the local servers
+#: listen on.
+LOOPBACK_RULES = EgressRules.allowing("127.0.0.1/32")
 #: The name the scripted resolver maps to the local server; its certificate carries it.
 WEBHOOK_HOST = "webhook.example.com"
 #: A public address for the scripted resolver to answer with; nothing ever connects to it.
@@ -107,5 +109,5 @@ async def server(start_server: StartServer) -> LocalServer:
 @pytest_asyncio.fixture
 async def egress(client_ssl_context: ssl.SSLContext) -> AsyncIterator[Egress]:
     """A client allowed to reach 127.0.0.1 only, trusting the test CA."""
-    async with Egress(allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context) as client:
+    async with Egress(rules=LOOPBACK_RULES, ssl_context=client_ssl_context) as client:
         yield client

@@ -36,7 +36,7 @@ from webhooks import (
 from webhooks.calls._pauses import Pauses
 from webhooks.egress._redaction import MASK
 
-from .conftest import LOOPBACK_ALLOWANCE, SECRET
+from .conftest import LOOPBACK_RULES, SECRET
 from .https_server import LocalServer
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("connection_attempts")]
@@ -53,7 +53,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     its skill on."""
     engine = make_engine(f"sqlite:///{tmp_path / 'calls.db'}")
     migrate(engine)
-    store = Store(engine, Keyring([generate_key()]), allow=LOOPBACK_ALLOWANCE)
+    store = Store(engine, Keyring([generate_key()]), rules=LOOPBACK_RULES)
     store.accounts.create_tenant("acme", actor="test")
     store.accounts.set_skill("acme", True, actor="test")
     yield store

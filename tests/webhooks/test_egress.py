@@ -26,9 +26,10 @@ from webhooks._exceptions import (
 )
 from webhooks.egress._egress import MAX_BODY_BYTES, USER_AGENT, Egress, _deadline, _read_capped
 from webhooks.egress._messages import MAX_TIMEOUT, TRUNCATION_MARK, WebhookRequest
+from webhooks.egress._rules import EgressRules
 
 from .conftest import (
-    LOOPBACK_ALLOWANCE,
+    LOOPBACK_RULES,
     PATH_SECRET,
     QUERY_SECRET,
     SECRET,
@@ -241,7 +242,7 @@ async def test_one_shares_slow_calls_never_delay_another_share(
     # B's call to the same host is answered at once, and A's waiting calls end at their own
     # deadline (not later, and without ever holding a connection).
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, share_limit=6
     ) as client:  # three of them to one host
         hogs = _hogs(client, server.url("/drip"), running=3, waiting=3)
         await eventually(lambda: len(server.seen.requests) >= 3, "the first three are dripping")
@@ -260,7 +261,7 @@ async def test_one_slow_host_takes_half_of_its_tenants_share(
 ) -> None:
     slow_host, other_host = await start_server(), await start_server()
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, share_limit=6
     ) as client:
         hogs = _hogs(client, slow_host.url("/drip"), running=3, waiting=2)
         await eventually(lambda: len(slow_host.seen.requests) >= 3, "three calls are dripping")
@@ -281,7 +282,7 @@ async def test_a_tenant_calling_several_hosts_stops_at_its_share(
     # tenant is answered meanwhile.
     hosts = [await start_server() for _ in range(3)]
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, share_limit=6
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, share_limit=6
     ) as client:
         running = [
             asyncio.create_task(
@@ -371,7 +372,7 @@ async def test_certificate_for_another_name_is_refused(
     other = await start_server(("other.example.com",))
     resolver = scripted(["127.0.0.1"])
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, resolver=resolver
     ) as client:
         with pytest.raises(TLSFailed):
             await client.call(WebhookRequest(url=other.url("/echo", host=WEBHOOK_HOST)))
@@ -381,7 +382,7 @@ async def test_certificate_for_another_name_is_refused(
 
 
 async def test_certificate_from_an_untrusted_ca_is_refused(server: LocalServer) -> None:
-    async with Egress(allow=LOOPBACK_ALLOWANCE) as client:  # system trust only
+    async with Egress(rules=LOOPBACK_RULES) as client:  # system trust only
         with pytest.raises(TLSFailed):
             await client.call(WebhookRequest(url=server.url("/echo")))
 
@@ -391,7 +392,7 @@ async def test_name_with_matching_certificate_connects_to_the_checked_address(
 ) -> None:
     resolver = scripted(["127.0.0.1"])
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, resolver=resolver
     ) as client:
         result = await client.call(WebhookRequest(url=server.url("/echo", host=WEBHOOK_HOST)))
     assert result.status == 200
@@ -444,7 +445,7 @@ async def test_url_rules_are_applied_at_every_call(egress: Egress) -> None:
 )
 async def test_allowance_cannot_be_a_global_switch(network: str) -> None:
     with pytest.raises(ValueError, match="too broad"):
-        Egress(allow=[network])
+        Egress(rules=EgressRules.allowing(network))
 
 
 # --- the Test call -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from webhooks.egress._egress import Egress
 from webhooks.egress._messages import WebhookRequest
 from webhooks.egress._urls import check_url
 
-from .conftest import LOOPBACK_ALLOWANCE, PUBLIC, WEBHOOK_HOST, scripted
+from .conftest import LOOPBACK_RULES, PUBLIC, WEBHOOK_HOST, scripted
 from .https_server import LocalServer, ScriptedResolver
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("connection_attempts")]
@@ -209,7 +209,7 @@ async def test_allowance_reaches_only_the_named_network(
 ) -> None:
     resolver = ScriptedResolver({"api.example.com": [["127.0.0.2"]]})
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, resolver=resolver
     ) as client:
         with pytest.raises(DestinationBlocked):
             await client.call(WebhookRequest(url="https://api.example.com/hook"))
@@ -221,7 +221,7 @@ async def test_pooled_connection_is_reused(
 ) -> None:
     resolver = scripted(["127.0.0.1"])
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, resolver=resolver
     ) as client:
         for _ in range(2):
             await client.call(WebhookRequest(url=server.url("/echo", host=WEBHOOK_HOST)))
@@ -238,7 +238,7 @@ async def test_new_connection_checks_the_address_again(
     resolver = scripted(["127.0.0.1"], ["10.0.0.7"])
     url = server.url("/close", host=WEBHOOK_HOST)  # the server closes after answering
     async with Egress(
-        allow=LOOPBACK_ALLOWANCE, ssl_context=client_ssl_context, resolver=resolver
+        rules=LOOPBACK_RULES, ssl_context=client_ssl_context, resolver=resolver
     ) as client:
         await client.call(WebhookRequest(url=url, method="GET"))
         with pytest.raises(DestinationBlocked):

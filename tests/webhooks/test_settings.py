@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from webhooks import ConfigurationError, Settings
+from webhooks import ConfigurationError, EgressRules, Settings
 from webhooks._settings import VARIABLES
 
 
@@ -15,7 +15,7 @@ def test_defaults_need_no_environment() -> None:
     settings = Settings.from_environ({})
     assert settings.database_url == VARIABLES["DATABASE_URL"][0]
     assert settings.keys == ()
-    assert settings.egress_allow == ()
+    assert settings.egress_rules == EgressRules()
 
 
 def test_keys_are_an_ordered_list_and_hidden_from_repr() -> None:
@@ -29,7 +29,7 @@ def test_egress_allowance_is_parsed_and_logged_as_a_warning(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="webhooks"):
         settings = Settings.from_environ({"WEBHOOKS_EGRESS_ALLOW": "127.0.0.1/32"})
-    assert settings.egress_allow == (ipaddress.ip_network("127.0.0.1/32"),)
+    assert settings.egress_rules == EgressRules(allow=(ipaddress.ip_network("127.0.0.1/32"),))
     assert "WEBHOOKS_EGRESS_ALLOW" in caplog.text
 
 

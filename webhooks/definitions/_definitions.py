@@ -21,8 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 
 from .._categories import Category
 from .._exceptions import CallFailed, FieldError, InvalidDefinition
-from ..egress._addresses import Allowance
 from ..egress._messages import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
+from ..egress._rules import EgressRules
 from ..egress._urls import MAX_URL_LENGTH, check_url
 from ._answers import pattern_problem
 from ._budgets import MAX_BUDGET
@@ -238,11 +238,11 @@ def _from_pydantic(exc: ValidationError) -> list[FieldError]:
 
 
 def _semantic_errors(
-    definition: DefinitionInput, *, creating: bool, allow: Allowance
+    definition: DefinitionInput, *, creating: bool, rules: EgressRules
 ) -> list[FieldError]:
     errors: list[FieldError] = []
     try:
-        check_url(definition.url, allow=allow)
+        check_url(definition.url, rules=rules)
     except CallFailed as exc:
         errors.append(FieldError("url", str(exc), code="invalid_url"))
 
@@ -378,7 +378,7 @@ def _answer_rule_errors(parameter: Parameter, field: str) -> list[FieldError]:
     return errors
 
 
-def _validate(data: object, *, creating: bool, allow: Allowance) -> DefinitionInput:
+def _validate(data: object, *, creating: bool, rules: EgressRules) -> DefinitionInput:
     if not isinstance(data, Mapping):
         raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
     try:
@@ -392,11 +392,11 @@ def _validate(data: object, *, creating: bool, allow: Allowance) -> DefinitionIn
             partial, replaced = salvaged
             errors += [
                 error
-                for error in _semantic_errors(partial, creating=creating, allow=allow)
+                for error in _semantic_errors(partial, creating=creating, rules=rules)
                 if not any(_within(error.field, path) for path in replaced)
             ]
         raise InvalidDefinition(errors) from None
-    errors = _semantic_errors(definition, creating=creating, allow=allow)
+    errors = _semantic_errors(definition, creating=creating, rules=rules)
     if errors:
         raise InvalidDefinition(errors)
     return definition
@@ -465,23 +465,29 @@ def _item_stand_in(key: str, items: list[Any]) -> object:
     return text
 
 
-def parse_definition(data: object, *, allow: Allowance = ()) -> DefinitionInput:
+def parse_definition(data: object, *, rules: EgressRules = EgressRules()) -> DefinitionInput:
     """Validate a whole new definition; raise :class:`InvalidDefinition` listing every error.
 
-    ``allow`` is the deployment's explicit egress allowance (empty unless a developer set
-    ``WEBHOOKS_EGRESS_ALLOW``), so a URL saved here is one the egress would also accept.
+    ``rules`` are the deployment's egress rules (``Settings.egress_rules``; no allowance unless
+    a developer set ``WEBHOOKS_EGRESS_ALLOW``), so a URL saved here is one the egress would also
+    accept.
     """
-    return _validate(data, creating=True, allow=allow)
+    return _validate(data, creating=True, rules=rules)
 
 
 def merge_definition(
-    current: Mapping[str, Any], changes: object, *, replace: bool, allow: Allowance = ()
+    current: Mapping[str, Any],
+    changes: object,
+    *,
+    replace: bool,
+    rules: EgressRules = EgressRules(),
 ) -> DefinitionInput:
     """Validate ``changes`` applied to the stored ``current`` (its public form).
 
     With ``replace`` (HTTP PUT) every field not given returns to its default; otherwise
     (PATCH) it keeps its current value. Either way, headers not named keep their stored values
-    and the name cannot change.
+    and the name cannot change. ``rules`` are the deployment's egress rules, as for
+    :func:`parse_definition`.
     """
     if not isinstance(changes, Mapping):
         raise InvalidDefinition([FieldError("body", "expected a JSON object", "invalid_type")])
@@ -493,7 +499,7 @@ def merge_definition(
     merged["headers"] = changes.get("headers", {})
     rename = FieldError("name", "an action cannot be renamed; create a new one", "immutable")
     try:
-        definition = _validate(merged, creating=False, allow=allow)
+        definition = _validate(merged, creating=False, rules=rules)
     except InvalidDefinition as exc:
         if renamed:  # said with the other errors, all at once
             raise InvalidDefinition([rename, *exc.errors]) from None

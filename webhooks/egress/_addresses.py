@@ -10,39 +10,29 @@ about is refused too.
 IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:0:0/96``, the IPv4-translated
 ``::ffff:0:0:0/96`` of SIIT) are unwrapped and checked as the IPv4 address they reach.
 
-An *allowance* is a short tuple of networks the caller passes explicitly (tests pass
-``127.0.0.1/32`` to reach their local server). The default allows nothing; there is no global
-switch, and an allowance broader than :data:`MIN_ALLOW_PREFIX` is refused.
+An *allowance* is a short tuple of networks let through anyway, held by the deployment's
+:class:`~webhooks.egress._rules.EgressRules` (tests allow ``127.0.0.1/32`` to reach their local
+server). The default allows nothing; there is no global switch.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 from typing import TypeAlias
 
 __all__ = [
     "BLOCKED_NETWORKS",
     "IPV4_TRANSLATED",
-    "MIN_ALLOW_PREFIX",
     "Address",
-    "Allowance",
     "Network",
-    "allowance",
     "blocked_reason",
     "parse_address",
 ]
 
 Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
-#: What callers pass as ``allow=``: networks, or their text (``"127.0.0.1/32"``).
-Allowance: TypeAlias = Iterable[Network | str]
-
-#: The shortest prefix an allowance may have, per family: anything wider is a global switch.
-MIN_ALLOW_PREFIX: dict[int, int] = {4: 8, 6: 48}
 
 _N = ipaddress.ip_network
-_NETWORK_TYPES = (ipaddress.IPv4Network, ipaddress.IPv6Network)
 
 #: Every blocked range with the reason shown to operators. Order matters only for the reason
 #: reported: the most specific entry comes first where ranges nest.
@@ -117,29 +107,6 @@ def _unwrap(address: Address) -> Address:
     return address
 
 
-def allowance(allow: Allowance = ()) -> tuple[Network, ...]:
-    """Normalise ``allow=`` into a tuple of networks, refusing over-broad ones.
-
-    Raises :class:`ValueError` for text that is not a network, or a network wider than
-    :data:`MIN_ALLOW_PREFIX` (that would be a global switch, not an allowance).
-    """
-    if (
-        isinstance(allow, tuple)
-        and all(isinstance(item, _NETWORK_TYPES) for item in allow)
-        and all(n.prefixlen >= MIN_ALLOW_PREFIX[n.version] for n in allow)
-    ):
-        return allow  # already normalised: the per-call fast path
-    networks: list[Network] = []
-    for item in allow:
-        network = item if not isinstance(item, str) else ipaddress.ip_network(item, strict=True)
-        if network.prefixlen < MIN_ALLOW_PREFIX[network.version]:
-            raise ValueError(
-                f"allowance {network} is too broad: at most /{MIN_ALLOW_PREFIX[network.version]}"
-            )
-        networks.append(network)
-    return tuple(networks)
-
-
 def _allowed(address: Address, allow: tuple[Network, ...]) -> bool:
     return any(address.version == n.version and address in n for n in allow)
 
@@ -150,8 +117,9 @@ def blocked_reason(address: Address | str, *, allow: tuple[Network, ...] = ()) -
     ``address`` may be text as a resolver returns it; text that is not an IP address is itself a
     reason to refuse. IPv4-mapped and IPv4-translated IPv6 addresses are judged as the IPv4
     address they reach; a zone id (``fe80::1%eth0``) is ignored for the range test. ``allow`` is
-    the caller's explicit allowance (normalise it once with :func:`allowance`): an address inside
-    one of its networks is allowed whatever the table says.
+    the allowance of the deployment's :class:`~webhooks.egress._rules.EgressRules` (which the
+    layers above ask instead): an address inside one of its networks is allowed whatever the
+    table says.
     """
     if isinstance(address, str):
         try:

@@ -14,9 +14,10 @@ from typing import TextIO
 from aiohttp.abc import AbstractResolver
 
 from .._exceptions import CallFailed
-from ._addresses import Allowance, allowance, parse_address
+from ._addresses import parse_address
 from ._messages import safe_url
 from ._resolver import GuardedResolver
+from ._rules import EgressRules
 from ._urls import check_url
 
 __all__ = ["check_url_command"]
@@ -33,21 +34,20 @@ async def _resolve(host: str, port: int, guard: GuardedResolver) -> list[str]:
 def check_url_command(
     url: str,
     *,
-    allow: Allowance = (),
+    rules: EgressRules = EgressRules(),
     out: TextIO | None = None,
     resolver: AbstractResolver | None = None,
 ) -> int:
     """Print whether a webhook to ``url`` would be allowed; return 0 if so, 1 if refused.
 
-    ``allow`` is the explicit allowance (the deployment's ``WEBHOOKS_EGRESS_ALLOW``);
+    ``rules`` are the deployment's egress rules (``Settings.egress_rules``);
     ``resolver`` replaces the system resolver (tests). ``out`` defaults to standard output.
     The URL is printed without its query string.
     """
     stream = sys.stdout if out is None else out
     shown = safe_url(url)
-    networks = allowance(allow)
     try:
-        parsed = check_url(url, allow=networks)
+        parsed = check_url(url, rules=rules)
     except CallFailed as exc:
         print(f"refused: {shown}\n  reason: {exc}", file=stream)
         return 1
@@ -59,7 +59,7 @@ def check_url_command(
     else:
         print(f"allowed: {shown}\n  reason: {host} is a public IP address", file=stream)
         return 0
-    guard = GuardedResolver(allow=networks, inner=resolver)
+    guard = GuardedResolver(rules=rules, inner=resolver)
     try:
         addresses = asyncio.run(_resolve(host, parsed.port or 443, guard))
     except CallFailed as exc:

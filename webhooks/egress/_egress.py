@@ -29,7 +29,6 @@ from .._exceptions import (
     HTTPStatusError,
     WebhookTimeout,
 )
-from ._addresses import Allowance, allowance
 from ._client_errors import map_client_errors
 from ._messages import (
     MAX_TIMEOUT,
@@ -48,6 +47,7 @@ from ._retries import (
     parse_retry_after,
     status_reason,
 )
+from ._rules import EgressRules
 from ._signing import new_message_id
 from ._urls import url_checker
 
@@ -141,20 +141,20 @@ def trust(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext | Non
 class Egress:
     """The guarded client for webhook calls; one per process, shared by all calls.
 
-    Options (keyword-only): ``allow``, an explicit allowance of networks the address table
-    would block (default none; tests pass ``127.0.0.1/32``); ``max_body_bytes``, the cap;
-    ``ssl_context``, the trust to verify servers with (default: the system's); ``resolver``,
-    the inner resolver the guard wraps (default: the system resolver; tests script DNS with it);
-    ``pool_limit``, ``pool_limit_per_host`` and ``keepalive_timeout`` for the connection pool;
-    ``share_limit``, the calls one share may have in flight (half of them to one host; see
-    :meth:`call`). The session is made lazily inside the running loop; close it with
+    Options (keyword-only): ``rules``, the deployment's egress rules (default: none, so all
+    the address table blocks stays blocked; tests allow ``127.0.0.1/32``); ``max_body_bytes``,
+    the cap; ``ssl_context``, the trust to verify servers with (default: the system's);
+    ``resolver``, the inner resolver the guard wraps (default: the system resolver; tests script
+    DNS with it); ``pool_limit``, ``pool_limit_per_host`` and ``keepalive_timeout`` for the
+    connection pool; ``share_limit``, the calls one share may have in flight (half of them to
+    one host; see :meth:`call`). The session is made lazily inside the running loop; close it with
     :meth:`aclose` or use ``async with``.
     """
 
     def __init__(
         self,
         *,
-        allow: Allowance = (),
+        rules: EgressRules = EgressRules(),
         max_body_bytes: int = MAX_BODY_BYTES,
         ssl_context: ssl.SSLContext | None = None,
         resolver: AbstractResolver | None = None,
@@ -171,9 +171,9 @@ class Egress:
         # Half a share for one host: a tenant's slow host leaves room for its other hosts.
         self._host_share_limit = max(1, share_limit // 2)
         self._shares: dict[tuple[object, ...], asyncio.Semaphore] = {}
-        self._allow = allowance(allow)
+        self._rules = rules
         # The URL rules at every call, with a cache of URLs that passed keyed by their text.
-        self._check_url = url_checker(allow=self._allow)
+        self._check_url = url_checker(rules=rules)
         self._max_body_bytes = max_body_bytes
         self._ssl_context = ssl_context
         self._inner_resolver = resolver
@@ -182,15 +182,15 @@ class Egress:
         self._keepalive_timeout = keepalive_timeout
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
-        if self._allow:
+        if rules.allow:
             logger.warning(
                 "egress allowance in effect: webhooks may reach %s despite the blocklist",
-                ", ".join(str(network) for network in self._allow),
+                ", ".join(str(network) for network in rules.allow),
             )
         _quiet_client_loggers()
 
     def __repr__(self) -> str:
-        allowed = ", ".join(str(network) for network in self._allow) or "nothing"
+        allowed = ", ".join(str(network) for network in self._rules.allow) or "nothing"
         return f"Egress(allow={allowed}, max_body_bytes={self._max_body_bytes})"
 
     async def __aenter__(self) -> Egress:
@@ -216,7 +216,7 @@ class Egress:
             raise RuntimeError("this Egress is closed")
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow=self._allow, inner=self._inner_resolver),
+                resolver=GuardedResolver(rules=self._rules, inner=self._inner_resolver),
                 # Every new connection resolves and checks again; pooled ones were checked.
                 use_dns_cache=False,
                 ssl=self._ssl_context if self._ssl_context is not None else True,

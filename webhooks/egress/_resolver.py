@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from .._exceptions import DestinationBlocked
-from ._addresses import Network, blocked_reason
+from ._rules import EgressRules
 
 __all__ = ["GuardedResolver"]
 
@@ -28,16 +28,16 @@ logger = logging.getLogger("webhooks.egress")
 class GuardedResolver(AbstractResolver):
     """Resolve with ``inner`` (default: the system resolver) and refuse blocked answers.
 
-    ``allow`` is the caller's explicit allowance, already normalised by
-    :func:`webhooks.egress._addresses.allowance`. Raises :class:`DestinationBlocked` (not an
+    ``rules`` are the deployment's egress rules (default: none), which judge each address.
+    Raises :class:`DestinationBlocked` (not an
     :class:`OSError`, so aiohttp lets it through unchanged) when any resolved address is blocked,
     and :class:`OSError` when the name has no address.
     """
 
     def __init__(
-        self, *, allow: tuple[Network, ...] = (), inner: AbstractResolver | None = None
+        self, *, rules: EgressRules = EgressRules(), inner: AbstractResolver | None = None
     ) -> None:
-        self._allow = allow
+        self._rules = rules
         self._inner = inner
         self._owns_inner = inner is None
 
@@ -52,7 +52,7 @@ class GuardedResolver(AbstractResolver):
         if not answers:
             raise OSError(f"no address found for {host}")
         for answer in answers:
-            reason = blocked_reason(answer["host"], allow=self._allow)
+            reason = self._rules.blocked_reason(answer["host"])
             if reason is not None:
                 logger.warning(
                     "webhook host %s resolved to blocked address %s (%s): refused",

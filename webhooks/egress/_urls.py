@@ -25,7 +25,8 @@ from collections.abc import Callable
 import yarl
 
 from .._exceptions import DestinationBlocked, InvalidURL
-from ._addresses import IPV4_TRANSLATED, Allowance, Network, allowance, blocked_reason
+from ._addresses import IPV4_TRANSLATED
+from ._rules import EgressRules
 
 __all__ = ["BLOCKED_SUFFIXES", "MAX_URL_LENGTH", "check_url", "url_checker"]
 
@@ -71,19 +72,19 @@ def _bad_character(text: str) -> str | None:
     return None
 
 
-def _check_ipv6_literal(host: str, allow: tuple[Network, ...]) -> None:
+def _check_ipv6_literal(host: str, rules: EgressRules) -> None:
     try:
         address = ipaddress.IPv6Address(host)
     except ValueError as exc:
         raise InvalidURL("not a valid IPv6 address literal") from exc
     if address.ipv4_mapped is not None or address in IPV4_TRANSLATED:
         raise InvalidURL("IPv6 literal carrying an IPv4 address: write the IPv4 address itself")
-    reason = blocked_reason(address, allow=allow)
+    reason = rules.blocked_reason(address)
     if reason is not None:
         raise DestinationBlocked(reason, address=str(address))
 
 
-def _check_name(host: str, allow: tuple[Network, ...]) -> None:
+def _check_name(host: str, rules: EgressRules) -> None:
     if host.endswith("."):
         raise InvalidURL("a trailing dot in the host is not allowed")
     labels = host.split(".")
@@ -92,7 +93,7 @@ def _check_name(host: str, allow: tuple[Network, ...]) -> None:
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
         if not _CANONICAL_IPV4.fullmatch(host):
             raise InvalidURL("numeric host spelling other than a canonical IPv4 address (a.b.c.d)")
-        reason = blocked_reason(ipaddress.IPv4Address(host), allow=allow)
+        reason = rules.blocked_reason(ipaddress.IPv4Address(host))
         if reason is not None:
             raise DestinationBlocked(reason, address=host)
         return
@@ -107,38 +108,37 @@ def _check_name(host: str, allow: tuple[Network, ...]) -> None:
         raise InvalidURL("the host is not a valid DNS name (letters, digits, inner hyphens)")
 
 
-def check_url(url: str | yarl.URL, *, allow: Allowance = ()) -> yarl.URL:
+def check_url(url: str | yarl.URL, *, rules: EgressRules = EgressRules()) -> yarl.URL:
     """Apply the URL rules to ``url`` and return it parsed, as the client will use it.
 
     Raises :class:`InvalidURL` (``.reason``) when a rule is broken, and
     :class:`DestinationBlocked` (``.reason``, ``.address``) when the host is an IP literal in
-    the address table. ``allow`` is the caller's explicit allowance (see
-    :func:`webhooks.egress._addresses.allowance`); it only affects IP literals here. Messages never
-    contain the URL itself (its query string may hold secrets).
+    the address table. ``rules`` are the deployment's egress rules (default: none); its
+    allowance only affects IP literals here. Messages never contain the URL itself (its query
+    string may hold secrets).
     """
     raw = url if isinstance(url, str) else str(url)
-    # The rules are a pure function of (URL, allowance), so a URL that passed may be answered
+    # The rules are a pure function of (URL, egress rules), so a URL that passed may be answered
     # from a small cache; refusals are never cached (lru_cache does not keep exceptions).
-    return _check_url(raw, allowance(allow))
+    return _check_url(raw, rules)
 
 
-def url_checker(*, allow: Allowance = ()) -> Callable[[str], yarl.URL]:
-    """:func:`check_url` bound to one allowance, with its own cache of URLs that passed.
+def url_checker(*, rules: EgressRules = EgressRules()) -> Callable[[str], yarl.URL]:
+    """:func:`check_url` bound to one set of egress rules, with its own cache of URLs that passed.
 
     For a client that checks the same few URLs at every call: the cache is keyed by the URL text
-    alone (the allowance is fixed), so a hit costs one dictionary lookup instead of hashing the
-    allowance's networks again. Refusals are never cached.
+    alone (the rules are fixed), so a hit costs one dictionary lookup instead of hashing the
+    rules again. Refusals are never cached.
     """
-    networks = allowance(allow)
 
     @functools.lru_cache(maxsize=1024)
     def check(raw: str) -> yarl.URL:
-        return _apply_rules(raw, networks)
+        return _apply_rules(raw, rules)
 
     return check
 
 
-def _apply_rules(raw: str, allow: tuple[Network, ...]) -> yarl.URL:
+def _apply_rules(raw: str, rules: EgressRules) -> yarl.URL:
     if len(raw) > MAX_URL_LENGTH:
         raise InvalidURL(f"the URL is longer than {MAX_URL_LENGTH} characters")
     bad = _bad_character(raw)
@@ -169,9 +169,9 @@ def _apply_rules(raw: str, allow: tuple[Network, ...]) -> yarl.URL:
         raise InvalidURL("the port must be between 1 and 65535")
     # yarl reads "[v1.fe]" (an IPvFuture literal) as the name "v1.fe": brackets mean IPv6 only.
     if ":" in host or authority.startswith("["):
-        _check_ipv6_literal(host, allow)
+        _check_ipv6_literal(host, rules)
     else:
-        _check_name(host, allow)
+        _check_name(host, rules)
     return parsed
 
 

@@ -205,7 +205,7 @@ class Catalog:
 
     def create(self, tenant: str, data: object, *, actor: str) -> Webhook:
         """Validate and store a new definition; refuse the tenant's (max_actions + 1)th."""
-        definition = parse_definition(data, allow=self._tables.allow)
+        definition = parse_definition(data, rules=self._tables.rules)
         try:
             with self._tables.transaction() as session:
                 # The tenant's place for one more action, claimed in the statement that finds
@@ -264,7 +264,7 @@ class Catalog:
             row = self._tables.webhook_row(session, tenant_row, name)
             before = self._webhook(session, row, tenant)
             definition = merge_definition(
-                before.public(), changes, replace=replace, allow=self._tables.allow
+                before.public(), changes, replace=replace, rules=self._tables.rules
             )
             _check_headers_follow_the_url(before, definition)
             row.description = definition.description

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from ..egress._addresses import Allowance
+from ..egress._rules import EgressRules
 from . import _schema as db
 from ._accounts import Accounts, actor_of, operator_actor
 from ._budgetsettings import BudgetSettings
@@ -56,9 +56,9 @@ class Store:
         keyring: Keyring,
         *,
         max_actions: int = MAX_ACTIONS,
-        allow: Allowance = (),
+        rules: EgressRules = EgressRules(),
     ) -> None:
-        self._tables = tables = Tables(engine, keyring, max_actions=max_actions, allow=allow)
+        self._tables = tables = Tables(engine, keyring, max_actions=max_actions, rules=rules)
         self.engine = engine
         self.keyring = keyring
         self.max_actions = max_actions

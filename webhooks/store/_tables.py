@@ -20,8 +20,8 @@ from .._exceptions import (
     NotFound,
     StoreUnavailable,
 )
-from ..egress._addresses import Allowance
 from ..egress._messages import masked_url
+from ..egress._rules import EgressRules
 from . import _schema as db
 from ._database import READ_ONLY
 from ._keyring import Keyring
@@ -99,12 +99,13 @@ class Tables:
         keyring: Keyring,
         *,
         max_actions: int = MAX_ACTIONS,
-        allow: Allowance = (),
+        rules: EgressRules = EgressRules(),
     ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.max_actions = max_actions
-        self.allow = allow
+        #: The deployment's egress rules, which every saved URL must pass.
+        self.rules = rules
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._open_read = threading.local()
         # SQLite takes one writer at a time: this process's writers queue on a lock, woken as
