@@ -52,9 +52,9 @@ from webhooks import (
     asked_for,
     bearer_matches,
     bearer_token,
+    egress_for,
     error_body,
     token_matches,
-    trust,
 )
 
 from ._dispatch import Dispatch
@@ -394,10 +394,9 @@ def create_app(server: ActionServer, *, name: str = "webhook_actions") -> Sanic[
 
 def build(settings: Settings, store: Store) -> ActionServer:
     """An action server for ``settings``: the egress with the deployment's rules and CA."""
-    context = trust(settings.ca_file)
     server = ActionServer(
         store,
-        Egress(rules=settings.egress_rules, ssl_context=context, share_limit=settings.tenant_calls),
+        egress_for(settings),
         default_tenant=settings.default_tenant,
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,

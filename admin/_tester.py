@@ -20,8 +20,8 @@ from webhooks import (
     Webhook,
     WebhookTestResult,
     WebhookTimeout,
+    egress_for,
     redact,
-    trust,
 )
 
 __all__ = [
@@ -43,8 +43,8 @@ TEST_WINDOW = 60.0
 class Tester:
     """Sends the specification's Test request for a stored webhook, through the core's egress.
 
-    The egress client is made on first use, inside the server's event loop, with the
-    deployment's egress rules and extra CA (neither changes anything unless set).
+    The egress client is made on first use, inside the server's event loop, as every server
+    makes it (:func:`webhooks.egress_for`: the deployment's egress rules and extra CA).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -55,12 +55,7 @@ class Tester:
     def egress(self) -> Egress:
         """The egress client the Test calls go through (made on first use)."""
         if self._egress is None:
-            context = trust(self._settings.ca_file)
-            self._egress = Egress(
-                rules=self._settings.egress_rules,
-                ssl_context=context,
-                share_limit=self._settings.tenant_calls,
-            )
+            self._egress = egress_for(self._settings)
         return self._egress
 
     async def test(

@@ -56,9 +56,9 @@ from webhooks import (
     bearer_matches,
     bearer_token,
     call_logger,
+    egress_for,
     mcp_tool,
     token_matches,
-    trust,
 )
 
 from ._asgi import (
@@ -389,10 +389,9 @@ def create_app(server: ToolsServer) -> Guarded:
 
 def build(settings: Settings, store: Store) -> ToolsServer:
     """A tools server for ``settings``: the egress with the deployment's rules and CA."""
-    context = trust(settings.ca_file)
     server = ToolsServer(
         store,
-        Egress(rules=settings.egress_rules, ssl_context=context, share_limit=settings.tenant_calls),
+        egress_for(settings),
         refresh_interval=settings.refresh_interval,
         metrics_token=settings.metrics_token,
         origins=settings.mcp_origins,

@@ -136,7 +136,8 @@ from .definitions._sentences import (
 from .definitions._templates import MAX_TEMPLATE, render_template, template_problem
 from .definitions._texts import reject_lone_surrogates
 from .definitions._types import TYPES, BadValue, NumberOutOfRange, Value, convert, convert_for
-from .egress._egress import Egress, trust
+from .egress._egress import Egress
+from .egress._egress import trust as _trust
 from .egress._messages import (
     WebhookRequest,
     WebhookResult,
@@ -295,6 +296,7 @@ __all__ = [
     "configure_logging",
     "convert",
     "convert_for",
+    "egress_for",
     "error_body",
     "failure_overrides",
     "failure_reply",
@@ -330,7 +332,6 @@ __all__ = [
     "token_matches",
     "tools_of",
     "truncated_slot",
-    "trust",
     "value_in_request",
     "webhook_of_intent",
     "write_key_file",
@@ -362,3 +363,17 @@ def open_store(settings: Settings, *, create_key: bool = False, upgrade: bool = 
         engine.dispose()
         raise
     return store
+
+
+def egress_for(settings: Settings) -> Egress:
+    """The process's guarded webhook client for ``settings``, as every server makes it.
+
+    It keeps the deployment's egress rules, trusts the extra CA of ``WEBHOOKS_CA_FILE`` besides
+    the system's, and lets each tenant have ``WEBHOOKS_TENANT_CALLS`` calls in flight. One per
+    process: the servers close it when they stop.
+    """
+    return Egress(
+        rules=settings.egress_rules,
+        ssl_context=_trust(settings.ca_file),
+        share_limit=settings.tenant_calls,
+    )

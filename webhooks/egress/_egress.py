@@ -296,6 +296,11 @@ class Egress:
         )
 
     @property
+    def rules(self) -> EgressRules:
+        """The egress rules every call's URL and resolved addresses are judged by."""
+        return self._rules
+
+    @property
     def share_limit(self) -> int:
         """The calls one share may have in flight (half of them to one host)."""
         return self._share_limit
