@@ -62,6 +62,8 @@ class Store:
         self.engine = engine
         self.keyring = keyring
         self.max_actions = max_actions
+        #: The deployment's egress rules every saved URL must pass.
+        self.rules = rules
         self.accounts = Accounts(tables)
         self.keys = Rotation(tables)
         self.signing = SigningSecrets(tables, self.keys)
