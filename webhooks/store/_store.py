@@ -59,11 +59,6 @@ class Store:
         rules: EgressRules = EgressRules(),
     ) -> None:
         self._tables = tables = Tables(engine, keyring, max_actions=max_actions, rules=rules)
-        self.engine = engine
-        self.keyring = keyring
-        self.max_actions = max_actions
-        #: The deployment's egress rules every saved URL must pass.
-        self.rules = rules
         self.accounts = Accounts(tables)
         self.keys = Rotation(tables)
         self.signing = SigningSecrets(tables, self.keys)
@@ -73,6 +68,23 @@ class Store:
         self.pauses = PauseRecords(tables)
         self.looks = Looks(tables)
         self.budgets = BudgetSettings(tables)
+
+    @property
+    def engine(self) -> Engine:
+        return self._tables.engine
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._tables.keyring
+
+    @property
+    def max_actions(self) -> int:
+        return self._tables.max_actions
+
+    @property
+    def rules(self) -> EgressRules:
+        """The deployment's egress rules every saved URL must pass."""
+        return self._tables.rules
 
     def __repr__(self) -> str:
         return f"<Store {self.engine.url.render_as_string(hide_password=True)}>"
