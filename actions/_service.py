@@ -248,10 +248,20 @@ class WebhookService:
         if not isinstance(result, WebhookResult):  # recorded by the call
             self._say_failure(dispatcher, domain, webhook, action, result, arguments)
             return [], False
-        data = template_data(
-            arguments, result=result.data, status=result.status, truncated=result.truncated
+        # The template's names are made only for a template (operator_reply has none to say
+        # without one).
+        reply = (
+            operator_reply(
+                webhook,
+                "success",
+                template_data(
+                    arguments, result=result.data, status=result.status, truncated=result.truncated
+                ),
+                truncated=result.truncated,
+            )
+            if "success" in webhook.replies
+            else None
         )
-        reply = operator_reply(webhook, "success", data, truncated=result.truncated)
         if reply is not None:
             dispatcher.utter_message(text=reply)
         else:

@@ -64,6 +64,11 @@ class CallFailure:
         return self.category.sentence
 
 
+#: The values said as written (a tuple made once: ``int | float | str`` is a new union at every
+#: value said).
+_SAID_AS_WRITTEN = (int, float, str)
+
+
 def spoken_value(value: object) -> str:
     """One value of a result as the bot says it: yes/no, none, the number or text, else
     compact JSON."""
@@ -71,7 +76,7 @@ def spoken_value(value: object) -> str:
         return "yes" if value else "no"
     if value is None:
         return "none"
-    if isinstance(value, int | float | str):
+    if isinstance(value, _SAID_AS_WRITTEN):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -85,7 +90,7 @@ def render_result(data: object, *, truncated: bool) -> str:
                 text = value.strip()
                 break
         else:
-            if set(data) == {"response_text"}:
+            if len(data) == 1 and "response_text" in data:  # no set of the keys made
                 text = str(data["response_text"]).strip()
             else:
                 text = "; ".join(f"{key}: {spoken_value(value)}" for key, value in data.items())
