@@ -37,6 +37,21 @@ async def test_post_sends_arguments_as_one_json_object(egress: Egress, server: L
     assert seen["body"] == b'{"order":"4521","count":3,"price":9.5,"gift":true,"note":null}'
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param({"s": "".join(map(chr, range(0x80))) + "é\u2028\u2029€😀"}, id="characters"),
+        pytest.param({"i": -(2**80), "j": 10**30, "b": True, "n": None}, id="no-float"),
+        pytest.param({"f": 1e16, "g": 1e-7, "i": 4521}, id="floats"),
+        pytest.param({}, id="empty"),
+    ],
+)
+async def test_a_post_body_is_what_json_dumps_writes(arguments: dict[str, Any]) -> None:
+    # Whichever encoder writes it, the body's bytes are those of json.dumps with its options.
+    expected = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False).encode()
+    assert WebhookRequest(url="https://a.io/", arguments=arguments).json_body() == expected
+
+
 async def test_get_sends_arguments_as_query_string(egress: Egress, server: LocalServer) -> None:
     arguments = {"q": "a b&c", "n": 7, "big": 1e16, "small": 1e-7, "yes": True, "no": False}
     url = server.url("/echo") + "?key=kept"

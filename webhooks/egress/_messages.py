@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
+import msgspec
 import yarl
 
 from ._redaction import MASK, redact
@@ -203,7 +204,12 @@ class WebhookRequest:
         """The POST body: the arguments as one compact JSON object."""
         arguments = self.arguments
         # The C encoder takes dicts only; other mappings are copied into one.
-        return _ENCODER.encode(arguments if type(arguments) is dict else dict(arguments)).encode()
+        mapping = arguments if type(arguments) is dict else dict(arguments)
+        # msgspec where it writes the same bytes: a tenth of the time of JSONEncoder.encode,
+        # which makes its C encoder anew at every call (callgrind: 12,000 instructions).
+        if _AS_JSON_WRITES.issuperset(map(type, mapping.values())):
+            return msgspec.json.encode(mapping)
+        return _ENCODER.encode(mapping).encode()
 
     def query(self) -> list[tuple[str, str]]:
         """The GET query pairs, ``None`` values omitted."""
@@ -288,6 +294,10 @@ def reject_json_constant(name: str) -> None:
 
 # Built once: json.dumps/json.loads with options build a new coder at every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+#: The types of the values msgspec writes byte for byte as ``_ENCODER`` does (every
+#: character of a string, any integer, and the same errors: a lone surrogate, too many
+#: digits). Not floats: msgspec writes ``1e16`` where json writes ``1e+16``.
+_AS_JSON_WRITES = frozenset({str, int, bool, type(None)})
 _DECODER = json.JSONDecoder(parse_constant=reject_json_constant)
 
 
