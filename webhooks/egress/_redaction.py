@@ -25,10 +25,8 @@ of one action's values, shortest first), which bound the tables' memory.
 
 The search is linear in the text: for each form class, every window of the forms is in a set,
 and the text is sampled at a stride where a short anchor of the forms must appear inside any
-matching window; only around an anchor are the windows looked up. Before that, one pass cuts the
-text into pieces of :data:`_PIECE` characters: a text none of whose pieces is a piece of a form
-(nearly every answer) holds no window of any, and is not sampled at all. Nothing builds a
-regular expression from a secret.
+matching window; only around an anchor are the windows looked up. Nothing builds a regular
+expression from a secret.
 """
 
 from __future__ import annotations
@@ -53,8 +51,8 @@ MIN_WINDOW = 8
 
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: Cached pattern sets (one per set of secrets: a tenant's webhook holds the same values). A
-#: set of typical values (three of 40 characters) holds about 0.35 MB; one at the caps below,
-#: about 9.5 MB (a third of either is the pieces that spare most texts the sampling).
+#: set of typical values (three of 40 characters) holds about 0.3 MB; one at the caps below,
+#: about 6 MB.
 _CACHED_SECRET_SETS = 64
 #: Characters of one value whose runs are looked for, and of all the values of one set: the
 #: tables grow with them (20 values of 4,096 characters took 209 MB and 3.9 s to build, on the
@@ -62,10 +60,6 @@ _CACHED_SECRET_SETS = 64
 #: the first characters kept.
 MAX_WINDOWED = 1024
 MAX_WINDOWED_TOTAL = 4096
-#: The length of the pieces the text is first cut into: any window of at least
-#: ``2 * _PIECE - 1`` characters (the shortest, :data:`MIN_WINDOW`, has 8) holds one whole piece
-#: that starts at a multiple of ``_PIECE``, so a text with a window of a form has a piece of it.
-_PIECE = MIN_WINDOW // 2
 
 
 def _fold(text: str) -> str:
@@ -159,23 +153,6 @@ class _Form:
                 return end
 
 
-def _pieces(texts: Iterable[str]) -> frozenset[tuple[str, ...]]:
-    """Every run of :data:`_PIECE` characters of ``texts`` (folded), as tuples of characters:
-    what :func:`_cut` makes of a text."""
-    folded = [_fold(text) for text in texts]
-    return frozenset(
-        piece for text in folded for piece in zip(*(text[i:] for i in range(_PIECE)), strict=False)
-    )
-
-
-def _cut(text: str) -> Iterable[tuple[str, ...]]:
-    """``text`` cut into pieces of :data:`_PIECE` characters from its first (the last, shorter
-    one dropped), as tuples of characters: the cutting and the lookups in a set of them run
-    in C, a few hundred instructions for a typical answer where sampling it took thousands."""
-    characters = iter(text)
-    return zip(*([characters] * _PIECE), strict=False)
-
-
 def _json_forms(secret: str) -> set[str]:
     escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
     ascii_escaped = json.dumps(secret)[1:-1]
@@ -208,9 +185,6 @@ class _Patterns:
     written: tuple[str, ...]  # every written form of every value, longest first
     text_forms: tuple[_Form, ...]
     spaced: _Form
-    #: Every piece (:func:`_pieces`) of the forms of ``text_forms`` and ``spaced``: a text
-    #: (or every second character of it) with none of them holds no window of theirs.
-    pieces: frozenset[tuple[str, ...]]
 
 
 def _windowed(secrets: frozenset[str]) -> list[str]:
@@ -232,49 +206,35 @@ def _patterns(secrets: frozenset[str]) -> _Patterns:
     long = _windowed(secrets)
     written = {form for s in secrets for form in _written_forms(s)}
     data = [s.encode("utf-8", errors="surrogatepass") for s in long]
-    long_written = {form for s in long for form in _written_forms(s)}
-    escaped = [_unicode_escaped(s) for s in long]
-    hexes = [d.hex() for d in data]
-    encoded = {form for s in long for form in _base64_forms(s)}
     return _Patterns(
         written=tuple(sorted(written, key=len, reverse=True)),
         text_forms=(
-            _Form.of(long_written, window=MIN_WINDOW, anchor=MIN_WINDOW // 2),
-            _Form.of(escaped, window=6 * MIN_WINDOW, anchor=8, step=6),
-            _Form.of(hexes, window=2 * MIN_WINDOW, anchor=8, step=2),
             _Form.of(
-                encoded,
+                {form for s in long for form in _written_forms(s)},
+                window=MIN_WINDOW,
+                anchor=MIN_WINDOW // 2,
+            ),
+            _Form.of([_unicode_escaped(s) for s in long], window=6 * MIN_WINDOW, anchor=8, step=6),
+            _Form.of([d.hex() for d in data], window=2 * MIN_WINDOW, anchor=8, step=2),
+            _Form.of(
+                {form for s in long for form in _base64_forms(s)},
                 window=12,  # 8 bytes are 10.7 base64 characters; 12 hold 8 at any alignment
                 anchor=8,
                 step=4,
             ),
         ),
         spaced=_Form.of(long, window=MIN_WINDOW, anchor=MIN_WINDOW // 2),
-        # The forms shorter than their window have no window: their pieces only cost memory.
-        pieces=_pieces(
-            [
-                *(f for f in long_written if len(f) >= MIN_WINDOW),
-                *(f for f in escaped if len(f) >= 6 * MIN_WINDOW),
-                *(f for f in hexes if len(f) >= 2 * MIN_WINDOW),
-                *(f for f in encoded if len(f) >= 12),
-                *long,
-            ]
-        ),
     )
 
 
-def _spaced_spans(folded: str, patterns: _Patterns) -> list[tuple[int, int]]:
+def _spaced_spans(folded: str, spaced: _Form) -> list[tuple[int, int]]:
     """The spaced-out matches: every second character of the text, from the first or the
     second, holds a value whose characters stand one separator apart."""
-    found: list[tuple[int, int]] = []
-    for shift in (0, 1):
-        half = folded[shift::2]
-        if not patterns.pieces.isdisjoint(_cut(half)):
-            found += (
-                (2 * start + shift, 2 * end + shift - 1)
-                for start, end in patterns.spaced.spans(half)
-            )
-    return found
+    return [
+        (2 * start + shift, 2 * end + shift - 1)
+        for shift in (0, 1)
+        for start, end in spaced.spans(folded[shift::2])
+    ]
 
 
 def _masked(text: str, spans: list[tuple[int, int]]) -> str:
@@ -311,10 +271,8 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if form in text:
             text = text.replace(form, MASK)
     folded = _fold(text)
-    spans: list[tuple[int, int]] = []
-    if not patterns.pieces.isdisjoint(_cut(folded)):
-        spans += (span for form in patterns.text_forms for span in form.spans(folded))
-    spans += _spaced_spans(folded, patterns)
+    spans = [span for form in patterns.text_forms for span in form.spans(folded)]
+    spans += _spaced_spans(folded, patterns.spaced)
     if spans:
         text = _masked(text, spans)
     for form in patterns.written:
