@@ -43,18 +43,16 @@ def call_arguments(
     converted: dict[str, Value] = {}
     errors: list[FieldError] = []
     for name, raw in values.items():
+        field = f"{at}.{name}"
         parameter = known.get(name)
         if raw is None and judged:
             continue  # a slot's "no value"
-        # The field's name is made only for an error (not for every value of every call).
         if parameter is None:
             if not judged:
-                errors.append(
-                    FieldError(f"{at}.{name}", "no parameter has this name", "unknown_field")
-                )
+                errors.append(FieldError(field, "no parameter has this name", "unknown_field"))
         elif not isinstance(raw, SCALARS):
             if not judged:
-                errors.append(FieldError(f"{at}.{name}", "must be a string, number or boolean"))
+                errors.append(FieldError(field, "must be a string, number or boolean"))
         else:
             try:
                 converted[name] = (
@@ -62,7 +60,7 @@ def call_arguments(
                 )
             except BadValue as exc:
                 if not judged:
-                    errors.append(FieldError(f"{at}.{name}", str(exc)))
+                    errors.append(FieldError(field, str(exc)))
     errors += [
         FieldError(f"{at}.{parameter.name}", "this parameter is required", "required")
         for parameter in parameters
